@@ -1,0 +1,50 @@
+/**
+ * Trains the built-in logistic regression on the credit scoring example and writes
+ * `model.onnx` and `metadata.json`.
+ *
+ *   npx tsx examples/credit/train.ts [outDir]      (default: examples/credit/model/)
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ModelMetadata } from '#core/model/metadata.ts';
+import { trainLogisticRegression } from '#core/training/train-binary-classifier.ts';
+
+export const CREDIT_TARGET = 'Status';
+export const CREDIT_POSITIVE_LABEL = 'bad';
+export const CREDIT_SEED = 42;
+
+/** Trains the credit model from `credit_data.csv` next to this file. */
+export async function trainCreditModel(): Promise<{ onnx: Uint8Array; metadata: ModelMetadata }> {
+  const bytes = await readFile(new URL('./credit_data.csv', import.meta.url));
+  const { onnx, metadata } = trainLogisticRegression({
+    csv: bytes.toString('utf8'),
+    target: CREDIT_TARGET,
+    positiveLabel: CREDIT_POSITIVE_LABEL,
+    seed: CREDIT_SEED,
+    dataSha256: createHash('sha256').update(bytes).digest('hex'),
+  });
+  return { onnx, metadata };
+}
+
+async function main(): Promise<void> {
+  const outDir = resolve(process.argv[2] ?? fileURLToPath(new URL('./model/', import.meta.url)));
+  const { onnx, metadata } = await trainCreditModel();
+  await mkdir(outDir, { recursive: true });
+  await writeFile(join(outDir, 'model.onnx'), onnx);
+  await writeFile(join(outDir, 'metadata.json'), `${JSON.stringify(metadata, null, 2)}\n`);
+
+  console.log(`wrote ${join(outDir, 'model.onnx')} (${onnx.length} bytes) and metadata.json`);
+  console.log('holdout metrics:');
+  for (const [name, value] of Object.entries(metadata.metrics)) {
+    console.log(`  ${name.padEnd(14)} ${Number.isInteger(value) ? value : value.toFixed(4)}`);
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,29 @@
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { ArtifactReader } from '#core/serving/ports.ts';
+
+/** Model artifacts in the artifact bucket, through an injected S3 client. */
+export class S3ArtifactStore implements ArtifactReader {
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  async getArtifact(key: string): Promise<Uint8Array> {
+    const { Body } = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    if (Body === undefined) throw new Error(`s3://${this.bucket}/${key} has no body`);
+    return Body.transformToByteArray();
+  }
+
+  /** Writes bytes under `key`; S3 checks the upload against `sha256` (base64 of the digest). */
+  async putArtifact(key: string, bytes: Uint8Array, sha256Hex: string, contentType: string): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: bytes,
+        ContentType: contentType,
+        Metadata: { sha256: sha256Hex },
+      }),
+    );
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Every error the API can answer with. Each class fixes its HTTP status; `toErrorBody`
+ * is the one place that turns any thrown value into the wire shape
+ * `{ "error": { "code", "message", "details" } }`.
+ */
+
+export type ErrorDetails = Readonly<Record<string, unknown>>;
+
+/** Base class of the errors a client may see; anything else becomes a 500 with no internals leaked. */
+export abstract class ApiError extends Error {
+  abstract readonly status: number;
+
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details: ErrorDetails = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The request is well-formed HTTP but its content breaks the model's contract (400). */
+export class RequestValidationError extends ApiError {
+  readonly status = 400;
+}
+
+/** The request body is larger than the configured limit (413). */
+export class PayloadTooLargeError extends ApiError {
+  readonly status = 413;
+}
+
+/** The caller did not present a valid API key (403, as API Gateway answers). */
+export class ForbiddenError extends ApiError {
+  readonly status = 403;
+}
+
+/** No such model, or no such route (404). */
+export class NotFoundError extends ApiError {
+  readonly status = 404;
+}
+
+/** The route exists but not for this method (405). */
+export class MethodNotAllowedError extends ApiError {
+  readonly status = 405;
+}
+
+/** The model exists but cannot serve right now, e.g. its artifact is missing or corrupt (503). */
+export class ModelUnavailableError extends ApiError {
+  readonly status = 503;
+}
+
+export interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string; readonly details: ErrorDetails };
+}
+
+export interface ErrorResponse {
+  readonly status: number;
+  readonly body: ErrorBody;
+}
+
+/** Narrows an unknown thrown value to an Error, wrapping non-errors so callers can log them. */
+export function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+/** Maps any thrown value to a status and body; unexpected errors never leak their message. */
+export function toErrorResponse(error: unknown): ErrorResponse {
+  if (error instanceof ApiError) {
+    return {
+      status: error.status,
+      body: { error: { code: error.code, message: error.message, details: error.details } },
+    };
+  }
+  return {
+    status: 500,
+    body: { error: { code: 'INTERNAL_ERROR', message: 'the request could not be processed', details: {} } },
+  };
+}

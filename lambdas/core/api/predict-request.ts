@@ -1,0 +1,211 @@
+import type { FeatureRow, FeatureValue, InputSchema } from '#core/model/metadata.ts';
+import { RequestValidationError } from './errors.ts';
+
+/**
+ * Turns a predict request body into validated feature rows, or throws a
+ * `RequestValidationError` whose code names the problem and whose details name the field.
+ *
+ * Codes: MALFORMED_JSON, INVALID_BODY, EMPTY_BATCH, BATCH_TOO_LARGE, INVALID_INSTANCE,
+ * MISSING_FEATURE, UNKNOWN_FEATURE, INVALID_TYPE, NON_FINITE_VALUE, NULL_NOT_ALLOWED,
+ * UNKNOWN_CATEGORY.
+ */
+
+/**
+ * Marker for the bare `NaN`, `Infinity` and `-Infinity` tokens that some JSON writers
+ * (Python's `json.dumps`, for one) emit. JSON.parse refuses them, but the client deserves
+ * to hear which field was not finite, not just "malformed JSON".
+ */
+const NON_FINITE_MARKER = '\u0000non-finite:';
+
+const NON_FINITE_TOKENS = ['-Infinity', 'Infinity', 'NaN'] as const;
+
+/**
+ * Rewrites bare non-finite tokens outside strings into marker strings so that the body
+ * parses and validation can point at the field. Returns undefined when there are none.
+ */
+function quoteNonFiniteTokens(text: string): string | undefined {
+  let out = '';
+  let last = 0;
+  let inString = false;
+  let found = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c /* \ */) i++;
+      else if (ch === 0x22 /* " */) inString = false;
+      continue;
+    }
+    if (ch === 0x22) {
+      inString = true;
+      continue;
+    }
+    for (const token of NON_FINITE_TOKENS) {
+      if (text.startsWith(token, i)) {
+        out += text.slice(last, i) + JSON.stringify(NON_FINITE_MARKER + token);
+        i += token.length - 1;
+        last = i + 1;
+        found = true;
+        break;
+      }
+    }
+  }
+  return found ? out + text.slice(last) : undefined;
+}
+
+/** Parses a JSON request body, accepting bare NaN/Infinity only so they can be reported precisely. */
+export function parseJsonBody(body: string | null | undefined): unknown {
+  if (body === null || body === undefined || body.trim() === '') {
+    throw new RequestValidationError('MALFORMED_JSON', 'the request body is empty; send a JSON object', {});
+  }
+  try {
+    return JSON.parse(body);
+  } catch (error) {
+    const rewritten = quoteNonFiniteTokens(body);
+    if (rewritten !== undefined) {
+      try {
+        return JSON.parse(rewritten);
+      } catch {
+        // fall through to the original parse error, which is the one the client should see
+      }
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new RequestValidationError('MALFORMED_JSON', 'the request body is not valid JSON', { reason });
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+/** A schema compiled once per model version so each request does only lookups. */
+export interface CompiledSchema {
+  readonly schema: InputSchema;
+  readonly names: ReadonlySet<string>;
+  readonly categories: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+export function compileSchema(schema: InputSchema): CompiledSchema {
+  const categories = new Map<string, ReadonlySet<string>>();
+  for (const feature of schema.features) {
+    if (feature.type === 'categorical') categories.set(feature.name, new Set(feature.categories));
+  }
+  return { schema, names: new Set(schema.features.map((f) => f.name)), categories };
+}
+
+function validateInstance(compiled: CompiledSchema, instance: unknown, index: number): FeatureRow {
+  const at = `instances[${index}]`;
+  if (!isPlainObject(instance)) {
+    throw new RequestValidationError('INVALID_INSTANCE', `${at} must be an object of feature values`, {
+      field: at,
+      received: describeType(instance),
+    });
+  }
+  for (const key of Object.keys(instance)) {
+    if (!compiled.names.has(key)) {
+      throw new RequestValidationError('UNKNOWN_FEATURE', `${at}.${key} is not a feature of this model`, {
+        field: `${at}.${key}`,
+        expected_features: [...compiled.names],
+      });
+    }
+  }
+  const row: Record<string, FeatureValue> = {};
+  for (const feature of compiled.schema.features) {
+    const field = `${at}.${feature.name}`;
+    if (!Object.hasOwn(instance, feature.name)) {
+      throw new RequestValidationError(
+        'MISSING_FEATURE',
+        `${field} is missing; send null for a missing value${feature.nullable ? '' : ' (this feature does not accept one)'}`,
+        { field, nullable: feature.nullable },
+      );
+    }
+    const value = instance[feature.name];
+    if (value === null) {
+      if (!feature.nullable) {
+        throw new RequestValidationError('NULL_NOT_ALLOWED', `${field} cannot be null for this model`, { field });
+      }
+      row[feature.name] = null;
+      continue;
+    }
+    if (typeof value === 'string' && value.startsWith(NON_FINITE_MARKER)) {
+      throw new RequestValidationError('NON_FINITE_VALUE', `${field} must be a finite number`, {
+        field,
+        received: value.slice(NON_FINITE_MARKER.length),
+      });
+    }
+    if (feature.type === 'numeric') {
+      if (typeof value !== 'number') {
+        throw new RequestValidationError('INVALID_TYPE', `${field} must be a number`, {
+          field,
+          expected: 'number',
+          received: describeType(value),
+        });
+      }
+      if (!Number.isFinite(value)) {
+        throw new RequestValidationError('NON_FINITE_VALUE', `${field} must be a finite number`, {
+          field,
+          received: String(value),
+        });
+      }
+      row[feature.name] = value;
+    } else {
+      if (typeof value !== 'string') {
+        throw new RequestValidationError('INVALID_TYPE', `${field} must be a string category`, {
+          field,
+          expected: 'string',
+          received: describeType(value),
+        });
+      }
+      if (!compiled.categories.get(feature.name)?.has(value)) {
+        throw new RequestValidationError('UNKNOWN_CATEGORY', `${field} has a category the model does not know`, {
+          field,
+          received: value,
+          allowed: feature.categories,
+        });
+      }
+      row[feature.name] = value;
+    }
+  }
+  return row;
+}
+
+/** Validates `{"instances": [...]}` against the schema and batch limit. */
+export function validatePredictRequest(compiled: CompiledSchema, body: unknown, maxBatchSize: number): FeatureRow[] {
+  if (!isPlainObject(body)) {
+    throw new RequestValidationError('INVALID_BODY', 'the request body must be a JSON object with "instances"', {
+      received: describeType(body),
+    });
+  }
+  for (const key of Object.keys(body)) {
+    if (key !== 'instances') {
+      throw new RequestValidationError('INVALID_BODY', `unknown top-level field "${key}"; only "instances" is accepted`, {
+        field: key,
+      });
+    }
+  }
+  const instances = body.instances;
+  if (!Array.isArray(instances)) {
+    throw new RequestValidationError('INVALID_BODY', '"instances" must be an array of objects', {
+      field: 'instances',
+      received: describeType(instances),
+    });
+  }
+  if (instances.length === 0) {
+    throw new RequestValidationError('EMPTY_BATCH', '"instances" must hold at least one instance', { field: 'instances' });
+  }
+  if (instances.length > maxBatchSize) {
+    throw new RequestValidationError(
+      'BATCH_TOO_LARGE',
+      `"instances" holds ${instances.length} instances; the limit is ${maxBatchSize}`,
+      { field: 'instances', received: instances.length, limit: maxBatchSize },
+    );
+  }
+  const rows = new Array<FeatureRow>(instances.length);
+  for (let i = 0; i < instances.length; i++) rows[i] = validateInstance(compiled, instances[i], i);
+  return rows;
+}

@@ -1,0 +1,103 @@
+/**
+ * Turns a parsed CSV into typed feature rows and binary labels for training.
+ *
+ * A column is numeric when every non-missing value is a finite decimal number
+ * (e.g. `12`, `-3.5`, `1e-3`), otherwise categorical (its values stay strings).
+ * A column with no values at all counts as numeric.
+ */
+import type { ParsedCsv } from './csv.ts';
+import type { FeatureRow, FeatureValue } from '#core/model/metadata.ts';
+
+/** The data cannot be used for training (missing target, non-binary target, too few rows, …). */
+export class TrainingDataError extends Error {
+  override readonly name = 'TrainingDataError';
+}
+
+export type FeatureKind = 'numeric' | 'categorical';
+
+export interface FeatureColumn {
+  readonly name: string;
+  readonly kind: FeatureKind;
+}
+
+export interface LabelledTable {
+  /** The feature columns in CSV order, the target excluded. */
+  readonly features: readonly FeatureColumn[];
+  readonly rows: readonly FeatureRow[];
+  /** 1 where the target equals the positive label, else 0; one per row. */
+  readonly labels: Uint8Array;
+  readonly positiveLabel: string;
+  readonly negativeLabel: string;
+}
+
+const DECIMAL = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
+
+/** Whether a CSV cell reads as a finite number. */
+export function isNumericCell(value: string): boolean {
+  return DECIMAL.test(value) && Number.isFinite(Number(value));
+}
+
+/** Infers the kind of every column of `csv` from its non-missing values. */
+export function inferColumnKinds(csv: ParsedCsv): FeatureKind[] {
+  return csv.header.map((_, column) => {
+    for (const row of csv.rows) {
+      const cell = row[column];
+      if (cell !== null && cell !== undefined && !isNumericCell(cell)) return 'categorical';
+    }
+    return 'numeric';
+  });
+}
+
+/**
+ * Splits `csv` into typed feature rows and 0/1 labels.
+ * @throws TrainingDataError when the target column is absent, has missing values, does not have
+ *   exactly two distinct values, or does not contain `positiveLabel`; or when no feature is left.
+ */
+export function toLabelledTable(csv: ParsedCsv, target: string, positiveLabel: string): LabelledTable {
+  const targetIndex = csv.header.indexOf(target);
+  if (targetIndex < 0) {
+    throw new TrainingDataError(`target column "${target}" is not in the data (columns: ${csv.header.join(', ')})`);
+  }
+  if (csv.header.length < 2) throw new TrainingDataError('the data has no feature column besides the target');
+  if (csv.rows.length === 0) throw new TrainingDataError('the data has no rows');
+
+  const distinct = new Set<string>();
+  csv.rows.forEach((row, index) => {
+    const value = row[targetIndex];
+    if (value === null || value === undefined) {
+      throw new TrainingDataError(`target "${target}" is missing in data row ${index + 1}`);
+    }
+    distinct.add(value);
+  });
+  if (distinct.size !== 2) {
+    const shown = [...distinct].slice(0, 5).map((v) => `"${v}"`).join(', ');
+    throw new TrainingDataError(
+      `target "${target}" must have exactly 2 distinct values, found ${distinct.size} (${shown}${distinct.size > 5 ? ', …' : ''})`,
+    );
+  }
+  if (!distinct.has(positiveLabel)) {
+    throw new TrainingDataError(
+      `positive label "${positiveLabel}" does not occur in target "${target}" (values: ${[...distinct].map((v) => `"${v}"`).join(', ')})`,
+    );
+  }
+  const negativeLabel = [...distinct].find((v) => v !== positiveLabel) as string;
+
+  const kinds = inferColumnKinds(csv);
+  const featureIndexes = csv.header.map((_, i) => i).filter((i) => i !== targetIndex);
+  const features = featureIndexes.map((i) => ({ name: csv.header[i] as string, kind: kinds[i] as FeatureKind }));
+
+  const labels = new Uint8Array(csv.rows.length);
+  const rows = csv.rows.map((row, r) => {
+    labels[r] = row[targetIndex] === positiveLabel ? 1 : 0;
+    // Object.fromEntries defines own properties, so any column name (even "__proto__") is safe.
+    return Object.fromEntries(
+      featureIndexes.map((i): [string, FeatureValue] => {
+        const cell = row[i] ?? null;
+        const value = cell === null ? null : kinds[i] === 'numeric' ? Number(cell) : cell;
+        return [csv.header[i] as string, value];
+      }),
+    ) as FeatureRow;
+  });
+
+  return { features, rows, labels, positiveLabel, negativeLabel };
+}

@@ -1,0 +1,75 @@
+/** Per-feature statistics of the training rows: the baseline for validation and drift detection. */
+import type { FeatureColumn } from '#core/data/table.ts';
+import type { CategoricalProfile, FeatureProfile, FeatureRow, NumericProfile } from '#core/model/metadata.ts';
+
+/** The probabilities 0, 0.1, …, 1 of `NumericProfile.quantiles`. */
+export const QUANTILE_LEVELS: readonly number[] = Array.from({ length: 11 }, (_, i) => i / 10);
+
+/** Quantile of ascending `sorted` values by linear interpolation between closest ranks (numpy's default). */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  const position = q * (sorted.length - 1);
+  const lower = Math.floor(position);
+  const upper = Math.min(lower + 1, sorted.length - 1);
+  const lo = sorted[lower] as number;
+  return lo + (position - lower) * ((sorted[upper] as number) - lo);
+}
+
+/**
+ * `count` is the number of non-missing values, `missing_rate` the share of rows where the value
+ * is missing, `std` the population standard deviation. An empty feature has all statistics 0.
+ */
+export function profileNumeric(name: string, rows: readonly FeatureRow[]): NumericProfile {
+  const values: number[] = [];
+  for (const row of rows) {
+    const value = row[name];
+    if (typeof value === 'number') values.push(value);
+  }
+  values.sort((a, b) => a - b);
+  const count = values.length;
+  let sum = 0;
+  for (const v of values) sum += v;
+  const mean = count > 0 ? sum / count : 0;
+  let squares = 0;
+  for (const v of values) squares += (v - mean) ** 2;
+  return {
+    type: 'numeric',
+    count,
+    missing_rate: rows.length > 0 ? (rows.length - count) / rows.length : 0,
+    min: values[0] ?? 0,
+    max: values[count - 1] ?? 0,
+    mean,
+    std: count > 0 ? Math.sqrt(squares / count) : 0,
+    quantiles: QUANTILE_LEVELS.map((q) => quantile(values, q)),
+  };
+}
+
+/** `frequencies` holds each category's share of the non-missing values, categories sorted. */
+export function profileCategorical(name: string, rows: readonly FeatureRow[]): CategoricalProfile {
+  const counts = new Map<string, number>();
+  let count = 0;
+  for (const row of rows) {
+    const value = row[name];
+    if (typeof value === 'string') {
+      counts.set(value, (counts.get(value) ?? 0) + 1);
+      count++;
+    }
+  }
+  const frequencies = Object.fromEntries([...counts.keys()].sort().map((category) => [category, (counts.get(category) as number) / count]));
+  return {
+    type: 'categorical',
+    count,
+    missing_rate: rows.length > 0 ? (rows.length - count) / rows.length : 0,
+    frequencies,
+  };
+}
+
+/** Profiles every feature of `rows`, keyed by feature name in feature order. */
+export function profileFeatures(features: readonly FeatureColumn[], rows: readonly FeatureRow[]): Record<string, FeatureProfile> {
+  return Object.fromEntries(
+    features.map((feature): [string, FeatureProfile] => [
+      feature.name,
+      feature.kind === 'numeric' ? profileNumeric(feature.name, rows) : profileCategorical(feature.name, rows),
+    ]),
+  );
+}

@@ -1,0 +1,125 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import {
+  ApiError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  toErrorResponse,
+} from '#core/api/errors.ts';
+import { parseJsonBody } from '#core/api/predict-request.ts';
+import type { ModelService } from '#core/serving/model-service.ts';
+import { matchRoute, ROUTES, type RouteName } from './routes.ts';
+
+export interface ApiHandlerOptions {
+  readonly service: ModelService;
+  readonly openApi: Record<string, unknown>;
+  readonly maxRequestBytes: number;
+  /** Origins allowed to call from a browser; empty disables CORS headers. */
+  readonly corsAllowOrigins: readonly string[];
+  readonly serviceVersion: string;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
+
+function lowerCaseHeaders(headers: APIGatewayProxyEvent['headers'] | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) if (value !== undefined) out[name.toLowerCase()] = value;
+  return out;
+}
+
+function decodeBody(event: APIGatewayProxyEvent): string | null {
+  if (event.body === null || event.body === undefined) return null;
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+/**
+ * The API's request handling, independent of how it is instrumented: route, check size,
+ * call the serving core, and turn every failure into the JSON error shape.
+ */
+export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
+  const { service, logger, metrics } = options;
+  const routesByResource = new Map(ROUTES.map((route) => [`${route.method} ${route.resource}`, route.name]));
+  const openApiBody = JSON.stringify(options.openApi);
+
+  function corsHeaders(origin: string | undefined): Record<string, string> {
+    if (origin === undefined || options.corsAllowOrigins.length === 0) return {};
+    const allowed = options.corsAllowOrigins.includes('*') || options.corsAllowOrigins.includes(origin);
+    return allowed ? { 'access-control-allow-origin': options.corsAllowOrigins.includes('*') ? '*' : origin, vary: 'Origin' } : {};
+  }
+
+  /** API Gateway fills `resource`; the local gateway does too, but a raw path is accepted as a fallback. */
+  function resolveRoute(event: APIGatewayProxyEvent): { name: RouteName; model: string | undefined } {
+    const byResource = routesByResource.get(`${event.httpMethod} ${event.resource}`);
+    if (byResource !== undefined) return { name: byResource, model: event.pathParameters?.model };
+    const match = matchRoute(event.httpMethod, event.path);
+    if (match.kind === 'matched') return { name: match.route.name, model: match.pathParameters.model };
+    if (match.kind === 'method-not-allowed') {
+      throw new MethodNotAllowedError('METHOD_NOT_ALLOWED', `${event.httpMethod} is not allowed on ${event.path}`, {
+        allowed: match.allowed,
+      });
+    }
+    throw new NotFoundError('ROUTE_NOT_FOUND', `no route for ${event.httpMethod} ${event.path}`, { path: event.path });
+  }
+
+  async function dispatch(event: APIGatewayProxyEvent): Promise<unknown> {
+    const { name, model } = resolveRoute(event);
+    switch (name) {
+      case 'health':
+        return { status: 'ok', service: 'inference-api', version: options.serviceVersion };
+      case 'openapi':
+        return undefined;
+      case 'listModels':
+        return { models: await service.listModels() };
+      case 'describeModel':
+        return service.describeModel(model ?? '');
+      case 'predict': {
+        const text = decodeBody(event);
+        const size = text === null ? 0 : Buffer.byteLength(text, 'utf8');
+        if (size > options.maxRequestBytes) {
+          throw new PayloadTooLargeError('PAYLOAD_TOO_LARGE', `the body is ${size} bytes; the limit is ${options.maxRequestBytes}`, {
+            received: size,
+            limit: options.maxRequestBytes,
+          });
+        }
+        const modelName = model ?? '';
+        logger.appendKeys({ model: modelName });
+        const started = performance.now();
+        const response = await service.predict(modelName, parseJsonBody(text));
+        metrics.addDimension('model', modelName);
+        metrics.addMetadata('model_version', String(response.model_version));
+        metrics.addMetric('PredictLatency', MetricUnit.Milliseconds, performance.now() - started);
+        metrics.addMetric('PredictedRows', MetricUnit.Count, response.predictions.length);
+        return response;
+      }
+    }
+  }
+
+  return async (event) => {
+    const headers = lowerCaseHeaders(event.headers);
+    const cors = corsHeaders(headers.origin);
+    try {
+      const result = await dispatch(event);
+      const body = result === undefined ? openApiBody : JSON.stringify(result);
+      return { statusCode: 200, headers: { ...JSON_HEADERS, ...cors }, body };
+    } catch (error) {
+      const { status, body } = toErrorResponse(error);
+      if (error instanceof ApiError && status < 500) {
+        logger.info('request refused', { status, code: body.error.code, details: body.error.details });
+      } else {
+        logger.error('request failed', { status, code: body.error.code, error: error as Error });
+      }
+      const errorMetric = metrics.singleMetric();
+      errorMetric.addDimension('code', body.error.code);
+      errorMetric.addMetric(status >= 500 ? 'ServerErrors' : 'ClientErrors', MetricUnit.Count, 1);
+      return { statusCode: status, headers: { ...JSON_HEADERS, ...cors }, body: JSON.stringify(body) };
+    } finally {
+      logger.removeKeys(['model']);
+    }
+  };
+}

@@ -1,0 +1,65 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { openApiDocument } from '#core/api/openapi.ts';
+import { ModelService } from '#core/serving/model-service.ts';
+import type { ServingObserver } from '#core/serving/ports.ts';
+import { createDocumentClient, createS3Client } from '#adapters/aws-clients.ts';
+import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
+import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
+import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
+import { integerEnv, listEnv, requireEnv } from '#shared/environment.ts';
+import { logger, metrics, tracer } from '#shared/powertools.ts';
+import { createApiHandler } from './api-handler.ts';
+
+/**
+ * Lambda entry of the inference API (all routes). Clients, caches and loaded models live
+ * at module scope so they survive between invocations of one container.
+ */
+
+const SERVICE_VERSION = '0.1.0';
+const maxBatchSize = integerEnv('MAX_BATCH_SIZE', 1000);
+const maxRequestBytes = integerEnv('MAX_REQUEST_BYTES', 1_048_576);
+const intraOpThreads = integerEnv('ONNX_INTRA_OP_THREADS', 1);
+
+const documentClient = tracer.captureAWSv3Client(createDocumentClient());
+const s3Client = tracer.captureAWSv3Client(createS3Client());
+
+const observer: ServingObserver = {
+  modelLoaded({ model, version, bytes, fetchMs, sessionMs }) {
+    logger.info('model loaded', { model, model_version: version, bytes, fetch_ms: fetchMs, session_ms: sessionMs });
+    const loadMetric = metrics.singleMetric();
+    loadMetric.addDimension('model', model);
+    loadMetric.addMetric('ModelLoadTime', MetricUnit.Milliseconds, fetchMs + sessionMs);
+  },
+  modelLoadFailed({ model, version, reason, cause }) {
+    logger.error('model load failed', { model, model_version: version, reason, error: cause as Error });
+  },
+};
+
+const service = new ModelService({
+  registry: new DynamoDbRegistry(documentClient, requireEnv('REGISTRY_TABLE_NAME')),
+  artifacts: new S3ArtifactStore(s3Client, requireEnv('ARTIFACT_BUCKET_NAME')),
+  engine: new OnnxScoringEngine({ intraOpNumThreads: intraOpThreads === 0 ? undefined : intraOpThreads }),
+  observer,
+  cacheTtlMs: integerEnv('REGISTRY_CACHE_TTL_SECONDS', 30) * 1000,
+  maxBatchSize,
+});
+
+/** The uninstrumented handler, for tests and the local gateway. */
+export const apiHandler = createApiHandler({
+  service,
+  openApi: openApiDocument({ maxBatchSize, maxRequestBytes, version: SERVICE_VERSION }),
+  maxRequestBytes,
+  corsAllowOrigins: listEnv('CORS_ALLOW_ORIGIN'),
+  serviceVersion: SERVICE_VERSION,
+  logger,
+  metrics,
+});
+
+export const handler = middy(apiHandler)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

@@ -1,0 +1,35 @@
+/**
+ * The names of the environment variables the platform's Lambda functions read.
+ * This is the one place they are spelled; constructs set them through these constants.
+ * (lib/ never imports lambdas/; the runtime code reads `process.env[...]` with the same literal names.)
+ */
+export const ENV = {
+  /** DynamoDB model registry table name. */
+  REGISTRY_TABLE_NAME: 'REGISTRY_TABLE_NAME',
+  /** S3 bucket holding `models/{model}/{sha256}.onnx` and `.json`. */
+  ARTIFACT_BUCKET_NAME: 'ARTIFACT_BUCKET_NAME',
+  /** Largest number of records in one predict request. */
+  MAX_BATCH_SIZE: 'MAX_BATCH_SIZE',
+  /** Largest request body in bytes. */
+  MAX_REQUEST_BYTES: 'MAX_REQUEST_BYTES',
+  /** Registry lookup cache TTL in seconds. */
+  REGISTRY_CACHE_TTL_SECONDS: 'REGISTRY_CACHE_TTL_SECONDS',
+  /** Comma-separated allowed CORS origins; empty means no CORS headers. */
+  CORS_ALLOW_ORIGIN: 'CORS_ALLOW_ORIGIN',
+  /** ONNX Runtime intra-op thread count. */
+  ONNX_INTRA_OP_THREADS: 'ONNX_INTRA_OP_THREADS',
+  /** Powertools service name (logger, tracer, metrics dimension). */
+  POWERTOOLS_SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
+  /** Powertools metrics namespace. */
+  POWERTOOLS_METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',
+  /** Powertools log level. */
+  POWERTOOLS_LOG_LEVEL: 'POWERTOOLS_LOG_LEVEL',
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** Powertools metrics namespace shared by every function of the platform. */
+export const METRICS_NAMESPACE = 'ServerlessMLOps';
+
+/** Powertools service name of the inference API function. */
+export const INFERENCE_API_SERVICE_NAME = 'inference-api';

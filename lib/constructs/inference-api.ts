@@ -1,0 +1,263 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import {
+  AccessLogField,
+  AccessLogFormat,
+  ApiKey,
+  ApiKeySourceType,
+  Cors,
+  type CorsOptions,
+  EndpointType,
+  type IResource,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  Period,
+  type RequestValidator,
+  ResponseType,
+  RestApi,
+  type UsagePlan,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Alias, type IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { MlopsConfig } from '../config.ts';
+import { ENV, INFERENCE_API_SERVICE_NAME } from './environment.ts';
+import { MlopsFunction, retentionDays } from './mlops-function.ts';
+import { ONNX_RUNTIME_MODULES, OnnxRuntimeLayer } from './onnx-runtime-layer.ts';
+
+/** Entry of the API Lambda, relative to the repository root. */
+export const INFERENCE_API_ENTRY = 'lambdas/inference-api/handler.ts';
+
+/** Base path of every route. */
+export const API_VERSION_PATH = 'v1';
+
+export interface InferenceApiProps {
+  readonly config: MlopsConfig;
+  readonly registryTable: ITable;
+  /** GSI names of the registry table the function may query. */
+  readonly registryIndexNames: readonly string[];
+  readonly artifactBucket: IBucket;
+  /** Key prefix of the artifacts the function may read. */
+  readonly artifactPrefix: string;
+}
+
+/** The error body every non-2xx answer uses: `{"error":{"code","message","details"}}`. */
+function errorTemplate(code: string, message: string | null): string {
+  // `$context.error.messageString` is already a quoted, escaped JSON string.
+  const messageJson = message === null ? '$context.error.messageString' : JSON.stringify(message);
+  return `{"error":{"code":"${code}","message":${messageJson},"details":{}}}`;
+}
+
+/** Gateway responses produced by API Gateway itself (before or instead of the Lambda). */
+const GATEWAY_RESPONSES: ReadonlyArray<{
+  readonly id: string;
+  readonly type: ResponseType;
+  readonly statusCode?: string;
+  readonly code: string;
+  readonly message: string | null;
+}> = [
+  { id: 'Default4xx', type: ResponseType.DEFAULT_4XX, code: 'BAD_REQUEST', message: null },
+  { id: 'Default5xx', type: ResponseType.DEFAULT_5XX, code: 'INTERNAL_ERROR', message: null },
+  { id: 'AccessDenied', type: ResponseType.ACCESS_DENIED, statusCode: '403', code: 'FORBIDDEN', message: 'access denied' },
+  { id: 'InvalidApiKey', type: ResponseType.INVALID_API_KEY, statusCode: '403', code: 'INVALID_API_KEY', message: 'missing or invalid api key (x-api-key header)' },
+  // With no authorizers, API Gateway answers this for a path or method that does not exist.
+  { id: 'MissingAuthToken', type: ResponseType.MISSING_AUTHENTICATION_TOKEN, statusCode: '404', code: 'NOT_FOUND', message: 'no such route' },
+  { id: 'Throttled', type: ResponseType.THROTTLED, statusCode: '429', code: 'THROTTLED', message: 'too many requests, retry with backoff' },
+  { id: 'QuotaExceeded', type: ResponseType.QUOTA_EXCEEDED, statusCode: '429', code: 'QUOTA_EXCEEDED', message: 'usage plan quota exceeded' },
+  { id: 'RequestTooLarge', type: ResponseType.REQUEST_TOO_LARGE, statusCode: '413', code: 'PAYLOAD_TOO_LARGE', message: 'request body too large' },
+  { id: 'BadRequestParameters', type: ResponseType.BAD_REQUEST_PARAMETERS, statusCode: '400', code: 'INVALID_REQUEST', message: null },
+  { id: 'IntegrationTimeout', type: ResponseType.INTEGRATION_TIMEOUT, statusCode: '504', code: 'TIMEOUT', message: 'the request timed out' },
+];
+
+/**
+ * The public inference API: a REST API in front of the predict Lambda (with the ONNX Runtime layer).
+ *
+ * Routes (all under `/v1`): `GET health`, `GET openapi.json` (open), `GET models`, `GET models/{model}`,
+ * `POST models/{model}/predict` (API key required). Authentication is API keys + a usage plan (throttle, quota).
+ */
+export class InferenceApi extends Construct {
+  public readonly restApi: RestApi;
+  public readonly predictFunction: MlopsFunction;
+  public readonly apiKey: ApiKey;
+  public readonly usagePlan: UsagePlan;
+
+  public constructor(scope: Construct, id: string, props: InferenceApiProps) {
+    super(scope, id);
+    const { config } = props;
+    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    const onnx = new OnnxRuntimeLayer(this, 'OnnxRuntime', { architecture: config.architecture });
+
+    this.predictFunction = new MlopsFunction(this, 'PredictFunction', {
+      entry: INFERENCE_API_ENTRY,
+      description: 'Serverless MLOps inference API (models, predict)',
+      serviceName: INFERENCE_API_SERVICE_NAME,
+      architecture: config.architecture,
+      memorySize: config.predict.memorySize,
+      timeout: Duration.seconds(config.predict.timeoutSeconds),
+      logRetentionDays: config.logRetentionDays,
+      logRemovalPolicy: removalPolicy,
+      layers: [onnx.layer],
+      externalModules: ONNX_RUNTIME_MODULES,
+      ...(config.predict.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: config.predict.reservedConcurrency }),
+      environment: {
+        [ENV.MAX_BATCH_SIZE]: String(config.api.maxBatchSize),
+        [ENV.MAX_REQUEST_BYTES]: String(config.api.maxRequestBytes),
+        [ENV.REGISTRY_CACHE_TTL_SECONDS]: String(config.registry.cacheTtlSeconds),
+        [ENV.CORS_ALLOW_ORIGIN]: config.api.corsAllowOrigins.join(','),
+        [ENV.ONNX_INTRA_OP_THREADS]: String(config.predict.onnxIntraOpThreads),
+      },
+    });
+    this.predictFunction
+      .bindRegistryTable(props.registryTable, props.registryIndexNames)
+      .bindArtifactBucket(props.artifactBucket, props.artifactPrefix);
+
+    // Provisioned concurrency lives on an alias; without it the API calls $LATEST.
+    const target: IFunction =
+      config.predict.provisionedConcurrency > 0
+        ? new Alias(this, 'LiveAlias', {
+            aliasName: 'live',
+            version: this.predictFunction.currentVersion,
+            provisionedConcurrentExecutions: config.predict.provisionedConcurrency,
+          })
+        : this.predictFunction;
+
+    const accessLogGroup = new LogGroup(this, 'AccessLogs', {
+      retention: retentionDays(config.logRetentionDays),
+      removalPolicy,
+    });
+
+    const origins = config.api.corsAllowOrigins;
+    const cors: CorsOptions | undefined =
+      origins.length === 0
+        ? undefined
+        : {
+            allowOrigins: origins.includes('*') ? Cors.ALL_ORIGINS : [...origins],
+            allowMethods: ['GET', 'POST', 'OPTIONS'],
+            allowHeaders: ['Content-Type', 'X-Api-Key', 'X-Amz-Date', 'Authorization', 'X-Amz-Security-Token'],
+            maxAge: Duration.hours(1),
+          };
+
+    this.restApi = new RestApi(this, 'RestApi', {
+      restApiName: `${config.appName}-inference`,
+      description: 'Serverless MLOps inference API',
+      endpointTypes: [EndpointType.REGIONAL],
+      apiKeySourceType: ApiKeySourceType.HEADER,
+      // Execution and access logging need the account-level API Gateway CloudWatch role. It is kept on stack
+      // deletion because it is shared by every REST API of the account and region.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      ...(cors === undefined ? {} : { defaultCorsPreflightOptions: cors }),
+      deployOptions: {
+        stageName: config.api.stageName,
+        description: `${config.appName} inference API`,
+        tracingEnabled: true,
+        metricsEnabled: true,
+        loggingLevel: MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        accessLogDestination: new LogGroupLogDestination(accessLogGroup),
+        accessLogFormat: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: AccessLogField.contextRequestId(),
+            extendedRequestId: AccessLogField.contextExtendedRequestId(),
+            requestTime: AccessLogField.contextRequestTime(),
+            ip: AccessLogField.contextIdentitySourceIp(),
+            userAgent: AccessLogField.contextIdentityUserAgent(),
+            apiKeyId: AccessLogField.contextIdentityApiKeyId(),
+            httpMethod: AccessLogField.contextHttpMethod(),
+            resourcePath: AccessLogField.contextResourcePath(),
+            path: AccessLogField.contextPath(),
+            status: AccessLogField.contextStatus(),
+            protocol: AccessLogField.contextProtocol(),
+            responseLength: AccessLogField.contextResponseLength(),
+            responseLatency: AccessLogField.contextResponseLatency(),
+            integrationLatency: AccessLogField.contextIntegrationLatency(),
+            integrationStatus: AccessLogField.contextIntegrationStatus(),
+            errorMessage: AccessLogField.contextErrorMessage(),
+            errorType: AccessLogField.contextErrorResponseType(),
+            xrayTraceId: AccessLogField.contextXrayTraceId(),
+          }),
+        ),
+      },
+    });
+    const api = this.restApi;
+
+    // Body validation is a no-op without request models: the handler validates bodies against the model's
+    // input schema, which API Gateway cannot know. Path parameters are validated here.
+    const validator: RequestValidator = api.addRequestValidator('RequestValidator', {
+      requestValidatorName: 'params-and-body',
+      validateRequestParameters: true,
+      validateRequestBody: true,
+    });
+
+    const integration = new LambdaIntegration(target, { proxy: true, scopePermissionToMethod: false });
+    const route = (resource: IResource, httpMethod: string, apiKeyRequired: boolean, pathParams: string[] = []): void => {
+      resource.addMethod(httpMethod, integration, {
+        apiKeyRequired,
+        requestValidator: validator,
+        requestParameters: Object.fromEntries(pathParams.map((param) => [`method.request.path.${param}`, true])),
+      });
+    };
+
+    const v1 = api.root.addResource(API_VERSION_PATH);
+    route(v1.addResource('health'), 'GET', false);
+    route(v1.addResource('openapi.json'), 'GET', false);
+    const models = v1.addResource('models');
+    route(models, 'GET', true);
+    const model = models.addResource('{model}');
+    route(model, 'GET', true, ['model']);
+    route(model.addResource('predict'), 'POST', true, ['model']);
+
+    // Error answers produced by API Gateway use the same JSON error shape as the handler.
+    const singleOrigin = origins.length === 1 ? origins[0] : undefined;
+    for (const response of GATEWAY_RESPONSES) {
+      api.addGatewayResponse(response.id, {
+        type: response.type,
+        ...(response.statusCode === undefined ? {} : { statusCode: response.statusCode }),
+        responseHeaders: {
+          'Content-Type': "'application/json'",
+          ...(singleOrigin === undefined ? {} : { 'Access-Control-Allow-Origin': `'${singleOrigin}'` }),
+        },
+        templates: { 'application/json': errorTemplate(response.code, response.message) },
+      });
+    }
+
+    this.apiKey = new ApiKey(this, 'ApiKey', {
+      description: `Default API key of ${config.appName}`,
+      enabled: true,
+    });
+    this.usagePlan = api.addUsagePlan('UsagePlan', {
+      name: `${config.appName}-default`,
+      description: 'Default usage plan: per-key throttle and quota',
+      throttle: { rateLimit: config.api.throttle.rateLimit, burstLimit: config.api.throttle.burstLimit },
+      quota: { limit: config.api.quota.limit, period: Period[config.api.quota.period] },
+      apiStages: [{ api, stage: api.deploymentStage }],
+    });
+    this.usagePlan.addApiKey(this.apiKey);
+
+    Validations.of(api).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'Callers are identified by API keys bound to a usage plan (throttle + quota); /v1/health and /v1/openapi.json are public by design. An authorizer can be added when a deployment needs per-user identity.',
+    });
+    Validations.of(api).acknowledge({
+      id: 'AwsSolutions-COG4',
+      reason: 'Machine-to-machine inference API authenticated by API keys and usage plans; no Cognito user pool.',
+    });
+    Validations.of(api.deploymentStage).acknowledge({
+      id: 'AwsSolutions-APIG3',
+      reason: 'WAF is optional for this platform (per-key throttling and quotas come from the usage plan); a platform team can associate a web ACL with the stage.',
+    });
+    const cloudWatchRole = api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole !== undefined) {
+      Validations.of(cloudWatchRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason: 'The account-level API Gateway logging role uses the AWS managed policy made for exactly this purpose.',
+      });
+    }
+  }
+}

@@ -1,0 +1,182 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, type ILayerVersion, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import type { LambdaArchitecture } from '../config.ts';
+import { ENV, METRICS_NAMESPACE } from './environment.ts';
+
+/** The repository root (where package.json and package-lock.json live). */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The Lambda runtime of every platform function. */
+export const MLOPS_RUNTIME = Runtime.NODEJS_24_X;
+
+/** Maps the config's architecture name to the CDK value. */
+export function lambdaArchitecture(arch: LambdaArchitecture): Architecture {
+  return arch === 'arm64' ? Architecture.ARM_64 : Architecture.X86_64;
+}
+
+/** Maps a number of days to the CloudWatch Logs retention enum (the config validates the value). */
+export function retentionDays(days: number): RetentionDays {
+  const match = Object.values(RetentionDays).find((value) => value === days);
+  if (match === undefined || typeof match === 'string') throw new Error(`invalid log retention: ${days} days`);
+  return match;
+}
+
+export interface MlopsFunctionProps {
+  /** Entry file, relative to the repository root (e.g. `lambdas/inference-api/handler.ts`). */
+  readonly entry: string;
+  /** Powertools service name. */
+  readonly serviceName: string;
+  readonly architecture: LambdaArchitecture;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  /** Log retention in days (a CloudWatch Logs value). */
+  readonly logRetentionDays: number;
+  /** Removal policy of the function's log group. */
+  readonly logRemovalPolicy: RemovalPolicy;
+  readonly description?: string;
+  /** Extra environment variables. */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Layers; their modules must be listed in {@link externalModules}. */
+  readonly layers?: ILayerVersion[];
+  /** Modules left out of the bundle because a layer provides them (e.g. `onnxruntime-node`). */
+  readonly externalModules?: string[];
+  readonly reservedConcurrentExecutions?: number;
+  /**
+   * Powertools log level.
+   * @default "INFO"
+   */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+}
+
+/**
+ * The house Lambda function: Node.js 24, esbuild bundling done locally (never Docker), CJS output with source maps,
+ * active X-Ray tracing, an explicit log group with retention, Powertools environment, and a dedicated role holding
+ * only what the function needs (no AWS managed policies).
+ */
+export class MlopsFunction extends NodejsFunction {
+  public constructor(scope: Construct, id: string, props: MlopsFunctionProps) {
+    // Created as siblings so that they can be handed to the NodejsFunction constructor.
+    const logGroup = new LogGroup(scope, `${id}LogGroup`, {
+      retention: retentionDays(props.logRetentionDays),
+      removalPolicy: props.logRemovalPolicy,
+    });
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${id}`,
+    });
+    // Instead of AWSLambdaBasicExecutionRole (logs:* on every log group): write access to this log group only.
+    logGroup.grantWrite(role);
+
+    super(scope, id, {
+      entry: join(PROJECT_ROOT, props.entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: MLOPS_RUNTIME,
+      architecture: lambdaArchitecture(props.architecture),
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      role,
+      ...(props.description === undefined ? {} : { description: props.description }),
+      ...(props.layers === undefined ? {} : { layers: props.layers }),
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        [ENV.POWERTOOLS_SERVICE_NAME]: props.serviceName,
+        [ENV.POWERTOOLS_METRICS_NAMESPACE]: METRICS_NAMESPACE,
+        [ENV.POWERTOOLS_LOG_LEVEL]: props.logLevel ?? 'INFO',
+        ...props.environment,
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        target: 'node24',
+        format: OutputFormat.CJS,
+        mainFields: ['module', 'main'],
+        // Setting externalModules bundles the AWS SDK v3 too: the versions in package-lock.json are what runs.
+        externalModules: props.externalModules ?? [],
+        forceDockerBundling: false,
+      },
+    });
+
+    // X-Ray's PutTraceSegments/PutTelemetryRecords do not support resource-level permissions.
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords only accept Resource "*".',
+    });
+  }
+
+  /** Grants read access to the registry table (and the named GSIs) and sets `REGISTRY_TABLE_NAME`. */
+  public bindRegistryTable(table: ITable, indexNames: readonly string[] = []): this {
+    this.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+        resources: [
+          table.tableArn,
+          ...indexNames.map((name) => Stack.of(this).formatArn({
+            service: 'dynamodb',
+            resource: 'table',
+            resourceName: `${table.tableName}/index/${name}`,
+          })),
+        ],
+      }),
+    );
+    if (table.encryptionKey !== undefined) table.encryptionKey.grantDecrypt(this);
+    this.addEnvironment(ENV.REGISTRY_TABLE_NAME, table.tableName);
+    return this;
+  }
+
+  /**
+   * Grants read access to the model artifacts (`models/*`) of the bucket and sets `ARTIFACT_BUCKET_NAME`.
+   * The grant is scoped to the `models/` prefix, which needs one acknowledged wildcard (see the ack below).
+   */
+  public bindArtifactBucket(bucket: IBucket, prefix = 'models/'): this {
+    const objects = bucket.arnForObjects(`${prefix}*`);
+    this.addToRolePolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetObject'], resources: [objects] }),
+    );
+    this.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+      }),
+    );
+    if (bucket.encryptionKey !== undefined) bucket.encryptionKey.grantDecrypt(this);
+    this.addEnvironment(ENV.ARTIFACT_BUCKET_NAME, bucket.bucketName);
+    if (this.role !== undefined) {
+      const bucketArn = Stack.of(this).resolve(bucket.bucketArn);
+      const logicalId = bucketLogicalIdFromArn(bucketArn);
+      if (logicalId !== undefined) {
+        Validations.of(this.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${prefix}*]`,
+          reason: `Reads model artifacts by content hash under ${prefix}{model}/{sha256}.(onnx|json); keys are not known at deploy time.`,
+        });
+      }
+    }
+    return this;
+  }
+}
+
+/** `{ "Fn::GetAtt": [logicalId, "Arn"] }` → logicalId (how cdk-nag names the resource in findings). */
+function bucketLogicalIdFromArn(resolved: unknown): string | undefined {
+  if (typeof resolved !== 'object' || resolved === null || !('Fn::GetAtt' in resolved)) return undefined;
+  const getAtt: unknown = resolved['Fn::GetAtt'];
+  if (!Array.isArray(getAtt)) return undefined;
+  const first: unknown = getAtt[0];
+  return typeof first === 'string' ? first : undefined;
+}

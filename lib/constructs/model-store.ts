@@ -1,0 +1,97 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, type ITable, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+/** The registry's one global secondary index. */
+export const REGISTRY_GSI1 = 'gsi1';
+
+/** Key prefix of model artifacts: `models/{model}/{sha256}.onnx` and `models/{model}/{sha256}.json`. */
+export const ARTIFACT_PREFIX = 'models/';
+
+export interface ModelStoreProps {
+  /** Days after which noncurrent artifact object versions are deleted. */
+  readonly noncurrentVersionExpirationDays: number;
+  /**
+   * `RETAIN` (default) keeps the buckets and the table, with DynamoDB deletion protection on.
+   * `DESTROY` empties and deletes them with the stack (dev stacks).
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Where models live: the S3 artifact bucket and the DynamoDB registry table.
+ *
+ * Encryption choices:
+ *  - buckets: SSE-S3. Model artifacts are not secrets, SSE-S3 has no per-request KMS cost or throttling on
+ *    cold-start downloads, needs no key grants, and S3 server access log delivery requires SSE-S3 on the target.
+ *  - table: the AWS managed key (`aws/dynamodb`): key usage is visible in CloudTrail, and there is no key policy
+ *    to manage or grant (a customer key would add cost and grants for little gain on registry metadata).
+ */
+export class ModelStore extends Construct {
+  public readonly artifactBucket: IBucket;
+  public readonly registryTable: ITable;
+  public readonly accessLogsBucket: IBucket;
+  /** The GSI names of the registry table, for least-privilege grants. */
+  public readonly registryIndexNames: readonly string[] = [REGISTRY_GSI1];
+
+  public constructor(scope: Construct, id: string, props: ModelStoreProps) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const destroy = removalPolicy === RemovalPolicy.DESTROY;
+
+    const accessLogsBucket = new Bucket(this, 'AccessLogsBucket', {
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: false,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
+      removalPolicy,
+      autoDeleteObjects: destroy,
+    });
+    Validations.of(accessLogsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the server access log destination; logging it into itself would loop and S3 allows no other sink.',
+    });
+
+    const artifactBucket = new Bucket(this, 'ArtifactBucket', {
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      serverAccessLogsBucket: accessLogsBucket,
+      serverAccessLogsPrefix: 'artifact-bucket/',
+      lifecycleRules: [
+        {
+          id: 'expire-noncurrent-versions',
+          noncurrentVersionExpiration: Duration.days(props.noncurrentVersionExpirationDays),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
+      removalPolicy,
+      autoDeleteObjects: destroy,
+    });
+
+    const registryTable = new Table(this, 'RegistryTable', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryption.AWS_MANAGED,
+      deletionProtection: !destroy,
+      removalPolicy,
+    });
+    registryTable.addGlobalSecondaryIndex({
+      indexName: REGISTRY_GSI1,
+      partitionKey: { name: 'gsi1pk', type: AttributeType.STRING },
+      sortKey: { name: 'gsi1sk', type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
+    });
+
+    this.accessLogsBucket = accessLogsBucket;
+    this.artifactBucket = artifactBucket;
+    this.registryTable = registryTable;
+  }
+}

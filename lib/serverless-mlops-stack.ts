@@ -1,0 +1,54 @@
+import { CfnOutput, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { MlopsConfig } from './config.ts';
+import { InferenceApi } from './constructs/inference-api.ts';
+import { ARTIFACT_PREFIX, ModelStore } from './constructs/model-store.ts';
+
+export interface ServerlessMlopsStackProps extends StackProps {
+  readonly config: MlopsConfig;
+}
+
+/** The platform: model store (artifact bucket + registry table) and the inference API. */
+export class ServerlessMlopsStack extends Stack {
+  public readonly modelStore: ModelStore;
+  public readonly inferenceApi: InferenceApi;
+
+  public constructor(scope: Construct, id: string, props: ServerlessMlopsStackProps) {
+    const { config, ...stackProps } = props;
+    super(scope, id, {
+      description: `${config.appName}: ONNX model registry, artifact store and inference API (serverless-mlops)`,
+      ...stackProps,
+    });
+    Tags.of(this).add('app', config.appName);
+    Tags.of(this).add('managed-by', 'cdk');
+
+    this.modelStore = new ModelStore(this, 'ModelStore', {
+      noncurrentVersionExpirationDays: config.artifacts.noncurrentVersionExpirationDays,
+      removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+
+    this.inferenceApi = new InferenceApi(this, 'InferenceApi', {
+      config,
+      registryTable: this.modelStore.registryTable,
+      registryIndexNames: this.modelStore.registryIndexNames,
+      artifactBucket: this.modelStore.artifactBucket,
+      artifactPrefix: ARTIFACT_PREFIX,
+    });
+
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'Base URL of the inference API (routes under /v1)',
+      value: this.inferenceApi.restApi.url,
+    });
+    new CfnOutput(this, 'ApiKeyId', {
+      description: 'Id of the default API key (aws apigateway get-api-key --api-key <id> --include-value)',
+      value: this.inferenceApi.apiKey.keyId,
+    });
+    new CfnOutput(this, 'ArtifactBucketName', { value: this.modelStore.artifactBucket.bucketName });
+    new CfnOutput(this, 'RegistryTableName', { value: this.modelStore.registryTable.tableName });
+  }
+}
+
+/** The stack's construct id and name for a config. */
+export function stackIdFor(config: MlopsConfig): string {
+  return config.appName;
+}

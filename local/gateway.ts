@@ -1,0 +1,213 @@
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { matchRoute } from '../lambdas/inference-api/routes.ts';
+
+/**
+ * A local stand-in for API Gateway: it matches the same routes, checks the `x-api-key`
+ * header the way a usage plan does, turns HTTP requests into REST proxy events for the very
+ * handler Lambda runs, and answers errors in the platform's JSON shape.
+ */
+
+/** API Gateway's own hard limit on a REST payload. */
+const GATEWAY_PAYLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
+
+export interface GatewayOptions {
+  readonly handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+  readonly apiKey: string;
+  /** @default 0 (any free port) */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** Origins allowed for CORS preflight. @default [] */
+  readonly corsAllowOrigins?: readonly string[];
+  /** Called after each request, for an access log. */
+  readonly onRequest?: (entry: { method: string; path: string; status: number; ms: number }) => void;
+}
+
+export interface RunningGateway {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+class PayloadTooLarge extends Error {}
+
+function errorBody(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message, details: {} } });
+}
+
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > GATEWAY_PAYLOAD_LIMIT_BYTES) {
+        reject(new PayloadTooLarge());
+        request.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+function keysMatch(presented: string | undefined, expected: string): boolean {
+  if (presented === undefined) return false;
+  const a = Buffer.from(presented);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function headerRecord(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return headers;
+}
+
+function toEvent(
+  request: IncomingMessage,
+  url: URL,
+  resource: string,
+  pathParameters: Record<string, string>,
+  body: Buffer,
+): APIGatewayProxyEvent {
+  const headers = headerRecord(request);
+  const query = Object.fromEntries(url.searchParams.entries());
+  const requestId = headers['x-request-id'] ?? randomUUID();
+  return {
+    resource,
+    path: url.pathname,
+    httpMethod: request.method ?? 'GET',
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    queryStringParameters: Object.keys(query).length > 0 ? query : null,
+    multiValueQueryStringParameters: null,
+    pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : null,
+    stageVariables: null,
+    body: body.length > 0 ? body.toString('utf8') : null,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      authorizer: null,
+      protocol: 'HTTP/1.1',
+      httpMethod: request.method ?? 'GET',
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: headers['x-api-key'] ?? null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        user: null,
+        userAgent: headers['user-agent'] ?? null,
+        userArn: null,
+      },
+      path: url.pathname,
+      stage: 'local',
+      requestId,
+      requestTimeEpoch: Date.now(),
+      resourceId: 'local',
+      resourcePath: resource,
+    },
+  };
+}
+
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const cors = options.corsAllowOrigins ?? [];
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<number> {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    const method = request.method ?? 'GET';
+    const send = (status: number, body: string, headers: Record<string, string> = {}): number => {
+      response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+      response.end(body);
+      return status;
+    };
+
+    const origin = request.headers.origin;
+    if (method === 'OPTIONS' && origin !== undefined && cors.length > 0) {
+      const allowed = cors.includes('*') || cors.includes(origin);
+      if (!allowed) return send(403, errorBody('CORS_ORIGIN_NOT_ALLOWED', `origin ${origin} is not allowed`));
+      response.writeHead(204, {
+        'access-control-allow-origin': cors.includes('*') ? '*' : origin,
+        'access-control-allow-methods': 'GET,POST,OPTIONS',
+        'access-control-allow-headers': 'content-type,x-api-key,x-request-id',
+        'access-control-max-age': '600',
+      });
+      response.end();
+      return 204;
+    }
+
+    const match = matchRoute(method, url.pathname);
+    if (match.kind === 'not-found') return send(404, errorBody('ROUTE_NOT_FOUND', `no route for ${method} ${url.pathname}`));
+    if (match.kind === 'method-not-allowed') {
+      return send(405, errorBody('METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}`), {
+        allow: match.allowed.join(', '),
+      });
+    }
+    const presented = request.headers['x-api-key'];
+    if (match.route.requiresApiKey && !keysMatch(typeof presented === 'string' ? presented : undefined, options.apiKey)) {
+      return send(403, errorBody('FORBIDDEN', 'a valid API key is required in the x-api-key header'));
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(request);
+    } catch (error) {
+      if (error instanceof PayloadTooLarge) {
+        return send(413, errorBody('REQUEST_TOO_LARGE', `the body exceeds ${GATEWAY_PAYLOAD_LIMIT_BYTES} bytes`));
+      }
+      throw error;
+    }
+    const result = await options.handler(toEvent(request, url, match.route.resource, match.pathParameters, body));
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+    response.writeHead(result.statusCode, headers);
+    response.end(result.body);
+    return result.statusCode;
+  }
+
+  const server = createServer((request, response) => {
+    const started = performance.now();
+    handle(request, response)
+      .catch(() => {
+        // What API Gateway answers when an integration fails: never a dropped connection.
+        if (!response.headersSent) response.writeHead(502, { 'content-type': 'application/json; charset=utf-8' });
+        response.end(errorBody('BAD_GATEWAY', 'the integration failed'));
+        return 502;
+      })
+      .then((status) => {
+        options.onRequest?.({
+          method: request.method ?? 'GET',
+          path: request.url ?? '/',
+          status,
+          ms: performance.now() - started,
+        });
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}

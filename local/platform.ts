@@ -1,0 +1,136 @@
+import type { Context } from 'aws-lambda';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
+import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
+import { startDynamoDb, startS3, type RunningEmulator } from './emulators.ts';
+import { startGateway, type RunningGateway } from './gateway.ts';
+import { ensureRegistryTable } from './provision.ts';
+import { seedReferenceModel } from './seed.ts';
+
+/**
+ * The whole platform on one machine: DynamoDB and S3 emulators, the registry seeded with the
+ * reference model, and the inference handler behind a local gateway. The handler is the
+ * Lambda's own module; only the SDK endpoints differ.
+ */
+
+export const LOCAL_TABLE_NAME = 'mlops-registry';
+export const LOCAL_BUCKET_NAME = 'mlops-artifacts';
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+export interface LocalPlatformOptions {
+  /** Where the emulators keep their data. */
+  readonly dataDir: string;
+  readonly apiKey: string;
+  /** @default 0 (any free port) */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** Seconds a resolved production version is cached. @default 5 */
+  readonly registryCacheTtlSeconds?: number;
+  readonly onRequest?: (entry: { method: string; path: string; status: number; ms: number }) => void;
+}
+
+export interface LocalPlatform {
+  readonly url: string;
+  readonly apiKey: string;
+  readonly dynamoDbEndpoint: string;
+  readonly s3Endpoint: string;
+  readonly seeded: boolean;
+  readonly registry: DynamoDbRegistry;
+  readonly artifacts: S3ArtifactStore;
+  stop(): Promise<void>;
+}
+
+/** Points the AWS SDK and the handler's settings at the local emulators, as the CDK does for Lambda. */
+function configureHandlerEnvironment(dynamoDb: string, s3: string, cacheTtlSeconds: number): void {
+  Object.assign(process.env, {
+    AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+    // s3rver only accepts its own well-known key pair; dynalite accepts any. Never real credentials.
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_SESSION_TOKEN: '',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoDb,
+    AWS_ENDPOINT_URL_S3: s3,
+    REGISTRY_TABLE_NAME: LOCAL_TABLE_NAME,
+    ARTIFACT_BUCKET_NAME: LOCAL_BUCKET_NAME,
+    REGISTRY_CACHE_TTL_SECONDS: String(cacheTtlSeconds),
+    POWERTOOLS_SERVICE_NAME: process.env.POWERTOOLS_SERVICE_NAME ?? 'inference-api',
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    MLOPS_ENVIRONMENT: 'local',
+  });
+}
+
+/** The invocation context Lambda would pass, so the instrumented handler runs exactly as deployed. */
+function lambdaContext(requestId: string): Context {
+  const deadline = Date.now() + 30_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'inference-api-local',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:inference-api-local',
+    memoryLimitInMB: '1769',
+    awsRequestId: requestId,
+    logGroupName: '/aws/lambda/inference-api-local',
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
+  const started: { close(): Promise<void> }[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const server of started.reverse()) await server.close().catch(() => undefined);
+  };
+  try {
+    const dynamoDb: RunningEmulator = await startDynamoDb(options.dataDir);
+    started.push(dynamoDb);
+    const s3: RunningEmulator = await startS3(options.dataDir, [LOCAL_BUCKET_NAME]);
+    started.push(s3);
+    configureHandlerEnvironment(dynamoDb.endpoint, s3.endpoint, options.registryCacheTtlSeconds ?? 5);
+
+    const credentials = LOCAL_CREDENTIALS;
+    const dynamoClient = new DynamoDBClient({ endpoint: dynamoDb.endpoint, region: 'us-east-1', credentials });
+    await ensureRegistryTable(dynamoClient, LOCAL_TABLE_NAME);
+    const registry = new DynamoDbRegistry(
+      DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } }),
+      LOCAL_TABLE_NAME,
+    );
+    const artifacts = new S3ArtifactStore(
+      new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', credentials, forcePathStyle: true }),
+      LOCAL_BUCKET_NAME,
+    );
+    const { seeded } = await seedReferenceModel(registry, artifacts);
+
+    // Imported only now: the handler module reads its environment when it loads, as in Lambda.
+    const { handler } = await import('../lambdas/inference-api/handler.ts');
+    const gateway: RunningGateway = await startGateway({
+      handler: (event) => handler(event, lambdaContext(event.requestContext.requestId)),
+      apiKey: options.apiKey,
+      port: options.port ?? 0,
+      host: options.host ?? '127.0.0.1',
+      corsAllowOrigins: (process.env.CORS_ALLOW_ORIGIN ?? '').split(',').filter((o) => o !== ''),
+      onRequest: options.onRequest,
+    });
+    started.push(gateway);
+    return {
+      url: gateway.url,
+      apiKey: options.apiKey,
+      dynamoDbEndpoint: dynamoDb.endpoint,
+      s3Endpoint: s3.endpoint,
+      seeded,
+      registry,
+      artifacts,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

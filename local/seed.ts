@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto';
+import { artifactKey } from '#core/registry/records.ts';
+import type { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
+import type { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
+import { trainCreditModel } from '../examples/credit/train.ts';
+
+export const REFERENCE_MODEL = 'credit';
+
+/**
+ * Seeds an empty registry with the reference model: trains the built-in logistic regression
+ * on examples/credit/credit_data.csv, stores the ONNX artifact content-addressed, registers
+ * it as version 1 and promotes it. Does nothing when the registry already holds models.
+ */
+export async function seedReferenceModel(
+  registry: DynamoDbRegistry,
+  artifacts: S3ArtifactStore,
+): Promise<{ seeded: boolean; version?: number }> {
+  if ((await registry.listModels()).length > 0) return { seeded: false };
+  const { onnx, metadata } = await trainCreditModel();
+  const sha256 = createHash('sha256').update(onnx).digest('hex');
+  const key = artifactKey(REFERENCE_MODEL, sha256);
+  await artifacts.putArtifact(key, onnx, sha256, 'application/octet-stream');
+  const record = await registry.registerVersion({
+    model: REFERENCE_MODEL,
+    description: 'Credit scoring (logistic regression on examples/credit/credit_data.csv): probability that a loan goes bad',
+    artifact: { key, sha256, size_bytes: onnx.byteLength },
+    metadata,
+    actor: 'local-seed',
+  });
+  await registry.promote(REFERENCE_MODEL, record.version, null);
+  return { seeded: true, version: record.version };
+}

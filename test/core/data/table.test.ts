@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { parseCsv } from '#core/data/csv.ts';
+import { TrainingDataError, isNumericCell, toLabelledTable } from '#core/data/table.ts';
+
+describe('toLabelledTable', () => {
+  const csv = parseCsv('y,num,cat,mixed\nyes,1.5,a,1\nno,,b,x\nyes,-2e3,,3\n');
+
+  it('types columns, keeps missing values as null and maps the target to 0/1', () => {
+    const table = toLabelledTable(csv, 'y', 'yes');
+    expect(table.features).toEqual([
+      { name: 'num', kind: 'numeric' },
+      { name: 'cat', kind: 'categorical' },
+      { name: 'mixed', kind: 'categorical' },
+    ]);
+    expect(table.rows).toEqual([
+      { num: 1.5, cat: 'a', mixed: '1' },
+      { num: null, cat: 'b', mixed: 'x' },
+      { num: -2000, cat: null, mixed: '3' },
+    ]);
+    expect([...table.labels]).toEqual([1, 0, 1]);
+    expect(table.negativeLabel).toBe('no');
+  });
+
+  it('recognises finite decimal numbers only', () => {
+    expect(['0', '-1', '+2.5', '.5', '3.', '1e-3', ' 7 '].every(isNumericCell)).toBe(true);
+    expect(['abc', 'Infinity', 'NaN', '0x10', '1,5', '1e999'].some(isNumericCell)).toBe(false);
+  });
+
+  it('rejects a missing target column, missing target values, a non-binary target and an absent positive label', () => {
+    expect(() => toLabelledTable(csv, 'nope', 'yes')).toThrow(TrainingDataError);
+    expect(() => toLabelledTable(parseCsv('y,x\na,1\n,2\nb,3\n'), 'y', 'a')).toThrow(/missing in data row 2/);
+    expect(() => toLabelledTable(parseCsv('y,x\na,1\nb,2\nc,3\n'), 'y', 'a')).toThrow(/exactly 2 distinct values, found 3/);
+    expect(() => toLabelledTable(csv, 'y', 'maybe')).toThrow(/positive label "maybe"/);
+  });
+});

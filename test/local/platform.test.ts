@@ -1,0 +1,206 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
+import { CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE, creditBatch } from '../support/credit-instances.ts';
+
+/**
+ * The local platform end to end over HTTP: dynalite, s3rver, the seeded reference model and
+ * the Lambda handler behind the local gateway, all on 127.0.0.1 with free ports.
+ */
+
+const API_KEY = 'test-key-0123456789';
+let dataDir: string;
+let platform: LocalPlatform;
+
+async function call(
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = { 'x-api-key': API_KEY },
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${platform.url}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+function predict(body: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  return call('POST', '/v1/models/credit/predict', body);
+}
+
+function errorOf(json: Record<string, unknown>): { code: string; message: string; details: Record<string, unknown> } {
+  return json.error as { code: string; message: string; details: Record<string, unknown> };
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'mlops-platform-'));
+  platform = await startLocalPlatform({ dataDir, apiKey: API_KEY, port: 0 });
+});
+
+afterAll(async () => {
+  await platform?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('local platform', () => {
+  it('seeds the empty registry with the reference model', () => {
+    expect(platform.seeded).toBe(true);
+  });
+
+  it('answers health without an API key', async () => {
+    const { status, json } = await call('GET', '/v1/health', undefined, {});
+    expect(status).toBe(200);
+    expect(json.status).toBe('ok');
+  });
+
+  it('serves its OpenAPI document without an API key', async () => {
+    const { status, json } = await call('GET', '/v1/openapi.json', undefined, {});
+    expect(status).toBe(200);
+    expect(json.openapi).toBe('3.1.0');
+    expect(Object.keys(json.paths as object)).toContain('/v1/models/{model}/predict');
+  });
+
+  it('lists the models and describes one with its schema and holdout metrics', async () => {
+    const list = await call('GET', '/v1/models');
+    expect(list.status).toBe(200);
+    expect(list.json.models).toEqual([expect.objectContaining({ model: 'credit', production_version: 1 })]);
+
+    const described = await call('GET', '/v1/models/credit');
+    expect(described.status).toBe(200);
+    expect(described.json.algorithm).toBe('logistic_regression');
+    expect((described.json.metrics as Record<string, number>).roc_auc).toBeGreaterThanOrEqual(0.82);
+    const features = (described.json.input_schema as { features: { name: string }[] }).features.map((f) => f.name);
+    expect(features).toEqual(expect.arrayContaining(Object.keys(CREDIT_INSTANCE)));
+  });
+
+  it('predicts probabilities from the real ONNX model, in request order', async () => {
+    const { status, json } = await predict(JSON.stringify({ instances: [CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE] }));
+    expect(status).toBe(200);
+    expect(json.model).toBe('credit');
+    expect(json.model_version).toBe(1);
+    const predictions = json.predictions as { label: string; probability: number }[];
+    expect(predictions).toHaveLength(2);
+    for (const prediction of predictions) {
+      expect(prediction.probability).toBeGreaterThan(0);
+      expect(prediction.probability).toBeLessThan(1);
+      expect(prediction.label).toBe(prediction.probability >= 0.5 ? 'bad' : 'good');
+    }
+    expect(predictions[1]!.probability).toBeGreaterThan(predictions[0]!.probability);
+  });
+
+  it('treats an explicit null as a missing value and imputes it where the schema allows', async () => {
+    const { status, json } = await predict(JSON.stringify({ instances: [{ ...CREDIT_INSTANCE, Income: null, Home: null }] }));
+    expect(status).toBe(200);
+    expect((json.predictions as unknown[]).length).toBe(1);
+  });
+
+  it('accepts a batch at the limit', async () => {
+    const { status, json } = await predict(JSON.stringify({ instances: creditBatch(1000) }));
+    expect(status).toBe(200);
+    expect((json.predictions as unknown[]).length).toBe(1000);
+  });
+
+  it('refuses a call without an API key with a 403 JSON error', async () => {
+    const { status, json } = await call('POST', '/v1/models/credit/predict', JSON.stringify({ instances: [CREDIT_INSTANCE] }), {});
+    expect(status).toBe(403);
+    expect(errorOf(json).code).toBe('FORBIDDEN');
+  });
+
+  it('refuses a wrong API key with a 403 JSON error', async () => {
+    const { status, json } = await call('GET', '/v1/models', undefined, { 'x-api-key': 'wrong' });
+    expect(status).toBe(403);
+    expect(errorOf(json).code).toBe('FORBIDDEN');
+  });
+
+  it('answers 404 for an unknown model', async () => {
+    const { status, json } = await call('POST', '/v1/models/nope/predict', JSON.stringify({ instances: [CREDIT_INSTANCE] }));
+    expect(status).toBe(404);
+    expect(errorOf(json)).toMatchObject({ code: 'MODEL_NOT_FOUND', details: { model: 'nope' } });
+  });
+
+  it('answers 404 for an unknown route and 405 for a wrong method', async () => {
+    expect((await call('GET', '/v1/nothing')).status).toBe(404);
+    const wrongMethod = await call('GET', '/v1/models/credit/predict');
+    expect(wrongMethod.status).toBe(405);
+    expect(errorOf(wrongMethod.json).code).toBe('METHOD_NOT_ALLOWED');
+  });
+
+  describe('bad input gets a 400 with its own code and the offending field', () => {
+    it('NaN', async () => {
+      const body = JSON.stringify({ instances: [CREDIT_INSTANCE] }).replace('"Income":129', '"Income":NaN');
+      const { status, json } = await predict(body);
+      expect(status).toBe(400);
+      expect(errorOf(json)).toMatchObject({ code: 'NON_FINITE_VALUE', details: { field: 'instances[0].Income' } });
+    });
+
+    it('Infinity', async () => {
+      const body = JSON.stringify({ instances: [CREDIT_INSTANCE] }).replace('"Debt":0', '"Debt":-Infinity');
+      const { status, json } = await predict(body);
+      expect(status).toBe(400);
+      expect(errorOf(json)).toMatchObject({ code: 'NON_FINITE_VALUE', details: { field: 'instances[0].Debt' } });
+    });
+
+    it('a number too large for a double', async () => {
+      const body = JSON.stringify({ instances: [CREDIT_INSTANCE] }).replace('"Debt":0', '"Debt":1e999');
+      const { status, json } = await predict(body);
+      expect(status).toBe(400);
+      expect(errorOf(json).code).toBe('NON_FINITE_VALUE');
+    });
+
+    it('a string for a number', async () => {
+      const { status, json } = await predict(JSON.stringify({ instances: [{ ...CREDIT_INSTANCE, Age: '30' }] }));
+      expect(status).toBe(400);
+      expect(errorOf(json)).toMatchObject({ code: 'INVALID_TYPE', details: { field: 'instances[0].Age', expected: 'number' } });
+    });
+
+    it('an omitted feature', async () => {
+      const { Amount: _omitted, ...withoutAmount } = CREDIT_INSTANCE;
+      const { status, json } = await predict(JSON.stringify({ instances: [withoutAmount] }));
+      expect(status).toBe(400);
+      expect(errorOf(json)).toMatchObject({ code: 'MISSING_FEATURE', details: { field: 'instances[0].Amount' } });
+    });
+
+    it('an unknown feature', async () => {
+      const { status, json } = await predict(JSON.stringify({ instances: [{ ...CREDIT_INSTANCE, Shoe: 42 }] }));
+      expect(status).toBe(400);
+      expect(errorOf(json)).toMatchObject({ code: 'UNKNOWN_FEATURE', details: { field: 'instances[0].Shoe' } });
+    });
+
+    it('an unknown category', async () => {
+      const { status, json } = await predict(JSON.stringify({ instances: [{ ...CREDIT_INSTANCE, Home: 'castle' }] }));
+      expect(status).toBe(400);
+      expect(errorOf(json)).toMatchObject({ code: 'UNKNOWN_CATEGORY', details: { field: 'instances[0].Home' } });
+    });
+
+    it('a 2000-row batch', async () => {
+      const { status, json } = await predict(JSON.stringify({ instances: creditBatch(2000) }));
+      expect(status).toBe(400);
+      expect(errorOf(json)).toMatchObject({ code: 'BATCH_TOO_LARGE', details: { received: 2000, limit: 1000 } });
+    });
+
+    it('malformed JSON', async () => {
+      const { status, json } = await predict('{"instances": [');
+      expect(status).toBe(400);
+      expect(errorOf(json).code).toBe('MALFORMED_JSON');
+    });
+
+    it('an empty batch', async () => {
+      const { status, json } = await predict(JSON.stringify({ instances: [] }));
+      expect(status).toBe(400);
+      expect(errorOf(json).code).toBe('EMPTY_BATCH');
+    });
+  });
+
+  it('keeps its data across a restart and does not seed twice', async () => {
+    await platform.stop();
+    platform = await startLocalPlatform({ dataDir, apiKey: API_KEY, port: 0 });
+    expect(platform.seeded).toBe(false);
+    const { status, json } = await predict(JSON.stringify({ instances: [CREDIT_INSTANCE] }));
+    expect(status).toBe(200);
+    expect(json.model_version).toBe(1);
+  });
+});
