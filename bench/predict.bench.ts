@@ -1,0 +1,144 @@
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { build } from 'esbuild';
+import { encodeRows } from '#core/model/encode.ts';
+import { startLocalPlatform } from '../local/platform.ts';
+import { CREDIT_INSTANCE } from '../test/support/credit-instances.ts';
+
+/**
+ * `npm run bench`: the predict handler as Lambda runs it (the esbuild bundle the CDK deploys,
+ * in a fresh process, against the local DynamoDB and S3) beside a bare
+ * `InferenceSession.run` on the same tensors in the same process, interleaved.
+ * Prints p50/p99 per batch size, the ratio and the time the handler adds; the cold start;
+ * and the bundle's size.
+ */
+
+const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 2000);
+const WARMUP = 200;
+const BATCH_SIZES = [1, 100];
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+async function bundleHandler(outDir: string): Promise<string> {
+  const outfile = join(outDir, 'index.js');
+  // The same options as lib/constructs/mlops-function.ts gives NodejsFunction.
+  await build({
+    entryPoints: [join(repoRoot, 'lambdas/inference-api/handler.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node24',
+    minify: true,
+    sourcemap: true,
+    external: ['onnxruntime-node'],
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
+function fmt(us: number): string {
+  return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`;
+}
+
+interface Percentiles {
+  p50_us: number;
+  p99_us: number;
+}
+
+interface HarnessResult {
+  moduleLoadMs: number;
+  firstInvokeMs: number;
+  warm: Record<string, { handler: Percentiles; bare: Percentiles }>;
+}
+
+async function main(): Promise<void> {
+  const workDir = mkdtempSync(join(tmpdir(), 'mlops-bench-'));
+  const platform = await startLocalPlatform({ dataDir: join(workDir, 'data'), apiKey: 'bench', port: 0 });
+  try {
+    const bundlePath = await bundleHandler(join(workDir, 'bundle'));
+    const bundleBytes = statSync(bundlePath).size;
+    const bundleGzip = gzipSync(readFileSync(bundlePath)).byteLength;
+
+    const model = await platform.registry.getModel('credit');
+    const version = await platform.registry.getVersion('credit', model?.production_version ?? 1);
+    if (version === undefined) throw new Error('the reference model is not registered');
+    const onnx = await platform.artifacts.getArtifact(version.artifact.key);
+    const { preprocessing } = version.metadata;
+    const input: Record<number, number[]> = {};
+    for (const batch of BATCH_SIZES) {
+      input[batch] = Array.from(encodeRows(preprocessing, Array.from({ length: batch }, () => CREDIT_INSTANCE)));
+    }
+    const referencePath = join(workDir, 'reference.json');
+    writeFileSync(
+      referencePath,
+      JSON.stringify({ onnxBase64: Buffer.from(onnx).toString('base64'), input, columns: preprocessing.columns }),
+    );
+
+    const child = fork(join(repoRoot, 'bench/lambda-harness.mjs'), [
+      JSON.stringify({
+        bundlePath,
+        repoRequireFrom: createRequire(import.meta.url).resolve('onnxruntime-node'),
+        iterations: ITERATIONS,
+        warmup: WARMUP,
+        batchSizes: BATCH_SIZES,
+        instance: CREDIT_INSTANCE,
+        referencePath,
+      }),
+    ], {
+      // A fresh container: the handler's settings as the CDK sets them, the SDK pointed at the local servers.
+      env: {
+        ...process.env,
+        POWERTOOLS_METRICS_DISABLED: 'false',
+        POWERTOOLS_DEV: '',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        ONNX_INTRA_OP_THREADS: '1',
+        // Lambda resolves layer packages through NODE_PATH=/opt/nodejs/node_modules; here the repo's copy stands in.
+        NODE_PATH: join(repoRoot, 'node_modules'),
+      },
+      execArgv: ['--enable-source-maps'],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const result = await new Promise<HarnessResult>((resolve, reject) => {
+      child.once('message', (message) => resolve(message as HarnessResult));
+      child.once('error', reject);
+      child.once('exit', (code) => code !== 0 && reject(new Error(`the harness exited with ${code}`)));
+    });
+
+    console.log(`predict handler benchmark: ${ITERATIONS} warm calls per batch size, interleaved with a bare InferenceSession.run`);
+    console.log(`node ${process.version}, onnxruntime-node ${version.metadata.algorithm} model of ${onnx.byteLength} bytes, ${preprocessing.columns} input columns\n`);
+    console.log('batch  handler p50  handler p99  bare p50    bare p99    p50 ratio  p99 ratio  added at p50');
+    for (const batch of BATCH_SIZES) {
+      const { handler, bare } = result.warm[batch]!;
+      console.log(
+        [
+          String(batch).padEnd(5),
+          fmt(handler.p50_us).padEnd(11),
+          fmt(handler.p99_us).padEnd(11),
+          fmt(bare.p50_us).padEnd(10),
+          fmt(bare.p99_us).padEnd(10),
+          `${(handler.p50_us / bare.p50_us).toFixed(2)}x`.padEnd(9),
+          `${(handler.p99_us / bare.p99_us).toFixed(2)}x`.padEnd(9),
+          fmt(handler.p50_us - bare.p50_us),
+        ].join('  '),
+      );
+    }
+    const added = result.warm[1]!.handler.p50_us - result.warm[1]!.bare.p50_us;
+    console.log(`\naim: the handler adds under 100 µs at batch 1 -> ${added < 100 ? 'met' : 'NOT met'} (${fmt(added)})`);
+    console.log(`\ncold start: module load ${result.moduleLoadMs.toFixed(1)} ms; first invocation (registry read, artifact fetch and sha256, session creation, predict) ${result.firstInvokeMs.toFixed(1)} ms; total ${(result.moduleLoadMs + result.firstInvokeMs).toFixed(1)} ms`);
+    console.log(`predict bundle: ${(bundleBytes / 1024).toFixed(0)} KiB minified (${(bundleGzip / 1024).toFixed(0)} KiB gzip), onnxruntime-node excluded (it comes from the layer)`);
+  } finally {
+    await platform.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

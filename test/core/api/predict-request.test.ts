@@ -1,0 +1,258 @@
+import { describe, expect, it } from 'vitest';
+import { RequestValidationError } from '#core/api/errors.ts';
+import { compileSchema, parseJsonBody, validatePredictRequest } from '#core/api/predict-request.ts';
+import type { InputSchema } from '#core/model/metadata.ts';
+
+const schema: InputSchema = {
+  schema_version: 1,
+  features: [
+    { name: 'age', type: 'numeric', nullable: false },
+    { name: 'income', type: 'numeric', nullable: true },
+    { name: 'home', type: 'categorical', nullable: true, categories: ['owner', 'rent'] },
+    { name: 'job', type: 'categorical', nullable: false, categories: ['fixed', 'freelance'] },
+  ],
+};
+
+const compiled = compileSchema(schema);
+const MAX_BATCH = 3;
+const VALID = { age: 30, income: 1200.5, home: 'rent', job: 'fixed' } as const;
+
+/** Runs `action` and returns the RequestValidationError it throws. */
+function validationError(action: () => unknown): RequestValidationError {
+  try {
+    action();
+  } catch (error) {
+    expect(error).toBeInstanceOf(RequestValidationError);
+    return error as RequestValidationError;
+  }
+  throw new Error('expected a RequestValidationError, but nothing was thrown');
+}
+
+/** Parses and validates a raw body as the API does. */
+function parseAndValidate(body: string): unknown {
+  return validatePredictRequest(compiled, parseJsonBody(body), MAX_BATCH);
+}
+
+function validateBody(body: unknown): unknown {
+  return validatePredictRequest(compiled, body, MAX_BATCH);
+}
+
+function withInstance(instance: Record<string, unknown>): unknown {
+  return { instances: [instance] };
+}
+
+describe('parseJsonBody', () => {
+  it('parses a JSON object', () => {
+    expect(parseJsonBody('{"instances":[{"a":1}]}')).toEqual({ instances: [{ a: 1 }] });
+  });
+
+  it.each([
+    ['an empty string', ''],
+    ['whitespace only', ' \n\t '],
+    ['null', null],
+    ['undefined', undefined],
+  ])('refuses %s as MALFORMED_JSON', (_label, body) => {
+    const error = validationError(() => parseJsonBody(body));
+    expect(error.code).toBe('MALFORMED_JSON');
+    expect(error.status).toBe(400);
+  });
+
+  it('refuses broken JSON as MALFORMED_JSON with the parser reason', () => {
+    const error = validationError(() => parseJsonBody('{"instances": ['));
+    expect(error.code).toBe('MALFORMED_JSON');
+    expect(error.details.reason).toEqual(expect.any(String));
+  });
+
+  it('keeps a broken body MALFORMED_JSON even when it also holds a bare NaN', () => {
+    const error = validationError(() => parseJsonBody('{"instances": [{"age": NaN'));
+    expect(error.code).toBe('MALFORMED_JSON');
+  });
+
+  it('leaves NaN and Infinity inside string values alone', () => {
+    const body = '{"note": "NaN and Infinity and -Infinity", "escaped": "a \\" NaN"}';
+    expect(parseJsonBody(body)).toEqual({ note: 'NaN and Infinity and -Infinity', escaped: 'a " NaN' });
+  });
+});
+
+describe('validatePredictRequest', () => {
+  it('returns valid rows in order, preserving explicit nulls', () => {
+    const rows = validateBody({
+      instances: [VALID, { age: 41, income: null, home: null, job: 'freelance' }],
+    });
+    expect(rows).toEqual([
+      { age: 30, income: 1200.5, home: 'rent', job: 'fixed' },
+      { age: 41, income: null, home: null, job: 'freelance' },
+    ]);
+  });
+
+  it('accepts a batch at the limit', () => {
+    expect(validateBody({ instances: [VALID, VALID, VALID] })).toHaveLength(MAX_BATCH);
+  });
+
+  describe('INVALID_BODY', () => {
+    it.each([
+      ['an array', [VALID], 'array'],
+      ['a string', 'instances', 'string'],
+      ['a number', 42, 'number'],
+      ['null', null, 'null'],
+    ])('refuses %s as the body', (_label, body, received) => {
+      const error = validationError(() => validateBody(body));
+      expect(error.code).toBe('INVALID_BODY');
+      expect(error.details.received).toBe(received);
+    });
+
+    it('refuses an unknown top-level key and names it', () => {
+      const error = validationError(() => validateBody({ instances: [VALID], model: 'credit' }));
+      expect(error.code).toBe('INVALID_BODY');
+      expect(error.details.field).toBe('model');
+    });
+
+    it('refuses a body without instances', () => {
+      const error = validationError(() => validateBody({}));
+      expect(error).toMatchObject({ code: 'INVALID_BODY', details: { field: 'instances', received: 'undefined' } });
+    });
+
+    it.each([
+      ['an object', { 0: VALID }, 'object'],
+      ['a string', 'rows', 'string'],
+      ['null', null, 'null'],
+    ])('refuses instances that is %s', (_label, instances, received) => {
+      const error = validationError(() => validateBody({ instances }));
+      expect(error).toMatchObject({ code: 'INVALID_BODY', details: { field: 'instances', received } });
+    });
+  });
+
+  it('refuses an empty batch as EMPTY_BATCH', () => {
+    const error = validationError(() => validateBody({ instances: [] }));
+    expect(error).toMatchObject({ code: 'EMPTY_BATCH', details: { field: 'instances' } });
+  });
+
+  it('refuses a batch over the limit as BATCH_TOO_LARGE with the size and the limit', () => {
+    const error = validationError(() => validateBody({ instances: [VALID, VALID, VALID, VALID] }));
+    expect(error).toMatchObject({ code: 'BATCH_TOO_LARGE', details: { field: 'instances', received: 4, limit: MAX_BATCH } });
+  });
+
+  it.each([
+    ['an array', [1, 2], 'array'],
+    ['a number', 7, 'number'],
+    ['null', null, 'null'],
+    ['a string', 'row', 'string'],
+  ])('refuses an instance that is %s as INVALID_INSTANCE', (_label, instance, received) => {
+    const error = validationError(() => validateBody({ instances: [VALID, instance] }));
+    expect(error).toMatchObject({ code: 'INVALID_INSTANCE', details: { field: 'instances[1]', received } });
+  });
+
+  it('refuses an omitted feature as MISSING_FEATURE, even a nullable one', () => {
+    const { income: _omitted, ...withoutIncome } = VALID;
+    const error = validationError(() => validateBody(withInstance(withoutIncome)));
+    expect(error).toMatchObject({ code: 'MISSING_FEATURE', details: { field: 'instances[0].income', nullable: true } });
+  });
+
+  it('refuses an omitted feature named like an Object.prototype property as MISSING_FEATURE', () => {
+    const prototypeSchema = compileSchema({
+      schema_version: 1,
+      features: [
+        { name: 'constructor', type: 'numeric', nullable: false },
+        { name: 'toString', type: 'categorical', nullable: false, categories: ['a'] },
+      ],
+    });
+    const missingConstructor = validationError(() =>
+      validatePredictRequest(prototypeSchema, { instances: [{ toString: 'a' }] }, MAX_BATCH),
+    );
+    expect(missingConstructor).toMatchObject({ code: 'MISSING_FEATURE', details: { field: 'instances[0].constructor' } });
+    const missingToString = validationError(() =>
+      validatePredictRequest(prototypeSchema, parseJsonBody('{"instances":[{"constructor":1}]}'), MAX_BATCH),
+    );
+    expect(missingToString).toMatchObject({ code: 'MISSING_FEATURE', details: { field: 'instances[0].toString' } });
+    expect(validatePredictRequest(prototypeSchema, parseJsonBody('{"instances":[{"constructor":1,"toString":"a"}]}'), 1)).toEqual([
+      { constructor: 1, toString: 'a' },
+    ]);
+  });
+
+  it('refuses an unknown feature as UNKNOWN_FEATURE and lists the expected ones', () => {
+    const error = validationError(() => validateBody(withInstance({ ...VALID, shoe: 42 })));
+    expect(error).toMatchObject({
+      code: 'UNKNOWN_FEATURE',
+      details: { field: 'instances[0].shoe', expected_features: ['age', 'income', 'home', 'job'] },
+    });
+  });
+
+  describe('INVALID_TYPE', () => {
+    it('refuses a string for a number', () => {
+      const error = validationError(() => validateBody(withInstance({ ...VALID, age: '30' })));
+      expect(error).toMatchObject({
+        code: 'INVALID_TYPE',
+        details: { field: 'instances[0].age', expected: 'number', received: 'string' },
+      });
+    });
+
+    it('refuses a number for a category', () => {
+      const error = validationError(() => validateBody(withInstance({ ...VALID, job: 1 })));
+      expect(error).toMatchObject({
+        code: 'INVALID_TYPE',
+        details: { field: 'instances[0].job', expected: 'string', received: 'number' },
+      });
+    });
+
+    it.each([
+      ['a boolean for a number', 'age', true, 'boolean'],
+      ['a boolean for a category', 'home', false, 'boolean'],
+      ['an object for a number', 'income', { value: 1 }, 'object'],
+      ['an array for a category', 'job', ['fixed'], 'array'],
+    ])('refuses %s', (_label, feature, value, received) => {
+      const error = validationError(() => validateBody(withInstance({ ...VALID, [feature]: value })));
+      expect(error).toMatchObject({ code: 'INVALID_TYPE', details: { field: `instances[0].${feature}`, received } });
+    });
+
+    it('refuses the string "NaN" for a number as INVALID_TYPE, not NON_FINITE_VALUE', () => {
+      const error = validationError(() => parseAndValidate('{"instances":[{"age":"NaN","income":1,"home":"rent","job":"fixed"}]}'));
+      expect(error).toMatchObject({ code: 'INVALID_TYPE', details: { field: 'instances[0].age', received: 'string' } });
+    });
+  });
+
+  describe('NON_FINITE_VALUE', () => {
+    it.each(['NaN', 'Infinity', '-Infinity'])('names the field holding a bare %s token', (token) => {
+      const error = validationError(() =>
+        parseAndValidate(`{"instances":[${JSON.stringify(VALID)},{"age":1,"income":${token},"home":"rent","job":"fixed"}]}`),
+      );
+      expect(error).toMatchObject({ code: 'NON_FINITE_VALUE', details: { field: 'instances[1].income', received: token } });
+    });
+
+    it('names the field holding a number too large for a double', () => {
+      const error = validationError(() => parseAndValidate('{"instances":[{"age":1e999,"income":1,"home":"rent","job":"fixed"}]}'));
+      expect(error).toMatchObject({ code: 'NON_FINITE_VALUE', details: { field: 'instances[0].age', received: 'Infinity' } });
+    });
+
+    it('refuses non-finite numbers passed as already-parsed values', () => {
+      const error = validationError(() => validateBody(withInstance({ ...VALID, income: Number.NEGATIVE_INFINITY })));
+      expect(error).toMatchObject({ code: 'NON_FINITE_VALUE', details: { field: 'instances[0].income' } });
+    });
+
+    it('validates a body whose strings mention NaN while a later value is a bare NaN', () => {
+      const error = validationError(() =>
+        parseAndValidate('{"instances":[{"age":1,"income":NaN,"home":"NaN","job":"fixed"}]}'),
+      );
+      expect(error).toMatchObject({ code: 'NON_FINITE_VALUE', details: { field: 'instances[0].income' } });
+    });
+  });
+
+  it('refuses null for a non-nullable feature as NULL_NOT_ALLOWED', () => {
+    const numeric = validationError(() => validateBody(withInstance({ ...VALID, age: null })));
+    expect(numeric).toMatchObject({ code: 'NULL_NOT_ALLOWED', details: { field: 'instances[0].age' } });
+    const categorical = validationError(() => validateBody(withInstance({ ...VALID, job: null })));
+    expect(categorical).toMatchObject({ code: 'NULL_NOT_ALLOWED', details: { field: 'instances[0].job' } });
+  });
+
+  it('refuses a category the model does not know as UNKNOWN_CATEGORY with the allowed ones', () => {
+    const error = validationError(() => validateBody(withInstance({ ...VALID, home: 'castle' })));
+    expect(error).toMatchObject({
+      code: 'UNKNOWN_CATEGORY',
+      details: { field: 'instances[0].home', received: 'castle', allowed: ['owner', 'rent'] },
+    });
+  });
+
+  it('treats categories case-sensitively and does not match Object.prototype names', () => {
+    expect(validationError(() => validateBody(withInstance({ ...VALID, home: 'Rent' }))).code).toBe('UNKNOWN_CATEGORY');
+    expect(validationError(() => validateBody(withInstance({ ...VALID, home: 'constructor' }))).code).toBe('UNKNOWN_CATEGORY');
+  });
+});

@@ -1,0 +1,37 @@
+import { Stack } from 'aws-cdk-lib';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { buildStack, unbundledApp } from './support.ts';
+
+/** Runs the AwsSolutions pack over a construct tree; returns "ruleName at path" lines of unacknowledged findings. */
+function findings(scope: Parameters<AwsSolutionsChecks['validateScope']>[0]): string[] {
+  const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(scope);
+  return report.violations.flatMap((violation) =>
+    violation.violatingResources.map((resource) => `${violation.ruleName} at ${resource.constructPath}: ${violation.description}`),
+  );
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports findings on a non-compliant resource (the check is live)', () => {
+    const stack = new Stack(unbundledApp(), 'Bare');
+    new Bucket(stack, 'Bucket');
+    expect(findings(stack).some((line) => line.startsWith('AwsSolutions-S1 '))).toBe(true);
+  });
+
+  it.each([
+    ['the default config', undefined],
+    [
+      'a dev config (destroy, CORS, arm64, provisioned concurrency)',
+      {
+        removalPolicy: 'destroy',
+        architecture: 'arm64',
+        api: { corsAllowOrigins: ['https://a.example.com', 'https://b.example.com'] },
+        predict: { reservedConcurrency: 5, provisionedConcurrency: 1 },
+      },
+    ],
+  ])('has zero unacknowledged findings for %s', (_name, overrides) => {
+    const { app } = buildStack(overrides);
+    expect(findings(app)).toEqual([]);
+  });
+});

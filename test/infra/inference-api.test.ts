@@ -1,0 +1,232 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { buildStack } from './support.ts';
+
+type CfnResource = { Type: string; Properties?: Record<string, unknown> };
+
+function refOf(value: unknown): string | undefined {
+  return typeof value === 'object' && value !== null && 'Ref' in value && typeof value.Ref === 'string'
+    ? value.Ref
+    : undefined;
+}
+
+/** `"GET /v1/health"` → the method's properties, resolved through the resource tree (no logical ids). */
+function methodsByRoute(template: Template): Map<string, Record<string, unknown>> {
+  const resources: Record<string, CfnResource> = template.findResources('AWS::ApiGateway::Resource');
+  const pathOf = (id: string | undefined): string => {
+    if (id === undefined) return '';
+    const resource = resources[id];
+    if (resource === undefined) return ''; // the API root
+    return `${pathOf(refOf(resource.Properties?.['ParentId']))}/${String(resource.Properties?.['PathPart'])}`;
+  };
+  const methods: Record<string, CfnResource> = template.findResources('AWS::ApiGateway::Method');
+  const routes = new Map<string, Record<string, unknown>>();
+  for (const method of Object.values(methods)) {
+    const props = method.Properties ?? {};
+    routes.set(`${String(props['HttpMethod'])} ${pathOf(refOf(props['ResourceId'])) || '/'}`, props);
+  }
+  return routes;
+}
+
+describe('InferenceApi', () => {
+  const { template } = buildStack();
+
+  it('runs the predict function on nodejs24.x with tracing, the layer and its env vars', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['x86_64'],
+      Handler: 'index.handler',
+      MemorySize: 1769,
+      Timeout: 10,
+      TracingConfig: { Mode: 'Active' },
+      Layers: [{ Ref: Match.anyValue() }],
+      LoggingConfig: { LogGroup: { Ref: Match.anyValue() } },
+      Environment: {
+        Variables: {
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_SERVICE_NAME: 'inference-api',
+          POWERTOOLS_METRICS_NAMESPACE: 'ServerlessMLOps',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+          REGISTRY_TABLE_NAME: { Ref: Match.stringLikeRegexp('RegistryTable') },
+          ARTIFACT_BUCKET_NAME: { Ref: Match.stringLikeRegexp('ArtifactBucket') },
+          MAX_BATCH_SIZE: '1000',
+          MAX_REQUEST_BYTES: '1048576',
+          REGISTRY_CACHE_TTL_SECONDS: '30',
+          CORS_ALLOW_ORIGIN: '',
+          ONNX_INTRA_OP_THREADS: '1',
+        },
+      },
+    });
+    template.resourceCountIs('AWS::Lambda::Function', 1);
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('gives the function role least-privilege statements and no AWS managed policies', () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({
+        Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })],
+      }),
+      ManagedPolicyArns: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Effect: 'Allow',
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('PredictFunctionLogGroup'), 'Arn'] },
+          },
+          { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
+          {
+            Effect: 'Allow',
+            Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+            Resource: [
+              { 'Fn::GetAtt': [Match.stringLikeRegexp('RegistryTable'), 'Arn'] },
+              { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/index/gsi1$')])] },
+            ],
+          },
+          {
+            Effect: 'Allow',
+            Action: 's3:GetObject',
+            Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('ArtifactBucket'), 'Arn'] }, '/models/*']] },
+          },
+          {
+            Effect: 'Allow',
+            Action: 's3:ListBucket',
+            Condition: { StringLike: { 's3:prefix': ['models/*'] } },
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('ArtifactBucket'), 'Arn'] },
+          },
+        ]),
+      },
+    });
+    // No write access anywhere.
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policies).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem)|s3:(PutObject|DeleteObject)/);
+  });
+
+  it('exposes the five routes, API key required except health and openapi', () => {
+    const routes = methodsByRoute(template);
+    expect([...routes.keys()].sort()).toEqual([
+      'GET /v1/health',
+      'GET /v1/models',
+      'GET /v1/models/{model}',
+      'GET /v1/openapi.json',
+      'POST /v1/models/{model}/predict',
+    ]);
+    expect(routes.get('GET /v1/health')?.['ApiKeyRequired']).toBe(false);
+    expect(routes.get('GET /v1/openapi.json')?.['ApiKeyRequired']).toBe(false);
+    for (const key of ['GET /v1/models', 'GET /v1/models/{model}', 'POST /v1/models/{model}/predict']) {
+      expect(routes.get(key)?.['ApiKeyRequired'], key).toBe(true);
+    }
+    for (const [key, props] of routes) {
+      expect(props['Integration'], key).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' });
+      expect(props['RequestValidatorId'], key).toBeDefined();
+    }
+    expect(routes.get('POST /v1/models/{model}/predict')?.['RequestParameters']).toEqual({
+      'method.request.path.model': true,
+    });
+    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
+      ValidateRequestParameters: true,
+      ValidateRequestBody: true,
+    });
+    // One API-scoped invoke permission instead of one per method.
+    template.resourceCountIs('AWS::Lambda::Permission', 1);
+  });
+
+  it('binds an API key to a usage plan with the configured throttle and quota', () => {
+    template.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      Throttle: { RateLimit: 50, BurstLimit: 100 },
+      Quota: { Limit: 100000, Period: 'DAY' },
+      ApiStages: [{ ApiId: { Ref: Match.anyValue() }, Stage: { Ref: Match.stringLikeRegexp('Stageprod') } }],
+    });
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlanKey', { KeyType: 'API_KEY' });
+    template.hasOutput('ApiKeyId', { Value: { Ref: Match.stringLikeRegexp('ApiKey') } });
+    template.hasOutput('ApiUrl', Match.anyValue());
+  });
+
+  it('logs access in JSON, traces, and logs execution errors on the stage', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      TracingEnabled: true,
+      AccessLogSetting: {
+        // logGroupDestinationArnWithoutWildcard: the ARN is built without the trailing ":*".
+        DestinationArn: { 'Fn::Join': ['', Match.arrayWith([{ Ref: Match.stringLikeRegexp('AccessLogs') }])] },
+        Format: Match.stringLikeRegexp('^\\{"requestId":"\\$context.requestId"'),
+      },
+      MethodSettings: [
+        Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', LoggingLevel: 'ERROR', DataTraceEnabled: false }),
+      ],
+    });
+    const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0] as CfnResource;
+    const setting = stage.Properties?.['AccessLogSetting'] as { Format: string };
+    expect(JSON.parse(setting.Format)).toMatchObject({ status: '$context.status', apiKeyId: '$context.identity.apiKeyId' });
+  });
+
+  it.each([
+    ['DEFAULT_4XX', undefined, 'BAD_REQUEST'],
+    ['DEFAULT_5XX', undefined, 'INTERNAL_ERROR'],
+    ['ACCESS_DENIED', '403', 'FORBIDDEN'],
+    ['INVALID_API_KEY', '403', 'INVALID_API_KEY'],
+    ['MISSING_AUTHENTICATION_TOKEN', '404', 'NOT_FOUND'],
+    ['THROTTLED', '429', 'THROTTLED'],
+    ['QUOTA_EXCEEDED', '429', 'QUOTA_EXCEEDED'],
+    ['REQUEST_TOO_LARGE', '413', 'PAYLOAD_TOO_LARGE'],
+  ])('answers %s with the JSON error shape', (type, statusCode, code) => {
+    const responses: Record<string, CfnResource> = template.findResources('AWS::ApiGateway::GatewayResponse', {
+      Properties: { ResponseType: type },
+    });
+    const [response] = Object.values(responses);
+    expect(response).toBeDefined();
+    const props = response?.Properties ?? {};
+    expect(props['StatusCode']).toBe(statusCode);
+    expect(props['ResponseParameters']).toMatchObject({ 'gatewayresponse.header.Content-Type': "'application/json'" });
+    const body = (props['ResponseTemplates'] as Record<string, string>)['application/json'] ?? '';
+    expect(body).toMatch(new RegExp(`^\\{"error":\\{"code":"${code}","message":.+,"details":\\{\\}\\}\\}$`));
+    // With the $context variable standing in for a JSON string, the template is valid JSON.
+    expect(() => JSON.parse(body.replace('$context.error.messageString', '"x"'))).not.toThrow();
+  });
+
+  it('has no CORS preflight without origins', () => {
+    expect([...methodsByRoute(template).keys()].some((key) => key.startsWith('OPTIONS'))).toBe(false);
+  });
+
+  it('adds CORS preflight and the CORS env var when origins are configured', () => {
+    const { template: withCors } = buildStack({ api: { corsAllowOrigins: ['https://app.example.com'] } });
+    const routes = methodsByRoute(withCors);
+    expect(routes.has('OPTIONS /v1/models/{model}/predict')).toBe(true);
+    expect(routes.get('OPTIONS /v1/models/{model}/predict')?.['ApiKeyRequired']).not.toBe(true);
+    withCors.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ CORS_ALLOW_ORIGIN: 'https://app.example.com' }) },
+    });
+    withCors.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'DEFAULT_4XX',
+      ResponseParameters: Match.objectLike({
+        'gatewayresponse.header.Access-Control-Allow-Origin': "'https://app.example.com'",
+      }),
+    });
+  });
+
+  it('applies config: arm64, reserved and provisioned concurrency on a live alias', () => {
+    const { template: custom } = buildStack({
+      architecture: 'arm64',
+      api: { throttle: { rateLimit: 7, burstLimit: 9 }, quota: { limit: 500, period: 'MONTH' }, stageName: 'v1' },
+      predict: { reservedConcurrency: 10, provisionedConcurrency: 2, memorySize: 3008 },
+    });
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Architectures: ['arm64'],
+      ReservedConcurrentExecutions: 10,
+      MemorySize: 3008,
+    });
+    custom.hasResourceProperties('AWS::Lambda::LayerVersion', { CompatibleArchitectures: ['arm64'] });
+    custom.hasResourceProperties('AWS::Lambda::Alias', {
+      Name: 'live',
+      ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 2 },
+    });
+    custom.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      Throttle: { RateLimit: 7, BurstLimit: 9 },
+      Quota: { Limit: 500, Period: 'MONTH' },
+    });
+    custom.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'v1' });
+  });
+});
