@@ -34,7 +34,7 @@ async function bundleHandler(outDir: string): Promise<string> {
     platform: 'node',
     format: 'cjs',
     target: 'node24',
-    minify: true,
+    minify: process.env.BENCH_NO_MINIFY === undefined,
     sourcemap: true,
     external: ['onnxruntime-node'],
     logLevel: 'error',
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
         // Lambda resolves layer packages through NODE_PATH=/opt/nodejs/node_modules; here the repo's copy stands in.
         NODE_PATH: join(repoRoot, 'node_modules'),
       },
-      execArgv: ['--enable-source-maps'],
+      execArgv: ['--enable-source-maps', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CPU_PROF] : [])],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     const result = await new Promise<HarnessResult>((resolve, reject) => {

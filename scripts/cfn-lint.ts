@@ -43,9 +43,10 @@ function main(): number {
   const keep = process.argv.includes('--keep');
   const outdir = mkdtempSync(join(tmpdir(), 'mlops-cfn-lint-'));
   try {
-    const env = { ...process.env };
     // Synthesis must never need credentials: make sure none leak in.
-    for (const key of Object.keys(env)) if (key.startsWith('AWS_') && key !== 'AWS_REGION') delete env[key];
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([key]) => !key.startsWith('AWS_') || key === 'AWS_REGION'),
+    );
     const synth = spawnSync('npx', ['cdk', 'synth', '--quiet', '--output', outdir], {
       cwd: PROJECT_ROOT,
       env,

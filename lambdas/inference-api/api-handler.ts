@@ -69,6 +69,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
 
   async function dispatch(event: APIGatewayProxyEvent): Promise<unknown> {
     const { name, model } = resolveRoute(event);
+    metrics.addDimension('route', name);
+    metrics.addMetric('Requests', MetricUnit.Count, 1);
     switch (name) {
       case 'health':
         return { status: 'ok', service: 'inference-api', version: options.serviceVersion };

@@ -2,7 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildStack } from './support.ts';
 
-type CfnResource = { Type: string; Properties?: Record<string, unknown> };
+type CfnResource = { Type?: string; Properties?: Record<string, unknown> };
 
 function refOf(value: unknown): string | undefined {
   return typeof value === 'object' && value !== null && 'Ref' in value && typeof value.Ref === 'string'

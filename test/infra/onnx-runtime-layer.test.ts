@@ -11,7 +11,7 @@ describe('OnnxRuntimeLayer', () => {
   it.each([
     ['x86_64', 'x86_64', 'x64'],
     ['arm64', 'arm64', 'arm64'],
-  ] as const)('declares a nodejs24.x layer for %s', (arch, cfnArch) => {
+  ] as const)('declares a nodejs24.x layer for %s', (arch, cfnArch, _nodeArch) => {
     const stack = new Stack(unbundledApp(), 'Layer');
     new OnnxRuntimeLayer(stack, 'Onnx', { architecture: arch });
     Template.fromStack(stack).hasResourceProperties('AWS::Lambda::LayerVersion', {

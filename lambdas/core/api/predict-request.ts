@@ -1,4 +1,4 @@
-import type { FeatureRow, FeatureValue, InputSchema } from '#core/model/metadata.ts';
+import type { CategoricalFeatureSpec, FeatureRow, FeatureSpec, FeatureValue, InputSchema } from '#core/model/metadata.ts';
 import { RequestValidationError } from './errors.ts';
 
 /**
@@ -98,80 +98,103 @@ export function compileSchema(schema: InputSchema): CompiledSchema {
   return { schema, names: new Set(schema.features.map((f) => f.name)), categories };
 }
 
+/** Field paths are built only when an error needs one: this runs per value on the hot path. */
+function fieldOf(index: number, feature?: string): string {
+  return feature === undefined ? `instances[${index}]` : `instances[${index}].${feature}`;
+}
+
 function validateInstance(compiled: CompiledSchema, instance: unknown, index: number): FeatureRow {
-  const at = `instances[${index}]`;
   if (!isPlainObject(instance)) {
-    throw new RequestValidationError('INVALID_INSTANCE', `${at} must be an object of feature values`, {
-      field: at,
+    throw new RequestValidationError('INVALID_INSTANCE', `${fieldOf(index)} must be an object of feature values`, {
+      field: fieldOf(index),
       received: describeType(instance),
     });
   }
-  for (const key of Object.keys(instance)) {
+  for (const key in instance) {
     if (!compiled.names.has(key)) {
-      throw new RequestValidationError('UNKNOWN_FEATURE', `${at}.${key} is not a feature of this model`, {
-        field: `${at}.${key}`,
+      throw new RequestValidationError('UNKNOWN_FEATURE', `${fieldOf(index, key)} is not a feature of this model`, {
+        field: fieldOf(index, key),
         expected_features: [...compiled.names],
       });
     }
   }
   const row: Record<string, FeatureValue> = {};
-  for (const feature of compiled.schema.features) {
-    const field = `${at}.${feature.name}`;
-    if (!Object.hasOwn(instance, feature.name)) {
+  const features = compiled.schema.features;
+  for (let f = 0; f < features.length; f++) {
+    const feature = features[f] as FeatureSpec;
+    const name = feature.name;
+    const value = instance[name];
+    if (value === undefined && !Object.hasOwn(instance, name)) {
       throw new RequestValidationError(
         'MISSING_FEATURE',
-        `${field} is missing; send null for a missing value${feature.nullable ? '' : ' (this feature does not accept one)'}`,
-        { field, nullable: feature.nullable },
+        `${fieldOf(index, name)} is missing; send null for a missing value${feature.nullable ? '' : ' (this feature does not accept one)'}`,
+        { field: fieldOf(index, name), nullable: feature.nullable },
       );
     }
-    const value = instance[feature.name];
     if (value === null) {
       if (!feature.nullable) {
-        throw new RequestValidationError('NULL_NOT_ALLOWED', `${field} cannot be null for this model`, { field });
-      }
-      row[feature.name] = null;
-      continue;
-    }
-    if (typeof value === 'string' && value.startsWith(NON_FINITE_MARKER)) {
-      throw new RequestValidationError('NON_FINITE_VALUE', `${field} must be a finite number`, {
-        field,
-        received: value.slice(NON_FINITE_MARKER.length),
-      });
-    }
-    if (feature.type === 'numeric') {
-      if (typeof value !== 'number') {
-        throw new RequestValidationError('INVALID_TYPE', `${field} must be a number`, {
-          field,
-          expected: 'number',
-          received: describeType(value),
+        throw new RequestValidationError('NULL_NOT_ALLOWED', `${fieldOf(index, name)} cannot be null for this model`, {
+          field: fieldOf(index, name),
         });
       }
-      if (!Number.isFinite(value)) {
-        throw new RequestValidationError('NON_FINITE_VALUE', `${field} must be a finite number`, {
-          field,
-          received: String(value),
-        });
+      row[name] = null;
+    } else if (feature.type === 'numeric') {
+      if (typeof value === 'number' && Number.isFinite(value)) {
+        row[name] = value;
+      } else {
+        throw invalidNumber(index, name, value);
       }
-      row[feature.name] = value;
+    } else if (typeof value === 'string' && compiled.categories.get(name)?.has(value) === true) {
+      row[name] = value;
     } else {
-      if (typeof value !== 'string') {
-        throw new RequestValidationError('INVALID_TYPE', `${field} must be a string category`, {
-          field,
-          expected: 'string',
-          received: describeType(value),
-        });
-      }
-      if (!compiled.categories.get(feature.name)?.has(value)) {
-        throw new RequestValidationError('UNKNOWN_CATEGORY', `${field} has a category the model does not know`, {
-          field,
-          received: value,
-          allowed: feature.categories,
-        });
-      }
-      row[feature.name] = value;
+      throw invalidCategory(index, feature, value);
     }
   }
   return row;
+}
+
+function isNonFiniteMarker(value: unknown): value is string {
+  return typeof value === 'string' && value.startsWith(NON_FINITE_MARKER);
+}
+
+function invalidNumber(index: number, name: string, value: unknown): RequestValidationError {
+  const field = fieldOf(index, name);
+  if (isNonFiniteMarker(value)) {
+    return new RequestValidationError('NON_FINITE_VALUE', `${field} must be a finite number`, {
+      field,
+      received: value.slice(NON_FINITE_MARKER.length),
+    });
+  }
+  if (typeof value === 'number') {
+    return new RequestValidationError('NON_FINITE_VALUE', `${field} must be a finite number`, { field, received: String(value) });
+  }
+  return new RequestValidationError('INVALID_TYPE', `${field} must be a number`, {
+    field,
+    expected: 'number',
+    received: describeType(value),
+  });
+}
+
+function invalidCategory(index: number, feature: CategoricalFeatureSpec, value: unknown): RequestValidationError {
+  const field = fieldOf(index, feature.name);
+  if (isNonFiniteMarker(value)) {
+    return new RequestValidationError('NON_FINITE_VALUE', `${field} must be a category, not a non-finite number`, {
+      field,
+      received: value.slice(NON_FINITE_MARKER.length),
+    });
+  }
+  if (typeof value !== 'string') {
+    return new RequestValidationError('INVALID_TYPE', `${field} must be a string category`, {
+      field,
+      expected: 'string',
+      received: describeType(value),
+    });
+  }
+  return new RequestValidationError('UNKNOWN_CATEGORY', `${field} has a category the model does not know`, {
+    field,
+    received: value,
+    allowed: feature.categories,
+  });
 }
 
 /** Validates `{"instances": [...]}` against the schema and batch limit. */

@@ -56,9 +56,16 @@ interface LoadedVersion {
   readonly session: ScoringSession;
 }
 
+interface Resolved {
+  readonly model: ModelRecord;
+  readonly version: ModelVersionRecord;
+}
+
 interface Resolution {
   readonly expiresAt: number;
-  readonly result: Promise<{ model: ModelRecord; version: ModelVersionRecord }>;
+  readonly result: Promise<Resolved>;
+  /** Set once `result` has settled successfully, so warm requests need not await it. */
+  value?: Resolved;
 }
 
 const silentObserver: ServingObserver = { modelLoaded: () => undefined, modelLoadFailed: () => undefined };
@@ -75,6 +82,8 @@ function sha256Hex(bytes: Uint8Array): string {
 export class ModelService {
   private readonly resolutions = new Map<string, Resolution>();
   private readonly loaded = new Map<string, Promise<LoadedVersion>>();
+  /** The loads that have finished, for a warm path without promise hops. */
+  private readonly ready = new Map<string, LoadedVersion>();
   private readonly observer: ServingObserver;
   private readonly now: () => number;
   private readonly maxLoadedVersions: number;
@@ -106,8 +115,9 @@ export class ModelService {
 
   /** Validates `body` against the production version's schema and scores it in one batch. */
   async predict(name: string, body: unknown): Promise<PredictResponse> {
-    const { version } = await this.resolveProduction(name);
-    const loaded = await this.load(version);
+    // Warm requests take the cached values directly; only misses wait on the registry or a load.
+    const version = this.freshResolution(name)?.version ?? (await this.resolveProduction(name)).version;
+    const loaded = this.ready.get(loadKey(version)) ?? (await this.load(version));
     const rows = validatePredictRequest(loaded.schema, body, this.options.maxBatchSize);
     const { preprocessing, output } = version.metadata;
     const input = encodeRows(preprocessing, rows);
@@ -131,12 +141,21 @@ export class ModelService {
     return { model: name, model_version: version.version, predictions };
   }
 
+  private freshResolution(name: string): Resolved | undefined {
+    const cached = this.resolutions.get(name);
+    return cached !== undefined && cached.expiresAt > this.now() ? cached.value : undefined;
+  }
+
   /** The production version of a model, from the TTL cache or the registry. */
-  private resolveProduction(name: string): Promise<{ model: ModelRecord; version: ModelVersionRecord }> {
+  private resolveProduction(name: string): Promise<Resolved> {
     const cached = this.resolutions.get(name);
     if (cached !== undefined && cached.expiresAt > this.now()) return cached.result;
     const result = this.readProduction(name);
-    this.resolutions.set(name, { expiresAt: this.now() + this.options.cacheTtlMs, result });
+    const resolution: Resolution = { expiresAt: this.now() + this.options.cacheTtlMs, result };
+    this.resolutions.set(name, resolution);
+    result.then((value) => {
+      resolution.value = value;
+    }, () => undefined);
     // A registry outage must not be cached: the next request tries again.
     result.catch((error: unknown) => {
       if (!(error instanceof NotFoundError) && this.resolutions.get(name)?.result === result) {
@@ -146,7 +165,7 @@ export class ModelService {
     return result;
   }
 
-  private async readProduction(name: string): Promise<{ model: ModelRecord; version: ModelVersionRecord }> {
+  private async readProduction(name: string): Promise<Resolved> {
     const model = await registryCall(`model "${name}"`, () => this.options.registry.getModel(name));
     if (model === undefined) {
       throw new NotFoundError('MODEL_NOT_FOUND', `model "${name}" does not exist`, { model: name });
@@ -170,13 +189,16 @@ export class ModelService {
 
   /** Loads a version once per container; concurrent callers share one load. */
   private load(record: ModelVersionRecord): Promise<LoadedVersion> {
-    const key = `${record.model}@${record.version}#${record.artifact.sha256}`;
+    const key = loadKey(record);
     const existing = this.loaded.get(key);
     if (existing !== undefined) return existing;
     const loading = this.loadVersion(record);
     this.loaded.set(key, loading);
     loading.then(
-      () => this.evictBeyondLimit(),
+      (loaded) => {
+        this.ready.set(key, loaded);
+        this.evictBeyondLimit();
+      },
       () => this.loaded.delete(key), // a failed load is retried by the next request
     );
     return loading;
@@ -230,6 +252,7 @@ export class ModelService {
       if (oldest.done === true) return;
       const evicted = this.loaded.get(oldest.value);
       this.loaded.delete(oldest.value);
+      this.ready.delete(oldest.value);
       void evicted?.then((version) => version.session.release()).catch(() => undefined);
     }
   }
@@ -242,6 +265,10 @@ async function registryCall<T>(what: string, read: () => Promise<T>): Promise<T>
   } catch (cause) {
     throw new ModelUnavailableError('REGISTRY_UNAVAILABLE', `the registry could not be read for ${what}; retry later`, {}, { cause });
   }
+}
+
+function loadKey(record: ModelVersionRecord): string {
+  return `${record.model}@${record.version}#${record.artifact.sha256}`;
 }
 
 function summarise(model: ModelRecord): ModelSummary {

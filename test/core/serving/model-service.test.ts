@@ -1,0 +1,418 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ModelUnavailableError, NotFoundError, RequestValidationError } from '#core/api/errors.ts';
+import type { ModelMetadata, Preprocessing } from '#core/model/metadata.ts';
+import type { ModelRecord, ModelVersionRecord } from '#core/registry/records.ts';
+import { ModelService } from '#core/serving/model-service.ts';
+import type { ArtifactReader, RegistryReader, ScoringEngine, ScoringSession, ServingObserver } from '#core/serving/ports.ts';
+
+const TTL_MS = 30_000;
+
+const preprocessing: Preprocessing = {
+  preprocess_version: 1,
+  input_name: 'features',
+  output_name: 'probability',
+  columns: 3,
+  encodings: [
+    { feature: 'age', kind: 'numeric', impute: 40 },
+    { feature: 'home', kind: 'one_hot', categories: ['owner', 'rent'], impute: 'owner' },
+  ],
+};
+
+const metadata: ModelMetadata = {
+  algorithm: 'logistic_regression',
+  input_schema: {
+    schema_version: 1,
+    features: [
+      { name: 'age', type: 'numeric', nullable: true },
+      { name: 'home', type: 'categorical', nullable: true, categories: ['owner', 'rent'] },
+    ],
+  },
+  preprocessing,
+  output: { positive_label: 'bad', negative_label: 'good', threshold: 0.5 },
+  metrics: { roc_auc: 0.9 },
+  baseline: {},
+  lineage: { data_sha256: '0'.repeat(64), rows: 10, target: 'Status', seed: 1, parameters: {}, trainer: 'test', trainer_version: '1' },
+};
+
+const ROW = { age: 30, home: 'rent' } as const;
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function artifactBytes(version: number): Uint8Array {
+  return new TextEncoder().encode(`onnx bytes of version ${version}`);
+}
+
+function versionRecord(model: string, version: number): ModelVersionRecord {
+  const bytes = artifactBytes(version);
+  const sha256 = sha256Hex(bytes);
+  return {
+    model,
+    version,
+    stage: 'candidate',
+    artifact: { key: `models/${model}/${sha256}.onnx`, sha256, size_bytes: bytes.byteLength },
+    metadata,
+    created_at: '2024-01-01T00:00:00.000Z',
+    created_by: 'test',
+  };
+}
+
+/** A registry held in maps; `failing` makes every read throw, as an outage would. */
+class FakeRegistry implements RegistryReader {
+  readonly models = new Map<string, ModelRecord>();
+  readonly versions = new Map<string, ModelVersionRecord>();
+  failing = false;
+  getModelCalls = 0;
+
+  addModel(model: string, versions: number, production: number | null): void {
+    for (let v = 1; v <= versions; v++) this.versions.set(`${model}@${v}`, versionRecord(model, v));
+    this.models.set(model, {
+      model,
+      description: `the ${model} model`,
+      production_version: production,
+      latest_version: versions,
+      created_at: '2024-01-01T00:00:00.000Z',
+      updated_at: '2024-01-02T00:00:00.000Z',
+    });
+  }
+
+  setProduction(model: string, production: number | null): void {
+    const record = this.models.get(model);
+    if (record === undefined) throw new Error(`no model ${model}`);
+    this.models.set(model, { ...record, production_version: production });
+  }
+
+  async getModel(model: string): Promise<ModelRecord | undefined> {
+    this.getModelCalls++;
+    if (this.failing) throw new Error('registry is down');
+    return this.models.get(model);
+  }
+
+  async getVersion(model: string, version: number): Promise<ModelVersionRecord | undefined> {
+    if (this.failing) throw new Error('registry is down');
+    return this.versions.get(`${model}@${version}`);
+  }
+
+  async listModels(): Promise<ModelRecord[]> {
+    if (this.failing) throw new Error('registry is down');
+    return [...this.models.values()];
+  }
+}
+
+/** Artifact bytes by key; `override` replaces what a key returns, `failing` makes reads throw. */
+class FakeArtifacts implements ArtifactReader {
+  readonly reads: string[] = [];
+  readonly override = new Map<string, Uint8Array>();
+  failing = false;
+
+  constructor(private readonly registry: FakeRegistry) {}
+
+  async getArtifact(key: string): Promise<Uint8Array> {
+    this.reads.push(key);
+    // Yield so concurrent callers really overlap with the load.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    if (this.failing) throw new Error('no such key');
+    const replaced = this.override.get(key);
+    if (replaced !== undefined) return replaced;
+    for (const record of this.registry.versions.values()) {
+      if (record.artifact.key === key) return artifactBytes(record.version);
+    }
+    throw new Error(`no such key ${key}`);
+  }
+}
+
+/** Sessions that answer fixed probabilities, cycled over the rows. */
+class FakeEngine implements ScoringEngine {
+  createSessionCalls = 0;
+  released = 0;
+  failCreate = false;
+  failScore = false;
+  probabilities: readonly number[] = [0.2, 0.5, 0.9];
+  readonly sessionsFor: string[] = [];
+
+  async createSession(bytes: Uint8Array, received: Preprocessing): Promise<ScoringSession> {
+    this.createSessionCalls++;
+    if (this.failCreate) throw new Error('protobuf parsing failed');
+    expect(received).toEqual(preprocessing);
+    this.sessionsFor.push(new TextDecoder().decode(bytes));
+    const engine = this;
+    return {
+      async score(input: Float32Array, rows: number): Promise<Float32Array> {
+        if (engine.failScore) throw new Error('kernel failure');
+        expect(input.length).toBe(rows * preprocessing.columns);
+        return Float32Array.from({ length: rows }, (_, i) => engine.probabilities[i % engine.probabilities.length] ?? 0);
+      },
+      async release(): Promise<void> {
+        engine.released++;
+      },
+    };
+  }
+}
+
+class RecordingObserver implements ServingObserver {
+  readonly loaded: { model: string; version: number }[] = [];
+  readonly failed: { model: string; version: number; reason: string; cause: unknown }[] = [];
+
+  modelLoaded(event: { model: string; version: number }): void {
+    this.loaded.push({ model: event.model, version: event.version });
+  }
+
+  modelLoadFailed(event: { model: string; version: number; reason: string; cause: unknown }): void {
+    this.failed.push(event);
+  }
+}
+
+function setup(options: { maxLoadedVersions?: number } = {}) {
+  const registry = new FakeRegistry();
+  registry.addModel('credit', 2, 1);
+  const artifacts = new FakeArtifacts(registry);
+  const engine = new FakeEngine();
+  const observer = new RecordingObserver();
+  const clock = { now: 1_000_000 };
+  const service = new ModelService({
+    registry,
+    artifacts,
+    engine,
+    observer,
+    cacheTtlMs: TTL_MS,
+    maxBatchSize: 10,
+    now: () => clock.now,
+    ...options,
+  });
+  return { registry, artifacts, engine, observer, clock, service };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+describe('ModelService', () => {
+  describe('predict', () => {
+    it('scores a batch with the production version and labels by the threshold', async () => {
+      const { service } = setup();
+      const response = await service.predict('credit', { instances: [ROW, ROW, { age: null, home: null }] });
+      expect(response.model).toBe('credit');
+      expect(response.model_version).toBe(1);
+      expect(response.predictions.map((p) => p.label)).toEqual(['good', 'bad', 'bad']);
+      expect(response.predictions[0]!.probability).toBeCloseTo(0.2, 6);
+      expect(response.predictions[1]!.probability).toBe(0.5);
+      expect(response.predictions[2]!.probability).toBeCloseTo(0.9, 6);
+    });
+
+    it('labels just below the threshold negative', async () => {
+      const { service, engine } = setup();
+      engine.probabilities = [0.4999];
+      const { predictions } = await service.predict('credit', { instances: [ROW] });
+      expect(predictions[0]!.label).toBe('good');
+    });
+
+    it('answers MODEL_NOT_FOUND (404) for an unknown model', async () => {
+      const { service } = setup();
+      const error = await rejection(service.predict('nope', { instances: [ROW] }));
+      expect(error).toBeInstanceOf(NotFoundError);
+      expect(error).toMatchObject({ code: 'MODEL_NOT_FOUND', status: 404, details: { model: 'nope' } });
+    });
+
+    it('answers NO_PRODUCTION_VERSION (404) for a model with no promoted version', async () => {
+      const { service, registry } = setup();
+      registry.addModel('fresh', 1, null);
+      const error = await rejection(service.predict('fresh', { instances: [ROW] }));
+      expect(error).toBeInstanceOf(NotFoundError);
+      expect(error).toMatchObject({ code: 'NO_PRODUCTION_VERSION', status: 404, details: { model: 'fresh' } });
+    });
+
+    it('answers VERSION_RECORD_MISSING (503) when the pointer names a version the registry lacks', async () => {
+      const { service, registry } = setup();
+      registry.setProduction('credit', 7);
+      const error = await rejection(service.predict('credit', { instances: [ROW] }));
+      expect(error).toBeInstanceOf(ModelUnavailableError);
+      expect(error).toMatchObject({ code: 'VERSION_RECORD_MISSING', status: 503 });
+    });
+
+    it('validates the body against the production schema after loading', async () => {
+      const { service } = setup();
+      const error = await rejection(service.predict('credit', { instances: [{ ...ROW, home: 'castle' }] }));
+      expect(error).toBeInstanceOf(RequestValidationError);
+      expect(error).toMatchObject({ code: 'UNKNOWN_CATEGORY', details: { field: 'instances[0].home' } });
+    });
+
+    it('answers INFERENCE_FAILED (503) when the session fails to score', async () => {
+      const { service, engine } = setup();
+      engine.failScore = true;
+      const error = await rejection(service.predict('credit', { instances: [ROW] }));
+      expect(error).toBeInstanceOf(ModelUnavailableError);
+      expect(error).toMatchObject({ code: 'INFERENCE_FAILED', status: 503, details: { model: 'credit', model_version: 1 } });
+      expect(error.cause).toBeInstanceOf(Error);
+    });
+  });
+
+  describe('production version resolution', () => {
+    it('reads the registry once within the TTL', async () => {
+      const { service, registry, clock } = setup();
+      await service.predict('credit', { instances: [ROW] });
+      clock.now += TTL_MS - 1;
+      await service.predict('credit', { instances: [ROW] });
+      await service.describeModel('credit');
+      expect(registry.getModelCalls).toBe(1);
+    });
+
+    it('picks up a promotion after the TTL without a redeploy', async () => {
+      const { service, registry, clock, artifacts } = setup();
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(1);
+
+      registry.setProduction('credit', 2);
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(1);
+
+      clock.now += TTL_MS;
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(2);
+      expect(registry.getModelCalls).toBe(2);
+      expect(artifacts.reads).toEqual([versionRecord('credit', 1).artifact.key, versionRecord('credit', 2).artifact.key]);
+    });
+
+    it('answers REGISTRY_UNAVAILABLE (503) while the registry is down and does not cache the outage', async () => {
+      const { service, registry } = setup();
+      registry.failing = true;
+      const error = await rejection(service.predict('credit', { instances: [ROW] }));
+      expect(error).toBeInstanceOf(ModelUnavailableError);
+      expect(error).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', status: 503 });
+      expect(error.cause).toBeInstanceOf(Error);
+
+      registry.failing = false;
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(1);
+    });
+
+    it('keeps serving a cached resolution while the registry is down within the TTL', async () => {
+      const { service, registry } = setup();
+      await service.predict('credit', { instances: [ROW] });
+      registry.failing = true;
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(1);
+    });
+
+    it('caches MODEL_NOT_FOUND for the TTL and sees a model registered after it', async () => {
+      const { service, registry, clock } = setup();
+      await rejection(service.predict('later', { instances: [ROW] }));
+      registry.addModel('later', 1, 1);
+      expect(await rejection(service.predict('later', { instances: [ROW] }))).toMatchObject({ code: 'MODEL_NOT_FOUND' });
+      clock.now += TTL_MS;
+      expect((await service.predict('later', { instances: [ROW] })).model).toBe('later');
+    });
+  });
+
+  describe('artifact loading', () => {
+    it('fetches the artifact and creates a session once per version across sequential predicts', async () => {
+      const { service, artifacts, engine, observer } = setup();
+      for (let i = 0; i < 5; i++) await service.predict('credit', { instances: [ROW] });
+      expect(artifacts.reads).toHaveLength(1);
+      expect(engine.createSessionCalls).toBe(1);
+      expect(engine.sessionsFor).toEqual(['onnx bytes of version 1']);
+      expect(observer.loaded).toEqual([{ model: 'credit', version: 1 }]);
+    });
+
+    it('shares one load between concurrent predicts', async () => {
+      const { service, artifacts, engine } = setup();
+      const responses = await Promise.all(Array.from({ length: 20 }, () => service.predict('credit', { instances: [ROW] })));
+      expect(responses.every((r) => r.model_version === 1)).toBe(true);
+      expect(artifacts.reads).toHaveLength(1);
+      expect(engine.createSessionCalls).toBe(1);
+    });
+
+    it('answers ARTIFACT_INTEGRITY_FAILED (503) when the bytes do not match their sha256, and retries later', async () => {
+      const { service, artifacts, engine, observer } = setup();
+      const key = versionRecord('credit', 1).artifact.key;
+      artifacts.override.set(key, new TextEncoder().encode('tampered bytes'));
+
+      const error = await rejection(service.predict('credit', { instances: [ROW] }));
+      expect(error).toBeInstanceOf(ModelUnavailableError);
+      expect(error).toMatchObject({
+        code: 'ARTIFACT_INTEGRITY_FAILED',
+        status: 503,
+        details: { model: 'credit', model_version: 1 },
+      });
+      expect(engine.createSessionCalls).toBe(0);
+      expect(observer.failed).toEqual([expect.objectContaining({ model: 'credit', version: 1, reason: 'ARTIFACT_INTEGRITY_FAILED' })]);
+
+      artifacts.override.delete(key);
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(1);
+      expect(artifacts.reads).toEqual([key, key]);
+      expect(engine.createSessionCalls).toBe(1);
+    });
+
+    it('answers ARTIFACT_UNAVAILABLE (503) when the artifact cannot be read, and retries later', async () => {
+      const { service, artifacts, observer } = setup();
+      artifacts.failing = true;
+      const error = await rejection(service.predict('credit', { instances: [ROW] }));
+      expect(error).toBeInstanceOf(ModelUnavailableError);
+      expect(error).toMatchObject({ code: 'ARTIFACT_UNAVAILABLE', status: 503 });
+      expect(observer.failed.map((f) => f.reason)).toEqual(['ARTIFACT_UNAVAILABLE']);
+
+      artifacts.failing = false;
+      expect((await service.predict('credit', { instances: [ROW] })).predictions).toHaveLength(1);
+    });
+
+    it('answers ARTIFACT_INVALID (503) when the engine cannot load the bytes', async () => {
+      const { service, engine, observer } = setup();
+      engine.failCreate = true;
+      const error = await rejection(service.predict('credit', { instances: [ROW] }));
+      expect(error).toBeInstanceOf(ModelUnavailableError);
+      expect(error).toMatchObject({ code: 'ARTIFACT_INVALID', status: 503, details: { model: 'credit', model_version: 1 } });
+      expect(observer.failed.map((f) => f.reason)).toEqual(['ARTIFACT_INVALID']);
+    });
+
+    it('releases the oldest loaded version beyond the limit', async () => {
+      const { service, registry, clock, engine } = setup({ maxLoadedVersions: 1 });
+      await service.predict('credit', { instances: [ROW] });
+      registry.setProduction('credit', 2);
+      clock.now += TTL_MS;
+      await service.predict('credit', { instances: [ROW] });
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(engine.released).toBe(1);
+    });
+  });
+
+  describe('listModels', () => {
+    it('lists every model sorted by name', async () => {
+      const { service, registry } = setup();
+      registry.addModel('zeta', 1, null);
+      registry.addModel('alpha', 3, 2);
+      const models = await service.listModels();
+      expect(models.map((m) => m.model)).toEqual(['alpha', 'credit', 'zeta']);
+      expect(models[0]).toEqual({
+        model: 'alpha',
+        description: 'the alpha model',
+        production_version: 2,
+        latest_version: 3,
+        updated_at: '2024-01-02T00:00:00.000Z',
+      });
+    });
+
+    it('answers REGISTRY_UNAVAILABLE (503) when the registry cannot be listed', async () => {
+      const { service, registry } = setup();
+      registry.failing = true;
+      expect(await rejection(service.listModels())).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', status: 503 });
+    });
+  });
+
+  describe('describeModel', () => {
+    it('describes the production version with its schema, output, metrics and artifact digest', async () => {
+      const { service } = setup();
+      const description = await service.describeModel('credit');
+      expect(description).toMatchObject({
+        model: 'credit',
+        production_version: 1,
+        latest_version: 2,
+        algorithm: 'logistic_regression',
+        input_schema: metadata.input_schema,
+        output: metadata.output,
+        metrics: { roc_auc: 0.9 },
+        artifact_sha256: versionRecord('credit', 1).artifact.sha256,
+      });
+    });
+  });
+});

@@ -1,0 +1,358 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
+import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
+import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
+import { openApiDocument } from '#core/api/openapi.ts';
+import { artifactKey } from '#core/registry/records.ts';
+import { ModelService } from '#core/serving/model-service.ts';
+import type { RegistryReader } from '#core/serving/ports.ts';
+import { logger, metrics } from '#shared/powertools.ts';
+import { createApiHandler, type ApiHandler } from '../../lambdas/inference-api/api-handler.ts';
+import { startDynamoDb, startS3, type RunningEmulator } from '../../local/emulators.ts';
+import { ensureRegistryTable } from '../../local/provision.ts';
+import { REFERENCE_MODEL, seedReferenceModel } from '../../local/seed.ts';
+import { CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE } from '../support/credit-instances.ts';
+
+/**
+ * The inference API's request handling invoked directly with API Gateway proxy events, over
+ * the real adapters against dynalite and s3rver seeded with the reference model.
+ */
+
+const TABLE = 'api-handler-registry';
+const BUCKET = 'api-handler-artifacts';
+const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+const MAX_REQUEST_BYTES = 64 * 1024;
+const MAX_BATCH_SIZE = 100;
+const ALLOWED_ORIGIN = 'https://app.example.com';
+
+let dataDir: string;
+const emulators: RunningEmulator[] = [];
+let dynamoClient: DynamoDBClient;
+let s3Client: S3Client;
+let registry: DynamoDbRegistry;
+let artifacts: S3ArtifactStore;
+const engine = new OnnxScoringEngine({ intraOpNumThreads: 1 });
+
+function newService(reader: RegistryReader = registry): ModelService {
+  return new ModelService({ registry: reader, artifacts, engine, cacheTtlMs: 30_000, maxBatchSize: MAX_BATCH_SIZE });
+}
+
+function newHandler(service: ModelService): ApiHandler {
+  return createApiHandler({
+    service,
+    openApi: openApiDocument({ maxBatchSize: MAX_BATCH_SIZE, maxRequestBytes: MAX_REQUEST_BYTES, version: '9.9.9' }),
+    maxRequestBytes: MAX_REQUEST_BYTES,
+    corsAllowOrigins: [ALLOWED_ORIGIN],
+    serviceVersion: '9.9.9',
+    logger,
+    metrics,
+  });
+}
+
+/** An event shaped as API Gateway's REST proxy integration sends it. */
+function apiGatewayEvent(options: {
+  method: 'GET' | 'POST';
+  resource: string;
+  path: string;
+  model?: string;
+  body?: string | null;
+  isBase64Encoded?: boolean;
+  headers?: Record<string, string>;
+}): APIGatewayProxyEvent {
+  const headers = { Accept: 'application/json', 'Content-Type': 'application/json', 'x-api-key': 'k', ...options.headers };
+  return {
+    resource: options.resource,
+    path: options.path,
+    httpMethod: options.method,
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: options.model === undefined ? null : { model: options.model },
+    stageVariables: null,
+    body: options.body ?? null,
+    isBase64Encoded: options.isBase64Encoded ?? false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'abcdef1234',
+      authorizer: null,
+      protocol: 'HTTP/1.1',
+      httpMethod: options.method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: 'k',
+        apiKeyId: 'key-id',
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: '203.0.113.7',
+        user: null,
+        userAgent: 'vitest',
+        userArn: null,
+      },
+      path: `/prod${options.path}`,
+      stage: 'prod',
+      requestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
+      requestTimeEpoch: 1_700_000_000_000,
+      resourceId: 'res123',
+      resourcePath: options.resource,
+    },
+  };
+}
+
+function predictEvent(body: string | null, extra: Partial<Parameters<typeof apiGatewayEvent>[0]> = {}): APIGatewayProxyEvent {
+  return apiGatewayEvent({
+    method: 'POST',
+    resource: '/v1/models/{model}/predict',
+    path: `/v1/models/${REFERENCE_MODEL}/predict`,
+    model: REFERENCE_MODEL,
+    body,
+    ...extra,
+  });
+}
+
+function json(result: APIGatewayProxyResult): Record<string, unknown> {
+  expect(result.headers?.['content-type']).toBe('application/json; charset=utf-8');
+  return JSON.parse(result.body) as Record<string, unknown>;
+}
+
+function errorOf(result: APIGatewayProxyResult): { code: string; message: string; details: Record<string, unknown> } {
+  const body = json(result);
+  expect(Object.keys(body)).toEqual(['error']);
+  const error = body.error as { code: string; message: string; details: Record<string, unknown> };
+  expect(Object.keys(error).sort()).toEqual(['code', 'details', 'message']);
+  return error;
+}
+
+const ONE_INSTANCE = JSON.stringify({ instances: [CREDIT_INSTANCE] });
+
+let handler: ApiHandler;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'mlops-api-handler-'));
+  const dynamoDb = await startDynamoDb(dataDir);
+  emulators.push(dynamoDb);
+  const s3 = await startS3(dataDir, [BUCKET]);
+  emulators.push(s3);
+  dynamoClient = new DynamoDBClient({ endpoint: dynamoDb.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
+  await ensureRegistryTable(dynamoClient, TABLE);
+  registry = new DynamoDbRegistry(
+    DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } }),
+    TABLE,
+  );
+  s3Client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', credentials: CREDENTIALS, forcePathStyle: true });
+  artifacts = new S3ArtifactStore(s3Client, BUCKET);
+  const { seeded } = await seedReferenceModel(registry, artifacts);
+  expect(seeded).toBe(true);
+  handler = newHandler(newService());
+});
+
+afterAll(async () => {
+  dynamoClient?.destroy();
+  s3Client?.destroy();
+  for (const emulator of emulators.reverse()) await emulator.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('createApiHandler', () => {
+  it('answers a predict event with 200 and the predictions of the production version', async () => {
+    const result = await handler(predictEvent(JSON.stringify({ instances: [CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE] })));
+    expect(result.statusCode).toBe(200);
+    const body = json(result);
+    expect(body).toMatchObject({ model: 'credit', model_version: 1 });
+    const predictions = body.predictions as { label: string; probability: number }[];
+    expect(predictions).toHaveLength(2);
+    for (const { label, probability } of predictions) {
+      expect(probability).toBeGreaterThan(0);
+      expect(probability).toBeLessThan(1);
+      expect(label).toBe(probability >= 0.5 ? 'bad' : 'good');
+    }
+  });
+
+  it('decodes a base64-encoded body', async () => {
+    const plain = await handler(predictEvent(ONE_INSTANCE));
+    const encoded = await handler(predictEvent(Buffer.from(ONE_INSTANCE, 'utf8').toString('base64'), { isBase64Encoded: true }));
+    expect(encoded.statusCode).toBe(200);
+    expect(json(encoded)).toEqual(json(plain));
+  });
+
+  it('refuses a body over maxRequestBytes with 413 PAYLOAD_TOO_LARGE', async () => {
+    const body = JSON.stringify({ instances: [CREDIT_INSTANCE], padding: 'x'.repeat(MAX_REQUEST_BYTES) });
+    const result = await handler(predictEvent(body));
+    expect(result.statusCode).toBe(413);
+    expect(errorOf(result)).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      details: { received: Buffer.byteLength(body), limit: MAX_REQUEST_BYTES },
+    });
+  });
+
+  it('counts the size of a body in UTF-8 bytes, not characters', async () => {
+    // Each "é" is two bytes: the body has fewer characters than the limit but more bytes.
+    const body = `{"instances":[],"pad":"${'é'.repeat(MAX_REQUEST_BYTES / 2)}"}`;
+    expect(body.length).toBeLessThan(MAX_REQUEST_BYTES);
+    expect((await handler(predictEvent(body))).statusCode).toBe(413);
+  });
+
+  it('maps a validation failure to 400 with its code and field', async () => {
+    const result = await handler(predictEvent(JSON.stringify({ instances: [{ ...CREDIT_INSTANCE, Age: '30' }] })));
+    expect(result.statusCode).toBe(400);
+    expect(errorOf(result)).toMatchObject({ code: 'INVALID_TYPE', details: { field: 'instances[0].Age' } });
+  });
+
+  it('answers MALFORMED_JSON for a predict event without a body', async () => {
+    const result = await handler(predictEvent(null));
+    expect(result.statusCode).toBe(400);
+    expect(errorOf(result).code).toBe('MALFORMED_JSON');
+  });
+
+  it('adds the CORS header for an allowed origin only', async () => {
+    const allowed = await handler(predictEvent(ONE_INSTANCE, { headers: { Origin: ALLOWED_ORIGIN } }));
+    expect(allowed.statusCode).toBe(200);
+    expect(allowed.headers?.['access-control-allow-origin']).toBe(ALLOWED_ORIGIN);
+    expect(allowed.headers?.vary).toBe('Origin');
+
+    const refusedError = await handler(predictEvent('{', { headers: { origin: ALLOWED_ORIGIN } }));
+    expect(refusedError.statusCode).toBe(400);
+    expect(refusedError.headers?.['access-control-allow-origin']).toBe(ALLOWED_ORIGIN);
+
+    const other = await handler(predictEvent(ONE_INSTANCE, { headers: { Origin: 'https://evil.example.net' } }));
+    expect(other.statusCode).toBe(200);
+    expect(other.headers).not.toHaveProperty('access-control-allow-origin');
+
+    const none = await handler(predictEvent(ONE_INSTANCE));
+    expect(none.headers).not.toHaveProperty('access-control-allow-origin');
+  });
+
+  it('answers health', async () => {
+    const result = await handler(apiGatewayEvent({ method: 'GET', resource: '/v1/health', path: '/v1/health' }));
+    expect(result.statusCode).toBe(200);
+    expect(json(result)).toEqual({ status: 'ok', service: 'inference-api', version: '9.9.9' });
+  });
+
+  it('serves the OpenAPI document', async () => {
+    const result = await handler(apiGatewayEvent({ method: 'GET', resource: '/v1/openapi.json', path: '/v1/openapi.json' }));
+    expect(result.statusCode).toBe(200);
+    const document = json(result);
+    expect(document.openapi).toBe('3.1.0');
+    expect(document.info).toMatchObject({ version: '9.9.9' });
+    expect(Object.keys(document.paths as object)).toContain('/v1/models/{model}/predict');
+  });
+
+  it('lists and describes models', async () => {
+    const list = await handler(apiGatewayEvent({ method: 'GET', resource: '/v1/models', path: '/v1/models' }));
+    expect(list.statusCode).toBe(200);
+    expect(json(list).models).toEqual([expect.objectContaining({ model: 'credit', production_version: 1 })]);
+
+    const described = await handler(
+      apiGatewayEvent({ method: 'GET', resource: '/v1/models/{model}', path: '/v1/models/credit', model: 'credit' }),
+    );
+    expect(described.statusCode).toBe(200);
+    expect(json(described)).toMatchObject({ model: 'credit', algorithm: 'logistic_regression' });
+  });
+
+  it('answers 404 MODEL_NOT_FOUND for an unknown model', async () => {
+    const result = await handler(
+      predictEvent(ONE_INSTANCE, { path: '/v1/models/nope/predict', model: 'nope' }),
+    );
+    expect(result.statusCode).toBe(404);
+    expect(errorOf(result)).toMatchObject({ code: 'MODEL_NOT_FOUND', details: { model: 'nope' } });
+  });
+
+  it('answers 503 ARTIFACT_INTEGRITY_FAILED when the artifact in S3 no longer matches its sha256', async () => {
+    const seeded = await registry.getVersion(REFERENCE_MODEL, 1);
+    if (seeded === undefined) throw new Error('the seeded version is missing');
+    // A second model with its own copy of the artifact, so the tampering touches no other test.
+    const original = await artifacts.getArtifact(seeded.artifact.key);
+    const key = artifactKey('tampered', seeded.artifact.sha256);
+    await artifacts.putArtifact(key, original, seeded.artifact.sha256, 'application/octet-stream');
+    const record = await registry.registerVersion({
+      model: 'tampered',
+      description: 'a copy of the reference model',
+      artifact: { ...seeded.artifact, key },
+      metadata: seeded.metadata,
+      actor: 'test',
+    });
+    await registry.promote('tampered', record.version, null);
+
+    const tampered = new Uint8Array(original);
+    tampered[tampered.length - 1] = (tampered[tampered.length - 1] ?? 0) ^ 0xff;
+    const tamperedSha = createHash('sha256').update(tampered).digest('hex');
+    await artifacts.putArtifact(key, tampered, tamperedSha, 'application/octet-stream');
+
+    const fresh = newHandler(newService());
+    const result = await fresh(predictEvent(ONE_INSTANCE, { path: '/v1/models/tampered/predict', model: 'tampered' }));
+    expect(result.statusCode).toBe(503);
+    expect(errorOf(result)).toMatchObject({
+      code: 'ARTIFACT_INTEGRITY_FAILED',
+      details: { model: 'tampered', model_version: 1 },
+    });
+  });
+
+  it('answers 503 REGISTRY_UNAVAILABLE, never 500, when DynamoDB fails', async () => {
+    const faultyClient = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', credentials: CREDENTIALS }),
+    );
+    const mock = mockClient(faultyClient);
+    try {
+      mock.rejects(Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ProvisionedThroughputExceededException' }));
+      const faulty = newHandler(newService(new DynamoDbRegistry(faultyClient, TABLE)));
+
+      const predicted = await faulty(predictEvent(ONE_INSTANCE));
+      expect(predicted.statusCode).toBe(503);
+      const error = errorOf(predicted);
+      expect(error.code).toBe('REGISTRY_UNAVAILABLE');
+      expect(error.message).not.toContain('Throughput');
+
+      const listed = await faulty(apiGatewayEvent({ method: 'GET', resource: '/v1/models', path: '/v1/models' }));
+      expect(listed.statusCode).toBe(503);
+      expect(errorOf(listed).code).toBe('REGISTRY_UNAVAILABLE');
+    } finally {
+      mock.restore();
+      faultyClient.destroy();
+    }
+  });
+
+  it('answers 500 INTERNAL_ERROR without leaking the message of an unexpected exception', async () => {
+    const service = newService();
+    service.predict = () => Promise.reject(new Error('secret internals: connection string xyz'));
+    const broken = newHandler(service);
+    const result = await broken(predictEvent(ONE_INSTANCE, { headers: { Origin: ALLOWED_ORIGIN } }));
+    expect(result.statusCode).toBe(500);
+    const error = errorOf(result);
+    expect(error).toEqual({ code: 'INTERNAL_ERROR', message: 'the request could not be processed', details: {} });
+    expect(result.body).not.toContain('secret');
+    expect(result.headers?.['access-control-allow-origin']).toBe(ALLOWED_ORIGIN);
+  });
+
+  it('answers 500 INTERNAL_ERROR when something other than an Error is thrown', async () => {
+    const service = newService();
+    service.listModels = () => Promise.reject('a string, not an Error');
+    const result = await newHandler(service)(apiGatewayEvent({ method: 'GET', resource: '/v1/models', path: '/v1/models' }));
+    expect(result.statusCode).toBe(500);
+    expect(errorOf(result).code).toBe('INTERNAL_ERROR');
+  });
+
+  it('falls back to the raw path when the resource is unknown, answering 404 and 405 as JSON errors', async () => {
+    const notFound = await handler(apiGatewayEvent({ method: 'GET', resource: '/{proxy+}', path: '/v1/nothing' }));
+    expect(notFound.statusCode).toBe(404);
+    expect(errorOf(notFound).code).toBe('ROUTE_NOT_FOUND');
+
+    const wrongMethod = await handler(apiGatewayEvent({ method: 'GET', resource: '/{proxy+}', path: '/v1/models/credit/predict' }));
+    expect(wrongMethod.statusCode).toBe(405);
+    expect(errorOf(wrongMethod)).toMatchObject({ code: 'METHOD_NOT_ALLOWED', details: { allowed: ['POST'] } });
+  });
+});

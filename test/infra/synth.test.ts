@@ -1,0 +1,62 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lib/config.ts';
+import { ServerlessMlopsStack, stackIdFor } from '../../lib/serverless-mlops-stack.ts';
+import { runCfnLint, templatesIn } from '../../scripts/cfn-lint.ts';
+import { cdkJsonFeatureFlags } from './support.ts';
+
+type CfnResource = { Type: string; Properties?: Record<string, unknown> };
+
+/** The asset directory a `Code`/`Content` property points at (`<hash>.zip` → `asset.<hash>`). */
+function assetDir(outdir: string, code: unknown): string {
+  const key = typeof code === 'object' && code !== null && 'S3Key' in code ? code.S3Key : undefined;
+  if (typeof key !== 'string' || !key.endsWith('.zip')) throw new Error(`unexpected asset reference ${JSON.stringify(code)}`);
+  return join(outdir, `asset.${key.slice(0, -'.zip'.length)}`);
+}
+
+function onlyResource(template: Template, type: string): CfnResource {
+  const resources = Object.values(template.findResources(type)) as CfnResource[];
+  expect(resources).toHaveLength(1);
+  const [resource] = resources;
+  if (resource === undefined) throw new Error(`no ${type}`);
+  return resource;
+}
+
+describe('full synth with real bundling', () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'mlops-synth-'));
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it('bundles the function and layer locally, passes cdk-nag and cfn-lint', () => {
+    // The same wiring as bin/app.ts, with the feature flags of cdk.json and bundling enabled.
+    const app = new App({ outdir, context: cdkJsonFeatureFlags() });
+    const config = parseConfig(undefined);
+    const stack = new ServerlessMlopsStack(app, stackIdFor(config), { config });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    app.synth(); // throws on any unacknowledged cdk-nag finding
+
+    const template = Template.fromStack(stack);
+    const fnDir = assetDir(outdir, onlyResource(template, 'AWS::Lambda::Function').Properties?.['Code']);
+    expect(readdirSync(fnDir).sort()).toEqual(['index.js', 'index.js.map']);
+
+    const layerDir = assetDir(outdir, onlyResource(template, 'AWS::Lambda::LayerVersion').Properties?.['Content']);
+    const ort = join(layerDir, 'nodejs', 'node_modules', 'onnxruntime-node');
+    expect(existsSync(join(ort, 'dist', 'index.js'))).toBe(true);
+    expect(existsSync(join(layerDir, 'nodejs', 'node_modules', 'onnxruntime-common', 'dist', 'cjs', 'index.js'))).toBe(true);
+    expect(readdirSync(join(ort, 'bin', 'napi-v6'))).toEqual(['linux']);
+    expect(readdirSync(join(ort, 'bin', 'napi-v6', 'linux'))).toEqual(['x64']);
+    expect(readdirSync(join(ort, 'bin', 'napi-v6', 'linux', 'x64')).sort()).toEqual([
+      'libonnxruntime.so.1',
+      'onnxruntime_binding.node',
+    ]);
+
+    const templates = templatesIn(outdir);
+    expect(templates.length).toBeGreaterThan(0);
+    const lint = runCfnLint(templates);
+    expect(lint.status, lint.output).toBe(0);
+  });
+});
