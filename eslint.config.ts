@@ -23,6 +23,13 @@ export default tseslint.config(
     },
   },
   {
+    // Plain ESM scripts (the benchmark's Lambda harness) run on Node.
+    files: ['**/*.mjs'],
+    languageOptions: {
+      globals: { process: 'readonly', Buffer: 'readonly', console: 'readonly', performance: 'readonly' },
+    },
+  },
+  {
     // The core is pure: no AWS, no runtime adapters (see docs/architecture.md).
     files: ['lambdas/core/**/*.ts'],
     rules: {

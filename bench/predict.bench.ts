@@ -36,7 +36,8 @@ async function bundleHandler(outDir: string): Promise<string> {
     target: 'node24',
     minify: process.env.BENCH_NO_MINIFY === undefined,
     sourcemap: true,
-    external: ['onnxruntime-node'],
+    mainFields: ['module', 'main'],
+    external: ['onnxruntime-node', 'onnxruntime-common'],
     logLevel: 'error',
   });
   return outfile;
@@ -113,8 +114,13 @@ async function main(): Promise<void> {
     console.log(`predict handler benchmark: ${ITERATIONS} warm calls per batch size, interleaved with a bare InferenceSession.run`);
     console.log(`node ${process.version}, onnxruntime-node ${version.metadata.algorithm} model of ${onnx.byteLength} bytes, ${preprocessing.columns} input columns\n`);
     console.log('batch  handler p50  handler p99  bare p50    bare p99    p50 ratio  p99 ratio  added at p50');
+    const warmOf = (batch: number): { handler: Percentiles; bare: Percentiles } => {
+      const figures = result.warm[batch];
+      if (figures === undefined) throw new Error(`the harness measured no batch of ${batch}`);
+      return figures;
+    };
     for (const batch of BATCH_SIZES) {
-      const { handler, bare } = result.warm[batch]!;
+      const { handler, bare } = warmOf(batch);
       console.log(
         [
           String(batch).padEnd(5),
@@ -128,7 +134,7 @@ async function main(): Promise<void> {
         ].join('  '),
       );
     }
-    const added = result.warm[1]!.handler.p50_us - result.warm[1]!.bare.p50_us;
+    const added = warmOf(1).handler.p50_us - warmOf(1).bare.p50_us;
     console.log(`\naim: the handler adds under 100 µs at batch 1 -> ${added < 100 ? 'met' : 'NOT met'} (${fmt(added)})`);
     console.log(`\ncold start: module load ${result.moduleLoadMs.toFixed(1)} ms; first invocation (registry read, artifact fetch and sha256, session creation, predict) ${result.firstInvokeMs.toFixed(1)} ms; total ${(result.moduleLoadMs + result.firstInvokeMs).toFixed(1)} ms`);
     console.log(`predict bundle: ${(bundleBytes / 1024).toFixed(0)} KiB minified (${(bundleGzip / 1024).toFixed(0)} KiB gzip), onnxruntime-node excluded (it comes from the layer)`);

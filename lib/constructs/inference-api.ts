@@ -50,7 +50,10 @@ function errorTemplate(code: string, message: string | null): string {
   return `{"error":{"code":"${code}","message":${messageJson},"details":{}}}`;
 }
 
-/** Gateway responses produced by API Gateway itself (before or instead of the Lambda). */
+/**
+ * Gateway responses produced by API Gateway itself (before or instead of the Lambda). The codes match the ones the
+ * handler and its OpenAPI document use (FORBIDDEN for a missing/invalid key, ROUTE_NOT_FOUND, THROTTLED, ...).
+ */
 const GATEWAY_RESPONSES: ReadonlyArray<{
   readonly id: string;
   readonly type: ResponseType;
@@ -61,13 +64,13 @@ const GATEWAY_RESPONSES: ReadonlyArray<{
   { id: 'Default4xx', type: ResponseType.DEFAULT_4XX, code: 'BAD_REQUEST', message: null },
   { id: 'Default5xx', type: ResponseType.DEFAULT_5XX, code: 'INTERNAL_ERROR', message: null },
   { id: 'AccessDenied', type: ResponseType.ACCESS_DENIED, statusCode: '403', code: 'FORBIDDEN', message: 'access denied' },
-  { id: 'InvalidApiKey', type: ResponseType.INVALID_API_KEY, statusCode: '403', code: 'INVALID_API_KEY', message: 'missing or invalid api key (x-api-key header)' },
+  { id: 'InvalidApiKey', type: ResponseType.INVALID_API_KEY, statusCode: '403', code: 'FORBIDDEN', message: 'missing or invalid api key (x-api-key header)' },
   // With no authorizers, API Gateway answers this for a path or method that does not exist.
-  { id: 'MissingAuthToken', type: ResponseType.MISSING_AUTHENTICATION_TOKEN, statusCode: '404', code: 'NOT_FOUND', message: 'no such route' },
+  { id: 'MissingAuthToken', type: ResponseType.MISSING_AUTHENTICATION_TOKEN, statusCode: '404', code: 'ROUTE_NOT_FOUND', message: 'no such route' },
   { id: 'Throttled', type: ResponseType.THROTTLED, statusCode: '429', code: 'THROTTLED', message: 'too many requests, retry with backoff' },
   { id: 'QuotaExceeded', type: ResponseType.QUOTA_EXCEEDED, statusCode: '429', code: 'QUOTA_EXCEEDED', message: 'usage plan quota exceeded' },
   { id: 'RequestTooLarge', type: ResponseType.REQUEST_TOO_LARGE, statusCode: '413', code: 'PAYLOAD_TOO_LARGE', message: 'request body too large' },
-  { id: 'BadRequestParameters', type: ResponseType.BAD_REQUEST_PARAMETERS, statusCode: '400', code: 'INVALID_REQUEST', message: null },
+  { id: 'BadRequestParameters', type: ResponseType.BAD_REQUEST_PARAMETERS, statusCode: '400', code: 'BAD_REQUEST', message: null },
   { id: 'IntegrationTimeout', type: ResponseType.INTEGRATION_TIMEOUT, statusCode: '504', code: 'TIMEOUT', message: 'the request timed out' },
 ];
 

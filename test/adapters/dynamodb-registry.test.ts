@@ -111,6 +111,20 @@ describe('DynamoDbRegistry', () => {
     expect((await registry.getVersion('second', 2))?.artifact).toEqual(artifact(2));
   });
 
+  it('never gives two concurrent registrations the same version number', async () => {
+    await register('contended', 1);
+    const outcomes = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => register('contended', i + 2)));
+    const registered = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value.version] : []));
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(RegistryConflictError);
+    }
+    expect(registered.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(registered).size).toBe(registered.length);
+    const latest = (await registry.getModel('contended'))?.latest_version;
+    expect(latest).toBe(1 + registered.length);
+    for (const version of registered) expect(await registry.getVersion('contended', version)).toBeDefined();
+  });
+
   it('round-trips a version record, metadata included, exactly', async () => {
     const record = await register('roundtrip', 7);
     const read = await registry.getVersion('roundtrip', 1);

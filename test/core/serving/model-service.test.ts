@@ -137,15 +137,14 @@ class FakeEngine implements ScoringEngine {
     if (this.failCreate) throw new Error('protobuf parsing failed');
     expect(received).toEqual(preprocessing);
     this.sessionsFor.push(new TextDecoder().decode(bytes));
-    const engine = this;
     return {
-      async score(input: Float32Array, rows: number): Promise<Float32Array> {
-        if (engine.failScore) throw new Error('kernel failure');
+      score: async (input: Float32Array, rows: number): Promise<Float32Array> => {
+        if (this.failScore) throw new Error('kernel failure');
         expect(input.length).toBe(rows * preprocessing.columns);
-        return Float32Array.from({ length: rows }, (_, i) => engine.probabilities[i % engine.probabilities.length] ?? 0);
+        return Float32Array.from({ length: rows }, (_, i) => this.probabilities[i % this.probabilities.length] ?? 0);
       },
-      async release(): Promise<void> {
-        engine.released++;
+      release: async (): Promise<void> => {
+        this.released++;
       },
     };
   }
@@ -201,16 +200,17 @@ describe('ModelService', () => {
       expect(response.model).toBe('credit');
       expect(response.model_version).toBe(1);
       expect(response.predictions.map((p) => p.label)).toEqual(['good', 'bad', 'bad']);
-      expect(response.predictions[0]!.probability).toBeCloseTo(0.2, 6);
-      expect(response.predictions[1]!.probability).toBe(0.5);
-      expect(response.predictions[2]!.probability).toBeCloseTo(0.9, 6);
+      const [low, atThreshold, high] = response.predictions.map((p) => p.probability);
+      expect(low).toBeCloseTo(0.2, 6);
+      expect(atThreshold).toBe(0.5);
+      expect(high).toBeCloseTo(0.9, 6);
     });
 
     it('labels just below the threshold negative', async () => {
       const { service, engine } = setup();
       engine.probabilities = [0.4999];
       const { predictions } = await service.predict('credit', { instances: [ROW] });
-      expect(predictions[0]!.label).toBe('good');
+      expect(predictions.map((p) => p.label)).toEqual(['good']);
     });
 
     it('answers MODEL_NOT_FOUND (404) for an unknown model', async () => {
