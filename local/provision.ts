@@ -12,6 +12,7 @@ import {
 export async function ensureRegistryTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
+    await waitUntilActive(client, tableName);
     return;
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
@@ -42,4 +43,19 @@ export async function ensureRegistryTable(client: DynamoDBClient, tableName: str
       ],
     }),
   );
+  await waitUntilActive(client, tableName);
+}
+
+/**
+ * dynalite answers CreateTable while the table is still CREATING; requests sent before it
+ * turns ACTIVE fail with ResourceNotFoundException.
+ */
+async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE');
+    if (Table?.TableStatus === 'ACTIVE' && indexesActive) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`table ${tableName} did not become ACTIVE`);
 }

@@ -48,9 +48,12 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   const openApiBody = JSON.stringify(options.openApi);
 
   function corsHeaders(origin: string | undefined): Record<string, string> {
-    if (origin === undefined || options.corsAllowOrigins.length === 0) return {};
-    const allowed = options.corsAllowOrigins.includes('*') || options.corsAllowOrigins.includes(origin);
-    return allowed ? { 'access-control-allow-origin': options.corsAllowOrigins.includes('*') ? '*' : origin, vary: 'Origin' } : {};
+    if (options.corsAllowOrigins.length === 0) return {};
+    // Vary on every answer once CORS is on, so a shared cache never serves one origin's answer to another.
+    if (origin === undefined) return { vary: 'Origin' };
+    const wildcard = options.corsAllowOrigins.includes('*');
+    const allowed = wildcard || options.corsAllowOrigins.includes(origin);
+    return allowed ? { 'access-control-allow-origin': wildcard ? '*' : origin, vary: 'Origin' } : { vary: 'Origin' };
   }
 
   /** API Gateway fills `resource`; the local gateway does too, but a raw path is accepted as a fallback. */

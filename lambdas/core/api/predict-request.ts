@@ -110,7 +110,7 @@ function validateInstance(compiled: CompiledSchema, instance: unknown, index: nu
       received: describeType(instance),
     });
   }
-  for (const key in instance) {
+  for (const key of Object.keys(instance)) {
     if (!compiled.names.has(key)) {
       throw new RequestValidationError('UNKNOWN_FEATURE', `${fieldOf(index, key)} is not a feature of this model`, {
         field: fieldOf(index, key),
@@ -123,14 +123,15 @@ function validateInstance(compiled: CompiledSchema, instance: unknown, index: nu
   for (let f = 0; f < features.length; f++) {
     const feature = features[f] as FeatureSpec;
     const name = feature.name;
-    const value = instance[name];
-    if (value === undefined && !Object.hasOwn(instance, name)) {
+    // hasOwn, not `in` or undefined: a feature may be named like an Object.prototype member.
+    if (!Object.hasOwn(instance, name)) {
       throw new RequestValidationError(
         'MISSING_FEATURE',
         `${fieldOf(index, name)} is missing; send null for a missing value${feature.nullable ? '' : ' (this feature does not accept one)'}`,
         { field: fieldOf(index, name), nullable: feature.nullable },
       );
     }
+    const value = instance[name];
     if (value === null) {
       if (!feature.nullable) {
         throw new RequestValidationError('NULL_NOT_ALLOWED', `${fieldOf(index, name)} cannot be null for this model`, {
