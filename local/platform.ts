@@ -6,6 +6,8 @@ import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
 import { startDynamoDb, startS3, type RunningEmulator } from './emulators.ts';
 import { startGateway, type RunningGateway } from './gateway.ts';
+import { startTransactionProxy } from './dynamodb-transactions.ts';
+import { RegistryService } from '#core/registry/registry-service.ts';
 import { ensureRegistryTable } from './provision.ts';
 import { seedReferenceModel } from './seed.ts';
 
@@ -40,6 +42,7 @@ export interface LocalPlatform {
   readonly s3Endpoint: string;
   readonly seeded: boolean;
   readonly registry: DynamoDbRegistry;
+  readonly registryService: RegistryService;
   readonly artifacts: S3ArtifactStore;
   stop(): Promise<void>;
 }
@@ -89,7 +92,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     for (const server of started.reverse()) await server.close().catch(() => undefined);
   };
   try {
-    const dynamoDb: RunningEmulator = await startDynamoDb(options.dataDir);
+    const dynalite: RunningEmulator = await startDynamoDb(options.dataDir);
+    started.push(dynalite);
+    // dynalite lacks DynamoDB transactions; the proxy adds them (see dynamodb-transactions.ts).
+    const dynamoDb: RunningEmulator = await startTransactionProxy(dynalite);
     started.push(dynamoDb);
     const s3: RunningEmulator = await startS3(options.dataDir, [LOCAL_BUCKET_NAME]);
     started.push(s3);
@@ -106,7 +112,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', credentials, forcePathStyle: true }),
       LOCAL_BUCKET_NAME,
     );
-    const { seeded } = await seedReferenceModel(registry, artifacts);
+    const registryService = new RegistryService({ store: registry });
+    const { seeded } = await seedReferenceModel(registryService, artifacts);
 
     // Imported only now: the handler module reads its environment when it loads, as in Lambda.
     const { handler } = await import('../lambdas/inference-api/handler.ts');
@@ -126,6 +133,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       s3Endpoint: s3.endpoint,
       seeded,
       registry,
+      registryService,
       artifacts,
       stop: stopAll,
     };

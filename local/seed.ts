@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { artifactKey } from '#core/registry/records.ts';
-import type { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
+import type { RegistryService } from '#core/registry/registry-service.ts';
 import type { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
 import { trainCreditModel } from '../examples/credit/train.ts';
 
@@ -12,7 +12,7 @@ export const REFERENCE_MODEL = 'credit';
  * it as version 1 and promotes it. Does nothing when the registry already holds models.
  */
 export async function seedReferenceModel(
-  registry: DynamoDbRegistry,
+  registry: RegistryService,
   artifacts: S3ArtifactStore,
 ): Promise<{ seeded: boolean; version?: number }> {
   if ((await registry.listModels()).length > 0) return { seeded: false };
@@ -20,13 +20,14 @@ export async function seedReferenceModel(
   const sha256 = createHash('sha256').update(onnx).digest('hex');
   const key = artifactKey(REFERENCE_MODEL, sha256);
   await artifacts.putArtifact(key, onnx, sha256, 'application/octet-stream');
-  const record = await registry.registerVersion({
+  const { version } = await registry.register({
     model: REFERENCE_MODEL,
     description: 'Credit scoring (logistic regression on examples/credit/credit_data.csv): probability that a loan goes bad',
     artifact: { key, sha256, size_bytes: onnx.byteLength },
     metadata,
     actor: 'local-seed',
+    reason: 'reference model seeded by npm start',
   });
-  await registry.promote(REFERENCE_MODEL, record.version, null);
-  return { seeded: true, version: record.version };
+  await registry.promote({ model: REFERENCE_MODEL, version: version.version, actor: 'local-seed', reason: 'reference model' });
+  return { seeded: true, version: version.version };
 }

@@ -1,24 +1,42 @@
+import { createHash } from 'node:crypto';
 import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  UpdateCommand,
+  TransactWriteCommand,
   type DynamoDBDocumentClient,
+  type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { ConflictError } from '#core/api/errors.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
-import { STAGES, type ArtifactLocation, type ModelRecord, type ModelVersionRecord, type Stage } from '#core/registry/records.ts';
-import type { RegistryReader } from '#core/serving/ports.ts';
+import type { ChangeResult, ModelChange, RegistryStore, VersionUpdate } from '#core/registry/ports.ts';
+import {
+  AUDIT_ACTIONS,
+  STAGES,
+  type AuditAction,
+  type AuditRecord,
+  type CanaryConfig,
+  type ModelRecord,
+  type ModelVersionRecord,
+  type Stage,
+} from '#core/registry/records.ts';
 
 /**
- * The model registry on one DynamoDB table. Item layout (docs/registry-layout.md):
+ * The model registry on one DynamoDB table (docs/registry.md). A model's items share one
+ * partition, so every per-model read is a single Query; `gsi1` lists models.
  *
- * | item    | pk              | sk                   | gsi1pk   | gsi1sk  |
- * |---------|-----------------|----------------------|----------|---------|
- * | model   | `MODEL#{model}` | `MODEL`              | `MODELS` | {model} |
- * | version | `MODEL#{model}` | `VERSION#{000000042}`| —        | —       |
+ * | item     | pk              | sk                        | gsi1pk / gsi1sk    |
+ * |----------|-----------------|---------------------------|--------------------|
+ * | model    | `MODEL#{model}` | `MODEL`                   | `MODELS` / {model} |
+ * | version  | `MODEL#{model}` | `VERSION#{000000042}`     |                    |
+ * | sha256   | `MODEL#{model}` | `SHA#{sha256}`            |                    |
+ * | audit    | `MODEL#{model}` | `AUDIT#{iso time}#{token}`|                    |
+ * | token    | `MODEL#{model}` | `TOKEN#{client token}`    |                    |
  *
- * A model and all its versions share a partition, so "describe a model with its versions"
- * is one Query; `gsi1` lists models without a Scan.
+ * Every change is one TransactWriteItems: the model item is replaced only if its `revision`
+ * still holds what the caller read, the version items change with it, and the audit and
+ * token items are appended, so a pointer never moves without its audit record and a retried
+ * call (same client token) changes nothing twice.
  */
 
 export const MODEL_SORT_KEY = 'MODEL';
@@ -33,6 +51,18 @@ export function versionSortKey(version: number): string {
   return `VERSION#${String(version).padStart(9, '0')}`;
 }
 
+function shaSortKey(sha256: string): string {
+  return `SHA#${sha256}`;
+}
+
+function auditSortKey(record: AuditRecord): string {
+  return `AUDIT#${record.at}#${record.client_token}`;
+}
+
+function tokenSortKey(token: string): string {
+  return `TOKEN#${token}`;
+}
+
 /** A registry item that does not have the shape this code writes. */
 export class CorruptRegistryItemError extends Error {
   constructor(key: string, problem: string) {
@@ -41,226 +71,303 @@ export class CorruptRegistryItemError extends Error {
   }
 }
 
-/** A conditional write lost to a concurrent change. */
-export class RegistryConflictError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RegistryConflictError';
-  }
-}
-
 type Item = Record<string, unknown>;
 
-function str(item: Item, field: string, key: string): string {
+function keyOf(item: Item): string {
+  return `${String(item.pk)}/${String(item.sk)}`;
+}
+
+function str(item: Item, field: string): string {
   const value = item[field];
-  if (typeof value !== 'string') throw new CorruptRegistryItemError(key, `${field} is not a string`);
+  if (typeof value !== 'string') throw new CorruptRegistryItemError(keyOf(item), `${field} is not a string`);
   return value;
 }
 
-function num(item: Item, field: string, key: string): number {
+function num(item: Item, field: string): number {
   const value = item[field];
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new CorruptRegistryItemError(key, `${field} is not a number`);
+    throw new CorruptRegistryItemError(keyOf(item), `${field} is not a number`);
   }
   return value;
+}
+
+function optionalNum(item: Item, field: string): number | null {
+  return item[field] === null || item[field] === undefined ? null : num(item, field);
+}
+
+function optionalStr(item: Item, field: string): string | null {
+  return item[field] === null || item[field] === undefined ? null : str(item, field);
+}
+
+function toCanary(item: Item): CanaryConfig | null {
+  const canary = item.canary;
+  if (canary === null || canary === undefined) return null;
+  if (typeof canary !== 'object') throw new CorruptRegistryItemError(keyOf(item), 'canary is not a map');
+  const map = { ...(canary as Item), pk: item.pk, sk: item.sk };
+  return { version: num(map, 'version'), share: num(map, 'share') };
 }
 
 function toModelRecord(item: Item): ModelRecord {
-  const key = `${String(item.pk)}/${String(item.sk)}`;
-  const production = item.production_version;
+  const history = item.previous_production_versions;
   return {
-    model: str(item, 'model', key),
+    model: str(item, 'model'),
     description: typeof item.description === 'string' ? item.description : '',
-    production_version: production === null || production === undefined ? null : num(item, 'production_version', key),
-    latest_version: num(item, 'latest_version', key),
-    created_at: str(item, 'created_at', key),
-    updated_at: str(item, 'updated_at', key),
+    production_version: optionalNum(item, 'production_version'),
+    canary: toCanary(item),
+    shadow_version: optionalNum(item, 'shadow_version'),
+    previous_production_versions: Array.isArray(history) ? history.filter((v): v is number => typeof v === 'number') : [],
+    latest_version: num(item, 'latest_version'),
+    revision: typeof item.revision === 'number' ? item.revision : 0,
+    created_at: str(item, 'created_at'),
+    updated_at: str(item, 'updated_at'),
   };
 }
 
 function toVersionRecord(item: Item): ModelVersionRecord {
-  const key = `${String(item.pk)}/${String(item.sk)}`;
-  const stage = str(item, 'stage', key);
-  if (!(STAGES as readonly string[]).includes(stage)) throw new CorruptRegistryItemError(key, `unknown stage ${stage}`);
+  const stage = str(item, 'stage');
+  if (!(STAGES as readonly string[]).includes(stage)) throw new CorruptRegistryItemError(keyOf(item), `unknown stage ${stage}`);
   const artifact = item.artifact;
-  if (typeof artifact !== 'object' || artifact === null) throw new CorruptRegistryItemError(key, 'artifact is missing');
-  const artifactItem = artifact as Item;
+  if (typeof artifact !== 'object' || artifact === null) throw new CorruptRegistryItemError(keyOf(item), 'artifact is missing');
+  const artifactItem = { ...(artifact as Item), pk: item.pk, sk: item.sk };
   let metadata: ModelMetadata;
   try {
     // Stored as JSON text so numbers and empty values round-trip exactly.
-    metadata = JSON.parse(str(item, 'metadata_json', key)) as ModelMetadata;
+    metadata = JSON.parse(str(item, 'metadata_json')) as ModelMetadata;
   } catch (error) {
     if (error instanceof CorruptRegistryItemError) throw error;
-    throw new CorruptRegistryItemError(key, 'metadata_json is not JSON');
+    throw new CorruptRegistryItemError(keyOf(item), 'metadata_json is not JSON');
   }
   return {
-    model: str(item, 'model', key),
-    version: num(item, 'version', key),
+    model: str(item, 'model'),
+    version: num(item, 'version'),
     stage: stage as Stage,
-    artifact: {
-      key: str(artifactItem, 'key', key),
-      sha256: str(artifactItem, 'sha256', key),
-      size_bytes: num(artifactItem, 'size_bytes', key),
-    },
+    artifact: { key: str(artifactItem, 'key'), sha256: str(artifactItem, 'sha256'), size_bytes: num(artifactItem, 'size_bytes') },
     metadata,
-    created_at: str(item, 'created_at', key),
-    created_by: str(item, 'created_by', key),
+    created_at: str(item, 'created_at'),
+    created_by: str(item, 'created_by'),
+    deleted_at: optionalStr(item, 'deleted_at'),
   };
 }
 
-function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof Error && error.name === 'ConditionalCheckFailedException'
-  );
+function toAuditRecord(item: Item): AuditRecord {
+  const action = str(item, 'action');
+  if (!(AUDIT_ACTIONS as readonly string[]).includes(action)) {
+    throw new CorruptRegistryItemError(keyOf(item), `unknown action ${action}`);
+  }
+  const outcome = str(item, 'outcome');
+  if (outcome !== 'applied' && outcome !== 'conflict' && outcome !== 'refused') {
+    throw new CorruptRegistryItemError(keyOf(item), `unknown outcome ${outcome}`);
+  }
+  return {
+    model: str(item, 'model'),
+    at: str(item, 'at'),
+    actor: str(item, 'actor'),
+    action: action as AuditAction,
+    version: optionalNum(item, 'version'),
+    from: optionalStr(item, 'from'),
+    to: optionalStr(item, 'to'),
+    reason: typeof item.reason === 'string' ? item.reason : '',
+    outcome,
+    client_token: str(item, 'client_token'),
+  };
 }
 
-export interface RegisterVersionInput {
-  readonly model: string;
-  readonly description: string;
-  readonly artifact: ArtifactLocation;
-  readonly metadata: ModelMetadata;
-  readonly actor: string;
+function modelItem(record: ModelRecord): Item {
+  return {
+    pk: modelPartitionKey(record.model),
+    sk: MODEL_SORT_KEY,
+    gsi1pk: MODELS_INDEX_PARTITION,
+    gsi1sk: record.model,
+    ...record,
+  };
+}
+
+function versionItem(record: ModelVersionRecord): Item {
+  const { metadata, ...rest } = record;
+  return { pk: modelPartitionKey(record.model), sk: versionSortKey(record.version), ...rest, metadata_json: JSON.stringify(metadata) };
+}
+
+function auditItem(record: AuditRecord): Item {
+  return { pk: modelPartitionKey(record.model), sk: auditSortKey(record), ...record };
+}
+
+/** DynamoDB limits ClientRequestToken to 36 characters; any caller token maps onto one. */
+function requestToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 36);
+}
+
+interface CancellationReason {
+  readonly Code?: string;
+}
+
+function cancellationReasons(error: unknown): CancellationReason[] | undefined {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
+  const reasons = (error as Error & { CancellationReasons?: CancellationReason[] }).CancellationReasons;
+  return reasons ?? [];
 }
 
 /** Reads and writes the registry table through an injected document client. */
-export class DynamoDbRegistry implements RegistryReader {
+export class DynamoDbRegistry implements RegistryStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
-    private readonly clock: () => Date = () => new Date(),
   ) {}
 
   async getModel(model: string): Promise<ModelRecord | undefined> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: modelPartitionKey(model), sk: MODEL_SORT_KEY } }),
+      new GetCommand({ TableName: this.tableName, Key: { pk: modelPartitionKey(model), sk: MODEL_SORT_KEY }, ConsistentRead: true }),
     );
     return Item === undefined ? undefined : toModelRecord(Item);
   }
 
   async getVersion(model: string, version: number): Promise<ModelVersionRecord | undefined> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: modelPartitionKey(model), sk: versionSortKey(version) } }),
+      new GetCommand({ TableName: this.tableName, Key: { pk: modelPartitionKey(model), sk: versionSortKey(version) }, ConsistentRead: true }),
     );
     return Item === undefined ? undefined : toVersionRecord(Item);
   }
 
   async listModels(): Promise<ModelRecord[]> {
-    const models: ModelRecord[] = [];
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      IndexName: MODELS_INDEX,
+      KeyConditionExpression: 'gsi1pk = :models',
+      ExpressionAttributeValues: { ':models': MODELS_INDEX_PARTITION },
+    });
+    return items.map(toModelRecord);
+  }
+
+  async listVersions(model: string): Promise<ModelVersionRecord[]> {
+    return (await this.queryPrefix(model, 'VERSION#')).map(toVersionRecord);
+  }
+
+  async history(model: string): Promise<AuditRecord[]> {
+    return (await this.queryPrefix(model, 'AUDIT#')).map(toAuditRecord);
+  }
+
+  async findVersionBySha256(model: string, sha256: string): Promise<ModelVersionRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: modelPartitionKey(model), sk: shaSortKey(sha256) }, ConsistentRead: true }),
+    );
+    return Item === undefined ? undefined : this.getVersion(model, num(Item, 'version'));
+  }
+
+  async applyChange(change: ModelChange): Promise<ChangeResult> {
+    const { next, audit } = change;
+    const pk = modelPartitionKey(next.model);
+    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: modelItem(next),
+          ...(change.expectedRevision === null
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : {
+                ConditionExpression: 'revision = :expected OR (attribute_not_exists(revision) AND :expected = :zero)',
+                ExpressionAttributeValues: { ':expected': change.expectedRevision, ':zero': 0 },
+              }),
+        },
+      },
+      ...change.versionUpdates.map((update) => this.versionUpdate(next.model, update)),
+      ...(change.newVersion === undefined
+        ? []
+        : [
+            { Put: { TableName: this.tableName, Item: versionItem(change.newVersion), ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { pk, sk: shaSortKey(change.newVersion.artifact.sha256), version: change.newVersion.version },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ]),
+      { Put: { TableName: this.tableName, Item: auditItem(audit), ConditionExpression: 'attribute_not_exists(pk)' } },
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: { pk, sk: tokenSortKey(audit.client_token), audit_sk: auditSortKey(audit), at: audit.at },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+    ];
+    try {
+      await this.client.send(
+        new TransactWriteCommand({ TransactItems: items, ClientRequestToken: requestToken(audit.client_token) }),
+      );
+      return 'applied';
+    } catch (error) {
+      // DynamoDB's own 10-minute idempotency window: the same token with a re-planned request.
+      if (error instanceof Error && error.name === 'IdempotentParameterMismatchException') return 'replayed';
+      const reasons = cancellationReasons(error);
+      if (reasons === undefined) throw error;
+      // The token item is last: its condition failing means this very change was applied before.
+      if (reasons[items.length - 1]?.Code === 'ConditionalCheckFailed') return 'replayed';
+      throw new ConflictError(
+        'CONCURRENT_CHANGE',
+        `model "${next.model}" changed since it was read (revision ${String(change.expectedRevision)}); read it again and retry`,
+        { model: next.model, expected_revision: change.expectedRevision },
+        { cause: error },
+      );
+    }
+  }
+
+  async wasApplied(model: string, clientToken: string): Promise<boolean> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: modelPartitionKey(model), sk: tokenSortKey(clientToken) }, ConsistentRead: true }),
+    );
+    return Item !== undefined;
+  }
+
+  async appendAudit(record: AuditRecord): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({ TableName: this.tableName, Item: auditItem(record), ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+    } catch (error) {
+      // The same attempt audited twice (a retried call): one record is enough.
+      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+    }
+  }
+
+  private versionUpdate(model: string, update: VersionUpdate) {
+    const sets: string[] = [];
+    const values: Record<string, unknown> = {};
+    if (update.stage !== undefined) {
+      sets.push('stage = :stage');
+      values[':stage'] = update.stage;
+    }
+    if (update.deleted_at !== undefined) {
+      sets.push('deleted_at = :deleted_at');
+      values[':deleted_at'] = update.deleted_at;
+    }
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { pk: modelPartitionKey(model), sk: versionSortKey(update.version) },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: values,
+      },
+    };
+  }
+
+  private queryPrefix(model: string, prefix: string): Promise<Item[]> {
+    return this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': modelPartitionKey(model), ':prefix': prefix },
+      ConsistentRead: true,
+    });
+  }
+
+  private async queryAll(input: QueryCommandInput): Promise<Item[]> {
+    const items: Item[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: MODELS_INDEX,
-          KeyConditionExpression: 'gsi1pk = :models',
-          ExpressionAttributeValues: { ':models': MODELS_INDEX_PARTITION },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) models.push(toModelRecord(item));
+      const page = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+      items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
-    return models;
-  }
-
-  /**
-   * Adds the next version of a model as a candidate, creating the model on first use.
-   * The version number is reserved first by a conditional update of the model item, so two
-   * concurrent registrations never get the same number; the version item is then written
-   * only if absent. (Single-item conditional writes: the local DynamoDB emulator has no
-   * TransactWriteItems.)
-   */
-  async registerVersion(input: RegisterVersionInput): Promise<ModelVersionRecord> {
-    const existing = await this.getModel(input.model);
-    const previous = existing?.latest_version ?? 0;
-    const version = previous + 1;
-    const now = this.clock().toISOString();
-    const record: ModelVersionRecord = {
-      model: input.model,
-      version,
-      stage: 'candidate',
-      artifact: input.artifact,
-      metadata: input.metadata,
-      created_at: now,
-      created_by: input.actor,
-    };
-    const { metadata, ...rest } = record;
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: modelPartitionKey(input.model), sk: MODEL_SORT_KEY },
-          UpdateExpression:
-            'SET model = :model, latest_version = :version, updated_at = :now, gsi1pk = :models, gsi1sk = :model, ' +
-            'created_at = if_not_exists(created_at, :now), description = :description, ' +
-            'production_version = if_not_exists(production_version, :none)',
-          ConditionExpression: existing === undefined ? 'attribute_not_exists(pk)' : 'latest_version = :previous',
-          ExpressionAttributeValues: {
-            ':model': input.model,
-            ':version': version,
-            ':now': now,
-            ':models': MODELS_INDEX_PARTITION,
-            ':description': input.description,
-            ':none': null,
-            ...(existing === undefined ? {} : { ':previous': previous }),
-          },
-        }),
-      );
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: modelPartitionKey(input.model), sk: versionSortKey(version), ...rest, metadata_json: JSON.stringify(metadata) },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) {
-        throw new RegistryConflictError(`model "${input.model}" changed while version ${version} was being registered; retry`);
-      }
-      throw error;
-    }
-    return record;
-  }
-
-  /**
-   * Makes `version` the production version, only if the pointer still holds `expected`
-   * (what the caller read). The pointer on the model item is the truth; the stages on the
-   * version items follow it.
-   */
-  async promote(model: string, version: number, expected: number | null): Promise<void> {
-    const pk = modelPartitionKey(model);
-    if ((await this.getVersion(model, version)) === undefined) {
-      throw new RegistryConflictError(`model "${model}" has no version ${version}`);
-    }
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk, sk: MODEL_SORT_KEY },
-          UpdateExpression: 'SET production_version = :version, updated_at = :now',
-          ConditionExpression: 'production_version = :expected',
-          ExpressionAttributeValues: { ':version': version, ':now': this.clock().toISOString(), ':expected': expected },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) {
-        throw new RegistryConflictError(`model "${model}" production version is no longer ${String(expected)}`);
-      }
-      throw error;
-    }
-    await this.setStage(model, version, 'production');
-    if (expected !== null && expected !== version) await this.setStage(model, expected, 'archived');
-  }
-
-  private async setStage(model: string, version: number, stage: Stage): Promise<void> {
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: modelPartitionKey(model), sk: versionSortKey(version) },
-        UpdateExpression: 'SET stage = :stage',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':stage': stage },
-      }),
-    );
+    return items;
   }
 }

@@ -3,10 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbRegistry, RegistryConflictError, modelPartitionKey, versionSortKey } from '#adapters/dynamodb-registry.ts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
+import { ConflictError } from '#core/api/errors.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import type { ArtifactLocation } from '#core/registry/records.ts';
+import { RegistryService } from '#core/registry/registry-service.ts';
+import { startTransactionProxy } from '../../local/dynamodb-transactions.ts';
 import { startDynamoDb, type RunningEmulator } from '../../local/emulators.ts';
 import { ensureRegistryTable } from '../../local/provision.ts';
 
@@ -64,145 +67,206 @@ function artifact(n: number): ArtifactLocation {
 }
 
 let dataDir: string;
-let emulator: RunningEmulator;
+let dynalite: RunningEmulator;
+let proxy: RunningEmulator;
 let dynamoClient: DynamoDBClient;
-let documentClient: DynamoDBDocumentClient;
-let registry: DynamoDbRegistry;
+let store: DynamoDbRegistry;
+let registry: RegistryService;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'mlops-registry-'));
-  emulator = await startDynamoDb(dataDir);
-  dynamoClient = new DynamoDBClient({ endpoint: emulator.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
+  dynalite = await startDynamoDb(dataDir);
+  proxy = await startTransactionProxy(dynalite);
+  dynamoClient = new DynamoDBClient({ endpoint: proxy.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
   await ensureRegistryTable(dynamoClient, TABLE);
-  documentClient = DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } });
-  registry = new DynamoDbRegistry(documentClient, TABLE, () => new Date('2024-05-06T07:08:09.000Z'));
+  store = new DynamoDbRegistry(DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } }), TABLE);
+  registry = new RegistryService({ store });
 });
 
 afterAll(async () => {
   dynamoClient?.destroy();
-  await emulator?.close();
+  await proxy?.close();
+  await dynalite?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function register(model: string, n: number) {
-  return registry.registerVersion({ model, description: `${model} model`, artifact: artifact(n), metadata, actor: 'tester' });
+async function register(model: string, n: number): Promise<number> {
+  const { version } = await registry.register({ model, description: `${model} model`, artifact: artifact(n), metadata, actor: 'tester' });
+  return version.version;
 }
 
-describe('DynamoDbRegistry', () => {
-  it('creates the model and version 1 as a candidate on the first registration', async () => {
-    const record = await register('first', 1);
-    expect(record).toMatchObject({ model: 'first', version: 1, stage: 'candidate', created_by: 'tester' });
-    expect(record.created_at).toBe('2024-05-06T07:08:09.000Z');
-    expect(await registry.getModel('first')).toEqual({
-      model: 'first',
-      description: 'first model',
-      production_version: null,
-      latest_version: 1,
-      created_at: '2024-05-06T07:08:09.000Z',
-      updated_at: '2024-05-06T07:08:09.000Z',
-    });
+async function registerMany(model: string, count: number): Promise<number[]> {
+  const versions: number[] = [];
+  for (let n = 1; n <= count; n++) versions.push(await register(model, n));
+  return versions;
+}
+
+describe('DynamoDbRegistry with RegistryService (dynalite)', () => {
+  it('creates the model with version 1 as a candidate, then numbers versions in order', async () => {
+    expect(await register('first', 1)).toBe(1);
+    expect(await register('first', 2)).toBe(2);
+    const model = await registry.getModel('first');
+    expect(model).toMatchObject({ model: 'first', production_version: null, latest_version: 2, canary: null, shadow_version: null });
+    const versions = await registry.listVersions('first');
+    expect(versions.map((v) => [v.version, v.stage])).toEqual([
+      [1, 'candidate'],
+      [2, 'candidate'],
+    ]);
   });
 
-  it('numbers the next registration version 2', async () => {
-    await register('second', 1);
-    const next = await register('second', 2);
-    expect(next.version).toBe(2);
-    expect((await registry.getModel('second'))?.latest_version).toBe(2);
-    expect((await registry.getVersion('second', 2))?.artifact).toEqual(artifact(2));
+  it('round-trips metadata exactly', async () => {
+    await register('roundtrip', 1);
+    expect((await registry.getVersion('roundtrip', 1)).metadata).toEqual(metadata);
   });
 
-  it('never gives two concurrent registrations the same version number', async () => {
-    await register('contended', 1);
-    const outcomes = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => register('contended', i + 2)));
-    const registered = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value.version] : []));
-    for (const outcome of outcomes) {
-      if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(RegistryConflictError);
-    }
-    expect(registered.length).toBeGreaterThanOrEqual(1);
-    expect(new Set(registered).size).toBe(registered.length);
-    const latest = (await registry.getModel('contended'))?.latest_version;
-    expect(latest).toBe(1 + registered.length);
-    for (const version of registered) expect(await registry.getVersion('contended', version)).toBeDefined();
+  it('deduplicates a re-registration of the same bytes', async () => {
+    await register('dedupe', 7);
+    const again = await registry.register({ model: 'dedupe', artifact: artifact(7), metadata, actor: 'tester' });
+    expect(again.deduplicated).toBe(true);
+    expect(again.version.version).toBe(1);
+    expect((await registry.getModel('dedupe')).latest_version).toBe(1);
   });
 
-  it('round-trips a version record, metadata included, exactly', async () => {
-    const record = await register('roundtrip', 7);
-    const read = await registry.getVersion('roundtrip', 1);
-    expect(read).toEqual(record);
-    expect(read?.metadata).toStrictEqual(metadata);
-  });
-
-  it('stores the version item under its zero-padded sort key with metadata as JSON text', async () => {
-    await register('layout', 1);
-    const { Item } = await documentClient.send(
-      new GetCommand({ TableName: TABLE, Key: { pk: modelPartitionKey('layout'), sk: versionSortKey(1) } }),
-    );
-    expect(versionSortKey(1)).toBe('VERSION#000000001');
-    expect(typeof Item?.metadata_json).toBe('string');
-  });
-
-  it('returns undefined for a model or version it does not hold', async () => {
-    expect(await registry.getModel('absent')).toBeUndefined();
-    expect(await registry.getVersion('absent', 1)).toBeUndefined();
-    await register('sparse', 1);
-    expect(await registry.getVersion('sparse', 2)).toBeUndefined();
-  });
-
-  it('lists the registered models through the index', async () => {
-    await register('listed-b', 1);
-    await register('listed-a', 1);
+  it('lists models through the index', async () => {
+    await register('listed', 1);
     const names = (await registry.listModels()).map((m) => m.model);
-    expect(names).toEqual(expect.arrayContaining(['listed-a', 'listed-b', 'first', 'second']));
-    expect(new Set(names).size).toBe(names.length);
+    expect(names).toContain('listed');
   });
 
-  it('promotes with the expected pointer and archives the previous production version', async () => {
-    await register('promoted', 1);
-    await register('promoted', 2);
-    await registry.promote('promoted', 1, null);
-    expect((await registry.getModel('promoted'))?.production_version).toBe(1);
-    expect((await registry.getVersion('promoted', 1))?.stage).toBe('production');
-
-    await registry.promote('promoted', 2, 1);
-    expect((await registry.getModel('promoted'))?.production_version).toBe(2);
-    expect((await registry.getVersion('promoted', 2))?.stage).toBe('production');
-    expect((await registry.getVersion('promoted', 1))?.stage).toBe('archived');
+  it('promotes, archives the replaced version and remembers it for rollback', async () => {
+    await registerMany('promo', 2);
+    await registry.promote({ model: 'promo', version: 1, actor: 'alice', reason: 'first release' });
+    const { model } = await registry.promote({ model: 'promo', version: 2, actor: 'bob', reason: 'better auc' });
+    expect(model).toMatchObject({ production_version: 2, previous_production_versions: [1] });
+    expect((await registry.getVersion('promo', 1)).stage).toBe('archived');
+    expect((await registry.getVersion('promo', 2)).stage).toBe('production');
   });
 
-  it('refuses a promotion whose expected pointer is stale', async () => {
-    await register('stale', 1);
-    await register('stale', 2);
-    await registry.promote('stale', 1, null);
-    await expect(registry.promote('stale', 2, null)).rejects.toBeInstanceOf(RegistryConflictError);
-    await expect(registry.promote('stale', 2, 2)).rejects.toBeInstanceOf(RegistryConflictError);
-    expect((await registry.getModel('stale'))?.production_version).toBe(1);
-    expect((await registry.getVersion('stale', 2))?.stage).toBe('candidate');
-  });
+  it('lets exactly one of 50 concurrent promotions of different versions win, and audits every attempt', async () => {
+    await registerMany('race', 51);
+    await registry.promote({ model: 'race', version: 1, actor: 'setup' });
+    const attempts = Array.from({ length: 50 }, (_, i) => i + 2);
+    // Every caller decided on the same state, as 50 operators looking at one screen would.
+    const { revision } = await registry.getModel('race');
 
-  it('lets exactly one of 10 concurrent promotions from the same pointer win', async () => {
-    for (let n = 1; n <= 11; n++) await register('race', n);
-    await registry.promote('race', 1, null);
+    const results = await Promise.allSettled(
+      attempts.map((version) =>
+        registry.promote({ model: 'race', version, actor: `racer-${version}`, reason: 'race', expectedRevision: revision }),
+      ),
+    );
 
-    // Versions 2..11 all race to replace version 1.
-    const candidates = Array.from({ length: 10 }, (_, i) => i + 2);
-    const outcomes = await Promise.allSettled(candidates.map((version) => registry.promote('race', version, 1)));
-    const won = candidates.filter((_, i) => outcomes[i]?.status === 'fulfilled');
-    const lost = outcomes.filter((outcome) => outcome.status === 'rejected');
-    expect(won).toHaveLength(1);
-    expect(lost).toHaveLength(9);
-    for (const outcome of lost) expect(outcome.reason).toBeInstanceOf(RegistryConflictError);
-    expect((await registry.getModel('race'))?.production_version).toBe(won[0]);
-    expect((await registry.getVersion('race', won[0] ?? 0))?.stage).toBe('production');
-    expect((await registry.getVersion('race', 1))?.stage).toBe('archived');
-    for (const version of candidates.filter((v) => v !== won[0])) {
-      expect((await registry.getVersion('race', version))?.stage).toBe('candidate');
+    const winners = results.flatMap((result, i) => (result.status === 'fulfilled' ? [attempts[i]] : []));
+    expect(winners).toHaveLength(1);
+    for (const result of results) {
+      if (result.status === 'rejected') {
+        expect(result.reason).toBeInstanceOf(ConflictError);
+        expect((result.reason as ConflictError).code).toBe('CONCURRENT_CHANGE');
+      }
     }
+    const model = await registry.getModel('race');
+    expect(model.production_version).toBe(winners[0]);
+    const production = (await registry.listVersions('race')).filter((v) => v.stage === 'production');
+    expect(production.map((v) => v.version)).toEqual(winners);
+
+    const raceAudit = (await registry.history('race')).filter((r) => r.reason.startsWith('race'));
+    expect(raceAudit).toHaveLength(50);
+    expect(raceAudit.filter((r) => r.outcome === 'applied').map((r) => r.version)).toEqual(winners);
+    expect(raceAudit.filter((r) => r.outcome === 'conflict')).toHaveLength(49);
+    expect(new Set(raceAudit.map((r) => r.version))).toEqual(new Set(attempts));
   });
 
-  it('refuses to promote a version that does not exist', async () => {
-    await register('missing', 1);
-    await expect(registry.promote('missing', 2, null)).rejects.toBeInstanceOf(RegistryConflictError);
-    await expect(registry.promote('no-such-model', 1, null)).rejects.toBeInstanceOf(RegistryConflictError);
-    expect((await registry.getModel('missing'))?.production_version).toBeNull();
+  it('keeps exactly one production version when 50 promotions interleave without a shared read', async () => {
+    await registerMany('storm', 51);
+    const attempts = Array.from({ length: 50 }, (_, i) => i + 2);
+
+    const results = await Promise.allSettled(
+      attempts.map((version) => registry.promote({ model: 'storm', version, actor: 'storm', reason: 'storm' })),
+    );
+
+    const model = await registry.getModel('storm');
+    const production = (await registry.listVersions('storm')).filter((v) => v.stage === 'production');
+    expect(production.map((v) => v.version)).toEqual([model.production_version]);
+    const audit = (await registry.history('storm')).filter((r) => r.action === 'promote');
+    const applied = results.filter((r) => r.status === 'fulfilled').length;
+    expect(audit.filter((r) => r.outcome === 'applied')).toHaveLength(applied);
+    expect(audit).toHaveLength(50);
+    expect(model.previous_production_versions).toHaveLength(applied - 1);
+  });
+
+  it('rolls back to the previous production version, then refuses when there is none', async () => {
+    await registerMany('roll', 3);
+    await registry.promote({ model: 'roll', version: 1, actor: 'a' });
+    await registry.promote({ model: 'roll', version: 2, actor: 'a' });
+    await registry.promote({ model: 'roll', version: 3, actor: 'a' });
+
+    expect((await registry.rollback({ model: 'roll', actor: 'oncall', reason: 'latency' })).model.production_version).toBe(2);
+    expect((await registry.rollback({ model: 'roll', actor: 'oncall' })).model.production_version).toBe(1);
+    expect((await registry.getVersion('roll', 3)).stage).toBe('archived');
+    await expect(registry.rollback({ model: 'roll', actor: 'oncall' })).rejects.toMatchObject({ code: 'NOTHING_TO_ROLL_BACK' });
+    const last = (await registry.history('roll')).at(-1);
+    expect(last).toMatchObject({ action: 'rollback', outcome: 'refused' });
+  });
+
+  it('hides a soft-deleted version but keeps it, and refuses to delete a serving version', async () => {
+    await registerMany('soft', 2);
+    await registry.promote({ model: 'soft', version: 1, actor: 'a' });
+    await expect(registry.delete({ model: 'soft', version: 1, actor: 'a' })).rejects.toMatchObject({ code: 'VERSION_SERVING' });
+
+    await registry.delete({ model: 'soft', version: 2, actor: 'a', reason: 'bad data' });
+
+    expect((await registry.listVersions('soft')).map((v) => v.version)).toEqual([1]);
+    await expect(registry.getVersion('soft', 2)).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
+    const kept = await registry.getVersion('soft', 2, { includeDeleted: true });
+    expect(kept.deleted_at).not.toBeNull();
+    expect((await registry.listVersions('soft', { includeDeleted: true })).map((v) => v.version)).toEqual([1, 2]);
+  });
+
+  it('treats a retried change with the same client token as done once', async () => {
+    await registerMany('retry', 2);
+    const first = await registry.promote({ model: 'retry', version: 2, actor: 'a', clientToken: 'token-123' });
+    const again = await registry.promote({ model: 'retry', version: 2, actor: 'a', clientToken: 'token-123' });
+    expect(first.result).toBe('applied');
+    expect(again.result).toBe('replayed');
+    const promotions = (await registry.history('retry')).filter((r) => r.action === 'promote');
+    expect(promotions).toHaveLength(1);
+  });
+
+  it('sets and clears canary and shadow versions', async () => {
+    await registerMany('traffic', 3);
+    await registry.promote({ model: 'traffic', version: 1, actor: 'a' });
+    await registry.setCanary({ model: 'traffic', version: 2, share: 0.1, actor: 'a' });
+    await registry.setShadow({ model: 'traffic', version: 3, actor: 'a' });
+    expect(await registry.getModel('traffic')).toMatchObject({ canary: { version: 2, share: 0.1 }, shadow_version: 3 });
+    expect((await registry.getVersion('traffic', 2)).stage).toBe('staging');
+    await expect(registry.setCanary({ model: 'traffic', version: 1, share: 0.1, actor: 'a' })).rejects.toMatchObject({
+      code: 'ALREADY_PRODUCTION',
+    });
+
+    await registry.clearCanary({ model: 'traffic', actor: 'a' });
+    await registry.clearShadow({ model: 'traffic', actor: 'a' });
+    expect(await registry.getModel('traffic')).toMatchObject({ canary: null, shadow_version: null });
+  });
+
+  it('keeps a history of every change, oldest first, with actor, reason and from/to', async () => {
+    await registerMany('audited', 2);
+    await registry.promote({ model: 'audited', version: 1, actor: 'alice', reason: 'go live' });
+    await registry.promote({ model: 'audited', version: 2, actor: 'bob', reason: 'retrained' });
+    await registry.rollback({ model: 'audited', actor: 'carol', reason: 'errors up' });
+
+    const history = await registry.history('audited');
+    expect(history.map((r) => [r.action, r.version, r.actor, r.outcome])).toEqual([
+      ['register', 1, 'tester', 'applied'],
+      ['register', 2, 'tester', 'applied'],
+      ['promote', 1, 'alice', 'applied'],
+      ['promote', 2, 'bob', 'applied'],
+      ['rollback', 1, 'carol', 'applied'],
+    ]);
+    expect(history[3]).toMatchObject({ from: 'production=1', to: 'production=2', reason: 'retrained' });
+  });
+
+  it('answers unknown models and versions with not-found errors', async () => {
+    await expect(registry.getModel('nobody')).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    await register('sparse', 1);
+    await expect(registry.promote({ model: 'sparse', version: 9, actor: 'a' })).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
   });
 });

@@ -46,6 +46,11 @@ export class MethodNotAllowedError extends ApiError {
   readonly status = 405;
 }
 
+/** The change lost to a concurrent one, or breaks a lifecycle rule in the current state (409). */
+export class ConflictError extends ApiError {
+  readonly status = 409;
+}
+
 /** The model exists but cannot serve right now, e.g. its artifact is missing or corrupt (503). */
 export class ModelUnavailableError extends ApiError {
   readonly status = 503;

@@ -18,13 +18,31 @@ export interface ArtifactLocation {
   readonly size_bytes: number;
 }
 
-/** A model: a name and which of its versions serves. */
+/** A version that receives a deterministic share of a model's traffic beside production. */
+export interface CanaryConfig {
+  readonly version: number;
+  /** Share of requests in (0, 1) that the canary answers. */
+  readonly share: number;
+}
+
+/**
+ * A model: a name and its serving config (which versions answer), plus what is needed to
+ * roll back and to detect concurrent changes.
+ */
 export interface ModelRecord {
   readonly model: string;
   readonly description: string;
   /** The version that answers predict calls, or null while none is promoted. */
   readonly production_version: number | null;
+  /** A version answering a share of requests beside production, or null. */
+  readonly canary: CanaryConfig | null;
+  /** A version that scores every request beside production; its answers are logged, never returned. */
+  readonly shadow_version: number | null;
+  /** Earlier production versions, oldest first; `rollback` returns to the last one. */
+  readonly previous_production_versions: readonly number[];
   readonly latest_version: number;
+  /** Incremented by every change of the model item; writers condition on the value they read. */
+  readonly revision: number;
   readonly created_at: string;
   readonly updated_at: string;
 }
@@ -38,6 +56,44 @@ export interface ModelVersionRecord {
   readonly metadata: ModelMetadata;
   readonly created_at: string;
   readonly created_by: string;
+  /** Set when the version was soft-deleted: hidden from lists and serving, kept for audit. */
+  readonly deleted_at: string | null;
+}
+
+/** What changed a model, as the audit trail records it. */
+export const AUDIT_ACTIONS = [
+  'register',
+  'promote',
+  'rollback',
+  'canary_set',
+  'canary_clear',
+  'shadow_set',
+  'shadow_clear',
+  'archive',
+  'reject',
+  'delete',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** Whether the change took effect, lost to a concurrent change, or broke a rule. */
+export type AuditOutcome = 'applied' | 'conflict' | 'refused';
+
+/** One append-only entry of a model's history: who did what, when, why, and from what to what. */
+export interface AuditRecord {
+  readonly model: string;
+  readonly at: string;
+  readonly actor: string;
+  readonly action: AuditAction;
+  /** The version acted on, when there is one. */
+  readonly version: number | null;
+  /** The state before, e.g. `production=3` or `stage=candidate`. */
+  readonly from: string | null;
+  /** The state after (or that was asked for, when the outcome is not `applied`). */
+  readonly to: string | null;
+  readonly reason: string;
+  readonly outcome: AuditOutcome;
+  /** The caller's idempotency token: a retried call with the same token changes nothing twice. */
+  readonly client_token: string;
 }
 
 /** Model names are URL path segments and key parts: keep them boring. */

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { ModelUnavailableError, NotFoundError } from '#core/api/errors.ts';
+import { ApiError, ModelUnavailableError, NotFoundError } from '#core/api/errors.ts';
 import { compileSchema, validatePredictRequest, type CompiledSchema } from '#core/api/predict-request.ts';
 import { encodeRows } from '#core/model/encode.ts';
 import type { InputSchema, BinaryOutput } from '#core/model/metadata.ts';
-import type { ModelRecord, ModelVersionRecord } from '#core/registry/records.ts';
+import type { ModelRecord, ModelVersionRecord, Stage } from '#core/registry/records.ts';
 import type { ArtifactReader, RegistryReader, ScoringEngine, ScoringSession, ServingObserver } from './ports.ts';
+import { chooseVariant, type Variant } from './traffic.ts';
 
 /** One prediction: the label the threshold gives and the positive-class probability. */
 export interface Prediction {
@@ -14,8 +15,36 @@ export interface Prediction {
 
 export interface PredictResponse {
   readonly model: string;
+  /** The version that answered: production's, or the canary's for the requests routed to it. */
   readonly model_version: number;
+  readonly variant: Variant;
   readonly predictions: Prediction[];
+}
+
+export interface PredictOptions {
+  /**
+   * Makes the canary split deterministic: requests with the same key always reach the same
+   * version (while the canary share is unchanged). Without one, each request draws at random.
+   */
+  readonly routingKey?: string;
+}
+
+/** The serving roles a version holds in its model's config. */
+export type ServingRole = 'production' | 'canary' | 'shadow';
+
+/** One version of a model as `GET /v1/models/{model}/versions` lists it. */
+export interface VersionSummary {
+  readonly version: number;
+  readonly stage: Stage;
+  readonly roles: ServingRole[];
+  readonly created_at: string;
+  readonly created_by: string;
+  readonly artifact_sha256: string;
+  readonly artifact_size_bytes: number;
+  readonly algorithm: string;
+  readonly schema_version: number;
+  readonly preprocess_version: number;
+  readonly metrics: Readonly<Record<string, number>>;
 }
 
 export interface ModelSummary {
@@ -40,13 +69,15 @@ export interface ModelServiceOptions {
   readonly artifacts: ArtifactReader;
   readonly engine: ScoringEngine;
   readonly observer?: ServingObserver;
-  /** How long a resolved production version is trusted before the registry is read again. */
+  /** How long a resolved serving config (production, canary, shadow) is trusted before the registry is read again. */
   readonly cacheTtlMs: number;
   readonly maxBatchSize: number;
   /** Loaded versions kept per container; older ones are released. @default 4 */
   readonly maxLoadedVersions?: number;
   /** @default Date.now */
   readonly now?: () => number;
+  /** Draws the canary split of requests without a routing key. @default Math.random */
+  readonly random?: () => number;
 }
 
 /** A version loaded into memory: its record, its compiled schema and its session. */
@@ -56,9 +87,13 @@ interface LoadedVersion {
   readonly session: ScoringSession;
 }
 
+/** A model's serving config with the records of the versions it names. */
 interface Resolved {
   readonly model: ModelRecord;
-  readonly version: ModelVersionRecord;
+  readonly production: ModelVersionRecord;
+  /** Absent when there is no canary or its record is missing or soft-deleted. */
+  readonly canary: ModelVersionRecord | undefined;
+  readonly shadow: ModelVersionRecord | undefined;
 }
 
 interface Resolution {
@@ -68,16 +103,24 @@ interface Resolution {
   value?: Resolved;
 }
 
-const silentObserver: ServingObserver = { modelLoaded: () => undefined, modelLoadFailed: () => undefined };
+const silentObserver: ServingObserver = {
+  modelLoaded: () => undefined,
+  modelLoadFailed: () => undefined,
+  canaryFallback: () => undefined,
+  shadowScored: () => undefined,
+  shadowFailed: () => undefined,
+};
 
 function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
 /**
- * Serves models: resolves a model's production version from the registry (cached for a
- * short TTL so promotions need no deploy), loads each version's artifact once per
- * container after checking its sha256, and scores validated batches in one session run.
+ * Serves models: resolves a model's serving config from the registry (cached for a short
+ * TTL so promotions need no deploy), splits requests between production and a canary,
+ * scores production's requests with a shadow version on the side, loads each version's
+ * artifact once per container after checking its sha256, and scores validated batches in
+ * one session run. A loaded version keeps serving from memory even if its object changes.
  */
 export class ModelService {
   private readonly resolutions = new Map<string, Resolution>();
@@ -87,11 +130,13 @@ export class ModelService {
   private readonly observer: ServingObserver;
   private readonly now: () => number;
   private readonly maxLoadedVersions: number;
+  private readonly random: () => number;
 
   constructor(private readonly options: ModelServiceOptions) {
     this.observer = options.observer ?? silentObserver;
     this.now = options.now ?? Date.now;
     this.maxLoadedVersions = options.maxLoadedVersions ?? 4;
+    this.random = options.random ?? Math.random;
   }
 
   async listModels(): Promise<ModelSummary[]> {
@@ -99,8 +144,23 @@ export class ModelService {
     return models.map(summarise).sort((a, b) => a.model.localeCompare(b.model));
   }
 
+  /** The versions of a model, newest first, without the soft-deleted ones. */
+  async listVersions(name: string): Promise<VersionSummary[]> {
+    const [model, versions] = await Promise.all([
+      registryCall(`model "${name}"`, () => this.options.registry.getModel(name)),
+      registryCall(`the versions of model "${name}"`, () => this.options.registry.listVersions(name)),
+    ]);
+    if (model === undefined) {
+      throw new NotFoundError('MODEL_NOT_FOUND', `model "${name}" does not exist`, { model: name });
+    }
+    return versions
+      .filter((version) => version.deleted_at === null)
+      .sort((a, b) => b.version - a.version)
+      .map((version) => summariseVersion(model, version));
+  }
+
   async describeModel(name: string): Promise<ModelDescription> {
-    const { model, version } = await this.resolveProduction(name);
+    const { model, production: version } = await this.resolve(name);
     const { metadata } = version;
     return {
       ...summarise(model),
@@ -113,23 +173,47 @@ export class ModelService {
     };
   }
 
-  /** Validates `body` against the production version's schema and scores it in one batch. */
-  async predict(name: string, body: unknown): Promise<PredictResponse> {
+  /**
+   * Validates `body` against the schema of the version that answers (production, or the
+   * canary for its share of requests) and scores it in one batch. When the model has a
+   * shadow version, production's requests are also scored by it; its answers are compared
+   * and reported, never returned, and its failures never fail the request.
+   */
+  async predict(name: string, body: unknown, options: PredictOptions = {}): Promise<PredictResponse> {
     // Warm requests take the cached values directly; only misses wait on the registry or a load.
-    const version = this.freshResolution(name)?.version ?? (await this.resolveProduction(name)).version;
-    const loaded = this.ready.get(loadKey(version)) ?? (await this.load(version));
-    const rows = validatePredictRequest(loaded.schema, body, this.options.maxBatchSize);
-    const { preprocessing, output } = version.metadata;
-    const input = encodeRows(preprocessing, rows);
-    let probabilities: Float32Array;
-    try {
-      probabilities = await loaded.session.score(input, rows.length);
-    } catch (cause) {
-      throw new ModelUnavailableError('INFERENCE_FAILED', `model "${name}" version ${version.version} failed to score`, {
-        model: name,
-        model_version: version.version,
-      }, { cause });
+    const resolved = this.freshResolution(name) ?? (await this.resolve(name));
+    const { production } = resolved;
+    let variant: Variant = 'production';
+    let version = production;
+    let loaded: LoadedVersion | undefined;
+    if (resolved.canary !== undefined && chooseVariant(resolved.model, options.routingKey, this.random).variant === 'canary') {
+      loaded = await this.loadCanary(resolved.canary, production);
+      if (loaded !== undefined) {
+        variant = 'canary';
+        version = resolved.canary;
+      }
     }
+    loaded ??= this.ready.get(loadKey(production)) ?? (await this.load(production));
+    const rows = validatePredictRequest(loaded.schema, body, this.options.maxBatchSize);
+    const input = encodeRows(version.metadata.preprocessing, rows);
+
+    const shadow = variant === 'production' ? resolved.shadow : undefined;
+    let probabilities: Float32Array;
+    if (shadow === undefined) {
+      probabilities = await this.score(loaded, version, input, rows.length);
+    } else {
+      const [primary, shadowed] = await Promise.allSettled([
+        this.score(loaded, version, input, rows.length),
+        this.scoreShadow(shadow, production, body, rows.length),
+      ]);
+      if (primary.status === 'rejected') throw primary.reason;
+      probabilities = primary.value;
+      if (shadowed.status === 'fulfilled' && shadowed.value !== undefined) {
+        this.compareShadow(production, shadow, probabilities, shadowed.value);
+      }
+    }
+
+    const { output } = version.metadata;
     const predictions = new Array<Prediction>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const probability = probabilities[i] ?? Number.NaN;
@@ -138,7 +222,94 @@ export class ModelService {
         probability,
       };
     }
-    return { model: name, model_version: version.version, predictions };
+    return { model: name, model_version: version.version, variant, predictions };
+  }
+
+  private async score(loaded: LoadedVersion, version: ModelVersionRecord, input: Float32Array, rows: number): Promise<Float32Array> {
+    try {
+      return await loaded.session.score(input, rows);
+    } catch (cause) {
+      throw new ModelUnavailableError(
+        'INFERENCE_FAILED',
+        `model "${version.model}" version ${version.version} failed to score`,
+        { model: version.model, model_version: version.version },
+        { cause },
+      );
+    }
+  }
+
+  /** The loaded canary, or undefined (reported) when it cannot serve: production answers instead. */
+  private async loadCanary(canary: ModelVersionRecord, production: ModelVersionRecord): Promise<LoadedVersion | undefined> {
+    const ready = this.ready.get(loadKey(canary));
+    if (ready !== undefined) return ready;
+    try {
+      return await this.load(canary);
+    } catch (cause) {
+      this.observer.canaryFallback({
+        model: canary.model,
+        canary_version: canary.version,
+        production_version: production.version,
+        reason: cause instanceof ApiError ? cause.code : 'CANARY_LOAD_FAILED',
+        cause,
+      });
+      return undefined;
+    }
+  }
+
+  /** The shadow's probabilities for the same body, or undefined (reported) when it cannot score them. Never rejects. */
+  private async scoreShadow(
+    shadow: ModelVersionRecord,
+    production: ModelVersionRecord,
+    body: unknown,
+    rows: number,
+  ): Promise<Float32Array | undefined> {
+    try {
+      const loaded = this.ready.get(loadKey(shadow)) ?? (await this.load(shadow));
+      // The shadow's own schema and preprocessing: it may encode the same instances differently.
+      const shadowRows = validatePredictRequest(loaded.schema, body, this.options.maxBatchSize);
+      const input = encodeRows(shadow.metadata.preprocessing, shadowRows);
+      const probabilities = await this.score(loaded, shadow, input, rows);
+      if (probabilities.length < rows) throw new Error(`the shadow answered ${probabilities.length} rows for ${rows}`);
+      return probabilities;
+    } catch (cause) {
+      this.observer.shadowFailed({
+        model: shadow.model,
+        production_version: production.version,
+        shadow_version: shadow.version,
+        reason: cause instanceof ApiError ? cause.code : 'SHADOW_FAILED',
+        cause,
+      });
+      return undefined;
+    }
+  }
+
+  private compareShadow(
+    production: ModelVersionRecord,
+    shadow: ModelVersionRecord,
+    primary: Float32Array,
+    shadowed: Float32Array,
+  ): void {
+    const primaryOutput = production.metadata.output;
+    const shadowOutput = shadow.metadata.output;
+    const rows = primary.length;
+    let disagreements = 0;
+    let absDiff = 0;
+    for (let i = 0; i < rows; i++) {
+      const p = primary[i] ?? Number.NaN;
+      const q = shadowed[i] ?? Number.NaN;
+      const primaryLabel = p >= primaryOutput.threshold ? primaryOutput.positive_label : primaryOutput.negative_label;
+      const shadowLabel = q >= shadowOutput.threshold ? shadowOutput.positive_label : shadowOutput.negative_label;
+      if (primaryLabel !== shadowLabel) disagreements++;
+      absDiff += Math.abs(p - q);
+    }
+    this.observer.shadowScored({
+      model: production.model,
+      production_version: production.version,
+      shadow_version: shadow.version,
+      rows,
+      disagreements,
+      meanAbsDiff: rows === 0 ? 0 : absDiff / rows,
+    });
   }
 
   private freshResolution(name: string): Resolved | undefined {
@@ -146,11 +317,11 @@ export class ModelService {
     return cached !== undefined && cached.expiresAt > this.now() ? cached.value : undefined;
   }
 
-  /** The production version of a model, from the TTL cache or the registry. */
-  private resolveProduction(name: string): Promise<Resolved> {
+  /** The serving config of a model, from the TTL cache or the registry. */
+  private resolve(name: string): Promise<Resolved> {
     const cached = this.resolutions.get(name);
     if (cached !== undefined && cached.expiresAt > this.now()) return cached.result;
-    const result = this.readProduction(name);
+    const result = this.readServingConfig(name);
     const resolution: Resolution = { expiresAt: this.now() + this.options.cacheTtlMs, result };
     this.resolutions.set(name, resolution);
     result.then((value) => {
@@ -165,7 +336,7 @@ export class ModelService {
     return result;
   }
 
-  private async readProduction(name: string): Promise<Resolved> {
+  private async readServingConfig(name: string): Promise<Resolved> {
     const model = await registryCall(`model "${name}"`, () => this.options.registry.getModel(name));
     if (model === undefined) {
       throw new NotFoundError('MODEL_NOT_FOUND', `model "${name}" does not exist`, { model: name });
@@ -174,17 +345,27 @@ export class ModelService {
       throw new NotFoundError('NO_PRODUCTION_VERSION', `model "${name}" has no production version yet`, { model: name });
     }
     const productionVersion = model.production_version;
-    const version = await registryCall(`model "${name}" version ${productionVersion}`, () =>
-      this.options.registry.getVersion(name, productionVersion),
-    );
-    if (version === undefined) {
+    const canaryVersion = model.canary !== null && model.canary.version !== productionVersion ? model.canary.version : null;
+    const shadowVersion = model.shadow_version !== productionVersion ? model.shadow_version : null;
+    const read = (version: number | null): Promise<ModelVersionRecord | undefined> =>
+      version === null
+        ? Promise.resolve(undefined)
+        : registryCall(`model "${name}" version ${version}`, () => this.options.registry.getVersion(name, version));
+    const [production, canary, shadow] = await Promise.all([read(productionVersion), read(canaryVersion), read(shadowVersion)]);
+    if (production === undefined || production.deleted_at !== null) {
       throw new ModelUnavailableError(
         'VERSION_RECORD_MISSING',
-        `model "${name}" points at version ${model.production_version}, which the registry does not hold`,
-        { model: name, model_version: model.production_version },
+        `model "${name}" points at version ${productionVersion}, which the registry does not hold`,
+        { model: name, model_version: productionVersion },
       );
     }
-    return { model, version };
+    // A canary or shadow whose record is gone simply does not take part.
+    return {
+      model,
+      production,
+      canary: canary?.deleted_at === null ? canary : undefined,
+      shadow: shadow?.deleted_at === null ? shadow : undefined,
+    };
   }
 
   /** Loads a version once per container; concurrent callers share one load. */
@@ -246,13 +427,24 @@ export class ModelService {
     return { record, schema: compileSchema(metadata.input_schema), session };
   }
 
+  /**
+   * Releases the oldest loaded versions beyond the limit, sparing those a cached serving
+   * config still names (production, canary and shadow of a model must not evict each other).
+   */
   private evictBeyondLimit(): void {
-    while (this.loaded.size > this.maxLoadedVersions) {
-      const oldest = this.loaded.keys().next();
-      if (oldest.done === true) return;
-      const evicted = this.loaded.get(oldest.value);
-      this.loaded.delete(oldest.value);
-      this.ready.delete(oldest.value);
+    if (this.loaded.size <= this.maxLoadedVersions) return;
+    const inUse = new Set<string>();
+    for (const resolution of this.resolutions.values()) {
+      const value = resolution.value;
+      if (value === undefined || resolution.expiresAt <= this.now()) continue;
+      for (const record of [value.production, value.canary, value.shadow]) if (record !== undefined) inUse.add(loadKey(record));
+    }
+    for (const key of [...this.loaded.keys()]) {
+      if (this.loaded.size <= this.maxLoadedVersions) return;
+      if (inUse.has(key)) continue;
+      const evicted = this.loaded.get(key);
+      this.loaded.delete(key);
+      this.ready.delete(key);
       void evicted?.then((version) => version.session.release()).catch(() => undefined);
     }
   }
@@ -278,5 +470,26 @@ function summarise(model: ModelRecord): ModelSummary {
     production_version: model.production_version,
     latest_version: model.latest_version,
     updated_at: model.updated_at,
+  };
+}
+
+function summariseVersion(model: ModelRecord, version: ModelVersionRecord): VersionSummary {
+  const roles: ServingRole[] = [];
+  if (model.production_version === version.version) roles.push('production');
+  if (model.canary?.version === version.version) roles.push('canary');
+  if (model.shadow_version === version.version) roles.push('shadow');
+  const { metadata, artifact } = version;
+  return {
+    version: version.version,
+    stage: version.stage,
+    roles,
+    created_at: version.created_at,
+    created_by: version.created_by,
+    artifact_sha256: artifact.sha256,
+    artifact_size_bytes: artifact.size_bytes,
+    algorithm: metadata.algorithm,
+    schema_version: metadata.input_schema.schema_version,
+    preprocess_version: metadata.preprocessing.preprocess_version,
+    metrics: metadata.metrics,
   };
 }

@@ -11,6 +11,8 @@ export interface RegistryReader {
   getModel(model: string): Promise<ModelRecord | undefined>;
   getVersion(model: string, version: number): Promise<ModelVersionRecord | undefined>;
   listModels(): Promise<ModelRecord[]>;
+  /** All versions of a model in version order, soft-deleted ones included (`deleted_at` set). */
+  listVersions(model: string): Promise<ModelVersionRecord[]>;
 }
 
 /** Fetches artifact bytes by object key. Throws when they cannot be read. */
@@ -34,4 +36,22 @@ export interface ScoringEngine {
 export interface ServingObserver {
   modelLoaded(event: { model: string; version: number; bytes: number; fetchMs: number; sessionMs: number }): void;
   modelLoadFailed(event: { model: string; version: number; reason: string; cause: unknown }): void;
+  /** A request routed to the canary was answered by production because the canary could not serve. */
+  canaryFallback(event: { model: string; canary_version: number; production_version: number; reason: string; cause: unknown }): void;
+  /** The shadow version scored the rows production answered; its answers are compared, never returned. */
+  shadowScored(event: ShadowComparison): void;
+  /** The shadow version could not score a request (the response was not affected). */
+  shadowFailed(event: { model: string; production_version: number; shadow_version: number; reason: string; cause: unknown }): void;
+}
+
+/** How a shadow version's answers compared with production's on one request. */
+export interface ShadowComparison {
+  readonly model: string;
+  readonly production_version: number;
+  readonly shadow_version: number;
+  readonly rows: number;
+  /** Rows whose labels differ. */
+  readonly disagreements: number;
+  /** Mean absolute difference of the positive-class probabilities. */
+  readonly meanAbsDiff: number;
 }
