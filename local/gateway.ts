@@ -167,7 +167,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       body = await readBody(request);
     } catch (error) {
       if (error instanceof PayloadTooLarge) {
-        return send(413, errorBody('REQUEST_TOO_LARGE', `the body exceeds ${GATEWAY_PAYLOAD_LIMIT_BYTES} bytes`));
+        return send(413, errorBody('PAYLOAD_TOO_LARGE', `the body exceeds ${GATEWAY_PAYLOAD_LIMIT_BYTES} bytes`));
       }
       throw error;
     }

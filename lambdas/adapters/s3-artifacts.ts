@@ -14,7 +14,7 @@ export class S3ArtifactStore implements ArtifactReader {
     return Body.transformToByteArray();
   }
 
-  /** Writes bytes under `key`; S3 checks the upload against `sha256` (base64 of the digest). */
+  /** Writes bytes under `key`; S3 checks the upload against their sha256 and keeps it as object metadata. */
   async putArtifact(key: string, bytes: Uint8Array, sha256Hex: string, contentType: string): Promise<void> {
     await this.client.send(
       new PutObjectCommand({
@@ -22,6 +22,7 @@ export class S3ArtifactStore implements ArtifactReader {
         Key: key,
         Body: bytes,
         ContentType: contentType,
+        ChecksumSHA256: Buffer.from(sha256Hex, 'hex').toString('base64'),
         Metadata: { sha256: sha256Hex },
       }),
     );

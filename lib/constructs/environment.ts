@@ -18,6 +18,8 @@ export const ENV = {
   CORS_ALLOW_ORIGIN: 'CORS_ALLOW_ORIGIN',
   /** ONNX Runtime intra-op thread count. */
   ONNX_INTRA_OP_THREADS: 'ONNX_INTRA_OP_THREADS',
+  /** The deployment's name, the `environment` default dimension of every metric. */
+  MLOPS_ENVIRONMENT: 'MLOPS_ENVIRONMENT',
   /** Powertools service name (logger, tracer, metrics dimension). */
   POWERTOOLS_SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
   /** Powertools metrics namespace. */

@@ -108,6 +108,7 @@ export class InferenceApi extends Construct {
         ? {}
         : { reservedConcurrentExecutions: config.predict.reservedConcurrency }),
       environment: {
+        [ENV.MLOPS_ENVIRONMENT]: config.appName,
         [ENV.MAX_BATCH_SIZE]: String(config.api.maxBatchSize),
         [ENV.MAX_REQUEST_BYTES]: String(config.api.maxRequestBytes),
         [ENV.REGISTRY_CACHE_TTL_SECONDS]: String(config.registry.cacheTtlSeconds),

@@ -123,7 +123,7 @@ export class MlopsFunction extends NodejsFunction {
     this.addToRolePolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
-        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+        actions: ['dynamodb:GetItem', 'dynamodb:Query'],
         resources: [
           table.tableArn,
           ...indexNames.map((name) => Stack.of(this).formatArn({

@@ -79,7 +79,7 @@ describe('InferenceApi', () => {
           { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
           {
             Effect: 'Allow',
-            Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+            Action: ['dynamodb:GetItem', 'dynamodb:Query'],
             Resource: [
               { 'Fn::GetAtt': [Match.stringLikeRegexp('RegistryTable'), 'Arn'] },
               { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/index/gsi1$')])] },

@@ -1,5 +1,5 @@
 /**
- * Every error the API can answer with. Each class fixes its HTTP status; `toErrorBody`
+ * Every error the API can answer with. Each class fixes its HTTP status; `toErrorResponse`
  * is the one place that turns any thrown value into the wire shape
  * `{ "error": { "code", "message", "details" } }`.
  */
@@ -29,11 +29,6 @@ export class RequestValidationError extends ApiError {
 /** The request body is larger than the configured limit (413). */
 export class PayloadTooLargeError extends ApiError {
   readonly status = 413;
-}
-
-/** The caller did not present a valid API key (403, as API Gateway answers). */
-export class ForbiddenError extends ApiError {
-  readonly status = 403;
 }
 
 /** No such model, or no such route (404). */
