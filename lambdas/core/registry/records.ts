@@ -2,7 +2,7 @@ import type { ModelMetadata } from '#core/model/metadata.ts';
 
 /**
  * The registry's domain records, independent of how they are stored
- * (see docs/registry-layout.md for the DynamoDB item layout).
+ * (see docs/registry.md for the rules and the DynamoDB item layout).
  */
 
 /** Lifecycle stages of a model version. */
