@@ -33,6 +33,17 @@ function lowerCaseHeaders(headers: APIGatewayProxyEvent['headers'] | null): Reco
   return out;
 }
 
+/**
+ * The key that pins a caller to one side of a canary split: the entity the request is about
+ * when the caller names one (`x-entity-key`), else its request id (`x-request-id`).
+ */
+function routingKeyOf(headers: Record<string, string>): string | undefined {
+  const entity = headers['x-entity-key']?.trim();
+  if (entity !== undefined && entity !== '') return entity;
+  const requestId = headers['x-request-id']?.trim();
+  return requestId === undefined || requestId === '' ? undefined : requestId;
+}
+
 function decodeBody(event: APIGatewayProxyEvent): string | null {
   if (event.body === null || event.body === undefined) return null;
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
@@ -70,7 +81,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     throw new NotFoundError('ROUTE_NOT_FOUND', `no route for ${event.httpMethod} ${event.path}`, { path: event.path });
   }
 
-  async function dispatch(event: APIGatewayProxyEvent): Promise<unknown> {
+  async function dispatch(event: APIGatewayProxyEvent, headers: Record<string, string>): Promise<unknown> {
     const { name, model } = resolveRoute(event);
     metrics.addDimension('route', name);
     metrics.addMetric('Requests', MetricUnit.Count, 1);
@@ -83,6 +94,10 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         return { models: await service.listModels() };
       case 'describeModel':
         return service.describeModel(model ?? '');
+      case 'listVersions': {
+        const modelName = model ?? '';
+        return { model: modelName, versions: await service.listVersions(modelName) };
+      }
       case 'predict': {
         const text = decodeBody(event);
         const size = text === null ? 0 : Buffer.byteLength(text, 'utf8');
@@ -95,11 +110,16 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         const modelName = model ?? '';
         logger.appendKeys({ model: modelName });
         const started = performance.now();
-        const response = await service.predict(modelName, parseJsonBody(text));
+        const routingKey = routingKeyOf(headers);
+        const response = await service.predict(modelName, parseJsonBody(text), routingKey === undefined ? {} : { routingKey });
+        logger.appendKeys({ model_version: response.model_version, variant: response.variant });
         metrics.addDimension('model', modelName);
         metrics.addMetadata('model_version', String(response.model_version));
+        metrics.addMetadata('variant', response.variant);
         metrics.addMetric('PredictLatency', MetricUnit.Milliseconds, performance.now() - started);
         metrics.addMetric('PredictedRows', MetricUnit.Count, response.predictions.length);
+        // Carries model_version and variant (appended above); the EMF line carries them as metadata too.
+        logger.debug('prediction served', { rows: response.predictions.length });
         return response;
       }
     }
@@ -109,7 +129,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     const headers = lowerCaseHeaders(event.headers);
     const cors = corsHeaders(headers.origin);
     try {
-      const result = await dispatch(event);
+      const result = await dispatch(event, headers);
       const body = result === undefined ? openApiBody : JSON.stringify(result);
       return { statusCode: 200, headers: { ...JSON_HEADERS, ...cors }, body };
     } catch (error) {
@@ -124,7 +144,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       errorMetric.addMetric(status >= 500 ? 'ServerErrors' : 'ClientErrors', MetricUnit.Count, 1);
       return { statusCode: status, headers: { ...JSON_HEADERS, ...cors }, body: JSON.stringify(body) };
     } finally {
-      logger.removeKeys(['model']);
+      logger.removeKeys(['model', 'model_version', 'variant']);
     }
   };
 }

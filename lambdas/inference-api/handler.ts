@@ -37,6 +37,34 @@ const observer: ServingObserver = {
   modelLoadFailed({ model, version, reason, cause }) {
     logger.error('model load failed', { model, model_version: version, reason, error: cause as Error });
   },
+  canaryFallback({ model, canary_version, production_version, reason, cause }) {
+    logger.warn('canary cannot serve; production answered', { model, canary_version, production_version, reason, error: cause as Error });
+    const fallbackMetric = metrics.singleMetric();
+    fallbackMetric.addDimension('model', model);
+    fallbackMetric.addMetric('CanaryFallbacks', MetricUnit.Count, 1);
+  },
+  shadowScored({ model, production_version, shadow_version, rows, disagreements, meanAbsDiff }) {
+    logger.info('shadow scored', {
+      model,
+      production_version,
+      shadow_version,
+      rows,
+      disagreements,
+      mean_abs_diff: meanAbsDiff,
+    });
+    const shadowMetric = metrics.singleMetric();
+    shadowMetric.addDimension('model', model);
+    shadowMetric.addMetadata('production_version', String(production_version));
+    shadowMetric.addMetadata('shadow_version', String(shadow_version));
+    shadowMetric.addMetric('ShadowScoredRows', MetricUnit.Count, rows);
+    shadowMetric.addMetric('ShadowDisagreements', MetricUnit.Count, disagreements);
+  },
+  shadowFailed({ model, production_version, shadow_version, reason, cause }) {
+    logger.warn('shadow failed to score', { model, production_version, shadow_version, reason, error: cause as Error });
+    const shadowMetric = metrics.singleMetric();
+    shadowMetric.addDimension('model', model);
+    shadowMetric.addMetric('ShadowFailures', MetricUnit.Count, 1);
+  },
 };
 
 const service = new ModelService({

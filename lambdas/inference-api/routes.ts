@@ -3,7 +3,7 @@
  * declares the same resources); the local gateway matches them with `matchRoute`.
  */
 
-export type RouteName = 'health' | 'openapi' | 'listModels' | 'describeModel' | 'predict';
+export type RouteName = 'health' | 'openapi' | 'listModels' | 'describeModel' | 'listVersions' | 'predict';
 
 export interface Route {
   readonly name: RouteName;
@@ -19,6 +19,7 @@ export const ROUTES: readonly Route[] = [
   { name: 'openapi', method: 'GET', resource: '/v1/openapi.json', requiresApiKey: false },
   { name: 'listModels', method: 'GET', resource: '/v1/models', requiresApiKey: true },
   { name: 'describeModel', method: 'GET', resource: '/v1/models/{model}', requiresApiKey: true },
+  { name: 'listVersions', method: 'GET', resource: '/v1/models/{model}/versions', requiresApiKey: true },
   { name: 'predict', method: 'POST', resource: '/v1/models/{model}/predict', requiresApiKey: true },
 ];
 

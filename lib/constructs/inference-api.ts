@@ -214,6 +214,7 @@ export class InferenceApi extends Construct {
     route(models, 'GET', true);
     const model = models.addResource('{model}');
     route(model, 'GET', true, ['model']);
+    route(model.addResource('versions'), 'GET', true, ['model']);
     route(model.addResource('predict'), 'POST', true, ['model']);
 
     // Error answers produced by API Gateway use the same JSON error shape as the handler.

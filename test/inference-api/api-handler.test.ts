@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -12,11 +12,13 @@ import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
 import { openApiDocument } from '#core/api/openapi.ts';
-import { artifactKey } from '#core/registry/records.ts';
+import { artifactKey, type ModelRecord, type ModelVersionRecord } from '#core/registry/records.ts';
+import { RegistryService } from '#core/registry/registry-service.ts';
 import { ModelService } from '#core/serving/model-service.ts';
 import type { RegistryReader } from '#core/serving/ports.ts';
 import { logger, metrics } from '#shared/powertools.ts';
 import { createApiHandler, type ApiHandler } from '../../lambdas/inference-api/api-handler.ts';
+import { startTransactionProxy } from '../../local/dynamodb-transactions.ts';
 import { startDynamoDb, startS3, type RunningEmulator } from '../../local/emulators.ts';
 import { ensureRegistryTable } from '../../local/provision.ts';
 import { REFERENCE_MODEL, seedReferenceModel } from '../../local/seed.ts';
@@ -39,6 +41,7 @@ const emulators: RunningEmulator[] = [];
 let dynamoClient: DynamoDBClient;
 let s3Client: S3Client;
 let registry: DynamoDbRegistry;
+let registryService: RegistryService;
 let artifacts: S3ArtifactStore;
 const engine = new OnnxScoringEngine({ intraOpNumThreads: 1 });
 
@@ -144,7 +147,10 @@ let handler: ApiHandler;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'mlops-api-handler-'));
-  const dynamoDb = await startDynamoDb(dataDir);
+  const dynalite = await startDynamoDb(dataDir);
+  emulators.push(dynalite);
+  // dynalite lacks DynamoDB transactions, which registry changes use; the proxy adds them.
+  const dynamoDb = await startTransactionProxy(dynalite);
   emulators.push(dynamoDb);
   const s3 = await startS3(dataDir, [BUCKET]);
   emulators.push(s3);
@@ -156,7 +162,8 @@ beforeAll(async () => {
   );
   s3Client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', credentials: CREDENTIALS, forcePathStyle: true });
   artifacts = new S3ArtifactStore(s3Client, BUCKET);
-  const { seeded } = await seedReferenceModel(registry, artifacts);
+  registryService = new RegistryService({ store: registry });
+  const { seeded } = await seedReferenceModel(registryService, artifacts);
   expect(seeded).toBe(true);
   handler = newHandler(newService());
 });
@@ -173,7 +180,7 @@ describe('createApiHandler', () => {
     const result = await handler(predictEvent(JSON.stringify({ instances: [CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE] })));
     expect(result.statusCode).toBe(200);
     const body = json(result);
-    expect(body).toMatchObject({ model: 'credit', model_version: 1 });
+    expect(body).toMatchObject({ model: 'credit', model_version: 1, variant: 'production' });
     const predictions = body.predictions as { label: string; probability: number }[];
     expect(predictions).toHaveLength(2);
     for (const { label, probability } of predictions) {
@@ -264,6 +271,105 @@ describe('createApiHandler', () => {
     expect(json(described)).toMatchObject({ model: 'credit', algorithm: 'logistic_regression' });
   });
 
+  it('lists the versions of a model, and answers 404 for an unknown one', async () => {
+    const listed = await handler(
+      apiGatewayEvent({ method: 'GET', resource: '/v1/models/{model}/versions', path: '/v1/models/credit/versions', model: 'credit' }),
+    );
+    expect(listed.statusCode).toBe(200);
+    const body = json(listed);
+    expect(body.model).toBe('credit');
+    expect(body.versions).toEqual([
+      expect.objectContaining({ version: 1, stage: 'production', roles: ['production'], algorithm: 'logistic_regression' }),
+    ]);
+
+    // The local gateway's raw-path fallback reaches the same route.
+    const viaPath = await handler(apiGatewayEvent({ method: 'GET', resource: '/{proxy+}', path: '/v1/models/credit/versions' }));
+    expect(viaPath.statusCode).toBe(200);
+    expect(json(viaPath)).toEqual(body);
+
+    const unknown = await handler(
+      apiGatewayEvent({ method: 'GET', resource: '/v1/models/{model}/versions', path: '/v1/models/nope/versions', model: 'nope' }),
+    );
+    expect(unknown.statusCode).toBe(404);
+    expect(errorOf(unknown)).toMatchObject({ code: 'MODEL_NOT_FOUND', details: { model: 'nope' } });
+  });
+
+  describe('with a canary', () => {
+    /**
+     * The real registry seen through a reader that gives the reference model a canary at half
+     * the traffic: version 2, a copy of version 1 under another number (both load the same bytes).
+     */
+    function canaryReader(): RegistryReader {
+      return {
+        getModel: async (model): Promise<ModelRecord | undefined> => {
+          const record = await registry.getModel(model);
+          return record === undefined ? undefined : { ...record, canary: { version: 2, share: 0.5 }, latest_version: 2 };
+        },
+        getVersion: async (model, version): Promise<ModelVersionRecord | undefined> => {
+          if (version !== 2) return registry.getVersion(model, version);
+          const first = await registry.getVersion(model, 1);
+          return first === undefined ? undefined : { ...first, version: 2, stage: 'staging' };
+        },
+        listModels: () => registry.listModels(),
+        listVersions: (model) => registry.listVersions(model),
+      };
+    }
+
+    it('keeps a caller on one version by its x-request-id, and splits different ids', async () => {
+      const canaryHandler = newHandler(newService(canaryReader()));
+      const seen = new Map<string, Set<string>>();
+      for (let i = 0; i < 20; i++) {
+        const requestId = `req-${i}`;
+        for (let repeat = 0; repeat < 3; repeat++) {
+          const result = await canaryHandler(predictEvent(ONE_INSTANCE, { headers: { 'X-Request-Id': requestId } }));
+          expect(result.statusCode).toBe(200);
+          const { model_version: version, variant } = json(result) as { model_version: number; variant: string };
+          expect(version).toBe(variant === 'canary' ? 2 : 1);
+          const variants = seen.get(requestId) ?? new Set<string>();
+          variants.add(variant);
+          seen.set(requestId, variants);
+        }
+      }
+      for (const [requestId, variants] of seen) expect(variants.size, requestId).toBe(1);
+      const answered = new Set([...seen.values()].flatMap((variants) => [...variants]));
+      expect(answered).toEqual(new Set(['production', 'canary']));
+    });
+
+    it('routes by x-entity-key before x-request-id', async () => {
+      const canaryHandler = newHandler(newService(canaryReader()));
+      const versions = new Set<unknown>();
+      for (let i = 0; i < 10; i++) {
+        const result = await canaryHandler(
+          predictEvent(ONE_INSTANCE, { headers: { 'x-entity-key': 'customer-42', 'x-request-id': `req-${i}` } }),
+        );
+        versions.add(json(result).model_version);
+      }
+      expect(versions.size).toBe(1);
+    });
+
+    it('puts the model, version and variant on the metrics and the log keys, and removes the log keys after', async () => {
+      const canaryHandler = newHandler(newService(canaryReader()));
+      const dimensions = vi.spyOn(metrics, 'addDimension');
+      const metadata = vi.spyOn(metrics, 'addMetadata');
+      const appended = vi.spyOn(logger, 'appendKeys');
+      const removed = vi.spyOn(logger, 'removeKeys');
+      try {
+        const result = await canaryHandler(predictEvent(ONE_INSTANCE, { headers: { 'x-request-id': 'req-metrics' } }));
+        const { model_version: version, variant } = json(result) as { model_version: number; variant: string };
+        expect(dimensions).toHaveBeenCalledWith('model', 'credit');
+        expect(metadata).toHaveBeenCalledWith('model_version', String(version));
+        expect(metadata).toHaveBeenCalledWith('variant', variant);
+        expect(appended).toHaveBeenCalledWith({ model_version: version, variant });
+        expect(removed).toHaveBeenCalledWith(expect.arrayContaining(['model', 'model_version', 'variant']));
+      } finally {
+        vi.restoreAllMocks();
+        metrics.clearMetrics();
+        metrics.clearDimensions();
+        metrics.clearMetadata();
+      }
+    });
+  });
+
   it('answers 404 MODEL_NOT_FOUND for an unknown model', async () => {
     const result = await handler(
       predictEvent(ONE_INSTANCE, { path: '/v1/models/nope/predict', model: 'nope' }),
@@ -272,29 +378,39 @@ describe('createApiHandler', () => {
     expect(errorOf(result)).toMatchObject({ code: 'MODEL_NOT_FOUND', details: { model: 'nope' } });
   });
 
-  it('answers 503 ARTIFACT_INTEGRITY_FAILED when the artifact in S3 no longer matches its sha256', async () => {
+  it('answers 503 ARTIFACT_INTEGRITY_FAILED on a fresh load after the artifact in S3 changed, while the loaded copy keeps serving', async () => {
     const seeded = await registry.getVersion(REFERENCE_MODEL, 1);
     if (seeded === undefined) throw new Error('the seeded version is missing');
     // A second model with its own copy of the artifact, so the tampering touches no other test.
     const original = await artifacts.getArtifact(seeded.artifact.key);
     const key = artifactKey('tampered', seeded.artifact.sha256);
     await artifacts.putArtifact(key, original, seeded.artifact.sha256, 'application/octet-stream');
-    const record = await registry.registerVersion({
+    const { version: record } = await registryService.register({
       model: 'tampered',
       description: 'a copy of the reference model',
       artifact: { ...seeded.artifact, key },
       metadata: seeded.metadata,
       actor: 'test',
     });
-    await registry.promote('tampered', record.version, null);
+    await registryService.promote({ model: 'tampered', version: record.version, actor: 'test' });
+    const tamperedEvent = predictEvent(ONE_INSTANCE, { path: '/v1/models/tampered/predict', model: 'tampered' });
+
+    const warm = newHandler(newService());
+    const before = await warm(tamperedEvent);
+    expect(before.statusCode).toBe(200);
 
     const tampered = new Uint8Array(original);
     tampered[tampered.length - 1] = (tampered[tampered.length - 1] ?? 0) ^ 0xff;
     const tamperedSha = createHash('sha256').update(tampered).digest('hex');
     await artifacts.putArtifact(key, tampered, tamperedSha, 'application/octet-stream');
 
+    // The container that loaded the good bytes keeps answering from memory.
+    const after = await warm(tamperedEvent);
+    expect(after.statusCode).toBe(200);
+    expect(json(after)).toEqual(json(before));
+
     const fresh = newHandler(newService());
-    const result = await fresh(predictEvent(ONE_INSTANCE, { path: '/v1/models/tampered/predict', model: 'tampered' }));
+    const result = await fresh(tamperedEvent);
     expect(result.statusCode).toBe(503);
     expect(errorOf(result)).toMatchObject({
       code: 'ARTIFACT_INTEGRITY_FAILED',

@@ -1,5 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { ROUTES } from '../../lambdas/inference-api/routes.ts';
 import { buildStack } from './support.ts';
 
 type CfnResource = { Type?: string; Properties?: Record<string, unknown> };
@@ -104,27 +105,37 @@ describe('InferenceApi', () => {
     expect(policies).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem)|s3:(PutObject|DeleteObject)/);
   });
 
-  it('exposes the five routes, API key required except health and openapi', () => {
+  it('exposes the six routes of ROUTES, API key required except health and openapi', () => {
     const routes = methodsByRoute(template);
     expect([...routes.keys()].sort()).toEqual([
       'GET /v1/health',
       'GET /v1/models',
       'GET /v1/models/{model}',
+      'GET /v1/models/{model}/versions',
       'GET /v1/openapi.json',
       'POST /v1/models/{model}/predict',
     ]);
+    expect([...routes.keys()].sort()).toEqual(ROUTES.map((route) => `${route.method} ${route.resource}`).sort());
+    for (const route of ROUTES) {
+      expect(routes.get(`${route.method} ${route.resource}`)?.['ApiKeyRequired'], route.name).toBe(route.requiresApiKey);
+    }
     expect(routes.get('GET /v1/health')?.['ApiKeyRequired']).toBe(false);
     expect(routes.get('GET /v1/openapi.json')?.['ApiKeyRequired']).toBe(false);
-    for (const key of ['GET /v1/models', 'GET /v1/models/{model}', 'POST /v1/models/{model}/predict']) {
+    for (const key of [
+      'GET /v1/models',
+      'GET /v1/models/{model}',
+      'GET /v1/models/{model}/versions',
+      'POST /v1/models/{model}/predict',
+    ]) {
       expect(routes.get(key)?.['ApiKeyRequired'], key).toBe(true);
     }
     for (const [key, props] of routes) {
       expect(props['Integration'], key).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' });
       expect(props['RequestValidatorId'], key).toBeDefined();
     }
-    expect(routes.get('POST /v1/models/{model}/predict')?.['RequestParameters']).toEqual({
-      'method.request.path.model': true,
-    });
+    for (const key of ['GET /v1/models/{model}', 'GET /v1/models/{model}/versions', 'POST /v1/models/{model}/predict']) {
+      expect(routes.get(key)?.['RequestParameters'], key).toEqual({ 'method.request.path.model': true });
+    }
     template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
       ValidateRequestParameters: true,
       ValidateRequestBody: true,

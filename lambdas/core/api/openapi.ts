@@ -1,3 +1,5 @@
+import { STAGES } from '#core/registry/records.ts';
+
 /**
  * The OpenAPI 3.1 description of the inference API, served at `GET /v1/openapi.json`
  * and copied into docs/api.md. Error codes listed here are the ones the handlers throw.
@@ -44,6 +46,27 @@ const modelParameter = {
   required: true,
   schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-_]{0,62}$' },
 };
+
+const routingHeaders = [
+  {
+    name: 'x-entity-key',
+    in: 'header',
+    required: false,
+    description:
+      'The entity the request is about (a customer id, say). While the model has a canary, requests with the same key ' +
+      'are always answered by the same version. Takes precedence over `x-request-id`.',
+    schema: { type: 'string', maxLength: 256 },
+  },
+  {
+    name: 'x-request-id',
+    in: 'header',
+    required: false,
+    description:
+      'The caller\'s request id. Without `x-entity-key` it decides the canary split, so a retry with the same id ' +
+      'reaches the same version. Without either header each request is routed at random by the canary share.',
+    schema: { type: 'string', maxLength: 256 },
+  },
+];
 
 export interface OpenApiOptions {
   readonly maxBatchSize: number;
@@ -122,11 +145,41 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
           },
         },
       },
+      '/v1/models/{model}/versions': {
+        get: {
+          operationId: 'listVersions',
+          summary: 'The versions of a model, newest first: stage, serving roles, artifact digest and holdout metrics',
+          parameters: [modelParameter],
+          responses: {
+            '200': {
+              description: 'The versions (soft-deleted ones are not listed)',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['model', 'versions'],
+                    properties: {
+                      model: { type: 'string' },
+                      versions: { type: 'array', items: { $ref: '#/components/schemas/VersionSummary' } },
+                    },
+                  },
+                },
+              },
+            },
+            '403': errorResponse('Missing or invalid API key', ['FORBIDDEN']),
+            '404': errorResponse('Unknown model', ['MODEL_NOT_FOUND']),
+            '503': errorResponse('The registry cannot be read now; retry later', ['REGISTRY_UNAVAILABLE']),
+          },
+        },
+      },
       '/v1/models/{model}/predict': {
         post: {
           operationId: 'predict',
-          summary: "Score a batch of instances with the model's production version",
-          parameters: [modelParameter],
+          summary: "Score a batch of instances with the model's production version (or its canary, for the canary's share)",
+          description:
+            'The production version answers, except for the share of requests the model\'s canary takes; `variant` says ' +
+            'which. A shadow version, when set, scores the same instances on the side; its answers are never returned.',
+          parameters: [modelParameter, ...routingHeaders],
           requestBody: {
             required: true,
             content: { 'application/json': { schema: { $ref: '#/components/schemas/PredictRequest' } } },
@@ -211,12 +264,33 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
             },
           },
         },
+        VersionSummary: {
+          type: 'object',
+          required: ['version', 'stage', 'roles', 'created_at', 'artifact_sha256'],
+          properties: {
+            version: { type: 'integer', minimum: 1 },
+            stage: { enum: [...STAGES] },
+            roles: { type: 'array', items: { enum: ['production', 'canary', 'shadow'] } },
+            created_at: { type: 'string', format: 'date-time' },
+            created_by: { type: 'string' },
+            artifact_sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+            artifact_size_bytes: { type: 'integer' },
+            algorithm: { type: 'string' },
+            schema_version: { type: 'integer' },
+            preprocess_version: { type: 'integer' },
+            metrics: { type: 'object', additionalProperties: { type: 'number' } },
+          },
+        },
         PredictResponse: {
           type: 'object',
-          required: ['model', 'model_version', 'predictions'],
+          required: ['model', 'model_version', 'variant', 'predictions'],
           properties: {
             model: { type: 'string' },
-            model_version: { type: 'integer' },
+            model_version: { type: 'integer', description: 'The version that answered' },
+            variant: {
+              enum: ['production', 'canary'],
+              description: "Whether the production version or the model's canary answered",
+            },
             predictions: {
               type: 'array',
               items: {

@@ -399,6 +399,18 @@ export class RegistryService {
         version,
       });
     }
+    // A canary or shadow answers the same requests as production, so it must accept the same body.
+    if (model.production_version !== null) {
+      const production = await this.store.getVersion(model.model, model.production_version);
+      const sameFeatures = (v: ModelVersionRecord): string => JSON.stringify(v.metadata.input_schema.features);
+      if (production !== undefined && sameFeatures(production) !== sameFeatures(target)) {
+        throw new ConflictError(
+          'SCHEMA_INCOMPATIBLE',
+          `version ${version} expects other features than production version ${model.production_version}; it cannot share its traffic`,
+          { model: model.model, version, production_version: model.production_version },
+        );
+      }
+    }
     return target;
   }
 

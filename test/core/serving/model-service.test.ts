@@ -4,7 +4,15 @@ import { ModelUnavailableError, NotFoundError, RequestValidationError } from '#c
 import type { ModelMetadata, Preprocessing } from '#core/model/metadata.ts';
 import type { ModelRecord, ModelVersionRecord } from '#core/registry/records.ts';
 import { ModelService } from '#core/serving/model-service.ts';
-import type { ArtifactReader, RegistryReader, ScoringEngine, ScoringSession, ServingObserver } from '#core/serving/ports.ts';
+import { routingBucket } from '#core/serving/traffic.ts';
+import type {
+  ArtifactReader,
+  RegistryReader,
+  ScoringEngine,
+  ScoringSession,
+  ServingObserver,
+  ShadowComparison,
+} from '#core/serving/ports.ts';
 
 const TTL_MS = 30_000;
 
@@ -56,6 +64,7 @@ function versionRecord(model: string, version: number): ModelVersionRecord {
     metadata,
     created_at: '2024-01-01T00:00:00.000Z',
     created_by: 'test',
+    deleted_at: null,
   };
 }
 
@@ -72,16 +81,38 @@ class FakeRegistry implements RegistryReader {
       model,
       description: `the ${model} model`,
       production_version: production,
+      canary: null,
+      shadow_version: null,
+      previous_production_versions: [],
       latest_version: versions,
+      revision: 1,
       created_at: '2024-01-01T00:00:00.000Z',
       updated_at: '2024-01-02T00:00:00.000Z',
     });
   }
 
-  setProduction(model: string, production: number | null): void {
+  private update(model: string, change: Partial<ModelRecord>): void {
     const record = this.models.get(model);
     if (record === undefined) throw new Error(`no model ${model}`);
-    this.models.set(model, { ...record, production_version: production });
+    this.models.set(model, { ...record, ...change, revision: record.revision + 1 });
+  }
+
+  setProduction(model: string, production: number | null): void {
+    this.update(model, { production_version: production });
+  }
+
+  setCanary(model: string, canary: ModelRecord['canary']): void {
+    this.update(model, { canary });
+  }
+
+  setShadow(model: string, shadow: number | null): void {
+    this.update(model, { shadow_version: shadow });
+  }
+
+  softDelete(model: string, version: number): void {
+    const record = this.versions.get(`${model}@${version}`);
+    if (record === undefined) throw new Error(`no version ${model}@${version}`);
+    this.versions.set(`${model}@${version}`, { ...record, deleted_at: '2024-02-01T00:00:00.000Z' });
   }
 
   async getModel(model: string): Promise<ModelRecord | undefined> {
@@ -98,6 +129,11 @@ class FakeRegistry implements RegistryReader {
   async listModels(): Promise<ModelRecord[]> {
     if (this.failing) throw new Error('registry is down');
     return [...this.models.values()];
+  }
+
+  async listVersions(model: string): Promise<ModelVersionRecord[]> {
+    if (this.failing) throw new Error('registry is down');
+    return [...this.versions.values()].filter((v) => v.model === model).sort((a, b) => a.version - b.version);
   }
 }
 
@@ -123,25 +159,31 @@ class FakeArtifacts implements ArtifactReader {
   }
 }
 
-/** Sessions that answer fixed probabilities, cycled over the rows. */
+/** Sessions that answer fixed probabilities (per version where `byVersion` says), cycled over the rows. */
 class FakeEngine implements ScoringEngine {
   createSessionCalls = 0;
   released = 0;
   failCreate = false;
   failScore = false;
+  /** Versions whose sessions fail to score. */
+  readonly failScoreFor = new Set<number>();
   probabilities: readonly number[] = [0.2, 0.5, 0.9];
+  readonly byVersion = new Map<number, readonly number[]>();
   readonly sessionsFor: string[] = [];
 
   async createSession(bytes: Uint8Array, received: Preprocessing): Promise<ScoringSession> {
     this.createSessionCalls++;
     if (this.failCreate) throw new Error('protobuf parsing failed');
     expect(received).toEqual(preprocessing);
-    this.sessionsFor.push(new TextDecoder().decode(bytes));
+    const text = new TextDecoder().decode(bytes);
+    this.sessionsFor.push(text);
+    const version = Number(/version (\d+)$/.exec(text)?.[1]);
     return {
       score: async (input: Float32Array, rows: number): Promise<Float32Array> => {
-        if (this.failScore) throw new Error('kernel failure');
+        if (this.failScore || this.failScoreFor.has(version)) throw new Error('kernel failure');
         expect(input.length).toBe(rows * preprocessing.columns);
-        return Float32Array.from({ length: rows }, (_, i) => this.probabilities[i % this.probabilities.length] ?? 0);
+        const probabilities = this.byVersion.get(version) ?? this.probabilities;
+        return Float32Array.from({ length: rows }, (_, i) => probabilities[i % probabilities.length] ?? 0);
       },
       release: async (): Promise<void> => {
         this.released++;
@@ -161,9 +203,30 @@ class RecordingObserver implements ServingObserver {
   modelLoadFailed(event: { model: string; version: number; reason: string; cause: unknown }): void {
     this.failed.push(event);
   }
+
+  readonly fallbacks: { model: string; canary_version: number; production_version: number; reason: string }[] = [];
+  readonly shadows: ShadowComparison[] = [];
+  readonly shadowFailures: { model: string; production_version: number; shadow_version: number; reason: string }[] = [];
+
+  canaryFallback(event: { model: string; canary_version: number; production_version: number; reason: string }): void {
+    this.fallbacks.push({ model: event.model, canary_version: event.canary_version, production_version: event.production_version, reason: event.reason });
+  }
+
+  shadowScored(event: ShadowComparison): void {
+    this.shadows.push(event);
+  }
+
+  shadowFailed(event: { model: string; production_version: number; shadow_version: number; reason: string }): void {
+    this.shadowFailures.push({
+      model: event.model,
+      production_version: event.production_version,
+      shadow_version: event.shadow_version,
+      reason: event.reason,
+    });
+  }
 }
 
-function setup(options: { maxLoadedVersions?: number } = {}) {
+function setup(options: { maxLoadedVersions?: number; random?: () => number } = {}) {
   const registry = new FakeRegistry();
   registry.addModel('credit', 2, 1);
   const artifacts = new FakeArtifacts(registry);
@@ -199,6 +262,8 @@ describe('ModelService', () => {
       const response = await service.predict('credit', { instances: [ROW, ROW, { age: null, home: null }] });
       expect(response.model).toBe('credit');
       expect(response.model_version).toBe(1);
+      expect(response.variant).toBe('production');
+      expect(Object.keys(response)).toEqual(['model', 'model_version', 'variant', 'predictions']);
       expect(response.predictions.map((p) => p.label)).toEqual(['good', 'bad', 'bad']);
       const [low, atThreshold, high] = response.predictions.map((p) => p.probability);
       expect(low).toBeCloseTo(0.2, 6);
@@ -373,6 +438,217 @@ describe('ModelService', () => {
       await service.predict('credit', { instances: [ROW] });
       await new Promise((resolve) => setTimeout(resolve, 0));
       expect(engine.released).toBe(1);
+    });
+  });
+
+  describe('canary', () => {
+    it('honours a 0.3 share within ±2 % over 10 000 distinct routing keys, loading each version once', async () => {
+      const { service, registry, artifacts, engine } = setup();
+      registry.setCanary('credit', { version: 2, share: 0.3 });
+      let canary = 0;
+      for (let i = 0; i < 10_000; i++) {
+        const response = await service.predict('credit', { instances: [ROW] }, { routingKey: `request-${i}` });
+        if (response.variant === 'canary') {
+          canary++;
+          expect(response.model_version).toBe(2);
+        } else {
+          expect(response.model_version).toBe(1);
+        }
+      }
+      expect(Math.abs(canary / 10_000 - 0.3)).toBeLessThanOrEqual(0.02);
+      expect(artifacts.reads).toHaveLength(2);
+      expect(engine.createSessionCalls).toBe(2);
+      expect(registry.getModelCalls).toBe(1);
+    });
+
+    it('sends the same routing key to the same version every time', async () => {
+      const { service, registry } = setup();
+      registry.setCanary('credit', { version: 2, share: 0.5 });
+      for (let i = 0; i < 50; i++) {
+        const key = `customer-${i}`;
+        const expected = routingBucket('credit', key) < 0.5 ? 2 : 1;
+        for (let repeat = 0; repeat < 3; repeat++) {
+          expect((await service.predict('credit', { instances: [ROW] }, { routingKey: key })).model_version).toBe(expected);
+        }
+      }
+    });
+
+    it('draws at random for a request without a routing key', async () => {
+      const draws = [0.05, 0.95];
+      const { service, registry } = setup({ random: () => draws.shift() ?? 0.5 });
+      registry.setCanary('credit', { version: 2, share: 0.1 });
+      expect(await service.predict('credit', { instances: [ROW] })).toMatchObject({ model_version: 2, variant: 'canary' });
+      expect(await service.predict('credit', { instances: [ROW] })).toMatchObject({ model_version: 1, variant: 'production' });
+    });
+
+    it('falls back to production when the canary cannot load, reports it, and retries the canary later', async () => {
+      const { service, registry, artifacts, observer } = setup({ random: () => 0 });
+      registry.setCanary('credit', { version: 2, share: 0.2 });
+      const canaryKey = versionRecord('credit', 2).artifact.key;
+      artifacts.override.set(canaryKey, new TextEncoder().encode('tampered bytes'));
+
+      expect(await service.predict('credit', { instances: [ROW] })).toMatchObject({ model_version: 1, variant: 'production' });
+      expect(observer.fallbacks).toEqual([
+        { model: 'credit', canary_version: 2, production_version: 1, reason: 'ARTIFACT_INTEGRITY_FAILED' },
+      ]);
+      expect(observer.failed.map((f) => [f.version, f.reason])).toEqual([[2, 'ARTIFACT_INTEGRITY_FAILED']]);
+
+      artifacts.override.delete(canaryKey);
+      expect(await service.predict('credit', { instances: [ROW] })).toMatchObject({ model_version: 2, variant: 'canary' });
+    });
+
+    it('still answers 503 when production cannot load, whatever the canary', async () => {
+      const { service, registry, artifacts } = setup({ random: () => 0.99 });
+      registry.setCanary('credit', { version: 2, share: 0.2 });
+      artifacts.override.set(versionRecord('credit', 1).artifact.key, new TextEncoder().encode('tampered bytes'));
+      expect(await rejection(service.predict('credit', { instances: [ROW] }))).toMatchObject({
+        code: 'ARTIFACT_INTEGRITY_FAILED',
+        status: 503,
+        details: { model: 'credit', model_version: 1 },
+      });
+    });
+
+    it('ignores a canary whose version was soft-deleted', async () => {
+      const { service, registry, artifacts } = setup({ random: () => 0 });
+      registry.setCanary('credit', { version: 2, share: 0.5 });
+      registry.softDelete('credit', 2);
+      expect(await service.predict('credit', { instances: [ROW] })).toMatchObject({ model_version: 1, variant: 'production' });
+      expect(artifacts.reads).toEqual([versionRecord('credit', 1).artifact.key]);
+    });
+
+    it('keeps production, canary and shadow loaded together even beyond the loaded-version limit', async () => {
+      const draws = [0, 0.99, 0, 0.99];
+      const { service, registry, engine } = setup({ maxLoadedVersions: 1, random: () => draws.shift() ?? 0.99 });
+      registry.addModel('credit', 3, 1);
+      registry.setCanary('credit', { version: 2, share: 0.5 });
+      registry.setShadow('credit', 3);
+      const variants: string[] = [];
+      for (let i = 0; i < 4; i++) variants.push((await service.predict('credit', { instances: [ROW] })).variant);
+      expect(variants).toEqual(['canary', 'production', 'canary', 'production']);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(engine.createSessionCalls).toBe(3);
+      expect(engine.released).toBe(0);
+    });
+  });
+
+  describe('shadow', () => {
+    function shadowSetup() {
+      const context = setup();
+      context.registry.setShadow('credit', 2);
+      // Version 1 labels good, bad, bad; version 2 labels good, good, bad.
+      context.engine.byVersion.set(1, [0.2, 0.6, 0.9]);
+      context.engine.byVersion.set(2, [0.3, 0.4, 0.9]);
+      return context;
+    }
+
+    it("answers with production's predictions and reports the shadow's disagreements", async () => {
+      const { service, observer } = shadowSetup();
+      const response = await service.predict('credit', { instances: [ROW, ROW, ROW] });
+      expect(response).toMatchObject({ model_version: 1, variant: 'production' });
+      expect(response.predictions.map((p) => p.label)).toEqual(['good', 'bad', 'bad']);
+      expect(response.predictions[1]?.probability).toBeCloseTo(0.6, 6);
+      expect(observer.shadows).toHaveLength(1);
+      const [comparison] = observer.shadows;
+      expect(comparison).toMatchObject({ model: 'credit', production_version: 1, shadow_version: 2, rows: 3, disagreements: 1 });
+      expect(comparison?.meanAbsDiff).toBeCloseTo(0.1, 6);
+    });
+
+    it('loads the shadow once and compares on every request', async () => {
+      const { service, observer, engine } = shadowSetup();
+      for (let i = 0; i < 5; i++) await service.predict('credit', { instances: [ROW] });
+      expect(engine.createSessionCalls).toBe(2);
+      expect(observer.shadows.map((s) => s.disagreements)).toEqual([0, 0, 0, 0, 0]);
+    });
+
+    it('never fails the request when the shadow cannot load, and reports it', async () => {
+      const { service, artifacts, observer } = shadowSetup();
+      artifacts.override.set(versionRecord('credit', 2).artifact.key, new TextEncoder().encode('tampered bytes'));
+      const response = await service.predict('credit', { instances: [ROW] });
+      expect(response).toMatchObject({ model_version: 1, variant: 'production' });
+      expect(observer.shadows).toEqual([]);
+      expect(observer.shadowFailures).toEqual([
+        { model: 'credit', production_version: 1, shadow_version: 2, reason: 'ARTIFACT_INTEGRITY_FAILED' },
+      ]);
+    });
+
+    it('never fails the request when the shadow fails to score', async () => {
+      const { service, engine, observer } = shadowSetup();
+      engine.failScoreFor.add(2);
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(1);
+      expect(observer.shadowFailures.map((f) => f.reason)).toEqual(['INFERENCE_FAILED']);
+    });
+
+    it('still fails the request when production fails to score, whatever the shadow', async () => {
+      const { service, engine, observer } = shadowSetup();
+      engine.failScoreFor.add(1);
+      expect(await rejection(service.predict('credit', { instances: [ROW] }))).toMatchObject({ code: 'INFERENCE_FAILED', status: 503 });
+      expect(observer.shadows).toEqual([]);
+    });
+
+    it('does not shadow the requests the canary answers', async () => {
+      const { service, registry, observer } = setup({ random: () => 0 });
+      registry.addModel('credit', 3, 1);
+      registry.setCanary('credit', { version: 2, share: 0.5 });
+      registry.setShadow('credit', 3);
+      expect((await service.predict('credit', { instances: [ROW] })).variant).toBe('canary');
+      expect(observer.shadows).toEqual([]);
+    });
+  });
+
+  describe('artifact changes after loading', () => {
+    it('keeps serving a loaded version after its artifact is corrupted, while a fresh service answers 503', async () => {
+      const { service, registry, artifacts, engine, clock } = setup();
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(1);
+      artifacts.override.set(versionRecord('credit', 1).artifact.key, new TextEncoder().encode('corrupted in the bucket'));
+
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(1);
+      clock.now += TTL_MS; // the registry is read again; the version and its digest are unchanged
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(1);
+      expect(artifacts.reads).toHaveLength(1);
+
+      const fresh = new ModelService({ registry, artifacts, engine, cacheTtlMs: TTL_MS, maxBatchSize: 10 });
+      expect(await rejection(fresh.predict('credit', { instances: [ROW] }))).toMatchObject({
+        code: 'ARTIFACT_INTEGRITY_FAILED',
+        status: 503,
+        details: { model: 'credit', model_version: 1 },
+      });
+    });
+  });
+
+  describe('listVersions', () => {
+    it('lists the versions newest first with their roles, hiding soft-deleted ones', async () => {
+      const { service, registry } = setup();
+      registry.addModel('credit', 4, 1);
+      registry.setCanary('credit', { version: 3, share: 0.1 });
+      registry.setShadow('credit', 3);
+      registry.softDelete('credit', 2);
+      const versions = await service.listVersions('credit');
+      expect(versions.map((v) => [v.version, v.roles])).toEqual([
+        [4, []],
+        [3, ['canary', 'shadow']],
+        [1, ['production']],
+      ]);
+      const record = versionRecord('credit', 1);
+      expect(versions[2]).toEqual({
+        version: 1,
+        stage: 'candidate',
+        roles: ['production'],
+        created_at: record.created_at,
+        created_by: 'test',
+        artifact_sha256: record.artifact.sha256,
+        artifact_size_bytes: record.artifact.size_bytes,
+        algorithm: 'logistic_regression',
+        schema_version: 1,
+        preprocess_version: 1,
+        metrics: { roc_auc: 0.9 },
+      });
+    });
+
+    it('answers MODEL_NOT_FOUND (404) for an unknown model and REGISTRY_UNAVAILABLE (503) in an outage', async () => {
+      const { service, registry } = setup();
+      expect(await rejection(service.listVersions('nope'))).toMatchObject({ code: 'MODEL_NOT_FOUND', status: 404 });
+      registry.failing = true;
+      expect(await rejection(service.listVersions('credit'))).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', status: 503 });
     });
   });
 

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelRecord } from '#core/registry/records.ts';
+import { chooseVariant, routingBucket } from '#core/serving/traffic.ts';
+
+const REQUESTS = 10_000;
+
+function model(name: string, canary: ModelRecord['canary'], production: number | null = 1): ModelRecord {
+  return {
+    model: name,
+    description: '',
+    production_version: production,
+    canary,
+    shadow_version: null,
+    previous_production_versions: [],
+    latest_version: 3,
+    revision: 1,
+    created_at: '2024-01-01T00:00:00.000Z',
+    updated_at: '2024-01-01T00:00:00.000Z',
+  };
+}
+
+/** Request ids shaped as callers send them: UUID-like, differing mostly in their last characters. */
+function requestId(i: number): string {
+  return `6f1c2a9e-0b3d-4c57-9e21-${i.toString(16).padStart(12, '0')}`;
+}
+
+const never = (): number => {
+  throw new Error('a keyed request must not draw at random');
+};
+
+function canaryShare(record: ModelRecord, keys: (i: number) => string): number {
+  let canary = 0;
+  for (let i = 0; i < REQUESTS; i++) if (chooseVariant(record, keys(i), never).variant === 'canary') canary++;
+  return canary / REQUESTS;
+}
+
+describe('routingBucket', () => {
+  it('is in [0, 1) and the same for the same model and key', () => {
+    for (let i = 0; i < 1000; i++) {
+      const bucket = routingBucket('credit', requestId(i));
+      expect(bucket).toBeGreaterThanOrEqual(0);
+      expect(bucket).toBeLessThan(1);
+      expect(routingBucket('credit', requestId(i))).toBe(bucket);
+    }
+  });
+
+  it('spreads sequential keys evenly over ten deciles', () => {
+    const deciles = new Array<number>(10).fill(0);
+    for (let i = 0; i < REQUESTS; i++) {
+      const decile = Math.floor(routingBucket('credit', String(i)) * 10);
+      deciles[decile] = (deciles[decile] ?? 0) + 1;
+    }
+    for (const count of deciles) expect(Math.abs(count / REQUESTS - 0.1)).toBeLessThanOrEqual(0.02);
+  });
+});
+
+describe('chooseVariant', () => {
+  it.each([0.1, 0.3])('honours a canary share of %s within ±2 %% over 10 000 distinct request ids', (share) => {
+    const observed = canaryShare(model('credit', { version: 2, share }), requestId);
+    expect(Math.abs(observed - share)).toBeLessThanOrEqual(0.02);
+  });
+
+  it('honours the share for short sequential keys and for entity keys too', () => {
+    expect(Math.abs(canaryShare(model('credit', { version: 2, share: 0.3 }), String) - 0.3)).toBeLessThanOrEqual(0.02);
+    const entity = (i: number): string => `customer-${i}`;
+    expect(Math.abs(canaryShare(model('credit', { version: 2, share: 0.1 }), entity) - 0.1)).toBeLessThanOrEqual(0.02);
+  });
+
+  it('sends the same key to the same variant every time', () => {
+    const record = model('credit', { version: 2, share: 0.3 });
+    for (let i = 0; i < 500; i++) {
+      const first = chooseVariant(record, requestId(i), never);
+      for (let repeat = 0; repeat < 3; repeat++) expect(chooseVariant(record, requestId(i), never)).toEqual(first);
+      expect(first.version).toBe(first.variant === 'canary' ? 2 : 1);
+    }
+  });
+
+  it('keeps a key on the canary when the share grows', () => {
+    const small = model('credit', { version: 2, share: 0.1 });
+    const large = model('credit', { version: 2, share: 0.3 });
+    for (let i = 0; i < 2000; i++) {
+      if (chooseVariant(small, requestId(i), never).variant === 'canary') {
+        expect(chooseVariant(large, requestId(i), never).variant).toBe('canary');
+      }
+    }
+  });
+
+  it('splits different models independently', () => {
+    const a = model('credit', { version: 2, share: 0.5 });
+    const b = model('fraud', { version: 2, share: 0.5 });
+    let both = 0;
+    for (let i = 0; i < REQUESTS; i++) {
+      const key = requestId(i);
+      if (chooseVariant(a, key, never).variant === 'canary' && chooseVariant(b, key, never).variant === 'canary') both++;
+    }
+    // Independent halves overlap on a quarter of the keys; identical splits would overlap on half.
+    expect(Math.abs(both / REQUESTS - 0.25)).toBeLessThanOrEqual(0.02);
+  });
+
+  it('draws at random without a routing key (or with an empty one)', () => {
+    const record = model('credit', { version: 2, share: 0.3 });
+    expect(chooseVariant(record, undefined, () => 0.29)).toEqual({ variant: 'canary', version: 2 });
+    expect(chooseVariant(record, undefined, () => 0.3)).toEqual({ variant: 'production', version: 1 });
+    expect(chooseVariant(record, '', () => 0.1)).toEqual({ variant: 'canary', version: 2 });
+  });
+
+  it('answers production when there is no canary, and refuses a model without production', () => {
+    expect(chooseVariant(model('credit', null), 'k', never)).toEqual({ variant: 'production', version: 1 });
+    expect(chooseVariant(model('credit', { version: 1, share: 0.5 }), 'k', never)).toEqual({ variant: 'production', version: 1 });
+    expect(() => chooseVariant(model('credit', null, null), 'k', never)).toThrow(/no production version/);
+  });
+});
