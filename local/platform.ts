@@ -30,7 +30,7 @@ export interface LocalPlatformOptions {
   readonly port?: number;
   /** @default '127.0.0.1' */
   readonly host?: string;
-  /** Seconds a resolved production version is cached. @default 5 */
+  /** Seconds a resolved serving config is cached (short, so CLI changes show at once). @default 2 */
   readonly registryCacheTtlSeconds?: number;
   readonly onRequest?: (entry: { method: string; path: string; status: number; ms: number }) => void;
 }
@@ -99,7 +99,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     started.push(dynamoDb);
     const s3: RunningEmulator = await startS3(options.dataDir, [LOCAL_BUCKET_NAME]);
     started.push(s3);
-    configureHandlerEnvironment(dynamoDb.endpoint, s3.endpoint, options.registryCacheTtlSeconds ?? 5);
+    configureHandlerEnvironment(dynamoDb.endpoint, s3.endpoint, options.registryCacheTtlSeconds ?? 2);
 
     const credentials = LOCAL_CREDENTIALS;
     const dynamoClient = new DynamoDBClient({ endpoint: dynamoDb.endpoint, region: 'us-east-1', credentials });

@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import type { Session } from '../context.ts';
+import { emit } from '../output.ts';
+import { modelFields, versionsTable } from '../views.ts';
+
+/** `mlops describe --model credit`: the model's serving config and its versions. */
+export function describeCommand(program: Command, session: Session): void {
+  program
+    .command('describe')
+    .description("show a model's serving config and its versions")
+    .requiredOption('-m, --model <name>', 'model name')
+    .option('--all', 'include soft-deleted versions')
+    .action(async (options: { model: string; all?: boolean }, command: Command) => {
+      const context = session.context(command);
+      const { registry } = await context.connect();
+      const model = await registry.getModel(options.model);
+      const versions = await registry.listVersions(options.model, { includeDeleted: options.all === true });
+      emit(context.io, context.json, { model, versions }, () => `${modelFields(model)}\n${versionsTable(model, versions)}`);
+    });
+}

@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
+import { registerArtifact } from '#core/registry/registration.ts';
+import type { Session } from '../context.ts';
+import { CliError } from '../errors.ts';
+import { emit } from '../output.ts';
+
+/**
+ * `mlops register --model credit --onnx model.onnx --metadata metadata.json`: checks the
+ * artifact against its metadata, uploads it content-addressed and adds a candidate version.
+ */
+
+interface RegisterOptions {
+  readonly model: string;
+  readonly onnx: string;
+  readonly metadata: string;
+  readonly description?: string;
+  readonly reason?: string;
+  readonly clientToken?: string;
+}
+
+function readFile(path: string, cwd: string, what: string): Buffer {
+  try {
+    return readFileSync(resolve(cwd, path));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(code === 'ENOENT' ? `${what} ${path} does not exist` : `cannot read ${what} ${path}: ${code ?? (error as Error).message}`);
+  }
+}
+
+function readJson(path: string, cwd: string): unknown {
+  const text = readFile(path, cwd, 'metadata file').toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`metadata file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export function registerCommand(program: Command, session: Session): void {
+  program
+    .command('register')
+    .description('register an ONNX artifact and its metadata as a new candidate version (same bytes: the existing version)')
+    .requiredOption('-m, --model <name>', 'model name (created on first use)')
+    .requiredOption('--onnx <file>', 'the ONNX artifact (model.onnx)')
+    .requiredOption('--metadata <file>', 'its metadata (metadata.json, as the trainer writes it)')
+    .option('--description <text>', "the model's description")
+    .option('--reason <text>', 'why, recorded in the audit trail')
+    .option('--client-token <token>', 'idempotency token: a retry with the same token changes nothing twice')
+    .action(async (options: RegisterOptions, command: Command) => {
+      const context = session.context(command);
+      const bytes = readFile(options.onnx, context.cwd, 'ONNX file');
+      const metadata = readJson(options.metadata, context.cwd);
+      const { registry, artifacts } = await context.connect();
+      const result = await registerArtifact(
+        {
+          model: options.model,
+          bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+          metadata,
+          actor: context.actor,
+          ...(options.description === undefined ? {} : { description: options.description }),
+          ...(options.reason === undefined ? {} : { reason: options.reason }),
+          ...(options.clientToken === undefined ? {} : { clientToken: options.clientToken }),
+        },
+        { inspector: new OnnxArtifactInspector(), artifacts, registry, sha256 },
+      );
+      const { version } = result;
+      emit(context.io, context.json, { deduplicated: result.deduplicated, checks: result.checks, version }, () =>
+        [
+          result.deduplicated
+            ? `${version.model}: already registered as version ${version.version} (${version.stage}); nothing new was registered`
+            : `${version.model}: registered version ${version.version} as a ${version.stage}`,
+          ...result.checks.map((check) => `  ✓ ${check}`),
+        ].join('\n') + '\n',
+      );
+    });
+}

@@ -1,0 +1,185 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { APIGatewayClient, GetApiKeyCommand } from '@aws-sdk/client-api-gateway';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
+import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
+import { RegistryService } from '#core/registry/registry-service.ts';
+import { CliError } from './errors.ts';
+
+/**
+ * Where the CLI's commands go: the registry (DynamoDB), the artifact bucket (S3) and the
+ * inference API, either of a deployed stack (found through its CloudFormation outputs, with
+ * the caller's AWS credentials) or of the local platform (`npm start`, found through the
+ * `platform.json` it writes).
+ */
+
+export const DEFAULT_STACK_NAME = 'serverless-mlops';
+export const DEFAULT_LOCAL_DIR = '.mlops-local';
+/** s3rver only accepts its own well-known key pair; dynalite accepts any. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+const LOCAL_REGION = 'us-east-1';
+
+export interface ConnectionOptions {
+  readonly local: boolean;
+  /** Directory of the local platform's `platform.json` (relative to `cwd`). */
+  readonly localDir: string;
+  readonly stack: string;
+  readonly region?: string;
+  readonly cwd: string;
+}
+
+export interface ApiEndpoint {
+  /** Base URL; routes live under `/v1`. */
+  readonly url: string;
+  readonly apiKey: string;
+}
+
+export interface Connection {
+  /** Said in messages: "the local platform at …" or "stack serverless-mlops". */
+  readonly target: string;
+  readonly registry: RegistryService;
+  readonly artifacts: S3ArtifactStore;
+  api(): Promise<ApiEndpoint>;
+  close(): void;
+}
+
+/** What `local/start.ts` writes to `<dataDir>/platform.json` while the platform runs. */
+export interface LocalPlatformFile {
+  readonly api_url: string;
+  readonly api_key: string;
+  readonly dynamodb_endpoint: string;
+  readonly s3_endpoint: string;
+  readonly table_name: string;
+  readonly bucket_name: string;
+  readonly pid?: number;
+}
+
+const NOT_RUNNING = 'the local platform is not running: start it with npm start';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Reads and checks `platform.json`; a missing file or a dead pid means the platform is not running. */
+export function readLocalPlatformFile(localDir: string, cwd: string): LocalPlatformFile {
+  const file = resolve(cwd, localDir, 'platform.json');
+  if (!existsSync(file)) throw new CliError(`${NOT_RUNNING} (no ${file})`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new CliError(`${file} is not valid JSON (${(error as Error).message}): restart the local platform with npm start`);
+  }
+  const record = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const fields = ['api_url', 'api_key', 'dynamodb_endpoint', 's3_endpoint', 'table_name', 'bucket_name'] as const;
+  for (const field of fields) {
+    if (typeof record[field] !== 'string' || record[field] === '') {
+      throw new CliError(`${file} has no "${field}": restart the local platform with npm start`);
+    }
+  }
+  const pid = record.pid;
+  if (typeof pid === 'number' && Number.isInteger(pid) && pid > 0 && !isAlive(pid)) {
+    throw new CliError(`${NOT_RUNNING} (${file} is left from process ${pid}, which has exited)`);
+  }
+  return record as unknown as LocalPlatformFile;
+}
+
+function build(dynamoConfig: DynamoDBClientConfig, s3Config: S3ClientConfig, table: string, bucket: string) {
+  const dynamo = new DynamoDBClient(dynamoConfig);
+  const s3 = new S3Client(s3Config);
+  const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    registry: new RegistryService({ store: new DynamoDbRegistry(documents, table) }),
+    artifacts: new S3ArtifactStore(s3, bucket),
+    close: (): void => {
+      dynamo.destroy();
+      s3.destroy();
+    },
+  };
+}
+
+function connectLocal(options: ConnectionOptions): Connection {
+  const platform = readLocalPlatformFile(options.localDir, options.cwd);
+  const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  const clients = build(
+    { ...common, endpoint: platform.dynamodb_endpoint },
+    { ...common, endpoint: platform.s3_endpoint, forcePathStyle: true },
+    platform.table_name,
+    platform.bucket_name,
+  );
+  return {
+    target: `the local platform at ${platform.api_url}`,
+    ...clients,
+    api: () => Promise.resolve({ url: platform.api_url, apiKey: platform.api_key }),
+  };
+}
+
+/** The stack's outputs, by key. */
+async function stackOutputs(stack: string, region: string | undefined): Promise<Map<string, string>> {
+  const client = new CloudFormationClient(region === undefined ? {} : { region });
+  try {
+    const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: stack }));
+    const outputs = new Map<string, string>();
+    for (const output of Stacks?.[0]?.Outputs ?? []) {
+      if (output.OutputKey !== undefined && output.OutputValue !== undefined) outputs.set(output.OutputKey, output.OutputValue);
+    }
+    return outputs;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ValidationError' && /does not exist/.test(error.message)) {
+      const where = region === undefined ? '' : ` in ${region}`;
+      throw new CliError(
+        `stack "${stack}" does not exist${where}: deploy it (npx cdk deploy), pass --stack/--region, or use --local for the local platform`,
+      );
+    }
+    throw error;
+  } finally {
+    client.destroy();
+  }
+}
+
+function requireOutput(outputs: Map<string, string>, key: string, stack: string): string {
+  const value = outputs.get(key);
+  if (value === undefined) throw new CliError(`stack "${stack}" has no output ${key}: is it a serverless-mlops stack, fully deployed?`);
+  return value;
+}
+
+async function connectAws(options: ConnectionOptions): Promise<Connection> {
+  const outputs = await stackOutputs(options.stack, options.region);
+  const table = requireOutput(outputs, 'RegistryTableName', options.stack);
+  const bucket = requireOutput(outputs, 'ArtifactBucketName', options.stack);
+  const region = options.region === undefined ? {} : { region: options.region };
+  const clients = build(region, region, table, bucket);
+  let endpoint: Promise<ApiEndpoint> | undefined;
+  return {
+    target: `stack ${options.stack}`,
+    ...clients,
+    api: () => {
+      endpoint ??= (async () => {
+        const url = requireOutput(outputs, 'ApiUrl', options.stack);
+        const keyId = requireOutput(outputs, 'ApiKeyId', options.stack);
+        const client = new APIGatewayClient(region);
+        try {
+          const { value } = await client.send(new GetApiKeyCommand({ apiKey: keyId, includeValue: true }));
+          if (value === undefined) throw new CliError(`API key ${keyId} of stack "${options.stack}" has no value`);
+          return { url, apiKey: value };
+        } finally {
+          client.destroy();
+        }
+      })();
+      return endpoint;
+    },
+  };
+}
+
+export async function connect(options: ConnectionOptions): Promise<Connection> {
+  return options.local ? connectLocal(options) : connectAws(options);
+}

@@ -1,0 +1,95 @@
+import { Command, CommanderError, Option } from 'commander';
+import { canaryCommand } from './commands/canary.ts';
+import { describeCommand } from './commands/describe.ts';
+import { historyCommand } from './commands/history.ts';
+import { listCommand } from './commands/list.ts';
+import { predictCommand } from './commands/predict.ts';
+import { promoteCommand } from './commands/promote.ts';
+import { registerCommand } from './commands/register.ts';
+import { retireCommands } from './commands/retire.ts';
+import { rollbackCommand } from './commands/rollback.ts';
+import { shadowCommand } from './commands/shadow.ts';
+import { versionsCommand } from './commands/versions.ts';
+import { Session, type RunEnvironment } from './context.ts';
+import { CliError, describeError } from './errors.ts';
+
+/**
+ * The `mlops` program. `run` parses the arguments, runs one command and returns the exit
+ * code: 0 on success, 1 on failure, 2 on wrong usage, with one `mlops: …` line on stderr.
+ */
+
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export function buildProgram(session: Session): Command {
+  const { io } = session;
+  const program = new Command('mlops')
+    .description(
+      'Manage and call the serverless-mlops model registry: register, promote, roll back, canary, shadow, predict.\n' +
+        'Talks to the deployed stack with your AWS credentials, or to the local platform (npm start) with --local.',
+    )
+    .addOption(new Option('--local', 'use the local platform started by npm start').conflicts('stack'))
+    .option('--local-dir <dir>', "the local platform's data directory (env MLOPS_LOCAL_DIR, default .mlops-local)")
+    .option('--stack <name>', 'CloudFormation stack of the platform (env MLOPS_STACK, default serverless-mlops)')
+    .option('--region <region>', 'AWS region (default: from your AWS configuration)')
+    .option('--json', 'print JSON for scripts instead of tables')
+    .option('--actor <name>', 'who is recorded in the audit trail (env MLOPS_ACTOR, default $USER@hostname)')
+    .exitOverride()
+    .showSuggestionAfterError()
+    .configureOutput({
+      writeOut: io.stdout,
+      writeErr: io.stderr,
+      // One line, as every failure: commander's suggestion ("Did you mean …?") joins it.
+      outputError: (message, write) => write(`mlops: ${message.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`),
+    });
+  program.configureHelp({ sortSubcommands: false, showGlobalOptions: true });
+
+  registerCommand(program, session);
+  listCommand(program, session);
+  describeCommand(program, session);
+  versionsCommand(program, session);
+  promoteCommand(program, session);
+  rollbackCommand(program, session);
+  canaryCommand(program, session);
+  shadowCommand(program, session);
+  retireCommands(program, session);
+  historyCommand(program, session);
+  predictCommand(program, session);
+
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  mlops --local list
+  mlops --local register --model credit --onnx model/model.onnx --metadata model/metadata.json
+  mlops --local promote --model credit --version 2 --reason "better AUC"
+  mlops --local predict --model credit --file rows.json
+  mlops --local rollback --model credit
+  mlops --local history --model credit
+  mlops --stack serverless-mlops --region eu-west-1 list --json`,
+  );
+  return program;
+}
+
+/** Runs the CLI on `argv` (without the node and script paths) and returns the exit code. */
+export async function run(argv: readonly string[], environment: RunEnvironment): Promise<number> {
+  const session = new Session(environment);
+  const program = buildProgram(session);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander printed its own message (help, or one usage line) already.
+      if (error.exitCode === 0 || error.code === 'commander.help' || error.code === 'commander.helpDisplayed') return error.exitCode;
+      return EXIT_USAGE;
+    }
+    session.io.stderr(`mlops: ${describeError(error)}\n`);
+    if (environment.env?.MLOPS_DEBUG !== undefined && error instanceof Error && error.stack !== undefined) {
+      session.io.stderr(`${error.stack}\n`);
+    }
+    return error instanceof CliError ? error.exitCode : EXIT_FAILURE;
+  } finally {
+    session.close();
+  }
+}

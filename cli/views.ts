@@ -1,0 +1,72 @@
+import type { AuditRecord, ModelRecord, ModelVersionRecord } from '#core/registry/records.ts';
+import { formatShare } from './change.ts';
+import { formatFields, formatTable, type Cell } from './output.ts';
+
+/** How registry records look in tables. */
+
+export function rolesOf(model: ModelRecord, version: number): string[] {
+  const roles: string[] = [];
+  if (model.production_version === version) roles.push('production');
+  if (model.canary?.version === version) roles.push(`canary ${formatShare(model.canary.share)}`);
+  if (model.shadow_version === version) roles.push('shadow');
+  return roles;
+}
+
+function canaryCell(model: ModelRecord): Cell {
+  return model.canary === null ? null : `${model.canary.version} @ ${formatShare(model.canary.share)}`;
+}
+
+export function modelsTable(models: readonly ModelRecord[]): string {
+  if (models.length === 0) return 'no models registered yet (mlops register --help)\n';
+  return formatTable(
+    ['model', 'production', 'canary', 'shadow', 'latest', 'revision', 'updated', 'description'],
+    models.map((m) => [m.model, m.production_version, canaryCell(m), m.shadow_version, m.latest_version, m.revision, m.updated_at, m.description]),
+  );
+}
+
+export function modelFields(model: ModelRecord): string {
+  return formatFields([
+    ['model', model.model],
+    ['description', model.description],
+    ['production', model.production_version],
+    ['canary', canaryCell(model)],
+    ['shadow', model.shadow_version],
+    ['rollback to', model.previous_production_versions.at(-1)],
+    ['latest version', model.latest_version],
+    ['revision', model.revision],
+    ['created', model.created_at],
+    ['updated', model.updated_at],
+  ]);
+}
+
+function metric(version: ModelVersionRecord, name: string): Cell {
+  const value = version.metadata.metrics[name];
+  return value === undefined ? null : Number(value.toFixed(4));
+}
+
+export function versionsTable(model: ModelRecord, versions: readonly ModelVersionRecord[]): string {
+  if (versions.length === 0) return 'no versions\n';
+  const showDeleted = versions.some((v) => v.deleted_at !== null);
+  return formatTable(
+    ['version', 'stage', 'roles', 'roc_auc', 'accuracy', 'created', 'created by', 'sha256', ...(showDeleted ? ['deleted'] : [])],
+    versions.map((v) => [
+      v.version,
+      v.stage,
+      rolesOf(model, v.version).join(', '),
+      metric(v, 'roc_auc'),
+      metric(v, 'accuracy'),
+      v.created_at,
+      v.created_by,
+      v.artifact.sha256.slice(0, 12),
+      ...(showDeleted ? [v.deleted_at] : []),
+    ]),
+  );
+}
+
+export function historyTable(records: readonly AuditRecord[]): string {
+  if (records.length === 0) return 'no history\n';
+  return formatTable(
+    ['at', 'actor', 'action', 'version', 'from', 'to', 'outcome', 'reason'],
+    records.map((r) => [r.at, r.actor, r.action, r.version, r.from, r.to, r.outcome, r.reason]),
+  );
+}

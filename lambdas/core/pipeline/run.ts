@@ -1,0 +1,192 @@
+import { RequestValidationError } from '#core/api/errors.ts';
+import { MODEL_NAME_PATTERN } from '#core/registry/records.ts';
+import type { ProtectedAttribute } from './fairness.ts';
+import type { GateThresholds } from './gate.ts';
+
+/**
+ * What one run of the training pipeline is asked to do, and the settings it runs with.
+ * The CDK passes `PipelineConfig` to the pipeline function as JSON (env `PIPELINE_CONFIG`,
+ * from the `pipeline` block of the deployment config); a run's own input may override the
+ * per-run fields. `normalizeRun` turns both into the `PipelineRun` every step reads.
+ */
+
+export type TrainerKind = 'logreg' | 'gbdt' | 'sagemaker';
+
+export interface PromotionSettings {
+  readonly mode: 'production' | 'canary';
+  readonly canaryShare: number;
+}
+
+/** Settings a model's runs use unless the run says otherwise. */
+export interface PipelineDefaults {
+  readonly trainer: TrainerKind;
+  readonly seeds: readonly number[];
+  readonly testFraction: number;
+  readonly thresholds: GateThresholds;
+  readonly maxRegression: number;
+  readonly maxSeedSpread: number;
+  readonly protectedAttribute: ProtectedAttribute | null;
+  readonly approvalRequired: boolean;
+  readonly promotion: PromotionSettings;
+}
+
+export interface PipelineModelSettings extends Partial<PipelineDefaults> {
+  readonly target: string;
+  readonly positiveLabel: string;
+  readonly datasetKey?: string;
+  readonly schedule?: string;
+}
+
+export interface PipelineConfig {
+  readonly defaults: PipelineDefaults;
+  readonly models: Readonly<Record<string, PipelineModelSettings>>;
+}
+
+/** The built-in defaults, the same as the CDK config's (lib/config.ts). */
+export const DEFAULT_PIPELINE_CONFIG: PipelineConfig = {
+  defaults: {
+    trainer: 'logreg',
+    seeds: [42],
+    testFraction: 0.25,
+    thresholds: { minRocAuc: 0.7, minDemographicParityRatio: 0.8, minDisparateImpact: 0.8, maxEqualOpportunityDifference: 0.1 },
+    maxRegression: 0.01,
+    maxSeedSpread: 0.02,
+    protectedAttribute: null,
+    approvalRequired: false,
+    promotion: { mode: 'production', canaryShare: 0.1 },
+  },
+  models: {
+    credit: {
+      target: 'Status',
+      positiveLabel: 'bad',
+      protectedAttribute: { feature: 'Age', kind: 'numeric_below', value: 25 },
+    },
+  },
+};
+
+/** One run as every step sees it: the request with every default filled in. */
+export interface PipelineRun {
+  readonly run_id: string;
+  readonly model: string;
+  readonly dataset: { readonly key: string; readonly sha256: string | null };
+  readonly target: string;
+  readonly positive_label: string;
+  readonly trainer: TrainerKind;
+  readonly seeds: readonly number[];
+  readonly test_fraction: number;
+  readonly parameters: Readonly<Record<string, number>>;
+  readonly thresholds: GateThresholds;
+  readonly max_regression: number;
+  readonly max_seed_spread: number;
+  readonly protected_attribute: ProtectedAttribute | null;
+  readonly approval_required: boolean;
+  readonly promotion: { readonly mode: 'production' | 'canary'; readonly canary_share: number };
+  readonly requested_by: string;
+  readonly reason: string;
+  readonly started_at: string;
+}
+
+function fail(field: string, message: string): never {
+  throw new RequestValidationError('INVALID_RUN', `run field "${field}" ${message}`, { field });
+}
+
+function optionalString(raw: Record<string, unknown>, field: string): string | undefined {
+  const value = raw[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value === '') fail(field, `must be a non-empty string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function optionalNumber(raw: Record<string, unknown>, field: string): number | undefined {
+  const value = raw[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) fail(field, `must be a finite number, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function trainerOf(value: unknown): TrainerKind | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (value === 'logreg' || value === 'gbdt' || value === 'sagemaker') return value;
+  return fail('trainer', `must be logreg, gbdt or sagemaker, got ${JSON.stringify(value)}`);
+}
+
+/**
+ * Validates a run request (execution input) and fills it from the model's settings and the
+ * defaults. Throws `RequestValidationError` with code `INVALID_RUN` naming the field.
+ */
+export function normalizeRun(input: unknown, config: PipelineConfig, now: Date, newId: () => string): PipelineRun {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) fail('(input)', 'must be an object');
+  const raw = input as Record<string, unknown>;
+  const model = optionalString(raw, 'model') ?? fail('model', 'is required');
+  if (!MODEL_NAME_PATTERN.test(model)) fail('model', `must match ${MODEL_NAME_PATTERN.source}, got "${model}"`);
+  const settings = config.models[model];
+  const defaults = { ...config.defaults, ...settings };
+
+  const dataset = raw.dataset;
+  let datasetKey: string | undefined;
+  let datasetSha: string | null = null;
+  if (typeof dataset === 'object' && dataset !== null) {
+    const ds = dataset as Record<string, unknown>;
+    datasetKey = optionalString(ds, 'key');
+    datasetSha = optionalString(ds, 'sha256') ?? null;
+  }
+  datasetKey ??= settings?.datasetKey ?? fail('dataset.key', 'is required (or set datasetKey for the model in the config)');
+
+  const target = optionalString(raw, 'target') ?? settings?.target ?? fail('target', 'is required for a model without config');
+  const positive =
+    optionalString(raw, 'positive_label') ?? settings?.positiveLabel ?? fail('positive_label', 'is required for a model without config');
+
+  const seedsRaw = raw.seeds;
+  let seeds = defaults.seeds;
+  if (seedsRaw !== undefined && seedsRaw !== null) {
+    if (!Array.isArray(seedsRaw) || seedsRaw.length === 0 || seedsRaw.length > 10) fail('seeds', 'must be 1 to 10 integers');
+    if (!seedsRaw.every((s) => Number.isInteger(s) && (s as number) >= 0)) fail('seeds', 'must be non-negative integers');
+    seeds = seedsRaw as number[];
+  }
+  const parametersRaw = raw.parameters;
+  const parameters: Record<string, number> = {};
+  if (parametersRaw !== undefined && parametersRaw !== null) {
+    if (typeof parametersRaw !== 'object' || Array.isArray(parametersRaw)) fail('parameters', 'must be an object of numbers');
+    for (const [name, value] of Object.entries(parametersRaw as Record<string, unknown>)) {
+      if (typeof value !== 'number' || !Number.isFinite(value)) fail(`parameters.${name}`, 'must be a finite number');
+      parameters[name] = value;
+    }
+  }
+  const approval = raw.approval_required;
+  if (approval !== undefined && approval !== null && typeof approval !== 'boolean') fail('approval_required', 'must be a boolean');
+  const promotionMode = optionalString(raw, 'promotion_mode') ?? defaults.promotion.mode;
+  if (promotionMode !== 'production' && promotionMode !== 'canary') fail('promotion_mode', 'must be production or canary');
+  const canaryShare = optionalNumber(raw, 'canary_share') ?? defaults.promotion.canaryShare;
+  if (!(canaryShare > 0 && canaryShare < 1)) fail('canary_share', `must be between 0 and 1, got ${canaryShare}`);
+
+  return {
+    run_id: optionalString(raw, 'run_id') ?? newId(),
+    model,
+    dataset: { key: datasetKey, sha256: datasetSha },
+    target,
+    positive_label: positive,
+    trainer: trainerOf(raw.trainer) ?? defaults.trainer,
+    seeds,
+    test_fraction: optionalNumber(raw, 'test_fraction') ?? defaults.testFraction,
+    parameters,
+    thresholds: defaults.thresholds,
+    max_regression: defaults.maxRegression,
+    max_seed_spread: defaults.maxSeedSpread,
+    protected_attribute: defaults.protectedAttribute,
+    approval_required: typeof approval === 'boolean' ? approval : defaults.approvalRequired,
+    promotion: { mode: promotionMode, canary_share: canaryShare },
+    requested_by: optionalString(raw, 'requested_by') ?? 'unknown',
+    reason: optionalString(raw, 'reason') ?? '',
+    started_at: optionalString(raw, 'started_at') ?? now.toISOString(),
+  };
+}
+
+/** Parses the PIPELINE_CONFIG JSON the CDK sets; the built-in defaults fill what it leaves out. */
+export function parsePipelineConfig(json: string | undefined): PipelineConfig {
+  if (json === undefined || json.trim() === '') return DEFAULT_PIPELINE_CONFIG;
+  const raw = JSON.parse(json) as Partial<PipelineConfig>;
+  return {
+    defaults: { ...DEFAULT_PIPELINE_CONFIG.defaults, ...raw.defaults },
+    models: raw.models ?? DEFAULT_PIPELINE_CONFIG.models,
+  };
+}

@@ -1,0 +1,101 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { APIGatewayClient, GetApiKeyCommand } from '@aws-sdk/client-api-gateway';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, readLocalPlatformFile } from '../../cli/connection.ts';
+import { run } from '../../cli/program.ts';
+
+/** How the CLI finds the platform: a deployed stack's outputs, or the local platform's file. */
+
+const cloudFormation = mockClient(CloudFormationClient);
+const apiGateway = mockClient(APIGatewayClient);
+
+afterEach(() => {
+  cloudFormation.reset();
+  apiGateway.reset();
+});
+
+async function mlops(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(args, { io: { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) }, env: {}, cwd: tmpdir() });
+  return { code, stdout, stderr };
+}
+
+describe('AWS connection', () => {
+  it("reads the stack's outputs and the API key value", async () => {
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'my-mlops' }).resolves({
+      Stacks: [
+        {
+          StackName: 'my-mlops',
+          CreationTime: new Date(0),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: [
+            { OutputKey: 'ApiUrl', OutputValue: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/' },
+            { OutputKey: 'ApiKeyId', OutputValue: 'key-id' },
+            { OutputKey: 'ArtifactBucketName', OutputValue: 'bucket' },
+            { OutputKey: 'RegistryTableName', OutputValue: 'table' },
+          ],
+        },
+      ],
+    });
+    apiGateway.on(GetApiKeyCommand, { apiKey: 'key-id', includeValue: true }).resolves({ id: 'key-id', value: 'secret' });
+    const connection = await connect({ local: false, localDir: '.mlops-local', stack: 'my-mlops', region: 'eu-west-1', cwd: tmpdir() });
+    try {
+      expect(connection.target).toBe('stack my-mlops');
+      expect(await connection.api()).toEqual({ url: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/', apiKey: 'secret' });
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('says when the stack does not exist', async () => {
+    cloudFormation
+      .on(DescribeStacksCommand)
+      .rejects(Object.assign(new Error('Stack with id nope does not exist'), { name: 'ValidationError' }));
+    const result = await mlops('--stack', 'nope', '--region', 'eu-west-1', 'list');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'mlops: stack "nope" does not exist in eu-west-1: deploy it (npx cdk deploy), pass --stack/--region, or use --local for the local platform\n',
+    );
+  });
+
+  it('says when there are no AWS credentials', async () => {
+    cloudFormation
+      .on(DescribeStacksCommand)
+      .rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+    const result = await mlops('--region', 'eu-west-1', 'list');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^mlops: no valid AWS credentials \(Could not load credentials from any providers\): configure them .*--local[^\n]*\n$/);
+  });
+});
+
+describe('local connection', () => {
+  it('refuses a platform.json left by a process that has exited', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlops-cli-stale-'));
+    try {
+      const exited = spawnSync(process.execPath, ['-e', '']);
+      const file = {
+        api_url: 'http://127.0.0.1:1',
+        api_key: 'k',
+        dynamodb_endpoint: 'http://127.0.0.1:2',
+        s3_endpoint: 'http://127.0.0.1:3',
+        table_name: 't',
+        bucket_name: 'b',
+        pid: exited.pid,
+      };
+      writeFileSync(join(dir, 'platform.json'), JSON.stringify(file));
+      expect(() => readLocalPlatformFile(dir, tmpdir())).toThrow(/the local platform is not running: start it with npm start \(.* which has exited\)/);
+      writeFileSync(join(dir, 'platform.json'), JSON.stringify({ ...file, pid: process.pid }));
+      expect(readLocalPlatformFile(dir, tmpdir()).api_url).toBe('http://127.0.0.1:1');
+      writeFileSync(join(dir, 'platform.json'), JSON.stringify({ ...file, api_key: undefined }));
+      expect(() => readLocalPlatformFile(dir, tmpdir())).toThrow(/has no "api_key"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
