@@ -152,7 +152,18 @@ export function validateTrainingData(csvText: string, spec: DataValidationSpec):
 
   const perColumn = columnReports(csv);
   const targetIndex = csv.header.indexOf(spec.target);
-  const classBalance = targetIndex < 0 ? null : targetChecks(csv, targetIndex, spec, checks);
+  let classBalance: ClassBalance | null = null;
+  if (targetIndex >= 0) {
+    classBalance = targetChecks(csv, targetIndex, spec, checks);
+  } else {
+    checks.push({
+      name: 'target_present',
+      passed: false,
+      value: 'absent',
+      threshold: `column "${spec.target}"`,
+      message: `target column "${spec.target}" is not in the data (columns: ${csv.header.join(', ')})`,
+    });
+  }
 
   checks.push({
     name: 'min_rows',
