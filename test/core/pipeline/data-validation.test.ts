@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { DataCheckName, DataQualityReport } from '#core/pipeline/data-validation.ts';
+import { validateTrainingData } from '#core/pipeline/data-validation.ts';
+
+const creditCsv = readFileSync(new URL('../../../examples/credit/credit_data.csv', import.meta.url), 'utf8');
+const spec = { target: 'Status', positiveLabel: 'bad' };
+
+function check(report: DataQualityReport, name: DataCheckName) {
+  const found = report.checks.find((c) => c.name === name);
+  if (found === undefined) throw new Error(`no check "${name}" in the report`);
+  return found;
+}
+
+function failedChecks(report: DataQualityReport): DataCheckName[] {
+  return report.checks.filter((c) => !c.passed).map((c) => c.name);
+}
+
+/** `rows` rows of y (yes/no alternating, every 4th "yes") and two features with distinct values. */
+function syntheticCsv(rows: number, cell: (i: number) => { y?: string; x?: string; z?: string } = () => ({})): string {
+  const lines = ['y,x,z'];
+  for (let i = 0; i < rows; i++) {
+    const c = cell(i);
+    lines.push(`${c.y ?? (i % 4 === 0 ? 'yes' : 'no')},${c.x ?? String(i)},${c.z ?? `c${i % 3}`}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+describe('validateTrainingData on the credit data', () => {
+  const report = validateTrainingData(creditCsv, spec);
+
+  it('passes every check', () => {
+    expect(failedChecks(report)).toEqual([]);
+    expect(report.passed).toBe(true);
+    expect(report.checks.map((c) => c.name)).toEqual([
+      'parses_as_csv',
+      'target_present',
+      'target_complete',
+      'target_binary',
+      'positive_label_present',
+      'min_rows',
+      'missing_rate',
+      'duplicate_rate',
+      'class_balance',
+      'has_features',
+    ]);
+  });
+
+  it('reports the shape, the real class balance and per-column statistics', () => {
+    expect(report).toMatchObject({ rows: 4454, columns: 14 });
+    expect(report.class_balance).toEqual({ positive: 1254, negative: 3200, positive_rate: 1254 / 4454 });
+    expect(report.class_balance?.positive_rate).toBeCloseTo(0.2815, 4);
+    expect(check(report, 'class_balance').value).toBeCloseTo(0.2815, 4);
+    expect(report.per_column).toHaveLength(14);
+    expect(report.per_column.find((c) => c.name === 'Income')).toEqual({ name: 'Income', kind: 'numeric', missing_rate: 381 / 4454, distinct: 351 });
+    expect(report.per_column.find((c) => c.name === 'Home')).toMatchObject({ kind: 'categorical', missing_rate: 6 / 4454 });
+    expect(check(report, 'missing_rate')).toMatchObject({ value: 381 / 4454, threshold: 0.5 });
+    expect(check(report, 'missing_rate').message).toContain('"Income"');
+    expect(check(report, 'duplicate_rate')).toMatchObject({ passed: true, value: 2 / 4454 });
+  });
+});
+
+describe('validateTrainingData on broken data', () => {
+  it('reports CSV that does not parse without throwing', () => {
+    const report = validateTrainingData('y,x\n"yes,1\n', spec);
+    expect(report).toMatchObject({ passed: false, rows: 0, columns: 0, per_column: [], class_balance: null });
+    expect(failedChecks(report)).toEqual(['parses_as_csv']);
+    expect(check(report, 'parses_as_csv').message).toMatch(/not valid CSV: .*unterminated quoted field/);
+    expect(failedChecks(validateTrainingData('', spec))).toEqual(['parses_as_csv']);
+  });
+
+  it('fails target_present when the target column is absent, and skips the target checks', () => {
+    const report = validateTrainingData(creditCsv.replace('"Status"', '"Outcome"'), spec);
+    expect(report.passed).toBe(false);
+    expect(report.checks.map((c) => c.name)).toEqual(['parses_as_csv', 'target_present', 'min_rows', 'missing_rate', 'duplicate_rate', 'has_features']);
+    expect(failedChecks(report)).toEqual(['target_present']);
+    expect(check(report, 'target_present').message).toContain('"Status" is not in the data');
+    expect(report.class_balance).toBeNull();
+  });
+
+  it('fails target_binary when the target has 3 values', () => {
+    const report = validateTrainingData(syntheticCsv(300, (i) => (i % 10 === 1 ? { y: 'maybe' } : {})), { target: 'y', positiveLabel: 'yes' });
+    expect(failedChecks(report)).toEqual(['target_binary']);
+    expect(check(report, 'target_binary')).toMatchObject({ value: 3, threshold: 2 });
+    expect(check(report, 'target_binary').message).toContain('found 3');
+  });
+
+  it('fails target_complete when a target value is missing', () => {
+    const report = validateTrainingData(syntheticCsv(300, (i) => (i === 7 ? { y: '' } : {})), { target: 'y', positiveLabel: 'yes' });
+    expect(failedChecks(report)).toEqual(['target_complete']);
+    expect(check(report, 'target_complete')).toMatchObject({ value: 1, message: '1 rows have no "y" value' });
+  });
+
+  it('fails min_rows with too few rows', () => {
+    const report = validateTrainingData(syntheticCsv(150), { target: 'y', positiveLabel: 'yes' });
+    expect(failedChecks(report)).toEqual(['min_rows']);
+    expect(check(report, 'min_rows')).toMatchObject({ value: 150, threshold: 200 });
+    expect(validateTrainingData(syntheticCsv(150), { target: 'y', positiveLabel: 'yes', minRows: 100 }).passed).toBe(true);
+  });
+
+  it('fails missing_rate with a 90%-missing column', () => {
+    const report = validateTrainingData(syntheticCsv(300, (i) => (i % 10 === 0 ? { z: `c${i}` } : { x: '', z: `c${i}` })), { target: 'y', positiveLabel: 'yes' });
+    expect(failedChecks(report)).toEqual(['missing_rate']);
+    expect(check(report, 'missing_rate')).toMatchObject({ value: 0.9, threshold: 0.5 });
+    expect(check(report, 'missing_rate').message).toContain('"x" 90%');
+    expect(report.per_column.find((c) => c.name === 'x')).toMatchObject({ missing_rate: 0.9, distinct: 30 });
+  });
+
+  it('fails duplicate_rate with many duplicate rows', () => {
+    // Rows 0..99 are distinct; rows 100..299 repeat them: 200 of 300 rows are duplicates.
+    const csv = syntheticCsv(300, (i) => ({ y: i % 100 < 25 ? 'yes' : 'no', x: String(i % 100), z: `c${i % 100}` }));
+    const report = validateTrainingData(csv, { target: 'y', positiveLabel: 'yes' });
+    expect(failedChecks(report)).toEqual(['duplicate_rate']);
+    expect(check(report, 'duplicate_rate')).toMatchObject({ value: 200 / 300, threshold: 0.1 });
+  });
+
+  it('counts duplicates after parsing: quoting does not make a row different', () => {
+    const lines = ['y,x', ...Array.from({ length: 10 }, (_, i) => `${i % 2 ? 'a' : 'b'},${i}`), 'a,1', '"a","1"'];
+    const report = validateTrainingData(lines.join('\n'), { target: 'y', positiveLabel: 'a', minRows: 0 });
+    expect(check(report, 'duplicate_rate').value).toBe(2 / 12);
+  });
+
+  it('fails positive_label_present when the positive label is absent', () => {
+    const report = validateTrainingData(creditCsv, { target: 'Status', positiveLabel: 'default' });
+    expect(failedChecks(report)).toEqual(['positive_label_present', 'class_balance']);
+    expect(check(report, 'positive_label_present').message).toBe('positive label "default" does not occur in target "Status" (values: "good", "bad")');
+  });
+
+  it('fails class_balance when the rarer class is below the minimum', () => {
+    const report = validateTrainingData(syntheticCsv(400, (i) => ({ y: i % 50 === 0 ? 'yes' : 'no' })), { target: 'y', positiveLabel: 'yes' });
+    expect(failedChecks(report)).toEqual(['class_balance']);
+    expect(check(report, 'class_balance')).toMatchObject({ value: 0.02, threshold: 0.05 });
+    expect(report.class_balance).toEqual({ positive: 8, negative: 392, positive_rate: 0.02 });
+  });
+
+  it('fails has_features when only the target is there', () => {
+    const csv = ['y', ...Array.from({ length: 300 }, (_, i) => (i % 2 ? 'yes' : 'no'))].join('\n');
+    const report = validateTrainingData(csv, { target: 'y', positiveLabel: 'yes', maxDuplicateRate: 1 });
+    expect(failedChecks(report)).toEqual(['has_features']);
+  });
+
+  it('throws only for an invalid spec', () => {
+    expect(() => validateTrainingData(creditCsv, { ...spec, target: '' })).toThrow(RangeError);
+    expect(() => validateTrainingData(creditCsv, { ...spec, maxMissingRate: 1.5 })).toThrow(/maxMissingRate must be in \[0, 1\]/);
+    expect(() => validateTrainingData(creditCsv, { ...spec, minRows: -1 })).toThrow(/minRows/);
+  });
+});

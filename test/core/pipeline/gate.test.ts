@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import type { GateCheckName, GateDecision, GateInput } from '#core/pipeline/gate.ts';
+import { evaluateGate } from '#core/pipeline/gate.ts';
+
+const metrics = { roc_auc: 0.83, accuracy: 0.8, precision: 0.7, recall: 0.5, f1: 0.6, log_loss: 0.45 };
+const fairness = { demographic_parity_ratio: 0.85, disparate_impact: 1.2, equal_opportunity_difference: -0.05 };
+
+const allThresholds = {
+  minRocAuc: 0.8,
+  minAccuracy: 0.75,
+  maxLogLoss: 0.5,
+  minDemographicParityRatio: 0.8,
+  minDisparateImpact: 0.8,
+  maxEqualOpportunityDifference: 0.1,
+};
+
+function gate(overrides: Partial<GateInput> = {}): GateDecision {
+  return evaluateGate({ candidate: { metrics, fairness }, thresholds: allThresholds, maxRegression: 0.01, ...overrides });
+}
+
+function reason(decision: GateDecision, check: GateCheckName) {
+  const found = decision.reasons.find((r) => r.check === check);
+  if (found === undefined) throw new Error(`no reason "${check}"`);
+  return found;
+}
+
+const failed = (decision: GateDecision) => decision.reasons.filter((r) => !r.passed).map((r) => r.check);
+
+describe('evaluateGate thresholds', () => {
+  it('passes with one reason per configured threshold', () => {
+    const decision = gate();
+    expect(decision.passed).toBe(true);
+    expect(decision.reasons.map((r) => r.check)).toEqual([
+      'min_roc_auc',
+      'min_accuracy',
+      'max_log_loss',
+      'min_demographic_parity_ratio',
+      'min_disparate_impact',
+      'max_equal_opportunity_difference',
+    ]);
+    expect(reason(decision, 'min_roc_auc')).toEqual({ check: 'min_roc_auc', passed: true, value: 0.83, threshold: 0.8, message: 'ROC AUC 0.83 is at least the min 0.8' });
+    expect(reason(decision, 'max_equal_opportunity_difference')).toMatchObject({ value: 0.05, threshold: 0.1 });
+  });
+
+  it('checks only the configured thresholds, and passes with none', () => {
+    expect(gate({ thresholds: { minAccuracy: 0.5 } }).reasons.map((r) => r.check)).toEqual(['min_accuracy']);
+    expect(gate({ thresholds: {} })).toEqual({ passed: true, reasons: [] });
+  });
+
+  const failing: [GateCheckName, Partial<GateInput>][] = [
+    ['min_roc_auc', { thresholds: { ...allThresholds, minRocAuc: 0.84 } }],
+    ['min_accuracy', { thresholds: { ...allThresholds, minAccuracy: 0.81 } }],
+    ['max_log_loss', { thresholds: { ...allThresholds, maxLogLoss: 0.4 } }],
+    ['min_demographic_parity_ratio', { thresholds: { ...allThresholds, minDemographicParityRatio: 0.9 } }],
+    ['min_disparate_impact', { candidate: { metrics, fairness: { ...fairness, disparate_impact: 0.7 } } }],
+    ['max_equal_opportunity_difference', { candidate: { metrics, fairness: { ...fairness, equal_opportunity_difference: 0.15 } } }],
+  ];
+  it.each(failing)('fails %s alone when its bound is not met', (check, overrides) => {
+    const decision = gate(overrides);
+    expect(decision.passed).toBe(false);
+    expect(failed(decision)).toEqual([check]);
+  });
+
+  it('says what was compared', () => {
+    expect(reason(gate({ thresholds: { maxLogLoss: 0.4 } }), 'max_log_loss').message).toBe('log loss 0.45 is above the max 0.4');
+    const negativeEod = gate({ candidate: { metrics, fairness: { ...fairness, equal_opportunity_difference: -0.2 } } });
+    expect(reason(negativeEod, 'max_equal_opportunity_difference')).toMatchObject({
+      passed: false,
+      value: 0.2,
+      message: '|equal opportunity difference| 0.2 is above the max 0.1',
+    });
+  });
+
+  it('fails a threshold whose metric is missing or undefined', () => {
+    const noFairness = gate({ candidate: { metrics } });
+    expect(failed(noFairness)).toEqual(['min_demographic_parity_ratio', 'min_disparate_impact', 'max_equal_opportunity_difference']);
+    expect(reason(noFairness, 'min_disparate_impact')).toMatchObject({ value: null, message: 'disparate impact was not measured, so it cannot be held to min 0.8' });
+
+    const nullDi = gate({ candidate: { metrics, fairness: { ...fairness, disparate_impact: null } } });
+    expect(failed(nullDi)).toEqual(['min_disparate_impact']);
+    expect(reason(nullDi, 'min_disparate_impact').message).toContain('zero denominator');
+
+    const noAuc = gate({ candidate: { metrics: { accuracy: 0.9 }, fairness } });
+    expect(failed(noAuc)).toEqual(['min_roc_auc', 'max_log_loss']);
+  });
+
+  it('throws on a threshold that is not a finite number', () => {
+    expect(() => gate({ thresholds: { minRocAuc: Number.NaN } })).toThrow(/threshold minRocAuc must be a finite number/);
+    expect(() => gate({ maxRegression: Number.POSITIVE_INFINITY })).toThrow(/maxRegression/);
+  });
+});
+
+describe('evaluateGate against the champion', () => {
+  const champion = (roc_auc: number, log_loss = 0.45) => ({ metrics: { ...metrics, roc_auc, log_loss } });
+
+  it('adds no champion check without a champion', () => {
+    expect(gate({ champion: undefined }).reasons.some((r) => r.check === 'champion_regression')).toBe(false);
+  });
+
+  it('passes a better candidate and a regression within the margin', () => {
+    const better = reason(gate({ champion: champion(0.8) }), 'champion_regression');
+    expect(better).toMatchObject({ passed: true, threshold: -0.01 });
+    expect(better.value).toBeCloseTo(0.03, 12);
+    expect(better.message).toBe('candidate roc_auc 0.83 vs champion 0.8 (better by 0.03): a regression of at most 0.01 is allowed');
+
+    const within = gate({ champion: champion(0.835) });
+    expect(within.passed).toBe(true);
+    expect(reason(within, 'champion_regression').value).toBeCloseTo(-0.005, 12);
+  });
+
+  it('passes a regression of exactly the margin despite floating-point noise', () => {
+    // 0.83 − 0.84 is −0.010000000000000009 in floating point.
+    expect(gate({ champion: champion(0.84) }).passed).toBe(true);
+  });
+
+  it('fails a regression beyond the margin', () => {
+    const decision = gate({ champion: champion(0.85) });
+    expect(decision.passed).toBe(false);
+    expect(failed(decision)).toEqual(['champion_regression']);
+    expect(reason(decision, 'champion_regression').message).toBe(
+      'candidate roc_auc 0.83 vs champion 0.85 (worse by 0.02): a regression of at most 0.01 is allowed',
+    );
+  });
+
+  it('can demand an improvement and compare on log loss, where lower is better', () => {
+    expect(gate({ champion: champion(0.825), maxRegression: -0.01 }).passed).toBe(false);
+    expect(gate({ champion: champion(0.815), maxRegression: -0.01 }).passed).toBe(true);
+
+    const worseLoss = gate({ champion: champion(0.83, 0.4), compareMetric: 'log_loss' });
+    expect(reason(worseLoss, 'champion_regression')).toMatchObject({ passed: false });
+    expect(reason(worseLoss, 'champion_regression').message).toContain('worse by 0.05, lower is better');
+    expect(gate({ champion: champion(0.83, 0.5), compareMetric: 'log_loss' }).passed).toBe(true);
+  });
+
+  it('fails when the champion lacks the compared metric', () => {
+    const decision = gate({ champion: { metrics: { accuracy: 0.8 } } });
+    expect(reason(decision, 'champion_regression')).toMatchObject({ passed: false, value: null, message: 'the champion has no roc_auc, so the two cannot be compared' });
+  });
+});
+
+describe('evaluateGate seed spread', () => {
+  it('passes a spread within the max and fails one above it', () => {
+    const within = gate({ seedSpread: { metric: 'roc_auc', std: 0.004, max: 0.01 } });
+    expect(reason(within, 'seed_spread')).toEqual({
+      check: 'seed_spread',
+      passed: true,
+      value: 0.004,
+      threshold: 0.01,
+      message: 'roc_auc std across seeds 0.004 is at most the max 0.01',
+    });
+    const above = gate({ seedSpread: { metric: 'roc_auc', std: 0.02, max: 0.01 } });
+    expect(above.passed).toBe(false);
+    expect(failed(above)).toEqual(['seed_spread']);
+  });
+});
