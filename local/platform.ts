@@ -8,6 +8,13 @@ import { startDynamoDb, startS3, type RunningEmulator } from './emulators.ts';
 import { startGateway, type RunningGateway } from './gateway.ts';
 import { startTransactionProxy } from './dynamodb-transactions.ts';
 import { RegistryService } from '#core/registry/registry-service.ts';
+import { createHash, randomUUID } from 'node:crypto';
+import { DynamoDbApprovals } from '#adapters/dynamodb-approvals.ts';
+import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
+import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
+import { DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from '#core/pipeline/run.ts';
+import { PipelineSteps } from '#core/pipeline/steps.ts';
+import { LocalPipeline, type LocalPipelineOptions } from './pipeline.ts';
 import { ensureRegistryTable } from './provision.ts';
 import { seedReferenceModel } from './seed.ts';
 
@@ -33,6 +40,10 @@ export interface LocalPlatformOptions {
   /** Seconds a resolved serving config is cached (short, so CLI changes show at once). @default 2 */
   readonly registryCacheTtlSeconds?: number;
   readonly onRequest?: (entry: { method: string; path: string; status: number; ms: number }) => void;
+  /** The training pipeline's settings. @default DEFAULT_PIPELINE_CONFIG */
+  readonly pipelineConfig?: PipelineConfig;
+  /** Options of the local pipeline runner (tests shorten retries and inject faults). */
+  readonly pipeline?: Pick<LocalPipelineOptions, 'retryIntervalMs' | 'stepOverride' | 'approvalPollMs' | 'onEvent'>;
 }
 
 export interface LocalPlatform {
@@ -44,6 +55,8 @@ export interface LocalPlatform {
   readonly registry: DynamoDbRegistry;
   readonly registryService: RegistryService;
   readonly artifacts: S3ArtifactStore;
+  readonly approvals: DynamoDbApprovals;
+  readonly pipeline: LocalPipeline;
   stop(): Promise<void>;
 }
 
@@ -114,6 +127,25 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     );
     const registryService = new RegistryService({ store: registry });
     const { seeded } = await seedReferenceModel(registryService, artifacts);
+    const approvals = new DynamoDbApprovals(
+      DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } }),
+      LOCAL_TABLE_NAME,
+    );
+    const pipeline = new LocalPipeline({
+      ...options.pipeline,
+      bucket: LOCAL_BUCKET_NAME,
+      approvals,
+      steps: new PipelineSteps({
+        objects: artifacts,
+        registry: registryService,
+        inspector: new OnnxArtifactInspector(),
+        engine: new OnnxScoringEngine({ intraOpNumThreads: 1 }),
+        approvals,
+        config: options.pipelineConfig ?? DEFAULT_PIPELINE_CONFIG,
+        sha256: (bytes) => createHash('sha256').update(bytes).digest('hex'),
+        newId: randomUUID,
+      }),
+    });
 
     // Imported only now: the handler module reads its environment when it loads, as in Lambda.
     const { handler } = await import('../lambdas/inference-api/handler.ts');
@@ -135,6 +167,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       registry,
       registryService,
       artifacts,
+      approvals,
+      pipeline,
       stop: stopAll,
     };
   } catch (error) {

@@ -1,8 +1,9 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { ObjectStore } from '#core/pipeline/ports.ts';
 import type { ArtifactReader } from '#core/serving/ports.ts';
 
-/** Model artifacts in the artifact bucket, through an injected S3 client. */
-export class S3ArtifactStore implements ArtifactReader {
+/** Model artifacts, datasets and pipeline reports in the artifact bucket, through an injected S3 client. */
+export class S3ArtifactStore implements ArtifactReader, ObjectStore {
   constructor(
     private readonly client: S3Client,
     private readonly bucket: string,
@@ -12,6 +13,23 @@ export class S3ArtifactStore implements ArtifactReader {
     const { Body } = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     if (Body === undefined) throw new Error(`s3://${this.bucket}/${key} has no body`);
     return Body.transformToByteArray();
+  }
+
+  getBytes(key: string): Promise<Uint8Array> {
+    return this.getArtifact(key);
+  }
+
+  async getBytesIfExists(key: string): Promise<Uint8Array | undefined> {
+    try {
+      return await this.getArtifact(key);
+    } catch (error) {
+      if (error instanceof NoSuchKey || (error instanceof Error && error.name === 'NoSuchKey')) return undefined;
+      throw error;
+    }
+  }
+
+  async putBytes(key: string, bytes: Uint8Array, contentType: string): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType }));
   }
 
   /** Writes bytes under `key`; S3 checks the upload against their sha256 and keeps it as object metadata. */

@@ -26,6 +26,11 @@ export interface PipelineDefaults {
   readonly maxRegression: number;
   readonly maxSeedSpread: number;
   readonly protectedAttribute: ProtectedAttribute | null;
+  /**
+   * Which predicted class is the favourable outcome for the people scored: fairness compares
+   * how often each group gets it. `negative` when the model predicts a risk (a bad loan).
+   */
+  readonly favorableOutcome: 'positive' | 'negative';
   readonly approvalRequired: boolean;
   readonly promotion: PromotionSettings;
 }
@@ -52,6 +57,7 @@ export const DEFAULT_PIPELINE_CONFIG: PipelineConfig = {
     maxRegression: 0.01,
     maxSeedSpread: 0.02,
     protectedAttribute: null,
+    favorableOutcome: 'negative',
     approvalRequired: false,
     promotion: { mode: 'production', canaryShare: 0.1 },
   },
@@ -79,6 +85,7 @@ export interface PipelineRun {
   readonly max_regression: number;
   readonly max_seed_spread: number;
   readonly protected_attribute: ProtectedAttribute | null;
+  readonly favorable_outcome: 'positive' | 'negative';
   readonly approval_required: boolean;
   readonly promotion: { readonly mode: 'production' | 'canary'; readonly canary_share: number };
   readonly requested_by: string;
@@ -173,6 +180,7 @@ export function normalizeRun(input: unknown, config: PipelineConfig, now: Date, 
     max_regression: defaults.maxRegression,
     max_seed_spread: defaults.maxSeedSpread,
     protected_attribute: defaults.protectedAttribute,
+    favorable_outcome: defaults.favorableOutcome,
     approval_required: typeof approval === 'boolean' ? approval : defaults.approvalRequired,
     promotion: { mode: promotionMode, canary_share: canaryShare },
     requested_by: optionalString(raw, 'requested_by') ?? 'unknown',
@@ -189,4 +197,9 @@ export function parsePipelineConfig(json: string | undefined): PipelineConfig {
     defaults: { ...DEFAULT_PIPELINE_CONFIG.defaults, ...raw.defaults },
     models: raw.models ?? DEFAULT_PIPELINE_CONFIG.models,
   };
+}
+
+/** Where a training data file lives in the artifact bucket: content-addressed like artifacts. */
+export function datasetKey(model: string, sha256: string): string {
+  return `datasets/${model}/${sha256}.csv`;
 }

@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { StateMachine } from 'aws-local-stepfunctions';
+
+type Definition = ConstructorParameters<typeof StateMachine>[0];
+type JsonValue = Parameters<NonNullable<NonNullable<NonNullable<Parameters<StateMachine['run']>[1]>['overrides']>['taskResourceLocalHandlers']>[string]>[0];
+type TaskHandler = (input: JsonValue) => Promise<JsonValue>;
+import type { ApprovalStore } from '#core/pipeline/ports.ts';
+import { PipelineStepError, type PipelineSteps } from '#core/pipeline/steps.ts';
+
+/**
+ * Runs the training pipeline's own ASL file (step-functions/training-pipeline.asl.json) on
+ * this machine with aws-local-stepfunctions: every Lambda task calls the same step code the
+ * pipeline Lambda runs; SNS and EventBridge tasks land in a local event log; the manual
+ * approval waits for `mlops approve|reject` through the approval store, as the task token does
+ * in AWS. SageMaker training jobs cannot run here.
+ */
+
+export const PIPELINE_DEFINITION = new URL('../step-functions/training-pipeline.asl.json', import.meta.url);
+
+/** Placeholder values for the ASL's `${…}` substitutions (the CDK fills them in AWS). */
+function localSubstitutions(bucket: string): Record<string, string> {
+  return {
+    PipelineFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:training-pipeline',
+    NotificationTopicArn: 'arn:aws:sns:us-east-1:000000000000:mlops-notifications',
+    EventBusName: 'default',
+    SageMakerRoleArn: 'arn:aws:iam::000000000000:role/mlops-sagemaker-training',
+    TrainingImage: 'local',
+    TrainingInstanceType: 'ml.m5.xlarge',
+    ArtifactBucketName: bucket,
+  };
+}
+
+/** Loads the ASL and fills its substitutions; throws when one is left unfilled. */
+export function loadPipelineDefinition(substitutions: Record<string, string>): Definition {
+  const text = readFileSync(PIPELINE_DEFINITION, 'utf8').replace(/\$\{(\w+)\}/g, (placeholder: string, name: string) => {
+    const value = substitutions[name];
+    if (value === undefined) throw new Error(`no substitution for ${placeholder} in training-pipeline.asl.json`);
+    return value;
+  });
+  return JSON.parse(text) as Definition;
+}
+
+/** A notification or event the pipeline sent. */
+export interface PipelineEvent {
+  readonly at: string;
+  readonly kind: 'notification' | 'event';
+  readonly run_id: string;
+  readonly subject?: string;
+  readonly detail_type?: string;
+  readonly body: unknown;
+}
+
+export type RunStatus = 'running' | 'succeeded' | 'failed';
+
+export interface LocalRun {
+  readonly run_id: string;
+  status: RunStatus;
+  readonly started_at: string;
+  /** Every state entered, in order: what a person watches while it runs. */
+  readonly progress: string[];
+  output?: unknown;
+  error?: { name: string; message: string };
+}
+
+export interface LocalPipelineOptions {
+  readonly steps: PipelineSteps;
+  readonly approvals: ApprovalStore;
+  readonly bucket: string;
+  /** How often a waiting approval is checked. @default 250 */
+  readonly approvalPollMs?: number;
+  /** Retry pauses in ms instead of the ASL's seconds (tests make them 0). @default the ASL's */
+  readonly retryIntervalMs?: number;
+  /** Replaces a step's code, e.g. to inject faults in tests. */
+  readonly stepOverride?: (step: string, payload: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
+  readonly onEvent?: (event: PipelineEvent) => void;
+}
+
+const LAMBDA_TASKS = [
+  'ValidateData',
+  'Train',
+  'ImportSageMakerModel',
+  'Evaluate',
+  'CompareWithChampion',
+  'Gate',
+  'RecordDataRejection',
+  'RecordRejection',
+  'Register',
+  'Promote',
+  'RecordFailure',
+];
+const NOTIFY_TASKS = ['NotifyDataRejected', 'NotifyRejected', 'NotifyPromoted', 'NotifyFailure'];
+const EVENT_TASKS = ['EmitDataRejected', 'EmitRejected', 'EmitPromoted', 'EmitFailure'];
+
+function taskStates(definition: Definition): Set<string> {
+  const names = new Set<string>();
+  const visit = (states: Record<string, Record<string, unknown>>): void => {
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type === 'Task') names.add(name);
+      const processor = (state.ItemProcessor ?? state.Iterator) as { States?: Record<string, Record<string, unknown>> } | undefined;
+      if (processor?.States !== undefined) visit(processor.States);
+    }
+  };
+  visit(definition.States as unknown as Record<string, Record<string, unknown>>);
+  return names;
+}
+
+export class LocalPipeline {
+  readonly events: PipelineEvent[] = [];
+  private readonly runs = new Map<string, LocalRun>();
+  private readonly machine: StateMachine;
+  private readonly tasks: Set<string>;
+
+  constructor(private readonly options: LocalPipelineOptions) {
+    const definition = loadPipelineDefinition(localSubstitutions(options.bucket));
+    this.tasks = taskStates(definition);
+    for (const name of [...LAMBDA_TASKS, ...NOTIFY_TASKS, ...EVENT_TASKS, 'ManualApproval', 'TrainOnSageMaker']) {
+      if (!this.tasks.has(name)) throw new Error(`training-pipeline.asl.json has no Task state ${name}`);
+    }
+    this.machine = new StateMachine(definition, { validationOptions: { checkPaths: true, checkArn: true } });
+  }
+
+  get(runId: string): LocalRun | undefined {
+    return this.runs.get(runId);
+  }
+
+  /** Starts a run; `done` settles when it ends (never rejects: the run's status says how). */
+  start(input: Record<string, unknown>): { run: LocalRun; done: Promise<LocalRun> } {
+    const runId = typeof input.run_id === 'string' ? input.run_id : randomUUID();
+    const run: LocalRun = { run_id: runId, status: 'running', started_at: new Date().toISOString(), progress: [] };
+    this.runs.set(runId, run);
+    const execution = this.machine.run(
+      { ...input, run_id: runId },
+      {
+        overrides: {
+          taskResourceLocalHandlers: this.handlers(runId),
+          ...(this.options.retryIntervalMs === undefined
+            ? {}
+            : { retryIntervalOverrides: Object.fromEntries([...this.tasks].map((t) => [t, this.options.retryIntervalMs as number])) }),
+        },
+        context: { Task: { Token: `local-${runId}` } },
+      },
+    );
+    const watch = (async () => {
+      for await (const event of execution.eventLogs) {
+        if (event.type === 'StateEntered' && 'state' in event) run.progress.push(event.state.name);
+      }
+    })().catch(() => undefined);
+    const done = execution.result.then(
+      (output: unknown) => {
+        run.status = 'succeeded';
+        run.output = output;
+        return run;
+      },
+      (error: unknown) => {
+        run.status = 'failed';
+        // The runner wraps the error of the Fail state (or of a task nobody caught) as its cause.
+        const failure = error as { name?: string; message?: string; cause?: { name?: string; message?: string } };
+        const cause = failure.cause ?? failure;
+        run.error = { name: String(cause.name ?? 'Error'), message: String(cause.message ?? error) };
+        return run;
+      },
+    );
+    return { run, done: done.then(async (r) => (await watch, r)) };
+  }
+
+  private handlers(runId: string): Record<string, TaskHandler> {
+    const handlers: Record<string, TaskHandler> = {};
+    const step = async (payload: Record<string, unknown>): Promise<JsonValue> => {
+      const next = () => this.options.steps.dispatch(payload);
+      const result = this.options.stepOverride === undefined ? await next() : await this.options.stepOverride(String(payload.step), payload, next);
+      // What a Lambda returns reaches Step Functions as JSON.
+      return JSON.parse(JSON.stringify(result ?? null)) as JsonValue;
+    };
+    for (const name of LAMBDA_TASKS) {
+      handlers[name] = async (input) => ({ Payload: await step((input as { Payload: Record<string, unknown> }).Payload) });
+    }
+    for (const name of NOTIFY_TASKS) {
+      handlers[name] = async (input) => {
+        const { Subject, Message } = input as { Subject?: string; Message?: string };
+        this.record({ at: new Date().toISOString(), kind: 'notification', run_id: runId, subject: Subject ?? '', body: Message });
+        return { MessageId: randomUUID() };
+      };
+    }
+    for (const name of EVENT_TASKS) {
+      handlers[name] = async (input) => {
+        const entries = (input as { Entries: { DetailType: string; Detail: unknown }[] }).Entries;
+        for (const entry of entries) {
+          this.record({ at: new Date().toISOString(), kind: 'event', run_id: runId, detail_type: entry.DetailType, body: entry.Detail });
+        }
+        return { Entries: entries.map(() => ({ EventId: randomUUID() })), FailedEntryCount: 0 };
+      };
+    }
+    handlers.ManualApproval = async (input) => {
+      const { approval_id: id } = (await step((input as { Payload: Record<string, unknown> }).Payload)) as unknown as { approval_id: string };
+      this.record({
+        at: new Date().toISOString(),
+        kind: 'notification',
+        run_id: runId,
+        subject: 'serverless-mlops: approval requested',
+        body: `approve with: npx mlops --local approve ${id}   or reject with: npx mlops --local reject ${id}`,
+      });
+      for (;;) {
+        const request = await this.options.approvals.get(id);
+        if (request !== undefined && request.status !== 'pending') {
+          return { approved: request.status === 'approved', decided_by: request.decided_by ?? '', reason: request.reason ?? '' };
+        }
+        await new Promise((resolve) => setTimeout(resolve, this.options.approvalPollMs ?? 250));
+      }
+    };
+    handlers.TrainOnSageMaker = async () => {
+      throw new PipelineStepError('SageMaker training jobs need AWS; use the builtin trainers (logreg, gbdt) locally');
+    };
+    return handlers;
+  }
+
+  private record(event: PipelineEvent): void {
+    this.events.push(event);
+    this.options.onEvent?.(event);
+  }
+}
