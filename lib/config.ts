@@ -1,7 +1,8 @@
 /**
  * Deployment configuration of the platform: typed, defaulted and validated by hand.
  *
- * Sources, later ones merged over earlier ones (objects merge key by key, arrays and scalars replace):
+ * Sources, later ones merged over earlier ones (objects merge key by key, arrays and scalars replace; the one
+ * exception is `pipeline.models`, which a later source replaces as a whole so that a default model can be dropped):
  *   1. {@link DEFAULT_CONFIG}
  *   2. the cdk.json / `-c` context key `mlops` (an object, or a JSON string when given with `-c mlops='{...}'`)
  *   3. the JSON file named by the context key `configFile` (`npx cdk synth -c configFile=my.json`),
@@ -129,6 +130,200 @@ export interface ArtifactsConfig {
   readonly noncurrentVersionExpirationDays: number;
 }
 
+/** Which trainer a pipeline run uses: the built-in ones run in the pipeline Lambda, `sagemaker` runs a training job. */
+export type TrainerKind = 'logreg' | 'gbdt' | 'sagemaker';
+/** Where a promoted candidate goes: all production traffic, or a canary share next to the champion. */
+export type PromotionMode = 'production' | 'canary';
+
+/**
+ * Gate thresholds a candidate must meet (absolute, on the holdout). A missing threshold is not checked.
+ * The fairness thresholds only apply when a protected attribute is set.
+ */
+export interface GateThresholdsConfig {
+  /**
+   * Lowest accepted ROC AUC.
+   * @default 0.7
+   */
+  readonly minRocAuc?: number;
+  /**
+   * Lowest accepted accuracy.
+   * @default - not checked
+   */
+  readonly minAccuracy?: number;
+  /**
+   * Highest accepted log loss.
+   * @default - not checked
+   */
+  readonly maxLogLoss?: number;
+  /**
+   * Lowest accepted demographic parity ratio (protected group's favourable rate over the reference group's).
+   * @default 0.8
+   */
+  readonly minDemographicParityRatio?: number;
+  /**
+   * Lowest accepted disparate impact (the four-fifths rule).
+   * @default 0.8
+   */
+  readonly minDisparateImpact?: number;
+  /**
+   * Largest accepted |equal opportunity difference| (true positive rates of the two groups).
+   * @default 0.1
+   */
+  readonly maxEqualOpportunityDifference?: number;
+}
+
+/** The attribute fairness is measured on: rows below a number, or rows in a set of categories, are the protected group. */
+export type ProtectedAttributeConfig =
+  | { readonly feature: string; readonly kind: 'numeric_below'; readonly value: number }
+  | { readonly feature: string; readonly kind: 'category_in'; readonly value: readonly string[] };
+
+export interface PromotionConfig {
+  /**
+   * `production` moves all traffic to a promoted candidate; `canary` gives it {@link PromotionConfig.canaryShare}.
+   * @default "production"
+   */
+  readonly mode: PromotionMode;
+  /**
+   * Share of traffic (strictly between 0 and 1) a canary gets.
+   * @default 0.1
+   */
+  readonly canaryShare: number;
+}
+
+/** Settings every model's runs use unless the model (or the run's input) overrides them. */
+export interface PipelineDefaultsConfig {
+  /**
+   * The trainer.
+   * @default "logreg"
+   */
+  readonly trainer: TrainerKind;
+  /**
+   * Training seeds (1 to 10 non-negative integers); more than one measures seed sensitivity.
+   * @default [42]
+   */
+  readonly seeds: readonly number[];
+  /**
+   * Share of the rows held out for evaluation, in (0, 0.5].
+   * @default 0.25
+   */
+  readonly testFraction: number;
+  /** Absolute gate thresholds (a model's thresholds are merged over these; `null` in a model drops one). */
+  readonly thresholds: GateThresholdsConfig;
+  /**
+   * How much ROC AUC a candidate may lose to the champion (-1..1; negative demands an improvement).
+   * @default 0.01
+   */
+  readonly maxRegression: number;
+  /**
+   * Largest accepted spread of ROC AUC across seeds (0..1).
+   * @default 0.02
+   */
+  readonly maxSeedSpread: number;
+  /**
+   * The attribute fairness is measured on; `null` skips the fairness checks.
+   * @default null
+   */
+  readonly protectedAttribute: ProtectedAttributeConfig | null;
+  /**
+   * Which predicted class is the favourable outcome for the people scored (`negative` when the model predicts a risk).
+   * @default "negative"
+   */
+  readonly favorableOutcome: 'positive' | 'negative';
+  /**
+   * Whether a person must approve a candidate that passed the gate before it is registered.
+   * @default false
+   */
+  readonly approvalRequired: boolean;
+  /** How a registered candidate is promoted. */
+  readonly promotion: PromotionConfig;
+}
+
+/** One model the pipeline trains: its label, and any setting that differs from {@link PipelineDefaultsConfig}. */
+export interface PipelineModelConfig {
+  /** The label column of the dataset. */
+  readonly target: string;
+  /** The label value that is the positive class. */
+  readonly positiveLabel: string;
+  /**
+   * Key of the training CSV in the artifact bucket, under `datasets/`; required with a schedule.
+   * @default - each run's input names the dataset
+   */
+  readonly datasetKey?: string;
+  /**
+   * EventBridge schedule expression, `cron(...)` or `rate(...)`, that starts a run of this model.
+   * @default - no scheduled runs
+   */
+  readonly schedule?: string;
+  /** @default - pipeline.defaults.trainer */
+  readonly trainer?: TrainerKind;
+  /** @default - pipeline.defaults.seeds */
+  readonly seeds?: readonly number[];
+  /** @default - pipeline.defaults.testFraction */
+  readonly testFraction?: number;
+  /** Merged over pipeline.defaults.thresholds; the result is complete. @default - pipeline.defaults.thresholds */
+  readonly thresholds?: GateThresholdsConfig;
+  /** @default - pipeline.defaults.maxRegression */
+  readonly maxRegression?: number;
+  /** @default - pipeline.defaults.maxSeedSpread */
+  readonly maxSeedSpread?: number;
+  /** @default - pipeline.defaults.protectedAttribute */
+  readonly protectedAttribute?: ProtectedAttributeConfig | null;
+  /** @default - pipeline.defaults.favorableOutcome */
+  readonly favorableOutcome?: 'positive' | 'negative';
+  /** @default - pipeline.defaults.approvalRequired */
+  readonly approvalRequired?: boolean;
+  /** Filled from pipeline.defaults.promotion; the result is complete. @default - pipeline.defaults.promotion */
+  readonly promotion?: PromotionConfig;
+}
+
+export interface SageMakerConfig {
+  /**
+   * ECR image URI of the SageMaker training image (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>[:tag|@digest]`).
+   * Empty is allowed only while no model uses the `sagemaker` trainer.
+   * @default ""
+   */
+  readonly trainingImage: string;
+  /**
+   * Instance type of the training jobs.
+   * @default "ml.m5.xlarge"
+   */
+  readonly instanceType: string;
+  /**
+   * ARN of an existing SageMaker execution role to run training jobs with.
+   * @default - a role is created with read on `datasets/*`, write on `training-jobs/*`, its logs and ECR pull
+   */
+  readonly roleArn?: string;
+}
+
+export interface PipelineConfig {
+  readonly defaults: PipelineDefaultsConfig;
+  /**
+   * The models the pipeline knows, by name (`/^[a-z0-9][a-z0-9-_]{0,62}$/`). A config source replaces this map as a
+   * whole (it is not merged with the default `credit` model).
+   * @default { credit: { target: "Status", positiveLabel: "bad", protectedAttribute: { feature: "Age", kind: "numeric_below", value: 25 } } }
+   */
+  readonly models: Readonly<Record<string, PipelineModelConfig>>;
+  readonly sagemaker: SageMakerConfig;
+  /**
+   * Minutes after a run of a model during which a drift-triggered retrain of the same model is skipped.
+   * @default 60
+   */
+  readonly cooldownMinutes: number;
+}
+
+export interface NotificationsConfig {
+  /**
+   * Email addresses subscribed to the pipeline's notification topic (each must confirm the subscription).
+   * @default []
+   */
+  readonly emails: readonly string[];
+  /**
+   * ARN of an existing (standard, not FIFO) SNS topic to notify instead of creating one.
+   * @default - a topic encrypted with a new KMS key is created
+   */
+  readonly topicArn?: string;
+}
+
 export interface MlopsConfig {
   /**
    * Used for the stack name and as a prefix of resource names (lowercase letters, digits, dashes).
@@ -155,6 +350,10 @@ export interface MlopsConfig {
   readonly predict: PredictConfig;
   readonly registry: RegistryConfig;
   readonly artifacts: ArtifactsConfig;
+  /** The training pipeline (also passed to the pipeline Lambda as the `PIPELINE_CONFIG` JSON). */
+  readonly pipeline: PipelineConfig;
+  /** Where the training pipeline's notifications go. */
+  readonly notifications: NotificationsConfig;
 }
 
 /** The defaults; cdk.json's `mlops` context block repeats them. */
@@ -179,7 +378,42 @@ export const DEFAULT_CONFIG: MlopsConfig = {
   },
   registry: { cacheTtlSeconds: 30 },
   artifacts: { noncurrentVersionExpirationDays: 90 },
+  pipeline: {
+    defaults: {
+      trainer: 'logreg',
+      seeds: [42],
+      testFraction: 0.25,
+      thresholds: { minRocAuc: 0.7, minDemographicParityRatio: 0.8, minDisparateImpact: 0.8, maxEqualOpportunityDifference: 0.1 },
+      maxRegression: 0.01,
+      maxSeedSpread: 0.02,
+      protectedAttribute: null,
+      favorableOutcome: 'negative',
+      approvalRequired: false,
+      promotion: { mode: 'production', canaryShare: 0.1 },
+    },
+    models: {
+      credit: {
+        target: 'Status',
+        positiveLabel: 'bad',
+        protectedAttribute: { feature: 'Age', kind: 'numeric_below', value: 25 },
+      },
+    },
+    sagemaker: { trainingImage: '', instanceType: 'ml.m5.xlarge' },
+    cooldownMinutes: 60,
+  },
+  notifications: { emails: [] },
 };
+
+/** Largest `PIPELINE_CONFIG` in bytes (Lambda allows 4 KB of environment variables per function, all of them). */
+export const MAX_PIPELINE_CONFIG_BYTES = 3500;
+
+/** Model names, the same rule as the registry's. */
+export const MODEL_NAME = /^[a-z0-9][a-z0-9-_]{0,62}$/;
+
+/** The `PIPELINE_CONFIG` value the pipeline Lambda receives: the `pipeline` block as compact JSON. */
+export function pipelineConfigJson(pipeline: PipelineConfig): string {
+  return JSON.stringify(pipeline);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Validation helpers
@@ -246,17 +480,45 @@ function integerIn(raw: Raw, key: string, field: string, min: number, max: numbe
   return value;
 }
 
+function numberIn(raw: Raw, key: string, field: string, min: number, max: number, exclusiveMin = false): number {
+  const value = raw[key];
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    (exclusiveMin ? value <= min : value < min) ||
+    value > max
+  ) {
+    fail(field, `must be a number ${exclusiveMin ? 'above' : 'from'} ${min} ${exclusiveMin ? 'and at most' : 'to'} ${max}`, value);
+  }
+  return value;
+}
+
+function booleanAt(raw: Raw, key: string, field: string): boolean {
+  const value = raw[key];
+  if (typeof value !== 'boolean') fail(field, 'must be true or false', value);
+  return value;
+}
+
+function nonEmptyString(raw: Raw, key: string, field: string): string {
+  const value = raw[key];
+  if (typeof value !== 'string' || value.trim() === '') fail(field, 'must be a non-empty string', value);
+  return value;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Merge and parse
 // ---------------------------------------------------------------------------------------------
 
+/** Objects a later source replaces as a whole instead of merging into (dotted paths from the root). */
+const REPLACED_WHOLE: readonly string[] = ['pipeline.models'];
+
 /** Deep-merges plain objects; anything else in `override` (arrays, scalars) replaces the base value. */
-function merge(base: unknown, override: unknown): unknown {
+function merge(base: unknown, override: unknown, path = ''): unknown {
   if (override === undefined) return base;
-  if (!isPlainObject(base) || !isPlainObject(override)) return override;
+  if (!isPlainObject(base) || !isPlainObject(override) || REPLACED_WHOLE.includes(path)) return override;
   const out: Raw = { ...base };
   for (const [key, value] of Object.entries(override)) {
-    out[key] = merge(base[key], value);
+    out[key] = merge(base[key], value, path === '' ? key : `${path}.${key}`);
   }
   return out;
 }
@@ -321,6 +583,214 @@ function parsePredict(raw: unknown): PredictConfig {
   };
 }
 
+const TRAINERS = ['logreg', 'gbdt', 'sagemaker'] as const;
+const OUTCOMES = ['positive', 'negative'] as const;
+const THRESHOLD_KEYS = [
+  'minRocAuc',
+  'minAccuracy',
+  'maxLogLoss',
+  'minDemographicParityRatio',
+  'minDisparateImpact',
+  'maxEqualOpportunityDifference',
+] as const;
+const DEFAULT_KEYS = [
+  'trainer',
+  'seeds',
+  'testFraction',
+  'thresholds',
+  'maxRegression',
+  'maxSeedSpread',
+  'protectedAttribute',
+  'favorableOutcome',
+  'approvalRequired',
+  'promotion',
+] as const;
+/** `<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@sha256:digest]` */
+export const ECR_IMAGE_URI =
+  /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9][a-z0-9._/-]{0,255})(?::[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})?$/;
+const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const SCHEDULE = /^(cron|rate)\(.+\)$/;
+
+/**
+ * Gate thresholds: each a finite number (ratios and rates from 0 to 1, log loss above 0). `null` removes a threshold
+ * inherited from `base` (a model's thresholds are merged over the defaults').
+ */
+function parseThresholds(raw: unknown, field: string, base: GateThresholdsConfig = {}): GateThresholdsConfig {
+  const thresholds = objectAt(raw, field, THRESHOLD_KEYS);
+  const out: Record<string, number> = {};
+  for (const key of THRESHOLD_KEYS) {
+    const value = thresholds[key] === undefined ? base[key] : thresholds[key];
+    if (value === undefined || value === null) continue;
+    out[key] =
+      key === 'maxLogLoss'
+        ? numberIn({ [key]: value }, key, `${field}.${key}`, 0, 100, true)
+        : numberIn({ [key]: value }, key, `${field}.${key}`, 0, 1);
+  }
+  return out;
+}
+
+function parseProtectedAttribute(raw: unknown, field: string): ProtectedAttributeConfig | null {
+  if (raw === null) return null;
+  const attribute = objectAt(raw, field, ['feature', 'kind', 'value']);
+  const feature = nonEmptyString(attribute, 'feature', `${field}.feature`);
+  const kind = oneOf(attribute, 'kind', `${field}.kind`, ['numeric_below', 'category_in'] as const);
+  const value = attribute['value'];
+  if (kind === 'numeric_below') {
+    if (typeof value !== 'number' || !Number.isFinite(value)) fail(`${field}.value`, 'must be a number with kind "numeric_below"', value);
+    return { feature, kind, value };
+  }
+  if (!Array.isArray(value) || value.length === 0 || !value.every((v: unknown) => typeof v === 'string' && v !== '')) {
+    fail(`${field}.value`, 'must be a non-empty array of non-empty strings with kind "category_in"', value);
+  }
+  return { feature, kind, value: value.map(String) };
+}
+
+function parseSeeds(raw: Raw, field: string): number[] {
+  const seeds = raw['seeds'];
+  if (!Array.isArray(seeds) || seeds.length === 0 || seeds.length > 10) fail(field, 'must be an array of 1 to 10 seeds', seeds);
+  return seeds.map((seed: unknown, i: number): number => {
+    if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 2_147_483_647) {
+      fail(`${field}[${i}]`, 'must be an integer from 0 to 2147483647', seed);
+    }
+    return seed;
+  });
+}
+
+function parsePromotion(raw: unknown, field: string, base?: PromotionConfig): PromotionConfig {
+  const promotion = { ...base, ...objectAt(raw, field, ['mode', 'canaryShare']) };
+  const canaryShare = promotion['canaryShare'];
+  if (typeof canaryShare !== 'number' || !(canaryShare > 0 && canaryShare < 1)) {
+    fail(`${field}.canaryShare`, 'must be a number between 0 and 1 (both excluded)', canaryShare);
+  }
+  return { mode: oneOf(promotion, 'mode', `${field}.mode`, ['production', 'canary'] as const), canaryShare };
+}
+
+function parseDefaults(raw: unknown): PipelineDefaultsConfig {
+  const field = 'pipeline.defaults';
+  const defaults = objectAt(raw, field, DEFAULT_KEYS);
+  return {
+    trainer: oneOf(defaults, 'trainer', `${field}.trainer`, TRAINERS),
+    seeds: parseSeeds(defaults, `${field}.seeds`),
+    testFraction: numberIn(defaults, 'testFraction', `${field}.testFraction`, 0, 0.5, true),
+    thresholds: parseThresholds(defaults['thresholds'], `${field}.thresholds`),
+    maxRegression: numberIn(defaults, 'maxRegression', `${field}.maxRegression`, -1, 1),
+    maxSeedSpread: numberIn(defaults, 'maxSeedSpread', `${field}.maxSeedSpread`, 0, 1),
+    protectedAttribute: parseProtectedAttribute(defaults['protectedAttribute'], `${field}.protectedAttribute`),
+    favorableOutcome: oneOf(defaults, 'favorableOutcome', `${field}.favorableOutcome`, OUTCOMES),
+    approvalRequired: booleanAt(defaults, 'approvalRequired', `${field}.approvalRequired`),
+    promotion: parsePromotion(defaults['promotion'], `${field}.promotion`),
+  };
+}
+
+/** One model: only the settings it gives are kept (the pipeline falls back to the defaults), so the JSON stays small. */
+function parseModel(raw: unknown, field: string, defaults: PipelineDefaultsConfig): PipelineModelConfig {
+  const model = objectAt(raw, field, ['target', 'positiveLabel', 'datasetKey', 'schedule', ...DEFAULT_KEYS]);
+  const has = (key: string): boolean => model[key] !== undefined;
+  const datasetKey = has('datasetKey')
+    ? stringMatching(model, 'datasetKey', `${field}.datasetKey`, /^datasets\/[^\s]{1,1000}$/, 'an s3 key under "datasets/"')
+    : undefined;
+  const schedule = has('schedule')
+    ? stringMatching(model, 'schedule', `${field}.schedule`, SCHEDULE, 'a schedule expression starting with "cron(" or "rate("')
+    : undefined;
+  if (schedule !== undefined && datasetKey === undefined) {
+    fail(`${field}.datasetKey`, 'is required when a schedule is set', undefined);
+  }
+  return {
+    target: nonEmptyString(model, 'target', `${field}.target`),
+    positiveLabel: nonEmptyString(model, 'positiveLabel', `${field}.positiveLabel`),
+    ...(datasetKey === undefined ? {} : { datasetKey }),
+    ...(schedule === undefined ? {} : { schedule }),
+    ...(has('trainer') ? { trainer: oneOf(model, 'trainer', `${field}.trainer`, TRAINERS) } : {}),
+    ...(has('seeds') ? { seeds: parseSeeds(model, `${field}.seeds`) } : {}),
+    ...(has('testFraction') ? { testFraction: numberIn(model, 'testFraction', `${field}.testFraction`, 0, 0.5, true) } : {}),
+    ...(has('thresholds') ? { thresholds: parseThresholds(model['thresholds'], `${field}.thresholds`, defaults.thresholds) } : {}),
+    ...(has('maxRegression') ? { maxRegression: numberIn(model, 'maxRegression', `${field}.maxRegression`, -1, 1) } : {}),
+    ...(has('maxSeedSpread') ? { maxSeedSpread: numberIn(model, 'maxSeedSpread', `${field}.maxSeedSpread`, 0, 1) } : {}),
+    ...(has('protectedAttribute')
+      ? { protectedAttribute: parseProtectedAttribute(model['protectedAttribute'], `${field}.protectedAttribute`) }
+      : {}),
+    ...(has('favorableOutcome') ? { favorableOutcome: oneOf(model, 'favorableOutcome', `${field}.favorableOutcome`, OUTCOMES) } : {}),
+    ...(has('approvalRequired') ? { approvalRequired: booleanAt(model, 'approvalRequired', `${field}.approvalRequired`) } : {}),
+    ...(has('promotion') ? { promotion: parsePromotion(model['promotion'], `${field}.promotion`, defaults.promotion) } : {}),
+  };
+}
+
+function parsePipeline(raw: unknown): PipelineConfig {
+  const pipeline = objectAt(raw, 'pipeline', ['defaults', 'models', 'sagemaker', 'cooldownMinutes']);
+  const defaults = parseDefaults(pipeline['defaults']);
+
+  const modelsRaw = pipeline['models'];
+  if (!isPlainObject(modelsRaw)) fail('pipeline.models', 'must be an object of models by name', modelsRaw);
+  const models: Record<string, PipelineModelConfig> = {};
+  for (const [name, model] of Object.entries(modelsRaw)) {
+    if (!MODEL_NAME.test(name)) {
+      fail('pipeline.models', `must have model names matching ${MODEL_NAME.source}`, name);
+    }
+    models[name] = parseModel(model, `pipeline.models.${name}`, defaults);
+  }
+
+  const sagemakerRaw = objectAt(pipeline['sagemaker'], 'pipeline.sagemaker', ['trainingImage', 'instanceType', 'roleArn']);
+  const trainingImage = sagemakerRaw['trainingImage'];
+  if (typeof trainingImage !== 'string' || (trainingImage !== '' && !ECR_IMAGE_URI.test(trainingImage))) {
+    fail('pipeline.sagemaker.trainingImage', 'must be "" or an ecr image uri like "123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:tag"', trainingImage);
+  }
+  if (trainingImage === '') {
+    const user =
+      defaults.trainer === 'sagemaker'
+        ? 'pipeline.defaults.trainer'
+        : Object.entries(models)
+            .filter(([, model]) => (model.trainer ?? defaults.trainer) === 'sagemaker')
+            .map(([name]) => `pipeline.models.${name}.trainer`)[0];
+    if (user !== undefined) {
+      fail('pipeline.sagemaker.trainingImage', `must be set when a model uses the sagemaker trainer (${user})`, trainingImage);
+    }
+  }
+  const instanceType = stringMatching(
+    sagemakerRaw,
+    'instanceType',
+    'pipeline.sagemaker.instanceType',
+    /^ml\.[a-z0-9]+\.[a-z0-9]+$/,
+    'a sagemaker instance type like "ml.m5.xlarge"',
+  );
+  const roleArn =
+    sagemakerRaw['roleArn'] === undefined
+      ? undefined
+      : stringMatching(sagemakerRaw, 'roleArn', 'pipeline.sagemaker.roleArn', IAM_ROLE_ARN, 'an iam role arn');
+
+  const parsed: PipelineConfig = {
+    defaults,
+    models,
+    sagemaker: { trainingImage, instanceType, ...(roleArn === undefined ? {} : { roleArn }) },
+    cooldownMinutes: integerIn(pipeline, 'cooldownMinutes', 'pipeline.cooldownMinutes', 0, 10_080),
+  };
+  const bytes = Buffer.byteLength(pipelineConfigJson(parsed), 'utf8');
+  if (bytes > MAX_PIPELINE_CONFIG_BYTES) {
+    throw new ConfigError(
+      `config field "pipeline" must be at most ${MAX_PIPELINE_CONFIG_BYTES} bytes as json (it becomes the PIPELINE_CONFIG lambda variable), got ${bytes} bytes`,
+    );
+  }
+  return parsed;
+}
+
+function parseNotifications(raw: unknown): NotificationsConfig {
+  const notifications = objectAt(raw, 'notifications', ['emails', 'topicArn']);
+  const emails = notifications['emails'];
+  if (!Array.isArray(emails)) fail('notifications.emails', 'must be an array of email addresses', emails);
+  const topicArn =
+    notifications['topicArn'] === undefined
+      ? undefined
+      : stringMatching(notifications, 'topicArn', 'notifications.topicArn', SNS_TOPIC_ARN, 'the arn of a standard (not fifo) sns topic');
+  return {
+    emails: emails.map((email: unknown, i: number): string => {
+      if (typeof email !== 'string' || !EMAIL.test(email)) fail(`notifications.emails[${i}]`, 'must be an email address', email);
+      return email;
+    }),
+    ...(topicArn === undefined ? {} : { topicArn }),
+  };
+}
+
 /**
  * Merges `raw` (a partial config, or undefined for all defaults) over {@link DEFAULT_CONFIG} and validates it.
  * @throws ConfigError on any unknown key, wrong type or out-of-range value
@@ -336,6 +806,8 @@ export function parseConfig(raw: unknown): MlopsConfig {
     'predict',
     'registry',
     'artifacts',
+    'pipeline',
+    'notifications',
   ]);
   const registry = objectAt(root['registry'], 'registry', ['cacheTtlSeconds']);
   const artifacts = objectAt(root['artifacts'], 'artifacts', ['noncurrentVersionExpirationDays']);
@@ -371,6 +843,8 @@ export function parseConfig(raw: unknown): MlopsConfig {
         3650,
       ),
     },
+    pipeline: parsePipeline(root['pipeline']),
+    notifications: parseNotifications(root['notifications']),
   };
 }
 

@@ -20,6 +20,10 @@ export const ENV = {
   ONNX_INTRA_OP_THREADS: 'ONNX_INTRA_OP_THREADS',
   /** The deployment's name, the `environment` default dimension of every metric. */
   MLOPS_ENVIRONMENT: 'MLOPS_ENVIRONMENT',
+  /** The `pipeline` block of the deployment config as JSON (see `pipelineConfigJson` in lib/config.ts). */
+  PIPELINE_CONFIG: 'PIPELINE_CONFIG',
+  /** ARN of the SNS topic the training pipeline notifies (approval requests, outcomes). */
+  NOTIFICATION_TOPIC_ARN: 'NOTIFICATION_TOPIC_ARN',
   /** Powertools service name (logger, tracer, metrics dimension). */
   POWERTOOLS_SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
   /** Powertools metrics namespace. */
@@ -35,3 +39,6 @@ export const METRICS_NAMESPACE = 'ServerlessMLOps';
 
 /** Powertools service name of the inference API function. */
 export const INFERENCE_API_SERVICE_NAME = 'inference-api';
+
+/** Powertools service name of the training pipeline function. */
+export const TRAINING_PIPELINE_SERVICE_NAME = 'training-pipeline';

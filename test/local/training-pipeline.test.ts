@@ -141,7 +141,8 @@ describe('training pipeline (local Step Functions)', () => {
   });
 
   it('reuses the artifact of a finished run with the same inputs', async () => {
-    const dataset = await upload('cached', CREDIT_CSV);
+    // A byte-different copy of the data, so no earlier test's run has trained on it.
+    const dataset = await upload('cached', new Uint8Array(Buffer.concat([CREDIT_CSV, Buffer.from('\n')])));
     const first = await run({ model: 'cached', dataset });
     const second = await run({ model: 'cached', dataset });
     expect(first.status).toBe('succeeded');
