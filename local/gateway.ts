@@ -22,6 +22,11 @@ export interface GatewayOptions {
   readonly host?: string;
   /** Origins allowed for CORS preflight. @default [] */
   readonly corsAllowOrigins?: readonly string[];
+  /**
+   * Routes of the local platform itself (under `/local/`), e.g. to start a training run from
+   * the CLI; they need the API key too. Answers undefined for a path it does not know.
+   */
+  readonly localRoutes?: (request: { method: string; path: string; body: string }) => Promise<{ status: number; body: unknown } | undefined>;
   /** Called after each request, for an access log. */
   readonly onRequest?: (entry: { method: string; path: string; status: number; ms: number }) => void;
 }
@@ -149,6 +154,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       });
       response.end();
       return 204;
+    }
+
+    if (url.pathname.startsWith('/local/') && options.localRoutes !== undefined) {
+      const presentedKey = request.headers['x-api-key'];
+      if (!keysMatch(typeof presentedKey === 'string' ? presentedKey : undefined, options.apiKey)) {
+        return send(403, errorBody('FORBIDDEN', 'a valid API key is required in the x-api-key header'));
+      }
+      const answer = await options.localRoutes({ method, path: url.pathname, body: (await readBody(request)).toString('utf8') });
+      if (answer !== undefined) return send(answer.status, JSON.stringify(answer.body));
     }
 
     const match = matchRoute(method, url.pathname);

@@ -15,6 +15,7 @@ import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from '#core/pipeline/run.ts';
 import { PipelineSteps } from '#core/pipeline/steps.ts';
 import { LocalPipeline, type LocalPipelineOptions } from './pipeline.ts';
+import { localAdminRoutes } from './admin-routes.ts';
 import { ensureRegistryTable } from './provision.ts';
 import { seedReferenceModel } from './seed.ts';
 
@@ -156,6 +157,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       host: options.host ?? '127.0.0.1',
       corsAllowOrigins: (process.env.CORS_ALLOW_ORIGIN ?? '').split(',').filter((o) => o !== ''),
       onRequest: options.onRequest,
+      localRoutes: localAdminRoutes(pipeline, approvals),
     });
     started.push(gateway);
     return {
