@@ -3,20 +3,23 @@ import type { Construct } from 'constructs';
 import type { MlopsConfig } from './config.ts';
 import { InferenceApi } from './constructs/inference-api.ts';
 import { ARTIFACT_PREFIX, ModelStore } from './constructs/model-store.ts';
+import { OnnxRuntimeLayer } from './constructs/onnx-runtime-layer.ts';
+import { TrainingPipeline } from './constructs/training-pipeline.ts';
 
 export interface ServerlessMlopsStackProps extends StackProps {
   readonly config: MlopsConfig;
 }
 
-/** The platform: model store (artifact bucket + registry table) and the inference API. */
+/** The platform: model store (artifact bucket + registry table), the inference API and the training pipeline. */
 export class ServerlessMlopsStack extends Stack {
   public readonly modelStore: ModelStore;
   public readonly inferenceApi: InferenceApi;
+  public readonly trainingPipeline: TrainingPipeline;
 
   public constructor(scope: Construct, id: string, props: ServerlessMlopsStackProps) {
     const { config, ...stackProps } = props;
     super(scope, id, {
-      description: `${config.appName}: ONNX model registry, artifact store and inference API (serverless-mlops)`,
+      description: `${config.appName}: ONNX model registry, artifact store, inference API and training pipeline (serverless-mlops)`,
       ...stackProps,
     });
     Tags.of(this).add('app', config.appName);
@@ -27,12 +30,24 @@ export class ServerlessMlopsStack extends Stack {
       removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
 
+    // One ONNX Runtime layer for the predict function and the pipeline (which evaluates with the serving runtime).
+    const onnx = new OnnxRuntimeLayer(this, 'OnnxRuntime', { architecture: config.architecture });
+
     this.inferenceApi = new InferenceApi(this, 'InferenceApi', {
       config,
       registryTable: this.modelStore.registryTable,
       registryIndexNames: this.modelStore.registryIndexNames,
       artifactBucket: this.modelStore.artifactBucket,
       artifactPrefix: ARTIFACT_PREFIX,
+      onnxLayer: onnx.layer,
+    });
+
+    this.trainingPipeline = new TrainingPipeline(this, 'TrainingPipeline', {
+      config,
+      registryTable: this.modelStore.registryTable,
+      registryIndexNames: this.modelStore.registryIndexNames,
+      artifactBucket: this.modelStore.artifactBucket,
+      onnxLayer: onnx.layer,
     });
 
     new CfnOutput(this, 'ApiUrl', {
@@ -45,6 +60,14 @@ export class ServerlessMlopsStack extends Stack {
     });
     new CfnOutput(this, 'ArtifactBucketName', { value: this.modelStore.artifactBucket.bucketName });
     new CfnOutput(this, 'RegistryTableName', { value: this.modelStore.registryTable.tableName });
+    new CfnOutput(this, 'StateMachineArn', {
+      description: 'Training pipeline state machine (aws stepfunctions start-execution --state-machine-arn <arn>)',
+      value: this.trainingPipeline.stateMachine.stateMachineArn,
+    });
+    new CfnOutput(this, 'NotificationTopicArn', {
+      description: 'SNS topic of the training pipeline notifications (approval requests, outcomes)',
+      value: this.trainingPipeline.topic.topicArn,
+    });
   }
 }
 

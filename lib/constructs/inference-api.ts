@@ -18,7 +18,7 @@ import {
   type UsagePlan,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Alias, type IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Alias, type IFunction, type ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -41,6 +41,11 @@ export interface InferenceApiProps {
   readonly artifactBucket: IBucket;
   /** Key prefix of the artifacts the function may read. */
   readonly artifactPrefix: string;
+  /**
+   * The ONNX Runtime layer of the predict function (share one with other functions of the stack).
+   * @default - a new OnnxRuntimeLayer for `config.architecture` is created
+   */
+  readonly onnxLayer?: ILayerVersion;
 }
 
 /** The error body every non-2xx answer uses: `{"error":{"code","message","details"}}`. */
@@ -91,7 +96,7 @@ export class InferenceApi extends Construct {
     const { config } = props;
     const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
-    const onnx = new OnnxRuntimeLayer(this, 'OnnxRuntime', { architecture: config.architecture });
+    const onnxLayer = props.onnxLayer ?? new OnnxRuntimeLayer(this, 'OnnxRuntime', { architecture: config.architecture }).layer;
 
     this.predictFunction = new MlopsFunction(this, 'PredictFunction', {
       entry: INFERENCE_API_ENTRY,
@@ -102,7 +107,7 @@ export class InferenceApi extends Construct {
       timeout: Duration.seconds(config.predict.timeoutSeconds),
       logRetentionDays: config.logRetentionDays,
       logRemovalPolicy: removalPolicy,
-      layers: [onnx.layer],
+      layers: [onnxLayer],
       externalModules: ONNX_RUNTIME_MODULES,
       ...(config.predict.reservedConcurrency === undefined
         ? {}

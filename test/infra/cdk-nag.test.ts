@@ -30,6 +30,23 @@ describe('cdk-nag AwsSolutions', () => {
         predict: { reservedConcurrency: 5, provisionedConcurrency: 1 },
       },
     ],
+    [
+      'a pipeline with emails, a schedule and a SageMaker image',
+      {
+        notifications: { emails: ['ml-team@example.com'] },
+        pipeline: {
+          sagemaker: { trainingImage: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/trainer:1' },
+          models: { fraud: { target: 'y', positiveLabel: '1', trainer: 'sagemaker', datasetKey: 'datasets/f.csv', schedule: 'rate(7 days)' } },
+        },
+      },
+    ],
+    [
+      'a pipeline with an existing topic and SageMaker role',
+      {
+        notifications: { topicArn: 'arn:aws:sns:eu-west-1:123456789012:alerts' },
+        pipeline: { sagemaker: { roleArn: 'arn:aws:iam::123456789012:role/sagemaker-training' } },
+      },
+    ],
   ])('has zero unacknowledged findings for %s', (_name, overrides) => {
     const { app } = buildStack(overrides);
     expect(findings(app)).toEqual([]);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfig } from '../../lib/config.ts';
+import { ConfigError, DEFAULT_CONFIG, loadConfig, MAX_PIPELINE_CONFIG_BYTES, parseConfig, pipelineConfigJson } from '../../lib/config.ts';
 import { PROJECT_ROOT } from '../../lib/constructs/mlops-function.ts';
 
 function errorOf(fn: () => unknown): ConfigError {
@@ -38,6 +38,24 @@ describe('parseConfig', () => {
       artifacts: { noncurrentVersionExpirationDays: 90 },
     });
     expect(config.predict.reservedConcurrency).toBeUndefined();
+    expect(config.pipeline).toEqual({
+      defaults: {
+        trainer: 'logreg',
+        seeds: [42],
+        testFraction: 0.25,
+        thresholds: { minRocAuc: 0.7, minDemographicParityRatio: 0.8, minDisparateImpact: 0.8, maxEqualOpportunityDifference: 0.1 },
+        maxRegression: 0.01,
+        maxSeedSpread: 0.02,
+        protectedAttribute: null,
+        favorableOutcome: 'negative',
+        approvalRequired: false,
+        promotion: { mode: 'production', canaryShare: 0.1 },
+      },
+      models: { credit: { target: 'Status', positiveLabel: 'bad', protectedAttribute: { feature: 'Age', kind: 'numeric_below', value: 25 } } },
+      sagemaker: { trainingImage: '', instanceType: 'ml.m5.xlarge' },
+      cooldownMinutes: 60,
+    });
+    expect(config.notifications).toEqual({ emails: [] });
     expect(parseConfig({})).toEqual(DEFAULT_CONFIG);
   });
 
@@ -68,6 +86,111 @@ describe('parseConfig', () => {
     const err = errorOf(() => parseConfig(raw));
     expect(err.message).toBe(message);
     expect(err.message).not.toMatch(/\.$/);
+  });
+
+  it.each([
+    [{ pipeline: { models: { 'Bad Name': { target: 'y', positiveLabel: '1' } } } }, 'config field "pipeline.models" must have model names matching ^[a-z0-9][a-z0-9-_]{0,62}$, got "Bad Name"'],
+    [
+      { pipeline: { models: { fraud: { target: 'y', positiveLabel: '1', datasetKey: 'datasets/f.csv', schedule: 'every day' } } } },
+      'config field "pipeline.models.fraud.schedule" must be a schedule expression starting with "cron(" or "rate(", got "every day"',
+    ],
+    [
+      { pipeline: { models: { fraud: { target: 'y', positiveLabel: '1', schedule: 'rate(1 day)' } } } },
+      'config field "pipeline.models.fraud.datasetKey" is required when a schedule is set, got undefined',
+    ],
+    [
+      { pipeline: { models: { fraud: { target: 'y', positiveLabel: '1', trainer: 'sagemaker' } } } },
+      'config field "pipeline.sagemaker.trainingImage" must be set when a model uses the sagemaker trainer (pipeline.models.fraud.trainer), got ""',
+    ],
+    [
+      { pipeline: { defaults: { trainer: 'sagemaker' } } },
+      'config field "pipeline.sagemaker.trainingImage" must be set when a model uses the sagemaker trainer (pipeline.defaults.trainer), got ""',
+    ],
+    [{ pipeline: { defaults: { trainer: 'xgboost' } } }, 'config field "pipeline.defaults.trainer" must be one of "logreg", "gbdt", "sagemaker", got "xgboost"'],
+    [{ pipeline: { defaults: { seeds: [] } } }, 'config field "pipeline.defaults.seeds" must be an array of 1 to 10 seeds, got []'],
+    [{ pipeline: { defaults: { seeds: [1.5] } } }, 'config field "pipeline.defaults.seeds[0]" must be an integer from 0 to 2147483647, got 1.5'],
+    [{ pipeline: { defaults: { testFraction: 0.6 } } }, 'config field "pipeline.defaults.testFraction" must be a number above 0 and at most 0.5, got 0.6'],
+    [{ pipeline: { defaults: { testFraction: 0 } } }, 'config field "pipeline.defaults.testFraction" must be a number above 0 and at most 0.5, got 0'],
+    [
+      { pipeline: { defaults: { promotion: { canaryShare: 1 } } } },
+      'config field "pipeline.defaults.promotion.canaryShare" must be a number between 0 and 1 (both excluded), got 1',
+    ],
+    [{ pipeline: { defaults: { thresholds: { minRocAuc: 1.2 } } } }, 'config field "pipeline.defaults.thresholds.minRocAuc" must be a number from 0 to 1, got 1.2'],
+    [
+      { pipeline: { defaults: { protectedAttribute: { feature: 'Age', kind: 'category_in', value: 25 } } } },
+      'config field "pipeline.defaults.protectedAttribute.value" must be a non-empty array of non-empty strings with kind "category_in", got 25',
+    ],
+    [
+      { pipeline: { models: { credit: { target: 'Status', positiveLabel: 'bad', datasetKey: 'credit.csv' } } } },
+      'config field "pipeline.models.credit.datasetKey" must be an s3 key under "datasets/", got "credit.csv"',
+    ],
+    [{ pipeline: { models: { credit: { target: '', positiveLabel: 'bad' } } } }, 'config field "pipeline.models.credit.target" must be a non-empty string, got ""'],
+    [
+      { pipeline: { sagemaker: { trainingImage: 'docker.io/me/train' } } },
+      'config field "pipeline.sagemaker.trainingImage" must be "" or an ecr image uri like "123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:tag", got "docker.io/me/train"',
+    ],
+    [{ pipeline: { sagemaker: { instanceType: 'm5.xlarge' } } }, 'config field "pipeline.sagemaker.instanceType" must be a sagemaker instance type like "ml.m5.xlarge", got "m5.xlarge"'],
+    [{ pipeline: { sagemaker: { roleArn: 'role/x' } } }, 'config field "pipeline.sagemaker.roleArn" must be an iam role arn, got "role/x"'],
+    [{ pipeline: { cooldownMinutes: -1 } }, 'config field "pipeline.cooldownMinutes" must be an integer from 0 to 10080, got -1'],
+    [{ notifications: { emails: ['nope'] } }, 'config field "notifications.emails[0]" must be an email address, got "nope"'],
+    [
+      { notifications: { topicArn: 'arn:aws:sns:eu-west-1:123456789012:t.fifo' } },
+      'config field "notifications.topicArn" must be the arn of a standard (not fifo) sns topic, got "arn:aws:sns:eu-west-1:123456789012:t.fifo"',
+    ],
+  ])('rejects pipeline and notification config %j naming the field and value', (raw, message) => {
+    const err = errorOf(() => parseConfig(raw));
+    expect(err.message).toBe(message);
+    expect(err.message).not.toMatch(/\.$/);
+  });
+
+  it('rejects a pipeline block too big for the PIPELINE_CONFIG variable', () => {
+    const models = Object.fromEntries(
+      Array.from({ length: 40 }, (_, i) => [`model-${i}`, { target: 'target_column', positiveLabel: 'positive', datasetKey: `datasets/model-${i}/data.csv` }]),
+    );
+    const err = errorOf(() => parseConfig({ pipeline: { models } }));
+    expect(err.message).toMatch(/^config field "pipeline" must be at most 3500 bytes as json \(it becomes the PIPELINE_CONFIG lambda variable\), got \d+ bytes$/);
+    expect(pipelineConfigJson(parseConfig({ pipeline: { models: { credit: { target: 'y', positiveLabel: '1' } } } }).pipeline).length).toBeLessThan(
+      MAX_PIPELINE_CONFIG_BYTES,
+    );
+  });
+
+  it('replaces the pipeline models as a whole and fills model overrides from the defaults', () => {
+    const config = parseConfig({
+      pipeline: {
+        defaults: { seeds: [1, 2, 3] },
+        models: {
+          fraud: {
+            target: 'is_fraud',
+            positiveLabel: '1',
+            thresholds: { minAccuracy: 0.9, minRocAuc: null },
+            promotion: { mode: 'canary' },
+            protectedAttribute: { feature: 'region', kind: 'category_in', value: ['north'] },
+          },
+        },
+      },
+    });
+    expect(Object.keys(config.pipeline.models)).toEqual(['fraud']);
+    expect(config.pipeline.defaults.seeds).toEqual([1, 2, 3]);
+    expect(config.pipeline.defaults.trainer).toBe('logreg');
+    expect(config.pipeline.models['fraud']).toEqual({
+      target: 'is_fraud',
+      positiveLabel: '1',
+      thresholds: { minAccuracy: 0.9, minDemographicParityRatio: 0.8, minDisparateImpact: 0.8, maxEqualOpportunityDifference: 0.1 },
+      promotion: { mode: 'canary', canaryShare: 0.1 },
+      protectedAttribute: { feature: 'region', kind: 'category_in', value: ['north'] },
+    });
+  });
+
+  it('accepts a SageMaker trainer with an ECR image, a schedule, emails and an existing topic', () => {
+    const config = parseConfig({
+      pipeline: {
+        sagemaker: { trainingImage: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/trainer@sha256:' + 'a'.repeat(64) },
+        models: { fraud: { target: 'y', positiveLabel: '1', trainer: 'sagemaker', datasetKey: 'datasets/f.csv', schedule: 'cron(0 3 * * ? *)' } },
+      },
+      notifications: { emails: ['a@example.com'], topicArn: 'arn:aws:sns:eu-west-1:123456789012:alerts' },
+    });
+    expect(config.pipeline.models['fraud']?.schedule).toBe('cron(0 3 * * ? *)');
+    expect(config.notifications).toEqual({ emails: ['a@example.com'], topicArn: 'arn:aws:sns:eu-west-1:123456789012:alerts' });
   });
 
   it('rejects a log retention CloudWatch does not accept', () => {
@@ -108,6 +231,18 @@ describe('loadConfig', () => {
     expect(config.appName).toBe('from-context');
     expect(config.api.maxBatchSize).toBe(10);
     expect(config.removalPolicy).toBe('destroy');
+  });
+
+  it('lets a config file replace the models of the context', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlops-config-'));
+    writeFileSync(join(dir, 'models.json'), JSON.stringify({ pipeline: { models: { fraud: { target: 'y', positiveLabel: '1' } } } }));
+    const context: Record<string, unknown> = {
+      configFile: 'models.json',
+      mlops: { pipeline: { cooldownMinutes: 5, models: { churn: { target: 'churned', positiveLabel: 'yes' } } } },
+    };
+    const config = loadConfig((key) => context[key], dir);
+    expect(Object.keys(config.pipeline.models)).toEqual(['fraud']);
+    expect(config.pipeline.cooldownMinutes).toBe(5);
   });
 
   it('reports a bad value in a config file', () => {

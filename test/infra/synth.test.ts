@@ -40,8 +40,12 @@ describe('full synth with real bundling', () => {
     app.synth(); // throws on any unacknowledged cdk-nag finding
 
     const template = Template.fromStack(stack);
-    const fnDir = assetDir(outdir, onlyResource(template, 'AWS::Lambda::Function').Properties?.['Code']);
-    expect(readdirSync(fnDir).sort()).toEqual(['index.js', 'index.js.map']);
+    // The predict function and the training pipeline function.
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as CfnResource[];
+    expect(functions).toHaveLength(2);
+    for (const fn of functions) {
+      expect(readdirSync(assetDir(outdir, fn.Properties?.['Code'])).sort()).toEqual(['index.js', 'index.js.map']);
+    }
 
     const layerDir = assetDir(outdir, onlyResource(template, 'AWS::Lambda::LayerVersion').Properties?.['Content']);
     const ort = join(layerDir, 'nodejs', 'node_modules', 'onnxruntime-node');

@@ -138,6 +138,8 @@ export function normalizeRun(input: unknown, config: PipelineConfig, now: Date, 
     datasetSha = optionalString(ds, 'sha256') ?? null;
   }
   datasetKey ??= settings?.datasetKey ?? fail('dataset.key', 'is required (or set datasetKey for the model in the config)');
+  // The pipeline may only read training data under datasets/ (its IAM policy says so too).
+  if (!datasetKey.startsWith('datasets/')) fail('dataset.key', `must start with datasets/, got "${datasetKey}"`);
 
   const target = optionalString(raw, 'target') ?? settings?.target ?? fail('target', 'is required for a model without config');
   const positive =

@@ -1,0 +1,410 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { pipelineConfigJson } from '../../lib/config.ts';
+import { PROJECT_ROOT } from '../../lib/constructs/mlops-function.ts';
+import {
+  DEFINITION_SUBSTITUTION_KEYS,
+  PIPELINE_EVENT_BUS_NAME,
+  RETRAIN_EVENT,
+  SAGEMAKER_SYNC_RULE_NAME,
+  TRAINING_IMAGE_NOT_SET,
+  TRAINING_PIPELINE_ASL,
+} from '../../lib/constructs/training-pipeline.ts';
+import { buildStack } from './support.ts';
+
+type Json = Record<string, unknown>;
+type CfnResource = { Type?: string; Properties?: Json };
+
+interface State {
+  readonly Type: string;
+  readonly Resource?: string;
+  readonly Next?: string;
+  readonly Default?: string;
+  readonly Choices?: ReadonlyArray<{ readonly Next?: string }>;
+  readonly Retry?: ReadonlyArray<{ readonly ErrorEquals: string[]; readonly BackoffRate?: number; readonly MaxAttempts?: number }>;
+  readonly Catch?: ReadonlyArray<{ readonly ErrorEquals: string[]; readonly Next: string }>;
+  readonly ItemProcessor?: { readonly StartAt: string; readonly States: Readonly<Record<string, State>> };
+}
+interface Machine {
+  readonly StartAt: string;
+  readonly States: Readonly<Record<string, State>>;
+}
+
+const ASL_TEXT = readFileSync(join(PROJECT_ROOT, TRAINING_PIPELINE_ASL), 'utf8');
+
+/** The task integrations the construct grants; any other one in the ASL would run without permissions. */
+const GRANTED_RESOURCES = [
+  'arn:aws:states:::lambda:invoke',
+  'arn:aws:states:::lambda:invoke.waitForTaskToken',
+  'arn:aws:states:::sns:publish',
+  'arn:aws:states:::events:putEvents',
+  'arn:aws:states:::sagemaker:createTrainingJob.sync',
+];
+
+/** Every state, nested Map processors included, with the Map it sits in (undefined at the top level). */
+function allStates(machine: Machine, parent?: State): Array<{ name: string; state: State; parent: State | undefined; scope: Machine }> {
+  return Object.entries(machine.States).flatMap(([name, state]) => [
+    { name, state, parent, scope: machine },
+    ...(state.ItemProcessor === undefined ? [] : allStates(state.ItemProcessor, state)),
+  ]);
+}
+
+function transitions(state: State): string[] {
+  return [
+    ...(state.Next === undefined ? [] : [state.Next]),
+    ...(state.Default === undefined ? [] : [state.Default]),
+    ...(state.Choices ?? []).flatMap((choice) => (choice.Next === undefined ? [] : [choice.Next])),
+    ...(state.Catch ?? []).map((c) => c.Next),
+  ];
+}
+
+/** States reachable from the Catch targets: the failure path (errors there have nowhere to go but Fail). */
+function failurePath(machine: Machine): Set<string> {
+  const seen = new Set<string>();
+  const queue = Object.values(machine.States).flatMap((state) => (state.Catch ?? []).map((c) => c.Next));
+  while (queue.length > 0) {
+    const name = queue.pop();
+    if (name === undefined || seen.has(name)) continue;
+    seen.add(name);
+    const state = machine.States[name];
+    if (state !== undefined) queue.push(...transitions(state).filter((next) => !(state.Catch ?? []).some((c) => c.Next === next)));
+  }
+  return seen;
+}
+
+function parseMachine(text: string): Machine {
+  return JSON.parse(text) as Machine;
+}
+
+function onlyResource(template: Template, type: string, props?: Json): CfnResource {
+  const resources = Object.values(template.findResources(type, props)) as CfnResource[];
+  expect(resources).toHaveLength(1);
+  const [resource] = resources;
+  if (resource === undefined) throw new Error(`no ${type}`);
+  return resource;
+}
+
+/** The statements of every policy attached to roles whose logical id matches `role`. */
+function statementsOf(template: Template, role: RegExp): Json[] {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as CfnResource[];
+  return policies
+    .filter((policy) => JSON.stringify(policy.Properties?.['Roles']).match(role) !== null)
+    .flatMap((policy) => (policy.Properties?.['PolicyDocument'] as { Statement: Json[] }).Statement);
+}
+
+function pipelineFunction(template: Template): CfnResource {
+  return onlyResource(template, 'AWS::Lambda::Function', {
+    Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'training-pipeline' } } },
+  });
+}
+
+describe('training-pipeline.asl.json', () => {
+  const machine = parseMachine(ASL_TEXT);
+  const states = allStates(machine);
+
+  it('parses and fills every ${X} placeholder from the construct substitutions (and uses each one)', () => {
+    const placeholders = new Set([...ASL_TEXT.matchAll(/\$\{(\w+)\}/g)].map((match) => match[1]));
+    expect([...placeholders].sort()).toEqual([...DEFINITION_SUBSTITUTION_KEYS].sort());
+  });
+
+  it('only goes to states that exist, in the same scope', () => {
+    for (const { name, state, scope } of states) {
+      for (const next of transitions(state)) {
+        expect(scope.States[next], `${name} -> ${next}`).toBeDefined();
+      }
+    }
+    for (const scope of [machine, ...states.flatMap(({ state }) => (state.ItemProcessor === undefined ? [] : [state.ItemProcessor]))]) {
+      expect(scope.States[scope.StartAt], scope.StartAt).toBeDefined();
+    }
+  });
+
+  it('retries every Task with exponential backoff and uses only granted integrations', () => {
+    const tasks = states.filter(({ state }) => state.Type === 'Task');
+    expect(tasks.length).toBeGreaterThan(10);
+    for (const { name, state } of tasks) {
+      expect(GRANTED_RESOURCES, name).toContain(state.Resource);
+      expect(state.Retry?.length, name).toBeGreaterThan(0);
+      for (const retry of state.Retry ?? []) {
+        expect(retry.BackoffRate ?? 2, name).toBeGreaterThan(1);
+        expect(retry.MaxAttempts ?? 3, name).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('catches every Lambda Task, directly, through its Map, or by being on the failure path', () => {
+    const failure = failurePath(machine);
+    expect(failure.size).toBeGreaterThan(0);
+    for (const { name, state, parent } of states) {
+      if (state.Type !== 'Task' || state.Resource?.startsWith('arn:aws:states:::lambda:') !== true) continue;
+      const caught = state.Catch !== undefined || parent?.Catch !== undefined || failure.has(name);
+      expect(caught, name).toBe(true);
+    }
+    for (const { name, state } of states) {
+      for (const c of state.Catch ?? []) expect(c.ErrorEquals, name).toContain('States.ALL');
+    }
+  });
+});
+
+describe('TrainingPipeline', () => {
+  const { template, config } = buildStack();
+
+  it('runs a STANDARD state machine that logs ALL and traces, with the ASL inline and every substitution', () => {
+    const sm = onlyResource(template, 'AWS::StepFunctions::StateMachine');
+    expect(sm.Properties).toMatchObject({
+      StateMachineType: 'STANDARD',
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [expect.stringMatching(/StateMachineLogs/), 'Arn'] } } }],
+      },
+      TracingConfiguration: { Enabled: true },
+    });
+    const definition = sm.Properties?.['DefinitionString'];
+    if (typeof definition !== 'string') throw new Error('DefinitionString is not inline');
+    expect(parseMachine(definition)).toEqual(parseMachine(ASL_TEXT));
+
+    const substitutions = sm.Properties?.['DefinitionSubstitutions'] as Json;
+    expect(Object.keys(substitutions).sort()).toEqual([...DEFINITION_SUBSTITUTION_KEYS].sort());
+    expect(substitutions).toEqual({
+      PipelineFunctionArn: { 'Fn::GetAtt': [expect.stringMatching(/PipelineFunction/), 'Arn'] },
+      NotificationTopicArn: { Ref: expect.stringMatching(/NotificationTopic/) },
+      EventBusName: PIPELINE_EVENT_BUS_NAME,
+      SageMakerRoleArn: { 'Fn::GetAtt': [expect.stringMatching(/SageMakerRole/), 'Arn'] },
+      TrainingImage: TRAINING_IMAGE_NOT_SET,
+      TrainingInstanceType: 'ml.m5.xlarge',
+      ArtifactBucketName: { Ref: expect.stringMatching(/ArtifactBucket/) },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: config.logRetentionDays });
+  });
+
+  it('grants the state machine role exactly its task resources', () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({
+        Statement: [Match.objectLike({ Principal: { Service: 'states.amazonaws.com' } })],
+      }),
+      ManagedPolicyArns: Match.absent(),
+    });
+    const statements = statementsOf(template, /StateMachineRole/);
+    const arn = (service: string, resource: string): Json => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, resource]],
+    });
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [expect.stringMatching(/PipelineFunction/), 'Arn'] } },
+        { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: expect.stringMatching(/NotificationTopic/) } },
+        {
+          Effect: 'Allow',
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/NotificationKey/), 'Arn'] },
+        },
+        { Effect: 'Allow', Action: 'events:PutEvents', Resource: arn('events', ':event-bus/default') },
+        {
+          Effect: 'Allow',
+          Action: ['sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:ListTags', 'sagemaker:StopTrainingJob'],
+          Resource: arn('sagemaker', ':training-job/*'),
+        },
+        {
+          Effect: 'Allow',
+          Action: ['events:DescribeRule', 'events:PutRule', 'events:PutTargets'],
+          Resource: arn('events', `:rule/${SAGEMAKER_SYNC_RULE_NAME}`),
+        },
+        {
+          Effect: 'Allow',
+          Action: 'iam:PassRole',
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/SageMakerRole/), 'Arn'] },
+          Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+        },
+      ]),
+    );
+    // Only the unqualified function (no `:*` for versions and aliases), no wildcard actions.
+    expect(JSON.stringify(statements)).not.toMatch(/"Arn"\]\},":\*"|lambda:\*|sns:\*|sagemaker:\*|kms:GenerateDataKey\*/);
+    const wildcards = statements.filter((s) => s['Resource'] === '*').flatMap((s) => [s['Action']].flat());
+    expect(wildcards.every((action) => typeof action === 'string' && /^(logs|xray):/.test(action))).toBe(true);
+  });
+
+  it('creates a SageMaker role without managed policies: datasets in, training-jobs out, its logs', () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({
+        Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })],
+      }),
+      ManagedPolicyArns: Match.absent(),
+    });
+    const statements = statementsOf(template, /SageMakerRole/);
+    const objects = (prefix: string): Json => ({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/ArtifactBucket/), 'Arn'] }, `/${prefix}*`]],
+    });
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        { Effect: 'Allow', Action: 's3:GetObject', Resource: objects('datasets/') },
+        { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:PutObject'], Resource: objects('training-jobs/') },
+      ]),
+    );
+    expect(JSON.stringify(statements)).not.toMatch(/ecr:/); // no training image configured
+  });
+
+  it('encrypts the topic with a rotated key and denies publishing without TLS', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('NotificationKey'), 'Arn'] } });
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Principal: '*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('starts a run from a RetrainRequested event with the event detail as input', () => {
+    template.resourceCountIs('AWS::Events::Rule', 1); // no model has a schedule by default
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: [RETRAIN_EVENT.source], 'detail-type': [RETRAIN_EVENT.detailType] },
+      EventBusName: Match.absent(),
+      Targets: [
+        {
+          Id: Match.anyValue(),
+          Arn: { Ref: Match.stringLikeRegexp('StateMachine') },
+          InputPath: '$.detail',
+          RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('StartExecutionRole'), 'Arn'] },
+        },
+      ],
+    });
+    expect(statementsOf(template, /StartExecutionRole/)).toEqual([
+      { Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: expect.stringMatching(/StateMachine/) } },
+    ]);
+  });
+
+  it('gives the pipeline function the shared ONNX layer, its settings and its environment', () => {
+    const fn = pipelineFunction(template);
+    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', MemorySize: 3008, Timeout: 900, TracingConfig: { Mode: 'Active' } });
+    template.resourceCountIs('AWS::Lambda::LayerVersion', 1);
+    const predict = onlyResource(template, 'AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'inference-api' } } },
+    });
+    expect(fn.Properties?.['Layers']).toEqual(predict.Properties?.['Layers']);
+
+    const variables = (fn.Properties?.['Environment'] as { Variables: Json }).Variables;
+    expect(variables).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: 'training-pipeline',
+      POWERTOOLS_METRICS_NAMESPACE: 'ServerlessMLOps',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      MLOPS_ENVIRONMENT: 'serverless-mlops',
+      PIPELINE_CONFIG: pipelineConfigJson(config.pipeline),
+      NOTIFICATION_TOPIC_ARN: { Ref: expect.stringMatching(/NotificationTopic/) },
+      ONNX_INTRA_OP_THREADS: '1',
+      REGISTRY_TABLE_NAME: { Ref: expect.stringMatching(/RegistryTable/) },
+      ARTIFACT_BUCKET_NAME: { Ref: expect.stringMatching(/ArtifactBucket/) },
+    });
+    expect(JSON.parse(String(variables['PIPELINE_CONFIG']))).toEqual(JSON.parse(JSON.stringify(config.pipeline)));
+  });
+
+  it('lets the pipeline function read its prefixes, write only cache, runs and models, and publish', () => {
+    const statements = statementsOf(template, /PipelineFunctionRole/);
+    const objects = (prefix: string): Json => ({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/ArtifactBucket/), 'Arn'] }, `/${prefix}*`]],
+    });
+    const actions = (action: string): unknown[] => statements.filter((s) => [s['Action']].flat().includes(action)).flatMap((s) => [s['Resource']].flat());
+    expect(actions('s3:GetObject')).toEqual(
+      expect.arrayContaining(['datasets/', 'training-cache/', 'pipeline-runs/', 'models/', 'training-jobs/'].map(objects)),
+    );
+    const writes = actions('s3:PutObject');
+    expect(writes).toHaveLength(3);
+    expect(writes).toEqual(expect.arrayContaining(['training-cache/', 'pipeline-runs/', 'models/'].map(objects)));
+    expect(actions('dynamodb:PutItem')).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/RegistryTable/), 'Arn'] }]);
+    expect(actions('sns:Publish')).toEqual([{ Ref: expect.stringMatching(/NotificationTopic/) }]);
+    expect(JSON.stringify(statements)).not.toMatch(/s3:DeleteObject|dynamodb:DeleteItem|dynamodb:Scan|"s3:\*"|"dynamodb:\*"/);
+  });
+});
+
+describe('TrainingPipeline with configured schedules, emails and a SageMaker image', () => {
+  const image = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/trainer:1.2';
+  const { template } = buildStack({
+    notifications: { emails: ['ml-team@example.com'] },
+    pipeline: {
+      sagemaker: { trainingImage: image, instanceType: 'ml.c5.2xlarge' },
+      models: {
+        credit: { target: 'Status', positiveLabel: 'bad' },
+        fraud: { target: 'is_fraud', positiveLabel: '1', datasetKey: 'datasets/fraud/latest.csv', schedule: 'cron(0 3 ? * MON *)', trainer: 'sagemaker' },
+      },
+    },
+  });
+
+  it('adds a schedule rule for the scheduled model with the run input', () => {
+    template.resourceCountIs('AWS::Events::Rule', 2);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'cron(0 3 ? * MON *)',
+      Targets: [
+        {
+          Id: Match.anyValue(),
+          Arn: { Ref: Match.stringLikeRegexp('StateMachine') },
+          RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('StartExecutionRole'), 'Arn'] },
+          Input: JSON.stringify({
+            model: 'fraud',
+            dataset: { key: 'datasets/fraud/latest.csv' },
+            target: 'is_fraud',
+            positive_label: '1',
+            trainer: 'sagemaker',
+            requested_by: 'schedule',
+          }),
+        },
+      ],
+    });
+  });
+
+  it('subscribes the emails and passes the image and instance type to the definition', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ml-team@example.com' });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      DefinitionSubstitutions: Match.objectLike({ TrainingImage: image, TrainingInstanceType: 'ml.c5.2xlarge' }),
+    });
+  });
+
+  it('lets the SageMaker role pull the training image repository only', () => {
+    expect(statementsOf(template, /SageMakerRole/)).toEqual(
+      expect.arrayContaining([
+        {
+          Effect: 'Allow',
+          Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:eu-west-1:123456789012:repository/team/trainer']] },
+        },
+        { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+      ]),
+    );
+  });
+});
+
+describe('TrainingPipeline with an existing topic and SageMaker role', () => {
+  const topicArn = 'arn:aws:sns:eu-west-1:123456789012:ml-alerts';
+  const roleArn = 'arn:aws:iam::123456789012:role/sagemaker-training';
+  const { template } = buildStack({ notifications: { topicArn }, pipeline: { sagemaker: { roleArn } } });
+
+  it('imports them instead of creating a topic, a key and a role', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    template.resourceCountIs('AWS::KMS::Key', 0);
+    expect(
+      Object.keys(
+        template.findResources('AWS::IAM::Role', {
+          Properties: { AssumeRolePolicyDocument: { Statement: [{ Principal: { Service: 'sagemaker.amazonaws.com' } }] } },
+        }),
+      ),
+    ).toHaveLength(0);
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      DefinitionSubstitutions: Match.objectLike({ NotificationTopicArn: topicArn, SageMakerRoleArn: roleArn }),
+    });
+    const statements = statementsOf(template, /StateMachineRole/);
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        { Effect: 'Allow', Action: 'sns:Publish', Resource: topicArn },
+        {
+          Effect: 'Allow',
+          Action: 'iam:PassRole',
+          Resource: roleArn,
+          Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+        },
+      ]),
+    );
+    expect(JSON.stringify(statements)).not.toMatch(/kms:/);
+  });
+});
