@@ -28,11 +28,14 @@ export interface GradientBoostingOptions {
   readonly learningRate?: number;
   /** L2 penalty on leaf values (λ). Default 1. */
   readonly lambda?: number;
-  /** Smallest hessian sum a leaf may have. Default 1. */
+  /**
+   * Smallest hessian sum a leaf may have: with hessians p(1 − p), 20 means at least 20 / (p(1 − p))
+   * rows, about 100 at a 28 % positive rate. Default 20.
+   */
   readonly minChildWeight?: number;
   /** Smallest loss reduction a split must bring (γ). Default 0. */
   readonly minSplitGain?: number;
-  /** Share of the training rows each tree is grown on, drawn anew per tree. Default 1 (all rows). */
+  /** Share of the training rows each tree is grown on, drawn anew per tree. Default 0.8. */
   readonly subsample?: number;
   /** Most bins per column. Default 64. */
   readonly maxBins?: number;
@@ -46,14 +49,18 @@ export interface GradientBoostingModel {
   readonly trees: readonly RegressionTree[];
 }
 
+/**
+ * Tuned on the credit and lending club examples (seeds 42, 7, 3): leaves of at least 20 units of
+ * hessian and 80 % row sampling generalise better than XGBoost's defaults (1 and 100 %).
+ */
 export const GRADIENT_BOOSTING_DEFAULTS = {
   trees: 200,
   maxDepth: 3,
   learningRate: 0.05,
   lambda: 1,
-  minChildWeight: 1,
+  minChildWeight: 20,
   minSplitGain: 0,
-  subsample: 1,
+  subsample: 0.8,
   maxBins: 64,
   seed: 42,
 } as const satisfies Required<GradientBoostingOptions>;

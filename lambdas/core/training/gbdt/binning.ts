@@ -68,7 +68,8 @@ function columnThresholds(sorted: Float32Array, maxBins: number): number[] {
   } else {
     cutValues = [];
     for (let k = 1; k < maxBins; k++) {
-      const value = sorted[Math.floor((k * sorted.length) / maxBins)] as number;
+      // The largest value of the lowest k / maxBins share of the rows.
+      const value = sorted[Math.floor((k * sorted.length) / maxBins) - 1] as number;
       if (value !== cutValues[cutValues.length - 1] && value !== distinct[distinct.length - 1]) cutValues.push(value);
     }
   }
