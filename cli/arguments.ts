@@ -27,3 +27,23 @@ export function parseShare(value: string): number {
   }
   return share;
 }
+
+/** Training seeds: `1,2,3`, 1 to 10 whole numbers from 0 up. */
+export function parseSeeds(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  const seeds = parts.map(Number);
+  if (parts.length === 0 || parts.length > 10 || parts.some((p) => !/^\d+$/.test(p)) || !seeds.every(Number.isSafeInteger)) {
+    throw new InvalidArgumentError('the seeds are 1 to 10 whole numbers from 0 up, separated by commas, e.g. 1,2,3.');
+  }
+  return seeds;
+}
+
+/** A trainer parameter `name=value` (a number), collected into one object when repeated. */
+export function collectParameter(value: string, previous: Readonly<Record<string, number>> | undefined): Record<string, number> {
+  const match = /^([A-Za-z_][\w.]*)=(.+)$/.exec(value.trim());
+  const number = match?.[2] === undefined ? Number.NaN : Number(match[2]);
+  if (match?.[1] === undefined || match[2]?.trim() === '' || !Number.isFinite(number)) {
+    throw new InvalidArgumentError('a parameter is name=number, e.g. l2=0.5 or trees=50.');
+  }
+  return { ...previous, [match[1]]: number };
+}

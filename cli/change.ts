@@ -14,10 +14,14 @@ export interface ChangeOptions {
   readonly expectedRevision?: number;
 }
 
-/** Adds `--model`, `--reason`, `--client-token` and `--expected-revision` to a change command. */
-export function changeCommand(command: Command): Command {
-  return command
-    .requiredOption('-m, --model <name>', 'model name')
+/**
+ * Adds `--model`, `--reason`, `--client-token` and `--expected-revision` to a change command
+ * (`--model` is optional where the command checks it itself).
+ */
+export function changeCommand(command: Command, options: { readonly modelRequired?: boolean } = {}): Command {
+  const withModel =
+    options.modelRequired === false ? command.option('-m, --model <name>', 'model name') : command.requiredOption('-m, --model <name>', 'model name');
+  return withModel
     .option('--reason <text>', 'why, recorded in the audit trail')
     .option('--client-token <token>', 'idempotency token: a retry with the same token changes nothing twice')
     .option('--expected-revision <n>', 'apply only if the model is still at this revision (see describe)', parseRevision);

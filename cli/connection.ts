@@ -4,17 +4,20 @@ import { APIGatewayClient, GetApiKeyCommand } from '@aws-sdk/client-api-gateway'
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbApprovals } from '#adapters/dynamodb-approvals.ts';
 import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
 import { RegistryService } from '#core/registry/registry-service.ts';
 import { CliError } from './errors.ts';
+import { LocalPipelineClient, SfnPipelineClient, type PipelineClient } from './pipeline-client.ts';
 
 /**
- * Where the CLI's commands go: the registry (DynamoDB), the artifact bucket (S3) and the
- * inference API, either of a deployed stack (found through its CloudFormation outputs, with
- * the caller's AWS credentials) or of the local platform (`npm start`, found through the
- * `platform.json` it writes).
+ * Where the CLI's commands go: the registry (DynamoDB), the artifact bucket (S3), the
+ * inference API and the training pipeline (Step Functions), either of a deployed stack (found
+ * through its CloudFormation outputs, with the caller's AWS credentials) or of the local
+ * platform (`npm start`, found through the `platform.json` it writes).
  */
 
 export const DEFAULT_STACK_NAME = 'serverless-mlops';
@@ -44,6 +47,8 @@ export interface Connection {
   readonly registry: RegistryService;
   readonly artifacts: S3ArtifactStore;
   api(): Promise<ApiEndpoint>;
+  /** The training pipeline: the state machine in AWS, the local platform's runner locally. */
+  pipeline(): Promise<PipelineClient>;
   close(): void;
 }
 
@@ -100,6 +105,7 @@ function build(dynamoConfig: DynamoDBClientConfig, s3Config: S3ClientConfig, tab
   return {
     registry: new RegistryService({ store: new DynamoDbRegistry(documents, table) }),
     artifacts: new S3ArtifactStore(s3, bucket),
+    approvals: new DynamoDbApprovals(documents, table),
     close: (): void => {
       dynamo.destroy();
       s3.destroy();
@@ -116,10 +122,14 @@ function connectLocal(options: ConnectionOptions): Connection {
     platform.table_name,
     platform.bucket_name,
   );
+  const endpoint = { url: platform.api_url, apiKey: platform.api_key };
   return {
     target: `the local platform at ${platform.api_url}`,
-    ...clients,
-    api: () => Promise.resolve({ url: platform.api_url, apiKey: platform.api_key }),
+    registry: clients.registry,
+    artifacts: clients.artifacts,
+    close: clients.close,
+    api: () => Promise.resolve(endpoint),
+    pipeline: () => Promise.resolve(new LocalPipelineClient(endpoint)),
   };
 }
 
@@ -159,9 +169,20 @@ async function connectAws(options: ConnectionOptions): Promise<Connection> {
   const region = options.region === undefined ? {} : { region: options.region };
   const clients = build(region, region, table, bucket);
   let endpoint: Promise<ApiEndpoint> | undefined;
+  let sfn: SFNClient | undefined;
   return {
     target: `stack ${options.stack}`,
-    ...clients,
+    registry: clients.registry,
+    artifacts: clients.artifacts,
+    close: () => {
+      clients.close();
+      sfn?.destroy();
+    },
+    pipeline: async () => {
+      const stateMachineArn = requireOutput(outputs, 'StateMachineArn', options.stack);
+      sfn ??= new SFNClient(region);
+      return new SfnPipelineClient(sfn, stateMachineArn, clients.approvals);
+    },
     api: () => {
       endpoint ??= (async () => {
         const url = requireOutput(outputs, 'ApiUrl', options.stack);

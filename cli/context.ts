@@ -16,6 +16,8 @@ export interface RunEnvironment {
   readonly env?: Env;
   /** Directory relative paths (--local-dir, files) are resolved against. @default process.cwd() */
   readonly cwd?: string;
+  /** Waits between two looks at a running training run (tests make it instant). @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** The program's global options, as commander parses them. */
@@ -35,6 +37,7 @@ export interface CommandContext {
   /** Who is recorded in the audit trail for changes. */
   readonly actor: string;
   connect(): Promise<Connection>;
+  sleep(ms: number): Promise<void>;
 }
 
 export function defaultActor(env: Env): string {
@@ -48,11 +51,13 @@ export class Session {
   readonly io: Io;
   readonly env: Env;
   readonly cwd: string;
+  readonly sleep: (ms: number) => Promise<void>;
 
   constructor(environment: RunEnvironment) {
     this.io = environment.io;
     this.env = environment.env ?? process.env;
     this.cwd = environment.cwd ?? process.cwd();
+    this.sleep = environment.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
   context(command: Command): CommandContext {
@@ -62,6 +67,7 @@ export class Session {
       io: this.io,
       json: options.json === true,
       cwd: this.cwd,
+      sleep: this.sleep,
       actor: options.actor ?? this.env.MLOPS_ACTOR ?? defaultActor(this.env),
       connect: () => {
         connection ??= connect({

@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { approveCommand } from './commands/approve.ts';
 import { canaryCommand } from './commands/canary.ts';
 import { describeCommand } from './commands/describe.ts';
 import { historyCommand } from './commands/history.ts';
@@ -8,7 +9,9 @@ import { promoteCommand } from './commands/promote.ts';
 import { registerCommand } from './commands/register.ts';
 import { retireCommands } from './commands/retire.ts';
 import { rollbackCommand } from './commands/rollback.ts';
+import { runsCommand } from './commands/runs.ts';
 import { shadowCommand } from './commands/shadow.ts';
+import { trainCommand } from './commands/train.ts';
 import { versionsCommand } from './commands/versions.ts';
 import { Session, type RunEnvironment } from './context.ts';
 import { CliError, describeError } from './errors.ts';
@@ -25,7 +28,8 @@ export function buildProgram(session: Session): Command {
   const { io } = session;
   const program = new Command('mlops')
     .description(
-      'Manage and call the serverless-mlops model registry: register, promote, roll back, canary, shadow, predict.\n' +
+      'Manage and call the serverless-mlops model registry: register, promote, roll back, canary, shadow, predict;\n' +
+        'train models with the training pipeline and answer its approvals.\n' +
         'Talks to the deployed stack with your AWS credentials, or to the local platform (npm start) with --local.',
     )
     .addOption(new Option('--local', 'use the local platform started by npm start').conflicts('stack'))
@@ -55,6 +59,9 @@ export function buildProgram(session: Session): Command {
   retireCommands(program, session);
   historyCommand(program, session);
   predictCommand(program, session);
+  trainCommand(program, session);
+  approveCommand(program, session);
+  runsCommand(program, session);
 
   program.addHelpText(
     'after',
@@ -66,6 +73,10 @@ Examples:
   mlops --local predict --model credit --file rows.json
   mlops --local rollback --model credit
   mlops --local history --model credit
+  mlops --local train --data examples/credit/credit_data.csv --target Status --positive bad --model credit
+  mlops --local train --data credit.csv --target Status --positive bad --model credit --approval --trainer gbdt
+  mlops --local approve 3f2a9c81b0d4 --reason "checked the fairness report"
+  mlops --local runs get RUN_ID --wait
   mlops --stack serverless-mlops --region eu-west-1 list --json`,
   );
   return program;
