@@ -1,0 +1,339 @@
+/**
+ * Drift report: compares a window of current rows (and optionally prediction scores) with the
+ * training baseline stored in the model metadata.
+ *
+ * Per numeric feature: two-sample Kolmogorov–Smirnov (statistic and p-value, as SciPy's
+ * `ks_2samp`), PSI on the baseline's decile bins (psi.ts) and Wasserstein-1 normalised by the
+ * baseline's standard deviation (the profile's `std`).
+ *
+ * With a baseline sample (`baselineSamples[name]`) all three compare the raw current values with
+ * that sample. With only the profile, the comparison is like for like: the baseline becomes a
+ * reference sample drawn deterministically from the profile's quantile function (linear between
+ * the 11 stored quantiles) at the levels (i + ½)/N, N = min(profile count, 10 000), and the
+ * current values become n points of *their own* 11-quantile function the same way (n the number
+ * of current values, so the p-value still reflects the window's size). Comparing a smoothed
+ * baseline with raw values would flag every discrete or heavy-tailed feature (ties at the
+ * quantiles, the long linear tail up to the maximum); the price is decile resolution, so pass
+ * baseline samples where the exact test matters.
+ *
+ * Per categorical feature: chi-square of the current counts against baseline frequency × current
+ * total (as SciPy's `chisquare`), and PSI over the categories. Categories the baseline never saw
+ * are reported in `unseen_categories` and pooled into one extra bin whose expected share is
+ * floored at {@link PSI_EPSILON} (then the expected shares are renormalised), so they give a large
+ * but finite statistic.
+ *
+ * The rule. A feature (or the prediction score) is *drifted* when its test is significant,
+ * p < `pValue`, AND the shift is large enough to matter: PSI > `psiWarning` or (numeric only)
+ * normalised Wasserstein > `wassersteinBound`. The effect-size condition keeps big windows honest:
+ * with many rows a negligible shift is significant but not drifted.
+ * A feature's verdict is `critical` when drifted with PSI > `psiCritical`, `warning` when drifted,
+ * `ok` otherwise, and `insufficient_data` when it has fewer than `minRows` non-missing values.
+ *
+ * Overall: `insufficient_data` when the window has fewer than `minRows` rows or no feature could be
+ * tested; else `critical` when the drifted share ≥ `shareCritical` or a significant feature has
+ * PSI > `psiCritical`; `warning` when the share ≥ `shareWarning` or a significant feature has
+ * PSI > `psiWarning`; else `ok`. (Only significant features count for the PSI levels, so the
+ * sampling noise of PSI in small windows is no alarm.) The prediction check, when present, raises
+ * the overall verdict to its own if that is worse. `drift_score` is the largest PSI among the
+ * significant features and the prediction (0 when none is significant).
+ *
+ * Defaults ({@link DEFAULT_DRIFT_THRESHOLDS}): pValue 0.05, psiWarning 0.1, psiCritical 0.25,
+ * shareWarning 0.2, shareCritical 0.3, minRows 50, wassersteinBound 0.1 (a tenth of a baseline std).
+ */
+import { chiSquare } from './chi-square.ts';
+import { ksTwoSample } from './ks.ts';
+import { PSI_EPSILON, binShares, categoricalPsi, psi, quantileEdges } from './psi.ts';
+import { normalisedWasserstein, wasserstein1 } from './wasserstein.ts';
+import type { CategoricalProfile, FeatureProfile, FeatureRow, NumericProfile } from '#core/model/metadata.ts';
+
+export interface DriftThresholds {
+  /** A test is significant below this p-value. */
+  readonly pValue: number;
+  readonly psiWarning: number;
+  readonly psiCritical: number;
+  /** Share of drifted features for a warning / critical verdict. */
+  readonly shareWarning: number;
+  readonly shareCritical: number;
+  /** Fewer rows (or non-missing values of a feature) than this is insufficient data. */
+  readonly minRows: number;
+  /** Normalised Wasserstein-1 above this is a material shift of a numeric feature. */
+  readonly wassersteinBound: number;
+}
+
+export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = {
+  pValue: 0.05,
+  psiWarning: 0.1,
+  psiCritical: 0.25,
+  shareWarning: 0.2,
+  shareCritical: 0.3,
+  minRows: 50,
+  wassersteinBound: 0.1,
+};
+
+export type DriftVerdict = 'ok' | 'warning' | 'critical' | 'insufficient_data';
+
+/** The prediction score's baseline: a sample, or a numeric profile of it. */
+export type ScoreBaseline = readonly number[] | Pick<NumericProfile, 'quantiles' | 'std' | 'count'>;
+
+export interface DriftInput {
+  readonly baseline: Readonly<Record<string, FeatureProfile>>;
+  /** Optional baseline samples of numeric features, used for KS (and PSI shares) instead of the quantiles. */
+  readonly baselineSamples?: Readonly<Record<string, readonly number[]>>;
+  readonly current: readonly FeatureRow[];
+  readonly scores?: { readonly baseline: ScoreBaseline; readonly current: readonly number[] };
+  readonly thresholds?: Partial<DriftThresholds>;
+}
+
+export interface FeatureDrift {
+  readonly name: string;
+  readonly type: 'numeric' | 'categorical';
+  readonly test: 'ks' | 'chi_square';
+  /** null when the feature had too few values to test. */
+  readonly statistic: number | null;
+  readonly p_value: number | null;
+  readonly psi: number | null;
+  readonly wasserstein?: number | null;
+  readonly wasserstein_normalised?: number | null;
+  readonly unseen_categories?: string[];
+  /** Non-missing values tested. */
+  readonly count: number;
+  readonly missing_rate: number;
+  readonly baseline_missing_rate: number;
+  readonly drifted: boolean;
+  readonly verdict: DriftVerdict;
+}
+
+export interface PredictionDrift {
+  readonly test: 'ks';
+  readonly statistic: number | null;
+  readonly p_value: number | null;
+  readonly psi: number | null;
+  readonly wasserstein: number | null;
+  readonly wasserstein_normalised: number | null;
+  readonly count: number;
+  readonly drifted: boolean;
+  readonly verdict: DriftVerdict;
+}
+
+export interface DriftReport {
+  readonly verdict: DriftVerdict;
+  readonly rows: number;
+  readonly features: FeatureDrift[];
+  readonly prediction?: PredictionDrift;
+  /** Drifted features over tested features (0 when none was tested). */
+  readonly drifted_share: number;
+  readonly drift_score: number;
+  readonly thresholds: DriftThresholds;
+}
+
+/** Largest reference sample drawn from a quantile profile. */
+export const MAX_REFERENCE_SAMPLE = 10_000;
+
+/** Evaluates the piecewise-linear quantile function of 11 quantiles (levels 0, 0.1, …, 1) at `u`. */
+export function quantileFunction(quantiles: readonly number[], u: number): number {
+  const segments = quantiles.length - 1;
+  const position = Math.min(Math.max(u, 0), 1) * segments;
+  const lower = Math.min(Math.floor(position), segments - 1);
+  const lo = quantiles[lower] as number;
+  return lo + (position - lower) * ((quantiles[lower + 1] as number) - lo);
+}
+
+/** A deterministic reference sample of size `size` from a quantile profile: Q((i + ½)/size). */
+export function referenceSample(quantiles: readonly number[], size: number): number[] {
+  return Array.from({ length: size }, (_, i) => quantileFunction(quantiles, (i + 0.5) / size));
+}
+
+const SEVERITY: Record<DriftVerdict, number> = { insufficient_data: -1, ok: 0, warning: 1, critical: 2 };
+
+interface NumericCheck {
+  statistic: number;
+  p_value: number;
+  psi: number;
+  wasserstein: number;
+  wasserstein_normalised: number;
+  drifted: boolean;
+  verdict: DriftVerdict;
+}
+
+function numericCheck(
+  values: readonly number[],
+  profile: Pick<NumericProfile, 'quantiles' | 'std' | 'count'>,
+  sample: readonly number[] | undefined,
+  t: DriftThresholds,
+): NumericCheck {
+  let current: readonly number[];
+  let reference: readonly number[];
+  if (sample !== undefined && sample.length > 0) {
+    current = values;
+    reference = sample;
+  } else {
+    // Like for like: both sides become samples of their decile-interpolated quantile functions.
+    current = referenceSample(sampleProfile(values).quantiles, values.length);
+    reference = referenceSample(profile.quantiles, Math.max(1, Math.min(profile.count, MAX_REFERENCE_SAMPLE)));
+  }
+  const ks = ksTwoSample(current, reference);
+  const edges = quantileEdges(profile.quantiles);
+  const featurePsi = psi(binShares(edges, reference), binShares(edges, current));
+  const distance = wasserstein1(current, reference);
+  const normalised = normalisedWasserstein(distance, profile.std);
+  const drifted = ks.pvalue < t.pValue && (featurePsi > t.psiWarning || normalised > t.wassersteinBound);
+  return {
+    statistic: ks.statistic,
+    p_value: ks.pvalue,
+    psi: featurePsi,
+    wasserstein: distance,
+    wasserstein_normalised: normalised,
+    drifted,
+    verdict: drifted ? (featurePsi > t.psiCritical ? 'critical' : 'warning') : 'ok',
+  };
+}
+
+function categoricalCheck(
+  name: string,
+  profile: CategoricalProfile,
+  counts: Map<string, number>,
+  total: number,
+  missingRate: number,
+  t: DriftThresholds,
+): FeatureDrift {
+  const categories = Object.keys(profile.frequencies);
+  const unseen = [...counts.keys()].filter((c) => !Object.hasOwn(profile.frequencies, c)).sort();
+  const shares = categories.map((c) => profile.frequencies[c] as number);
+  const observed = categories.map((c) => counts.get(c) ?? 0);
+  if (unseen.length > 0) {
+    shares.push(PSI_EPSILON);
+    observed.push(unseen.reduce((sum, c) => sum + (counts.get(c) ?? 0), 0));
+  }
+  const shareSum = shares.reduce((a, b) => a + b, 0);
+  const expected = shares.map((s) => (s / shareSum) * total);
+  const test = observed.length > 1 ? chiSquare(observed, expected) : { statistic: 0, pvalue: 1, dof: 0 };
+  const featurePsi = categoricalPsi(profile.frequencies, counts);
+  const drifted = test.pvalue < t.pValue && featurePsi > t.psiWarning;
+  return {
+    name,
+    type: 'categorical',
+    test: 'chi_square',
+    statistic: test.statistic,
+    p_value: test.pvalue,
+    psi: featurePsi,
+    unseen_categories: unseen,
+    count: total,
+    missing_rate: missingRate,
+    baseline_missing_rate: profile.missing_rate,
+    drifted,
+    verdict: drifted ? (featurePsi > t.psiCritical ? 'critical' : 'warning') : 'ok',
+  };
+}
+
+/** Builds the drift report of `input.current` (and scores) against the baseline. See the module doc for the rules. */
+export function driftReport(input: DriftInput): DriftReport {
+  const t: DriftThresholds = { ...DEFAULT_DRIFT_THRESHOLDS, ...input.thresholds };
+  const rows = input.current.length;
+  const enough = rows >= t.minRows;
+  const features: FeatureDrift[] = [];
+
+  for (const [name, profile] of Object.entries(input.baseline)) {
+    if (profile.type === 'numeric') {
+      const values: number[] = [];
+      for (const row of input.current) {
+        const v = row[name];
+        if (typeof v === 'number' && Number.isFinite(v)) values.push(v);
+      }
+      const missingRate = rows > 0 ? (rows - values.length) / rows : 0;
+      const base = { name, type: 'numeric' as const, test: 'ks' as const, count: values.length, missing_rate: missingRate, baseline_missing_rate: profile.missing_rate };
+      if (!enough || values.length < t.minRows || profile.count === 0) {
+        features.push({ ...base, statistic: null, p_value: null, psi: null, wasserstein: null, wasserstein_normalised: null, drifted: false, verdict: 'insufficient_data' });
+      } else {
+        features.push({ ...base, ...numericCheck(values, profile, input.baselineSamples?.[name], t) });
+      }
+    } else {
+      const counts = new Map<string, number>();
+      let total = 0;
+      for (const row of input.current) {
+        const v = row[name];
+        if (typeof v === 'string') {
+          counts.set(v, (counts.get(v) ?? 0) + 1);
+          total++;
+        }
+      }
+      const missingRate = rows > 0 ? (rows - total) / rows : 0;
+      if (!enough || total < t.minRows) {
+        features.push({
+          name,
+          type: 'categorical',
+          test: 'chi_square',
+          statistic: null,
+          p_value: null,
+          psi: null,
+          unseen_categories: [...counts.keys()].filter((c) => !Object.hasOwn(profile.frequencies, c)).sort(),
+          count: total,
+          missing_rate: missingRate,
+          baseline_missing_rate: profile.missing_rate,
+          drifted: false,
+          verdict: 'insufficient_data',
+        });
+      } else {
+        features.push(categoricalCheck(name, profile, counts, total, missingRate, t));
+      }
+    }
+  }
+
+  let prediction: PredictionDrift | undefined;
+  if (input.scores !== undefined) {
+    const current = input.scores.current.filter((s) => Number.isFinite(s));
+    const b = input.scores.baseline;
+    const sample = Array.isArray(b) ? (b as readonly number[]) : undefined;
+    const profile = Array.isArray(b) ? sampleProfile(b as readonly number[]) : (b as Pick<NumericProfile, 'quantiles' | 'std' | 'count'>);
+    if (!enough || current.length < t.minRows || profile.count === 0) {
+      prediction = { test: 'ks', statistic: null, p_value: null, psi: null, wasserstein: null, wasserstein_normalised: null, count: current.length, drifted: false, verdict: 'insufficient_data' };
+    } else {
+      prediction = { test: 'ks', count: current.length, ...numericCheck(current, profile, sample, t) };
+    }
+  }
+
+  const tested = features.filter((f) => f.verdict !== 'insufficient_data');
+  const drifted = tested.filter((f) => f.drifted).length;
+  const driftedShare = tested.length > 0 ? drifted / tested.length : 0;
+  const significantPsi = [...tested, ...(prediction && prediction.verdict !== 'insufficient_data' ? [prediction] : [])]
+    .filter((f) => f.p_value !== null && f.p_value < t.pValue)
+    .map((f) => f.psi ?? 0);
+  const driftScore = significantPsi.length > 0 ? Math.max(...significantPsi) : 0;
+  const featurePsi = tested.filter((f) => f.p_value !== null && f.p_value < t.pValue).map((f) => f.psi ?? 0);
+  const maxPsi = featurePsi.length > 0 ? Math.max(...featurePsi) : 0;
+
+  let verdict: DriftVerdict;
+  if (!enough || tested.length === 0) verdict = 'insufficient_data';
+  else if (driftedShare >= t.shareCritical || maxPsi > t.psiCritical) verdict = 'critical';
+  else if (driftedShare >= t.shareWarning || maxPsi > t.psiWarning) verdict = 'warning';
+  else verdict = 'ok';
+  if (verdict !== 'insufficient_data' && prediction !== undefined && SEVERITY[prediction.verdict] > SEVERITY[verdict]) {
+    verdict = prediction.verdict;
+  }
+
+  return {
+    verdict,
+    rows,
+    features,
+    ...(prediction === undefined ? {} : { prediction }),
+    drifted_share: driftedShare,
+    drift_score: driftScore,
+    thresholds: t,
+  };
+}
+
+/** Quantiles (numpy's linear interpolation), population std and count of a score sample. */
+function sampleProfile(values: readonly number[]): Pick<NumericProfile, 'quantiles' | 'std' | 'count'> {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  const count = sorted.length;
+  if (count === 0) return { quantiles: new Array<number>(11).fill(0), std: 0, count: 0 };
+  const quantiles = Array.from({ length: 11 }, (_, i) => {
+    const position = (i / 10) * (count - 1);
+    const lower = Math.floor(position);
+    const upper = Math.min(lower + 1, count - 1);
+    const lo = sorted[lower] as number;
+    return lo + (position - lower) * ((sorted[upper] as number) - lo);
+  });
+  const mean = sorted.reduce((a, b) => a + b, 0) / count;
+  const std = Math.sqrt(sorted.reduce((a, v) => a + (v - mean) ** 2, 0) / count);
+  return { quantiles, std, count };
+}
