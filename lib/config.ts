@@ -103,7 +103,7 @@ export interface PredictConfig {
    */
   readonly reservedConcurrency?: number | undefined;
   /**
-   * Provisioned concurrency on the `live` alias; 0 means none (no alias is created).
+   * Provisioned concurrency on the `live` alias (which always exists); 0 means none.
    * @default 0
    */
   readonly provisionedConcurrency: number;
@@ -324,6 +324,89 @@ export interface NotificationsConfig {
   readonly topicArn?: string;
 }
 
+/** How CodeDeploy shifts traffic to a new version of the predict function (CodeDeploy's predefined Lambda configs). */
+export type DeploymentStrategy =
+  | 'allAtOnce'
+  | 'canary10Percent5Minutes'
+  | 'canary10Percent10Minutes'
+  | 'linear10PercentEvery1Minute';
+
+/** The deployment strategies accepted by {@link DeploymentConfig.strategy}. */
+export const DEPLOYMENT_STRATEGIES: readonly DeploymentStrategy[] = [
+  'allAtOnce',
+  'canary10Percent5Minutes',
+  'canary10Percent10Minutes',
+  'linear10PercentEvery1Minute',
+];
+
+/**
+ * Thresholds and evaluation of the alarms. The serving alarms (latency, 5xx rate, throttles) evaluate
+ * {@link AlarmsConfig.datapointsToAlarm} of {@link AlarmsConfig.evaluationPeriods} periods of
+ * {@link AlarmsConfig.periodSeconds}; the pipeline and drift alarms fire on one period holding one event.
+ */
+export interface AlarmsConfig {
+  /**
+   * Period of the serving alarms in seconds (a multiple of 60, at most 3600).
+   * @default 60
+   */
+  readonly periodSeconds: number;
+  /**
+   * Number of periods the serving alarms look at (periods × seconds at most one day).
+   * @default 5
+   */
+  readonly evaluationPeriods: number;
+  /**
+   * Number of breaching periods among {@link AlarmsConfig.evaluationPeriods} that puts a serving alarm in ALARM.
+   * @default 3
+   */
+  readonly datapointsToAlarm: number;
+  /**
+   * API p95 latency (API Gateway `Latency`) above which the latency alarm breaches, in milliseconds.
+   * @default 1000
+   */
+  readonly p95LatencyMs: number;
+  /**
+   * Share of API requests answered 5xx, in percent, above which the 5xx alarm breaches.
+   * @default 0.1
+   */
+  readonly serverErrorRatePercent: number;
+  /**
+   * Throttled invocations of the predict function per period at which the throttle alarm breaches.
+   * @default 1
+   */
+  readonly throttles: number;
+  /**
+   * Failed or timed-out pipeline executions in 5 minutes at which the pipeline alarm fires.
+   * @default 1
+   */
+  readonly pipelineFailures: number;
+  /**
+   * `DriftCritical` count (summed over models) in 5 minutes at which the drift alarm fires.
+   * @default 1
+   */
+  readonly driftCritical: number;
+}
+
+export interface DeploymentConfig {
+  /**
+   * How CodeDeploy shifts the `live` alias of the predict function to a new version; the serving alarms roll it back.
+   * @default "canary10Percent5Minutes"
+   */
+  readonly strategy: DeploymentStrategy;
+}
+
+export interface ObservabilityConfig {
+  /** Alarm thresholds (the SLO) and evaluation. */
+  readonly alarms: AlarmsConfig;
+  /** Safe rollout of the predict function's code. */
+  readonly deployment: DeploymentConfig;
+  /**
+   * Names of SageMaker endpoints whose health (invocations, errors, model latency) the dashboard shows.
+   * @default [] (no SageMaker widgets)
+   */
+  readonly sagemakerEndpointNames: readonly string[];
+}
+
 export interface MlopsConfig {
   /**
    * Used for the stack name and as a prefix of resource names (lowercase letters, digits, dashes).
@@ -352,8 +435,10 @@ export interface MlopsConfig {
   readonly artifacts: ArtifactsConfig;
   /** The training pipeline (also passed to the pipeline Lambda as the `PIPELINE_CONFIG` JSON). */
   readonly pipeline: PipelineConfig;
-  /** Where the training pipeline's notifications go. */
+  /** Where the training pipeline's notifications and the alarms go. */
   readonly notifications: NotificationsConfig;
+  /** The dashboard, the alarms and the predict function's CodeDeploy rollout. */
+  readonly observability: ObservabilityConfig;
 }
 
 /** The defaults; cdk.json's `mlops` context block repeats them. */
@@ -402,6 +487,20 @@ export const DEFAULT_CONFIG: MlopsConfig = {
     cooldownMinutes: 60,
   },
   notifications: { emails: [] },
+  observability: {
+    alarms: {
+      periodSeconds: 60,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      p95LatencyMs: 1000,
+      serverErrorRatePercent: 0.1,
+      throttles: 1,
+      pipelineFailures: 1,
+      driftCritical: 1,
+    },
+    deployment: { strategy: 'canary10Percent5Minutes' },
+    sagemakerEndpointNames: [],
+  },
 };
 
 /** Largest `PIPELINE_CONFIG` in bytes (Lambda allows 4 KB of environment variables per function, all of them). */
@@ -791,6 +890,63 @@ function parseNotifications(raw: unknown): NotificationsConfig {
   };
 }
 
+const ALARM_KEYS = [
+  'periodSeconds',
+  'evaluationPeriods',
+  'datapointsToAlarm',
+  'p95LatencyMs',
+  'serverErrorRatePercent',
+  'throttles',
+  'pipelineFailures',
+  'driftCritical',
+] as const;
+/** SageMaker endpoint names (CreateEndpoint's rule). */
+const SAGEMAKER_ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+/** CloudWatch's limit on evaluation periods × period for alarms. */
+const MAX_ALARM_WINDOW_SECONDS = 86_400;
+
+function parseObservability(raw: unknown): ObservabilityConfig {
+  const observability = objectAt(raw, 'observability', ['alarms', 'deployment', 'sagemakerEndpointNames']);
+  const alarms = objectAt(observability['alarms'], 'observability.alarms', ALARM_KEYS);
+  const deployment = objectAt(observability['deployment'], 'observability.deployment', ['strategy']);
+
+  const periodSeconds = alarms['periodSeconds'];
+  if (typeof periodSeconds !== 'number' || !Number.isInteger(periodSeconds) || periodSeconds < 60 || periodSeconds > 3600 || periodSeconds % 60 !== 0) {
+    fail('observability.alarms.periodSeconds', 'must be a multiple of 60 from 60 to 3600', periodSeconds);
+  }
+  const evaluationPeriods = integerIn(alarms, 'evaluationPeriods', 'observability.alarms.evaluationPeriods', 1, 100);
+  if (evaluationPeriods * periodSeconds > MAX_ALARM_WINDOW_SECONDS) {
+    fail(
+      'observability.alarms.evaluationPeriods',
+      `times observability.alarms.periodSeconds (${periodSeconds}) must be at most ${MAX_ALARM_WINDOW_SECONDS} seconds`,
+      evaluationPeriods,
+    );
+  }
+
+  const endpoints = observability['sagemakerEndpointNames'];
+  if (!Array.isArray(endpoints)) fail('observability.sagemakerEndpointNames', 'must be an array of endpoint names', endpoints);
+
+  return {
+    alarms: {
+      periodSeconds,
+      evaluationPeriods,
+      datapointsToAlarm: integerIn(alarms, 'datapointsToAlarm', 'observability.alarms.datapointsToAlarm', 1, evaluationPeriods),
+      p95LatencyMs: integerIn(alarms, 'p95LatencyMs', 'observability.alarms.p95LatencyMs', 1, 30_000),
+      serverErrorRatePercent: numberIn(alarms, 'serverErrorRatePercent', 'observability.alarms.serverErrorRatePercent', 0, 100, true),
+      throttles: integerIn(alarms, 'throttles', 'observability.alarms.throttles', 1, 1_000_000),
+      pipelineFailures: integerIn(alarms, 'pipelineFailures', 'observability.alarms.pipelineFailures', 1, 1000),
+      driftCritical: integerIn(alarms, 'driftCritical', 'observability.alarms.driftCritical', 1, 1000),
+    },
+    deployment: { strategy: oneOf(deployment, 'strategy', 'observability.deployment.strategy', DEPLOYMENT_STRATEGIES) },
+    sagemakerEndpointNames: endpoints.map((name: unknown, i: number): string => {
+      if (typeof name !== 'string' || !SAGEMAKER_ENDPOINT_NAME.test(name)) {
+        fail(`observability.sagemakerEndpointNames[${i}]`, 'must be a sagemaker endpoint name (letters, digits and dashes, 1 to 63)', name);
+      }
+      return name;
+    }),
+  };
+}
+
 /**
  * Merges `raw` (a partial config, or undefined for all defaults) over {@link DEFAULT_CONFIG} and validates it.
  * @throws ConfigError on any unknown key, wrong type or out-of-range value
@@ -808,6 +964,7 @@ export function parseConfig(raw: unknown): MlopsConfig {
     'artifacts',
     'pipeline',
     'notifications',
+    'observability',
   ]);
   const registry = objectAt(root['registry'], 'registry', ['cacheTtlSeconds']);
   const artifacts = objectAt(root['artifacts'], 'artifacts', ['noncurrentVersionExpirationDays']);
@@ -845,6 +1002,7 @@ export function parseConfig(raw: unknown): MlopsConfig {
     },
     pipeline: parsePipeline(root['pipeline']),
     notifications: parseNotifications(root['notifications']),
+    observability: parseObservability(root['observability']),
   };
 }
 

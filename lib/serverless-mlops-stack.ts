@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { MlopsConfig } from './config.ts';
 import { InferenceApi } from './constructs/inference-api.ts';
 import { ARTIFACT_PREFIX, ModelStore } from './constructs/model-store.ts';
+import { Observability } from './constructs/observability.ts';
 import { OnnxRuntimeLayer } from './constructs/onnx-runtime-layer.ts';
 import { TrainingPipeline } from './constructs/training-pipeline.ts';
 
@@ -10,11 +11,15 @@ export interface ServerlessMlopsStackProps extends StackProps {
   readonly config: MlopsConfig;
 }
 
-/** The platform: model store (artifact bucket + registry table), the inference API and the training pipeline. */
+/**
+ * The platform: model store (artifact bucket + registry table), the inference API, the training pipeline, and their
+ * observability (dashboard, alarms, CodeDeploy rollout of the predict function).
+ */
 export class ServerlessMlopsStack extends Stack {
   public readonly modelStore: ModelStore;
   public readonly inferenceApi: InferenceApi;
   public readonly trainingPipeline: TrainingPipeline;
+  public readonly observability: Observability;
 
   public constructor(scope: Construct, id: string, props: ServerlessMlopsStackProps) {
     const { config, ...stackProps } = props;
@@ -22,8 +27,10 @@ export class ServerlessMlopsStack extends Stack {
       description: `${config.appName}: ONNX model registry, artifact store, inference API and training pipeline (serverless-mlops)`,
       ...stackProps,
     });
-    Tags.of(this).add('app', config.appName);
-    Tags.of(this).add('managed-by', 'cdk');
+    // Dashboard tags are newer than cfn-lint's resource schema (E3002 'Tags' unexpected); a dashboard holds no data.
+    const tagOptions = { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] };
+    Tags.of(this).add('app', config.appName, tagOptions);
+    Tags.of(this).add('managed-by', 'cdk', tagOptions);
 
     this.modelStore = new ModelStore(this, 'ModelStore', {
       noncurrentVersionExpirationDays: config.artifacts.noncurrentVersionExpirationDays,
@@ -50,6 +57,18 @@ export class ServerlessMlopsStack extends Stack {
       onnxLayer: onnx.layer,
     });
 
+    // Alarms notify the pipeline's topic: one topic (and one set of subscriptions) for every operational notification.
+    this.observability = new Observability(this, 'Observability', {
+      config,
+      restApi: this.inferenceApi.restApi,
+      predictFunction: this.inferenceApi.predictFunction,
+      predictLogGroup: this.inferenceApi.predictFunction.logGroup,
+      predictAlias: this.inferenceApi.liveAlias,
+      stateMachine: this.trainingPipeline.stateMachine,
+      topic: this.trainingPipeline.topic,
+      topicKey: this.trainingPipeline.topicKey,
+    });
+
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the inference API (routes under /v1)',
       value: this.inferenceApi.restApi.url,
@@ -65,8 +84,20 @@ export class ServerlessMlopsStack extends Stack {
       value: this.trainingPipeline.stateMachine.stateMachineArn,
     });
     new CfnOutput(this, 'NotificationTopicArn', {
-      description: 'SNS topic of the training pipeline notifications (approval requests, outcomes)',
+      description: 'SNS topic of the training pipeline notifications (approval requests, outcomes) and of the alarms',
       value: this.trainingPipeline.topic.topicArn,
+    });
+    new CfnOutput(this, 'DashboardName', {
+      description: 'CloudWatch dashboard of the platform',
+      value: this.observability.dashboard.dashboardName,
+    });
+    new CfnOutput(this, 'DeploymentGroupName', {
+      description: 'CodeDeploy deployment group of the predict function (aws deploy list-deployments --application-name <app> --deployment-group-name <name>)',
+      value: this.observability.deploymentGroup.deploymentGroupName,
+    });
+    new CfnOutput(this, 'DeploymentApplicationName', {
+      description: 'CodeDeploy application of the predict function',
+      value: this.observability.deploymentGroup.application.applicationName,
     });
   }
 }

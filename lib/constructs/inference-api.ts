@@ -33,6 +33,9 @@ export const INFERENCE_API_ENTRY = 'lambdas/inference-api/handler.ts';
 /** Base path of every route. */
 export const API_VERSION_PATH = 'v1';
 
+/** The alias API Gateway invokes; CodeDeploy moves it to each new version of the predict function. */
+export const LIVE_ALIAS_NAME = 'live';
+
 export interface InferenceApiProps {
   readonly config: MlopsConfig;
   readonly registryTable: ITable;
@@ -88,6 +91,8 @@ const GATEWAY_RESPONSES: ReadonlyArray<{
 export class InferenceApi extends Construct {
   public readonly restApi: RestApi;
   public readonly predictFunction: MlopsFunction;
+  /** The `live` alias of the predict function: what API Gateway invokes, and what CodeDeploy shifts. */
+  public readonly liveAlias: Alias;
   public readonly apiKey: ApiKey;
   public readonly usagePlan: UsagePlan;
 
@@ -125,15 +130,16 @@ export class InferenceApi extends Construct {
       .bindRegistryTable(props.registryTable, props.registryIndexNames)
       .bindArtifactBucket(props.artifactBucket, props.artifactPrefix);
 
-    // Provisioned concurrency lives on an alias; without it the API calls $LATEST.
-    const target: IFunction =
-      config.predict.provisionedConcurrency > 0
-        ? new Alias(this, 'LiveAlias', {
-            aliasName: 'live',
-            version: this.predictFunction.currentVersion,
-            provisionedConcurrentExecutions: config.predict.provisionedConcurrency,
-          })
-        : this.predictFunction;
+    // The API always calls the `live` alias: CodeDeploy (the Observability construct) shifts it from one published
+    // version to the next, and provisioned concurrency, when configured, lives on it.
+    this.liveAlias = new Alias(this, 'LiveAlias', {
+      aliasName: LIVE_ALIAS_NAME,
+      version: this.predictFunction.currentVersion,
+      ...(config.predict.provisionedConcurrency > 0
+        ? { provisionedConcurrentExecutions: config.predict.provisionedConcurrency }
+        : {}),
+    });
+    const target: IFunction = this.liveAlias;
 
     const accessLogGroup = new LogGroup(this, 'AccessLogs', {
       retention: retentionDays(config.logRetentionDays),

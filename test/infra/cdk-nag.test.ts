@@ -47,6 +47,10 @@ describe('cdk-nag AwsSolutions', () => {
         pipeline: { sagemaker: { roleArn: 'arn:aws:iam::123456789012:role/sagemaker-training' } },
       },
     ],
+    [
+      'observability with a SageMaker endpoint and a linear rollout',
+      { observability: { sagemakerEndpointNames: ['credit-endpoint'], deployment: { strategy: 'linear10PercentEvery1Minute' } } },
+    ],
   ])('has zero unacknowledged findings for %s', (_name, overrides) => {
     const { app } = buildStack(overrides);
     expect(findings(app)).toEqual([]);

@@ -193,6 +193,60 @@ describe('parseConfig', () => {
     expect(config.notifications).toEqual({ emails: ['a@example.com'], topicArn: 'arn:aws:sns:eu-west-1:123456789012:alerts' });
   });
 
+  it('defaults observability to the SLO: p95 1 s, 5xx 0.1 %, any throttle, one failed run, canary 10 % for 5 minutes', () => {
+    expect(parseConfig(undefined).observability).toEqual({
+      alarms: {
+        periodSeconds: 60,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 3,
+        p95LatencyMs: 1000,
+        serverErrorRatePercent: 0.1,
+        throttles: 1,
+        pipelineFailures: 1,
+        driftCritical: 1,
+      },
+      deployment: { strategy: 'canary10Percent5Minutes' },
+      sagemakerEndpointNames: [],
+    });
+    const config = parseConfig({ observability: { alarms: { p95LatencyMs: 500 }, deployment: { strategy: 'allAtOnce' } } });
+    expect(config.observability.alarms).toMatchObject({ p95LatencyMs: 500, serverErrorRatePercent: 0.1, evaluationPeriods: 5 });
+    expect(config.observability.deployment.strategy).toBe('allAtOnce');
+  });
+
+  it.each([
+    [{ observability: { alarms: { p95LatencyMs: 0 } } }, 'config field "observability.alarms.p95LatencyMs" must be an integer from 1 to 30000, got 0'],
+    [
+      { observability: { alarms: { serverErrorRatePercent: 0 } } },
+      'config field "observability.alarms.serverErrorRatePercent" must be a number above 0 and at most 100, got 0',
+    ],
+    [{ observability: { alarms: { throttles: 0.5 } } }, 'config field "observability.alarms.throttles" must be an integer from 1 to 1000000, got 0.5'],
+    [{ observability: { alarms: { pipelineFailures: 0 } } }, 'config field "observability.alarms.pipelineFailures" must be an integer from 1 to 1000, got 0'],
+    [{ observability: { alarms: { driftCritical: '1' } } }, 'config field "observability.alarms.driftCritical" must be an integer from 1 to 1000, got "1"'],
+    [{ observability: { alarms: { periodSeconds: 90 } } }, 'config field "observability.alarms.periodSeconds" must be a multiple of 60 from 60 to 3600, got 90'],
+    [
+      { observability: { alarms: { periodSeconds: 3600, evaluationPeriods: 25 } } },
+      'config field "observability.alarms.evaluationPeriods" times observability.alarms.periodSeconds (3600) must be at most 86400 seconds, got 25',
+    ],
+    [
+      { observability: { alarms: { evaluationPeriods: 2, datapointsToAlarm: 3 } } },
+      'config field "observability.alarms.datapointsToAlarm" must be an integer from 1 to 2, got 3',
+    ],
+    [{ observability: { alarms: { p99LatencyMs: 2000 } } }, 'config field "observability.alarms.p99LatencyMs" is not a known field (known: periodSeconds, evaluationPeriods, datapointsToAlarm, p95LatencyMs, serverErrorRatePercent, throttles, pipelineFailures, driftCritical)'],
+    [
+      { observability: { deployment: { strategy: 'canary50Percent' } } },
+      'config field "observability.deployment.strategy" must be one of "allAtOnce", "canary10Percent5Minutes", "canary10Percent10Minutes", "linear10PercentEvery1Minute", got "canary50Percent"',
+    ],
+    [{ observability: { sagemakerEndpointNames: 'credit' } }, 'config field "observability.sagemakerEndpointNames" must be an array of endpoint names, got "credit"'],
+    [
+      { observability: { sagemakerEndpointNames: ['credit_endpoint'] } },
+      'config field "observability.sagemakerEndpointNames[0]" must be a sagemaker endpoint name (letters, digits and dashes, 1 to 63), got "credit_endpoint"',
+    ],
+  ])('rejects observability config %j naming the field and value', (raw, message) => {
+    const err = errorOf(() => parseConfig(raw));
+    expect(err.message).toBe(message);
+    expect(err.message).not.toMatch(/\.$/);
+  });
+
   it('rejects a log retention CloudWatch does not accept', () => {
     expect(errorOf(() => parseConfig({ logRetentionDays: 31 })).message).toMatch(/^config field "logRetentionDays" must be one of 1, 3, .*, got 31$/);
   });

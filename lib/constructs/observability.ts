@@ -1,0 +1,539 @@
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import {
+  Alarm,
+  AlarmRule,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  CompositeAlarm,
+  Dashboard,
+  GraphWidget,
+  type HorizontalAnnotation,
+  type IAlarm,
+  type IMetric,
+  type MetricOptions,
+  LogQueryVisualizationType,
+  LogQueryWidget,
+  MathExpression,
+  Metric,
+  SearchExpression,
+  Stats,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { type ILambdaDeploymentConfig, LambdaDeploymentConfig, LambdaDeploymentGroup } from 'aws-cdk-lib/aws-codedeploy';
+import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { Alias, IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { DeploymentStrategy, MlopsConfig } from '../config.ts';
+import { INFERENCE_API_SERVICE_NAME, METRICS_NAMESPACE, TRAINING_PIPELINE_SERVICE_NAME } from './environment.ts';
+
+/**
+ * The EMF dimension names the handlers emit (Powertools `Metrics`). Every metric carries `service` (the Powertools
+ * service name) and `environment` (`MLOPS_ENVIRONMENT`, which the constructs set to `appName`); the other names are
+ * added per metric. A CloudWatch metric is identified by its full dimension set, so these must match docs/metrics.md.
+ */
+export const EMF_DIMENSIONS = {
+  service: 'service',
+  environment: 'environment',
+  route: 'route',
+  model: 'model',
+  code: 'code',
+  step: 'step',
+  feature: 'feature',
+  functionName: 'function_name',
+} as const;
+
+/** Metrics the drift job will emit (not emitted by any handler yet): the dashboard and the drift alarm expect them. */
+export const DRIFT_METRICS = {
+  /** Overall drift score of a model (dimension `model`). */
+  score: 'DriftScore',
+  /** Drift score of one feature (dimensions `model`, `feature`). */
+  feature: 'FeatureDrift',
+  /** 1 for each model whose drift is critical in a run (dimension `model`). */
+  critical: 'DriftCritical',
+  /** Distribution of the predicted scores (dimension `model`), read as percentiles. */
+  predictionScore: 'PredictionScore',
+} as const;
+
+/** CodeDeploy's predefined Lambda configs, by config name. */
+export const DEPLOYMENT_CONFIGS: Readonly<Record<DeploymentStrategy, ILambdaDeploymentConfig>> = {
+  allAtOnce: LambdaDeploymentConfig.ALL_AT_ONCE,
+  canary10Percent5Minutes: LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES,
+  canary10Percent10Minutes: LambdaDeploymentConfig.CANARY_10PERCENT_10MINUTES,
+  linear10PercentEvery1Minute: LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_1MINUTE,
+};
+
+/** Period of the dashboard graphs. */
+const DASHBOARD_PERIOD = Duration.minutes(5);
+/** Period of the pipeline and drift alarms: one event in it is enough. */
+const EVENT_ALARM_PERIOD = Duration.minutes(5);
+
+export interface ObservabilityProps {
+  /** Alarm thresholds, deployment strategy and SageMaker endpoints come from `config.observability`. */
+  readonly config: MlopsConfig;
+  /** The inference API; its deployment stage's metrics drive the latency and 5xx alarms. */
+  readonly restApi: RestApi;
+  /** The predict function (its metrics cover every version and alias). */
+  readonly predictFunction: IFunction;
+  /** The predict function's log group, queried by the per-version Logs Insights widgets. */
+  readonly predictLogGroup: ILogGroup;
+  /** The `live` alias API Gateway invokes; CodeDeploy shifts it between versions. */
+  readonly predictAlias: Alias;
+  /** The training pipeline. */
+  readonly stateMachine: IStateMachine;
+  /** Where every alarm notifies (the training pipeline's topic: one topic for all operational notifications). */
+  readonly topic: ITopic;
+  /**
+   * The KMS key encrypting {@link topic}; CloudWatch is allowed to use it so that alarms can publish.
+   * @default - the topic is not encrypted with a key of this stack; nothing is granted
+   */
+  readonly topicKey?: IKey | undefined;
+}
+
+/**
+ * Operations of the platform: one CloudWatch dashboard, the SLO alarms (API p95 latency, API 5xx rate, predict
+ * throttles, failed pipeline executions, critical drift) and the composite "serving unhealthy" alarm, all notifying
+ * the topic; and the CodeDeploy deployment group that shifts the predict function's `live` alias to each new version
+ * (canary by default) and rolls back when a serving alarm fires.
+ */
+export class Observability extends Construct {
+  public readonly dashboard: Dashboard;
+  /** API Gateway p95 `Latency` above `observability.alarms.p95LatencyMs`. */
+  public readonly latencyAlarm: Alarm;
+  /** API 5xx share of requests above `observability.alarms.serverErrorRatePercent`. */
+  public readonly serverErrorAlarm: Alarm;
+  /** Predict function `Throttles` at or above `observability.alarms.throttles`. */
+  public readonly throttleAlarm: Alarm;
+  /** Failed training pipeline executions at or above `observability.alarms.pipelineFailures`. */
+  public readonly pipelineFailureAlarm: Alarm;
+  /** `DriftCritical` (all models) at or above `observability.alarms.driftCritical`. */
+  public readonly driftAlarm: Alarm;
+  /** Latency OR 5xx OR throttles. */
+  public readonly servingUnhealthyAlarm: CompositeAlarm;
+  /** The alarms that roll a predict deployment back (latency, 5xx, throttles). */
+  public readonly servingAlarms: readonly Alarm[];
+  /** Shifts the `live` alias to new versions of the predict function. */
+  public readonly deploymentGroup: LambdaDeploymentGroup;
+
+  public constructor(scope: Construct, id: string, props: ObservabilityProps) {
+    super(scope, id);
+    const { config, restApi, predictFunction, stateMachine } = props;
+    const { alarms } = config.observability;
+    const period = Duration.seconds(alarms.periodSeconds);
+    const api = new ApiMetrics(restApi, config.api.stageName);
+    // The constructs set MLOPS_ENVIRONMENT (the `environment` dimension) to the app name.
+    const environment = config.appName;
+    const name = (suffix: string): string => `${config.appName}-${suffix}`;
+
+    // --- alarms -----------------------------------------------------------------------------------------------
+    const serving = {
+      evaluationPeriods: alarms.evaluationPeriods,
+      datapointsToAlarm: alarms.datapointsToAlarm,
+      // No traffic is not an outage: API Gateway and Lambda emit nothing without requests.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    };
+    this.latencyAlarm = new Alarm(this, 'LatencyAlarm', {
+      alarmName: name('api-latency-p95'),
+      alarmDescription: `API p95 latency above ${alarms.p95LatencyMs} ms (runbook: docs/operations/alarms/api-latency.md)`,
+      metric: api.metric('Latency', { statistic: Stats.p(95), period }),
+      threshold: alarms.p95LatencyMs,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      ...serving,
+    });
+    this.serverErrorAlarm = new Alarm(this, 'ServerErrorAlarm', {
+      alarmName: name('api-5xx-rate'),
+      alarmDescription: `API 5xx above ${alarms.serverErrorRatePercent} % of requests (runbook: docs/operations/alarms/api-5xx.md)`,
+      metric: new MathExpression({
+        expression: '100 * FILL(errors, 0) / requests',
+        usingMetrics: {
+          errors: api.metric('5XXError', { statistic: Stats.SUM, period }),
+          requests: api.metric('Count', { statistic: Stats.SUM, period }),
+        },
+        label: '5xx % of requests',
+        period,
+      }),
+      threshold: alarms.serverErrorRatePercent,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      ...serving,
+    });
+    this.throttleAlarm = new Alarm(this, 'ThrottleAlarm', {
+      alarmName: name('predict-throttles'),
+      alarmDescription: `Predict function throttled ${alarms.throttles} or more invocations per period (runbook: docs/operations/alarms/predict-throttles.md)`,
+      metric: predictFunction.metricThrottles({ statistic: Stats.SUM, period }),
+      threshold: alarms.throttles,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      ...serving,
+    });
+    this.servingAlarms = [this.latencyAlarm, this.serverErrorAlarm, this.throttleAlarm];
+
+    this.pipelineFailureAlarm = new Alarm(this, 'PipelineFailureAlarm', {
+      alarmName: name('pipeline-failed'),
+      alarmDescription: 'A training pipeline execution failed (runbook: docs/operations/alarms/pipeline-failed.md)',
+      metric: stateMachine.metricFailed({ statistic: Stats.SUM, period: EVENT_ALARM_PERIOD }),
+      threshold: alarms.pipelineFailures,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    // A Metrics Insights query, not a metric: it sums DriftCritical over every dimension set the drift job uses
+    // (per model), so the alarm needs no deploy when a model is added. SEARCH is not allowed in alarms.
+    this.driftAlarm = new Alarm(this, 'DriftAlarm', {
+      alarmName: name('drift-critical'),
+      alarmDescription: 'Critical drift reported for a model (runbook: docs/operations/alarms/drift-critical.md)',
+      metric: new MathExpression({
+        expression: `SELECT SUM(${DRIFT_METRICS.critical}) FROM ${METRICS_NAMESPACE} WHERE ${EMF_DIMENSIONS.environment} = '${environment}'`,
+        usingMetrics: {},
+        label: 'critical drift (all models)',
+        period: EVENT_ALARM_PERIOD,
+      }),
+      threshold: alarms.driftCritical,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      // The drift job runs on a schedule: between runs there is no data.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    this.servingUnhealthyAlarm = new CompositeAlarm(this, 'ServingUnhealthyAlarm', {
+      compositeAlarmName: name('serving-unhealthy'),
+      alarmDescription: 'Serving is unhealthy: p95 latency, 5xx rate or throttles (runbook: docs/operations/alarms/serving-unhealthy.md)',
+      alarmRule: AlarmRule.anyOf(...this.servingAlarms),
+    });
+
+    const action = new SnsAction(props.topic);
+    for (const alarm of [...this.servingAlarms, this.pipelineFailureAlarm, this.driftAlarm, this.servingUnhealthyAlarm]) {
+      alarm.addAlarmAction(action);
+    }
+    // Recovery is announced once, for serving as a whole.
+    this.servingUnhealthyAlarm.addOkAction(action);
+    this.allowCloudWatchToPublish(props.topic, props.topicKey);
+
+    // --- safe rollout of the predict function --------------------------------------------------------------------
+    this.deploymentGroup = new LambdaDeploymentGroup(this, 'PredictDeployment', {
+      alias: props.predictAlias,
+      deploymentConfig: DEPLOYMENT_CONFIGS[config.observability.deployment.strategy],
+      alarms: [...this.servingAlarms],
+      autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
+    });
+    Validations.of(this.deploymentGroup.role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
+      reason:
+        'The CodeDeploy service role uses the AWS managed policy made for Lambda deployments (get/update alias, describe alarms, CodeDeploy hook functions only).',
+    });
+
+    // --- dashboard ----------------------------------------------------------------------------------------------
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: config.appName,
+      defaultInterval: Duration.hours(3),
+    });
+    const widgets = new DashboardWidgets(environment, props);
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown: `# ${config.appName}\nServing SLO: p95 latency ≤ ${alarms.p95LatencyMs} ms, 5xx ≤ ${alarms.serverErrorRatePercent} % of requests, no throttles. Runbooks: docs/operations/. Metrics: docs/metrics.md.`,
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: [this.servingUnhealthyAlarm, ...this.servingAlarms, this.pipelineFailureAlarm, this.driftAlarm] satisfies IAlarm[],
+        width: 24,
+        height: 3,
+      }),
+    );
+    for (const row of widgets.rows(config, [this.latencyAlarm, this.serverErrorAlarm])) this.dashboard.addWidgets(...row);
+  }
+
+  /**
+   * CloudWatch alarms publish as the `cloudwatch.amazonaws.com` service: the created topic's policy (which holds the
+   * SSL-only statement) and its key must let it. An imported topic must allow this itself (docs/operations).
+   */
+  private allowCloudWatchToPublish(topic: ITopic, key: IKey | undefined): void {
+    const stack = Stack.of(this);
+    const cloudWatch = new ServicePrincipal('cloudwatch.amazonaws.com');
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowCloudWatchAlarms',
+        effect: Effect.ALLOW,
+        principals: [cloudWatch],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+        },
+      }),
+    );
+    key?.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        effect: Effect.ALLOW,
+        principals: [cloudWatch],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+      }),
+    );
+  }
+}
+
+/**
+ * API Gateway metrics of the deployment stage, with literal dimensions (API name and stage name from the config).
+ * `Stage.metric*()` would reference the stage resource, which depends on the methods, which invoke the `live` alias,
+ * which CodeDeploy updates with these alarms as rollback triggers: a dependency cycle.
+ */
+class ApiMetrics {
+  private readonly apiName: string;
+  private readonly stageName: string;
+
+  public constructor(restApi: RestApi, stageName: string) {
+    this.apiName = restApi.restApiName;
+    this.stageName = stageName;
+  }
+
+  public metric(metricName: string, options: MetricOptions): Metric {
+    return new Metric({
+      namespace: 'AWS/ApiGateway',
+      metricName,
+      dimensionsMap: { ApiName: this.apiName, Stage: this.stageName },
+      ...options,
+    });
+  }
+}
+
+/** `SEARCH('<query>', '<stat>', <seconds>)`: every metric matching the query, so new models appear without a deploy. */
+function search(query: string, stat: string, label?: string): SearchExpression {
+  return new SearchExpression({
+    expression: `SEARCH('${query}', '${stat}', ${DASHBOARD_PERIOD.toSeconds()})`,
+    period: DASHBOARD_PERIOD,
+    ...(label === undefined ? {} : { label }),
+  });
+}
+
+/** A search schema: `{Namespace,dim1,dim2,...}` (only metrics with exactly these dimensions). */
+function schema(namespace: string, ...dimensions: string[]): string {
+  return `{${[namespace, ...[...dimensions].sort()].join(',')}}`;
+}
+
+/** The dashboard's widgets, one row of graphs per concern. */
+class DashboardWidgets {
+  private readonly env: string;
+  private readonly props: ObservabilityProps;
+
+  public constructor(environment: string, props: ObservabilityProps) {
+    this.env = environment;
+    this.props = props;
+  }
+
+  public rows(config: MlopsConfig, alarms: readonly [latency: Alarm, serverErrors: Alarm]): GraphLike[][] {
+    return [
+      this.api(alarms),
+      this.lambda(config),
+      this.models(),
+      this.versions(),
+      this.drift(),
+      this.pipeline(),
+      ...config.observability.sagemakerEndpointNames.map((endpoint) => this.sageMaker(endpoint)),
+    ];
+  }
+
+  /** `SEARCH` over the platform namespace for this environment, with a schema (exact dimension set) or without. */
+  private emf(metricName: string, stat: string, dimensions?: string[]): SearchExpression {
+    const where = `MetricName="${metricName}" ${EMF_DIMENSIONS.environment}="${this.env}"`;
+    const query =
+      dimensions === undefined
+        ? `Namespace="${METRICS_NAMESPACE}" ${where}`
+        : `${schema(METRICS_NAMESPACE, EMF_DIMENSIONS.service, EMF_DIMENSIONS.environment, ...dimensions)} ${where}`;
+    // A dynamic label, applied to every series the search returns: the varying dimensions' values (the default label
+    // when the dimensions are not known).
+    const varying = (dimensions ?? []).filter((name) => name !== EMF_DIMENSIONS.route);
+    const suffix = varying.length === 0 ? '${LABEL}' : varying.map((name) => `\${PROP('Dim.${name}')}`).join(' ');
+    return search(query, stat, `${metricName} ${stat} ${suffix}`);
+  }
+
+  /** A Powertools metric with its exact dimension set (default dimensions + `extra`). */
+  private powertools(metricName: string, service: string, extra: Record<string, string>, statistic: string): Metric {
+    return new Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { [EMF_DIMENSIONS.service]: service, [EMF_DIMENSIONS.environment]: this.env, ...extra },
+      statistic,
+      period: DASHBOARD_PERIOD,
+      label: metricName,
+    });
+  }
+
+  private api([latencyAlarm, serverErrorAlarm]: readonly [Alarm, Alarm]): GraphLike[] {
+    const stage = new ApiMetrics(this.props.restApi, this.props.config.api.stageName);
+    const period = DASHBOARD_PERIOD;
+    // One graph: the two expressions need their own ids for their error metrics.
+    const rate = (id: string, errors: Metric, label: string): MathExpression =>
+      new MathExpression({
+        expression: `100 * FILL(${id}, 0) / requests`,
+        usingMetrics: { [id]: errors, requests: stage.metric('Count', { statistic: Stats.SUM, period }) },
+        label,
+        period,
+      });
+    const threshold = (alarm: Alarm, label: string): HorizontalAnnotation => ({ ...alarm.toAnnotation(), label });
+    return [
+      graph('API latency (ms)', [
+        stage.metric('Latency', { statistic: Stats.p(50), period, label: 'Latency p50' }),
+        stage.metric('Latency', { statistic: Stats.p(95), period, label: 'Latency p95' }),
+        stage.metric('Latency', { statistic: Stats.p(99), period, label: 'Latency p99' }),
+        stage.metric('IntegrationLatency', { statistic: Stats.p(95), period, label: 'IntegrationLatency p95' }),
+      ], [threshold(latencyAlarm, 'p95 SLO')]),
+      graph('API requests', [stage.metric('Count', { statistic: Stats.SUM, period, label: 'Count' })]),
+      graph('API 4xx and 5xx (% of requests)', [
+        rate('clientErrors', stage.metric('4XXError', { statistic: Stats.SUM, period }), '4XXError %'),
+        rate('serverErrors', stage.metric('5XXError', { statistic: Stats.SUM, period }), '5XXError %'),
+      ], [threshold(serverErrorAlarm, '5xx SLO')]),
+      graph('Errors answered by the function, by code', [
+        this.emf('ServerErrors', 'Sum', [EMF_DIMENSIONS.code]),
+        this.emf('ClientErrors', 'Sum', [EMF_DIMENSIONS.code]),
+      ]),
+    ];
+  }
+
+  private lambda(config: MlopsConfig): GraphLike[] {
+    const fn = this.props.predictFunction;
+    const period = DASHBOARD_PERIOD;
+    const concurrency: IMetric[] = [fn.metric('ConcurrentExecutions', { statistic: Stats.MAXIMUM, period, label: 'ConcurrentExecutions max' })];
+    if (config.predict.provisionedConcurrency > 0) {
+      const alias = this.props.predictAlias;
+      concurrency.push(
+        alias.metric('ProvisionedConcurrencySpilloverInvocations', { statistic: Stats.SUM, period, label: 'spillover (live)' }),
+      );
+    }
+    return [
+      graph('Predict function duration (ms)', [
+        fn.metricDuration({ statistic: Stats.p(50), period, label: 'Duration p50' }),
+        fn.metricDuration({ statistic: Stats.p(95), period, label: 'Duration p95' }),
+        fn.metricDuration({ statistic: Stats.p(99), period, label: 'Duration p99' }),
+      ]),
+      graph('Predict function errors and throttles', [
+        fn.metricErrors({ statistic: Stats.SUM, period, label: 'Errors' }),
+        fn.metricThrottles({ statistic: Stats.SUM, period, label: 'Throttles' }),
+      ]),
+      graph('Predict function concurrency', concurrency),
+      graph('Predict function cold starts', [
+        this.powertools('ColdStart', INFERENCE_API_SERVICE_NAME, { [EMF_DIMENSIONS.functionName]: fn.functionName }, Stats.SUM),
+      ]),
+    ];
+  }
+
+  private models(): GraphLike[] {
+    const perPredict = [EMF_DIMENSIONS.route, EMF_DIMENSIONS.model];
+    return [
+      graph('Predict latency p95 by model (ms)', [this.emf('PredictLatency', 'p95', perPredict)]),
+      graph('Predicted rows by model', [this.emf('PredictedRows', 'Sum', perPredict)]),
+      graph('Model load time by model (ms, max)', [this.emf('ModelLoadTime', 'Maximum', [EMF_DIMENSIONS.model])]),
+      graph('Shadow and canary', [
+        this.emf('ShadowScoredRows', 'Sum', [EMF_DIMENSIONS.model]),
+        // Without a schema: matches the metric whatever dimension set carries it.
+        this.emf('ShadowDisagreements', 'Sum'),
+        this.emf('ShadowFailures', 'Sum', [EMF_DIMENSIONS.model]),
+        this.emf('CanaryFallbacks', 'Sum', [EMF_DIMENSIONS.model]),
+      ]),
+    ];
+  }
+
+  /** Per model version and variant (production, canary, shadow): read from the log, where they are EMF metadata. */
+  private versions(): GraphLike[] {
+    const logGroupNames = [this.props.predictLogGroup.logGroupName];
+    return [
+      new LogQueryWidget({
+        title: 'Traffic and latency by model version (production, canary)',
+        logGroupNames,
+        view: LogQueryVisualizationType.TABLE,
+        queryLines: [
+          'filter ispresent(PredictLatency)',
+          'stats count(*) as requests, sum(PredictedRows) as rows, pct(PredictLatency, 50) as p50_ms, pct(PredictLatency, 95) as p95_ms by model, model_version, variant',
+          'sort model, variant',
+        ],
+        width: 8,
+        height: 6,
+      }),
+      new LogQueryWidget({
+        title: 'Requests by variant',
+        logGroupNames,
+        view: LogQueryVisualizationType.LINE,
+        queryLines: ['filter ispresent(PredictLatency)', 'stats count(*) as requests by bin(5m), variant'],
+        width: 8,
+        height: 6,
+      }),
+      new LogQueryWidget({
+        title: 'Shadow versions: rows and disagreements',
+        logGroupNames,
+        view: LogQueryVisualizationType.TABLE,
+        queryLines: [
+          'filter message = "shadow scored"',
+          'stats sum(rows) as rows, sum(disagreements) as disagreements, avg(mean_abs_diff) as mean_abs_diff by model, production_version, shadow_version',
+        ],
+        width: 8,
+        height: 6,
+      }),
+    ];
+  }
+
+  /** Emitted by the drift job (docs/metrics.md): without a schema, whatever dimensions it uses. */
+  private drift(): GraphLike[] {
+    return [
+      graph('Prediction score distribution by model', [
+        this.emf(DRIFT_METRICS.predictionScore, 'p10'),
+        this.emf(DRIFT_METRICS.predictionScore, 'p50'),
+        this.emf(DRIFT_METRICS.predictionScore, 'p90'),
+      ]),
+      graph('Drift score by model (overall)', [this.emf(DRIFT_METRICS.score, 'Maximum')]),
+      graph('Drift by feature', [this.emf(DRIFT_METRICS.feature, 'Maximum')]),
+      graph('Critical drift', [this.emf(DRIFT_METRICS.critical, 'Sum')]),
+    ];
+  }
+
+  private pipeline(): GraphLike[] {
+    const sfn = this.props.stateMachine;
+    const period = DASHBOARD_PERIOD;
+    const step = (value: string): Record<string, string> => ({ [EMF_DIMENSIONS.step]: value });
+    return [
+      graph('Pipeline executions', [
+        sfn.metricStarted({ statistic: Stats.SUM, period, label: 'ExecutionsStarted' }),
+        sfn.metricSucceeded({ statistic: Stats.SUM, period, label: 'ExecutionsSucceeded' }),
+        sfn.metricFailed({ statistic: Stats.SUM, period, label: 'ExecutionsFailed' }),
+        sfn.metricTimedOut({ statistic: Stats.SUM, period, label: 'ExecutionsTimedOut' }),
+      ]),
+      graph('Gate decisions and promotions', [
+        this.powertools('GatePassed', TRAINING_PIPELINE_SERVICE_NAME, step('gate'), Stats.SUM),
+        this.powertools('GateFailed', TRAINING_PIPELINE_SERVICE_NAME, step('gate'), Stats.SUM),
+        this.powertools('ModelsPromoted', TRAINING_PIPELINE_SERVICE_NAME, step('promote'), Stats.SUM),
+        this.powertools('PipelineFailures', TRAINING_PIPELINE_SERVICE_NAME, step('record_failure'), Stats.SUM),
+      ]),
+      graph('Pipeline step errors by step', [this.emf('PipelineStepErrors', 'Sum', [EMF_DIMENSIONS.step])]),
+      graph('Pipeline step duration p95 by step (ms)', [this.emf('PipelineStepDuration', 'p95', [EMF_DIMENSIONS.step])]),
+    ];
+  }
+
+  private sageMaker(endpoint: string): GraphLike[] {
+    const query = (metricName: string): string =>
+      `${schema('AWS/SageMaker', 'EndpointName', 'VariantName')} MetricName="${metricName}" EndpointName="${endpoint}"`;
+    return [
+      graph(`SageMaker ${endpoint}: invocations and errors`, [
+        search(query('Invocations'), 'Sum'),
+        search(query('Invocation4XXErrors'), 'Sum'),
+        search(query('Invocation5XXErrors'), 'Sum'),
+      ], [], 12),
+      graph(`SageMaker ${endpoint}: model latency p95 (µs)`, [search(query('ModelLatency'), 'p95')], [], 12),
+    ];
+  }
+}
+
+type GraphLike = GraphWidget | LogQueryWidget;
+
+function graph(title: string, left: IMetric[], leftAnnotations: HorizontalAnnotation[] = [], width = 6): GraphWidget {
+  return new GraphWidget({ title, left, leftAnnotations, width, height: 6 });
+}

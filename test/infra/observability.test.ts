@@ -1,0 +1,440 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it, vi } from 'vitest';
+import { INFERENCE_API_SERVICE_NAME, METRICS_NAMESPACE, TRAINING_PIPELINE_SERVICE_NAME } from '../../lib/constructs/environment.ts';
+import { buildStack } from './support.ts';
+
+type CfnResource = { Type?: string; Properties?: Record<string, unknown>; UpdatePolicy?: Record<string, unknown> };
+type Widget = { type: string; properties: Record<string, unknown> };
+
+const ENVIRONMENT = 'serverless-mlops';
+const API_DIMENSIONS = ['ApiName', 'serverless-mlops-inference', 'Stage', 'prod'];
+
+/** The dashboard body with every CloudFormation token replaced by `<LogicalId>` (tokens only sit inside strings). */
+function dashboardBody(template: Template): { widgets: Widget[] } {
+  const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as CfnResource[];
+  expect(dashboards).toHaveLength(1);
+  const body = dashboards[0]?.Properties?.['DashboardBody'];
+  const parts: unknown[] = typeof body === 'string' ? [body] : ((body as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1]);
+  const text = parts
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const ref = (part as { Ref?: string }).Ref;
+      const getAtt = (part as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+      return `<${ref ?? getAtt?.[0] ?? 'token'}>`;
+    })
+    .join('');
+  return JSON.parse(text) as { widgets: Widget[] };
+}
+
+function widget(body: { widgets: Widget[] }, title: string): Widget {
+  const found = body.widgets.find((w) => w.properties['title'] === title);
+  if (found === undefined) throw new Error(`no widget "${title}" (have: ${body.widgets.map((w) => String(w.properties['title'])).join(', ')})`);
+  return found;
+}
+
+/** The `metrics` array of a graph widget, as JSON text (for `toContain` checks). */
+function metricsOf(body: { widgets: Widget[] }, title: string): string {
+  return JSON.stringify(widget(body, title).properties['metrics']);
+}
+
+function logicalIdOf(template: Template, type: string, props: Record<string, unknown>): string {
+  const ids = Object.keys(template.findResources(type, { Properties: props }));
+  expect(ids, `${type} ${JSON.stringify(props)}`).toHaveLength(1);
+  return ids[0] ?? '';
+}
+
+function alarmId(template: Template, name: string): string {
+  return logicalIdOf(template, 'AWS::CloudWatch::Alarm', { AlarmName: name });
+}
+
+/**
+ * What Powertools emits while `emit` runs: metric name → its dimension set, sorted. The tests disable metrics output
+ * (vitest.config.ts), so each flush is serialized here instead of printed.
+ */
+function emittedDimensionSets(emit: () => void): Map<string, string[]> {
+  const outputs: ReturnType<Metrics['serializeMetrics']>[] = [];
+  const publish = vi.spyOn(Metrics.prototype, 'publishStoredMetrics').mockImplementation(function (this: Metrics) {
+    if (this.hasStoredMetrics()) outputs.push(this.serializeMetrics());
+    this.clearMetrics();
+    this.clearDimensions();
+    this.clearMetadata();
+    return this;
+  });
+  try {
+    emit();
+  } finally {
+    publish.mockRestore();
+  }
+  const sets = new Map<string, string[]>();
+  for (const output of outputs) {
+    for (const directive of output._aws.CloudWatchMetrics) {
+      for (const metric of directive.Metrics) sets.set(metric.Name, [...(directive.Dimensions[0] ?? [])].sort());
+    }
+  }
+  return sets;
+}
+
+describe('Observability', () => {
+  const { template } = buildStack();
+  const topic = { Ref: Match.stringLikeRegexp('NotificationTopic') };
+
+  describe('alarms', () => {
+    it('alarms on API p95 latency above 1 s, 3 of 5 one-minute periods, notifying the topic', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: 'serverless-mlops-api-latency-p95',
+        Namespace: 'AWS/ApiGateway',
+        MetricName: 'Latency',
+        ExtendedStatistic: 'p95',
+        Dimensions: [
+          { Name: 'ApiName', Value: 'serverless-mlops-inference' },
+          { Name: 'Stage', Value: 'prod' },
+        ],
+        Period: 60,
+        Threshold: 1000,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 5,
+        DatapointsToAlarm: 3,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topic],
+      });
+    });
+
+    it('alarms on the API 5xx rate (5XXError / Count * 100) above 0.1 %', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: 'serverless-mlops-api-5xx-rate',
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: '100 * FILL(errors, 0) / requests', ReturnData: true }),
+          Match.objectLike({
+            Id: 'errors',
+            MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: '5XXError', Namespace: 'AWS/ApiGateway' }), Stat: 'Sum', Period: 60 }),
+            ReturnData: false,
+          }),
+          Match.objectLike({
+            Id: 'requests',
+            MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Count', Namespace: 'AWS/ApiGateway' }), Stat: 'Sum' }),
+          }),
+        ]),
+        Threshold: 0.1,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 5,
+        DatapointsToAlarm: 3,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topic],
+      });
+    });
+
+    it('alarms on any throttle of the predict function', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: 'serverless-mlops-predict-throttles',
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Throttles',
+        Statistic: 'Sum',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('PredictFunction') } }],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 5,
+        DatapointsToAlarm: 3,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topic],
+      });
+    });
+
+    it('alarms on one failed pipeline execution', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: 'serverless-mlops-pipeline-failed',
+        Namespace: 'AWS/States',
+        MetricName: 'ExecutionsFailed',
+        Statistic: 'Sum',
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: Match.stringLikeRegexp('StateMachine') } }],
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topic],
+      });
+    });
+
+    it('alarms on DriftCritical summed over every model of the environment (a Metrics Insights query)', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: 'serverless-mlops-drift-critical',
+        Metrics: [
+          {
+            Id: Match.anyValue(),
+            Expression: `SELECT SUM(DriftCritical) FROM ${METRICS_NAMESPACE} WHERE environment = '${ENVIRONMENT}'`,
+            Label: Match.anyValue(),
+            Period: 300,
+            ReturnData: true,
+          },
+        ],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topic],
+      });
+    });
+
+    it('combines latency, 5xx and throttles into "serving unhealthy", which also announces recovery', () => {
+      const [latency, errors, throttles] = ['api-latency-p95', 'api-5xx-rate', 'predict-throttles'].map((n) => alarmId(template, `serverless-mlops-${n}`));
+      template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
+        AlarmName: 'serverless-mlops-serving-unhealthy',
+        AlarmRule: {
+          'Fn::Join': [
+            '',
+            [
+              '(ALARM("',
+              { 'Fn::GetAtt': [latency, 'Arn'] },
+              '") OR ALARM("',
+              { 'Fn::GetAtt': [errors, 'Arn'] },
+              '") OR ALARM("',
+              { 'Fn::GetAtt': [throttles, 'Arn'] },
+              '"))',
+            ],
+          ],
+        },
+        AlarmActions: [topic],
+        OKActions: [topic],
+      });
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    });
+
+    it('takes thresholds and evaluation from config', () => {
+      const { template: custom } = buildStack({
+        observability: {
+          alarms: { periodSeconds: 120, evaluationPeriods: 4, datapointsToAlarm: 2, p95LatencyMs: 250, serverErrorRatePercent: 1.5, throttles: 3, pipelineFailures: 2, driftCritical: 4 },
+        },
+      });
+      const shape = { Period: 120, EvaluationPeriods: 4, DatapointsToAlarm: 2 };
+      custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'serverless-mlops-api-latency-p95', Threshold: 250, ...shape });
+      custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'serverless-mlops-api-5xx-rate', Threshold: 1.5, EvaluationPeriods: 4, DatapointsToAlarm: 2 });
+      custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'serverless-mlops-predict-throttles', Threshold: 3, ...shape });
+      custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'serverless-mlops-pipeline-failed', Threshold: 2, Period: 300 });
+      custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'serverless-mlops-drift-critical', Threshold: 4 });
+    });
+
+    it('lets CloudWatch publish to the created topic and use its key', () => {
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: 'sns:Publish',
+              Resource: topic,
+              Condition: Match.objectLike({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }),
+            }),
+          ]),
+        },
+      });
+      template.hasResourceProperties('AWS::KMS::Key', {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey'] }),
+          ]),
+        },
+      });
+    });
+
+    it('notifies an existing topic given in config', () => {
+      const arn = 'arn:aws:sns:eu-west-1:123456789012:alerts';
+      const { template: imported } = buildStack({ notifications: { topicArn: arn } });
+      for (const alarm of Object.values(imported.findResources('AWS::CloudWatch::Alarm')) as CfnResource[]) {
+        expect(alarm.Properties?.['AlarmActions']).toEqual([arn]);
+      }
+      imported.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', { AlarmActions: [arn] });
+    });
+  });
+
+  describe('safe rollout', () => {
+    it('always publishes the predict function through the live alias, and API Gateway invokes the alias', () => {
+      const aliasId = logicalIdOf(template, 'AWS::Lambda::Alias', { Name: 'live' });
+      template.hasResourceProperties('AWS::Lambda::Alias', {
+        Name: 'live',
+        FunctionVersion: { 'Fn::GetAtt': [Match.stringLikeRegexp('PredictFunctionCurrentVersion'), 'Version'] },
+        ProvisionedConcurrencyConfig: Match.absent(),
+      });
+      const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as CfnResource[];
+      expect(methods.length).toBeGreaterThan(0);
+      for (const method of methods) {
+        expect(JSON.stringify((method.Properties?.['Integration'] as { Uri: unknown }).Uri)).toContain(JSON.stringify({ Ref: aliasId }));
+      }
+      template.hasResourceProperties('AWS::Lambda::Permission', { FunctionName: { Ref: aliasId }, Principal: 'apigateway.amazonaws.com' });
+    });
+
+    it('shifts the alias with CodeDeploy, canary 10 % for 5 minutes, rolling back on the serving alarms', () => {
+      const [latency, errors, throttles] = ['api-latency-p95', 'api-5xx-rate', 'predict-throttles'].map((n) => alarmId(template, `serverless-mlops-${n}`));
+      template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
+        DeploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
+        AlarmConfiguration: { Enabled: true, Alarms: [{ Name: { Ref: latency } }, { Name: { Ref: errors } }, { Name: { Ref: throttles } }] },
+        AutoRollbackConfiguration: {
+          Enabled: true,
+          Events: Match.arrayWith(['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM']),
+        },
+        DeploymentStyle: { DeploymentOption: 'WITH_TRAFFIC_CONTROL', DeploymentType: 'BLUE_GREEN' },
+      });
+      template.hasResourceProperties('AWS::CodeDeploy::Application', { ComputePlatform: 'Lambda' });
+      // CloudFormation hands alias updates to CodeDeploy.
+      const alias = Object.values(template.findResources('AWS::Lambda::Alias')) as CfnResource[];
+      expect(alias[0]?.UpdatePolicy).toEqual({
+        CodeDeployLambdaAliasUpdate: {
+          ApplicationName: { Ref: logicalIdOf(template, 'AWS::CodeDeploy::Application', {}) },
+          DeploymentGroupName: { Ref: logicalIdOf(template, 'AWS::CodeDeploy::DeploymentGroup', {}) },
+        },
+      });
+    });
+
+    it.each([
+      ['allAtOnce', 'CodeDeployDefault.LambdaAllAtOnce'],
+      ['canary10Percent10Minutes', 'CodeDeployDefault.LambdaCanary10Percent10Minutes'],
+      ['linear10PercentEvery1Minute', 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute'],
+    ])('uses the %s strategy from config', (strategy, configName) => {
+      const { template: custom } = buildStack({ observability: { deployment: { strategy } } });
+      custom.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', { DeploymentConfigName: configName });
+    });
+
+    it('keeps provisioned concurrency on the live alias when configured', () => {
+      const { template: custom } = buildStack({ predict: { provisionedConcurrency: 2 } });
+      custom.resourceCountIs('AWS::Lambda::Alias', 1);
+      custom.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live', ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 2 } });
+      custom.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 1);
+    });
+  });
+
+  describe('dashboard', () => {
+    const body = dashboardBody(template);
+
+    it('is named after the app and shows every alarm', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'serverless-mlops' });
+      const alarms = widget(body, 'Alarms').properties['alarms'] as string[];
+      const expected = [
+        logicalIdOf(template, 'AWS::CloudWatch::CompositeAlarm', {}),
+        ...['api-latency-p95', 'api-5xx-rate', 'predict-throttles', 'pipeline-failed', 'drift-critical'].map((n) => alarmId(template, `serverless-mlops-${n}`)),
+      ];
+      expect(alarms).toEqual(expected.map((id) => `<${id}>`));
+    });
+
+    it('graphs API Gateway latency percentiles, integration latency, requests and 4xx/5xx rates of the stage', () => {
+      const latency = metricsOf(body, 'API latency (ms)');
+      for (const stat of ['p50', 'p95', 'p99']) {
+        expect(latency).toContain(JSON.stringify(['AWS/ApiGateway', 'Latency', ...API_DIMENSIONS, { label: `Latency ${stat}`, stat }]));
+      }
+      expect(latency).toContain(JSON.stringify(['AWS/ApiGateway', 'IntegrationLatency', ...API_DIMENSIONS]).slice(0, -1));
+      expect(JSON.stringify(widget(body, 'API latency (ms)').properties['annotations'])).toContain('"value":1000');
+      const rates = metricsOf(body, 'API 4xx and 5xx (% of requests)');
+      expect(rates).toContain('100 * FILL(clientErrors, 0) / requests');
+      expect(rates).toContain('100 * FILL(serverErrors, 0) / requests');
+      for (const name of ['4XXError', '5XXError', 'Count']) expect(rates).toContain(JSON.stringify(['AWS/ApiGateway', name, ...API_DIMENSIONS]).slice(0, -1));
+      expect(metricsOf(body, 'API requests')).toContain('"Count"');
+    });
+
+    it('graphs the predict function: duration percentiles, errors, throttles, concurrency and Powertools cold starts', () => {
+      const fn = logicalIdOf(template, 'AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'inference-api' }) } });
+      const duration = metricsOf(body, 'Predict function duration (ms)');
+      for (const stat of ['p50', 'p95', 'p99']) expect(duration).toContain(`"stat":"${stat}"`);
+      expect(duration).toContain(JSON.stringify(['AWS/Lambda', 'Duration', 'FunctionName', `<${fn}>`]).slice(0, -1));
+      const errors = metricsOf(body, 'Predict function errors and throttles');
+      expect(errors).toContain('"Errors"');
+      expect(errors).toContain('"Throttles"');
+      expect(metricsOf(body, 'Predict function concurrency')).toContain('"ConcurrentExecutions"');
+      expect(metricsOf(body, 'Predict function cold starts')).toContain(
+        JSON.stringify([METRICS_NAMESPACE, 'ColdStart', 'environment', ENVIRONMENT, 'function_name', `<${fn}>`, 'service', INFERENCE_API_SERVICE_NAME]).slice(0, -1),
+      );
+    });
+
+    it('searches the per-model metrics so that new models appear without a deploy', () => {
+      const schema = `{${METRICS_NAMESPACE},environment,model,route,service}`;
+      expect(metricsOf(body, 'Predict latency p95 by model (ms)')).toContain(
+        JSON.stringify(`SEARCH('${schema} MetricName="PredictLatency" environment="${ENVIRONMENT}"', 'p95', 300)`),
+      );
+      expect(metricsOf(body, 'Predicted rows by model')).toContain(
+        JSON.stringify(`SEARCH('${schema} MetricName="PredictedRows" environment="${ENVIRONMENT}"', 'Sum', 300)`),
+      );
+      expect(metricsOf(body, 'Model load time by model (ms, max)')).toContain(
+        JSON.stringify(`SEARCH('{${METRICS_NAMESPACE},environment,model,service} MetricName="ModelLoadTime" environment="${ENVIRONMENT}"', 'Maximum', 300)`),
+      );
+      const shadow = metricsOf(body, 'Shadow and canary');
+      expect(shadow).toContain(JSON.stringify(`SEARCH('Namespace="${METRICS_NAMESPACE}" MetricName="ShadowDisagreements" environment="${ENVIRONMENT}"', 'Sum', 300)`));
+      for (const name of ['ShadowScoredRows', 'ShadowFailures', 'CanaryFallbacks']) expect(shadow).toContain(`MetricName=\\"${name}\\"`);
+      const errors = metricsOf(body, 'Errors answered by the function, by code');
+      expect(errors).toContain(JSON.stringify(`SEARCH('{${METRICS_NAMESPACE},code,environment,service} MetricName="ServerErrors" environment="${ENVIRONMENT}"', 'Sum', 300)`));
+    });
+
+    it('reads traffic and latency per model version and variant from the predict log', () => {
+      const versions = widget(body, 'Traffic and latency by model version (production, canary)').properties;
+      expect(versions['query']).toMatch(/^SOURCE '<\w*PredictFunctionLogGroup\w*>' \| filter ispresent\(PredictLatency\)/);
+      expect(versions['query']).toContain('by model, model_version, variant');
+      expect(widget(body, 'Shadow versions: rows and disagreements').properties['query']).toContain('filter message = "shadow scored"');
+    });
+
+    it('searches the drift job metrics: score distribution, overall and per-feature drift', () => {
+      const search = (name: string, stat: string): string =>
+        JSON.stringify(`SEARCH('Namespace="${METRICS_NAMESPACE}" MetricName="${name}" environment="${ENVIRONMENT}"', '${stat}', 300)`);
+      expect(metricsOf(body, 'Drift score by model (overall)')).toContain(search('DriftScore', 'Maximum'));
+      expect(metricsOf(body, 'Drift by feature')).toContain(search('FeatureDrift', 'Maximum'));
+      expect(metricsOf(body, 'Critical drift')).toContain(search('DriftCritical', 'Sum'));
+      const scores = metricsOf(body, 'Prediction score distribution by model');
+      for (const stat of ['p10', 'p50', 'p90']) expect(scores).toContain(search('PredictionScore', stat));
+    });
+
+    it('graphs pipeline executions, gate decisions and step errors', () => {
+      const sfn = logicalIdOf(template, 'AWS::StepFunctions::StateMachine', {});
+      const executions = metricsOf(body, 'Pipeline executions');
+      for (const name of ['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut']) {
+        expect(executions).toContain(JSON.stringify(['AWS/States', name, 'StateMachineArn', `<${sfn}>`]).slice(0, -1));
+      }
+      const gate = metricsOf(body, 'Gate decisions and promotions');
+      for (const name of ['GatePassed', 'GateFailed']) {
+        expect(gate).toContain(
+          JSON.stringify([METRICS_NAMESPACE, name, 'environment', ENVIRONMENT, 'service', TRAINING_PIPELINE_SERVICE_NAME, 'step', 'gate']).slice(0, -1),
+        );
+      }
+      expect(metricsOf(body, 'Pipeline step errors by step')).toContain(
+        JSON.stringify(`SEARCH('{${METRICS_NAMESPACE},environment,service,step} MetricName="PipelineStepErrors" environment="${ENVIRONMENT}"', 'Sum', 300)`),
+      );
+    });
+
+    it('shows SageMaker endpoint health only for configured endpoints', () => {
+      expect(body.widgets.some((w) => String(w.properties['title']).startsWith('SageMaker'))).toBe(false);
+      const { template: custom } = buildStack({ observability: { sagemakerEndpointNames: ['credit-endpoint'] } });
+      const withEndpoint = dashboardBody(custom);
+      expect(metricsOf(withEndpoint, 'SageMaker credit-endpoint: invocations and errors')).toContain(
+        JSON.stringify(`SEARCH('{AWS/SageMaker,EndpointName,VariantName} MetricName="Invocation5XXErrors" EndpointName="credit-endpoint"', 'Sum', 300)`),
+      );
+      expect(metricsOf(withEndpoint, 'SageMaker credit-endpoint: model latency p95 (µs)')).toContain('MetricName=\\"ModelLatency\\"');
+    });
+
+    it('uses the dimension sets Powertools really emits (a search schema must match them exactly)', () => {
+      // The handlers' sequences: api-handler (route, then model, flushed together), handler.ts (single metrics).
+      const api = new Metrics({ serviceName: INFERENCE_API_SERVICE_NAME, namespace: METRICS_NAMESPACE, defaultDimensions: { environment: ENVIRONMENT } });
+      const pipeline = new Metrics({ serviceName: TRAINING_PIPELINE_SERVICE_NAME, namespace: METRICS_NAMESPACE, defaultDimensions: { environment: ENVIRONMENT } });
+      const sets = emittedDimensionSets(() => {
+        api.addDimension('route', 'predict');
+        api.addMetric('Requests', MetricUnit.Count, 1);
+        api.addDimension('model', 'credit');
+        api.addMetric('PredictLatency', MetricUnit.Milliseconds, 3);
+        api.addMetric('PredictedRows', MetricUnit.Count, 1);
+        api.publishStoredMetrics();
+        const error = api.singleMetric();
+        error.addDimension('code', 'INTERNAL_ERROR');
+        error.addMetric('ServerErrors', MetricUnit.Count, 1);
+        const load = api.singleMetric();
+        load.addDimension('model', 'credit');
+        load.addMetric('ModelLoadTime', MetricUnit.Milliseconds, 9);
+        pipeline.addDimension('step', 'gate');
+        pipeline.addMetric('GatePassed', MetricUnit.Count, 1);
+        pipeline.addMetric('PipelineStepErrors', MetricUnit.Count, 1);
+        pipeline.publishStoredMetrics();
+      });
+      const schemaOf = (name: string): string => `{${[METRICS_NAMESPACE, ...(sets.get(name) ?? [])].join(',')}} MetricName=\\"${name}\\"`;
+      expect(metricsOf(body, 'Predict latency p95 by model (ms)')).toContain(schemaOf('PredictLatency'));
+      expect(metricsOf(body, 'Predicted rows by model')).toContain(schemaOf('PredictedRows'));
+      expect(metricsOf(body, 'Errors answered by the function, by code')).toContain(schemaOf('ServerErrors'));
+      expect(metricsOf(body, 'Model load time by model (ms, max)')).toContain(schemaOf('ModelLoadTime'));
+      expect(metricsOf(body, 'Pipeline step errors by step')).toContain(schemaOf('PipelineStepErrors'));
+      expect(sets.get('GatePassed')).toEqual(['environment', 'service', 'step']);
+    });
+  });
+});
