@@ -34,7 +34,7 @@ function axes(svg, max, label) {
   el('line', { x1: L, y1: T, x2: L, y2: H - B, stroke: '#999' }, svg);
   text(svg, L - 4, T + 8, String(Math.round(max * 10) / 10), 'end');
   text(svg, L - 4, H - B, '0', 'end');
-  text(svg, L, H - 8, label);
+  text(svg, W - R, T + 8, label, 'end');
 }
 function legend(container, names) {
   container.textContent = '';
@@ -61,7 +61,7 @@ function lines(svg, series, label) {
     if (points.length === 0) return;
     const colour = COLOURS[i % COLOURS.length];
     el('polyline', { points: points.join(' '), fill: 'none', stroke: colour, 'stroke-width': 3, 'data-series': s.name }, svg);
-    for (const p of points) { const [x, y] = p.split(','); el('circle', { cx: x, cy: y, r: 3, fill: colour }, svg); }
+    for (const p of points) { const [x, y] = p.split(','); el('circle', { cx: x, cy: y, r: 4, fill: colour }, svg); }
   });
 }
 function bars(svg, items, label) {
