@@ -1,5 +1,6 @@
 import { CanaryWatch, type CanaryCheck, type CanaryThresholds } from '#core/serving/canary-watch.ts';
 import type { RegistryService } from '#core/registry/registry-service.ts';
+import { DEFAULT_CONFIG } from '../lib/config.ts';
 import type { LiveFigures } from './live-figures.ts';
 
 /**
@@ -8,15 +9,8 @@ import type { LiveFigures } from './live-figures.ts';
  * instead of SNS.
  */
 
-/** The defaults of `observability.canary` (lib/config.ts), for the local platform. */
-export const LOCAL_CANARY_THRESHOLDS: CanaryThresholds = {
-  maxErrorRatePercent: 1,
-  maxP95LatencyMs: 1000,
-  maxScoreShift: 0.1,
-  minRequests: 50,
-  healthyMinutes: 30,
-  autoPromote: true,
-};
+/** The deployment's defaults of `observability.canary`, for the local platform. */
+export const LOCAL_CANARY_THRESHOLDS: CanaryThresholds = DEFAULT_CONFIG.observability.canary;
 
 export interface LocalNotification {
   readonly at: string;
