@@ -119,13 +119,14 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         metrics.addDimension('model', modelName);
         metrics.addMetadata('model_version', String(response.model_version));
         metrics.addMetadata('variant', response.variant);
-        metrics.addMetric('PredictLatency', MetricUnit.Milliseconds, performance.now() - started);
+        const latencyMs = performance.now() - started;
+        metrics.addMetric('PredictLatency', MetricUnit.Milliseconds, latencyMs);
         metrics.addMetric('PredictedRows', MetricUnit.Count, response.predictions.length);
         options.variantMetrics?.served({
           model: modelName,
           version: response.model_version,
           variant: response.variant,
-          latencyMs: performance.now() - started,
+          latencyMs,
           probabilities: response.predictions.map((p) => p.probability),
         });
         // Carries model_version and variant (appended above); the EMF line carries them as metadata too.
