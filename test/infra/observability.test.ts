@@ -308,6 +308,27 @@ describe('Observability', () => {
   describe('dashboard', () => {
     const body = dashboardBody(template);
 
+    it('gives every graph at least one metric or expression and every log widget a query on the predict log group', () => {
+      const graphs = body.widgets.filter((w) => w.type === 'metric');
+      expect(graphs.length).toBeGreaterThan(20);
+      for (const graph of graphs) {
+        const title = String(graph.properties['title']);
+        if (title === 'Alarms') continue;
+        expect((graph.properties['metrics'] as unknown[] | undefined)?.length ?? 0, title).toBeGreaterThan(0);
+      }
+      const logs = body.widgets.filter((w) => w.type === 'log');
+      expect(logs.map((w) => w.properties['title'])).toEqual([
+        'Traffic and latency by model version (production, canary)',
+        'Requests by variant',
+        'Shadow versions: rows and disagreements',
+      ]);
+      for (const log of logs) expect(log.properties['query'], String(log.properties['title'])).toMatch(/^SOURCE '<\w*PredictFunctionLogGroup\w*>' \| filter /);
+      expect(widget(body, 'Requests by variant').properties['query']).toContain('stats count(*) as requests by bin(5m), variant');
+      expect(metricsOf(body, 'Pipeline step duration p95 by step (ms)')).toContain(
+        JSON.stringify(`SEARCH('{${METRICS_NAMESPACE},environment,service,step} MetricName="PipelineStepDuration" environment="${ENVIRONMENT}"', 'p95', 300)`),
+      );
+    });
+
     it('is named after the app and shows every alarm', () => {
       template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'serverless-mlops' });
       const alarms = widget(body, 'Alarms').properties['alarms'] as string[];
