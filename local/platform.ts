@@ -115,6 +115,21 @@ function lambdaContext(requestId: string): Context {
   };
 }
 
+/** How many platforms this process has started: each gets its own instance of the handler module. */
+let handlerInstances = 0;
+
+/**
+ * The handler module, imported fresh for every platform this process starts: its SDK clients are built at import
+ * and keep the endpoints they saw then, so a platform restarted in the same process (new emulator ports) needs a
+ * new instance, as a new Lambda container would be. The first start imports the plain path.
+ */
+async function importHandler(): Promise<typeof import('../lambdas/inference-api/handler.ts')> {
+  const instance = handlerInstances++;
+  if (instance === 0) return import('../lambdas/inference-api/handler.ts');
+  const specifier = `../lambdas/inference-api/handler.ts?instance=${instance}`;
+  return (await import(specifier)) as typeof import('../lambdas/inference-api/handler.ts');
+}
+
 export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
   const started: { close(): Promise<void> }[] = [];
   const stopAll = async (): Promise<void> => {
@@ -164,7 +179,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
 
     // Imported only now: the handler module reads its environment when it loads, as in Lambda.
-    const { handler } = await import('../lambdas/inference-api/handler.ts');
+    const { handler } = await importHandler();
     const figures = new LiveFigures();
     const driftVerdicts = new InMemoryDriftVerdicts();
     const canaryWatch = new LocalCanaryWatch({
