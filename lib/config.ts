@@ -395,6 +395,40 @@ export interface DeploymentConfig {
   readonly strategy: DeploymentStrategy;
 }
 
+/** How canary model versions are judged (the canary watch, its alarms). */
+export interface CanaryWatchConfig {
+  /**
+   * Largest accepted share of failed canary requests, in percent (`VariantErrors` average × 100).
+   * @default 1
+   */
+  readonly maxErrorRatePercent: number;
+  /**
+   * Largest accepted canary p95 latency of predict calls, in ms.
+   * @default 1000
+   */
+  readonly maxP95LatencyMs: number;
+  /**
+   * Largest accepted difference between the canary's and production's mean predicted probability.
+   * @default 0.1
+   */
+  readonly maxScoreShift: number;
+  /**
+   * Canary requests needed before its figures are judged.
+   * @default 50
+   */
+  readonly minRequests: number;
+  /**
+   * Minutes a canary must stay healthy before it is promoted.
+   * @default 30
+   */
+  readonly healthyMinutes: number;
+  /**
+   * Whether a healthy canary is promoted automatically (otherwise it keeps its share until a person decides).
+   * @default true
+   */
+  readonly autoPromote: boolean;
+}
+
 export interface ObservabilityConfig {
   /** Alarm thresholds (the SLO) and evaluation. */
   readonly alarms: AlarmsConfig;
@@ -405,6 +439,8 @@ export interface ObservabilityConfig {
    * @default [] (no SageMaker widgets)
    */
   readonly sagemakerEndpointNames: readonly string[];
+  /** Safe rollout of model versions: the canary watch's thresholds and healthy time. */
+  readonly canary: CanaryWatchConfig;
 }
 
 export interface MlopsConfig {
@@ -500,6 +536,7 @@ export const DEFAULT_CONFIG: MlopsConfig = {
     },
     deployment: { strategy: 'canary10Percent5Minutes' },
     sagemakerEndpointNames: [],
+    canary: { maxErrorRatePercent: 1, maxP95LatencyMs: 1000, maxScoreShift: 0.1, minRequests: 50, healthyMinutes: 30, autoPromote: true },
   },
 };
 
@@ -906,7 +943,7 @@ const SAGEMAKER_ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 const MAX_ALARM_WINDOW_SECONDS = 86_400;
 
 function parseObservability(raw: unknown): ObservabilityConfig {
-  const observability = objectAt(raw, 'observability', ['alarms', 'deployment', 'sagemakerEndpointNames']);
+  const observability = objectAt(raw, 'observability', ['alarms', 'deployment', 'sagemakerEndpointNames', 'canary']);
   const alarms = objectAt(observability['alarms'], 'observability.alarms', ALARM_KEYS);
   const deployment = objectAt(observability['deployment'], 'observability.deployment', ['strategy']);
 
@@ -944,6 +981,26 @@ function parseObservability(raw: unknown): ObservabilityConfig {
       }
       return name;
     }),
+    canary: parseCanaryWatch(observability['canary']),
+  };
+}
+
+function parseCanaryWatch(raw: unknown): CanaryWatchConfig {
+  const canary = objectAt(raw, 'observability.canary', [
+    'maxErrorRatePercent',
+    'maxP95LatencyMs',
+    'maxScoreShift',
+    'minRequests',
+    'healthyMinutes',
+    'autoPromote',
+  ]);
+  return {
+    maxErrorRatePercent: numberIn(canary, 'maxErrorRatePercent', 'observability.canary.maxErrorRatePercent', 0, 100),
+    maxP95LatencyMs: integerIn(canary, 'maxP95LatencyMs', 'observability.canary.maxP95LatencyMs', 1, 30_000),
+    maxScoreShift: numberIn(canary, 'maxScoreShift', 'observability.canary.maxScoreShift', 0, 1, true),
+    minRequests: integerIn(canary, 'minRequests', 'observability.canary.minRequests', 1, 1_000_000),
+    healthyMinutes: integerIn(canary, 'healthyMinutes', 'observability.canary.healthyMinutes', 1, 10_080),
+    autoPromote: booleanAt(canary, 'autoPromote', 'observability.canary.autoPromote'),
   };
 }
 

@@ -2,6 +2,7 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-
 import type { Construct } from 'constructs';
 import type { MlopsConfig } from './config.ts';
 import { InferenceApi } from './constructs/inference-api.ts';
+import { ModelRollout } from './constructs/model-rollout.ts';
 import { ARTIFACT_PREFIX, ModelStore } from './constructs/model-store.ts';
 import { Observability } from './constructs/observability.ts';
 import { OnnxRuntimeLayer } from './constructs/onnx-runtime-layer.ts';
@@ -20,6 +21,7 @@ export class ServerlessMlopsStack extends Stack {
   public readonly inferenceApi: InferenceApi;
   public readonly trainingPipeline: TrainingPipeline;
   public readonly observability: Observability;
+  public readonly modelRollout: ModelRollout;
 
   public constructor(scope: Construct, id: string, props: ServerlessMlopsStackProps) {
     const { config, ...stackProps } = props;
@@ -57,6 +59,15 @@ export class ServerlessMlopsStack extends Stack {
       onnxLayer: onnx.layer,
     });
 
+    // Canary model versions: alarms, and the watch that rolls them back or promotes them.
+    this.modelRollout = new ModelRollout(this, 'ModelRollout', {
+      config,
+      registryTable: this.modelStore.registryTable,
+      registryIndexNames: this.modelStore.registryIndexNames,
+      topic: this.trainingPipeline.topic,
+      topicKey: this.trainingPipeline.topicKey,
+    });
+
     // Alarms notify the pipeline's topic: one topic (and one set of subscriptions) for every operational notification.
     this.observability = new Observability(this, 'Observability', {
       config,
@@ -67,6 +78,7 @@ export class ServerlessMlopsStack extends Stack {
       stateMachine: this.trainingPipeline.stateMachine,
       topic: this.trainingPipeline.topic,
       topicKey: this.trainingPipeline.topicKey,
+      canaryAlarms: this.modelRollout.allCanaryAlarms(),
     });
 
     new CfnOutput(this, 'ApiUrl', {

@@ -27,6 +27,11 @@ export interface GatewayOptions {
    * the CLI; they need the API key too. Answers undefined for a path it does not know.
    */
   readonly localRoutes?: (request: { method: string; path: string; body: string }) => Promise<{ status: number; body: unknown } | undefined>;
+  /**
+   * Pages of the local platform answered without an API key (the read-only `/dashboard`): checked before the API
+   * routes; answers undefined for a path it does not serve.
+   */
+  readonly pages?: (request: { method: string; path: string }) => Promise<{ status: number; contentType: string; body: string } | undefined>;
   /** Called after each request, for an access log. */
   readonly onRequest?: (entry: { method: string; path: string; status: number; ms: number }) => void;
 }
@@ -163,6 +168,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       }
       const answer = await options.localRoutes({ method, path: url.pathname, body: (await readBody(request)).toString('utf8') });
       if (answer !== undefined) return send(answer.status, JSON.stringify(answer.body));
+    }
+
+    const page = await options.pages?.({ method, path: url.pathname });
+    if (page !== undefined) {
+      response.writeHead(page.status, { 'content-type': page.contentType, 'cache-control': 'no-store' });
+      response.end(page.body);
+      return page.status;
     }
 
     const match = matchRoute(method, url.pathname);

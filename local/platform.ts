@@ -18,6 +18,10 @@ import { LocalPipeline, type LocalPipelineOptions } from './pipeline.ts';
 import { localAdminRoutes } from './admin-routes.ts';
 import { ensureRegistryTable } from './provision.ts';
 import { seedReferenceModel } from './seed.ts';
+import type { CanaryThresholds } from '#core/serving/canary-watch.ts';
+import { LocalCanaryWatch, type LocalNotification } from './canary-watch.ts';
+import { dashboardPages } from './dashboard.ts';
+import { InMemoryDriftVerdicts, LiveFigures, type DriftVerdictStore } from './live-figures.ts';
 
 /**
  * The whole platform on one machine: DynamoDB and S3 emulators, the registry seeded with the
@@ -45,6 +49,12 @@ export interface LocalPlatformOptions {
   readonly pipelineConfig?: PipelineConfig;
   /** Options of the local pipeline runner (tests shorten retries and inject faults). */
   readonly pipeline?: Pick<LocalPipelineOptions, 'retryIntervalMs' | 'stepOverride' | 'approvalPollMs' | 'onEvent'>;
+  /** The local canary watch: thresholds over the defaults, how often it runs (ms, 0: only `checkNow`), notifications. */
+  readonly canaryWatch?: {
+    readonly thresholds?: Partial<CanaryThresholds>;
+    readonly intervalMs?: number;
+    readonly onNotification?: (notification: LocalNotification) => void;
+  };
 }
 
 export interface LocalPlatform {
@@ -58,6 +68,11 @@ export interface LocalPlatform {
   readonly artifacts: S3ArtifactStore;
   readonly approvals: DynamoDbApprovals;
   readonly pipeline: LocalPipeline;
+  /** Live figures of the API's answers (what the dashboard draws and the canary watch judges). */
+  readonly figures: LiveFigures;
+  /** Where drift verdicts go for the dashboard (the drift job records them). */
+  readonly driftVerdicts: DriftVerdictStore;
+  readonly canaryWatch: LocalCanaryWatch;
   stop(): Promise<void>;
 }
 
@@ -98,6 +113,21 @@ function lambdaContext(requestId: string): Context {
     fail: () => undefined,
     succeed: () => undefined,
   };
+}
+
+/** How many platforms this process has started: each gets its own instance of the handler module. */
+let handlerInstances = 0;
+
+/**
+ * The handler module, imported fresh for every platform this process starts: its SDK clients are built at import
+ * and keep the endpoints they saw then, so a platform restarted in the same process (new emulator ports) needs a
+ * new instance, as a new Lambda container would be. The first start imports the plain path.
+ */
+async function importHandler(): Promise<typeof import('../lambdas/inference-api/handler.ts')> {
+  const instance = handlerInstances++;
+  if (instance === 0) return import('../lambdas/inference-api/handler.ts');
+  const specifier = `../lambdas/inference-api/handler.ts?instance=${instance}`;
+  return (await import(specifier)) as typeof import('../lambdas/inference-api/handler.ts');
 }
 
 export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
@@ -149,9 +179,24 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
 
     // Imported only now: the handler module reads its environment when it loads, as in Lambda.
-    const { handler } = await import('../lambdas/inference-api/handler.ts');
+    const { handler } = await importHandler();
+    const figures = new LiveFigures();
+    const driftVerdicts = new InMemoryDriftVerdicts();
+    const canaryWatch = new LocalCanaryWatch({
+      registry: registryService,
+      figures,
+      ...options.canaryWatch,
+      onError: (error) => console.error('canary watch failed (retried at the next interval):', error),
+    });
+    started.push({ close: () => canaryWatch.stop() });
     const gateway: RunningGateway = await startGateway({
-      handler: (event) => handler(event, lambdaContext(event.requestContext.requestId)),
+      handler: async (event) => {
+        const began = performance.now();
+        const result = await handler(event, lambdaContext(event.requestContext.requestId));
+        figures.recordAnswer(event, result, performance.now() - began);
+        return result;
+      },
+      pages: dashboardPages(figures, driftVerdicts),
       apiKey: options.apiKey,
       port: options.port ?? 0,
       host: options.host ?? '127.0.0.1',
@@ -171,6 +216,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       artifacts,
       approvals,
       pipeline,
+      figures,
+      driftVerdicts,
+      canaryWatch,
       stop: stopAll,
     };
   } catch (error) {

@@ -34,7 +34,11 @@ async function main(): Promise<void> {
     dataDir,
     apiKey: key,
     port,
-    onRequest: ({ method, path, status, ms }) => console.log(`${method} ${path} ${status} ${ms.toFixed(1)} ms`),
+    onRequest: ({ method, path, status, ms }) => {
+      // The dashboard polls its data every 2 s: not worth a log line each time.
+      if (path !== '/dashboard/data.json') console.log(`${method} ${path} ${status} ${ms.toFixed(1)} ms`);
+    },
+    canaryWatch: { onNotification: ({ subject, message }) => console.log(`\ncanary watch: ${subject}\n${message}\n`) },
   });
   // Where the CLI's --local finds this platform (removed again on a clean stop).
   writeFileSync(
@@ -66,6 +70,7 @@ async function main(): Promise<void> {
   API      ${platform.url}/v1
   API key  ${platform.apiKey}
   OpenAPI  ${platform.url}/v1/openapi.json
+  Dashboard ${platform.url}/dashboard   (live charts; canaries are watched every 15 s)
   DynamoDB ${platform.dynamoDbEndpoint}   S3 ${platform.s3Endpoint}
 
   Try it:

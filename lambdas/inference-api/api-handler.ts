@@ -11,6 +11,7 @@ import {
 import { parseJsonBody } from '#core/api/predict-request.ts';
 import type { ModelService } from '#core/serving/model-service.ts';
 import { matchRoute, ROUTES, type RouteName } from './routes.ts';
+import { failedVariantOf, type VariantMetrics } from './variant-metrics.ts';
 
 export interface ApiHandlerOptions {
   readonly service: ModelService;
@@ -21,6 +22,8 @@ export interface ApiHandlerOptions {
   readonly serviceVersion: string;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Per-variant (production, canary) metrics of predict calls. @default - none emitted */
+  readonly variantMetrics?: VariantMetrics;
 }
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -116,8 +119,16 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         metrics.addDimension('model', modelName);
         metrics.addMetadata('model_version', String(response.model_version));
         metrics.addMetadata('variant', response.variant);
-        metrics.addMetric('PredictLatency', MetricUnit.Milliseconds, performance.now() - started);
+        const latencyMs = performance.now() - started;
+        metrics.addMetric('PredictLatency', MetricUnit.Milliseconds, latencyMs);
         metrics.addMetric('PredictedRows', MetricUnit.Count, response.predictions.length);
+        options.variantMetrics?.served({
+          model: modelName,
+          version: response.model_version,
+          variant: response.variant,
+          latencyMs,
+          probabilities: response.predictions.map((p) => p.probability),
+        });
         // Carries model_version and variant (appended above); the EMF line carries them as metadata too.
         logger.debug('prediction served', { rows: response.predictions.length });
         return response;
@@ -142,6 +153,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       const errorMetric = metrics.singleMetric();
       errorMetric.addDimension('code', body.error.code);
       errorMetric.addMetric(status >= 500 ? 'ServerErrors' : 'ClientErrors', MetricUnit.Count, 1);
+      const failedVariant = failedVariantOf(error);
+      if (failedVariant !== undefined) options.variantMetrics?.failed(failedVariant);
       return { statusCode: status, headers: { ...JSON_HEADERS, ...cors }, body: JSON.stringify(body) };
     } finally {
       logger.removeKeys(['model', 'model_version', 'variant']);

@@ -11,8 +11,9 @@ import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
 import { integerEnv, listEnv, requireEnv } from '#shared/environment.ts';
-import { logger, metrics, tracer } from '#shared/powertools.ts';
+import { createMetrics, logger, metrics, tracer } from '#shared/powertools.ts';
 import { createApiHandler } from './api-handler.ts';
+import { VariantMetrics } from './variant-metrics.ts';
 
 /**
  * Lambda entry of the inference API (all routes). Clients, caches and loaded models live
@@ -26,6 +27,8 @@ const intraOpThreads = integerEnv('ONNX_INTRA_OP_THREADS', 1);
 
 const documentClient = tracer.captureAWSv3Client(createDocumentClient());
 const s3Client = tracer.captureAWSv3Client(createS3Client());
+
+const variantMetrics = new VariantMetrics(createMetrics());
 
 const observer: ServingObserver = {
   modelLoaded({ model, version, bytes, fetchMs, sessionMs }) {
@@ -42,6 +45,8 @@ const observer: ServingObserver = {
     const fallbackMetric = metrics.singleMetric();
     fallbackMetric.addDimension('model', model);
     fallbackMetric.addMetric('CanaryFallbacks', MetricUnit.Count, 1);
+    // Routed to the canary and not answered by it: a canary failure, whatever production answered.
+    variantMetrics.failed({ model, version: canary_version, variant: 'canary', code: reason });
   },
   shadowScored({ model, production_version, shadow_version, rows, disagreements, meanAbsDiff }) {
     logger.info('shadow scored', {
@@ -85,6 +90,7 @@ export const apiHandler = createApiHandler({
   serviceVersion: SERVICE_VERSION,
   logger,
   metrics,
+  variantMetrics,
 });
 
 export const handler = middy(apiHandler)

@@ -19,3 +19,15 @@ export const metrics = new Metrics({
 });
 
 export const tracer = new Tracer({ serviceName });
+
+/**
+ * Another Metrics instance with the same service, namespace and default dimensions, for records a handler flushes
+ * on their own with dimensions of their own (the per-variant metrics of the inference API).
+ */
+export function createMetrics(): Metrics {
+  return new Metrics({
+    serviceName,
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'ServerlessMLOps',
+    defaultDimensions: { environment: process.env.MLOPS_ENVIRONMENT ?? 'default' },
+  });
+}

@@ -30,6 +30,10 @@ export const ENV = {
   POWERTOOLS_METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',
   /** Powertools log level. */
   POWERTOOLS_LOG_LEVEL: 'POWERTOOLS_LOG_LEVEL',
+  /** The `observability.canary` block of the deployment config as JSON (the canary watch's thresholds). */
+  CANARY_THRESHOLDS: 'CANARY_THRESHOLDS',
+  /** Powertools service name of the inference API: the `service` dimension of the metrics the canary watch reads. */
+  INFERENCE_SERVICE_NAME: 'INFERENCE_SERVICE_NAME',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -42,3 +46,6 @@ export const INFERENCE_API_SERVICE_NAME = 'inference-api';
 
 /** Powertools service name of the training pipeline function. */
 export const TRAINING_PIPELINE_SERVICE_NAME = 'training-pipeline';
+
+/** Powertools service name of the canary-watch function. */
+export const CANARY_WATCH_SERVICE_NAME = 'canary-watch';

@@ -47,6 +47,7 @@ export const EMF_DIMENSIONS = {
   step: 'step',
   feature: 'feature',
   functionName: 'function_name',
+  variant: 'variant',
 } as const;
 
 /** Metrics the drift job will emit (not emitted by any handler yet): the dashboard and the drift alarm expect them. */
@@ -94,6 +95,11 @@ export interface ObservabilityProps {
    * @default - the topic is not encrypted with a key of this stack; nothing is granted
    */
   readonly topicKey?: IKey | undefined;
+  /**
+   * The canary model version alarms (ModelRollout), shown in the dashboard's alarm widget.
+   * @default [] (no canary alarms shown)
+   */
+  readonly canaryAlarms?: readonly IAlarm[];
 }
 
 /**
@@ -244,7 +250,7 @@ export class Observability extends Construct {
     this.dashboard.addWidgets(
       new AlarmStatusWidget({
         title: 'Alarms',
-        alarms: [this.servingUnhealthyAlarm, ...this.servingAlarms, this.pipelineFailureAlarm, this.driftAlarm] satisfies IAlarm[],
+        alarms: [this.servingUnhealthyAlarm, ...this.servingAlarms, this.pipelineFailureAlarm, this.driftAlarm, ...(props.canaryAlarms ?? [])] satisfies IAlarm[],
         width: 24,
         height: 3,
       }),
@@ -338,6 +344,7 @@ class DashboardWidgets {
       this.lambda(config),
       this.models(),
       this.versions(),
+      this.variants(),
       this.drift(),
       this.pipeline(),
       ...config.observability.sagemakerEndpointNames.map((endpoint) => this.sageMaker(endpoint)),
@@ -479,6 +486,21 @@ class DashboardWidgets {
         width: 8,
         height: 6,
       }),
+    ];
+  }
+
+  /** Per serving variant of each model (production, canary): the metrics the canary alarms and the canary watch read. */
+  private variants(): GraphLike[] {
+    const perVariant = [EMF_DIMENSIONS.model, EMF_DIMENSIONS.variant];
+    return [
+      graph('Requests by model and variant', [this.emf('VariantErrors', 'SampleCount', perVariant)]),
+      graph('Predict latency p95 by variant (ms)', [this.emf('VariantLatency', 'p95', perVariant)]),
+      graph('Error rate by variant (0 to 1)', [this.emf('VariantErrors', 'Average', perVariant)]),
+      graph('Prediction score by variant (mean, p10, p90)', [
+        this.emf('VariantScore', 'Average', perVariant),
+        this.emf('VariantScore', 'p10', perVariant),
+        this.emf('VariantScore', 'p90', perVariant),
+      ]),
     ];
   }
 

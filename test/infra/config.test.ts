@@ -207,10 +207,23 @@ describe('parseConfig', () => {
       },
       deployment: { strategy: 'canary10Percent5Minutes' },
       sagemakerEndpointNames: [],
+      canary: { maxErrorRatePercent: 1, maxP95LatencyMs: 1000, maxScoreShift: 0.1, minRequests: 50, healthyMinutes: 30, autoPromote: true },
     });
     const config = parseConfig({ observability: { alarms: { p95LatencyMs: 500 }, deployment: { strategy: 'allAtOnce' } } });
     expect(config.observability.alarms).toMatchObject({ p95LatencyMs: 500, serverErrorRatePercent: 0.1, evaluationPeriods: 5 });
     expect(config.observability.deployment.strategy).toBe('allAtOnce');
+  });
+
+  it('takes canary thresholds from config over the defaults', () => {
+    const config = parseConfig({ observability: { canary: { maxScoreShift: 0.05, healthyMinutes: 60, autoPromote: false } } });
+    expect(config.observability.canary).toEqual({
+      maxErrorRatePercent: 1,
+      maxP95LatencyMs: 1000,
+      maxScoreShift: 0.05,
+      minRequests: 50,
+      healthyMinutes: 60,
+      autoPromote: false,
+    });
   });
 
   it.each([
@@ -240,6 +253,18 @@ describe('parseConfig', () => {
     [
       { observability: { sagemakerEndpointNames: ['credit_endpoint'] } },
       'config field "observability.sagemakerEndpointNames[0]" must be a sagemaker endpoint name (letters, digits and dashes, 1 to 63), got "credit_endpoint"',
+    ],
+    [
+      { observability: { canary: { maxErrorRatePercent: 101 } } },
+      'config field "observability.canary.maxErrorRatePercent" must be a number from 0 to 100, got 101',
+    ],
+    [{ observability: { canary: { maxScoreShift: 0 } } }, 'config field "observability.canary.maxScoreShift" must be a number above 0 and at most 1, got 0'],
+    [{ observability: { canary: { minRequests: 0 } } }, 'config field "observability.canary.minRequests" must be an integer from 1 to 1000000, got 0'],
+    [{ observability: { canary: { healthyMinutes: 0.5 } } }, 'config field "observability.canary.healthyMinutes" must be an integer from 1 to 10080, got 0.5'],
+    [{ observability: { canary: { autoPromote: 'yes' } } }, 'config field "observability.canary.autoPromote" must be true or false, got "yes"'],
+    [
+      { observability: { canary: { maxLatency: 1 } } },
+      'config field "observability.canary.maxLatency" is not a known field (known: maxErrorRatePercent, maxP95LatencyMs, maxScoreShift, minRequests, healthyMinutes, autoPromote)',
     ],
   ])('rejects observability config %j naming the field and value', (raw, message) => {
     const err = errorOf(() => parseConfig(raw));

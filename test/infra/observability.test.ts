@@ -2,6 +2,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it, vi } from 'vitest';
 import { INFERENCE_API_SERVICE_NAME, METRICS_NAMESPACE, TRAINING_PIPELINE_SERVICE_NAME } from '../../lib/constructs/environment.ts';
+import { VariantMetrics } from '../../lambdas/inference-api/variant-metrics.ts';
 import { buildStack } from './support.ts';
 
 type CfnResource = { Type?: string; Properties?: Record<string, unknown>; UpdatePolicy?: Record<string, unknown> };
@@ -198,7 +199,8 @@ describe('Observability', () => {
         AlarmActions: [topic],
         OKActions: [topic],
       });
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+      // The five SLO alarms and three canary alarms of the one configured model (test/infra/model-rollout.test.ts).
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
     });
 
     it('takes thresholds and evaluation from config', () => {
@@ -306,12 +308,34 @@ describe('Observability', () => {
   describe('dashboard', () => {
     const body = dashboardBody(template);
 
+    it('gives every graph at least one metric or expression and every log widget a query on the predict log group', () => {
+      const graphs = body.widgets.filter((w) => w.type === 'metric');
+      expect(graphs.length).toBeGreaterThan(20);
+      for (const graph of graphs) {
+        const title = String(graph.properties['title']);
+        if (title === 'Alarms') continue;
+        expect((graph.properties['metrics'] as unknown[] | undefined)?.length ?? 0, title).toBeGreaterThan(0);
+      }
+      const logs = body.widgets.filter((w) => w.type === 'log');
+      expect(logs.map((w) => w.properties['title'])).toEqual([
+        'Traffic and latency by model version (production, canary)',
+        'Requests by variant',
+        'Shadow versions: rows and disagreements',
+      ]);
+      for (const log of logs) expect(log.properties['query'], String(log.properties['title'])).toMatch(/^SOURCE '<\w*PredictFunctionLogGroup\w*>' \| filter /);
+      expect(widget(body, 'Requests by variant').properties['query']).toContain('stats count(*) as requests by bin(5m), variant');
+      expect(metricsOf(body, 'Pipeline step duration p95 by step (ms)')).toContain(
+        JSON.stringify(`SEARCH('{${METRICS_NAMESPACE},environment,service,step} MetricName="PipelineStepDuration" environment="${ENVIRONMENT}"', 'p95', 300)`),
+      );
+    });
+
     it('is named after the app and shows every alarm', () => {
       template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'serverless-mlops' });
       const alarms = widget(body, 'Alarms').properties['alarms'] as string[];
       const expected = [
         logicalIdOf(template, 'AWS::CloudWatch::CompositeAlarm', {}),
         ...['api-latency-p95', 'api-5xx-rate', 'predict-throttles', 'pipeline-failed', 'drift-critical'].map((n) => alarmId(template, `serverless-mlops-${n}`)),
+        ...['errors', 'latency-p95', 'score-shift'].map((n) => alarmId(template, `serverless-mlops-canary-credit-${n}`)),
       ];
       expect(alarms).toEqual(expected.map((id) => `<${id}>`));
     });
@@ -360,6 +384,17 @@ describe('Observability', () => {
       for (const name of ['ShadowScoredRows', 'ShadowFailures', 'CanaryFallbacks']) expect(shadow).toContain(`MetricName=\\"${name}\\"`);
       const errors = metricsOf(body, 'Errors answered by the function, by code');
       expect(errors).toContain(JSON.stringify(`SEARCH('{${METRICS_NAMESPACE},code,environment,service} MetricName="ServerErrors" environment="${ENVIRONMENT}"', 'Sum', 300)`));
+    });
+
+    it('searches the per-variant metrics: requests, p95 latency, error rate and score by model and variant', () => {
+      const schema = `{${METRICS_NAMESPACE},environment,model,service,variant}`;
+      const search = (name: string, stat: string): string => JSON.stringify(`SEARCH('${schema} MetricName="${name}" environment="${ENVIRONMENT}"', '${stat}', 300)`);
+      expect(metricsOf(body, 'Requests by model and variant')).toContain(search('VariantErrors', 'SampleCount'));
+      expect(metricsOf(body, 'Predict latency p95 by variant (ms)')).toContain(search('VariantLatency', 'p95'));
+      expect(metricsOf(body, 'Error rate by variant (0 to 1)')).toContain(search('VariantErrors', 'Average'));
+      const scores = metricsOf(body, 'Prediction score by variant (mean, p10, p90)');
+      for (const stat of ['Average', 'p10', 'p90']) expect(scores).toContain(search('VariantScore', stat));
+      expect(scores).toContain("${PROP('Dim.model')} ${PROP('Dim.variant')}");
     });
 
     it('reads traffic and latency per model version and variant from the predict log', () => {
@@ -423,6 +458,7 @@ describe('Observability', () => {
         const load = api.singleMetric();
         load.addDimension('model', 'credit');
         load.addMetric('ModelLoadTime', MetricUnit.Milliseconds, 9);
+        new VariantMetrics(api).served({ model: 'credit', version: 2, variant: 'canary', latencyMs: 4, probabilities: [0.2, 0.4] });
         pipeline.addDimension('step', 'gate');
         pipeline.addMetric('GatePassed', MetricUnit.Count, 1);
         pipeline.addMetric('PipelineStepErrors', MetricUnit.Count, 1);
@@ -434,6 +470,9 @@ describe('Observability', () => {
       expect(metricsOf(body, 'Errors answered by the function, by code')).toContain(schemaOf('ServerErrors'));
       expect(metricsOf(body, 'Model load time by model (ms, max)')).toContain(schemaOf('ModelLoadTime'));
       expect(metricsOf(body, 'Pipeline step errors by step')).toContain(schemaOf('PipelineStepErrors'));
+      expect(metricsOf(body, 'Requests by model and variant')).toContain(schemaOf('VariantErrors'));
+      expect(metricsOf(body, 'Predict latency p95 by variant (ms)')).toContain(schemaOf('VariantLatency'));
+      expect(metricsOf(body, 'Prediction score by variant (mean, p10, p90)')).toContain(schemaOf('VariantScore'));
       expect(sets.get('GatePassed')).toEqual(['environment', 'service', 'step']);
     });
   });

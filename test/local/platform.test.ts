@@ -200,6 +200,8 @@ describe('local platform', () => {
     await platform.stop();
     platform = await startLocalPlatform({ dataDir, apiKey: API_KEY, port: 0 });
     expect(platform.seeded).toBe(false);
+    // Past the 2 s registry cache: the answer must come from the restarted emulators, not from what was cached.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
     const { status, json } = await predict(JSON.stringify({ instances: [CREDIT_INSTANCE] }));
     expect(status).toBe(200);
     expect(json.model_version).toBe(1);

@@ -200,10 +200,10 @@ export class ModelService {
     const shadow = variant === 'production' ? resolved.shadow : undefined;
     let probabilities: Float32Array;
     if (shadow === undefined) {
-      probabilities = await this.score(loaded, version, input, rows.length);
+      probabilities = await this.score(loaded, version, input, rows.length, variant);
     } else {
       const [primary, shadowed] = await Promise.allSettled([
-        this.score(loaded, version, input, rows.length),
+        this.score(loaded, version, input, rows.length, variant),
         this.scoreShadow(shadow, production, body, rows.length),
       ]);
       if (primary.status === 'rejected') throw primary.reason;
@@ -225,14 +225,21 @@ export class ModelService {
     return { model: name, model_version: version.version, variant, predictions };
   }
 
-  private async score(loaded: LoadedVersion, version: ModelVersionRecord, input: Float32Array, rows: number): Promise<Float32Array> {
+  private async score(
+    loaded: LoadedVersion,
+    version: ModelVersionRecord,
+    input: Float32Array,
+    rows: number,
+    variant: ServingRole,
+  ): Promise<Float32Array> {
     try {
       return await loaded.session.score(input, rows);
     } catch (cause) {
+      // The variant lets the error be counted against the version that failed (the canary watch reads it).
       throw new ModelUnavailableError(
         'INFERENCE_FAILED',
         `model "${version.model}" version ${version.version} failed to score`,
-        { model: version.model, model_version: version.version },
+        { model: version.model, model_version: version.version, variant },
         { cause },
       );
     }
@@ -268,7 +275,7 @@ export class ModelService {
       // The shadow's own schema and preprocessing: it may encode the same instances differently.
       const shadowRows = validatePredictRequest(loaded.schema, body, this.options.maxBatchSize);
       const input = encodeRows(shadow.metadata.preprocessing, shadowRows);
-      const probabilities = await this.score(loaded, shadow, input, rows);
+      const probabilities = await this.score(loaded, shadow, input, rows, 'shadow');
       if (probabilities.length < rows) throw new Error(`the shadow answered ${probabilities.length} rows for ${rows}`);
       return probabilities;
     } catch (cause) {

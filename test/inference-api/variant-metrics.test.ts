@@ -1,0 +1,59 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { describe, expect, it, vi } from 'vitest';
+import { ModelUnavailableError, RequestValidationError } from '#core/api/errors.ts';
+import { MAX_SCORE_VALUES, VariantMetrics, failedVariantOf, scoreSample } from '../../lambdas/inference-api/variant-metrics.ts';
+
+/** The EMF records `emit` publishes (metrics output is disabled in tests, so each flush is serialized here). */
+function records(emit: (metrics: Metrics) => void): Record<string, unknown>[] {
+  const metrics = new Metrics({ serviceName: 'inference-api', namespace: 'ServerlessMLOps', defaultDimensions: { environment: 'test' } });
+  const out: Record<string, unknown>[] = [];
+  const publish = vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(function (this: Metrics) {
+    out.push(this.serializeMetrics() as unknown as Record<string, unknown>);
+    this.clearMetrics();
+    this.clearDimensions();
+    this.clearMetadata();
+    return this;
+  });
+  emit(metrics);
+  publish.mockRestore();
+  return out;
+}
+
+describe('VariantMetrics', () => {
+  it('emits one record per answered request: errors 0, latency and the scores, by model and variant, with the version as metadata', () => {
+    const [record, ...rest] = records((m) => new VariantMetrics(m).served({ model: 'credit', version: 3, variant: 'canary', latencyMs: 12.5, probabilities: [0.1, 0.9] }));
+    expect(rest).toEqual([]);
+    expect(record).toMatchObject({ model: 'credit', variant: 'canary', model_version: '3', VariantErrors: 0, VariantLatency: 12.5, VariantScore: [0.1, 0.9] });
+    const directive = (record?.['_aws'] as { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0];
+    expect([...(directive?.Dimensions[0] ?? [])].sort()).toEqual(['environment', 'model', 'service', 'variant']);
+    expect(directive?.Metrics.map((m) => m.Name)).toEqual(['VariantErrors', 'VariantLatency', 'VariantScore']);
+  });
+
+  it('emits errors 1 with the code for a failed request', () => {
+    const [record] = records((m) => new VariantMetrics(m).failed({ model: 'credit', version: 2, variant: 'production', code: 'INFERENCE_FAILED' }));
+    expect(record).toMatchObject({ model: 'credit', variant: 'production', model_version: '2', code: 'INFERENCE_FAILED', VariantErrors: 1 });
+    expect(record).not.toHaveProperty('VariantLatency');
+  });
+});
+
+describe('scoreSample', () => {
+  it('keeps every finite score of a small batch and 100 evenly spread ones of a large batch', () => {
+    expect(scoreSample([0.2, Number.NaN, 0.4])).toEqual([0.2, 0.4]);
+    const large = Array.from({ length: 1000 }, (_, i) => i / 1000);
+    const sample = scoreSample(large);
+    expect(sample).toHaveLength(MAX_SCORE_VALUES);
+    expect(sample[0]).toBe(0);
+    expect(sample[99]).toBe(0.99);
+  });
+});
+
+describe('failedVariantOf', () => {
+  it('names the model, version and variant of a 5xx that carries them, and nothing else', () => {
+    const failed = new ModelUnavailableError('INFERENCE_FAILED', 'x', { model: 'credit', model_version: 2, variant: 'canary' });
+    expect(failedVariantOf(failed)).toEqual({ model: 'credit', version: 2, variant: 'canary', code: 'INFERENCE_FAILED' });
+    expect(failedVariantOf(new ModelUnavailableError('ARTIFACT_UNAVAILABLE', 'x', { model: 'credit', model_version: 2 }))).toBeUndefined();
+    expect(failedVariantOf(new ModelUnavailableError('INFERENCE_FAILED', 'x', { model: 'credit', model_version: 2, variant: 'shadow' }))).toBeUndefined();
+    expect(failedVariantOf(new RequestValidationError('UNKNOWN_CATEGORY', 'x', { model: 'credit', model_version: 2, variant: 'canary' }))).toBeUndefined();
+    expect(failedVariantOf(new Error('boom'))).toBeUndefined();
+  });
+});

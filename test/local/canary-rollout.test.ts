@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
+import { registerArtifact } from '#core/registry/registration.ts';
+import { run } from '../../cli/program.ts';
+import { trainCreditModel } from '../../examples/credit/train.ts';
+import { LOCAL_BUCKET_NAME, LOCAL_TABLE_NAME, startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
+import { constantScoreOnnx, failingAtRunOnnx } from '../support/canary-artifacts.ts';
+import { CREDIT_INSTANCE } from '../support/credit-instances.ts';
+
+/**
+ * Safe model rollout on the local platform: a canary is watched by the same core as the canary-watch Lambda, on an
+ * interval, with the platform's live figures. A canary that fails or shifts the scores is rolled back and the
+ * champion serves again, the audit trail saying why; a healthy one is promoted.
+ */
+
+const API_KEY = 'canary-test-key-0123456789';
+let dataDir: string;
+let platform: LocalPlatform;
+
+async function registerVersion(bytes: Uint8Array, description: string): Promise<number> {
+  const production = await platform.registryService.getVersion('credit', 1);
+  const { version } = await registerArtifact(
+    { model: 'credit', bytes, metadata: production.metadata, description, actor: 'tester', reason: description },
+    {
+      inspector: new OnnxArtifactInspector(),
+      artifacts: platform.artifacts,
+      registry: platform.registryService,
+      sha256: (b) => createHash('sha256').update(b).digest('hex'),
+    },
+  );
+  return version.version;
+}
+
+async function predict(requestId: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${platform.url}/v1/models/credit/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': API_KEY, 'x-request-id': requestId },
+    body: JSON.stringify({ instances: [CREDIT_INSTANCE, { ...CREDIT_INSTANCE, Income: 40, Amount: 2000 }] }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** Sends traffic until the watch has cleared (or promoted) the canary; returns the answers. */
+async function trafficUntilCanaryGone(prefix: string): Promise<{ status: number; body: Record<string, unknown> }[]> {
+  const answers: { status: number; body: Record<string, unknown> }[] = [];
+  let i = 0;
+  await vi.waitFor(
+    async () => {
+      for (let n = 0; n < 10; n++) answers.push(await predict(`${prefix}-${i++}`));
+      expect((await platform.registryService.getModel('credit')).canary).toBeNull();
+    },
+    { timeout: 60_000, interval: 50 },
+  );
+  return answers;
+}
+
+async function mlops(...args: string[]): Promise<{ code: number; stdout: string }> {
+  let stdout = '';
+  const code = await run(['--local', '--local-dir', dataDir, ...args], {
+    io: { stdout: (text) => (stdout += text), stderr: () => undefined },
+    env: {},
+    cwd: dataDir,
+  });
+  return { code, stdout };
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'mlops-canary-'));
+  platform = await startLocalPlatform({
+    dataDir,
+    apiKey: API_KEY,
+    port: 0,
+    registryCacheTtlSeconds: 0,
+    // Judged on few requests and promoted after a short healthy time, on a short interval.
+    canaryWatch: { intervalMs: 100, thresholds: { minRequests: 10, healthyMinutes: 0.002 } },
+  });
+  writeFileSync(
+    join(dataDir, 'platform.json'),
+    JSON.stringify({
+      api_url: platform.url,
+      api_key: platform.apiKey,
+      dynamodb_endpoint: platform.dynamoDbEndpoint,
+      s3_endpoint: platform.s3Endpoint,
+      table_name: LOCAL_TABLE_NAME,
+      bucket_name: LOCAL_BUCKET_NAME,
+      pid: process.pid,
+    }),
+  );
+});
+
+afterAll(async () => {
+  await platform?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('local canary watch', () => {
+  it('rolls back a canary that fails at inference, and the champion serves again', async () => {
+    const production = await platform.registryService.getVersion('credit', 1);
+    const broken = await registerVersion(failingAtRunOnnx(production.metadata.preprocessing), 'fails at session.run');
+    await platform.registryService.setCanary({ model: 'credit', version: broken, share: 0.5, actor: 'tester', reason: 'try it' });
+
+    const answers = await trafficUntilCanaryGone('broken');
+    // The canary's share failed as INFERENCE_FAILED, naming the variant; production kept answering.
+    const failed = answers.filter((a) => a.status === 503);
+    expect(failed.length).toBeGreaterThanOrEqual(10);
+    expect(failed[0]?.body).toMatchObject({ error: { code: 'INFERENCE_FAILED', details: { model_version: broken, variant: 'canary' } } });
+    expect(answers.some((a) => a.status === 200 && a.body['variant'] === 'production')).toBe(true);
+
+    const history = await platform.registryService.history('credit');
+    const rollback = history.at(-1);
+    expect(rollback).toMatchObject({ action: 'canary_clear', actor: 'canary-watch', version: broken, outcome: 'applied', to: 'canary=none' });
+    expect(rollback?.reason).toMatch(new RegExp(`^automatic rollback of canary version ${broken}: canary error rate [\\d.]+ % \\(\\d+ of \\d+ requests\\) is above 1 %`));
+    expect(platform.canaryWatch.notifications.at(-1)?.subject).toBe(`[credit] canary version ${broken} rolled back`);
+
+    // Only the champion answers now.
+    for (let i = 0; i < 10; i++) {
+      const { status, body } = await predict(`after-broken-${i}`);
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ model_version: 1, variant: 'production' });
+    }
+  });
+
+  it('rolls back a canary whose scores shift away from production, and mlops history says why', async () => {
+    const production = await platform.registryService.getVersion('credit', 1);
+    const shifted = await registerVersion(constantScoreOnnx(production.metadata.preprocessing, 0.97), 'always 0.97');
+    await platform.registryService.setCanary({ model: 'credit', version: shifted, share: 0.5, actor: 'tester', reason: 'try it' });
+
+    const answers = await trafficUntilCanaryGone('shifted');
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(answers.some((a) => a.body['variant'] === 'canary' && a.body['model_version'] === shifted)).toBe(true);
+
+    const { code, stdout } = await mlops('history', '--model', 'credit');
+    expect(code).toBe(0);
+    const line = stdout.split('\n').find((l) => l.includes('canary-watch') && l.includes(`automatic rollback of canary version ${shifted}`));
+    expect(line, stdout).toBeDefined();
+    expect(line).toMatch(/canary mean score 0\.97 differs from production's 0\.\d+ by 0\.\d+, more than 0\.1/);
+    expect((await platform.registryService.getModel('credit')).production_version).toBe(1);
+    expect((await platform.registryService.getVersion('credit', shifted)).stage).toBe('candidate');
+  });
+
+  it('promotes a canary that stays healthy for its time', async () => {
+    const { onnx } = await trainCreditModel({ l2: 2 });
+    const healthy = await registerVersion(onnx, 'retrained, l2 2');
+    await platform.registryService.setCanary({ model: 'credit', version: healthy, share: 0.5, actor: 'tester', reason: 'try it' });
+
+    await trafficUntilCanaryGone('healthy');
+    const model = await platform.registryService.getModel('credit');
+    expect(model.production_version).toBe(healthy);
+    const promotion = (await platform.registryService.history('credit')).at(-1);
+    expect(promotion).toMatchObject({ action: 'promote', actor: 'canary-watch', version: healthy, outcome: 'applied' });
+    expect(promotion?.reason).toMatch(new RegExp(`^automatic promote of canary version ${healthy}: canary healthy for 0.002 minutes over \\d+ requests`));
+    expect(platform.canaryWatch.notifications.at(-1)?.subject).toBe(`[credit] canary version ${healthy} promoted`);
+  });
+});
