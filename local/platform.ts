@@ -18,6 +18,15 @@ import { LocalPipeline, type LocalPipelineOptions } from './pipeline.ts';
 import { localAdminRoutes } from './admin-routes.ts';
 import { ensureRegistryTable } from './provision.ts';
 import { seedReferenceModel } from './seed.ts';
+import { readFileSync } from 'node:fs';
+import { S3CaptureStore } from '#adapters/s3-captures.ts';
+import { DynamoDbRetrainLedger } from '#adapters/dynamodb-retrain-ledger.ts';
+import type { DriftJobSettings } from '#core/drift/job.ts';
+import { datasetKey } from '#core/pipeline/run.ts';
+import { logger, metrics } from '#shared/powertools.ts';
+import { createDriftJobHandler, driftMetricsObserver } from '../lambdas/drift-job/drift-job-handler.ts';
+import { LocalEventBus } from './event-bus.ts';
+import { startDriftSchedules } from './drift-schedules.ts';
 
 /**
  * The whole platform on one machine: DynamoDB and S3 emulators, the registry seeded with the
@@ -27,6 +36,8 @@ import { seedReferenceModel } from './seed.ts';
 
 export const LOCAL_TABLE_NAME = 'mlops-registry';
 export const LOCAL_BUCKET_NAME = 'mlops-artifacts';
+/** Captured predictions, feedback labels and drift reports (the capture bucket in AWS). */
+export const LOCAL_CAPTURE_BUCKET_NAME = 'mlops-captures';
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
@@ -45,6 +56,30 @@ export interface LocalPlatformOptions {
   readonly pipelineConfig?: PipelineConfig;
   /** Options of the local pipeline runner (tests shorten retries and inject faults). */
   readonly pipeline?: Pick<LocalPipelineOptions, 'retryIntervalMs' | 'stepOverride' | 'approvalPollMs' | 'onEvent'>;
+  /** Drift monitoring: the schedules and the job's settings. */
+  readonly drift?: LocalDriftOptions;
+}
+
+export interface LocalDriftOptions {
+  /** Seconds between two "hourly" checks; 0 turns the schedules off (tests run the job by hand). @default 0 */
+  readonly intervalSeconds?: number;
+  /** Window of the scheduled checks. @default '1h' */
+  readonly window?: string;
+  /** Merged over the defaults (cooldown 60 minutes, retrain on critical drift). */
+  readonly settings?: Partial<DriftJobSettings>;
+  /** Told about each scheduled run and bus event (npm start prints them). */
+  readonly onResult?: Parameters<typeof startDriftSchedules>[0]['onResult'];
+  readonly onEvent?: ConstructorParameters<typeof LocalEventBus>[1];
+}
+
+/** The local drift job, its bus and the capture bucket. */
+export interface LocalDrift {
+  /** Flushes the capture buffer, then runs the drift job handler on `input` (as the Lambda is invoked). */
+  run(input: Record<string, unknown>): ReturnType<ReturnType<typeof createDriftJobHandler>>;
+  /** Writes buffered captures to the capture bucket now. */
+  flushCaptures(): Promise<void>;
+  readonly bus: LocalEventBus;
+  readonly captures: S3CaptureStore;
 }
 
 export interface LocalPlatform {
@@ -58,6 +93,7 @@ export interface LocalPlatform {
   readonly artifacts: S3ArtifactStore;
   readonly approvals: DynamoDbApprovals;
   readonly pipeline: LocalPipeline;
+  readonly drift: LocalDrift;
   stop(): Promise<void>;
 }
 
@@ -78,6 +114,9 @@ function configureHandlerEnvironment(dynamoDb: string, s3: string, cacheTtlSecon
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     MLOPS_ENVIRONMENT: 'local',
+    CAPTURE_BUCKET_NAME: LOCAL_CAPTURE_BUCKET_NAME,
+    CAPTURE_SAMPLE_RATE: process.env.CAPTURE_SAMPLE_RATE ?? '1',
+    CAPTURE_FLUSH_INTERVAL_MS: process.env.CAPTURE_FLUSH_INTERVAL_MS ?? '1000',
   });
 }
 
@@ -111,7 +150,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     // dynalite lacks DynamoDB transactions; the proxy adds them (see dynamodb-transactions.ts).
     const dynamoDb: RunningEmulator = await startTransactionProxy(dynalite);
     started.push(dynamoDb);
-    const s3: RunningEmulator = await startS3(options.dataDir, [LOCAL_BUCKET_NAME]);
+    const s3: RunningEmulator = await startS3(options.dataDir, [LOCAL_BUCKET_NAME, LOCAL_CAPTURE_BUCKET_NAME]);
     started.push(s3);
     configureHandlerEnvironment(dynamoDb.endpoint, s3.endpoint, options.registryCacheTtlSeconds ?? 2);
 
@@ -149,7 +188,54 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
 
     // Imported only now: the handler module reads its environment when it loads, as in Lambda.
-    const { handler } = await import('../lambdas/inference-api/handler.ts');
+    const { handler, localCaptureSink } = await import('../lambdas/inference-api/handler.ts');
+
+    // Drift monitoring: the job handler on the local capture bucket, the retrain ledger in the registry table,
+    // a local bus whose retrain rule starts the local pipeline, and the schedules.
+    const creditCsv = readFileSync(new URL('../examples/credit/credit_data.csv', import.meta.url));
+    // Retraining reads the production version's data at datasets/{model}/{sha256}.csv, where `mlops train` puts it.
+    await artifacts.putBytes(datasetKey('credit', createHash('sha256').update(creditCsv).digest('hex')), creditCsv, 'text/csv');
+    const captures = new S3CaptureStore(
+      new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', credentials, forcePathStyle: true }),
+      LOCAL_CAPTURE_BUCKET_NAME,
+    );
+    const bus = new LocalEventBus((input) => void pipeline.start(input), options.drift?.onEvent);
+    const driftJob = createDriftJobHandler({
+      registry,
+      captures,
+      reports: captures,
+      events: bus,
+      ledger: new DynamoDbRetrainLedger(
+        DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } }),
+        LOCAL_TABLE_NAME,
+      ),
+      settings: { cooldownMinutes: 60, retrainOnCritical: true, ...options.drift?.settings },
+      logger,
+      observer: driftMetricsObserver(metrics),
+    });
+    const flushCaptures = async (): Promise<void> => {
+      await localCaptureSink?.flush();
+    };
+    const drift: LocalDrift = {
+      run: async (input) => {
+        await flushCaptures();
+        return driftJob(input);
+      },
+      flushCaptures,
+      bus,
+      captures,
+    };
+    const intervalSeconds = options.drift?.intervalSeconds ?? 0;
+    if (intervalSeconds > 0) {
+      const schedules = startDriftSchedules({
+        intervalSeconds,
+        window: options.drift?.window ?? '1h',
+        run: (input) => drift.run(input),
+        ...(options.drift?.onResult === undefined ? {} : { onResult: options.drift.onResult }),
+      });
+      started.push({ close: async () => schedules.stop() });
+    }
+    started.push({ close: flushCaptures });
     const gateway: RunningGateway = await startGateway({
       handler: (event) => handler(event, lambdaContext(event.requestContext.requestId)),
       apiKey: options.apiKey,
@@ -157,7 +243,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       host: options.host ?? '127.0.0.1',
       corsAllowOrigins: (process.env.CORS_ALLOW_ORIGIN ?? '').split(',').filter((o) => o !== ''),
       onRequest: options.onRequest,
-      localRoutes: localAdminRoutes(pipeline, approvals),
+      localRoutes: localAdminRoutes(pipeline, approvals, drift),
     });
     started.push(gateway);
     return {
@@ -171,6 +257,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       artifacts,
       approvals,
       pipeline,
+      drift,
       stop: stopAll,
     };
   } catch (error) {

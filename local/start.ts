@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { LOCAL_BUCKET_NAME, LOCAL_TABLE_NAME, startLocalPlatform } from './platform.ts';
+import { LOCAL_BUCKET_NAME, LOCAL_CAPTURE_BUCKET_NAME, LOCAL_TABLE_NAME, startLocalPlatform } from './platform.ts';
 
 /**
  * `npm start`: runs the whole platform on this machine with no AWS account.
@@ -47,6 +47,7 @@ async function main(): Promise<void> {
         s3_endpoint: platform.s3Endpoint,
         table_name: LOCAL_TABLE_NAME,
         bucket_name: LOCAL_BUCKET_NAME,
+        capture_bucket_name: LOCAL_CAPTURE_BUCKET_NAME,
         pid: process.pid,
       },
       null,

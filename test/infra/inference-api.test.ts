@@ -111,7 +111,7 @@ describe('InferenceApi', () => {
     expect(policies).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem)|s3:(PutObject|DeleteObject)/);
   });
 
-  it('exposes the six routes of ROUTES, API key required except health and openapi', () => {
+  it('exposes the seven routes of ROUTES, API key required except health and openapi', () => {
     const routes = methodsByRoute(template);
     expect([...routes.keys()].sort()).toEqual([
       'GET /v1/health',
@@ -119,6 +119,7 @@ describe('InferenceApi', () => {
       'GET /v1/models/{model}',
       'GET /v1/models/{model}/versions',
       'GET /v1/openapi.json',
+      'POST /v1/models/{model}/feedback',
       'POST /v1/models/{model}/predict',
     ]);
     expect([...routes.keys()].sort()).toEqual(ROUTES.map((route) => `${route.method} ${route.resource}`).sort());
