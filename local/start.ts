@@ -26,6 +26,13 @@ function apiKey(): string {
   return generated;
 }
 
+/** Seconds between two local drift checks (the hourly schedule, sped up so a drift shows within a minute). */
+const driftIntervalSeconds = Number(process.env.MLOPS_DRIFT_INTERVAL_SECONDS ?? 60);
+if (!Number.isInteger(driftIntervalSeconds) || driftIntervalSeconds < 0) {
+  console.error(`MLOPS_DRIFT_INTERVAL_SECONDS must be a non-negative integer (0: no schedule), got "${process.env.MLOPS_DRIFT_INTERVAL_SECONDS}"`);
+  process.exit(1);
+}
+
 async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const key = apiKey();
@@ -35,6 +42,23 @@ async function main(): Promise<void> {
     apiKey: key,
     port,
     onRequest: ({ method, path, status, ms }) => console.log(`${method} ${path} ${status} ${ms.toFixed(1)} ms`),
+    drift: {
+      intervalSeconds: driftIntervalSeconds,
+      window: process.env.MLOPS_DRIFT_WINDOW ?? '1h',
+      onResult: (result) => {
+        if (result instanceof Error) {
+          console.log(`drift check failed: ${result.message}`);
+          return;
+        }
+        for (const doc of result.results) {
+          const drifted = doc.drifted_features.length > 0 ? ` drifted: ${doc.drifted_features.join(', ')}` : '';
+          console.log(`drift ${doc.model} v${doc.model_version}: ${doc.verdict} (${doc.rows} rows, score ${doc.drift_score.toFixed(3)})${drifted}`);
+          console.log(`  report ${platform.s3Endpoint}/${LOCAL_CAPTURE_BUCKET_NAME}/${doc.report_keys.html}`);
+          if (doc.retrain?.requested === true) console.log(`  retraining started: run ${doc.retrain.run_id ?? ''} (npx mlops --local runs get ${doc.retrain.run_id ?? ''})`);
+        }
+      },
+      onEvent: (event) => console.log(`event ${event['detail-type']} ${JSON.stringify(event.detail).slice(0, 160)}`),
+    },
   });
   // Where the CLI's --local finds this platform (removed again on a clean stop).
   writeFileSync(
@@ -73,6 +97,9 @@ async function main(): Promise<void> {
   curl -s -X POST ${platform.url}/v1/models/credit/predict \\
     -H 'x-api-key: ${platform.apiKey}' -H 'content-type: application/json' \\
     -d '${example}'
+
+  Drift checks every ${driftIntervalSeconds} s (MLOPS_DRIFT_INTERVAL_SECONDS) over the last ${process.env.MLOPS_DRIFT_WINDOW ?? '1h'}; reports:
+  ${platform.s3Endpoint}/${LOCAL_CAPTURE_BUCKET_NAME}/drift-reports/credit/latest.html
 
   Ctrl-C stops.`);
 

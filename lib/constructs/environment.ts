@@ -30,6 +30,16 @@ export const ENV = {
   POWERTOOLS_METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',
   /** Powertools log level. */
   POWERTOOLS_LOG_LEVEL: 'POWERTOOLS_LOG_LEVEL',
+  /** Firehose delivery stream the predict function sends captured predictions to. */
+  CAPTURE_STREAM_NAME: 'CAPTURE_STREAM_NAME',
+  /** S3 bucket of captured predictions, feedback labels and drift reports. */
+  CAPTURE_BUCKET_NAME: 'CAPTURE_BUCKET_NAME',
+  /** Share of predict requests captured, 0 to 1. */
+  CAPTURE_SAMPLE_RATE: 'CAPTURE_SAMPLE_RATE',
+  /** The drift job's settings as JSON (thresholds, cooldown, retraining). */
+  DRIFT_CONFIG: 'DRIFT_CONFIG',
+  /** EventBridge bus the drift job puts its events on. */
+  EVENT_BUS_NAME: 'EVENT_BUS_NAME',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -42,3 +52,6 @@ export const INFERENCE_API_SERVICE_NAME = 'inference-api';
 
 /** Powertools service name of the training pipeline function. */
 export const TRAINING_PIPELINE_SERVICE_NAME = 'training-pipeline';
+
+/** Powertools service name of the drift job function. */
+export const DRIFT_MONITOR_SERVICE_NAME = 'drift-monitor';

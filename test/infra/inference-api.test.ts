@@ -103,12 +103,17 @@ describe('InferenceApi', () => {
         ]),
       },
     });
-    // No write access anywhere (for the predict function; the training pipeline's role writes).
-    const policies = JSON.stringify(
-      template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('PredictFunctionRole') }] } }),
+    // No write access to the registry or the artifacts (the training pipeline's role writes); the only writes are
+    // captures to the Firehose stream and feedback labels under feedback/ in the capture bucket.
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('PredictFunctionRole') }] } });
+    const statements = Object.values(policies).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement,
     );
-    expect(policies).toMatch(/s3:GetObject/);
-    expect(policies).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem)|s3:(PutObject|DeleteObject)/);
+    expect(JSON.stringify(statements)).toMatch(/s3:GetObject/);
+    expect(JSON.stringify(statements)).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem)|s3:DeleteObject/);
+    const writes = statements.filter((st) => [st.Action].flat().some((a) => a === 's3:PutObject'));
+    expect(writes).toHaveLength(1);
+    expect(JSON.stringify(writes[0]?.Resource)).toMatch(/CaptureBucket.*\/feedback\/\*/);
   });
 
   it('exposes the seven routes of ROUTES, API key required except health and openapi', () => {
@@ -147,8 +152,9 @@ describe('InferenceApi', () => {
       ValidateRequestParameters: true,
       ValidateRequestBody: true,
     });
-    // One API-scoped invoke permission instead of one per method.
-    template.resourceCountIs('AWS::Lambda::Permission', 1);
+    // One API-scoped invoke permission instead of one per method (the other two let the drift schedules invoke the drift job).
+    template.resourceCountIs('AWS::Lambda::Permission', 3);
+    expect(Object.keys(template.findResources('AWS::Lambda::Permission', { Properties: { Principal: 'apigateway.amazonaws.com' } }))).toHaveLength(1);
   });
 
   it('binds an API key to a usage plan with the configured throttle and quota', () => {

@@ -258,7 +258,7 @@ describe('TrainingPipeline', () => {
   });
 
   it('starts a run from a RetrainRequested event with the event detail as input', () => {
-    template.resourceCountIs('AWS::Events::Rule', 1); // no model has a schedule by default
+    template.resourceCountIs('AWS::Events::Rule', 3); // no model has a schedule by default (the other two are the drift schedules)
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { source: [RETRAIN_EVENT.source], 'detail-type': [RETRAIN_EVENT.detailType] },
       EventBusName: Match.absent(),
@@ -333,7 +333,7 @@ describe('TrainingPipeline with configured schedules, emails and a SageMaker ima
   });
 
   it('adds a schedule rule for the scheduled model with the run input', () => {
-    template.resourceCountIs('AWS::Events::Rule', 2);
+    template.resourceCountIs('AWS::Events::Rule', 4); // with the two drift schedules
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'cron(0 3 ? * MON *)',
       Targets: [
