@@ -4,6 +4,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import {
   ApiError,
   MethodNotAllowedError,
+  ModelUnavailableError,
   NotFoundError,
   PayloadTooLargeError,
   toErrorResponse,
@@ -167,7 +168,12 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         const body = parseJsonBody(decodeBody(event));
         const { output } = await service.describeModel(modelName);
         const record = parseFeedbackRequest(body, modelName, output, new Date());
-        await options.feedback.putFeedback(record);
+        try {
+          await options.feedback.putFeedback(record);
+        } catch (error) {
+          // A store outage is not the caller's fault, and a retry may succeed: 503, not 500.
+          throw new ModelUnavailableError('FEEDBACK_UNAVAILABLE', 'the label could not be stored now; retry later', { model: modelName }, { cause: error });
+        }
         metrics.addDimension('model', modelName);
         metrics.addMetric('FeedbackLabels', MetricUnit.Count, 1);
         return { accepted: true, model: modelName, request_id: record.request_id, row: record.row, label: record.label };
