@@ -11,7 +11,7 @@ import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
 import { RegistryService } from '#core/registry/registry-service.ts';
 import { AwsDriftClient, type DriftClient, LocalDriftClient } from './drift-client.ts';
-import type { DriftJobSettings } from '#core/drift/job.ts';
+import { parseDriftJobSettings } from '#core/drift/job-settings.ts';
 import { CliError } from './errors.ts';
 import { LocalPipelineClient, SfnPipelineClient, type PipelineClient } from './pipeline-client.ts';
 
@@ -192,7 +192,7 @@ async function connectAws(options: ConnectionOptions): Promise<Connection> {
     },
     drift: async () => {
       const captureBucket = requireOutput(outputs, 'CaptureBucketName', options.stack);
-      const settings = JSON.parse(requireOutput(outputs, 'DriftJobConfig', options.stack)) as DriftJobSettings;
+      const settings = parseDriftJobSettings(requireOutput(outputs, 'DriftJobConfig', options.stack), 'stack output DriftJobConfig');
       return new AwsDriftClient({ region, table, bucket: captureBucket, settings });
     },
     api: () => {

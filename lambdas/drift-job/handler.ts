@@ -3,7 +3,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import type { DriftJobResult, DriftJobSettings } from '#core/drift/job.ts';
+import type { DriftJobResult } from '#core/drift/job.ts';
+import { parseDriftJobSettings } from '#core/drift/job-settings.ts';
 import { createDocumentClient, createS3Client } from '#adapters/aws-clients.ts';
 import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { DynamoDbRetrainLedger } from '#adapters/dynamodb-retrain-ledger.ts';
@@ -20,7 +21,8 @@ import { createDriftJobHandler, driftMetricsObserver } from './drift-job-handler
 
 const documentClient = tracer.captureAWSv3Client(createDocumentClient());
 const tableName = requireEnv('REGISTRY_TABLE_NAME');
-const settings = JSON.parse(requireEnv('DRIFT_CONFIG')) as DriftJobSettings;
+// Checked at cold start: a bad DRIFT_CONFIG fails the init with a message naming the field, not a run with wrong thresholds.
+const settings = parseDriftJobSettings(requireEnv('DRIFT_CONFIG'), 'DRIFT_CONFIG');
 const captureStore = new S3CaptureStore(tracer.captureAWSv3Client(createS3Client()), requireEnv('CAPTURE_BUCKET_NAME'));
 
 /** The uninstrumented handler, for tests and the local schedule runner. */

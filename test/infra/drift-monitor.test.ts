@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { RETRAIN_EVENT } from '../../lib/constructs/training-pipeline.ts';
 import { CAPTURE_S3_PREFIX } from '../../lib/constructs/prediction-capture.ts';
 import { DRIFT_DETAIL_TYPES, DRIFT_EVENT_SOURCE } from '#core/drift/events.ts';
+import { parseDriftJobSettings } from '#core/drift/job-settings.ts';
 import { capturePartitionPrefix } from '#core/capture/records.ts';
 import { buildStack } from './support.ts';
 
@@ -71,6 +72,13 @@ describe('DriftMonitor', () => {
       retrainTargets: { credit: { target: 'Status', positiveLabel: 'bad' } },
     });
     expect(fn?.Properties.ReservedConcurrentExecutions).toBe(1);
+  });
+
+  it('writes a DRIFT_CONFIG the drift job accepts (the handler parses it at cold start)', () => {
+    const functions = template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'drift-monitor' } } } });
+    const [fn] = Object.values(functions) as { Properties: { Environment: { Variables: Record<string, string> } } }[];
+    const json = fn?.Properties.Environment.Variables.DRIFT_CONFIG ?? '';
+    expect(parseDriftJobSettings(json)).toEqual(JSON.parse(json));
   });
 
   it('grants reads of captures and feedback, report writes, the cooldown item and PutEvents on the default bus', () => {
