@@ -18,6 +18,9 @@ import { RegistryService } from '#core/registry/registry-service.ts';
 import { ModelService } from '#core/serving/model-service.ts';
 import type { RegistryReader } from '#core/serving/ports.ts';
 import type { FeedbackSink } from '#core/capture/ports.ts';
+import { PredictionCapture } from '#core/capture/prediction-capture.ts';
+import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
+import { FirehoseCaptureSink } from '#adapters/firehose-capture-sink.ts';
 import { logger, metrics } from '#shared/powertools.ts';
 import { createApiHandler, type ApiHandler } from '../../lambdas/inference-api/api-handler.ts';
 import { startTransactionProxy } from '../../local/dynamodb-transactions.ts';
@@ -51,10 +54,11 @@ function newService(reader: RegistryReader = registry): ModelService {
   return new ModelService({ registry: reader, artifacts, engine, cacheTtlMs: 30_000, maxBatchSize: MAX_BATCH_SIZE });
 }
 
-function newHandler(service: ModelService, feedback?: FeedbackSink): ApiHandler {
+function newHandler(service: ModelService, feedback?: FeedbackSink, capture?: PredictionCapture): ApiHandler {
   return createApiHandler({
     service,
     ...(feedback === undefined ? {} : { feedback }),
+    ...(capture === undefined ? {} : { capture }),
     openApi: openApiDocument({ maxBatchSize: MAX_BATCH_SIZE, maxRequestBytes: MAX_REQUEST_BYTES, version: '9.9.9' }),
     maxRequestBytes: MAX_REQUEST_BYTES,
     corsAllowOrigins: [ALLOWED_ORIGIN],
@@ -524,6 +528,53 @@ describe('createApiHandler feedback route', () => {
     } finally {
       s3Mock.restore();
       failing.destroy();
+    }
+  });
+});
+
+describe('createApiHandler prediction capture', () => {
+  it('answers the prediction when Firehose keeps failing records, logging the records and counting them', async () => {
+    // Prepare: every record fails on every attempt (injected), so the sink gives up after its retries.
+    const firehose = new FirehoseClient({ region: 'us-east-1', credentials: CREDENTIALS });
+    const firehoseMock = mockClient(firehose);
+    firehoseMock.on(PutRecordBatchCommand).callsFake((input: { Records: unknown[] }) => ({
+      FailedPutCount: input.Records.length,
+      RequestResponses: input.Records.map(() => ({ ErrorCode: 'ServiceUnavailableException' })),
+    }));
+    const capture = new PredictionCapture({ sink: new FirehoseCaptureSink(firehose, 'capture-stream', { baseDelayMs: 0 }), sampleRate: 1 });
+    const logged = vi.spyOn(logger, 'error');
+    const counted: { name: string; value: number }[] = [];
+    const singleMetric = metrics.singleMetric.bind(metrics);
+    const metricSpy = vi.spyOn(metrics, 'singleMetric').mockImplementation(() => {
+      const metric = singleMetric();
+      const addMetric = metric.addMetric.bind(metric);
+      metric.addMetric = (name, unit, value) => {
+        counted.push({ name, value });
+        addMetric(name, unit, value);
+      };
+      return metric;
+    });
+    try {
+      // Act
+      const result = await newHandler(newService(), undefined, capture)(
+        predictEvent(JSON.stringify({ instances: [CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE] }), { headers: { 'x-request-id': 'lost-1' } }),
+      );
+
+      // Assess: the caller got its predictions; the two records are in the log and in CaptureFailures.
+      expect(result.statusCode).toBe(200);
+      expect(json(result)).toMatchObject({ request_id: 'lost-1', model_version: 1 });
+      expect(firehoseMock.commandCalls(PutRecordBatchCommand)).toHaveLength(3);
+      const failure = logged.mock.calls.find(([message]) => message === 'prediction capture failed');
+      expect(failure?.[1]).toMatchObject({
+        request_id: 'lost-1',
+        records: [expect.objectContaining({ request_id: 'lost-1', row: 0 }), expect.objectContaining({ request_id: 'lost-1', row: 1 })],
+      });
+      expect(counted).toContainEqual({ name: 'CaptureFailures', value: 2 });
+    } finally {
+      logged.mockRestore();
+      metricSpy.mockRestore();
+      firehoseMock.restore();
+      firehose.destroy();
     }
   });
 });

@@ -15,8 +15,8 @@ const withField = (path: string[], value: unknown): string => {
   let node = copy;
   for (const key of path.slice(0, -1)) node = node[key] as Record<string, unknown>;
   const last = path[path.length - 1] as string;
-  if (value === undefined) delete node[last];
-  else node[last] = value;
+  // undefined leaves the field out: JSON.stringify drops it.
+  node[last] = value;
   return JSON.stringify(copy);
 };
 
