@@ -23,7 +23,6 @@ import { S3CaptureStore } from '#adapters/s3-captures.ts';
 import { DynamoDbRetrainLedger } from '#adapters/dynamodb-retrain-ledger.ts';
 import type { DriftJobSettings } from '#core/drift/job.ts';
 import { datasetKey } from '#core/pipeline/run.ts';
-import { logger, metrics } from '#shared/powertools.ts';
 import { createDriftJobHandler, driftMetricsObserver } from '../lambdas/drift-job/drift-job-handler.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { startDriftSchedules } from './drift-schedules.ts';
@@ -189,6 +188,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
     // Imported only now: the handler module reads its environment when it loads, as in Lambda.
     const { handler, localCaptureSink } = await import('../lambdas/inference-api/handler.ts');
+    // Likewise Powertools: imported statically it would be built before the settings above (log level WARN, metrics
+    // off) are in the environment, and the whole platform would print INFO logs and EMF lines.
+    const { logger, metrics } = await import('#shared/powertools.ts');
 
     // Drift monitoring: the job handler on the local capture bucket, the retrain ledger in the registry table,
     // a local bus whose retrain rule starts the local pipeline, and the schedules.

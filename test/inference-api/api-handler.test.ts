@@ -548,9 +548,9 @@ describe('createApiHandler prediction capture', () => {
     const metricSpy = vi.spyOn(metrics, 'singleMetric').mockImplementation(() => {
       const metric = singleMetric();
       const addMetric = metric.addMetric.bind(metric);
-      metric.addMetric = (name, unit, value) => {
+      metric.addMetric = (name, unit, value, resolution) => {
         counted.push({ name, value });
-        addMetric(name, unit, value);
+        return addMetric(name, unit, value, resolution);
       };
       return metric;
     });

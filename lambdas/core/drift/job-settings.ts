@@ -110,7 +110,7 @@ function retrainTargetsOf(check: Checker, value: unknown): Record<string, Retrai
  * @throws DriftSettingsError naming the first field that is missing, unknown or out of range.
  */
 export function parseDriftJobSettings(json: string, source = 'DRIFT_CONFIG'): DriftJobSettings {
-  const check = checker(source);
+  const check: Checker = checker(source);
   let value: unknown;
   try {
     value = JSON.parse(json);
