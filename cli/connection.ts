@@ -10,6 +10,8 @@ import { DynamoDbApprovals } from '#adapters/dynamodb-approvals.ts';
 import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
 import { RegistryService } from '#core/registry/registry-service.ts';
+import { AwsDriftClient, type DriftClient, LocalDriftClient } from './drift-client.ts';
+import { parseDriftJobSettings } from '#core/drift/job-settings.ts';
 import { CliError } from './errors.ts';
 import { LocalPipelineClient, SfnPipelineClient, type PipelineClient } from './pipeline-client.ts';
 
@@ -49,6 +51,8 @@ export interface Connection {
   api(): Promise<ApiEndpoint>;
   /** The training pipeline: the state machine in AWS, the local platform's runner locally. */
   pipeline(): Promise<PipelineClient>;
+  /** The drift job on demand: the local platform's, or the job code run here against the stack. */
+  drift(): Promise<DriftClient>;
   close(): void;
 }
 
@@ -60,6 +64,8 @@ export interface LocalPlatformFile {
   readonly s3_endpoint: string;
   readonly table_name: string;
   readonly bucket_name: string;
+  /** Captures, feedback and drift reports (absent in files written before drift monitoring). */
+  readonly capture_bucket_name?: string;
   readonly pid?: number;
 }
 
@@ -130,6 +136,7 @@ function connectLocal(options: ConnectionOptions): Connection {
     close: clients.close,
     api: () => Promise.resolve(endpoint),
     pipeline: () => Promise.resolve(new LocalPipelineClient(endpoint)),
+    drift: () => Promise.resolve(new LocalDriftClient(endpoint, platform.s3_endpoint, platform.capture_bucket_name ?? 'mlops-captures')),
   };
 }
 
@@ -182,6 +189,11 @@ async function connectAws(options: ConnectionOptions): Promise<Connection> {
       const stateMachineArn = requireOutput(outputs, 'StateMachineArn', options.stack);
       sfn ??= new SFNClient(region);
       return new SfnPipelineClient(sfn, stateMachineArn, clients.approvals);
+    },
+    drift: async () => {
+      const captureBucket = requireOutput(outputs, 'CaptureBucketName', options.stack);
+      const settings = parseDriftJobSettings(requireOutput(outputs, 'DriftJobConfig', options.stack), 'stack output DriftJobConfig');
+      return new AwsDriftClient({ region, table, bucket: captureBucket, settings });
     },
     api: () => {
       endpoint ??= (async () => {

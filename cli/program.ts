@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { approveCommand } from './commands/approve.ts';
 import { canaryCommand } from './commands/canary.ts';
 import { describeCommand } from './commands/describe.ts';
+import { driftCommand } from './commands/drift.ts';
 import { historyCommand } from './commands/history.ts';
 import { listCommand } from './commands/list.ts';
 import { predictCommand } from './commands/predict.ts';
@@ -62,6 +63,7 @@ export function buildProgram(session: Session): Command {
   trainCommand(program, session);
   approveCommand(program, session);
   runsCommand(program, session);
+  driftCommand(program, session);
 
   program.addHelpText(
     'after',
@@ -77,6 +79,8 @@ Examples:
   mlops --local train --data credit.csv --target Status --positive bad --model credit --approval --trainer gbdt
   mlops --local approve 3f2a9c81b0d4 --reason "checked the fairness report"
   mlops --local runs get RUN_ID --wait
+  mlops --local drift run --model credit --window 1h
+  mlops drift compare --reference train.csv --current today.csv --json
   mlops --stack serverless-mlops --region eu-west-1 list --json`,
   );
   return program;

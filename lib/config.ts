@@ -443,6 +443,64 @@ export interface ObservabilityConfig {
   readonly canary: CanaryWatchConfig;
 }
 
+/** Per-feature and overall drift levels (the drift job's `DriftThresholds`). */
+export interface DriftThresholdsConfig {
+  /** A feature's test is significant below this p-value. @default 0.05 */
+  readonly pValue: number;
+  /** PSI above which a significant feature has drifted (and the model's drift is a warning). @default 0.1 */
+  readonly psiWarning: number;
+  /** PSI above which a significant feature makes the drift critical. @default 0.25 */
+  readonly psiCritical: number;
+  /** Share of drifted features for a warning. @default 0.2 */
+  readonly shareWarning: number;
+  /** Share of drifted features for critical drift. @default 0.3 */
+  readonly shareCritical: number;
+  /** Fewer captured rows (or values of a feature) than this is "insufficient data", never an alarm. @default 50 */
+  readonly minRows: number;
+  /** Wasserstein-1 over the baseline std above which a significant numeric feature has drifted. @default 0.2 */
+  readonly wassersteinBound: number;
+}
+
+/** Prediction capture and the drift job. */
+export interface DriftConfig {
+  /**
+   * Share of predict requests captured (by request id), 0 to 1; 0 turns capture off.
+   * @default 1
+   */
+  readonly captureSampleRate: number;
+  /**
+   * Days captured predictions, feedback and reports are kept in the capture bucket.
+   * @default 90
+   */
+  readonly captureRetentionDays: number;
+  /**
+   * EventBridge schedule expression of the regular drift check.
+   * @default "rate(1 hour)"
+   */
+  readonly schedule: string;
+  /**
+   * Window of the regular check (`30m`, `1h`, `24h`, up to `7d`).
+   * @default "1h"
+   */
+  readonly window: string;
+  /**
+   * EventBridge schedule expression of the daily full report (a 24 h window).
+   * @default "cron(0 2 * * ? *)"
+   */
+  readonly dailySchedule: string;
+  readonly thresholds: DriftThresholdsConfig;
+  /**
+   * Largest tolerated drop of live accuracy or ROC AUC (from feedback) below the holdout metric, absolute.
+   * @default 0.05
+   */
+  readonly performanceMaxDrop: number;
+  /**
+   * Whether critical drift requests a training run (at most once per model per `pipeline.cooldownMinutes`).
+   * @default true
+   */
+  readonly retrainOnCritical: boolean;
+}
+
 export interface MlopsConfig {
   /**
    * Used for the stack name and as a prefix of resource names (lowercase letters, digits, dashes).
@@ -475,6 +533,8 @@ export interface MlopsConfig {
   readonly notifications: NotificationsConfig;
   /** The dashboard, the alarms and the predict function's CodeDeploy rollout. */
   readonly observability: ObservabilityConfig;
+  /** Prediction capture and drift monitoring. */
+  readonly drift: DriftConfig;
 }
 
 /** The defaults; cdk.json's `mlops` context block repeats them. */
@@ -537,6 +597,16 @@ export const DEFAULT_CONFIG: MlopsConfig = {
     deployment: { strategy: 'canary10Percent5Minutes' },
     sagemakerEndpointNames: [],
     canary: { maxErrorRatePercent: 1, maxP95LatencyMs: 1000, maxScoreShift: 0.1, minRequests: 50, healthyMinutes: 30, autoPromote: true },
+  },
+  drift: {
+    captureSampleRate: 1,
+    captureRetentionDays: 90,
+    schedule: 'rate(1 hour)',
+    window: '1h',
+    dailySchedule: 'cron(0 2 * * ? *)',
+    thresholds: { pValue: 0.05, psiWarning: 0.1, psiCritical: 0.25, shareWarning: 0.2, shareCritical: 0.3, minRows: 50, wassersteinBound: 0.2 },
+    performanceMaxDrop: 0.05,
+    retrainOnCritical: true,
   },
 };
 
@@ -1004,6 +1074,52 @@ function parseCanaryWatch(raw: unknown): CanaryWatchConfig {
   };
 }
 
+const DRIFT_THRESHOLD_KEYS = ['pValue', 'psiWarning', 'psiCritical', 'shareWarning', 'shareCritical', 'minRows', 'wassersteinBound'] as const;
+/** EventBridge `rate(...)` or `cron(...)`. */
+const SCHEDULE_EXPRESSION = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$/;
+/** A drift window: 1 minute to 7 days. */
+const DRIFT_WINDOW = /^(\d+)([mhd])$/;
+
+function parseDrift(raw: unknown): DriftConfig {
+  const drift = objectAt(raw, 'drift', [
+    'captureSampleRate',
+    'captureRetentionDays',
+    'schedule',
+    'window',
+    'dailySchedule',
+    'thresholds',
+    'performanceMaxDrop',
+    'retrainOnCritical',
+  ]);
+  const thresholds = objectAt(drift['thresholds'], 'drift.thresholds', DRIFT_THRESHOLD_KEYS);
+  const window = drift['window'];
+  const match = typeof window === 'string' ? DRIFT_WINDOW.exec(window) : null;
+  const minutes = match === null ? 0 : Number(match[1]) * { m: 1, h: 60, d: 1440 }[match[2] as 'm' | 'h' | 'd'];
+  if (match === null || minutes < 1 || minutes > 10_080) fail('drift.window', 'must be a duration such as "30m", "1h" or "7d", from 1m to 7d', window);
+  const psiWarning = numberIn(thresholds, 'psiWarning', 'drift.thresholds.psiWarning', 0, 10, true);
+  const shareWarning = numberIn(thresholds, 'shareWarning', 'drift.thresholds.shareWarning', 0, 1, true);
+  const schedule = (key: 'schedule' | 'dailySchedule') =>
+    stringMatching(drift, key, `drift.${key}`, SCHEDULE_EXPRESSION, 'an eventbridge schedule expression, rate(...) or cron(...)');
+  return {
+    captureSampleRate: numberIn(drift, 'captureSampleRate', 'drift.captureSampleRate', 0, 1),
+    captureRetentionDays: integerIn(drift, 'captureRetentionDays', 'drift.captureRetentionDays', 1, 3650),
+    schedule: schedule('schedule'),
+    window: window as string,
+    dailySchedule: schedule('dailySchedule'),
+    thresholds: {
+      pValue: numberIn(thresholds, 'pValue', 'drift.thresholds.pValue', 0, 1, true),
+      psiWarning,
+      psiCritical: numberIn(thresholds, 'psiCritical', 'drift.thresholds.psiCritical', psiWarning, 10),
+      shareWarning,
+      shareCritical: numberIn(thresholds, 'shareCritical', 'drift.thresholds.shareCritical', shareWarning, 1),
+      minRows: integerIn(thresholds, 'minRows', 'drift.thresholds.minRows', 2, 1_000_000),
+      wassersteinBound: numberIn(thresholds, 'wassersteinBound', 'drift.thresholds.wassersteinBound', 0, 100, true),
+    },
+    performanceMaxDrop: numberIn(drift, 'performanceMaxDrop', 'drift.performanceMaxDrop', 0, 1),
+    retrainOnCritical: booleanAt(drift, 'retrainOnCritical', 'drift.retrainOnCritical'),
+  };
+}
+
 /**
  * Merges `raw` (a partial config, or undefined for all defaults) over {@link DEFAULT_CONFIG} and validates it.
  * @throws ConfigError on any unknown key, wrong type or out-of-range value
@@ -1022,6 +1138,7 @@ export function parseConfig(raw: unknown): MlopsConfig {
     'pipeline',
     'notifications',
     'observability',
+    'drift',
   ]);
   const registry = objectAt(root['registry'], 'registry', ['cacheTtlSeconds']);
   const artifacts = objectAt(root['artifacts'], 'artifacts', ['noncurrentVersionExpirationDays']);
@@ -1060,6 +1177,7 @@ export function parseConfig(raw: unknown): MlopsConfig {
     pipeline: parsePipeline(root['pipeline']),
     notifications: parseNotifications(root['notifications']),
     observability: parseObservability(root['observability']),
+    drift: parseDrift(root['drift']),
   };
 }
 

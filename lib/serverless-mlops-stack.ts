@@ -7,6 +7,8 @@ import { ARTIFACT_PREFIX, ModelStore } from './constructs/model-store.ts';
 import { Observability } from './constructs/observability.ts';
 import { OnnxRuntimeLayer } from './constructs/onnx-runtime-layer.ts';
 import { TrainingPipeline } from './constructs/training-pipeline.ts';
+import { DriftMonitor } from './constructs/drift-monitor.ts';
+import { PredictionCapture } from './constructs/prediction-capture.ts';
 
 export interface ServerlessMlopsStackProps extends StackProps {
   readonly config: MlopsConfig;
@@ -22,6 +24,8 @@ export class ServerlessMlopsStack extends Stack {
   public readonly trainingPipeline: TrainingPipeline;
   public readonly observability: Observability;
   public readonly modelRollout: ModelRollout;
+  public readonly predictionCapture: PredictionCapture;
+  public readonly driftMonitor: DriftMonitor;
 
   public constructor(scope: Construct, id: string, props: ServerlessMlopsStackProps) {
     const { config, ...stackProps } = props;
@@ -80,6 +84,29 @@ export class ServerlessMlopsStack extends Stack {
       topicKey: this.trainingPipeline.topicKey,
       canaryAlarms: this.modelRollout.allCanaryAlarms(),
     });
+
+    this.predictionCapture = new PredictionCapture(this, 'PredictionCapture', {
+      retentionDays: config.drift.captureRetentionDays,
+      logRetentionDays: config.logRetentionDays,
+      accessLogsBucket: this.modelStore.accessLogsBucket,
+      removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    this.predictionCapture.bindPredictFunction(this.inferenceApi.predictFunction, config.drift.captureSampleRate);
+    this.driftMonitor = new DriftMonitor(this, 'DriftMonitor', {
+      config,
+      registryTable: this.modelStore.registryTable,
+      registryIndexNames: this.modelStore.registryIndexNames,
+      captureBucket: this.predictionCapture.bucket,
+    });
+    new CfnOutput(this, 'CaptureBucketName', {
+      description: 'Captured predictions, feedback labels and drift reports (drift-reports/{model}/latest.html)',
+      value: this.predictionCapture.bucket.bucketName,
+    });
+    new CfnOutput(this, 'DriftJobConfig', {
+      description: 'Settings of the drift job (mlops drift run uses them)',
+      value: this.driftMonitor.settingsJson,
+    });
+    new CfnOutput(this, 'DriftFunctionName', { value: this.driftMonitor.driftFunction.functionName });
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the inference API (routes under /v1)',

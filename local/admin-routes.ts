@@ -1,6 +1,7 @@
 import { toErrorResponse } from '#core/api/errors.ts';
 import type { ApprovalStore } from '#core/pipeline/ports.ts';
 import type { LocalPipeline } from './pipeline.ts';
+import type { LocalDrift } from './platform.ts';
 
 /**
  * The local platform's own routes, for the CLI's `--local` mode where AWS has its own APIs
@@ -8,11 +9,20 @@ import type { LocalPipeline } from './pipeline.ts';
  *
  * - `POST /local/v1/pipeline/runs` starts a training run (body: the execution input);
  * - `GET /local/v1/pipeline/runs/{id}` its status, progress, output and events;
- * - `POST /local/v1/approvals/{id}` decides an approval (`{"approved", "by", "reason"}`).
+ * - `POST /local/v1/approvals/{id}` decides an approval (`{"approved", "by", "reason"}`);
+ * - `POST /local/v1/drift/runs` runs the drift job (body: its input, e.g. `{"model": "credit", "window": "1h"}`),
+ *   as Lambda Invoke would; `GET /local/v1/events` lists the events the drift job put on the local bus.
  */
-export function localAdminRoutes(pipeline: LocalPipeline, approvals: ApprovalStore) {
+export function localAdminRoutes(pipeline: LocalPipeline, approvals: ApprovalStore, drift?: LocalDrift) {
   return async ({ method, path, body }: { method: string; path: string; body: string }) => {
     try {
+      if (drift !== undefined && method === 'POST' && path === '/local/v1/drift/runs') {
+        const input = JSON.parse(body === '' ? '{}' : body) as Record<string, unknown>;
+        return { status: 200, body: await drift.run({ kind: 'manual', ...input }) };
+      }
+      if (drift !== undefined && method === 'GET' && path === '/local/v1/events') {
+        return { status: 200, body: { events: drift.bus.events } };
+      }
       if (method === 'POST' && path === '/local/v1/pipeline/runs') {
         const input = JSON.parse(body === '' ? '{}' : body) as Record<string, unknown>;
         const { run } = pipeline.start(input);

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { CanaryFiguresSource, VariantFigures } from '#core/serving/canary-watch.ts';
+import type { DriftReportDocument } from '#core/drift/job.ts';
 
 /**
  * The local platform's live figures: what CloudWatch holds in AWS (requests, latency, errors by code, per model
@@ -36,8 +37,8 @@ export interface DriftVerdict {
   readonly at: string;
   /** Overall drift score. */
   readonly score: number;
-  readonly level: 'ok' | 'warning' | 'critical';
-  /** Per-feature drift scores, and whether each counts as drifted. */
+  readonly level: 'ok' | 'warning' | 'critical' | 'insufficient_data';
+  /** Per-feature drift scores (the feature's PSI), and whether each counts as drifted. */
   readonly features: readonly { readonly feature: string; readonly score: number; readonly drifted: boolean }[];
 }
 
@@ -46,6 +47,17 @@ export interface DriftVerdictStore {
   record(verdict: DriftVerdict): void;
   /** The latest verdict of every model, by model name. */
   latest(): DriftVerdict[];
+}
+
+/** What the dashboard keeps of a drift job's report: its verdict, score and each feature's PSI. */
+export function driftVerdictOf(report: Pick<DriftReportDocument, 'model' | 'generated_at' | 'drift_score' | 'verdict' | 'features'>): DriftVerdict {
+  return {
+    model: report.model,
+    at: report.generated_at,
+    score: report.drift_score,
+    level: report.verdict,
+    features: report.features.map((feature) => ({ feature: feature.name, score: feature.psi ?? 0, drifted: feature.drifted })),
+  };
 }
 
 /** Drift verdicts in memory, the latest per model. */

@@ -21,7 +21,15 @@ import { seedReferenceModel } from './seed.ts';
 import type { CanaryThresholds } from '#core/serving/canary-watch.ts';
 import { LocalCanaryWatch, type LocalNotification } from './canary-watch.ts';
 import { dashboardPages } from './dashboard.ts';
-import { InMemoryDriftVerdicts, LiveFigures, type DriftVerdictStore } from './live-figures.ts';
+import { driftVerdictOf, InMemoryDriftVerdicts, LiveFigures, type DriftVerdictStore } from './live-figures.ts';
+import { readFileSync } from 'node:fs';
+import { S3CaptureStore } from '#adapters/s3-captures.ts';
+import { DynamoDbRetrainLedger } from '#adapters/dynamodb-retrain-ledger.ts';
+import type { DriftJobSettings } from '#core/drift/job.ts';
+import { datasetKey } from '#core/pipeline/run.ts';
+import { createDriftJobHandler, driftMetricsObserver } from '../lambdas/drift-job/drift-job-handler.ts';
+import { LocalEventBus } from './event-bus.ts';
+import { startDriftSchedules } from './drift-schedules.ts';
 
 /**
  * The whole platform on one machine: DynamoDB and S3 emulators, the registry seeded with the
@@ -31,6 +39,8 @@ import { InMemoryDriftVerdicts, LiveFigures, type DriftVerdictStore } from './li
 
 export const LOCAL_TABLE_NAME = 'mlops-registry';
 export const LOCAL_BUCKET_NAME = 'mlops-artifacts';
+/** Captured predictions, feedback labels and drift reports (the capture bucket in AWS). */
+export const LOCAL_CAPTURE_BUCKET_NAME = 'mlops-captures';
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
@@ -55,6 +65,30 @@ export interface LocalPlatformOptions {
     readonly intervalMs?: number;
     readonly onNotification?: (notification: LocalNotification) => void;
   };
+  /** Drift monitoring: the schedules and the job's settings. */
+  readonly drift?: LocalDriftOptions;
+}
+
+export interface LocalDriftOptions {
+  /** Seconds between two "hourly" checks; 0 turns the schedules off (tests run the job by hand). @default 0 */
+  readonly intervalSeconds?: number;
+  /** Window of the scheduled checks. @default '1h' */
+  readonly window?: string;
+  /** Merged over the defaults (cooldown 60 minutes, retrain on critical drift). */
+  readonly settings?: Partial<DriftJobSettings>;
+  /** Told about each scheduled run and bus event (npm start prints them). */
+  readonly onResult?: Parameters<typeof startDriftSchedules>[0]['onResult'];
+  readonly onEvent?: ConstructorParameters<typeof LocalEventBus>[1];
+}
+
+/** The local drift job, its bus and the capture bucket. */
+export interface LocalDrift {
+  /** Flushes the capture buffer, then runs the drift job handler on `input` (as the Lambda is invoked). */
+  run(input: Record<string, unknown>): ReturnType<ReturnType<typeof createDriftJobHandler>>;
+  /** Writes buffered captures to the capture bucket now. */
+  flushCaptures(): Promise<void>;
+  readonly bus: LocalEventBus;
+  readonly captures: S3CaptureStore;
 }
 
 export interface LocalPlatform {
@@ -73,6 +107,7 @@ export interface LocalPlatform {
   /** Where drift verdicts go for the dashboard (the drift job records them). */
   readonly driftVerdicts: DriftVerdictStore;
   readonly canaryWatch: LocalCanaryWatch;
+  readonly drift: LocalDrift;
   stop(): Promise<void>;
 }
 
@@ -93,6 +128,9 @@ function configureHandlerEnvironment(dynamoDb: string, s3: string, cacheTtlSecon
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     MLOPS_ENVIRONMENT: 'local',
+    CAPTURE_BUCKET_NAME: LOCAL_CAPTURE_BUCKET_NAME,
+    CAPTURE_SAMPLE_RATE: process.env.CAPTURE_SAMPLE_RATE ?? '1',
+    CAPTURE_FLUSH_INTERVAL_MS: process.env.CAPTURE_FLUSH_INTERVAL_MS ?? '1000',
   });
 }
 
@@ -141,7 +179,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     // dynalite lacks DynamoDB transactions; the proxy adds them (see dynamodb-transactions.ts).
     const dynamoDb: RunningEmulator = await startTransactionProxy(dynalite);
     started.push(dynamoDb);
-    const s3: RunningEmulator = await startS3(options.dataDir, [LOCAL_BUCKET_NAME]);
+    const s3: RunningEmulator = await startS3(options.dataDir, [LOCAL_BUCKET_NAME, LOCAL_CAPTURE_BUCKET_NAME]);
     started.push(s3);
     configureHandlerEnvironment(dynamoDb.endpoint, s3.endpoint, options.registryCacheTtlSeconds ?? 2);
 
@@ -179,7 +217,6 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
 
     // Imported only now: the handler module reads its environment when it loads, as in Lambda.
-    const { handler } = await importHandler();
     const figures = new LiveFigures();
     const driftVerdicts = new InMemoryDriftVerdicts();
     const canaryWatch = new LocalCanaryWatch({
@@ -189,6 +226,59 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       onError: (error) => console.error('canary watch failed (retried at the next interval):', error),
     });
     started.push({ close: () => canaryWatch.stop() });
+    const { handler, localCaptureSink } = await importHandler();
+    // Likewise Powertools: imported statically it would be built before the settings above (log level WARN, metrics
+    // off) are in the environment, and the whole platform would print INFO logs and EMF lines.
+    const { logger, metrics } = await import('#shared/powertools.ts');
+
+    // Drift monitoring: the job handler on the local capture bucket, the retrain ledger in the registry table,
+    // a local bus whose retrain rule starts the local pipeline, and the schedules.
+    const creditCsv = readFileSync(new URL('../examples/credit/credit_data.csv', import.meta.url));
+    // Retraining reads the production version's data at datasets/{model}/{sha256}.csv, where `mlops train` puts it.
+    await artifacts.putBytes(datasetKey('credit', createHash('sha256').update(creditCsv).digest('hex')), creditCsv, 'text/csv');
+    const captures = new S3CaptureStore(
+      new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', credentials, forcePathStyle: true }),
+      LOCAL_CAPTURE_BUCKET_NAME,
+    );
+    const bus = new LocalEventBus((input) => void pipeline.start(input), options.drift?.onEvent);
+    const driftJob = createDriftJobHandler({
+      registry,
+      captures,
+      reports: captures,
+      events: bus,
+      ledger: new DynamoDbRetrainLedger(
+        DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } }),
+        LOCAL_TABLE_NAME,
+      ),
+      settings: { cooldownMinutes: 60, retrainOnCritical: true, ...options.drift?.settings },
+      logger,
+      observer: driftMetricsObserver(metrics),
+    });
+    const flushCaptures = async (): Promise<void> => {
+      await localCaptureSink?.flush();
+    };
+    const drift: LocalDrift = {
+      run: async (input) => {
+        await flushCaptures();
+        const outcome = await driftJob(input);
+        for (const document of outcome.results) driftVerdicts.record(driftVerdictOf(document));
+        return outcome;
+      },
+      flushCaptures,
+      bus,
+      captures,
+    };
+    const intervalSeconds = options.drift?.intervalSeconds ?? 0;
+    if (intervalSeconds > 0) {
+      const schedules = startDriftSchedules({
+        intervalSeconds,
+        window: options.drift?.window ?? '1h',
+        run: (input) => drift.run(input),
+        ...(options.drift?.onResult === undefined ? {} : { onResult: options.drift.onResult }),
+      });
+      started.push({ close: async () => schedules.stop() });
+    }
+    started.push({ close: flushCaptures });
     const gateway: RunningGateway = await startGateway({
       handler: async (event) => {
         const began = performance.now();
@@ -202,7 +292,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       host: options.host ?? '127.0.0.1',
       corsAllowOrigins: (process.env.CORS_ALLOW_ORIGIN ?? '').split(',').filter((o) => o !== ''),
       onRequest: options.onRequest,
-      localRoutes: localAdminRoutes(pipeline, approvals),
+      localRoutes: localAdminRoutes(pipeline, approvals, drift),
     });
     started.push(gateway);
     return {
@@ -219,6 +309,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       figures,
       driftVerdicts,
       canaryWatch,
+      drift,
       stop: stopAll,
     };
   } catch (error) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { LOCAL_BUCKET_NAME, LOCAL_TABLE_NAME, startLocalPlatform } from './platform.ts';
+import { LOCAL_BUCKET_NAME, LOCAL_CAPTURE_BUCKET_NAME, LOCAL_TABLE_NAME, startLocalPlatform } from './platform.ts';
 
 /**
  * `npm start`: runs the whole platform on this machine with no AWS account.
@@ -26,6 +26,13 @@ function apiKey(): string {
   return generated;
 }
 
+/** Seconds between two local drift checks (the hourly schedule, sped up so a drift shows within a minute). */
+const driftIntervalSeconds = Number(process.env.MLOPS_DRIFT_INTERVAL_SECONDS ?? 60);
+if (!Number.isInteger(driftIntervalSeconds) || driftIntervalSeconds < 0) {
+  console.error(`MLOPS_DRIFT_INTERVAL_SECONDS must be a non-negative integer (0: no schedule), got "${process.env.MLOPS_DRIFT_INTERVAL_SECONDS}"`);
+  process.exit(1);
+}
+
 async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const key = apiKey();
@@ -39,6 +46,23 @@ async function main(): Promise<void> {
       if (path !== '/dashboard/data.json') console.log(`${method} ${path} ${status} ${ms.toFixed(1)} ms`);
     },
     canaryWatch: { onNotification: ({ subject, message }) => console.log(`\ncanary watch: ${subject}\n${message}\n`) },
+    drift: {
+      intervalSeconds: driftIntervalSeconds,
+      window: process.env.MLOPS_DRIFT_WINDOW ?? '1h',
+      onResult: (result) => {
+        if (result instanceof Error) {
+          console.log(`drift check failed: ${result.message}`);
+          return;
+        }
+        for (const doc of result.results) {
+          const drifted = doc.drifted_features.length > 0 ? ` drifted: ${doc.drifted_features.join(', ')}` : '';
+          console.log(`drift ${doc.model} v${doc.model_version}: ${doc.verdict} (${doc.rows} rows, score ${doc.drift_score.toFixed(3)})${drifted}`);
+          console.log(`  report ${platform.s3Endpoint}/${LOCAL_CAPTURE_BUCKET_NAME}/${doc.report_keys.html}`);
+          if (doc.retrain?.requested === true) console.log(`  retraining started: run ${doc.retrain.run_id ?? ''} (npx mlops --local runs get ${doc.retrain.run_id ?? ''})`);
+        }
+      },
+      onEvent: (event) => console.log(`event ${event['detail-type']} ${JSON.stringify(event.detail).slice(0, 160)}`),
+    },
   });
   // Where the CLI's --local finds this platform (removed again on a clean stop).
   writeFileSync(
@@ -51,6 +75,7 @@ async function main(): Promise<void> {
         s3_endpoint: platform.s3Endpoint,
         table_name: LOCAL_TABLE_NAME,
         bucket_name: LOCAL_BUCKET_NAME,
+        capture_bucket_name: LOCAL_CAPTURE_BUCKET_NAME,
         pid: process.pid,
       },
       null,
@@ -77,6 +102,9 @@ async function main(): Promise<void> {
   curl -s -X POST ${platform.url}/v1/models/credit/predict \\
     -H 'x-api-key: ${platform.apiKey}' -H 'content-type: application/json' \\
     -d '${example}'
+
+  Drift checks every ${driftIntervalSeconds} s (MLOPS_DRIFT_INTERVAL_SECONDS) over the last ${process.env.MLOPS_DRIFT_WINDOW ?? '1h'}; reports:
+  ${platform.s3Endpoint}/${LOCAL_CAPTURE_BUCKET_NAME}/drift-reports/credit/latest.html
 
   Ctrl-C stops.`);
 

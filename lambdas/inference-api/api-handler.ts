@@ -4,12 +4,17 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import {
   ApiError,
   MethodNotAllowedError,
+  ModelUnavailableError,
   NotFoundError,
   PayloadTooLargeError,
   toErrorResponse,
 } from '#core/api/errors.ts';
 import { parseJsonBody } from '#core/api/predict-request.ts';
 import type { ModelService } from '#core/serving/model-service.ts';
+import type { FeedbackSink } from '#core/capture/ports.ts';
+import { parseFeedbackRequest } from '#core/capture/feedback-request.ts';
+import type { PredictionCapture } from '#core/capture/prediction-capture.ts';
+import type { FeatureRow } from '#core/model/metadata.ts';
 import { matchRoute, ROUTES, type RouteName } from './routes.ts';
 import { failedVariantOf, type VariantMetrics } from './variant-metrics.ts';
 
@@ -24,6 +29,10 @@ export interface ApiHandlerOptions {
   readonly metrics: Metrics;
   /** Per-variant (production, canary) metrics of predict calls. @default - none emitted */
   readonly variantMetrics?: VariantMetrics;
+  /** Sends a sample of served predictions to the capture stream; none when capture is off. */
+  readonly capture?: PredictionCapture;
+  /** Stores feedback labels; without it the feedback route answers 404 FEEDBACK_DISABLED. */
+  readonly feedback?: FeedbackSink;
 }
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -84,6 +93,31 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     throw new NotFoundError('ROUTE_NOT_FOUND', `no route for ${event.httpMethod} ${event.path}`, { path: event.path });
   }
 
+  /**
+   * Capture after a successful predict: a capture failure is logged (with the records, so nothing is lost
+   * silently) and counted, and never fails the prediction.
+   */
+  async function capturePrediction(requestId: string, body: unknown, response: Awaited<ReturnType<ModelService['predict']>>): Promise<void> {
+    if (options.capture === undefined) return;
+    const instances = (body as { instances?: FeatureRow[] }).instances ?? [];
+    try {
+      await options.capture.capture({
+        requestId,
+        model: response.model,
+        modelVersion: response.model_version,
+        variant: response.variant,
+        instances,
+        predictions: response.predictions,
+      });
+    } catch (error) {
+      const failed = (error as { failed?: unknown[] }).failed;
+      logger.error('prediction capture failed', { request_id: requestId, error: error as Error, records: failed });
+      const captureMetric = metrics.singleMetric();
+      captureMetric.addDimension('model', response.model);
+      captureMetric.addMetric('CaptureFailures', MetricUnit.Count, failed?.length ?? instances.length);
+    }
+  }
+
   async function dispatch(event: APIGatewayProxyEvent, headers: Record<string, string>): Promise<unknown> {
     const { name, model } = resolveRoute(event);
     metrics.addDimension('route', name);
@@ -114,7 +148,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         logger.appendKeys({ model: modelName });
         const started = performance.now();
         const routingKey = routingKeyOf(headers);
-        const response = await service.predict(modelName, parseJsonBody(text), routingKey === undefined ? {} : { routingKey });
+        const body = parseJsonBody(text);
+        const response = await service.predict(modelName, body, routingKey === undefined ? {} : { routingKey });
         logger.appendKeys({ model_version: response.model_version, variant: response.variant });
         metrics.addDimension('model', modelName);
         metrics.addMetadata('model_version', String(response.model_version));
@@ -131,7 +166,28 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         });
         // Carries model_version and variant (appended above); the EMF line carries them as metadata too.
         logger.debug('prediction served', { rows: response.predictions.length });
-        return response;
+        // The id feedback refers to: the caller's x-request-id, else the gateway's request id.
+        const requestId = headers['x-request-id']?.trim() || event.requestContext.requestId;
+        await capturePrediction(requestId, body, response);
+        return { ...response, request_id: requestId };
+      }
+      case 'feedback': {
+        const modelName = model ?? '';
+        if (options.feedback === undefined) {
+          throw new NotFoundError('FEEDBACK_DISABLED', 'feedback is not enabled on this deployment (capture is off)', { model: modelName });
+        }
+        const body = parseJsonBody(decodeBody(event));
+        const { output } = await service.describeModel(modelName);
+        const record = parseFeedbackRequest(body, modelName, output, new Date());
+        try {
+          await options.feedback.putFeedback(record);
+        } catch (error) {
+          // A store outage is not the caller's fault, and a retry may succeed: 503, not 500.
+          throw new ModelUnavailableError('FEEDBACK_UNAVAILABLE', 'the label could not be stored now; retry later', { model: modelName }, { cause: error });
+        }
+        metrics.addDimension('model', modelName);
+        metrics.addMetric('FeedbackLabels', MetricUnit.Count, 1);
+        return { accepted: true, model: modelName, request_id: record.request_id, row: record.row, label: record.label };
       }
     }
   }

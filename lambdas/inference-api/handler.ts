@@ -10,7 +10,12 @@ import { createDocumentClient, createS3Client } from '#adapters/aws-clients.ts';
 import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
-import { integerEnv, listEnv, requireEnv } from '#shared/environment.ts';
+import { integerEnv, listEnv, numberEnv, requireEnv } from '#shared/environment.ts';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
+import { PredictionCapture } from '#core/capture/prediction-capture.ts';
+import type { CaptureSink } from '#core/capture/ports.ts';
+import { FirehoseCaptureSink } from '#adapters/firehose-capture-sink.ts';
+import { S3BatchCaptureSink, S3CaptureStore } from '#adapters/s3-captures.ts';
 import { createMetrics, logger, metrics, tracer } from '#shared/powertools.ts';
 import { createApiHandler } from './api-handler.ts';
 import { VariantMetrics } from './variant-metrics.ts';
@@ -81,6 +86,26 @@ const service = new ModelService({
   maxBatchSize,
 });
 
+/**
+ * Prediction capture: to the Firehose stream in AWS (`CAPTURE_STREAM_NAME`); locally to the capture bucket in
+ * batches (`CAPTURE_BUCKET_NAME` without a stream). Feedback labels go to the capture bucket. Neither set: off.
+ */
+const captureStreamName = process.env.CAPTURE_STREAM_NAME ?? '';
+const captureBucketName = process.env.CAPTURE_BUCKET_NAME ?? '';
+const captureStore = captureBucketName === '' ? undefined : new S3CaptureStore(s3Client, captureBucketName);
+/** The local batch sink, exported so the local platform can flush it on demand and at stop. */
+export const localCaptureSink =
+  captureStreamName === '' && captureStore !== undefined
+    ? new S3BatchCaptureSink(captureStore, {
+        flushIntervalMs: integerEnv('CAPTURE_FLUSH_INTERVAL_MS', 1000),
+        onFlushError: (error, records) => logger.error('capture flush failed; records kept for the next flush', { records, error: error as Error }),
+      })
+    : undefined;
+const captureSink: CaptureSink | undefined =
+  captureStreamName !== '' ? new FirehoseCaptureSink(tracer.captureAWSv3Client(new FirehoseClient({})), captureStreamName) : localCaptureSink;
+const capture =
+  captureSink === undefined ? undefined : new PredictionCapture({ sink: captureSink, sampleRate: numberEnv('CAPTURE_SAMPLE_RATE', 1, 0, 1) });
+
 /** The uninstrumented handler, for tests and the local gateway. */
 export const apiHandler = createApiHandler({
   service,
@@ -91,6 +116,8 @@ export const apiHandler = createApiHandler({
   logger,
   metrics,
   variantMetrics,
+  ...(capture === undefined ? {} : { capture }),
+  ...(captureStore === undefined ? {} : { feedback: captureStore }),
 });
 
 export const handler = middy(apiHandler)

@@ -36,3 +36,14 @@ export function listEnv(name: string, env: NodeJS.ProcessEnv = process.env): str
     .map((item) => item.trim())
     .filter((item) => item !== '');
 }
+
+/** Reads an optional finite number in [min, max], falling back to `fallback` when unset. */
+export function numberEnv(name: string, fallback: number, min: number, max: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new MissingEnvironmentError(name, `must be a number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}

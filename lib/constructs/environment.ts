@@ -34,6 +34,16 @@ export const ENV = {
   CANARY_THRESHOLDS: 'CANARY_THRESHOLDS',
   /** Powertools service name of the inference API: the `service` dimension of the metrics the canary watch reads. */
   INFERENCE_SERVICE_NAME: 'INFERENCE_SERVICE_NAME',
+  /** Firehose delivery stream the predict function sends captured predictions to. */
+  CAPTURE_STREAM_NAME: 'CAPTURE_STREAM_NAME',
+  /** S3 bucket of captured predictions, feedback labels and drift reports. */
+  CAPTURE_BUCKET_NAME: 'CAPTURE_BUCKET_NAME',
+  /** Share of predict requests captured, 0 to 1. */
+  CAPTURE_SAMPLE_RATE: 'CAPTURE_SAMPLE_RATE',
+  /** The drift job's settings as JSON (thresholds, cooldown, retraining). */
+  DRIFT_CONFIG: 'DRIFT_CONFIG',
+  /** EventBridge bus the drift job puts its events on. */
+  EVENT_BUS_NAME: 'EVENT_BUS_NAME',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -49,3 +59,5 @@ export const TRAINING_PIPELINE_SERVICE_NAME = 'training-pipeline';
 
 /** Powertools service name of the canary-watch function. */
 export const CANARY_WATCH_SERVICE_NAME = 'canary-watch';
+/** Powertools service name of the drift job function. */
+export const DRIFT_MONITOR_SERVICE_NAME = 'drift-monitor';

@@ -227,6 +227,7 @@ export class InferenceApi extends Construct {
     route(model, 'GET', true, ['model']);
     route(model.addResource('versions'), 'GET', true, ['model']);
     route(model.addResource('predict'), 'POST', true, ['model']);
+    route(model.addResource('feedback'), 'POST', true, ['model']);
 
     // Error answers produced by API Gateway use the same JSON error shape as the handler.
     const singleOrigin = origins.length === 1 ? origins[0] : undefined;

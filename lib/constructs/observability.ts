@@ -50,7 +50,7 @@ export const EMF_DIMENSIONS = {
   variant: 'variant',
 } as const;
 
-/** Metrics the drift job will emit (not emitted by any handler yet): the dashboard and the drift alarm expect them. */
+/** Metrics the drift job emits (lambdas/drift-job/drift-job-handler.ts): the dashboard and the drift alarm read them. */
 export const DRIFT_METRICS = {
   /** Overall drift score of a model (dimension `model`). */
   score: 'DriftScore',

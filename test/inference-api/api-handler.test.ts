@@ -7,15 +7,20 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
+import { S3CaptureStore } from '#adapters/s3-captures.ts';
 import { openApiDocument } from '#core/api/openapi.ts';
 import { artifactKey, type ModelRecord, type ModelVersionRecord } from '#core/registry/records.ts';
 import { RegistryService } from '#core/registry/registry-service.ts';
 import { ModelService } from '#core/serving/model-service.ts';
 import type { RegistryReader } from '#core/serving/ports.ts';
+import type { FeedbackSink } from '#core/capture/ports.ts';
+import { PredictionCapture } from '#core/capture/prediction-capture.ts';
+import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
+import { FirehoseCaptureSink } from '#adapters/firehose-capture-sink.ts';
 import { logger, metrics } from '#shared/powertools.ts';
 import { createApiHandler, type ApiHandler } from '../../lambdas/inference-api/api-handler.ts';
 import { startTransactionProxy } from '../../local/dynamodb-transactions.ts';
@@ -49,9 +54,11 @@ function newService(reader: RegistryReader = registry): ModelService {
   return new ModelService({ registry: reader, artifacts, engine, cacheTtlMs: 30_000, maxBatchSize: MAX_BATCH_SIZE });
 }
 
-function newHandler(service: ModelService): ApiHandler {
+function newHandler(service: ModelService, feedback?: FeedbackSink, capture?: PredictionCapture): ApiHandler {
   return createApiHandler({
     service,
+    ...(feedback === undefined ? {} : { feedback }),
+    ...(capture === undefined ? {} : { capture }),
     openApi: openApiDocument({ maxBatchSize: MAX_BATCH_SIZE, maxRequestBytes: MAX_REQUEST_BYTES, version: '9.9.9' }),
     maxRequestBytes: MAX_REQUEST_BYTES,
     corsAllowOrigins: [ALLOWED_ORIGIN],
@@ -470,5 +477,104 @@ describe('createApiHandler', () => {
     const wrongMethod = await handler(apiGatewayEvent({ method: 'GET', resource: '/{proxy+}', path: '/v1/models/credit/predict' }));
     expect(wrongMethod.statusCode).toBe(405);
     expect(errorOf(wrongMethod)).toMatchObject({ code: 'METHOD_NOT_ALLOWED', details: { allowed: ['POST'] } });
+  });
+});
+
+describe('createApiHandler feedback route', () => {
+  const feedbackEvent = (body: unknown): APIGatewayProxyEvent =>
+    apiGatewayEvent({
+      method: 'POST',
+      resource: '/v1/models/{model}/feedback',
+      path: `/v1/models/${REFERENCE_MODEL}/feedback`,
+      model: REFERENCE_MODEL,
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  it('stores a label in S3 before answering 200 with what it stored', async () => {
+    const store = new S3CaptureStore(s3Client, BUCKET);
+    const result = await newHandler(newService(), store)(feedbackEvent({ request_id: 'req-7', row: 1, label: 'bad' }));
+    expect(result.statusCode).toBe(200);
+    expect(json(result)).toEqual({ accepted: true, model: 'credit', request_id: 'req-7', row: 1, label: 'bad' });
+    const stored = await store.readFeedback('credit', new Date(Date.now() - 60_000), new Date(Date.now() + 60_000));
+    expect(stored).toContainEqual(expect.objectContaining({ request_id: 'req-7', row: 1, label: 'bad' }));
+  });
+
+  it('answers 400 naming the field for a bad label, row or body', async () => {
+    const withFeedback = newHandler(newService(), new S3CaptureStore(s3Client, BUCKET));
+    const unknownLabel = await withFeedback(feedbackEvent({ request_id: 'r', label: 'maybe' }));
+    expect(unknownLabel.statusCode).toBe(400);
+    expect(errorOf(unknownLabel)).toMatchObject({ code: 'UNKNOWN_LABEL', details: { field: 'label', allowed: ['bad', 'good'] } });
+    const badRow = await withFeedback(feedbackEvent({ request_id: 'r', label: 'bad', row: -1 }));
+    expect(errorOf(badRow)).toMatchObject({ code: 'INVALID_BODY', details: { field: 'row' } });
+    const malformed = await withFeedback(feedbackEvent('{"request_id":'));
+    expect(malformed.statusCode).toBe(400);
+    expect(errorOf(malformed).code).toBe('MALFORMED_JSON');
+  });
+
+  it('answers 404 FEEDBACK_DISABLED when the deployment has no label store', async () => {
+    const result = await handler(feedbackEvent({ request_id: 'r', label: 'bad' }));
+    expect(result.statusCode).toBe(404);
+    expect(errorOf(result).code).toBe('FEEDBACK_DISABLED');
+  });
+
+  it('answers 503 FEEDBACK_UNAVAILABLE, not 500, when S3 refuses the label', async () => {
+    const failing = new S3Client({ region: 'us-east-1', credentials: CREDENTIALS });
+    const s3Mock = mockClient(failing);
+    s3Mock.on(PutObjectCommand).rejects(Object.assign(new Error('We encountered an internal error'), { name: 'InternalError' }));
+    try {
+      const result = await newHandler(newService(), new S3CaptureStore(failing, BUCKET))(feedbackEvent({ request_id: 'r', label: 'bad' }));
+      expect(result.statusCode).toBe(503);
+      expect(errorOf(result)).toEqual({ code: 'FEEDBACK_UNAVAILABLE', message: 'the label could not be stored now; retry later', details: { model: 'credit' } });
+    } finally {
+      s3Mock.restore();
+      failing.destroy();
+    }
+  });
+});
+
+describe('createApiHandler prediction capture', () => {
+  it('answers the prediction when Firehose keeps failing records, logging the records and counting them', async () => {
+    // Prepare: every record fails on every attempt (injected), so the sink gives up after its retries.
+    const firehose = new FirehoseClient({ region: 'us-east-1', credentials: CREDENTIALS });
+    const firehoseMock = mockClient(firehose);
+    firehoseMock.on(PutRecordBatchCommand).callsFake((input: { Records: unknown[] }) => ({
+      FailedPutCount: input.Records.length,
+      RequestResponses: input.Records.map(() => ({ ErrorCode: 'ServiceUnavailableException' })),
+    }));
+    const capture = new PredictionCapture({ sink: new FirehoseCaptureSink(firehose, 'capture-stream', { baseDelayMs: 0 }), sampleRate: 1 });
+    const logged = vi.spyOn(logger, 'error');
+    const counted: { name: string; value: number }[] = [];
+    const singleMetric = metrics.singleMetric.bind(metrics);
+    const metricSpy = vi.spyOn(metrics, 'singleMetric').mockImplementation(() => {
+      const metric = singleMetric();
+      const addMetric = metric.addMetric.bind(metric);
+      metric.addMetric = (name, unit, value, resolution) => {
+        counted.push({ name, value });
+        return addMetric(name, unit, value, resolution);
+      };
+      return metric;
+    });
+    try {
+      // Act
+      const result = await newHandler(newService(), undefined, capture)(
+        predictEvent(JSON.stringify({ instances: [CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE] }), { headers: { 'x-request-id': 'lost-1' } }),
+      );
+
+      // Assess: the caller got its predictions; the two records are in the log and in CaptureFailures.
+      expect(result.statusCode).toBe(200);
+      expect(json(result)).toMatchObject({ request_id: 'lost-1', model_version: 1 });
+      expect(firehoseMock.commandCalls(PutRecordBatchCommand)).toHaveLength(3);
+      const failure = logged.mock.calls.find(([message]) => message === 'prediction capture failed');
+      expect(failure?.[1]).toMatchObject({
+        request_id: 'lost-1',
+        records: [expect.objectContaining({ request_id: 'lost-1', row: 0 }), expect.objectContaining({ request_id: 'lost-1', row: 1 })],
+      });
+      expect(counted).toContainEqual({ name: 'CaptureFailures', value: 2 });
+    } finally {
+      logged.mockRestore();
+      metricSpy.mockRestore();
+      firehoseMock.restore();
+      firehose.destroy();
+    }
   });
 });

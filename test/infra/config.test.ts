@@ -342,3 +342,27 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('drift config', () => {
+  it('has the documented defaults', () => {
+    expect(parseConfig({}).drift).toEqual({
+      captureSampleRate: 1,
+      captureRetentionDays: 90,
+      schedule: 'rate(1 hour)',
+      window: '1h',
+      dailySchedule: 'cron(0 2 * * ? *)',
+      thresholds: { pValue: 0.05, psiWarning: 0.1, psiCritical: 0.25, shareWarning: 0.2, shareCritical: 0.3, minRows: 50, wassersteinBound: 0.2 },
+      performanceMaxDrop: 0.05,
+      retrainOnCritical: true,
+    });
+  });
+
+  it('rejects bad values with the field and the value received', () => {
+    expect(() => parseConfig({ drift: { captureSampleRate: 1.5 } })).toThrow('config field "drift.captureSampleRate" must be a number from 0 to 1');
+    expect(() => parseConfig({ drift: { window: '2w' } })).toThrow(/config field "drift.window" must be a duration/);
+    expect(() => parseConfig({ drift: { schedule: 'hourly' } })).toThrow(/config field "drift.schedule" must be an eventbridge schedule expression/);
+    expect(() => parseConfig({ drift: { thresholds: { psiWarning: 0.3, psiCritical: 0.2 } } })).toThrow(/drift.thresholds.psiCritical/);
+    expect(() => parseConfig({ drift: { thresholds: { pValue: 0 } } })).toThrow(/drift.thresholds.pValue/);
+    expect(() => parseConfig({ drift: { surprise: 1 } })).toThrow(/drift/);
+  });
+});

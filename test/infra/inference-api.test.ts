@@ -103,15 +103,20 @@ describe('InferenceApi', () => {
         ]),
       },
     });
-    // No write access anywhere (for the predict function; the training pipeline's role writes).
-    const policies = JSON.stringify(
-      template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('PredictFunctionRole') }] } }),
+    // No write access to the registry or the artifacts (the training pipeline's role writes); the only writes are
+    // captures to the Firehose stream and feedback labels under feedback/ in the capture bucket.
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('PredictFunctionRole') }] } });
+    const statements = Object.values(policies).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement,
     );
-    expect(policies).toMatch(/s3:GetObject/);
-    expect(policies).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem)|s3:(PutObject|DeleteObject)/);
+    expect(JSON.stringify(statements)).toMatch(/s3:GetObject/);
+    expect(JSON.stringify(statements)).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem)|s3:DeleteObject/);
+    const writes = statements.filter((st) => [st.Action].flat().some((a) => a === 's3:PutObject'));
+    expect(writes).toHaveLength(1);
+    expect(JSON.stringify(writes[0]?.Resource)).toMatch(/CaptureBucket.*\/feedback\/\*/);
   });
 
-  it('exposes the six routes of ROUTES, API key required except health and openapi', () => {
+  it('exposes the seven routes of ROUTES, API key required except health and openapi', () => {
     const routes = methodsByRoute(template);
     expect([...routes.keys()].sort()).toEqual([
       'GET /v1/health',
@@ -119,6 +124,7 @@ describe('InferenceApi', () => {
       'GET /v1/models/{model}',
       'GET /v1/models/{model}/versions',
       'GET /v1/openapi.json',
+      'POST /v1/models/{model}/feedback',
       'POST /v1/models/{model}/predict',
     ]);
     expect([...routes.keys()].sort()).toEqual(ROUTES.map((route) => `${route.method} ${route.resource}`).sort());

@@ -19,6 +19,9 @@ export const VALIDATION_ERROR_CODES = [
   'UNKNOWN_CATEGORY',
 ] as const;
 
+/** What `POST /v1/models/{model}/feedback` answers 400 with (`lambdas/core/capture/feedback-request.ts`). */
+export const FEEDBACK_VALIDATION_ERROR_CODES = ['MALFORMED_JSON', 'INVALID_BODY', 'UNKNOWN_LABEL'] as const;
+
 export const UNAVAILABLE_ERROR_CODES = [
   'ARTIFACT_UNAVAILABLE',
   'ARTIFACT_INTEGRITY_FAILED',
@@ -198,6 +201,36 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
           },
         },
       },
+      '/v1/models/{model}/feedback': {
+        post: {
+          operationId: 'feedback',
+          summary: 'Send the true label of an earlier prediction',
+          description:
+            'Names the prediction by the `request_id` its predict answer carried (and `row`, its instance in the batch). ' +
+            'The label is stored before the answer; the drift job joins labels to captured predictions and reports live ' +
+            'accuracy and ROC AUC against the holdout. Sending a label again for the same prediction replaces it (the latest wins).',
+          parameters: [modelParameter],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/FeedbackRequest' } } },
+          },
+          responses: {
+            '200': {
+              description: 'The label is stored',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/FeedbackResponse' } } },
+            },
+            '400': errorResponse('The body is not a valid label', FEEDBACK_VALIDATION_ERROR_CODES),
+            '403': errorResponse('Missing or invalid API key', ['FORBIDDEN']),
+            '404': errorResponse('Unknown model, no production version, or feedback off (prediction capture is off)', [
+              'MODEL_NOT_FOUND',
+              'NO_PRODUCTION_VERSION',
+              'FEEDBACK_DISABLED',
+            ]),
+            '429': errorResponse('Rate or quota of the usage plan exceeded', ['THROTTLED', 'QUOTA_EXCEEDED']),
+            '503': errorResponse('The registry or the label store cannot be reached now; retry later', ['REGISTRY_UNAVAILABLE', 'FEEDBACK_UNAVAILABLE']),
+          },
+        },
+      },
     },
     components: {
       securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
@@ -283,9 +316,15 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
         },
         PredictResponse: {
           type: 'object',
-          required: ['model', 'model_version', 'variant', 'predictions'],
+          required: ['model', 'model_version', 'variant', 'predictions', 'request_id'],
           properties: {
             model: { type: 'string' },
+            request_id: {
+              type: 'string',
+              description:
+                'The id of this request, for `POST /v1/models/{model}/feedback`: the caller\'s `x-request-id` when sent, ' +
+                "else API Gateway's request id",
+            },
             model_version: { type: 'integer', description: 'The version that answered' },
             variant: {
               enum: ['production', 'canary'],
@@ -302,6 +341,27 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
                 },
               },
             },
+          },
+        },
+        FeedbackRequest: {
+          type: 'object',
+          required: ['request_id', 'label'],
+          additionalProperties: false,
+          properties: {
+            request_id: { type: 'string', minLength: 1, maxLength: 200, description: 'The `request_id` of the predict answer' },
+            label: { type: 'string', description: "The true label: the model's positive or negative label (`output` of describe)" },
+            row: { type: 'integer', minimum: 0, default: 0, description: 'The instance of the batch, counted from 0' },
+          },
+        },
+        FeedbackResponse: {
+          type: 'object',
+          required: ['accepted', 'model', 'request_id', 'row', 'label'],
+          properties: {
+            accepted: { const: true },
+            model: { type: 'string' },
+            request_id: { type: 'string' },
+            row: { type: 'integer', minimum: 0 },
+            label: { type: 'string' },
           },
         },
       },

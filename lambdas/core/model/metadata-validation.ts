@@ -224,7 +224,12 @@ function parseProfile(value: unknown, field: string, spec: FeatureSpec): Feature
     std: finite(raw, 'std', `${field}.std`),
     quantiles,
   };
-  return profile;
+  if (raw['percentiles'] === undefined) return profile;
+  const percentiles = array(raw, 'percentiles', `${field}.percentiles`).map((q, i) => {
+    if (typeof q !== 'number' || !Number.isFinite(q)) invalid(`${field}.percentiles[${i}]`, `must be a finite number, got ${show(q)}`);
+    return q;
+  });
+  return { ...profile, percentiles };
 }
 
 function parseBaseline(value: unknown, schema: InputSchema): Record<string, FeatureProfile> {
@@ -275,5 +280,8 @@ export function parseModelMetadata(raw: unknown): ModelMetadata {
   const metrics = parseNumberRecord(raw['metrics'], 'metrics');
   const baseline = parseBaseline(raw['baseline'], inputSchema);
   const lineage = parseLineage(raw['lineage']);
-  return { algorithm, input_schema: inputSchema, preprocessing, output, metrics, baseline, lineage };
+  const metadata: ModelMetadata = { algorithm, input_schema: inputSchema, preprocessing, output, metrics, baseline, lineage };
+  if (raw['prediction_profile'] === undefined) return metadata;
+  const predictionProfile = parseProfile(raw['prediction_profile'], 'prediction_profile', { name: 'prediction', type: 'numeric', nullable: false });
+  return predictionProfile.type === 'numeric' ? { ...metadata, prediction_profile: predictionProfile } : metadata;
 }

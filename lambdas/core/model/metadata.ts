@@ -90,6 +90,11 @@ export interface NumericProfile {
   readonly std: number;
   /** Quantiles at 0, 0.1, …, 1 (11 values). */
   readonly quantiles: readonly number[];
+  /**
+   * Percentiles at 0, 0.01, …, 1 (101 values): the drift job's baseline distribution, fine enough for KS on
+   * discrete and heavily tied features, where deciles are not. Absent in metadata written before it existed.
+   */
+  readonly percentiles?: readonly number[];
 }
 
 export interface CategoricalProfile {
@@ -124,6 +129,11 @@ export interface ModelMetadata {
   readonly metrics: Readonly<Record<string, number>>;
   readonly baseline: Readonly<Record<string, FeatureProfile>>;
   readonly lineage: Lineage;
+  /**
+   * Profile of the predicted probabilities on the holdout: the baseline of the drift job's prediction check.
+   * Absent in metadata written before it existed (the prediction check is then skipped).
+   */
+  readonly prediction_profile?: NumericProfile;
 }
 
 /** A request or training row after validation: a number, a category, or null for missing. */

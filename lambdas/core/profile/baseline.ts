@@ -5,6 +5,9 @@ import type { CategoricalProfile, FeatureProfile, FeatureRow, NumericProfile } f
 /** The probabilities 0, 0.1, …, 1 of `NumericProfile.quantiles`. */
 export const QUANTILE_LEVELS: readonly number[] = Array.from({ length: 11 }, (_, i) => i / 10);
 
+/** The probabilities 0, 0.01, …, 1 of `NumericProfile.percentiles`. */
+export const PERCENTILE_LEVELS: readonly number[] = Array.from({ length: 101 }, (_, i) => i / 100);
+
 /** Quantile of ascending `sorted` values by linear interpolation between closest ranks (numpy's default). */
 export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return 0;
@@ -41,7 +44,13 @@ export function profileNumeric(name: string, rows: readonly FeatureRow[]): Numer
     mean,
     std: count > 0 ? Math.sqrt(squares / count) : 0,
     quantiles: QUANTILE_LEVELS.map((q) => quantile(values, q)),
+    percentiles: PERCENTILE_LEVELS.map((q) => quantile(values, q)),
   };
+}
+
+/** The numeric profile of a list of values (the prediction scores' baseline). */
+export function profileValues(values: ArrayLike<number>): NumericProfile {
+  return profileNumeric('value', Array.from(values, (value) => ({ value })));
 }
 
 /** `frequencies` holds each category's share of the non-missing values, categories sorted. */

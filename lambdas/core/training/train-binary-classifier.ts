@@ -14,7 +14,7 @@ import { encodeRows } from '#core/model/encode.ts';
 import type { FeatureRow, ModelMetadata, OneHotEncoding } from '#core/model/metadata.ts';
 import { buildLogisticRegressionOnnx } from '#core/onnx/logistic-regression-graph.ts';
 import { buildTreeEnsembleOnnx } from '#core/onnx/tree-ensemble-graph.ts';
-import { profileFeatures } from '#core/profile/baseline.ts';
+import { profileFeatures, profileValues } from '#core/profile/baseline.ts';
 import { DEFAULT_L2, DEFAULT_MAX_ITERATIONS, fitLogisticRegression, predictProbabilities } from './logistic-regression.ts';
 import { fitGradientBoosting, predictGradientBoosting, resolveGradientBoostingOptions } from './gradient-boosting.ts';
 import type { FittedPreprocessing, Scaling } from './preprocessing.ts';
@@ -205,6 +205,7 @@ function finishTraining(input: TrainBinaryClassifierInput, prepared: PreparedTra
       positive_rate: trainPositives / trainRows.length,
     },
     baseline: profileFeatures(table.features, trainRows),
+    prediction_profile: profileValues(probabilities),
     lineage: {
       data_sha256: input.dataSha256,
       rows: table.rows.length,

@@ -21,6 +21,7 @@ describe('profileFeatures', () => {
       mean: 2.5,
       std: Math.sqrt(1.25),
       quantiles: expect.any(Array) as unknown,
+      percentiles: expect.any(Array) as unknown,
     });
     const quantiles = profile?.type === 'numeric' ? profile.quantiles : [];
     expect(quantiles).toHaveLength(11);

@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { CsvFormatError, parseCsv } from '#core/data/csv.ts';
+import { ColumnMismatchError, compareCsv } from '#core/drift/csv-compare.ts';
+import type { DriftReportDocument } from '#core/drift/job.ts';
+import { WindowFormatError, parseWindow } from '#core/drift/window.ts';
+import type { Session } from '../context.ts';
+import { CliError } from '../errors.ts';
+import { emit, formatFields, formatTable } from '../output.ts';
+
+const fmt = (value: number | null | undefined, digits = 4): string =>
+  value === null || value === undefined ? '-' : Math.abs(value) > 0 && Math.abs(value) < 1e-4 ? value.toExponential(2) : value.toFixed(digits);
+
+function readCsv(cwd: string, file: string, option: string) {
+  const path = resolve(cwd, file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new CliError(`${option} ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  try {
+    return parseCsv(text);
+  } catch (error) {
+    if (error instanceof CsvFormatError) throw new CliError(`${option} ${file} is not valid CSV: ${error.message}`);
+    throw error;
+  }
+}
+
+function featureTable(rows: readonly { feature: string; test: string; statistic: number | null; p_value: number | null; psi: number | null; distance: number | null; verdict: string }[]): string {
+  return formatTable(
+    ['feature', 'test', 'statistic', 'p-value', 'PSI', 'W/std', 'verdict'],
+    rows.map((f) => [f.feature, f.test, fmt(f.statistic), fmt(f.p_value, 6), fmt(f.psi), fmt(f.distance), f.verdict]),
+  );
+}
+
+function documentSummary(doc: DriftReportDocument, where: (key: string) => string): string {
+  return (
+    formatFields([
+      ['model', `${doc.model} version ${doc.model_version}`],
+      ['window', `${doc.window.from} → ${doc.window.to}`],
+      ['rows', doc.rows],
+      ['verdict', doc.verdict],
+      ['drifted', `${doc.drifted_features.length} of ${doc.features.length}${doc.drifted_features.length > 0 ? ` (${doc.drifted_features.join(', ')})` : ''}`],
+      ['drift score', fmt(doc.drift_score)],
+      ['prediction', doc.prediction === undefined ? '-' : `${doc.prediction.verdict} (KS ${fmt(doc.prediction.statistic)}, p ${fmt(doc.prediction.p_value, 6)})`],
+      ['live accuracy', doc.performance.accuracy.live === null ? `- (${doc.performance.labelled} labels)` : `${fmt(doc.performance.accuracy.live)} (holdout ${fmt(doc.performance.accuracy.holdout)})`],
+      ['retraining', doc.retrain === undefined ? '-' : `${doc.retrain.requested ? `requested, run ${doc.retrain.run_id ?? ''}` : 'not requested'}: ${doc.retrain.reason}`],
+      ['html report', where(doc.report_keys.html)],
+      ['json report', where(doc.report_keys.json)],
+    ]) +
+    '\n' +
+    featureTable(
+      doc.features.map((f) => ({ feature: f.name, test: f.test, statistic: f.statistic, p_value: f.p_value, psi: f.psi, distance: f.wasserstein_normalised ?? null, verdict: f.verdict })),
+    )
+  );
+}
+
+/** `mlops drift run` and `mlops drift compare`. */
+export function driftCommand(program: Command, session: Session): void {
+  const drift = program.command('drift').description('drift monitoring: run the drift job, or compare two CSV files');
+  drift
+    .command('run')
+    .description("run the drift job for a model now: its production version's captured traffic against its training baseline")
+    .requiredOption('--model <name>', 'the model')
+    .option('--window <duration>', 'how far back: 30m, 1h, 24h, 7d', '1h')
+    .action(async (options: { model: string; window: string }, command: Command) => {
+      try {
+        parseWindow(options.window);
+      } catch (error) {
+        if (error instanceof WindowFormatError) throw new CliError(`--window: ${error.message}`, 2);
+        throw error;
+      }
+      const context = session.context(command);
+      const client = await (await context.connect()).drift();
+      const doc = await client.run(options.model, options.window);
+      emit(context.io, context.json, { ...doc, report_urls: { html: client.locate(doc.report_keys.html), json: client.locate(doc.report_keys.json) } }, () =>
+        documentSummary(doc, (key) => client.locate(key)),
+      );
+    });
+  drift
+    .command('compare')
+    .description('the drift statistics on two CSV files with the same columns (no deployment): KS, chi-square, PSI, Wasserstein')
+    .requiredOption('--reference <file>', 'the reference (baseline) CSV')
+    .requiredOption('--current <file>', 'the current CSV, with the same columns')
+    .action((options: { reference: string; current: string }, command: Command) => {
+      const context = session.context(command);
+      const reference = readCsv(context.cwd, options.reference, '--reference');
+      const current = readCsv(context.cwd, options.current, '--current');
+      let comparison;
+      try {
+        comparison = compareCsv(reference, current);
+      } catch (error) {
+        if (error instanceof ColumnMismatchError) throw new CliError(error.message);
+        throw error;
+      }
+      const { report: _report, distributions: _distributions, ...summary } = comparison;
+      emit(context.io, context.json, summary, () =>
+        formatFields([
+          ['reference rows', comparison.reference_rows],
+          ['current rows', comparison.current_rows],
+          ['verdict', comparison.verdict],
+          ['drifted share', fmt(comparison.drifted_share)],
+          ['drift score', fmt(comparison.drift_score)],
+        ]) +
+          '\n' +
+          featureTable(comparison.features),
+      );
+    });
+}

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { CaptureReader, CaptureSink, FeedbackSink } from '#core/capture/ports.ts';
+import {
+  type CaptureRecord,
+  type FeedbackRecord,
+  capturePartitionPrefix,
+  feedbackPartitionPrefix,
+  hoursBetween,
+  parseCaptureLines,
+  toJsonLines,
+} from '#core/capture/records.ts';
+import type { ReportWriter } from '#core/drift/job.ts';
+
+/**
+ * The capture bucket through an injected S3 client: reading captures and feedback back by their
+ * hourly partitions, writing feedback labels and drift reports. `S3BatchCaptureSink` is the local
+ * stand-in for Firehose: it buffers records and writes them in batches to the same partitions.
+ */
+export class S3CaptureStore implements CaptureReader, FeedbackSink, ReportWriter {
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  async readCaptures(model: string, version: number, from: Date, to: Date): Promise<CaptureRecord[]> {
+    const records: CaptureRecord[] = [];
+    for (const hour of hoursBetween(from, to)) {
+      for (const key of await this.keys(capturePartitionPrefix(model, version, hour))) {
+        records.push(...parseCaptureLines(await this.getText(key)).records);
+      }
+    }
+    return records.filter((r) => {
+      const at = Date.parse(r.captured_at);
+      return at >= from.getTime() && at < to.getTime();
+    });
+  }
+
+  async readFeedback(model: string, from: Date, to: Date): Promise<FeedbackRecord[]> {
+    const out: FeedbackRecord[] = [];
+    for (const hour of hoursBetween(from, to)) {
+      for (const key of await this.keys(feedbackPartitionPrefix(model, hour))) {
+        for (const line of (await this.getText(key)).split('\n')) {
+          if (line.trim() === '') continue;
+          try {
+            const value = JSON.parse(line) as FeedbackRecord;
+            if (typeof value.request_id === 'string' && typeof value.label === 'string') out.push(value);
+          } catch {
+            // A torn or foreign object is not feedback.
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  async putFeedback(record: FeedbackRecord): Promise<void> {
+    const key = `${feedbackPartitionPrefix(record.model, new Date(record.received_at))}${encodeURIComponent(record.request_id)}-${record.row}-${randomUUID()}.json`;
+    await this.putText(key, `${JSON.stringify(record)}\n`, 'application/json');
+  }
+
+  async putText(key: string, text: string, contentType: string): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: text, ContentType: contentType }));
+  }
+
+  async getText(key: string): Promise<string> {
+    const { Body } = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    return Body === undefined ? '' : Body.transformToString('utf8');
+  }
+
+  /** Every key under `prefix`, ascending. */
+  async keys(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return keys.sort();
+  }
+}
+
+export interface S3BatchCaptureSinkOptions {
+  /** Flush when this many records are buffered. @default 500 */
+  readonly maxRecords?: number;
+  /** Flush at least this often. @default 1000 */
+  readonly flushIntervalMs?: number;
+  /** Told about a failed flush (its records stay buffered and are retried on the next flush). */
+  readonly onFlushError?: (error: unknown, records: number) => void;
+}
+
+/**
+ * Local Firehose: buffers capture records and writes each partition's records as one JSON-lines
+ * object, `{partition}{time}-{uuid}.jsonl`. A failed write keeps its records buffered for the next
+ * flush (never dropped); `close` flushes what is left.
+ */
+export class S3BatchCaptureSink implements CaptureSink {
+  private buffer: CaptureRecord[] = [];
+  private flushing: Promise<void> | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: S3CaptureStore,
+    private readonly options: S3BatchCaptureSinkOptions = {},
+  ) {
+    this.timer = setInterval(() => void this.flush().catch(() => undefined), options.flushIntervalMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /** Records waiting for the next flush. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  async put(records: readonly CaptureRecord[]): Promise<void> {
+    this.buffer.push(...records);
+    if (this.buffer.length >= (this.options.maxRecords ?? 500)) await this.flush().catch(() => undefined);
+  }
+
+  /** Writes everything buffered; rejects (keeping the records) when a write fails. */
+  async flush(): Promise<void> {
+    while (this.flushing !== undefined) await this.flushing.catch(() => undefined);
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    this.flushing = this.write(batch);
+    try {
+      await this.flushing;
+    } catch (error) {
+      this.buffer = [...batch, ...this.buffer];
+      this.options.onFlushError?.(error, batch.length);
+      throw error;
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  private async write(batch: readonly CaptureRecord[]): Promise<void> {
+    const partitions = new Map<string, CaptureRecord[]>();
+    for (const record of batch) {
+      const prefix = capturePartitionPrefix(record.model, record.model_version, new Date(record.captured_at));
+      const list = partitions.get(prefix) ?? [];
+      list.push(record);
+      partitions.set(prefix, list);
+    }
+    const stamp = new Date().toISOString().replace(/[-:.]/g, '');
+    for (const [prefix, records] of partitions) {
+      await this.store.putText(`${prefix}${stamp}-${randomUUID()}.jsonl`, toJsonLines(records), 'application/x-ndjson');
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { DriftJobDependencies, DriftObserver, DriftReportDocument } from '#core/drift/job.ts';
+import { runDriftJob } from '#core/drift/job.ts';
+import { parseDriftJobEvent } from '#core/drift/job-event.ts';
+import type { RegistryReader } from '#core/serving/ports.ts';
+
+export interface DriftJobHandlerOptions extends Omit<DriftJobDependencies, 'registry'> {
+  readonly registry: Pick<RegistryReader, 'getModel' | 'getVersion' | 'listModels'>;
+  readonly logger: Logger;
+}
+
+/** Most values of `PredictionScore` in one EMF line (Powertools' and CloudWatch's limit). */
+const MAX_SCORE_VALUES = 100;
+
+/**
+ * Metrics of one report (docs/metrics.md, names from lib/constructs/observability.ts `DRIFT_METRICS`):
+ * `DriftScore`, `DriftCritical`, `PredictionScore` (≤ 100 evenly spaced scores), `LiveAccuracy`,
+ * `LiveRocAuc` with `model`; then `FeatureDrift` (the feature's PSI) with `model` and `feature`.
+ * Each set is flushed at once, because dimensions are shared by everything flushed together.
+ */
+export function driftMetricsObserver(metrics: Metrics): DriftObserver {
+  return {
+    reported(doc: DriftReportDocument, window: { readonly scores: readonly number[] }) {
+      if (doc.verdict === 'insufficient_data') {
+        metrics.addDimension('model', doc.model);
+        metrics.addMetric('DriftInsufficientData', MetricUnit.Count, 1);
+        metrics.publishStoredMetrics();
+        return;
+      }
+      metrics.addDimension('model', doc.model);
+      metrics.addMetadata('model_version', String(doc.model_version));
+      metrics.addMetric('DriftScore', MetricUnit.NoUnit, doc.drift_score);
+      metrics.addMetric('DriftCritical', MetricUnit.Count, doc.verdict === 'critical' ? 1 : 0);
+      metrics.addMetric('DriftedFeatureShare', MetricUnit.NoUnit, doc.drifted_share);
+      if (doc.performance.accuracy.live !== null) metrics.addMetric('LiveAccuracy', MetricUnit.NoUnit, doc.performance.accuracy.live);
+      if (doc.performance.roc_auc.live !== null) metrics.addMetric('LiveRocAuc', MetricUnit.NoUnit, doc.performance.roc_auc.live);
+      for (const score of scoreSample(window.scores)) metrics.addMetric('PredictionScore', MetricUnit.NoUnit, score);
+      metrics.publishStoredMetrics();
+      for (const feature of doc.features) {
+        if (feature.psi === null) continue;
+        metrics.addDimensions({ model: doc.model, feature: feature.name });
+        metrics.addMetric('FeatureDrift', MetricUnit.NoUnit, feature.psi);
+        metrics.publishStoredMetrics();
+      }
+    },
+  };
+}
+
+/** Up to `max` evenly spaced values of `values` (sorted), for a distribution metric. */
+export function scoreSample(values: readonly number[], max: number = MAX_SCORE_VALUES): number[] {
+  if (values.length <= max) return [...values];
+  const sorted = [...values].sort((a, b) => a - b);
+  return Array.from({ length: max }, (_, i) => sorted[Math.floor(((i + 0.5) * sorted.length) / max)] as number);
+}
+
+/** The drift job over every requested model (default: every model with a production version). */
+export function createDriftJobHandler(options: DriftJobHandlerOptions) {
+  const { logger } = options;
+  return async (event: unknown) => {
+    const invocation = parseDriftJobEvent(event, new Date());
+    const models =
+      invocation.models ?? (await options.registry.listModels()).filter((m) => m.production_version !== null).map((m) => m.model);
+    const results: DriftReportDocument[] = [];
+    const failures: { model: string; error: string }[] = [];
+    for (const model of models) {
+      try {
+        const { document, events } = await runDriftJob(options, { model, windowMs: invocation.windowMs, now: invocation.now, kind: invocation.kind });
+        logger.info('drift checked', {
+          model,
+          model_version: document.model_version,
+          verdict: document.verdict,
+          rows: document.rows,
+          drift_score: document.drift_score,
+          drifted_features: document.drifted_features,
+          events: events.map((e) => e.detailType),
+          retrain: document.retrain,
+          report: document.report_keys.html,
+        });
+        results.push(document);
+      } catch (error) {
+        logger.error('drift check failed', { model, error: error as Error });
+        failures.push({ model, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    // A failed model fails the invocation, so Lambda retries it; the retry covers the same window (the event's time).
+    if (failures.length > 0 && invocation.models === undefined && results.length === 0) {
+      throw new Error(`drift check failed for ${failures.map((f) => f.model).join(', ')}`);
+    }
+    return { results, failures };
+  };
+}

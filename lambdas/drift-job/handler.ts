@@ -1,0 +1,44 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { DriftJobResult } from '#core/drift/job.ts';
+import { parseDriftJobSettings } from '#core/drift/job-settings.ts';
+import { createDocumentClient, createS3Client } from '#adapters/aws-clients.ts';
+import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
+import { DynamoDbRetrainLedger } from '#adapters/dynamodb-retrain-ledger.ts';
+import { EventBridgePublisher } from '#adapters/eventbridge-publisher.ts';
+import { S3CaptureStore } from '#adapters/s3-captures.ts';
+import { requireEnv } from '#shared/environment.ts';
+import { logger, metrics, tracer } from '#shared/powertools.ts';
+import { createDriftJobHandler, driftMetricsObserver } from './drift-job-handler.ts';
+
+/**
+ * Lambda entry of the drift job, run by the EventBridge schedules (hourly and daily) and on demand
+ * (`mlops drift run`). Clients are built once per container.
+ */
+
+const documentClient = tracer.captureAWSv3Client(createDocumentClient());
+const tableName = requireEnv('REGISTRY_TABLE_NAME');
+// Checked at cold start: a bad DRIFT_CONFIG fails the init with a message naming the field, not a run with wrong thresholds.
+const settings = parseDriftJobSettings(requireEnv('DRIFT_CONFIG'), 'DRIFT_CONFIG');
+const captureStore = new S3CaptureStore(tracer.captureAWSv3Client(createS3Client()), requireEnv('CAPTURE_BUCKET_NAME'));
+
+/** The uninstrumented handler, for tests and the local schedule runner. */
+export const driftJobHandler: (event: unknown) => Promise<{ results: DriftJobResult['document'][]; failures: { model: string; error: string }[] }> =
+  createDriftJobHandler({
+    registry: new DynamoDbRegistry(documentClient, tableName),
+    captures: captureStore,
+    reports: captureStore,
+    events: new EventBridgePublisher(tracer.captureAWSv3Client(new EventBridgeClient({})), requireEnv('EVENT_BUS_NAME')),
+    ledger: new DynamoDbRetrainLedger(documentClient, tableName),
+    settings,
+    logger,
+    observer: driftMetricsObserver(metrics),
+  });
+
+export const handler = middy(driftJobHandler)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

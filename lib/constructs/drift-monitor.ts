@@ -1,0 +1,133 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, EventField, type IRule, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { MlopsConfig } from '../config.ts';
+import { DRIFT_MONITOR_SERVICE_NAME, ENV } from './environment.ts';
+import { MlopsFunction } from './mlops-function.ts';
+
+/** Entry of the drift job Lambda, relative to the repository root. */
+export const DRIFT_JOB_ENTRY = 'lambdas/drift-job/handler.ts';
+
+/** Prefixes of the capture bucket the drift job reads, and the one it writes. */
+export const DRIFT_READ_PREFIXES = ['captures/', 'feedback/'] as const;
+export const DRIFT_REPORT_PREFIX = 'drift-reports/';
+
+export interface DriftMonitorProps {
+  readonly config: MlopsConfig;
+  readonly registryTable: ITable;
+  /** GSI names of the registry table the job may query (listing models). */
+  readonly registryIndexNames: readonly string[];
+  /** The capture bucket (captures, feedback, reports). */
+  readonly captureBucket: IBucket;
+}
+
+/**
+ * The drift job: a Lambda run by two EventBridge schedules from the config (the regular check, hourly by default,
+ * and the daily full report at 02:00 UTC), and on demand. It reads captures and feedback, writes JSON and HTML
+ * reports under `drift-reports/`, emits metrics, and puts `DriftDetected`, `PerformanceDegraded` and
+ * `RetrainRequested` on the default bus, where the training pipeline's retrain rule picks the last one up.
+ * The retrain cooldown (`pipeline.cooldownMinutes`) is a conditional write in the registry table.
+ */
+export class DriftMonitor extends Construct {
+  public readonly driftFunction: MlopsFunction;
+  public readonly scheduleRule: IRule;
+  public readonly dailyRule: IRule;
+  /** The settings the job runs with, as the `DRIFT_CONFIG` JSON (also a stack output, for `mlops drift run`). */
+  public readonly settingsJson: string;
+
+  public constructor(scope: Construct, id: string, props: DriftMonitorProps) {
+    super(scope, id);
+    const { config, captureBucket } = props;
+    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const retrainTargets: Record<string, { datasetKey?: string; target: string; positiveLabel: string }> = {};
+    for (const [name, model] of Object.entries(config.pipeline.models)) {
+      retrainTargets[name] = { target: model.target, positiveLabel: model.positiveLabel, ...(model.datasetKey === undefined ? {} : { datasetKey: model.datasetKey }) };
+    }
+    this.settingsJson = JSON.stringify({
+      thresholds: config.drift.thresholds,
+      performance: { maxDrop: config.drift.performanceMaxDrop, minLabels: config.drift.thresholds.minRows },
+      cooldownMinutes: config.pipeline.cooldownMinutes,
+      retrainOnCritical: config.drift.retrainOnCritical,
+      retrainTargets,
+    });
+
+    this.driftFunction = new MlopsFunction(this, 'DriftFunction', {
+      entry: DRIFT_JOB_ENTRY,
+      description: 'Serverless MLOps drift job (KS, chi-square, PSI, Wasserstein; reports, events, retraining)',
+      serviceName: DRIFT_MONITOR_SERVICE_NAME,
+      architecture: config.architecture,
+      memorySize: 3008,
+      timeout: Duration.minutes(15),
+      logRetentionDays: config.logRetentionDays,
+      logRemovalPolicy: removalPolicy,
+      // One run at a time: two schedules firing together must not race on the same window's reports.
+      reservedConcurrentExecutions: 1,
+      environment: {
+        [ENV.MLOPS_ENVIRONMENT]: config.appName,
+        [ENV.CAPTURE_BUCKET_NAME]: captureBucket.bucketName,
+        [ENV.EVENT_BUS_NAME]: 'default',
+        [ENV.DRIFT_CONFIG]: this.settingsJson,
+      },
+    });
+    const fn = this.driftFunction;
+    fn.bindRegistryTable(props.registryTable, props.registryIndexNames);
+    // The retrain cooldown item (pk DRIFT#{model}).
+    fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['dynamodb:PutItem'], resources: [props.registryTable.tableArn] }));
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['s3:GetObject'],
+        resources: DRIFT_READ_PREFIXES.map((prefix) => captureBucket.arnForObjects(`${prefix}*`)),
+      }),
+    );
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['s3:ListBucket'],
+        resources: [captureBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': DRIFT_READ_PREFIXES.map((prefix) => `${prefix}*`) } },
+      }),
+    );
+    fn.addToRolePolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:PutObject'], resources: [captureBucket.arnForObjects(`${DRIFT_REPORT_PREFIX}*`)] }),
+    );
+    EventBus.fromEventBusName(this, 'DefaultBus', 'default').grantPutEventsTo(fn);
+    const bucketId = logicalIdOf(Stack.of(this).resolve(captureBucket.bucketArn));
+    if (fn.role !== undefined && bucketId !== undefined) {
+      for (const prefix of [...DRIFT_READ_PREFIXES, DRIFT_REPORT_PREFIX]) {
+        Validations.of(fn.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+          reason: `The drift job reads or writes per model, version, date and hour under ${prefix}; keys are not known at deploy time.`,
+        });
+      }
+    }
+
+    // The scheduled event's time goes in the input: a retried invocation checks the same window and sends the
+    // same retrain request id.
+    const target = (kind: 'hourly' | 'daily', window: string) =>
+      new LambdaFunction(fn, { event: RuleTargetInput.fromObject({ kind, window, time: EventField.time }), retryAttempts: 2 });
+    this.scheduleRule = new Rule(this, 'ScheduleRule', {
+      description: `Drift check of every model over ${config.drift.window}`,
+      schedule: Schedule.expression(config.drift.schedule),
+      targets: [target('hourly', config.drift.window)],
+    });
+    this.dailyRule = new Rule(this, 'DailyRule', {
+      description: 'Daily full drift report of every model over 24 h',
+      schedule: Schedule.expression(config.drift.dailySchedule),
+      targets: [target('daily', '24h')],
+    });
+  }
+}
+
+/** `{ "Fn::GetAtt": [logicalId, "Arn"] }` → logicalId (how cdk-nag names the resource in findings). */
+function logicalIdOf(resolved: unknown): string | undefined {
+  if (typeof resolved !== 'object' || resolved === null || !('Fn::GetAtt' in resolved)) return undefined;
+  const getAtt: unknown = resolved['Fn::GetAtt'];
+  if (!Array.isArray(getAtt)) return undefined;
+  const first: unknown = getAtt[0];
+  return typeof first === 'string' ? first : undefined;
+}

@@ -1,0 +1,101 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { RETRAIN_EVENT } from '../../lib/constructs/training-pipeline.ts';
+import { CAPTURE_S3_PREFIX } from '../../lib/constructs/prediction-capture.ts';
+import { DRIFT_DETAIL_TYPES, DRIFT_EVENT_SOURCE } from '#core/drift/events.ts';
+import { parseDriftJobSettings } from '#core/drift/job-settings.ts';
+import { capturePartitionPrefix } from '#core/capture/records.ts';
+import { buildStack } from './support.ts';
+
+describe('PredictionCapture', () => {
+  const { template } = buildStack();
+
+  it('delivers JSON lines to the capture bucket, partitioned by model, version, date and hour', () => {
+    template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      DeliveryStreamType: 'DirectPut',
+      DeliveryStreamEncryptionConfigurationInput: { KeyType: 'AWS_OWNED_CMK' },
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        Prefix: CAPTURE_S3_PREFIX,
+        ErrorOutputPrefix: Match.stringLikeRegexp('^capture-errors/'),
+        DynamicPartitioningConfiguration: { Enabled: true, RetryOptions: { DurationInSeconds: 300 } },
+        BufferingHints: { IntervalInSeconds: 60, SizeInMBs: 64 },
+      }),
+    });
+    // The same layout the reader expects (core/capture/records.ts).
+    const local = capturePartitionPrefix('credit', 3, new Date('2026-12-01T07:30:00Z'));
+    expect(local).toBe('captures/model=credit/version=3/date=2026-12-01/hour=07/');
+    expect(CAPTURE_S3_PREFIX.replace(/!\{[^}]+\}/g, 'X')).toBe('captures/model=X/version=X/date=X/hour=X/');
+  });
+
+  it('keeps the capture bucket encrypted, private, TLS only and expiring', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      LoggingConfiguration: { LogFilePrefix: 'capture-bucket/' },
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 90, Status: 'Enabled' })]) },
+    });
+  });
+
+  it('lets the predict function put records on the stream and feedback under feedback/', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('PredictFunctionRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'firehose:PutRecordBatch', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeliveryStream'), 'Arn'] } }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ CAPTURE_STREAM_NAME: Match.anyValue(), CAPTURE_SAMPLE_RATE: '1', CAPTURE_BUCKET_NAME: Match.anyValue() }) },
+    });
+  });
+});
+
+describe('DriftMonitor', () => {
+  const { template } = buildStack({ drift: { schedule: 'rate(30 minutes)', window: '30m' } });
+
+  it('runs the drift job on the configured schedule and daily at 02:00 UTC, with the event time as input', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(30 minutes)',
+      Targets: [Match.objectLike({ InputTransformer: Match.objectLike({ InputPathsMap: { time: '$.time' } }) })],
+    });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 2 * * ? *)' });
+  });
+
+  it('passes the thresholds, the cooldown of the pipeline and the retrain targets to the job', () => {
+    const functions = template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'drift-monitor' } } } });
+    const [fn] = Object.values(functions) as { Properties: { Environment: { Variables: Record<string, string> }; ReservedConcurrentExecutions: number } }[];
+    const settings = JSON.parse(fn?.Properties.Environment.Variables.DRIFT_CONFIG ?? '{}') as Record<string, unknown>;
+    expect(settings).toMatchObject({
+      thresholds: { pValue: 0.05, psiWarning: 0.1, psiCritical: 0.25, shareWarning: 0.2, shareCritical: 0.3 },
+      cooldownMinutes: 60,
+      retrainOnCritical: true,
+      retrainTargets: { credit: { target: 'Status', positiveLabel: 'bad' } },
+    });
+    expect(fn?.Properties.ReservedConcurrentExecutions).toBe(1);
+  });
+
+  it('writes a DRIFT_CONFIG the drift job accepts (the handler parses it at cold start)', () => {
+    const functions = template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'drift-monitor' } } } });
+    const [fn] = Object.values(functions) as { Properties: { Environment: { Variables: Record<string, string> } } }[];
+    const json = fn?.Properties.Environment.Variables.DRIFT_CONFIG ?? '';
+    expect(parseDriftJobSettings(json)).toEqual(JSON.parse(json));
+  });
+
+  it('grants reads of captures and feedback, report writes, the cooldown item and PutEvents on the default bus', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('DriftFunctionRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'dynamodb:PutItem' }),
+          Match.objectLike({ Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('CaptureBucket'), 'Arn'] }, '/drift-reports/*']] } }),
+          Match.objectLike({ Action: 'events:PutEvents' }),
+        ]),
+      },
+    });
+  });
+
+  it('sends retrain requests the training pipeline rule listens to', () => {
+    expect(DRIFT_EVENT_SOURCE).toBe(RETRAIN_EVENT.source);
+    expect(DRIFT_DETAIL_TYPES.retrainRequested).toBe(RETRAIN_EVENT.detailType);
+  });
+});
