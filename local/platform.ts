@@ -18,6 +18,8 @@ import { LocalPipeline, type LocalPipelineOptions } from './pipeline.ts';
 import { localAdminRoutes } from './admin-routes.ts';
 import { ensureRegistryTable } from './provision.ts';
 import { seedReferenceModel } from './seed.ts';
+import { startLocalSageMakerRuntime, type EndpointFault, type RunningSageMakerRuntime } from './sagemaker-runtime.ts';
+import { DEFAULT_LAMBDA_MAX_ARTIFACT_BYTES } from '#core/registry/registration.ts';
 
 /**
  * The whole platform on one machine: DynamoDB and S3 emulators, the registry seeded with the
@@ -45,6 +47,24 @@ export interface LocalPlatformOptions {
   readonly pipelineConfig?: PipelineConfig;
   /** Options of the local pipeline runner (tests shorten retries and inject faults). */
   readonly pipeline?: Pick<LocalPipelineOptions, 'retryIntervalMs' | 'stepOverride' | 'approvalPollMs' | 'onEvent'>;
+  /** How the predict handler calls SageMaker endpoints, and faults the local endpoints answer (tests). */
+  readonly sagemaker?: LocalSageMakerOptions;
+}
+
+/** The handler's SageMaker settings (the `SAGEMAKER_*` variables the CDK sets from `sagemakerServing`). */
+export interface LocalSageMakerOptions {
+  /** @default 3000 */
+  readonly invokeTimeoutMs?: number;
+  /** @default 2 */
+  readonly maxThrottleRetries?: number;
+  /** @default 100 */
+  readonly retryBaseDelayMs?: number;
+  /** @default 5 */
+  readonly circuitFailureThreshold?: number;
+  /** @default 30 */
+  readonly circuitOpenSeconds?: number;
+  /** Makes a local endpoint answer a fault instead of scoring. @default - none */
+  readonly faults?: (endpointName: string) => EndpointFault | undefined;
 }
 
 export interface LocalPlatform {
@@ -58,7 +78,23 @@ export interface LocalPlatform {
   readonly artifacts: S3ArtifactStore;
   readonly approvals: DynamoDbApprovals;
   readonly pipeline: LocalPipeline;
+  /** The local SageMaker-runtime server (`AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME` of the handler). */
+  readonly sagemakerRuntime: RunningSageMakerRuntime;
+  /** The largest artifact registration accepts for the Lambda target locally. */
+  readonly lambdaMaxArtifactBytes: number;
   stop(): Promise<void>;
+}
+
+/** Points the handler's SageMaker runtime client at the local server, with the settings the CDK would set. */
+function configureSageMakerEnvironment(endpoint: string, options: LocalSageMakerOptions): void {
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: endpoint,
+    SAGEMAKER_INVOKE_TIMEOUT_MS: String(options.invokeTimeoutMs ?? 3000),
+    SAGEMAKER_MAX_THROTTLE_RETRIES: String(options.maxThrottleRetries ?? 2),
+    SAGEMAKER_RETRY_BASE_DELAY_MS: String(options.retryBaseDelayMs ?? 100),
+    SAGEMAKER_CIRCUIT_FAILURE_THRESHOLD: String(options.circuitFailureThreshold ?? 5),
+    SAGEMAKER_CIRCUIT_OPEN_SECONDS: String(options.circuitOpenSeconds ?? 30),
+  });
 }
 
 /** Points the AWS SDK and the handler's settings at the local emulators, as the CDK does for Lambda. */
@@ -148,6 +184,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       }),
     });
 
+    const sagemakerRuntime = await startLocalSageMakerRuntime({
+      store: artifacts,
+      ...(options.sagemaker?.faults === undefined ? {} : { faults: options.sagemaker.faults }),
+    });
+    started.push(sagemakerRuntime);
+    configureSageMakerEnvironment(sagemakerRuntime.endpoint, options.sagemaker ?? {});
+
     // Imported only now: the handler module reads its environment when it loads, as in Lambda.
     const { handler } = await import('../lambdas/inference-api/handler.ts');
     const gateway: RunningGateway = await startGateway({
@@ -171,6 +214,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       artifacts,
       approvals,
       pipeline,
+      sagemakerRuntime,
+      lambdaMaxArtifactBytes: DEFAULT_LAMBDA_MAX_ARTIFACT_BYTES,
       stop: stopAll,
     };
   } catch (error) {

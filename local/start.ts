@@ -48,6 +48,8 @@ async function main(): Promise<void> {
         table_name: LOCAL_TABLE_NAME,
         bucket_name: LOCAL_BUCKET_NAME,
         pid: process.pid,
+        sagemaker_runtime_endpoint: platform.sagemakerRuntime.endpoint,
+        lambda_max_artifact_bytes: platform.lambdaMaxArtifactBytes,
       },
       null,
       2,
@@ -67,6 +69,7 @@ async function main(): Promise<void> {
   API key  ${platform.apiKey}
   OpenAPI  ${platform.url}/v1/openapi.json
   DynamoDB ${platform.dynamoDbEndpoint}   S3 ${platform.s3Endpoint}
+  SageMaker runtime ${platform.sagemakerRuntime.endpoint} (models registered with --target sagemaker; docs/gpu.md)
 
   Try it:
   curl -s -X POST ${platform.url}/v1/models/credit/predict \\
