@@ -31,6 +31,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { DeploymentStrategy, MlopsConfig } from '../config.ts';
+import type { GpuEndpoint } from './gpu-endpoint.ts';
 import { INFERENCE_API_SERVICE_NAME, METRICS_NAMESPACE, TRAINING_PIPELINE_SERVICE_NAME } from './environment.ts';
 
 /**
@@ -94,6 +95,12 @@ export interface ObservabilityProps {
    * @default - the topic is not encrypted with a key of this stack; nothing is granted
    */
   readonly topicKey?: IKey | undefined;
+  /**
+   * SageMaker endpoints of the GPU path: their alarms notify the topic, join the "serving unhealthy" composite and
+   * the alarm widget, and each gets a dashboard row (invocations and errors, model latency, GPU utilisation).
+   * @default [] (none)
+   */
+  readonly gpuEndpoints?: readonly GpuEndpoint[];
 }
 
 /**
@@ -201,14 +208,16 @@ export class Observability extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
+    // Endpoint alarms are serving alarms too, but not CodeDeploy rollback triggers: a code deploy does not change them.
+    const endpointAlarms = (props.gpuEndpoints ?? []).flatMap((endpoint) => endpoint.alarms);
     this.servingUnhealthyAlarm = new CompositeAlarm(this, 'ServingUnhealthyAlarm', {
       compositeAlarmName: name('serving-unhealthy'),
       alarmDescription: 'Serving is unhealthy: p95 latency, 5xx rate or throttles (runbook: docs/operations/alarms/serving-unhealthy.md)',
-      alarmRule: AlarmRule.anyOf(...this.servingAlarms),
+      alarmRule: AlarmRule.anyOf(...this.servingAlarms, ...endpointAlarms),
     });
 
     const action = new SnsAction(props.topic);
-    for (const alarm of [...this.servingAlarms, this.pipelineFailureAlarm, this.driftAlarm, this.servingUnhealthyAlarm]) {
+    for (const alarm of [...this.servingAlarms, ...endpointAlarms, this.pipelineFailureAlarm, this.driftAlarm, this.servingUnhealthyAlarm]) {
       alarm.addAlarmAction(action);
     }
     // Recovery is announced once, for serving as a whole.
@@ -244,7 +253,7 @@ export class Observability extends Construct {
     this.dashboard.addWidgets(
       new AlarmStatusWidget({
         title: 'Alarms',
-        alarms: [this.servingUnhealthyAlarm, ...this.servingAlarms, this.pipelineFailureAlarm, this.driftAlarm] satisfies IAlarm[],
+        alarms: [this.servingUnhealthyAlarm, ...this.servingAlarms, this.pipelineFailureAlarm, this.driftAlarm, ...endpointAlarms] satisfies IAlarm[],
         width: 24,
         height: 3,
       }),
@@ -340,8 +349,43 @@ class DashboardWidgets {
       this.versions(),
       this.drift(),
       this.pipeline(),
-      ...config.observability.sagemakerEndpointNames.map((endpoint) => this.sageMaker(endpoint)),
+      ...config.observability.sagemakerEndpointNames
+        .filter((name) => !(this.props.gpuEndpoints ?? []).some((endpoint) => endpoint.endpointName === name))
+        .map((endpoint) => this.sageMaker(endpoint)),
+      ...(this.props.gpuEndpoints ?? []).map((endpoint) => this.gpuEndpoint(endpoint)),
     ];
+  }
+
+  /** A GPU path endpoint of this stack: invocations and errors, model latency, and GPU utilisation on instances. */
+  private gpuEndpoint(endpoint: GpuEndpoint): GraphLike[] {
+    const period = DASHBOARD_PERIOD;
+    const name = endpoint.endpointName;
+    const invocation = (metricName: string, statistic: string): Metric => endpoint.metric('AWS/SageMaker', metricName, statistic, period);
+    const row: GraphLike[] = [
+      graph(`SageMaker ${name}: invocations and errors`, [
+        invocation('Invocations', Stats.SUM),
+        invocation('Invocation4XXErrors', Stats.SUM),
+        invocation('Invocation5XXErrors', Stats.SUM),
+        invocation('ModelSetupTime', Stats.MAXIMUM),
+      ], [], 8),
+      graph(`SageMaker ${name}: model latency (µs)`, [
+        invocation('ModelLatency', Stats.p(50)),
+        invocation('ModelLatency', Stats.p(95)),
+        invocation('OverheadLatency', Stats.p(95)),
+      ], [{ ...endpoint.latencyAlarm.toAnnotation(), label: 'p95 alarm' }], 8),
+    ];
+    const gpuAlarm = endpoint.gpuUtilizationAlarm;
+    if (gpuAlarm !== undefined) {
+      const instance = (metricName: string): Metric => endpoint.metric('/aws/sagemaker/Endpoints', metricName, Stats.AVERAGE, period);
+      row.push(
+        graph(`SageMaker ${name}: GPU and CPU utilisation (%)`, [
+          instance('GPUUtilization'),
+          instance('GPUMemoryUtilization'),
+          instance('CPUUtilization'),
+        ], [{ ...gpuAlarm.toAnnotation(), label: 'GPU alarm' }], 8),
+      );
+    }
+    return row;
   }
 
   /** `SEARCH` over the platform namespace for this environment, with a schema (exact dimension set) or without. */
