@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../lib/config.ts';
+import { loadConfig, parseConfig } from '../../lib/config.ts';
 import { TRITON_IMAGE_ACCOUNTS } from '../../lib/constructs/gpu-endpoint.ts';
+import { PROJECT_ROOT } from '../../lib/constructs/mlops-function.ts';
 import { ServerlessMlopsStack, stackIdFor } from '../../lib/serverless-mlops-stack.ts';
 import { runCfnLint, templatesIn } from '../../scripts/cfn-lint.ts';
 import { buildStack, cdkJsonFeatureFlags } from './support.ts';
@@ -221,6 +222,18 @@ describe('GpuEndpoint in the stack', () => {
       expect(body).toContain(title);
     }
     expect(body).not.toContain('SageMaker credit-spiky: GPU');
+  });
+});
+
+describe('examples/gpu/sagemaker-config.json', () => {
+  it('configures one GPU endpoint with its scaling (what docs/gpu.md synthesizes)', () => {
+    const config = loadConfig((key) => (key === 'configFile' ? 'examples/gpu/sagemaker-config.json' : undefined), PROJECT_ROOT);
+    const { template } = buildStack({ sagemakerServing: config.sagemakerServing });
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: 'credit-gpu' });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { ResourceId: 'endpoint/credit-gpu/variant/AllTraffic', MinCapacity: 1, MaxCapacity: 4 });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: 200 }),
+    });
   });
 });
 
