@@ -129,6 +129,19 @@ describe('GPU path on the local platform', () => {
     expect(result.checks).toContain('serves from SageMaker endpoint "credit-gpu-endpoint" (package it with mlops package --target sagemaker)');
   });
 
+  it('shows where each version is served in mlops versions', async () => {
+    const table = await mlops('versions', '--model', 'credit-gpu');
+    expect(table.stdout.split('\n')[0]).toMatch(/SERVED BY$/);
+    expect(table.stdout).toMatch(/^\s*1\s+candidate\s.*sagemaker:credit-gpu-endpoint$/m);
+    expect((await mlops('versions', '--model', 'credit')).stdout).toMatch(/^\s*1\s+production\s.*lambda$/m);
+  });
+
+  it('documents the endpoint answers in the OpenAPI document', async () => {
+    const document = (await (await fetch(`${platform.url}/v1/openapi.json`)).json()) as { paths: Record<string, { post?: { responses: Record<string, unknown> } }> };
+    const responses = JSON.stringify(document.paths['/v1/models/{model}/predict']?.post?.responses);
+    for (const code of ['ENDPOINT_THROTTLED', 'ENDPOINT_TIMEOUT', 'ENDPOINT_FAILED', 'ENDPOINT_CIRCUIT_OPEN']) expect(responses).toContain(code);
+  });
+
   it('answers 503 ENDPOINT_FAILED while nothing is deployed on the endpoint', async () => {
     await mlopsJson('promote', '--model', 'credit-gpu', '--version', '1');
     const { status, json } = await predict('credit-gpu', [CREDIT_INSTANCE]);
