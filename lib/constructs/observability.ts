@@ -48,6 +48,7 @@ export const EMF_DIMENSIONS = {
   step: 'step',
   feature: 'feature',
   functionName: 'function_name',
+  endpoint: 'endpoint',
 } as const;
 
 /** Metrics the drift job will emit (not emitted by any handler yet): the dashboard and the drift alarm expect them. */
@@ -367,12 +368,18 @@ class DashboardWidgets {
         invocation('Invocation4XXErrors', Stats.SUM),
         invocation('Invocation5XXErrors', Stats.SUM),
         invocation('ModelSetupTime', Stats.MAXIMUM),
-      ], [], 8),
+      ], [], 6),
       graph(`SageMaker ${name}: model latency (µs)`, [
         invocation('ModelLatency', Stats.p(50)),
         invocation('ModelLatency', Stats.p(95)),
         invocation('OverheadLatency', Stats.p(95)),
-      ], [{ ...endpoint.latencyAlarm.toAnnotation(), label: 'p95 alarm' }], 8),
+      ], [{ ...endpoint.latencyAlarm.toAnnotation(), label: 'p95 alarm' }], 6),
+      // What the predict handler saw: failed calls by code, throttling retries, circuit openings (all containers).
+      graph(`SageMaker ${name}: calls from the predict function`, [
+        this.emfEndpoint('EndpointFailures', name, [EMF_DIMENSIONS.endpoint, EMF_DIMENSIONS.code]),
+        this.emfEndpoint('EndpointThrottleRetries', name, [EMF_DIMENSIONS.endpoint]),
+        this.emfEndpoint('EndpointCircuitOpened', name, [EMF_DIMENSIONS.endpoint]),
+      ], [], 6),
     ];
     const gpuAlarm = endpoint.gpuUtilizationAlarm;
     if (gpuAlarm !== undefined) {
@@ -382,7 +389,7 @@ class DashboardWidgets {
           instance('GPUUtilization'),
           instance('GPUMemoryUtilization'),
           instance('CPUUtilization'),
-        ], [{ ...gpuAlarm.toAnnotation(), label: 'GPU alarm' }], 8),
+        ], [{ ...gpuAlarm.toAnnotation(), label: 'GPU alarm' }], 6),
       );
     }
     return row;
@@ -400,6 +407,14 @@ class DashboardWidgets {
     const varying = (dimensions ?? []).filter((name) => name !== EMF_DIMENSIONS.route);
     const suffix = varying.length === 0 ? '${LABEL}' : varying.map((name) => `\${PROP('Dim.${name}')}`).join(' ');
     return search(query, stat, `${metricName} ${stat} ${suffix}`);
+  }
+
+  /** A handler metric about one endpoint (`SEARCH` with its exact dimension set, narrowed to the endpoint). */
+  private emfEndpoint(metricName: string, endpoint: string, dimensions: string[]): SearchExpression {
+    const query = `${schema(METRICS_NAMESPACE, EMF_DIMENSIONS.service, EMF_DIMENSIONS.environment, ...dimensions)} MetricName="${metricName}" ${EMF_DIMENSIONS.environment}="${this.env}" ${EMF_DIMENSIONS.endpoint}="${endpoint}"`;
+    const varying = dimensions.filter((dimension) => dimension !== EMF_DIMENSIONS.endpoint);
+    const suffix = varying.length === 0 ? '' : ` ${varying.map((dimension) => `\${PROP('Dim.${dimension}')}`).join(' ')}`;
+    return search(query, 'Sum', `${metricName}${suffix}`);
   }
 
   /** A Powertools metric with its exact dimension set (default dimensions + `extra`). */

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { afterAll, describe, expect, it } from 'vitest';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig, parseConfig } from '../../lib/config.ts';
+import { INFERENCE_API_SERVICE_NAME, METRICS_NAMESPACE } from '../../lib/constructs/environment.ts';
 import { TRITON_IMAGE_ACCOUNTS } from '../../lib/constructs/gpu-endpoint.ts';
 import { PROJECT_ROOT } from '../../lib/constructs/mlops-function.ts';
 import { ServerlessMlopsStack, stackIdFor } from '../../lib/serverless-mlops-stack.ts';
@@ -46,6 +48,29 @@ function statementsOfRole(template: Template, roleId: string): Record<string, un
   return policies
     .filter((policy) => JSON.stringify(policy.Properties?.['Roles']) === JSON.stringify([{ Ref: roleId }]))
     .flatMap((policy) => (policy.Properties?.['PolicyDocument'] as { Statement: Record<string, unknown>[] }).Statement);
+}
+
+/** The dimension set Powertools writes for each metric `emit` flushes (the tests disable metrics output, so flushes are caught). */
+function emittedDimensionSets(emit: () => void): Map<string, string[]> {
+  const outputs: ReturnType<Metrics['serializeMetrics']>[] = [];
+  const publish = vi.spyOn(Metrics.prototype, 'publishStoredMetrics').mockImplementation(function (this: Metrics) {
+    if (this.hasStoredMetrics()) outputs.push(this.serializeMetrics());
+    this.clearMetrics();
+    this.clearDimensions();
+    return this;
+  });
+  try {
+    emit();
+  } finally {
+    publish.mockRestore();
+  }
+  const sets = new Map<string, string[]>();
+  for (const output of outputs) {
+    for (const directive of output._aws.CloudWatchMetrics) {
+      for (const metric of directive.Metrics) sets.set(metric.Name, [...(directive.Dimensions[0] ?? [])].sort());
+    }
+  }
+  return sets;
 }
 
 describe('GpuEndpoint in the stack', () => {
@@ -222,6 +247,32 @@ describe('GpuEndpoint in the stack', () => {
       expect(body).toContain(title);
     }
     expect(body).not.toContain('SageMaker credit-spiky: GPU');
+  });
+
+  it("searches the handler's endpoint metrics with the dimension sets Powertools really emits", () => {
+    // The sequences of lambdas/inference-api/handler.ts (single metrics).
+    const metrics = new Metrics({ serviceName: INFERENCE_API_SERVICE_NAME, namespace: METRICS_NAMESPACE, defaultDimensions: { environment: 'serverless-mlops' } });
+    const sets = emittedDimensionSets(() => {
+      const failure = metrics.singleMetric();
+      failure.addDimension('endpoint', 'fraud-gpu');
+      failure.addDimension('code', 'ENDPOINT_TIMEOUT');
+      failure.addMetric('EndpointFailures', MetricUnit.Count, 1);
+      const retry = metrics.singleMetric();
+      retry.addDimension('endpoint', 'fraud-gpu');
+      retry.addMetric('EndpointThrottleRetries', MetricUnit.Count, 1);
+      const circuit = metrics.singleMetric();
+      circuit.addDimension('endpoint', 'fraud-gpu');
+      circuit.addMetric('EndpointCircuitOpened', MetricUnit.Count, 1);
+    });
+    // The dashboard body with tokens replaced, parsed: its widgets' metrics as JSON text.
+    const dashboard = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0] as CfnResource;
+    const parts = (dashboard.Properties?.['DashboardBody'] as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    const widgets = (JSON.parse(parts.map((part) => (typeof part === 'string' ? part : '<token>')).join('')) as { widgets: { properties: Record<string, unknown> }[] }).widgets;
+    const calls = JSON.stringify(widgets.find((w) => w.properties['title'] === 'SageMaker fraud-gpu: calls from the predict function')?.properties['metrics']);
+    for (const name of ['EndpointFailures', 'EndpointThrottleRetries', 'EndpointCircuitOpened']) {
+      expect(calls).toContain(`{${[METRICS_NAMESPACE, ...(sets.get(name) ?? [])].join(',')}} MetricName=\\"${name}\\" environment=\\"serverless-mlops\\" endpoint=\\"fraud-gpu\\"`);
+    }
+    expect(sets.get('EndpointFailures')).toEqual(['code', 'endpoint', 'environment', 'service']);
   });
 });
 
