@@ -213,7 +213,10 @@ export class Observability extends Construct {
     const endpointAlarms = (props.gpuEndpoints ?? []).flatMap((endpoint) => endpoint.alarms);
     this.servingUnhealthyAlarm = new CompositeAlarm(this, 'ServingUnhealthyAlarm', {
       compositeAlarmName: name('serving-unhealthy'),
-      alarmDescription: 'Serving is unhealthy: p95 latency, 5xx rate or throttles (runbook: docs/operations/alarms/serving-unhealthy.md)',
+      alarmDescription:
+        endpointAlarms.length === 0
+          ? 'Serving is unhealthy: p95 latency, 5xx rate or throttles (runbook: docs/operations/alarms/serving-unhealthy.md)'
+          : 'Serving is unhealthy: p95 latency, 5xx rate, throttles or a SageMaker endpoint alarm (runbook: docs/operations/alarms/serving-unhealthy.md)',
       alarmRule: AlarmRule.anyOf(...this.servingAlarms, ...endpointAlarms),
     });
 

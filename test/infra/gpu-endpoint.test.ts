@@ -236,6 +236,7 @@ describe('GpuEndpoint in the stack', () => {
     only(template, 'AWS::CloudWatch::Alarm', { AlarmName: 'serverless-mlops-credit-spiky-5xx' });
 
     const composite = Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm'))[0] as CfnResource;
+    expect(composite.Properties?.['AlarmDescription']).toMatch(/or a SageMaker endpoint alarm/);
     const rule = JSON.stringify(composite.Properties?.['AlarmRule']);
     for (const name of ['ModelLatencyAlarm', 'ServerErrorAlarm', 'GpuUtilizationAlarm']) expect(rule).toMatch(new RegExp(`GpuEndpointfraudgpu${name}`));
   });
