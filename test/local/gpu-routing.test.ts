@@ -157,6 +157,24 @@ describe('GPU path on the local platform', () => {
     expect(result.config_pbtxt).toContain('backend: "onnxruntime"');
   });
 
+  it('packages a Lambda-served version too, without binding it, and says how to route it to an endpoint', async () => {
+    const text = await mlops('package', '--model', 'credit', '--version', '1', '--target', 'sagemaker');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('credit: packaged version 1 for SageMaker (Triton): sagemaker/credit/1/model.tar.gz in the artifact bucket');
+    expect(text.stdout).toContain('! the version serves in the Lambda: register the artifact with --target sagemaker --endpoint NAME');
+    const json = await mlopsJson<{ bound_locally: boolean; endpoint_name: string | null }>('package', '--model', 'credit', '--version', '1', '--target', 'sagemaker');
+    expect(json).toMatchObject({ bound_locally: false, endpoint_name: null });
+  });
+
+  it('refuses package targets other than sagemaker, and register --target sagemaker without an endpoint, as usage errors', async () => {
+    const target = await mlops('package', '--model', 'credit', '--version', '1', '--target', 'lambda');
+    expect([target.code, target.stderr]).toEqual([2, 'mlops: --target must be sagemaker (the only packaged target), got "lambda"\n']);
+    const endpoint = await mlops('register', '--model', 'x', '--onnx', files.onnx, '--metadata', files.metadata, '--target', 'sagemaker');
+    expect([endpoint.code, endpoint.stderr]).toEqual([2, 'mlops: --target sagemaker needs --endpoint NAME (the SageMaker endpoint that serves it)\n']);
+    const bad = await mlops('package', '--model', 'credit', '--version', '1', '--target', 'sagemaker', '--endpoint', 'bad_name');
+    expect(bad.code).toBe(2);
+  });
+
   it('answers through the API exactly as the Lambda-served model does', async () => {
     const instances = [CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE, ...creditBatch(50)];
     const [lambda, sagemaker] = await Promise.all([predict('credit', instances), predict('credit-gpu', instances)]);
