@@ -48,6 +48,13 @@ export interface Connection {
   readonly target: string;
   readonly registry: RegistryService;
   readonly artifacts: S3ArtifactStore;
+  /** Whether this is the local platform (`--local`). */
+  readonly local: boolean;
+  /**
+   * The largest artifact the deployment's predict Lambda serves (the stack's `LambdaMaxArtifactBytes` output, the
+   * local platform's `lambda_max_artifact_bytes`); undefined when the target does not say.
+   */
+  readonly lambdaMaxArtifactBytes?: number;
   api(): Promise<ApiEndpoint>;
   /** The training pipeline: the state machine in AWS, the local platform's runner locally. */
   pipeline(): Promise<PipelineClient>;
@@ -67,6 +74,9 @@ export interface LocalPlatformFile {
   /** Captures, feedback and drift reports (absent in files written before drift monitoring). */
   readonly capture_bucket_name?: string;
   readonly pid?: number;
+  /** The local SageMaker-runtime server (local/sagemaker-runtime.ts). */
+  readonly sagemaker_runtime_endpoint?: string;
+  readonly lambda_max_artifact_bytes?: number;
 }
 
 const NOT_RUNNING = 'the local platform is not running: start it with npm start';
@@ -129,10 +139,13 @@ function connectLocal(options: ConnectionOptions): Connection {
     platform.bucket_name,
   );
   const endpoint = { url: platform.api_url, apiKey: platform.api_key };
+  const limit = platform.lambda_max_artifact_bytes;
   return {
     target: `the local platform at ${platform.api_url}`,
     registry: clients.registry,
     artifacts: clients.artifacts,
+    local: true,
+    ...(typeof limit === 'number' && Number.isSafeInteger(limit) && limit > 0 ? { lambdaMaxArtifactBytes: limit } : {}),
     close: clients.close,
     api: () => Promise.resolve(endpoint),
     pipeline: () => Promise.resolve(new LocalPipelineClient(endpoint)),
@@ -177,10 +190,13 @@ async function connectAws(options: ConnectionOptions): Promise<Connection> {
   const clients = build(region, region, table, bucket);
   let endpoint: Promise<ApiEndpoint> | undefined;
   let sfn: SFNClient | undefined;
+  const limit = Number(outputs.get('LambdaMaxArtifactBytes'));
   return {
     target: `stack ${options.stack}`,
     registry: clients.registry,
     artifacts: clients.artifacts,
+    local: false,
+    ...(Number.isSafeInteger(limit) && limit > 0 ? { lambdaMaxArtifactBytes: limit } : {}),
     close: () => {
       clients.close();
       sfn?.destroy();

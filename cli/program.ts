@@ -5,6 +5,7 @@ import { describeCommand } from './commands/describe.ts';
 import { driftCommand } from './commands/drift.ts';
 import { historyCommand } from './commands/history.ts';
 import { listCommand } from './commands/list.ts';
+import { packageCommand } from './commands/package.ts';
 import { predictCommand } from './commands/predict.ts';
 import { promoteCommand } from './commands/promote.ts';
 import { registerCommand } from './commands/register.ts';
@@ -64,6 +65,7 @@ export function buildProgram(session: Session): Command {
   approveCommand(program, session);
   runsCommand(program, session);
   driftCommand(program, session);
+  packageCommand(program, session);
 
   program.addHelpText(
     'after',
@@ -75,6 +77,8 @@ Examples:
   mlops --local predict --model credit --file rows.json
   mlops --local rollback --model credit
   mlops --local history --model credit
+  mlops --local register --model big --onnx big.onnx --metadata big.json --target sagemaker --endpoint big-gpu
+  mlops --local package --model big --version 1 --target sagemaker
   mlops --local train --data examples/credit/credit_data.csv --target Status --positive bad --model credit
   mlops --local train --data credit.csv --target Status --positive bad --model credit --approval --trainer gbdt
   mlops --local approve 3f2a9c81b0d4 --reason "checked the fairness report"

@@ -1,4 +1,4 @@
-import type { AuditRecord, ModelRecord, ModelVersionRecord } from '#core/registry/records.ts';
+import { servingTargetOf, type AuditRecord, type ModelRecord, type ModelVersionRecord } from '#core/registry/records.ts';
 import { formatShare } from './change.ts';
 import { formatFields, formatTable, type Cell } from './output.ts';
 
@@ -44,11 +44,17 @@ function metric(version: ModelVersionRecord, name: string): Cell {
   return value === undefined ? null : Number(value.toFixed(4));
 }
 
+/** `lambda`, or `sagemaker:<endpoint>` for a version a SageMaker endpoint serves. */
+function servedBy(version: ModelVersionRecord): string {
+  const target = servingTargetOf(version);
+  return target.kind === 'sagemaker' ? `sagemaker:${target.endpoint_name}` : 'lambda';
+}
+
 export function versionsTable(model: ModelRecord, versions: readonly ModelVersionRecord[]): string {
   if (versions.length === 0) return 'no versions\n';
   const showDeleted = versions.some((v) => v.deleted_at !== null);
   return formatTable(
-    ['version', 'stage', 'roles', 'roc_auc', 'accuracy', 'created', 'created by', 'sha256', ...(showDeleted ? ['deleted'] : [])],
+    ['version', 'stage', 'roles', 'roc_auc', 'accuracy', 'created', 'created by', 'sha256', 'served by', ...(showDeleted ? ['deleted'] : [])],
     versions.map((v) => [
       v.version,
       v.stage,
@@ -58,6 +64,7 @@ export function versionsTable(model: ModelRecord, versions: readonly ModelVersio
       v.created_at,
       v.created_by,
       v.artifact.sha256.slice(0, 12),
+      servedBy(v),
       ...(showDeleted ? [v.deleted_at] : []),
     ]),
   );

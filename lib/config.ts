@@ -535,7 +535,142 @@ export interface MlopsConfig {
   readonly observability: ObservabilityConfig;
   /** Prediction capture and drift monitoring. */
   readonly drift: DriftConfig;
+  /** The GPU path: SageMaker real-time endpoints for models too big for the Lambda or needing a GPU (docs/gpu.md). */
+  readonly sagemakerServing: SageMakerServingConfig;
 }
+
+/** How an endpoint runs: on instances (GPU by default) with auto scaling, or on SageMaker Serverless Inference (CPU). */
+export type EndpointVariantKind = 'instance' | 'serverless';
+
+/** One SageMaker real-time endpoint serving one packaged model version. */
+export interface SageMakerEndpointConfig {
+  /** The registry model the endpoint serves (also the Triton model name inside the package). */
+  readonly model: string;
+  /** The version whose package (`sagemaker/{model}/{version}/model.tar.gz`, written by `mlops package`) it serves. */
+  readonly version: number;
+  /**
+   * `instance`: real-time instances with auto scaling; `serverless`: Serverless Inference for CPU models with spiky traffic.
+   * @default "instance"
+   */
+  readonly variant: EndpointVariantKind;
+  /**
+   * ECR image URI of the serving container.
+   * @default - NVIDIA Triton Inference Server 24.09 (`sagemaker-tritonserver:24.09-py3`) of the stack's region
+   */
+  readonly image?: string;
+  /**
+   * Instance type (variant `instance`).
+   * @default "ml.g5.xlarge"
+   */
+  readonly instanceType: string;
+  /**
+   * Instances at creation (variant `instance`).
+   * @default 1
+   */
+  readonly initialInstanceCount: number;
+  /**
+   * Fewest instances auto scaling keeps (variant `instance`).
+   * @default 1
+   */
+  readonly minInstances: number;
+  /**
+   * Most instances auto scaling adds (variant `instance`).
+   * @default 2
+   */
+  readonly maxInstances: number;
+  /**
+   * Target of the target-tracking policy: invocations per instance per minute (variant `instance`).
+   * @default 100
+   */
+  readonly targetInvocationsPerInstance: number;
+  /**
+   * Percent of requests and responses captured to S3 under `data-capture/{endpoint}/` (0 turns capture off; variant `instance`).
+   * @default 10
+   */
+  readonly dataCapturePercent: number;
+  /**
+   * Memory of a serverless endpoint in MB (1024 to 6144, a multiple of 1024; variant `serverless`).
+   * @default 4096
+   */
+  readonly serverlessMemoryMb: number;
+  /**
+   * Concurrent invocations of a serverless endpoint (1 to 200; variant `serverless`).
+   * @default 10
+   */
+  readonly serverlessMaxConcurrency: number;
+}
+
+/** Alarm thresholds of every SageMaker endpoint (evaluated like the serving alarms: `observability.alarms`). */
+export interface EndpointAlarmsConfig {
+  /**
+   * Model latency p95 above which the latency alarm breaches, in milliseconds.
+   * @default 1000
+   */
+  readonly modelLatencyP95Ms: number;
+  /**
+   * `Invocation5XXErrors` per period at which the 5xx alarm breaches.
+   * @default 1
+   */
+  readonly serverErrors: number;
+  /**
+   * Average GPU utilisation in percent (per GPU summed, as SageMaker reports it) above which the GPU alarm breaches.
+   * @default 90
+   */
+  readonly gpuUtilizationPercent: number;
+}
+
+export interface SageMakerServingConfig {
+  /**
+   * Largest artifact `mlops register` accepts for the Lambda target, in bytes; larger ones must target `sagemaker`.
+   * @default 268435456 (256 MiB)
+   */
+  readonly lambdaMaxArtifactBytes: number;
+  /**
+   * Longest wait of the predict function for one InvokeEndpoint call, in milliseconds.
+   * @default 3000
+   */
+  readonly invokeTimeoutMs: number;
+  /**
+   * Retries of a throttled InvokeEndpoint call (exponential backoff); other failures are not retried.
+   * @default 2
+   */
+  readonly maxThrottleRetries: number;
+  /**
+   * Backoff before the first retry, in milliseconds (doubled for each next one).
+   * @default 100
+   */
+  readonly retryBaseDelayMs: number;
+  /**
+   * Consecutive failed calls (5xx, timeouts, invalid answers) that open an endpoint's circuit.
+   * @default 5
+   */
+  readonly circuitFailureThreshold: number;
+  /**
+   * Seconds an open circuit answers `ENDPOINT_CIRCUIT_OPEN` before it lets a trial call through.
+   * @default 30
+   */
+  readonly circuitOpenSeconds: number;
+  /** Alarm thresholds of the endpoints. */
+  readonly alarms: EndpointAlarmsConfig;
+  /**
+   * The endpoints to create, by endpoint name (what `mlops register --target sagemaker --endpoint NAME` names).
+   * @default {} (no endpoint: the default synth has no SageMaker resources)
+   */
+  readonly endpoints: Readonly<Record<string, SageMakerEndpointConfig>>;
+}
+
+/** The defaults of each endpoint; only `model` and `version` must be given. */
+export const DEFAULT_ENDPOINT: Omit<SageMakerEndpointConfig, 'model' | 'version'> = {
+  variant: 'instance',
+  instanceType: 'ml.g5.xlarge',
+  initialInstanceCount: 1,
+  minInstances: 1,
+  maxInstances: 2,
+  targetInvocationsPerInstance: 100,
+  dataCapturePercent: 10,
+  serverlessMemoryMb: 4096,
+  serverlessMaxConcurrency: 10,
+};
 
 /** The defaults; cdk.json's `mlops` context block repeats them. */
 export const DEFAULT_CONFIG: MlopsConfig = {
@@ -607,6 +742,16 @@ export const DEFAULT_CONFIG: MlopsConfig = {
     thresholds: { pValue: 0.05, psiWarning: 0.1, psiCritical: 0.25, shareWarning: 0.2, shareCritical: 0.3, minRows: 50, wassersteinBound: 0.2 },
     performanceMaxDrop: 0.05,
     retrainOnCritical: true,
+  },
+  sagemakerServing: {
+    lambdaMaxArtifactBytes: 268_435_456,
+    invokeTimeoutMs: 3000,
+    maxThrottleRetries: 2,
+    retryBaseDelayMs: 100,
+    circuitFailureThreshold: 5,
+    circuitOpenSeconds: 30,
+    alarms: { modelLatencyP95Ms: 1000, serverErrors: 1, gpuUtilizationPercent: 90 },
+    endpoints: {},
   },
 };
 
@@ -1139,6 +1284,7 @@ export function parseConfig(raw: unknown): MlopsConfig {
     'notifications',
     'observability',
     'drift',
+    'sagemakerServing',
   ]);
   const registry = objectAt(root['registry'], 'registry', ['cacheTtlSeconds']);
   const artifacts = objectAt(root['artifacts'], 'artifacts', ['noncurrentVersionExpirationDays']);
@@ -1178,6 +1324,94 @@ export function parseConfig(raw: unknown): MlopsConfig {
     notifications: parseNotifications(root['notifications']),
     observability: parseObservability(root['observability']),
     drift: parseDrift(root['drift']),
+    // The predict timeout bounds the endpoint calls' worst case (parsing predict again is pure and cheap).
+    sagemakerServing: parseSageMakerServing(root['sagemakerServing'], parsePredict(root['predict']).timeoutSeconds),
+  };
+}
+
+const ENDPOINT_KEYS = ['model', 'version', 'variant', 'image', ...Object.keys(DEFAULT_ENDPOINT).filter((key) => key !== 'variant')];
+
+function parseEndpoint(raw: unknown, field: string): SageMakerEndpointConfig {
+  const endpoint = { ...DEFAULT_ENDPOINT, ...objectAt(raw, field, ENDPOINT_KEYS) };
+  const image =
+    endpoint['image'] === undefined
+      ? undefined
+      : stringMatching(endpoint, 'image', `${field}.image`, ECR_IMAGE_URI, 'an ecr image uri like "123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:tag"');
+  const minInstances = integerIn(endpoint, 'minInstances', `${field}.minInstances`, 1, 100);
+  const maxInstances = integerIn(endpoint, 'maxInstances', `${field}.maxInstances`, minInstances, 100);
+  const serverlessMemoryMb = endpoint['serverlessMemoryMb'];
+  if (typeof serverlessMemoryMb !== 'number' || ![1024, 2048, 3072, 4096, 5120, 6144].includes(serverlessMemoryMb)) {
+    fail(`${field}.serverlessMemoryMb`, 'must be 1024, 2048, 3072, 4096, 5120 or 6144', serverlessMemoryMb);
+  }
+  return {
+    model: stringMatching(endpoint, 'model', `${field}.model`, MODEL_NAME, `a model name matching ${MODEL_NAME.source}`),
+    version: integerIn(endpoint, 'version', `${field}.version`, 1, 999_999_999),
+    variant: oneOf(endpoint, 'variant', `${field}.variant`, ['instance', 'serverless'] as const),
+    ...(image === undefined ? {} : { image }),
+    instanceType: stringMatching(endpoint, 'instanceType', `${field}.instanceType`, /^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'a sagemaker instance type like "ml.g5.xlarge"'),
+    initialInstanceCount: integerIn(endpoint, 'initialInstanceCount', `${field}.initialInstanceCount`, minInstances, maxInstances),
+    minInstances,
+    maxInstances,
+    targetInvocationsPerInstance: integerIn(endpoint, 'targetInvocationsPerInstance', `${field}.targetInvocationsPerInstance`, 1, 1_000_000),
+    dataCapturePercent: integerIn(endpoint, 'dataCapturePercent', `${field}.dataCapturePercent`, 0, 100),
+    serverlessMemoryMb,
+    serverlessMaxConcurrency: integerIn(endpoint, 'serverlessMaxConcurrency', `${field}.serverlessMaxConcurrency`, 1, 200),
+  };
+}
+
+function parseSageMakerServing(raw: unknown, predictTimeoutSeconds: number): SageMakerServingConfig {
+  const field = 'sagemakerServing';
+  const serving = objectAt(raw, field, [
+    'lambdaMaxArtifactBytes',
+    'invokeTimeoutMs',
+    'maxThrottleRetries',
+    'retryBaseDelayMs',
+    'circuitFailureThreshold',
+    'circuitOpenSeconds',
+    'alarms',
+    'endpoints',
+  ]);
+  const alarms = objectAt(serving['alarms'], `${field}.alarms`, ['modelLatencyP95Ms', 'serverErrors', 'gpuUtilizationPercent']);
+  const invokeTimeoutMs = integerIn(serving, 'invokeTimeoutMs', `${field}.invokeTimeoutMs`, 100, 60_000);
+  const maxThrottleRetries = integerIn(serving, 'maxThrottleRetries', `${field}.maxThrottleRetries`, 0, 5);
+  const retryBaseDelayMs = integerIn(serving, 'retryBaseDelayMs', `${field}.retryBaseDelayMs`, 0, 5000);
+  // The worst case of one predict call: every attempt times out, with the backoffs between them.
+  const worstCaseMs = invokeTimeoutMs * (maxThrottleRetries + 1) + retryBaseDelayMs * (2 ** maxThrottleRetries - 1);
+  if (worstCaseMs >= predictTimeoutSeconds * 1000) {
+    fail(
+      `${field}.invokeTimeoutMs`,
+      `times (maxThrottleRetries + 1), plus the backoffs, must stay under predict.timeoutSeconds (${predictTimeoutSeconds} s): the worst case is ${worstCaseMs} ms`,
+      invokeTimeoutMs,
+    );
+  }
+
+  const endpointsRaw = serving['endpoints'];
+  if (!isPlainObject(endpointsRaw)) fail(`${field}.endpoints`, 'must be an object of endpoints by name', endpointsRaw);
+  const endpoints: Record<string, SageMakerEndpointConfig> = {};
+  const lowerCase = new Set<string>();
+  for (const [name, endpoint] of Object.entries(endpointsRaw)) {
+    if (!SAGEMAKER_ENDPOINT_NAME.test(name)) {
+      fail(`${field}.endpoints`, 'must have sagemaker endpoint names (letters, digits and dashes, 1 to 63)', name);
+    }
+    // SageMaker ARNs spell endpoint names in lower case: two names differing only in case would share one ARN.
+    if (lowerCase.has(name.toLowerCase())) fail(`${field}.endpoints`, 'must have endpoint names that differ in more than case', name);
+    lowerCase.add(name.toLowerCase());
+    endpoints[name] = parseEndpoint(endpoint, `${field}.endpoints.${name}`);
+  }
+
+  return {
+    lambdaMaxArtifactBytes: integerIn(serving, 'lambdaMaxArtifactBytes', `${field}.lambdaMaxArtifactBytes`, 1, 10_737_418_240),
+    invokeTimeoutMs,
+    maxThrottleRetries,
+    retryBaseDelayMs,
+    circuitFailureThreshold: integerIn(serving, 'circuitFailureThreshold', `${field}.circuitFailureThreshold`, 1, 1000),
+    circuitOpenSeconds: integerIn(serving, 'circuitOpenSeconds', `${field}.circuitOpenSeconds`, 1, 3600),
+    alarms: {
+      modelLatencyP95Ms: integerIn(alarms, 'modelLatencyP95Ms', `${field}.alarms.modelLatencyP95Ms`, 1, 600_000),
+      serverErrors: integerIn(alarms, 'serverErrors', `${field}.alarms.serverErrors`, 1, 1_000_000),
+      gpuUtilizationPercent: numberIn(alarms, 'gpuUtilizationPercent', `${field}.alarms.gpuUtilizationPercent`, 0, 800, true),
+    },
+    endpoints,
   };
 }
 

@@ -1,6 +1,8 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { MlopsConfig } from './config.ts';
+import { ENV } from './constructs/environment.ts';
+import { GpuEndpoint } from './constructs/gpu-endpoint.ts';
 import { InferenceApi } from './constructs/inference-api.ts';
 import { ModelRollout } from './constructs/model-rollout.ts';
 import { ARTIFACT_PREFIX, ModelStore } from './constructs/model-store.ts';
@@ -26,6 +28,8 @@ export class ServerlessMlopsStack extends Stack {
   public readonly modelRollout: ModelRollout;
   public readonly predictionCapture: PredictionCapture;
   public readonly driftMonitor: DriftMonitor;
+  /** The SageMaker endpoints of `sagemakerServing.endpoints` (none by default). */
+  public readonly gpuEndpoints: readonly GpuEndpoint[];
 
   public constructor(scope: Construct, id: string, props: ServerlessMlopsStackProps) {
     const { config, ...stackProps } = props;
@@ -33,8 +37,9 @@ export class ServerlessMlopsStack extends Stack {
       description: `${config.appName}: ONNX model registry, artifact store, inference API and training pipeline (serverless-mlops)`,
       ...stackProps,
     });
-    // Dashboard tags are newer than cfn-lint's resource schema (E3002 'Tags' unexpected); a dashboard holds no data.
-    const tagOptions = { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] };
+    // Dashboard and scalable target tags are newer than cfn-lint's resource schema (E3002 'Tags' unexpected); neither
+    // holds data.
+    const tagOptions = { excludeResourceTypes: ['AWS::CloudWatch::Dashboard', 'AWS::ApplicationAutoScaling::ScalableTarget'] };
     Tags.of(this).add('app', config.appName, tagOptions);
     Tags.of(this).add('managed-by', 'cdk', tagOptions);
 
@@ -71,6 +76,7 @@ export class ServerlessMlopsStack extends Stack {
       topic: this.trainingPipeline.topic,
       topicKey: this.trainingPipeline.topicKey,
     });
+    this.gpuEndpoints = this.createGpuEndpoints(config);
 
     // Alarms notify the pipeline's topic: one topic (and one set of subscriptions) for every operational notification.
     this.observability = new Observability(this, 'Observability', {
@@ -83,6 +89,7 @@ export class ServerlessMlopsStack extends Stack {
       topic: this.trainingPipeline.topic,
       topicKey: this.trainingPipeline.topicKey,
       canaryAlarms: this.modelRollout.allCanaryAlarms(),
+      gpuEndpoints: this.gpuEndpoints,
     });
 
     this.predictionCapture = new PredictionCapture(this, 'PredictionCapture', {
@@ -138,6 +145,55 @@ export class ServerlessMlopsStack extends Stack {
       description: 'CodeDeploy application of the predict function',
       value: this.observability.deploymentGroup.application.applicationName,
     });
+    new CfnOutput(this, 'LambdaMaxArtifactBytes', {
+      description: 'Largest artifact mlops register accepts for the Lambda target; larger ones go to a SageMaker endpoint',
+      value: String(config.sagemakerServing.lambdaMaxArtifactBytes),
+    });
+  }
+
+  /**
+   * The GPU path: one GpuEndpoint per configured endpoint, and the predict function allowed to invoke exactly those,
+   * with its endpoint-call settings (timeout, retries, circuit breaker).
+   */
+  private createGpuEndpoints(config: MlopsConfig): GpuEndpoint[] {
+    const serving = config.sagemakerServing;
+    const { alarms } = config.observability;
+    const predict = this.inferenceApi.predictFunction;
+    const endpoints = Object.entries(serving.endpoints).map(([endpointName, endpoint]) => {
+      const gpu = new GpuEndpoint(this, `GpuEndpoint-${endpointName}`, {
+        endpointName,
+        modelName: endpoint.model,
+        modelVersion: endpoint.version,
+        artifactBucket: this.modelStore.artifactBucket,
+        image: endpoint.image,
+        variant: endpoint.variant,
+        instanceType: endpoint.instanceType,
+        initialInstanceCount: endpoint.initialInstanceCount,
+        minInstances: endpoint.minInstances,
+        maxInstances: endpoint.maxInstances,
+        targetInvocationsPerInstance: endpoint.targetInvocationsPerInstance,
+        dataCapturePercent: endpoint.dataCapturePercent,
+        serverlessMemoryMb: endpoint.serverlessMemoryMb,
+        serverlessMaxConcurrency: endpoint.serverlessMaxConcurrency,
+        modelLatencyP95Ms: serving.alarms.modelLatencyP95Ms,
+        serverErrors: serving.alarms.serverErrors,
+        gpuUtilizationPercent: serving.alarms.gpuUtilizationPercent,
+        alarmPeriod: Duration.seconds(alarms.periodSeconds),
+        evaluationPeriods: alarms.evaluationPeriods,
+        datapointsToAlarm: alarms.datapointsToAlarm,
+        alarmNamePrefix: `${config.appName}-${endpointName}`,
+      });
+      gpu.grantInvoke(predict);
+      return gpu;
+    });
+    if (endpoints.length > 0) {
+      predict.addEnvironment(ENV.SAGEMAKER_INVOKE_TIMEOUT_MS, String(serving.invokeTimeoutMs));
+      predict.addEnvironment(ENV.SAGEMAKER_MAX_THROTTLE_RETRIES, String(serving.maxThrottleRetries));
+      predict.addEnvironment(ENV.SAGEMAKER_RETRY_BASE_DELAY_MS, String(serving.retryBaseDelayMs));
+      predict.addEnvironment(ENV.SAGEMAKER_CIRCUIT_FAILURE_THRESHOLD, String(serving.circuitFailureThreshold));
+      predict.addEnvironment(ENV.SAGEMAKER_CIRCUIT_OPEN_SECONDS, String(serving.circuitOpenSeconds));
+    }
+    return endpoints;
   }
 }
 

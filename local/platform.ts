@@ -30,6 +30,8 @@ import { datasetKey } from '#core/pipeline/run.ts';
 import { createDriftJobHandler, driftMetricsObserver } from '../lambdas/drift-job/drift-job-handler.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { startDriftSchedules } from './drift-schedules.ts';
+import { startLocalSageMakerRuntime, type EndpointFault, type RunningSageMakerRuntime } from './sagemaker-runtime.ts';
+import { DEFAULT_LAMBDA_MAX_ARTIFACT_BYTES } from '#core/registry/registration.ts';
 
 /**
  * The whole platform on one machine: DynamoDB and S3 emulators, the registry seeded with the
@@ -67,6 +69,24 @@ export interface LocalPlatformOptions {
   };
   /** Drift monitoring: the schedules and the job's settings. */
   readonly drift?: LocalDriftOptions;
+  /** How the predict handler calls SageMaker endpoints, and faults the local endpoints answer (tests). */
+  readonly sagemaker?: LocalSageMakerOptions;
+}
+
+/** The handler's SageMaker settings (the `SAGEMAKER_*` variables the CDK sets from `sagemakerServing`). */
+export interface LocalSageMakerOptions {
+  /** @default 3000 */
+  readonly invokeTimeoutMs?: number;
+  /** @default 2 */
+  readonly maxThrottleRetries?: number;
+  /** @default 100 */
+  readonly retryBaseDelayMs?: number;
+  /** @default 5 */
+  readonly circuitFailureThreshold?: number;
+  /** @default 30 */
+  readonly circuitOpenSeconds?: number;
+  /** Makes a local endpoint answer a fault instead of scoring. @default - none */
+  readonly faults?: (endpointName: string) => EndpointFault | undefined;
 }
 
 export interface LocalDriftOptions {
@@ -108,7 +128,23 @@ export interface LocalPlatform {
   readonly driftVerdicts: DriftVerdictStore;
   readonly canaryWatch: LocalCanaryWatch;
   readonly drift: LocalDrift;
+  /** The local SageMaker-runtime server (`AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME` of the handler). */
+  readonly sagemakerRuntime: RunningSageMakerRuntime;
+  /** The largest artifact registration accepts for the Lambda target locally. */
+  readonly lambdaMaxArtifactBytes: number;
   stop(): Promise<void>;
+}
+
+/** Points the handler's SageMaker runtime client at the local server, with the settings the CDK would set. */
+function configureSageMakerEnvironment(endpoint: string, options: LocalSageMakerOptions): void {
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: endpoint,
+    SAGEMAKER_INVOKE_TIMEOUT_MS: String(options.invokeTimeoutMs ?? 3000),
+    SAGEMAKER_MAX_THROTTLE_RETRIES: String(options.maxThrottleRetries ?? 2),
+    SAGEMAKER_RETRY_BASE_DELAY_MS: String(options.retryBaseDelayMs ?? 100),
+    SAGEMAKER_CIRCUIT_FAILURE_THRESHOLD: String(options.circuitFailureThreshold ?? 5),
+    SAGEMAKER_CIRCUIT_OPEN_SECONDS: String(options.circuitOpenSeconds ?? 30),
+  });
 }
 
 /** Points the AWS SDK and the handler's settings at the local emulators, as the CDK does for Lambda. */
@@ -216,6 +252,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       }),
     });
 
+    const sagemakerRuntime = await startLocalSageMakerRuntime({
+      store: artifacts,
+      ...(options.sagemaker?.faults === undefined ? {} : { faults: options.sagemaker.faults }),
+    });
+    started.push(sagemakerRuntime);
+    configureSageMakerEnvironment(sagemakerRuntime.endpoint, options.sagemaker ?? {});
+
     // Imported only now: the handler module reads its environment when it loads, as in Lambda.
     const figures = new LiveFigures();
     const driftVerdicts = new InMemoryDriftVerdicts();
@@ -310,6 +353,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       driftVerdicts,
       canaryWatch,
       drift,
+      sagemakerRuntime,
+      lambdaMaxArtifactBytes: DEFAULT_LAMBDA_MAX_ARTIFACT_BYTES,
       stop: stopAll,
     };
   } catch (error) {

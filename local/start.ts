@@ -77,6 +77,8 @@ async function main(): Promise<void> {
         bucket_name: LOCAL_BUCKET_NAME,
         capture_bucket_name: LOCAL_CAPTURE_BUCKET_NAME,
         pid: process.pid,
+        sagemaker_runtime_endpoint: platform.sagemakerRuntime.endpoint,
+        lambda_max_artifact_bytes: platform.lambdaMaxArtifactBytes,
       },
       null,
       2,
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
   OpenAPI  ${platform.url}/v1/openapi.json
   Dashboard ${platform.url}/dashboard   (live charts; canaries are watched every 15 s)
   DynamoDB ${platform.dynamoDbEndpoint}   S3 ${platform.s3Endpoint}
+  SageMaker runtime ${platform.sagemakerRuntime.endpoint} (models registered with --target sagemaker; docs/gpu.md)
 
   Try it:
   curl -s -X POST ${platform.url}/v1/models/credit/predict \\

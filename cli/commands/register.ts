@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
-import { registerArtifact } from '#core/registry/registration.ts';
+import { DEFAULT_LAMBDA_MAX_ARTIFACT_BYTES, registerArtifact } from '#core/registry/registration.ts';
+import type { ServingTarget } from '#core/registry/records.ts';
 import type { Session } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { emit } from '../output.ts';
@@ -20,6 +21,28 @@ interface RegisterOptions {
   readonly description?: string;
   readonly reason?: string;
   readonly clientToken?: string;
+  readonly target: string;
+  readonly endpoint?: string;
+  readonly maxLambdaArtifactBytes?: number;
+}
+
+function parseBytes(value: string): number {
+  const bytes = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(bytes) || bytes < 1) throw new InvalidArgumentError('a size is a whole number of bytes from 1 up.');
+  return bytes;
+}
+
+/** `--target lambda` (the default) or `--target sagemaker --endpoint NAME`. */
+function servingTarget(options: RegisterOptions): ServingTarget {
+  if (options.target === 'lambda') {
+    if (options.endpoint !== undefined) throw new CliError('--endpoint goes with --target sagemaker', 2);
+    return { kind: 'lambda' };
+  }
+  if (options.target === 'sagemaker') {
+    if (options.endpoint === undefined) throw new CliError('--target sagemaker needs --endpoint NAME (the SageMaker endpoint that serves it)', 2);
+    return { kind: 'sagemaker', endpoint_name: options.endpoint };
+  }
+  throw new CliError(`--target must be lambda or sagemaker, got "${options.target}"`, 2);
 }
 
 function readFile(path: string, cwd: string, what: string): Buffer {
@@ -54,11 +77,19 @@ export function registerCommand(program: Command, session: Session): void {
     .option('--description <text>', "the model's description")
     .option('--reason <text>', 'why, recorded in the audit trail')
     .option('--client-token <token>', 'idempotency token: a retry with the same token changes nothing twice')
+    .option('--target <target>', 'where the version is scored: lambda (the predict function) or sagemaker (an endpoint)', 'lambda')
+    .option('--endpoint <name>', 'with --target sagemaker: the SageMaker endpoint that serves the version')
+    .option(
+      '--max-lambda-artifact-bytes <bytes>',
+      `largest artifact served by the Lambda (default: the stack's LambdaMaxArtifactBytes output, else ${DEFAULT_LAMBDA_MAX_ARTIFACT_BYTES})`,
+      parseBytes,
+    )
     .action(async (options: RegisterOptions, command: Command) => {
+      const target = servingTarget(options);
       const context = session.context(command);
       const bytes = readFile(options.onnx, context.cwd, 'ONNX file');
       const metadata = readJson(options.metadata, context.cwd);
-      const { registry, artifacts } = await context.connect();
+      const { registry, artifacts, lambdaMaxArtifactBytes } = await context.connect();
       const result = await registerArtifact(
         {
           model: options.model,
@@ -68,6 +99,8 @@ export function registerCommand(program: Command, session: Session): void {
           ...(options.description === undefined ? {} : { description: options.description }),
           ...(options.reason === undefined ? {} : { reason: options.reason }),
           ...(options.clientToken === undefined ? {} : { clientToken: options.clientToken }),
+          servingTarget: target,
+          maxLambdaArtifactBytes: options.maxLambdaArtifactBytes ?? lambdaMaxArtifactBytes ?? DEFAULT_LAMBDA_MAX_ARTIFACT_BYTES,
         },
         { inspector: new OnnxArtifactInspector(), artifacts, registry, sha256 },
       );

@@ -18,6 +18,7 @@ import {
   type CanaryConfig,
   type ModelRecord,
   type ModelVersionRecord,
+  type ServingTarget,
   type Stage,
 } from '#core/registry/records.ts';
 
@@ -123,12 +124,25 @@ function toModelRecord(item: Item): ModelRecord {
   };
 }
 
+/** The stored serving target; absent on items written before serving targets existed (they serve in the Lambda). */
+function toServingTarget(item: Item): ServingTarget | undefined {
+  const target = item.serving_target;
+  if (target === null || target === undefined) return undefined;
+  if (typeof target !== 'object') throw new CorruptRegistryItemError(keyOf(item), 'serving_target is not a map');
+  const map = { ...(target as Item), pk: item.pk, sk: item.sk };
+  const kind = str(map, 'kind');
+  if (kind === 'lambda') return { kind };
+  if (kind === 'sagemaker') return { kind, endpoint_name: str(map, 'endpoint_name') };
+  throw new CorruptRegistryItemError(keyOf(item), `unknown serving_target kind ${kind}`);
+}
+
 function toVersionRecord(item: Item): ModelVersionRecord {
   const stage = str(item, 'stage');
   if (!(STAGES as readonly string[]).includes(stage)) throw new CorruptRegistryItemError(keyOf(item), `unknown stage ${stage}`);
   const artifact = item.artifact;
   if (typeof artifact !== 'object' || artifact === null) throw new CorruptRegistryItemError(keyOf(item), 'artifact is missing');
   const artifactItem = { ...(artifact as Item), pk: item.pk, sk: item.sk };
+  const servingTarget = toServingTarget(item);
   let metadata: ModelMetadata;
   try {
     // Stored as JSON text so numbers and empty values round-trip exactly.
@@ -146,6 +160,7 @@ function toVersionRecord(item: Item): ModelVersionRecord {
     created_at: str(item, 'created_at'),
     created_by: str(item, 'created_by'),
     deleted_at: optionalStr(item, 'deleted_at'),
+    ...(servingTarget === undefined ? {} : { serving_target: servingTarget }),
   };
 }
 

@@ -4,9 +4,11 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { openApiDocument } from '#core/api/openapi.ts';
+import { EndpointScoringEngine, type EndpointObserver } from '#core/serving/endpoint-scoring.ts';
 import { ModelService } from '#core/serving/model-service.ts';
 import type { ServingObserver } from '#core/serving/ports.ts';
-import { createDocumentClient, createS3Client } from '#adapters/aws-clients.ts';
+import { createDocumentClient, createS3Client, createSageMakerRuntimeClient } from '#adapters/aws-clients.ts';
+import { SageMakerRuntimeInvoker } from '#adapters/sagemaker-runtime-invoker.ts';
 import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
@@ -77,10 +79,47 @@ const observer: ServingObserver = {
   },
 };
 
+/** Versions served by SageMaker endpoints: their calls, retries and circuit changes (docs/gpu.md). */
+const endpointObserver: EndpointObserver = {
+  endpointRetried({ endpoint, attempt, delayMs }) {
+    logger.warn('endpoint throttled; retrying', { endpoint, attempt, delay_ms: delayMs });
+    const retryMetric = metrics.singleMetric();
+    retryMetric.addDimension('endpoint', endpoint);
+    retryMetric.addMetric('EndpointThrottleRetries', MetricUnit.Count, 1);
+  },
+  endpointFailed({ endpoint, code, kind, attempts, cause }) {
+    logger.error('endpoint call failed', { endpoint, code, kind, attempts, error: cause as Error });
+    const failureMetric = metrics.singleMetric();
+    failureMetric.addDimension('endpoint', endpoint);
+    failureMetric.addDimension('code', code);
+    failureMetric.addMetric('EndpointFailures', MetricUnit.Count, 1);
+  },
+  circuitChanged({ endpoint, from, to }) {
+    logger.warn('endpoint circuit changed', { endpoint, from, to });
+    if (to === 'open') {
+      const circuitMetric = metrics.singleMetric();
+      circuitMetric.addDimension('endpoint', endpoint);
+      circuitMetric.addMetric('EndpointCircuitOpened', MetricUnit.Count, 1);
+    }
+  },
+};
+
+const sageMakerRuntime = tracer.captureAWSv3Client(createSageMakerRuntimeClient());
+const remoteEngine = new EndpointScoringEngine({
+  invoker: new SageMakerRuntimeInvoker(sageMakerRuntime),
+  timeoutMs: integerEnv('SAGEMAKER_INVOKE_TIMEOUT_MS', 3000),
+  maxThrottleRetries: integerEnv('SAGEMAKER_MAX_THROTTLE_RETRIES', 2),
+  retryBaseDelayMs: integerEnv('SAGEMAKER_RETRY_BASE_DELAY_MS', 100),
+  failureThreshold: Math.max(1, integerEnv('SAGEMAKER_CIRCUIT_FAILURE_THRESHOLD', 5)),
+  openMs: integerEnv('SAGEMAKER_CIRCUIT_OPEN_SECONDS', 30) * 1000,
+  observer: endpointObserver,
+});
+
 const service = new ModelService({
   registry: new DynamoDbRegistry(documentClient, requireEnv('REGISTRY_TABLE_NAME')),
   artifacts: new S3ArtifactStore(s3Client, requireEnv('ARTIFACT_BUCKET_NAME')),
   engine: new OnnxScoringEngine({ intraOpNumThreads: intraOpThreads === 0 ? undefined : intraOpThreads }),
+  remoteEngine,
   observer,
   cacheTtlMs: integerEnv('REGISTRY_CACHE_TTL_SECONDS', 30) * 1000,
   maxBatchSize,

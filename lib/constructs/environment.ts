@@ -24,6 +24,16 @@ export const ENV = {
   PIPELINE_CONFIG: 'PIPELINE_CONFIG',
   /** ARN of the SNS topic the training pipeline notifies (approval requests, outcomes). */
   NOTIFICATION_TOPIC_ARN: 'NOTIFICATION_TOPIC_ARN',
+  /** Longest wait for one SageMaker InvokeEndpoint call, in milliseconds (`sagemakerServing.invokeTimeoutMs`). */
+  SAGEMAKER_INVOKE_TIMEOUT_MS: 'SAGEMAKER_INVOKE_TIMEOUT_MS',
+  /** Retries of a throttled InvokeEndpoint call. */
+  SAGEMAKER_MAX_THROTTLE_RETRIES: 'SAGEMAKER_MAX_THROTTLE_RETRIES',
+  /** Backoff before the first retry, in milliseconds. */
+  SAGEMAKER_RETRY_BASE_DELAY_MS: 'SAGEMAKER_RETRY_BASE_DELAY_MS',
+  /** Consecutive failures that open an endpoint's circuit. */
+  SAGEMAKER_CIRCUIT_FAILURE_THRESHOLD: 'SAGEMAKER_CIRCUIT_FAILURE_THRESHOLD',
+  /** Seconds an open circuit refuses calls. */
+  SAGEMAKER_CIRCUIT_OPEN_SECONDS: 'SAGEMAKER_CIRCUIT_OPEN_SECONDS',
   /** Powertools service name (logger, tracer, metrics dimension). */
   POWERTOOLS_SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
   /** Powertools metrics namespace. */

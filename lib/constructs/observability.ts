@@ -31,6 +31,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { DeploymentStrategy, MlopsConfig } from '../config.ts';
+import type { GpuEndpoint } from './gpu-endpoint.ts';
 import { INFERENCE_API_SERVICE_NAME, METRICS_NAMESPACE, TRAINING_PIPELINE_SERVICE_NAME } from './environment.ts';
 
 /**
@@ -48,6 +49,7 @@ export const EMF_DIMENSIONS = {
   feature: 'feature',
   functionName: 'function_name',
   variant: 'variant',
+  endpoint: 'endpoint',
 } as const;
 
 /** Metrics the drift job emits (lambdas/drift-job/drift-job-handler.ts): the dashboard and the drift alarm read them. */
@@ -100,6 +102,12 @@ export interface ObservabilityProps {
    * @default [] (no canary alarms shown)
    */
   readonly canaryAlarms?: readonly IAlarm[];
+  /**
+   * SageMaker endpoints of the GPU path: their alarms notify the topic, join the "serving unhealthy" composite and
+   * the alarm widget, and each gets a dashboard row (invocations and errors, model latency, GPU utilisation).
+   * @default [] (none)
+   */
+  readonly gpuEndpoints?: readonly GpuEndpoint[];
 }
 
 /**
@@ -207,14 +215,19 @@ export class Observability extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
+    // Endpoint alarms are serving alarms too, but not CodeDeploy rollback triggers: a code deploy does not change them.
+    const endpointAlarms = (props.gpuEndpoints ?? []).flatMap((endpoint) => endpoint.alarms);
     this.servingUnhealthyAlarm = new CompositeAlarm(this, 'ServingUnhealthyAlarm', {
       compositeAlarmName: name('serving-unhealthy'),
-      alarmDescription: 'Serving is unhealthy: p95 latency, 5xx rate or throttles (runbook: docs/operations/alarms/serving-unhealthy.md)',
-      alarmRule: AlarmRule.anyOf(...this.servingAlarms),
+      alarmDescription:
+        endpointAlarms.length === 0
+          ? 'Serving is unhealthy: p95 latency, 5xx rate or throttles (runbook: docs/operations/alarms/serving-unhealthy.md)'
+          : 'Serving is unhealthy: p95 latency, 5xx rate, throttles or a SageMaker endpoint alarm (runbook: docs/operations/alarms/serving-unhealthy.md)',
+      alarmRule: AlarmRule.anyOf(...this.servingAlarms, ...endpointAlarms),
     });
 
     const action = new SnsAction(props.topic);
-    for (const alarm of [...this.servingAlarms, this.pipelineFailureAlarm, this.driftAlarm, this.servingUnhealthyAlarm]) {
+    for (const alarm of [...this.servingAlarms, ...endpointAlarms, this.pipelineFailureAlarm, this.driftAlarm, this.servingUnhealthyAlarm]) {
       alarm.addAlarmAction(action);
     }
     // Recovery is announced once, for serving as a whole.
@@ -250,7 +263,7 @@ export class Observability extends Construct {
     this.dashboard.addWidgets(
       new AlarmStatusWidget({
         title: 'Alarms',
-        alarms: [this.servingUnhealthyAlarm, ...this.servingAlarms, this.pipelineFailureAlarm, this.driftAlarm, ...(props.canaryAlarms ?? [])] satisfies IAlarm[],
+        alarms: [this.servingUnhealthyAlarm, ...this.servingAlarms, this.pipelineFailureAlarm, this.driftAlarm, ...endpointAlarms, ...(props.canaryAlarms ?? [])] satisfies IAlarm[],
         width: 24,
         height: 3,
       }),
@@ -347,8 +360,49 @@ class DashboardWidgets {
       this.variants(),
       this.drift(),
       this.pipeline(),
-      ...config.observability.sagemakerEndpointNames.map((endpoint) => this.sageMaker(endpoint)),
+      ...config.observability.sagemakerEndpointNames
+        .filter((name) => !(this.props.gpuEndpoints ?? []).some((endpoint) => endpoint.endpointName === name))
+        .map((endpoint) => this.sageMaker(endpoint)),
+      ...(this.props.gpuEndpoints ?? []).map((endpoint) => this.gpuEndpoint(endpoint)),
     ];
+  }
+
+  /** A GPU path endpoint of this stack: invocations and errors, model latency, and GPU utilisation on instances. */
+  private gpuEndpoint(endpoint: GpuEndpoint): GraphLike[] {
+    const period = DASHBOARD_PERIOD;
+    const name = endpoint.endpointName;
+    const invocation = (metricName: string, statistic: string): Metric => endpoint.metric('AWS/SageMaker', metricName, statistic, period);
+    const row: GraphLike[] = [
+      graph(`SageMaker ${name}: invocations and errors`, [
+        invocation('Invocations', Stats.SUM),
+        invocation('Invocation4XXErrors', Stats.SUM),
+        invocation('Invocation5XXErrors', Stats.SUM),
+        invocation('ModelSetupTime', Stats.MAXIMUM),
+      ], [], 6),
+      graph(`SageMaker ${name}: model latency (µs)`, [
+        invocation('ModelLatency', Stats.p(50)),
+        invocation('ModelLatency', Stats.p(95)),
+        invocation('OverheadLatency', Stats.p(95)),
+      ], [{ ...endpoint.latencyAlarm.toAnnotation(), label: 'p95 alarm' }], 6),
+      // What the predict handler saw: failed calls by code, throttling retries, circuit openings (all containers).
+      graph(`SageMaker ${name}: calls from the predict function`, [
+        this.emfEndpoint('EndpointFailures', name, [EMF_DIMENSIONS.endpoint, EMF_DIMENSIONS.code]),
+        this.emfEndpoint('EndpointThrottleRetries', name, [EMF_DIMENSIONS.endpoint]),
+        this.emfEndpoint('EndpointCircuitOpened', name, [EMF_DIMENSIONS.endpoint]),
+      ], [], 6),
+    ];
+    const gpuAlarm = endpoint.gpuUtilizationAlarm;
+    if (gpuAlarm !== undefined) {
+      const instance = (metricName: string): Metric => endpoint.metric('/aws/sagemaker/Endpoints', metricName, Stats.AVERAGE, period);
+      row.push(
+        graph(`SageMaker ${name}: GPU and CPU utilisation (%)`, [
+          instance('GPUUtilization'),
+          instance('GPUMemoryUtilization'),
+          instance('CPUUtilization'),
+        ], [{ ...gpuAlarm.toAnnotation(), label: 'GPU alarm' }], 6),
+      );
+    }
+    return row;
   }
 
   /** `SEARCH` over the platform namespace for this environment, with a schema (exact dimension set) or without. */
@@ -363,6 +417,14 @@ class DashboardWidgets {
     const varying = (dimensions ?? []).filter((name) => name !== EMF_DIMENSIONS.route);
     const suffix = varying.length === 0 ? '${LABEL}' : varying.map((name) => `\${PROP('Dim.${name}')}`).join(' ');
     return search(query, stat, `${metricName} ${stat} ${suffix}`);
+  }
+
+  /** A handler metric about one endpoint (`SEARCH` with its exact dimension set, narrowed to the endpoint). */
+  private emfEndpoint(metricName: string, endpoint: string, dimensions: string[]): SearchExpression {
+    const query = `${schema(METRICS_NAMESPACE, EMF_DIMENSIONS.service, EMF_DIMENSIONS.environment, ...dimensions)} MetricName="${metricName}" ${EMF_DIMENSIONS.environment}="${this.env}" ${EMF_DIMENSIONS.endpoint}="${endpoint}"`;
+    const varying = dimensions.filter((dimension) => dimension !== EMF_DIMENSIONS.endpoint);
+    const suffix = varying.length === 0 ? '' : ` ${varying.map((dimension) => `\${PROP('Dim.${dimension}')}`).join(' ')}`;
+    return search(query, 'Sum', `${metricName}${suffix}`);
   }
 
   /** A Powertools metric with its exact dimension set (default dimensions + `extra`). */

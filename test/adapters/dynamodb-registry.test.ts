@@ -119,6 +119,15 @@ describe('DynamoDbRegistry with RegistryService (dynalite)', () => {
     expect((await registry.getVersion('roundtrip', 1)).metadata).toEqual(metadata);
   });
 
+  it('round-trips a serving target, and reads records without one as served by the Lambda', async () => {
+    await registry.register({ model: 'targets', artifact: artifact(1), metadata, actor: 'tester' });
+    await registry.register({ model: 'targets', artifact: artifact(2), metadata, actor: 'tester', servingTarget: { kind: 'sagemaker', endpoint_name: 'targets-gpu' } });
+    await registry.register({ model: 'targets', artifact: artifact(3), metadata, actor: 'tester', servingTarget: { kind: 'lambda' } });
+    const versions = await registry.listVersions('targets');
+    expect(versions.map((v) => v.serving_target)).toEqual([undefined, { kind: 'sagemaker', endpoint_name: 'targets-gpu' }, { kind: 'lambda' }]);
+    expect((await store.getVersion('targets', 2))?.serving_target).toEqual({ kind: 'sagemaker', endpoint_name: 'targets-gpu' });
+  });
+
   it('deduplicates a re-registration of the same bytes', async () => {
     await register('dedupe', 7);
     const again = await registry.register({ model: 'dedupe', artifact: artifact(7), metadata, actor: 'tester' });

@@ -53,6 +53,28 @@ describe('AWS connection', () => {
     }
   });
 
+  it("reads the Lambda artifact limit from the stack's LambdaMaxArtifactBytes output, and none from an older stack", async () => {
+    const outputs = [
+      { OutputKey: 'ArtifactBucketName', OutputValue: 'bucket' },
+      { OutputKey: 'RegistryTableName', OutputValue: 'table' },
+    ];
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'gpu' }).resolves({
+      Stacks: [{ StackName: 'gpu', CreationTime: new Date(0), StackStatus: 'CREATE_COMPLETE', Outputs: [...outputs, { OutputKey: 'LambdaMaxArtifactBytes', OutputValue: '1048576' }] }],
+    });
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'older' }).resolves({
+      Stacks: [{ StackName: 'older', CreationTime: new Date(0), StackStatus: 'CREATE_COMPLETE', Outputs: outputs }],
+    });
+    const withLimit = await connect({ local: false, localDir: '.mlops-local', stack: 'gpu', region: 'eu-west-1', cwd: tmpdir() });
+    const without = await connect({ local: false, localDir: '.mlops-local', stack: 'older', region: 'eu-west-1', cwd: tmpdir() });
+    try {
+      expect([withLimit.local, withLimit.lambdaMaxArtifactBytes]).toEqual([false, 1_048_576]);
+      expect(without.lambdaMaxArtifactBytes).toBeUndefined();
+    } finally {
+      withLimit.close();
+      without.close();
+    }
+  });
+
   it('says when the stack does not exist', async () => {
     cloudFormation
       .on(DescribeStacksCommand)

@@ -48,6 +48,19 @@ describe('cdk-nag AwsSolutions', () => {
       },
     ],
     [
+      'the GPU path: a Triton GPU endpoint, a serverless endpoint with its own image, and a dashboard-only endpoint',
+      {
+        sagemakerServing: {
+          endpoints: {
+            'fraud-gpu': { model: 'fraud', version: 3, maxInstances: 4 },
+            'credit-spiky': { model: 'credit', version: 2, variant: 'serverless', image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/onnx:1' },
+            'no-capture': { model: 'credit', version: 1, dataCapturePercent: 0 },
+          },
+        },
+        observability: { sagemakerEndpointNames: ['fraud-gpu', 'external-endpoint'] },
+      },
+    ],
+    [
       'observability with a SageMaker endpoint and a linear rollout',
       { observability: { sagemakerEndpointNames: ['credit-endpoint'], deployment: { strategy: 'linear10PercentEvery1Minute' } } },
     ],

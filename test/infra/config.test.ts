@@ -272,6 +272,98 @@ describe('parseConfig', () => {
     expect(err.message).not.toMatch(/\.$/);
   });
 
+  it('defaults the GPU path to no endpoint, a 256 MiB Lambda limit and calls bounded by the predict timeout', () => {
+    expect(parseConfig(undefined).sagemakerServing).toEqual({
+      lambdaMaxArtifactBytes: 268_435_456,
+      invokeTimeoutMs: 3000,
+      maxThrottleRetries: 2,
+      retryBaseDelayMs: 100,
+      circuitFailureThreshold: 5,
+      circuitOpenSeconds: 30,
+      alarms: { modelLatencyP95Ms: 1000, serverErrors: 1, gpuUtilizationPercent: 90 },
+      endpoints: {},
+    });
+  });
+
+  it('fills an endpoint from the defaults: a GPU instance variant with auto scaling and data capture', () => {
+    const config = parseConfig({ sagemakerServing: { endpoints: { 'fraud-gpu': { model: 'fraud', version: 3 } } } });
+    expect(config.sagemakerServing.endpoints['fraud-gpu']).toEqual({
+      model: 'fraud',
+      version: 3,
+      variant: 'instance',
+      instanceType: 'ml.g5.xlarge',
+      initialInstanceCount: 1,
+      minInstances: 1,
+      maxInstances: 2,
+      targetInvocationsPerInstance: 100,
+      dataCapturePercent: 10,
+      serverlessMemoryMb: 4096,
+      serverlessMaxConcurrency: 10,
+    });
+  });
+
+  it('accepts a serverless endpoint with its own image', () => {
+    const image = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/onnx-server:1';
+    const config = parseConfig({
+      sagemakerServing: { endpoints: { spiky: { model: 'credit', version: 1, variant: 'serverless', image, serverlessMemoryMb: 2048, serverlessMaxConcurrency: 50 } } },
+    });
+    expect(config.sagemakerServing.endpoints['spiky']).toMatchObject({ variant: 'serverless', image, serverlessMemoryMb: 2048, serverlessMaxConcurrency: 50 });
+  });
+
+  it.each([
+    [
+      { sagemakerServing: { endpoints: { fraud_gpu: { model: 'fraud', version: 1 } } } },
+      'config field "sagemakerServing.endpoints" must have sagemaker endpoint names (letters, digits and dashes, 1 to 63), got "fraud_gpu"',
+    ],
+    [
+      { sagemakerServing: { endpoints: { 'Fraud-GPU': { model: 'fraud', version: 1 }, 'fraud-gpu': { model: 'fraud', version: 2 } } } },
+      'config field "sagemakerServing.endpoints" must have endpoint names that differ in more than case, got "fraud-gpu"',
+    ],
+    [
+      { sagemakerServing: { endpoints: { e: { version: 1 } } } },
+      'config field "sagemakerServing.endpoints.e.model" must be a model name matching ^[a-z0-9][a-z0-9-_]{0,62}$, got undefined',
+    ],
+    [{ sagemakerServing: { endpoints: { e: { model: 'm', version: 0 } } } }, 'config field "sagemakerServing.endpoints.e.version" must be an integer from 1 to 999999999, got 0'],
+    [
+      { sagemakerServing: { endpoints: { e: { model: 'm', version: 1, instanceType: 'g5.xlarge' } } } },
+      'config field "sagemakerServing.endpoints.e.instanceType" must be a sagemaker instance type like "ml.g5.xlarge", got "g5.xlarge"',
+    ],
+    [
+      { sagemakerServing: { endpoints: { e: { model: 'm', version: 1, minInstances: 3, maxInstances: 2 } } } },
+      'config field "sagemakerServing.endpoints.e.maxInstances" must be an integer from 3 to 100, got 2',
+    ],
+    [
+      { sagemakerServing: { endpoints: { e: { model: 'm', version: 1, initialInstanceCount: 5 } } } },
+      'config field "sagemakerServing.endpoints.e.initialInstanceCount" must be an integer from 1 to 2, got 5',
+    ],
+    [
+      { sagemakerServing: { endpoints: { e: { model: 'm', version: 1, variant: 'spot' } } } },
+      'config field "sagemakerServing.endpoints.e.variant" must be one of "instance", "serverless", got "spot"',
+    ],
+    [
+      { sagemakerServing: { endpoints: { e: { model: 'm', version: 1, serverlessMemoryMb: 1000 } } } },
+      'config field "sagemakerServing.endpoints.e.serverlessMemoryMb" must be 1024, 2048, 3072, 4096, 5120 or 6144, got 1000',
+    ],
+    [
+      { sagemakerServing: { endpoints: { e: { model: 'm', version: 1, image: 'nvcr.io/nvidia/tritonserver:24.09-py3' } } } },
+      'config field "sagemakerServing.endpoints.e.image" must be an ecr image uri like "123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:tag", got "nvcr.io/nvidia/tritonserver:24.09-py3"',
+    ],
+    [
+      { sagemakerServing: { invokeTimeoutMs: 4000 } },
+      'config field "sagemakerServing.invokeTimeoutMs" times (maxThrottleRetries + 1), plus the backoffs, must stay under predict.timeoutSeconds (10 s): the worst case is 12300 ms, got 4000',
+    ],
+    [{ sagemakerServing: { circuitFailureThreshold: 0 } }, 'config field "sagemakerServing.circuitFailureThreshold" must be an integer from 1 to 1000, got 0'],
+    [{ sagemakerServing: { endpoints: { e: { model: 'm', version: 1, gpus: 2 } } } }, /^config field "sagemakerServing\.endpoints\.e\.gpus" is not a known field/],
+  ])('rejects GPU path config %j naming the field and value', (raw, message) => {
+    const err = errorOf(() => parseConfig(raw));
+    if (typeof message === 'string') expect(err.message).toBe(message);
+    else expect(err.message).toMatch(message);
+  });
+
+  it('lets a longer predict timeout allow longer endpoint calls', () => {
+    expect(parseConfig({ predict: { timeoutSeconds: 20 }, sagemakerServing: { invokeTimeoutMs: 6000 } }).sagemakerServing.invokeTimeoutMs).toBe(6000);
+  });
+
   it('rejects a log retention CloudWatch does not accept', () => {
     expect(errorOf(() => parseConfig({ logRetentionDays: 31 })).message).toMatch(/^config field "logRetentionDays" must be one of 1, 3, .*, got 31$/);
   });

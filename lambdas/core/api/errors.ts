@@ -51,6 +51,16 @@ export class ModelUnavailableError extends ApiError {
   readonly status = 503;
 }
 
+/** A downstream service the request depends on is at capacity; the caller should retry with backoff (429). */
+export class TooManyRequestsError extends ApiError {
+  readonly status = 429;
+}
+
+/** A downstream service the request depends on did not answer in time (504). */
+export class UpstreamTimeoutError extends ApiError {
+  readonly status = 504;
+}
+
 export interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string; readonly details: ErrorDetails };
 }

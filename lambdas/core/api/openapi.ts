@@ -29,6 +29,11 @@ export const UNAVAILABLE_ERROR_CODES = [
   'VERSION_RECORD_MISSING',
   'INFERENCE_FAILED',
   'REGISTRY_UNAVAILABLE',
+  // Versions served by a SageMaker endpoint (docs/gpu.md).
+  'ENDPOINT_FAILED',
+  'ENDPOINT_INVALID_RESPONSE',
+  'ENDPOINT_CIRCUIT_OPEN',
+  'ENDPOINT_NOT_CONFIGURED',
 ] as const;
 
 const errorResponse = (description: string, codes: readonly string[]) => ({
@@ -196,8 +201,13 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
             '403': errorResponse('Missing or invalid API key', ['FORBIDDEN']),
             '404': errorResponse('Unknown model, or no production version', ['MODEL_NOT_FOUND', 'NO_PRODUCTION_VERSION']),
             '413': errorResponse(`Body larger than ${options.maxRequestBytes} bytes`, ['PAYLOAD_TOO_LARGE']),
-            '429': errorResponse('Rate or quota of the usage plan exceeded', ['THROTTLED', 'QUOTA_EXCEEDED']),
+            '429': errorResponse("Rate or quota of the usage plan exceeded, or the model's endpoint is at capacity", [
+              'THROTTLED',
+              'QUOTA_EXCEEDED',
+              'ENDPOINT_THROTTLED',
+            ]),
             '503': errorResponse('The model cannot serve now; retry later', UNAVAILABLE_ERROR_CODES),
+            '504': errorResponse("The model's endpoint did not answer in time", ['ENDPOINT_TIMEOUT', 'TIMEOUT']),
           },
         },
       },

@@ -58,6 +58,11 @@ export interface ModelVersionRecord {
   readonly created_by: string;
   /** Set when the version was soft-deleted: hidden from lists and serving, kept for audit. */
   readonly deleted_at: string | null;
+  /**
+   * Where the version is scored. Absent on records written before serving targets existed, which
+   * serve in the Lambda (see {@link servingTargetOf}).
+   */
+  readonly serving_target?: ServingTarget;
 }
 
 /** What changed a model, as the audit trail records it. */
@@ -102,4 +107,26 @@ export const MODEL_NAME_PATTERN = /^[a-z0-9][a-z0-9-_]{0,62}$/;
 /** The content-addressed key of an artifact. */
 export function artifactKey(model: string, sha256: string): string {
   return `models/${model}/${sha256}.onnx`;
+}
+
+/**
+ * Where a version is scored: in the predict Lambda (onnxruntime-node, the artifact loaded into the
+ * container), or by a SageMaker real-time endpoint that serves the version's packaged model
+ * (`mlops package --target sagemaker`). The API contract is the same for both.
+ */
+export type ServingTarget = { readonly kind: 'lambda' } | { readonly kind: 'sagemaker'; readonly endpoint_name: string };
+
+export const LAMBDA_TARGET: ServingTarget = { kind: 'lambda' };
+
+/** SageMaker endpoint names (CreateEndpoint's rule). */
+export const SAGEMAKER_ENDPOINT_NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+
+/** The version's serving target; records without one serve in the Lambda. */
+export function servingTargetOf(record: Pick<ModelVersionRecord, 'serving_target'>): ServingTarget {
+  return record.serving_target ?? LAMBDA_TARGET;
+}
+
+/** The object key of a version's SageMaker package (`model.tar.gz` in Triton's model-repository layout). */
+export function sagemakerPackageKey(model: string, version: number): string {
+  return `sagemaker/${model}/${version}/model.tar.gz`;
 }

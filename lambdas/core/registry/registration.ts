@@ -8,7 +8,7 @@
 import { RequestValidationError } from '#core/api/errors.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import { parseModelMetadata } from '#core/model/metadata-validation.ts';
-import { MODEL_NAME_PATTERN, artifactKey } from './records.ts';
+import { MODEL_NAME_PATTERN, SAGEMAKER_ENDPOINT_NAME_PATTERN, artifactKey, type ServingTarget } from './records.ts';
 import type { RegisterResult, RegistryService } from './registry-service.ts';
 
 /** One input or output of an ONNX graph; `type` is onnxruntime's name (`float32`, …, or `non-tensor`). */
@@ -45,6 +45,13 @@ export interface RegisterArtifactRequest {
   readonly clientToken?: string;
   /** Refuse artifacts larger than this many bytes. */
   readonly maxArtifactBytes?: number;
+  /** Where the version will be scored. @default - the predict Lambda */
+  readonly servingTarget?: ServingTarget;
+  /**
+   * Refuse artifacts larger than this many bytes for the Lambda target (they belong on a SageMaker endpoint).
+   * @default - no limit
+   */
+  readonly maxLambdaArtifactBytes?: number;
 }
 
 export interface RegisterArtifactDeps {
@@ -59,6 +66,13 @@ export type RegisterArtifactResult = RegisterResult & {
   /** The checks that passed, in order, as sentences for the CLI to print. */
   readonly checks: string[];
 };
+
+/**
+ * The largest artifact the predict Lambda serves unless the deployment says otherwise
+ * (`sagemakerServing.lambdaMaxArtifactBytes`): 256 MiB, which with onnxruntime's working memory fits the default
+ * 1769 MB function. Larger models go to a SageMaker endpoint.
+ */
+export const DEFAULT_LAMBDA_MAX_ARTIFACT_BYTES = 268_435_456;
 
 /** The object key of the metadata JSON stored beside an artifact. */
 export function metadataKey(model: string, sha256: string): string {
@@ -146,12 +160,42 @@ function causeOf(error: unknown): string {
 }
 
 /**
+ * Checks the serving target: a SageMaker endpoint name must be valid, and an artifact too large for the predict
+ * Lambda is refused for it with a message that points to the SageMaker target. Returns the check as a sentence.
+ */
+function checkServingTarget(request: RegisterArtifactRequest, sizeBytes: number): string {
+  const target = request.servingTarget ?? { kind: 'lambda' };
+  if (target.kind === 'sagemaker') {
+    if (!SAGEMAKER_ENDPOINT_NAME_PATTERN.test(target.endpoint_name)) {
+      throw new RequestValidationError(
+        'INVALID_SERVING_TARGET',
+        `endpoint name "${target.endpoint_name}" must be 1-63 letters, digits or dashes, starting and ending with a letter or digit`,
+        { endpoint_name: target.endpoint_name },
+      );
+    }
+    return `serves from SageMaker endpoint "${target.endpoint_name}" (package it with mlops package --target sagemaker)`;
+  }
+  const limit = request.maxLambdaArtifactBytes;
+  if (limit === undefined) return 'serves in the predict Lambda';
+  if (sizeBytes > limit) {
+    throw new RequestValidationError(
+      'ARTIFACT_TOO_LARGE_FOR_LAMBDA',
+      `the artifact is ${sizeBytes} bytes, more than the ${limit} bytes the predict Lambda serves: ` +
+        'register it for a SageMaker endpoint instead (--target sagemaker --endpoint NAME, docs/gpu.md)',
+      { size_bytes: sizeBytes, max_bytes: limit, target: 'lambda', suggested_target: 'sagemaker' },
+    );
+  }
+  return `serves in the predict Lambda: ${sizeBytes} bytes is within its limit of ${limit}`;
+}
+
+/**
  * Checks an artifact and its metadata, writes both to the artifact store (content-addressed
  * by the artifact's sha256) and registers a candidate version, or returns the existing version
  * when these bytes are registered already.
  *
  * Throws `RequestValidationError` with code `INVALID_MODEL_NAME`, `INVALID_METADATA`,
- * `ARTIFACT_TOO_LARGE`, `ARTIFACT_INVALID` or `SCHEMA_MISMATCH`, before anything is written.
+ * `ARTIFACT_TOO_LARGE`, `INVALID_SERVING_TARGET`, `ARTIFACT_TOO_LARGE_FOR_LAMBDA`, `ARTIFACT_INVALID` or
+ * `SCHEMA_MISMATCH`, before anything is written.
  */
 export async function registerArtifact(request: RegisterArtifactRequest, deps: RegisterArtifactDeps): Promise<RegisterArtifactResult> {
   const { model, bytes } = request;
@@ -184,6 +228,8 @@ export async function registerArtifact(request: RegisterArtifactRequest, deps: R
     checks.push(`artifact size ${bytes.length} bytes is within the limit of ${request.maxArtifactBytes}`);
   }
 
+  checks.push(checkServingTarget(request, bytes.length));
+
   let signature: GraphSignature;
   try {
     signature = await deps.inspector.inspect(bytes);
@@ -209,6 +255,7 @@ export async function registerArtifact(request: RegisterArtifactRequest, deps: R
     ...(request.description === undefined ? {} : { description: request.description }),
     ...(request.reason === undefined ? {} : { reason: request.reason }),
     ...(request.clientToken === undefined ? {} : { clientToken: request.clientToken }),
+    ...(request.servingTarget === undefined ? {} : { servingTarget: request.servingTarget }),
   });
 
   // The JSON beside the artifact mirrors the metadata of the registered version: on a duplicate

@@ -8,6 +8,7 @@ import {
   type AuditRecord,
   type ModelRecord,
   type ModelVersionRecord,
+  type ServingTarget,
 } from './records.ts';
 
 /**
@@ -40,6 +41,8 @@ export interface RegisterRequest extends ChangeRequest {
   readonly description?: string;
   readonly artifact: ArtifactLocation;
   readonly metadata: ModelMetadata;
+  /** Where the version is scored. @default - absent: the predict Lambda */
+  readonly servingTarget?: ServingTarget;
 }
 
 export interface RegisterResult {
@@ -169,6 +172,7 @@ export class RegistryService {
       created_at: now,
       created_by: request.actor,
       deleted_at: null,
+      ...(request.servingTarget === undefined ? {} : { serving_target: request.servingTarget }),
     };
     const base: Omit<ModelRecord, 'revision' | 'updated_at'> = existing ?? {
       model: request.model,

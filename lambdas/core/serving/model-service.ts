@@ -3,8 +3,8 @@ import { ApiError, ModelUnavailableError, NotFoundError } from '#core/api/errors
 import { compileSchema, validatePredictRequest, type CompiledSchema } from '#core/api/predict-request.ts';
 import { encodeRows } from '#core/model/encode.ts';
 import type { InputSchema, BinaryOutput } from '#core/model/metadata.ts';
-import type { ModelRecord, ModelVersionRecord, Stage } from '#core/registry/records.ts';
-import type { ArtifactReader, RegistryReader, ScoringEngine, ScoringSession, ServingObserver } from './ports.ts';
+import { servingTargetOf, type ModelRecord, type ModelVersionRecord, type Stage } from '#core/registry/records.ts';
+import type { ArtifactReader, RegistryReader, RemoteScoringEngine, ScoringEngine, ScoringSession, ServingObserver } from './ports.ts';
 import { chooseVariant, type Variant } from './traffic.ts';
 
 /** One prediction: the label the threshold gives and the positive-class probability. */
@@ -68,6 +68,11 @@ export interface ModelServiceOptions {
   readonly registry: RegistryReader;
   readonly artifacts: ArtifactReader;
   readonly engine: ScoringEngine;
+  /**
+   * Scores the versions whose serving target is a SageMaker endpoint.
+   * @default - none: such versions answer 503 `ENDPOINT_NOT_CONFIGURED`
+   */
+  readonly remoteEngine?: RemoteScoringEngine;
   readonly observer?: ServingObserver;
   /** How long a resolved serving config (production, canary, shadow) is trusted before the registry is read again. */
   readonly cacheTtlMs: number;
@@ -235,6 +240,8 @@ export class ModelService {
     try {
       return await loaded.session.score(input, rows);
     } catch (cause) {
+      // Remote endpoints answer their own documented errors (throttled, timeout, circuit open).
+      if (cause instanceof ApiError) throw cause;
       // The variant lets the error be counted against the version that failed (the canary watch reads it).
       throw new ModelUnavailableError(
         'INFERENCE_FAILED',
@@ -395,6 +402,19 @@ export class ModelService {
   private async loadVersion(record: ModelVersionRecord): Promise<LoadedVersion> {
     const { model, version, artifact, metadata } = record;
     const details = { model, model_version: version };
+    const target = servingTargetOf(record);
+    if (target.kind === 'sagemaker') {
+      // The endpoint holds the packaged model: nothing to fetch or load here.
+      if (this.options.remoteEngine === undefined) {
+        throw new ModelUnavailableError(
+          'ENDPOINT_NOT_CONFIGURED',
+          `model "${model}" version ${version} is served by a SageMaker endpoint, which this deployment cannot call`,
+          details,
+        );
+      }
+      const session = this.options.remoteEngine.createRemoteSession(target.endpoint_name, metadata.preprocessing);
+      return { record, schema: compileSchema(metadata.input_schema), session };
+    }
     const fail = (code: string, message: string, cause: unknown): never => {
       this.observer.modelLoadFailed({ model, version, reason: code, cause });
       throw new ModelUnavailableError(code, message, details, { cause });

@@ -32,6 +32,14 @@ export interface ScoringEngine {
   createSession(bytes: Uint8Array, preprocessing: Preprocessing): Promise<ScoringSession>;
 }
 
+/**
+ * Opens sessions on remote endpoints that serve a version's packaged model (SageMaker real-time endpoints in AWS,
+ * the local SageMaker-runtime server with `npm start`). Nothing is downloaded: the endpoint holds the model.
+ */
+export interface RemoteScoringEngine {
+  createRemoteSession(endpointName: string, preprocessing: Preprocessing): ScoringSession;
+}
+
 /** What the serving core reports about itself, for logs and metrics. */
 export interface ServingObserver {
   modelLoaded(event: { model: string; version: number; bytes: number; fetchMs: number; sessionMs: number }): void;

@@ -111,6 +111,7 @@ describe('registerArtifact with onnxruntime and the credit model', () => {
 
     expect(result.checks).toEqual([
       expect.stringMatching(/^metadata is complete: 13 features, 26 encoded columns/),
+      'serves in the predict Lambda',
       'artifact loads in onnxruntime',
       'graph input "features" is float32 shape [batch, 26], matching 26 encoded columns',
       'graph output "probability" is float32 shape [batch, 1], one probability per row',
@@ -231,6 +232,40 @@ describe('registerArtifact with onnxruntime and the credit model', () => {
   it('accepts an artifact exactly at maxArtifactBytes and says so', async () => {
     const result = await registerArtifact(request({ maxArtifactBytes: onnx.length }), deps);
     expect(result.checks).toContain(`artifact size ${onnx.length} bytes is within the limit of ${onnx.length}`);
+  });
+
+  it('refuses an artifact over the Lambda limit for the lambda target, pointing to the sagemaker target', async () => {
+    const error = await refusal(registerArtifact(request({ maxLambdaArtifactBytes: onnx.length - 1 }), deps));
+    expect(error.code).toBe('ARTIFACT_TOO_LARGE_FOR_LAMBDA');
+    expect(error.message).toBe(
+      `the artifact is ${onnx.length} bytes, more than the ${onnx.length - 1} bytes the predict Lambda serves: ` +
+        'register it for a SageMaker endpoint instead (--target sagemaker --endpoint NAME, docs/gpu.md)',
+    );
+    expect(error.details).toEqual({ size_bytes: onnx.length, max_bytes: onnx.length - 1, target: 'lambda', suggested_target: 'sagemaker' });
+    await expectNothingWritten();
+  });
+
+  it('accepts an artifact within the Lambda limit and says so', async () => {
+    const result = await registerArtifact(request({ servingTarget: { kind: 'lambda' }, maxLambdaArtifactBytes: onnx.length }), deps);
+    expect(result.checks).toContain(`serves in the predict Lambda: ${onnx.length} bytes is within its limit of ${onnx.length}`);
+    expect(result.version.serving_target).toEqual({ kind: 'lambda' });
+  });
+
+  it('registers an artifact over the Lambda limit for a SageMaker endpoint and records the target', async () => {
+    const result = await registerArtifact(
+      request({ servingTarget: { kind: 'sagemaker', endpoint_name: 'credit-gpu' }, maxLambdaArtifactBytes: 1 }),
+      deps,
+    );
+    expect(result.version.serving_target).toEqual({ kind: 'sagemaker', endpoint_name: 'credit-gpu' });
+    expect(result.checks).toContain('serves from SageMaker endpoint "credit-gpu" (package it with mlops package --target sagemaker)');
+    expect((await store.getVersion('credit', 1))?.serving_target).toEqual({ kind: 'sagemaker', endpoint_name: 'credit-gpu' });
+  });
+
+  it.each(['', '-gpu', 'gpu_endpoint', 'a'.repeat(64)])('refuses the endpoint name %j as INVALID_SERVING_TARGET', async (name) => {
+    const error = await refusal(registerArtifact(request({ servingTarget: { kind: 'sagemaker', endpoint_name: name } }), deps));
+    expect(error.code).toBe('INVALID_SERVING_TARGET');
+    expect(error.details).toEqual({ endpoint_name: name });
+    await expectNothingWritten();
   });
 
   it('refuses an invalid model name before writing anything', async () => {

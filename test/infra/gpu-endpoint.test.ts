@@ -1,0 +1,305 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { loadConfig, parseConfig } from '../../lib/config.ts';
+import { INFERENCE_API_SERVICE_NAME, METRICS_NAMESPACE } from '../../lib/constructs/environment.ts';
+import { TRITON_IMAGE_ACCOUNTS } from '../../lib/constructs/gpu-endpoint.ts';
+import { PROJECT_ROOT } from '../../lib/constructs/mlops-function.ts';
+import { ServerlessMlopsStack, stackIdFor } from '../../lib/serverless-mlops-stack.ts';
+import { runCfnLint, templatesIn } from '../../scripts/cfn-lint.ts';
+import { buildStack, cdkJsonFeatureFlags } from './support.ts';
+
+type CfnResource = { Type: string; Properties?: Record<string, unknown>; DependsOn?: string[] };
+
+/** A config with one GPU endpoint (all defaults) and one serverless endpoint with its own image. */
+const GPU_CONFIG = {
+  sagemakerServing: {
+    endpoints: {
+      'fraud-gpu': { model: 'fraud', version: 3 },
+      'credit-spiky': {
+        model: 'credit',
+        version: 2,
+        variant: 'serverless',
+        image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/onnx-server:1.4',
+        serverlessMemoryMb: 2048,
+        serverlessMaxConcurrency: 20,
+      },
+    },
+  },
+};
+
+function logicalIds(template: Template, type: string, props: Record<string, unknown> = {}): string[] {
+  return Object.keys(template.findResources(type, { Properties: props }));
+}
+
+function only(template: Template, type: string, props: Record<string, unknown>): string {
+  const ids = logicalIds(template, type, props);
+  expect(ids, `${type} ${JSON.stringify(props)}`).toHaveLength(1);
+  return ids[0] ?? '';
+}
+
+/** The IAM statements of the policies attached to the role with this logical id. */
+function statementsOfRole(template: Template, roleId: string): Record<string, unknown>[] {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as CfnResource[];
+  return policies
+    .filter((policy) => JSON.stringify(policy.Properties?.['Roles']) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap((policy) => (policy.Properties?.['PolicyDocument'] as { Statement: Record<string, unknown>[] }).Statement);
+}
+
+/** The dimension set Powertools writes for each metric `emit` flushes (the tests disable metrics output, so flushes are caught). */
+function emittedDimensionSets(emit: () => void): Map<string, string[]> {
+  const outputs: ReturnType<Metrics['serializeMetrics']>[] = [];
+  const publish = vi.spyOn(Metrics.prototype, 'publishStoredMetrics').mockImplementation(function (this: Metrics) {
+    if (this.hasStoredMetrics()) outputs.push(this.serializeMetrics());
+    this.clearMetrics();
+    this.clearDimensions();
+    return this;
+  });
+  try {
+    emit();
+  } finally {
+    publish.mockRestore();
+  }
+  const sets = new Map<string, string[]>();
+  for (const output of outputs) {
+    for (const directive of output._aws.CloudWatchMetrics) {
+      for (const metric of directive.Metrics) sets.set(metric.Name, [...(directive.Dimensions[0] ?? [])].sort());
+    }
+  }
+  return sets;
+}
+
+describe('GpuEndpoint in the stack', () => {
+  const { template, stack } = buildStack(GPU_CONFIG);
+  const fraudModel = only(template, 'AWS::SageMaker::Model', {
+    PrimaryContainer: Match.objectLike({ Environment: { SAGEMAKER_TRITON_DEFAULT_MODEL_NAME: 'fraud' } }),
+  });
+  const fraudConfig = only(template, 'AWS::SageMaker::EndpointConfig', {
+    ProductionVariants: [Match.objectLike({ ModelName: { 'Fn::GetAtt': [fraudModel, 'ModelName'] } })],
+  });
+
+  it('creates nothing for SageMaker with the default config', () => {
+    const { template: defaults } = buildStack();
+    for (const type of ['AWS::SageMaker::Model', 'AWS::SageMaker::EndpointConfig', 'AWS::SageMaker::Endpoint', 'AWS::ApplicationAutoScaling::ScalableTarget']) {
+      expect(logicalIds(defaults, type)).toEqual([]);
+    }
+    expect(JSON.stringify(defaults.toJSON())).not.toContain('sagemaker:InvokeEndpoint');
+    defaults.hasOutput('LambdaMaxArtifactBytes', { Value: '268435456' });
+  });
+
+  it('serves the package from the artifact bucket with the Triton image of the stack region by default', () => {
+    template.hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: {
+        Image: {
+          'Fn::Join': ['', [{ 'Fn::FindInMap': ['TritonImageAccounts', { Ref: 'AWS::Region' }, 'account'] }, '.dkr.ecr.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/sagemaker-tritonserver:24.09-py3']],
+        },
+        ModelDataUrl: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^ModelStoreArtifactBucket') }, '/sagemaker/fraud/3/model.tar.gz']] },
+        Environment: { SAGEMAKER_TRITON_DEFAULT_MODEL_NAME: 'fraud' },
+      },
+    });
+    const mapping = (template.toJSON() as { Mappings: Record<string, Record<string, { account: string }>> }).Mappings['TritonImageAccounts'];
+    expect(mapping?.['us-east-1']).toEqual({ account: '763104351884' });
+    expect(Object.keys(mapping ?? {}).sort()).toEqual(Object.keys(TRITON_IMAGE_ACCOUNTS).sort());
+  });
+
+  it('configures a GPU instance variant with data capture to S3', () => {
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: { 'Fn::GetAtt': [fraudModel, 'ModelName'] }, InstanceType: 'ml.g5.xlarge', InitialInstanceCount: 1, InitialVariantWeight: 1 }],
+      DataCaptureConfig: {
+        EnableCapture: true,
+        InitialSamplingPercentage: 10,
+        DestinationS3Uri: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^ModelStoreArtifactBucket') }, '/data-capture/fraud-gpu/']] },
+        CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
+      },
+    });
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      EndpointName: 'fraud-gpu',
+      EndpointConfigName: { 'Fn::GetAtt': [fraudConfig, 'EndpointConfigName'] },
+    });
+  });
+
+  it('scales the GPU variant by target tracking on invocations per instance, with the service-linked role', () => {
+    const endpoint = only(template, 'AWS::SageMaker::Endpoint', { EndpointName: 'fraud-gpu' });
+    const targetId = only(template, 'AWS::ApplicationAutoScaling::ScalableTarget', {
+      ServiceNamespace: 'sagemaker',
+      ResourceId: 'endpoint/fraud-gpu/variant/AllTraffic',
+      ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+      MinCapacity: 1,
+      MaxCapacity: 2,
+      RoleARN: {
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint']],
+      },
+    });
+    const target = template.toJSON().Resources[targetId] as CfnResource;
+    expect(target.DependsOn).toContain(endpoint);
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'TargetTrackingScaling',
+      ScalingTargetId: { Ref: targetId },
+      TargetTrackingScalingPolicyConfiguration: {
+        PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
+        TargetValue: 100,
+        ScaleOutCooldown: 60,
+        ScaleInCooldown: 600,
+      },
+    });
+    expect(logicalIds(template, 'AWS::ApplicationAutoScaling::ScalableTarget')).toHaveLength(1); // none for serverless
+  });
+
+  it('configures the serverless variant with its image, memory and concurrency, without data capture', () => {
+    template.hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: Match.objectLike({ Image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/onnx-server:1.4' }),
+    });
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ VariantName: 'AllTraffic', ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 20 } })],
+      DataCaptureConfig: Match.absent(),
+    });
+  });
+
+  it("gives each endpoint's execution role only its package, its capture prefix, its logs and its image", () => {
+    const roleId = only(template, 'AWS::IAM::Role', { Description: 'Execution role of SageMaker endpoint fraud-gpu' });
+    expect(statementsOfRole(template, roleId)).toEqual([
+      { Action: 's3:GetObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [expect.objectContaining({ 'Fn::GetAtt': [expect.stringMatching(/^ModelStoreArtifactBucket/), 'Arn'] }), '/sagemaker/fraud/3/model.tar.gz']] } },
+      { Action: 's3:PutObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [expect.objectContaining({ 'Fn::GetAtt': [expect.stringMatching(/^ModelStoreArtifactBucket/), 'Arn'] }), '/data-capture/fraud-gpu/*']] } },
+      {
+        Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+        Effect: 'Allow',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':log-group:/aws/sagemaker/Endpoints/fraud-gpu:*']] },
+      },
+      { Action: 'cloudwatch:PutMetricData', Condition: { StringLike: { 'cloudwatch:namespace': '/aws/sagemaker/*' } }, Effect: 'Allow', Resource: '*' },
+      {
+        Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+        Effect: 'Allow',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:', { Ref: 'AWS::Region' }, ':', { 'Fn::FindInMap': ['TritonImageAccounts', { Ref: 'AWS::Region' }, 'account'] }, ':repository/sagemaker-tritonserver']] },
+      },
+      { Action: 'ecr:GetAuthorizationToken', Effect: 'Allow', Resource: '*' },
+    ]);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      Description: 'Execution role of SageMaker endpoint fraud-gpu',
+      AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'sagemaker.amazonaws.com' } }] },
+      ManagedPolicyArns: Match.absent(),
+    });
+    const serverlessRole = only(template, 'AWS::IAM::Role', { Description: 'Execution role of SageMaker endpoint credit-spiky' });
+    expect(statementsOfRole(template, serverlessRole)).toContainEqual({
+      Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+      Effect: 'Allow',
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:eu-west-1:123456789012:repository/team/onnx-server']] },
+    });
+    expect(JSON.stringify(statementsOfRole(template, serverlessRole))).not.toContain('data-capture');
+  });
+
+  it('lets the predict function invoke exactly the configured endpoints, with its call settings', () => {
+    const predictRole = only(template, 'AWS::IAM::Role', { Description: 'Execution role of PredictFunction' });
+    const invoke = statementsOfRole(template, predictRole).filter((statement) => JSON.stringify(statement.Action).includes('sagemaker:'));
+    const endpointArn = (name: string): unknown => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:endpoint/${name}`]],
+    });
+    expect(invoke).toEqual([{ Action: 'sagemaker:InvokeEndpoint', Effect: 'Allow', Resource: expect.arrayContaining([endpointArn('fraud-gpu'), endpointArn('credit-spiky')]) }]);
+    expect(invoke[0]?.['Resource']).toHaveLength(2);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Serverless MLOps inference API (models, predict)',
+      Environment: {
+        Variables: Match.objectLike({
+          SAGEMAKER_INVOKE_TIMEOUT_MS: '3000',
+          SAGEMAKER_MAX_THROTTLE_RETRIES: '2',
+          SAGEMAKER_RETRY_BASE_DELAY_MS: '100',
+          SAGEMAKER_CIRCUIT_FAILURE_THRESHOLD: '5',
+          SAGEMAKER_CIRCUIT_OPEN_SECONDS: '30',
+        }),
+      },
+    });
+    expect(stack.gpuEndpoints.map((endpoint) => endpoint.endpointName)).toEqual(['fraud-gpu', 'credit-spiky']);
+  });
+
+  it('alarms on model latency, 5xx and GPU utilisation, notifying the topic and joining the serving composite', () => {
+    const topic = { Ref: Match.stringLikeRegexp('^TrainingPipelineNotificationTopic') };
+    const dimensions = [{ Name: 'EndpointName', Value: 'fraud-gpu' }, { Name: 'VariantName', Value: 'AllTraffic' }];
+    const alarm = (name: string, namespace: string, metricName: string, stat: string, threshold: number, operator: string): void =>
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: name,
+        AlarmActions: [topic],
+        Threshold: threshold,
+        ComparisonOperator: operator,
+        EvaluationPeriods: 5,
+        DatapointsToAlarm: 3,
+        TreatMissingData: 'notBreaching',
+        Metrics: [Match.objectLike({ MetricStat: { Metric: { Namespace: namespace, MetricName: metricName, Dimensions: dimensions }, Period: 60, Stat: stat } })],
+      });
+    alarm('serverless-mlops-fraud-gpu-model-latency-p95', 'AWS/SageMaker', 'ModelLatency', 'p95', 1_000_000, 'GreaterThanThreshold');
+    alarm('serverless-mlops-fraud-gpu-5xx', 'AWS/SageMaker', 'Invocation5XXErrors', 'Sum', 1, 'GreaterThanOrEqualToThreshold');
+    alarm('serverless-mlops-fraud-gpu-gpu-utilization', '/aws/sagemaker/Endpoints', 'GPUUtilization', 'Average', 90, 'GreaterThanThreshold');
+    // The serverless endpoint has no GPU.
+    expect(logicalIds(template, 'AWS::CloudWatch::Alarm', { AlarmName: 'serverless-mlops-credit-spiky-gpu-utilization' })).toEqual([]);
+    only(template, 'AWS::CloudWatch::Alarm', { AlarmName: 'serverless-mlops-credit-spiky-5xx' });
+
+    const composite = Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm'))[0] as CfnResource;
+    expect(composite.Properties?.['AlarmDescription']).toMatch(/or a SageMaker endpoint alarm/);
+    const rule = JSON.stringify(composite.Properties?.['AlarmRule']);
+    for (const name of ['ModelLatencyAlarm', 'ServerErrorAlarm', 'GpuUtilizationAlarm']) expect(rule).toMatch(new RegExp(`GpuEndpointfraudgpu${name}`));
+  });
+
+  it('puts each endpoint on the dashboard: invocations and errors, model latency, GPU utilisation', () => {
+    const dashboard = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0] as CfnResource;
+    const body = JSON.stringify(dashboard.Properties?.['DashboardBody']);
+    for (const title of ['SageMaker fraud-gpu: invocations and errors', 'SageMaker fraud-gpu: model latency (µs)', 'SageMaker fraud-gpu: GPU and CPU utilisation (%)', 'SageMaker credit-spiky: model latency (µs)']) {
+      expect(body).toContain(title);
+    }
+    expect(body).not.toContain('SageMaker credit-spiky: GPU');
+  });
+
+  it("searches the handler's endpoint metrics with the dimension sets Powertools really emits", () => {
+    // The sequences of lambdas/inference-api/handler.ts (single metrics).
+    const metrics = new Metrics({ serviceName: INFERENCE_API_SERVICE_NAME, namespace: METRICS_NAMESPACE, defaultDimensions: { environment: 'serverless-mlops' } });
+    const sets = emittedDimensionSets(() => {
+      const failure = metrics.singleMetric();
+      failure.addDimension('endpoint', 'fraud-gpu');
+      failure.addDimension('code', 'ENDPOINT_TIMEOUT');
+      failure.addMetric('EndpointFailures', MetricUnit.Count, 1);
+      const retry = metrics.singleMetric();
+      retry.addDimension('endpoint', 'fraud-gpu');
+      retry.addMetric('EndpointThrottleRetries', MetricUnit.Count, 1);
+      const circuit = metrics.singleMetric();
+      circuit.addDimension('endpoint', 'fraud-gpu');
+      circuit.addMetric('EndpointCircuitOpened', MetricUnit.Count, 1);
+    });
+    // The dashboard body with tokens replaced, parsed: its widgets' metrics as JSON text.
+    const dashboard = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0] as CfnResource;
+    const parts = (dashboard.Properties?.['DashboardBody'] as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    const widgets = (JSON.parse(parts.map((part) => (typeof part === 'string' ? part : '<token>')).join('')) as { widgets: { properties: Record<string, unknown> }[] }).widgets;
+    const calls = JSON.stringify(widgets.find((w) => w.properties['title'] === 'SageMaker fraud-gpu: calls from the predict function')?.properties['metrics']);
+    for (const name of ['EndpointFailures', 'EndpointThrottleRetries', 'EndpointCircuitOpened']) {
+      expect(calls).toContain(`{${[METRICS_NAMESPACE, ...(sets.get(name) ?? [])].join(',')}} MetricName=\\"${name}\\" environment=\\"serverless-mlops\\" endpoint=\\"fraud-gpu\\"`);
+    }
+    expect(sets.get('EndpointFailures')).toEqual(['code', 'endpoint', 'environment', 'service']);
+  });
+});
+
+describe('examples/gpu/sagemaker-config.json', () => {
+  it('configures one GPU endpoint with its scaling (what docs/gpu.md synthesizes)', () => {
+    const config = loadConfig((key) => (key === 'configFile' ? 'examples/gpu/sagemaker-config.json' : undefined), PROJECT_ROOT);
+    const { template } = buildStack({ sagemakerServing: config.sagemakerServing });
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: 'credit-gpu' });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { ResourceId: 'endpoint/credit-gpu/variant/AllTraffic', MinCapacity: 1, MaxCapacity: 4 });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: 200 }),
+    });
+  });
+});
+
+describe('GpuEndpoint template', () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'mlops-gpu-synth-'));
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it('passes cfn-lint with a GPU and a serverless endpoint', () => {
+    const app = new App({ outdir, context: { ...cdkJsonFeatureFlags(), 'aws:cdk:bundling-stacks': [] } });
+    const config = parseConfig(GPU_CONFIG);
+    new ServerlessMlopsStack(app, stackIdFor(config), { config });
+    app.synth();
+    const lint = runCfnLint(templatesIn(outdir));
+    expect(lint.output).not.toMatch(/^E\d{4}/m);
+    expect(lint.status, lint.output).toBe(0);
+  });
+});

@@ -1,0 +1,266 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../cli/program.ts';
+import type { ModelVersionRecord } from '#core/registry/records.ts';
+import { LOCAL_BUCKET_NAME, LOCAL_TABLE_NAME, startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
+import type { EndpointFault } from '../../local/sagemaker-runtime.ts';
+import { trainCreditModel } from '../../examples/credit/train.ts';
+import { CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE, creditBatch } from '../support/credit-instances.ts';
+
+/**
+ * The GPU path end to end on the local platform: a model registered for a SageMaker endpoint with the CLI,
+ * packaged for Triton, promoted, and called through the API, which scores it with the real
+ * @aws-sdk/client-sagemaker-runtime against the local SageMaker-runtime server. The answers equal the
+ * Lambda-served model's; a failing, slow or throttling endpoint gives the documented error, and the circuit
+ * opens and closes.
+ */
+
+const API_KEY = 'gpu-test-key-0123456789';
+const OPEN_SECONDS = 1;
+const FAILURE_THRESHOLD = 3;
+let dataDir: string;
+let workDir: string;
+let platform: LocalPlatform;
+let files: { onnx: string; metadata: string };
+/** What each local endpoint answers instead of scoring, call by call (tests switch faults on and off). */
+const faults = new Map<string, () => EndpointFault | undefined>();
+
+/** The same fault on every call. */
+function always(fault: EndpointFault): () => EndpointFault {
+  return () => fault;
+}
+
+interface Result {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function mlops(...args: string[]): Promise<Result> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(['--local', '--local-dir', dataDir, '--actor', 'tester@gpu-test', ...args], {
+    io: { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) },
+    env: {},
+    cwd: workDir,
+  });
+  return { code, stdout, stderr };
+}
+
+async function mlopsJson<T>(...args: string[]): Promise<T> {
+  const result = await mlops('--json', ...args);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout) as T;
+}
+
+async function predict(model: string, instances: unknown[]): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${platform.url}/v1/models/${model}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+    body: JSON.stringify({ instances }),
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+function errorCode(json: Record<string, unknown>): string {
+  return (json.error as { code: string }).code;
+}
+
+/** Registers the credit artifact as `model`, served by `endpoint`, packages it and promotes it. */
+async function deployOnEndpoint(model: string, endpoint: string): Promise<void> {
+  await mlopsJson('register', '--model', model, '--onnx', files.onnx, '--metadata', files.metadata, '--target', 'sagemaker', '--endpoint', endpoint);
+  await mlopsJson('package', '--model', model, '--version', '1', '--target', 'sagemaker');
+  await mlopsJson('promote', '--model', model, '--version', '1');
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'mlops-gpu-platform-'));
+  workDir = mkdtempSync(join(tmpdir(), 'mlops-gpu-work-'));
+  platform = await startLocalPlatform({
+    dataDir,
+    apiKey: API_KEY,
+    port: 0,
+    registryCacheTtlSeconds: 0,
+    sagemaker: {
+      invokeTimeoutMs: 500,
+      maxThrottleRetries: 2,
+      retryBaseDelayMs: 1,
+      circuitFailureThreshold: FAILURE_THRESHOLD,
+      circuitOpenSeconds: OPEN_SECONDS,
+      faults: (endpoint) => faults.get(endpoint)?.(),
+    },
+  });
+  writeFileSync(
+    join(dataDir, 'platform.json'),
+    JSON.stringify({
+      api_url: platform.url,
+      api_key: platform.apiKey,
+      dynamodb_endpoint: platform.dynamoDbEndpoint,
+      s3_endpoint: platform.s3Endpoint,
+      table_name: LOCAL_TABLE_NAME,
+      bucket_name: LOCAL_BUCKET_NAME,
+      pid: process.pid,
+      sagemaker_runtime_endpoint: platform.sagemakerRuntime.endpoint,
+      lambda_max_artifact_bytes: platform.lambdaMaxArtifactBytes,
+    }),
+  );
+  // The same training as the seeded `credit` model: the same bytes, so the same answers from either path.
+  const { onnx, metadata } = await trainCreditModel();
+  files = { onnx: join(workDir, 'model.onnx'), metadata: join(workDir, 'metadata.json') };
+  writeFileSync(files.onnx, onnx);
+  writeFileSync(files.metadata, JSON.stringify(metadata));
+}, 120_000);
+
+afterAll(async () => {
+  await platform?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('GPU path on the local platform', () => {
+  it('registers a version for a SageMaker endpoint and records the serving target', async () => {
+    const result = await mlopsJson<{ version: ModelVersionRecord; checks: string[] }>(
+      'register', '--model', 'credit-gpu', '--onnx', files.onnx, '--metadata', files.metadata, '--target', 'sagemaker', '--endpoint', 'credit-gpu-endpoint',
+    );
+    expect(result.version.serving_target).toEqual({ kind: 'sagemaker', endpoint_name: 'credit-gpu-endpoint' });
+    expect(result.checks).toContain('serves from SageMaker endpoint "credit-gpu-endpoint" (package it with mlops package --target sagemaker)');
+  });
+
+  it('shows where each version is served in mlops versions', async () => {
+    const table = await mlops('versions', '--model', 'credit-gpu');
+    expect(table.stdout.split('\n')[0]).toMatch(/SERVED BY$/);
+    expect(table.stdout).toMatch(/^\s*1\s+candidate\s.*sagemaker:credit-gpu-endpoint$/m);
+    expect((await mlops('versions', '--model', 'credit')).stdout).toMatch(/^\s*1\s+production\s.*lambda$/m);
+  });
+
+  it('documents the endpoint answers in the OpenAPI document', async () => {
+    const document = (await (await fetch(`${platform.url}/v1/openapi.json`)).json()) as { paths: Record<string, { post?: { responses: Record<string, unknown> } }> };
+    const responses = JSON.stringify(document.paths['/v1/models/{model}/predict']?.post?.responses);
+    for (const code of ['ENDPOINT_THROTTLED', 'ENDPOINT_TIMEOUT', 'ENDPOINT_FAILED', 'ENDPOINT_CIRCUIT_OPEN']) expect(responses).toContain(code);
+  });
+
+  it('answers 503 ENDPOINT_FAILED while nothing is deployed on the endpoint', async () => {
+    await mlopsJson('promote', '--model', 'credit-gpu', '--version', '1');
+    const { status, json } = await predict('credit-gpu', [CREDIT_INSTANCE]);
+    expect(status).toBe(503);
+    expect(errorCode(json)).toBe('ENDPOINT_FAILED');
+  });
+
+  it('packages the version for Triton and binds it to the local endpoint', async () => {
+    const result = await mlopsJson<{ key: string; endpoint_name: string; bound_locally: boolean; config_pbtxt: string }>(
+      'package', '--model', 'credit-gpu', '--version', '1', '--target', 'sagemaker',
+    );
+    expect(result).toMatchObject({ key: 'sagemaker/credit-gpu/1/model.tar.gz', endpoint_name: 'credit-gpu-endpoint', bound_locally: true });
+    expect(result.config_pbtxt).toContain('backend: "onnxruntime"');
+  });
+
+  it('packages a Lambda-served version too, without binding it, and says how to route it to an endpoint', async () => {
+    const text = await mlops('package', '--model', 'credit', '--version', '1', '--target', 'sagemaker');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('credit: packaged version 1 for SageMaker (Triton): sagemaker/credit/1/model.tar.gz in the artifact bucket');
+    expect(text.stdout).toContain('! the version serves in the Lambda: register the artifact with --target sagemaker --endpoint NAME');
+    const json = await mlopsJson<{ bound_locally: boolean; endpoint_name: string | null }>('package', '--model', 'credit', '--version', '1', '--target', 'sagemaker');
+    expect(json).toMatchObject({ bound_locally: false, endpoint_name: null });
+  });
+
+  it('refuses package targets other than sagemaker, and register --target sagemaker without an endpoint, as usage errors', async () => {
+    const target = await mlops('package', '--model', 'credit', '--version', '1', '--target', 'lambda');
+    expect([target.code, target.stderr]).toEqual([2, 'mlops: --target must be sagemaker (the only packaged target), got "lambda"\n']);
+    const endpoint = await mlops('register', '--model', 'x', '--onnx', files.onnx, '--metadata', files.metadata, '--target', 'sagemaker');
+    expect([endpoint.code, endpoint.stderr]).toEqual([2, 'mlops: --target sagemaker needs --endpoint NAME (the SageMaker endpoint that serves it)\n']);
+    const bad = await mlops('package', '--model', 'credit', '--version', '1', '--target', 'sagemaker', '--endpoint', 'bad_name');
+    expect(bad.code).toBe(2);
+  });
+
+  it('answers through the API exactly as the Lambda-served model does', async () => {
+    const instances = [CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE, ...creditBatch(50)];
+    const [lambda, sagemaker] = await Promise.all([predict('credit', instances), predict('credit-gpu', instances)]);
+    expect(sagemaker.status).toBe(200);
+    expect(lambda.status).toBe(200);
+    // Each answer carries its own request id; everything else is the same.
+    expect({ ...sagemaker.json, model: 'credit', request_id: lambda.json['request_id'] }).toEqual(lambda.json);
+    expect(platform.sagemakerRuntime.invocations('credit-gpu-endpoint')).toBeGreaterThan(0);
+  });
+
+  it('validates instances before calling the endpoint, with the same 400 as the Lambda path', async () => {
+    const before = platform.sagemakerRuntime.invocations('credit-gpu-endpoint');
+    const bad = { ...CREDIT_INSTANCE, Home: 'castle' };
+    const [lambda, sagemaker] = await Promise.all([predict('credit', [bad]), predict('credit-gpu', [bad])]);
+    expect(sagemaker.status).toBe(400);
+    expect(sagemaker.json).toEqual(lambda.json);
+    expect(platform.sagemakerRuntime.invocations('credit-gpu-endpoint')).toBe(before);
+  });
+
+  it('refuses an artifact over the Lambda size limit for the lambda target, pointing to sagemaker', async () => {
+    const result = await mlops('register', '--model', 'too-big', '--onnx', files.onnx, '--metadata', files.metadata, '--max-lambda-artifact-bytes', '100');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^mlops: .*more than the 100 bytes the predict Lambda serves.*--target sagemaker --endpoint NAME.*ARTIFACT_TOO_LARGE_FOR_LAMBDA/);
+  });
+
+  it('answers 503 ENDPOINT_FAILED when the endpoint fails with a 5xx', async () => {
+    await deployOnEndpoint('gpu-failing', 'gpu-failing-endpoint');
+    faults.set('gpu-failing-endpoint', always({ kind: 'error', status: 500, errorType: 'InternalFailure' }));
+    const { status, json } = await predict('gpu-failing', [CREDIT_INSTANCE]);
+    expect(status).toBe(503);
+    expect(json.error).toEqual({ code: 'ENDPOINT_FAILED', message: "the model's inference endpoint failed to score the request", details: {} });
+    expect(platform.sagemakerRuntime.invocations('gpu-failing-endpoint')).toBe(1); // a 5xx is not retried
+  });
+
+  it('answers 503 ENDPOINT_FAILED when the model in the container errors (ModelError)', async () => {
+    faults.set('gpu-failing-endpoint', always({ kind: 'error', status: 424, errorType: 'ModelError' }));
+    const { status, json } = await predict('gpu-failing', [CREDIT_INSTANCE]);
+    expect(status).toBe(503);
+    expect(errorCode(json)).toBe('ENDPOINT_FAILED');
+  });
+
+  it('answers 504 ENDPOINT_TIMEOUT when the endpoint does not answer in time', async () => {
+    await deployOnEndpoint('gpu-slow', 'gpu-slow-endpoint');
+    faults.set('gpu-slow-endpoint', always({ kind: 'delay', ms: 5000 }));
+    const { status, json } = await predict('gpu-slow', [CREDIT_INSTANCE]);
+    expect(status).toBe(504);
+    expect(json.error).toMatchObject({ code: 'ENDPOINT_TIMEOUT', details: { timeout_ms: 500 } });
+  });
+
+  it('retries a throttled call twice, then answers 429 ENDPOINT_THROTTLED', async () => {
+    await deployOnEndpoint('gpu-busy', 'gpu-busy-endpoint');
+    faults.set('gpu-busy-endpoint', always({ kind: 'error', status: 400, errorType: 'ThrottlingException', message: 'Rate exceeded' }));
+    const { status, json } = await predict('gpu-busy', [CREDIT_INSTANCE]);
+    expect(status).toBe(429);
+    expect(json.error).toMatchObject({ code: 'ENDPOINT_THROTTLED', details: { attempts: 3 } });
+    expect(platform.sagemakerRuntime.invocations('gpu-busy-endpoint')).toBe(3);
+  });
+
+  it('answers 200 when a retry after throttling gets through', async () => {
+    let throttled = 0;
+    faults.set('gpu-busy-endpoint', () => (throttled++ < 1 ? { kind: 'error', status: 429, errorType: 'ModelNotReadyException' } : undefined));
+    const before = platform.sagemakerRuntime.invocations('gpu-busy-endpoint');
+    const { status, json } = await predict('gpu-busy', [CREDIT_INSTANCE]);
+    expect(status).toBe(200);
+    expect(json.model_version).toBe(1);
+    expect(platform.sagemakerRuntime.invocations('gpu-busy-endpoint')).toBe(before + 2);
+  });
+
+  it('opens the circuit after repeated failures, answers 503 ENDPOINT_CIRCUIT_OPEN without calling, and closes it again', async () => {
+    await deployOnEndpoint('gpu-flaky', 'gpu-flaky-endpoint');
+    faults.set('gpu-flaky-endpoint', always({ kind: 'error', status: 503, errorType: 'ServiceUnavailable' }));
+    for (let i = 0; i < FAILURE_THRESHOLD; i++) {
+      expect(errorCode((await predict('gpu-flaky', [CREDIT_INSTANCE])).json)).toBe('ENDPOINT_FAILED');
+    }
+    const open = await predict('gpu-flaky', [CREDIT_INSTANCE]);
+    expect(open.status).toBe(503);
+    expect(open.json.error).toMatchObject({ code: 'ENDPOINT_CIRCUIT_OPEN', details: { retry_after_seconds: OPEN_SECONDS } });
+    expect(platform.sagemakerRuntime.invocations('gpu-flaky-endpoint')).toBe(FAILURE_THRESHOLD);
+
+    // The endpoint recovers; once the open time is over, a trial call goes through and closes the circuit.
+    faults.delete('gpu-flaky-endpoint');
+    await new Promise((resolve) => setTimeout(resolve, OPEN_SECONDS * 1000 + 100));
+    const trial = await predict('gpu-flaky', [CREDIT_INSTANCE]);
+    expect(trial.status).toBe(200);
+    const after = await predict('gpu-flaky', [CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE]);
+    expect(after.status).toBe(200);
+    expect(platform.sagemakerRuntime.invocations('gpu-flaky-endpoint')).toBe(FAILURE_THRESHOLD + 2);
+  });
+});
