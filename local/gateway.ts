@@ -146,6 +146,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       response.end(body);
       return status;
     };
+    const tooLarge = (): number => send(413, errorBody('PAYLOAD_TOO_LARGE', `the body exceeds ${GATEWAY_PAYLOAD_LIMIT_BYTES} bytes`));
+    /** The request body, or undefined when it is over the gateway's limit. */
+    const readBodyWithinLimit = async (): Promise<Buffer | undefined> => {
+      try {
+        return await readBody(request);
+      } catch (error) {
+        if (error instanceof PayloadTooLarge) return undefined;
+        throw error;
+      }
+    };
 
     const origin = request.headers.origin;
     if (method === 'OPTIONS' && origin !== undefined && cors.length > 0) {
@@ -166,7 +176,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       if (!keysMatch(typeof presentedKey === 'string' ? presentedKey : undefined, options.apiKey)) {
         return send(403, errorBody('FORBIDDEN', 'a valid API key is required in the x-api-key header'));
       }
-      const answer = await options.localRoutes({ method, path: url.pathname, body: (await readBody(request)).toString('utf8') });
+      const body = await readBodyWithinLimit();
+      if (body === undefined) return tooLarge();
+      const answer = await options.localRoutes({ method, path: url.pathname, body: body.toString('utf8') });
       if (answer !== undefined) return send(answer.status, JSON.stringify(answer.body));
     }
 
@@ -188,15 +200,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (match.route.requiresApiKey && !keysMatch(typeof presented === 'string' ? presented : undefined, options.apiKey)) {
       return send(403, errorBody('FORBIDDEN', 'a valid API key is required in the x-api-key header'));
     }
-    let body: Buffer;
-    try {
-      body = await readBody(request);
-    } catch (error) {
-      if (error instanceof PayloadTooLarge) {
-        return send(413, errorBody('PAYLOAD_TOO_LARGE', `the body exceeds ${GATEWAY_PAYLOAD_LIMIT_BYTES} bytes`));
-      }
-      throw error;
-    }
+    const body = await readBodyWithinLimit();
+    if (body === undefined) return tooLarge();
     const result = await options.handler(toEvent(request, url, match.route.resource, match.pathParameters, body));
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);

@@ -207,7 +207,8 @@ async function importHandler(): Promise<typeof import('../lambdas/inference-api/
 export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
   const started: { close(): Promise<void> }[] = [];
   const stopAll = async (): Promise<void> => {
-    for (const server of started.reverse()) await server.close().catch(() => undefined);
+    // A copy: a second stop() closes in the same order (the gateway before the emulators it talks to).
+    for (const server of [...started].reverse()) await server.close().catch(() => undefined);
   };
   try {
     const dynalite: RunningEmulator = await startDynamoDb(options.dataDir);
@@ -321,7 +322,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       });
       started.push({ close: async () => schedules.stop() });
     }
-    started.push({ close: flushCaptures });
+    // Flushes what is buffered and stops the sink's timer (it belongs to this platform's handler instance).
+    started.push({ close: async () => localCaptureSink?.close() });
     const gateway: RunningGateway = await startGateway({
       handler: async (event) => {
         const began = performance.now();

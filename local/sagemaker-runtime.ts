@@ -146,7 +146,14 @@ export async function startLocalSageMakerRuntime(options: LocalSageMakerRuntimeO
       sendError(response, 404, 'UnknownOperationException', `no operation for ${request.method} ${path}`);
       return;
     }
-    invoke(decodeURIComponent(match[1] ?? ''), request, response).catch((error: unknown) => {
+    let endpointName: string;
+    try {
+      endpointName = decodeURIComponent(match[1] ?? '');
+    } catch {
+      sendError(response, 400, 'ValidationError', 'the endpoint name in the path is not valid percent-encoding');
+      return;
+    }
+    invoke(endpointName, request, response).catch((error: unknown) => {
       if (!response.headersSent) sendError(response, 500, 'InternalFailure', (error as Error).message);
     });
   });

@@ -7,12 +7,13 @@ import {
   ModelUnavailableError,
   NotFoundError,
   PayloadTooLargeError,
+  RequestValidationError,
   toErrorResponse,
 } from '#core/api/errors.ts';
 import { parseJsonBody } from '#core/api/predict-request.ts';
 import type { ModelService } from '#core/serving/model-service.ts';
 import type { FeedbackSink } from '#core/capture/ports.ts';
-import { parseFeedbackRequest } from '#core/capture/feedback-request.ts';
+import { MAX_REQUEST_ID_LENGTH, parseFeedbackRequest } from '#core/capture/feedback-request.ts';
 import type { PredictionCapture } from '#core/capture/prediction-capture.ts';
 import type { FeatureRow } from '#core/model/metadata.ts';
 import { matchRoute, ROUTES, type RouteName } from './routes.ts';
@@ -144,6 +145,15 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
             limit: options.maxRequestBytes,
           });
         }
+        const callerRequestId = headers['x-request-id']?.trim();
+        // The id is what feedback refers to later: one feedback would refuse must not be accepted here.
+        if (callerRequestId !== undefined && callerRequestId.length > MAX_REQUEST_ID_LENGTH) {
+          throw new RequestValidationError('INVALID_REQUEST_ID', `the x-request-id header must be at most ${MAX_REQUEST_ID_LENGTH} characters`, {
+            field: 'x-request-id',
+            received: callerRequestId.length,
+            limit: MAX_REQUEST_ID_LENGTH,
+          });
+        }
         const modelName = model ?? '';
         logger.appendKeys({ model: modelName });
         const started = performance.now();
@@ -167,7 +177,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         // Carries model_version and variant (appended above); the EMF line carries them as metadata too.
         logger.debug('prediction served', { rows: response.predictions.length });
         // The id feedback refers to: the caller's x-request-id, else the gateway's request id.
-        const requestId = headers['x-request-id']?.trim() || event.requestContext.requestId;
+        const requestId = callerRequestId || event.requestContext.requestId;
         await capturePrediction(requestId, body, response);
         return { ...response, request_id: requestId };
       }

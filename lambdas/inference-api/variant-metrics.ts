@@ -60,11 +60,12 @@ export class VariantMetrics {
 }
 
 /**
- * The variant a failed predict call names in its error details (`INFERENCE_FAILED` carries `model`,
- * `model_version` and `variant`), or undefined when the failure is not one version's.
+ * The variant a failed predict call names in its error details (`INFERENCE_FAILED` and the endpoint errors carry
+ * `model`, `model_version` and `variant`), or undefined when the failure is not one version's. An endpoint that
+ * throttles every retry counts too: the version cannot serve its share.
  */
 export function failedVariantOf(error: unknown): { model: string; version: number; variant: ServingVariant; code: string } | undefined {
-  if (!(error instanceof ApiError) || error.status < 500) return undefined;
+  if (!(error instanceof ApiError) || (error.status < 500 && error.code !== 'ENDPOINT_THROTTLED')) return undefined;
   const { model, model_version: version, variant } = error.details;
   if (typeof model !== 'string' || typeof version !== 'number' || (variant !== 'production' && variant !== 'canary')) return undefined;
   return { model, version, variant, code: error.code };

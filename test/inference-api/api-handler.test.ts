@@ -214,6 +214,16 @@ describe('createApiHandler', () => {
     });
   });
 
+  it('refuses an x-request-id longer than feedback accepts with 400 INVALID_REQUEST_ID', async () => {
+    const result = await handler(predictEvent(ONE_INSTANCE, { headers: { 'x-request-id': 'r'.repeat(201) } }));
+    expect(result.statusCode).toBe(400);
+    expect(errorOf(result)).toEqual({
+      code: 'INVALID_REQUEST_ID',
+      message: 'the x-request-id header must be at most 200 characters',
+      details: { field: 'x-request-id', received: 201, limit: 200 },
+    });
+  });
+
   it('counts the size of a body in UTF-8 bytes, not characters', async () => {
     // Each "é" is two bytes: the body has fewer characters than the limit but more bytes.
     const body = `{"instances":[],"pad":"${'é'.repeat(MAX_REQUEST_BYTES / 2)}"}`;

@@ -1,6 +1,6 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it, vi } from 'vitest';
-import { ModelUnavailableError, RequestValidationError } from '#core/api/errors.ts';
+import { ModelUnavailableError, RequestValidationError, TooManyRequestsError } from '#core/api/errors.ts';
 import { MAX_SCORE_VALUES, VariantMetrics, failedVariantOf, scoreSample } from '../../lambdas/inference-api/variant-metrics.ts';
 
 /** The EMF records `emit` publishes (metrics output is disabled in tests, so each flush is serialized here). */
@@ -55,5 +55,11 @@ describe('failedVariantOf', () => {
     expect(failedVariantOf(new ModelUnavailableError('INFERENCE_FAILED', 'x', { model: 'credit', model_version: 2, variant: 'shadow' }))).toBeUndefined();
     expect(failedVariantOf(new RequestValidationError('UNKNOWN_CATEGORY', 'x', { model: 'credit', model_version: 2, variant: 'canary' }))).toBeUndefined();
     expect(failedVariantOf(new Error('boom'))).toBeUndefined();
+  });
+
+  it("counts a canary endpoint's failures, throttling included, against the canary", () => {
+    const version = { model: 'credit', model_version: 2, variant: 'canary' };
+    expect(failedVariantOf(new ModelUnavailableError('ENDPOINT_CIRCUIT_OPEN', 'x', version))).toMatchObject({ variant: 'canary', code: 'ENDPOINT_CIRCUIT_OPEN' });
+    expect(failedVariantOf(new TooManyRequestsError('ENDPOINT_THROTTLED', 'x', version))).toMatchObject({ variant: 'canary', code: 'ENDPOINT_THROTTLED' });
   });
 });

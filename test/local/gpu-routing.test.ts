@@ -20,6 +20,7 @@ import { CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE, creditBatch } from '../support/
 const API_KEY = 'gpu-test-key-0123456789';
 const OPEN_SECONDS = 1;
 const FAILURE_THRESHOLD = 3;
+const INVOKE_TIMEOUT_MS = 3000;
 let dataDir: string;
 let workDir: string;
 let platform: LocalPlatform;
@@ -85,7 +86,9 @@ beforeAll(async () => {
     port: 0,
     registryCacheTtlSeconds: 0,
     sagemaker: {
-      invokeTimeoutMs: 500,
+      // Long enough for a loaded CI machine's first call to an endpoint (fetch, untar, session), far below the delay
+      // fault of the timeout case.
+      invokeTimeoutMs: INVOKE_TIMEOUT_MS,
       maxThrottleRetries: 2,
       retryBaseDelayMs: 1,
       circuitFailureThreshold: FAILURE_THRESHOLD,
@@ -205,7 +208,12 @@ describe('GPU path on the local platform', () => {
     faults.set('gpu-failing-endpoint', always({ kind: 'error', status: 500, errorType: 'InternalFailure' }));
     const { status, json } = await predict('gpu-failing', [CREDIT_INSTANCE]);
     expect(status).toBe(503);
-    expect(json.error).toEqual({ code: 'ENDPOINT_FAILED', message: "the model's inference endpoint failed to score the request", details: {} });
+    expect(json.error).toEqual({
+      code: 'ENDPOINT_FAILED',
+      message: "the model's inference endpoint failed to score the request",
+      // Which version failed, so that a failing canary is counted against itself; never the endpoint's name.
+      details: { model: 'gpu-failing', model_version: 1, variant: 'production' },
+    });
     expect(platform.sagemakerRuntime.invocations('gpu-failing-endpoint')).toBe(1); // a 5xx is not retried
   });
 
@@ -218,10 +226,10 @@ describe('GPU path on the local platform', () => {
 
   it('answers 504 ENDPOINT_TIMEOUT when the endpoint does not answer in time', async () => {
     await deployOnEndpoint('gpu-slow', 'gpu-slow-endpoint');
-    faults.set('gpu-slow-endpoint', always({ kind: 'delay', ms: 5000 }));
+    faults.set('gpu-slow-endpoint', always({ kind: 'delay', ms: 4 * INVOKE_TIMEOUT_MS }));
     const { status, json } = await predict('gpu-slow', [CREDIT_INSTANCE]);
     expect(status).toBe(504);
-    expect(json.error).toMatchObject({ code: 'ENDPOINT_TIMEOUT', details: { timeout_ms: 500 } });
+    expect(json.error).toMatchObject({ code: 'ENDPOINT_TIMEOUT', details: { timeout_ms: INVOKE_TIMEOUT_MS } });
   });
 
   it('retries a throttled call twice, then answers 429 ENDPOINT_THROTTLED', async () => {

@@ -111,6 +111,14 @@ describe('local platform', () => {
     expect(errorOf(json).code).toBe('FORBIDDEN');
   });
 
+  it('answers 413 PAYLOAD_TOO_LARGE, not a 502, to a body over the gateway limit on the API and on the local admin routes', async () => {
+    const oversized = JSON.stringify({ padding: 'x'.repeat(10 * 1024 * 1024 + 1) });
+    for (const path of ['/v1/models/credit/predict', '/local/v1/pipeline/runs']) {
+      const { status, json } = await call('POST', path, oversized);
+      expect([path, status, errorOf(json).code]).toEqual([path, 413, 'PAYLOAD_TOO_LARGE']);
+    }
+  });
+
   it('refuses a wrong API key with a 403 JSON error', async () => {
     const { status, json } = await call('GET', '/v1/models', undefined, { 'x-api-key': 'wrong' });
     expect(status).toBe(403);

@@ -88,4 +88,12 @@ describe('local SageMaker runtime', () => {
     const response = await fetch(`${server.endpoint}/endpoints/credit-ep`, { method: 'GET' });
     expect(response.status).toBe(404);
   });
+
+  it('answers ValidationError 400 for an endpoint name that is not valid percent-encoding, and keeps serving', async () => {
+    const bad = await fetch(`${server.endpoint}/endpoints/%E0%A4%A/invocations`, { method: 'POST', body: '{}' });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('x-amzn-errortype')).toBe('ValidationError');
+    const next = await fetch(`${server.endpoint}/endpoints/credit-ep`, { method: 'GET' });
+    expect(next.status).toBe(404);
+  });
 });

@@ -19,6 +19,12 @@ export abstract class ApiError extends Error {
     super(message, options);
     this.name = new.target.name;
   }
+
+  /** The same error (class, code, message) with `extra` merged into its details, this one as the cause. */
+  withDetails(extra: ErrorDetails): ApiError {
+    const Same = this.constructor as new (code: string, message: string, details: ErrorDetails, options?: ErrorOptions) => ApiError;
+    return new Same(this.code, this.message, { ...this.details, ...extra }, { cause: this });
+  }
 }
 
 /** The request is well-formed HTTP but its content breaks the model's contract (400). */

@@ -17,6 +17,7 @@ export const VALIDATION_ERROR_CODES = [
   'NON_FINITE_VALUE',
   'NULL_NOT_ALLOWED',
   'UNKNOWN_CATEGORY',
+  'INVALID_REQUEST_ID',
 ] as const;
 
 /** What `POST /v1/models/{model}/feedback` answers 400 with (`lambdas/core/capture/feedback-request.ts`). */

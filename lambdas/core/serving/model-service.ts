@@ -240,15 +240,11 @@ export class ModelService {
     try {
       return await loaded.session.score(input, rows);
     } catch (cause) {
-      // Remote endpoints answer their own documented errors (throttled, timeout, circuit open).
-      if (cause instanceof ApiError) throw cause;
-      // The variant lets the error be counted against the version that failed (the canary watch reads it).
-      throw new ModelUnavailableError(
-        'INFERENCE_FAILED',
-        `model "${version.model}" version ${version.version} failed to score`,
-        { model: version.model, model_version: version.version, variant },
-        { cause },
-      );
+      // The version and variant let the error be counted against the version that failed (the canary watch reads
+      // them); remote endpoints keep their own documented codes (throttled, timeout, circuit open).
+      const failed = { model: version.model, model_version: version.version, variant };
+      if (cause instanceof ApiError) throw cause.withDetails(failed);
+      throw new ModelUnavailableError('INFERENCE_FAILED', `model "${version.model}" version ${version.version} failed to score`, failed, { cause });
     }
   }
 

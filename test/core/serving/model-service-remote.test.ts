@@ -122,13 +122,19 @@ describe('ModelService with SageMaker-served versions', () => {
     expect(remote.calls).toEqual([]);
   });
 
-  it("passes the endpoint's documented errors through unchanged", async () => {
+  it("keeps the endpoint's documented error (class, code, message), adding the version and variant that failed", async () => {
     const remote = new FakeRemote();
     remote.failWith = new TooManyRequestsError('ENDPOINT_THROTTLED', 'busy', { attempts: 3 });
     const error = await service(registry([version(1, { kind: 'sagemaker', endpoint_name: 'big-gpu' })], 1), remote)
       .predict('big', { instances: [{ age: 30 }] })
       .catch((e: unknown) => e);
-    expect(error).toBe(remote.failWith);
+    expect(error).toBeInstanceOf(TooManyRequestsError);
+    expect(error).toMatchObject({
+      code: 'ENDPOINT_THROTTLED',
+      message: 'busy',
+      details: { attempts: 3, model: 'big', model_version: 1, variant: 'production' },
+      cause: remote.failWith,
+    });
   });
 
   it('answers 503 ENDPOINT_NOT_CONFIGURED when the deployment has no remote engine', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ModelUnavailableError, NotFoundError, RequestValidationError } from '#core/api/errors.ts';
+import { ModelUnavailableError, NotFoundError, RequestValidationError, TooManyRequestsError } from '#core/api/errors.ts';
 import type { ModelMetadata, Preprocessing } from '#core/model/metadata.ts';
 import type { ModelRecord, ModelVersionRecord } from '#core/registry/records.ts';
 import { ModelService } from '#core/serving/model-service.ts';
@@ -165,6 +165,8 @@ class FakeEngine implements ScoringEngine {
   released = 0;
   failCreate = false;
   failScore = false;
+  /** What scoring throws instead, as a remote endpoint's documented error would. */
+  scoreError: Error | undefined;
   /** Versions whose sessions fail to score. */
   readonly failScoreFor = new Set<number>();
   probabilities: readonly number[] = [0.2, 0.5, 0.9];
@@ -180,6 +182,7 @@ class FakeEngine implements ScoringEngine {
     const version = Number(/version (\d+)$/.exec(text)?.[1]);
     return {
       score: async (input: Float32Array, rows: number): Promise<Float32Array> => {
+        if (this.scoreError !== undefined) throw this.scoreError;
         if (this.failScore || this.failScoreFor.has(version)) throw new Error('kernel failure');
         expect(input.length).toBe(rows * preprocessing.columns);
         const probabilities = this.byVersion.get(version) ?? this.probabilities;
@@ -315,6 +318,20 @@ describe('ModelService', () => {
       expect(error).toBeInstanceOf(ModelUnavailableError);
       expect(error).toMatchObject({ code: 'INFERENCE_FAILED', status: 503, details: { model: 'credit', model_version: 1 } });
       expect(error.cause).toBeInstanceOf(Error);
+    });
+
+    it("keeps an endpoint's own error code and status, adding the version and variant that failed", async () => {
+      const { service, engine } = setup();
+      const endpointError = new TooManyRequestsError('ENDPOINT_THROTTLED', 'throttled', { attempts: 3 });
+      engine.scoreError = endpointError;
+      const error = await rejection(service.predict('credit', { instances: [ROW] }));
+      expect(error).toBeInstanceOf(TooManyRequestsError);
+      expect(error).toMatchObject({
+        code: 'ENDPOINT_THROTTLED',
+        status: 429,
+        details: { attempts: 3, model: 'credit', model_version: 1, variant: 'production' },
+      });
+      expect(error.cause).toBe(endpointError);
     });
   });
 
