@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { ApiError, ModelUnavailableError, NotFoundError } from '#core/api/errors.ts';
 import { compileSchema, validatePredictRequest, type CompiledSchema } from '#core/api/predict-request.ts';
 import { encodeRows } from '#core/model/encode.ts';
-import type { InputSchema, BinaryOutput } from '#core/model/metadata.ts';
+import type { InputSchema, BinaryOutput, FeatureRow } from '#core/model/metadata.ts';
 import { servingTargetOf, type ModelRecord, type ModelVersionRecord, type Stage } from '#core/registry/records.ts';
+import { compileFeatureBounds, findOutOfRange, rejectOutOfRange, type FeatureBounds, type OutOfRangePolicy, type OutOfRangeWarning } from './range-check.ts';
 import type { ArtifactReader, RegistryReader, RemoteScoringEngine, ScoringEngine, ScoringSession, ServingObserver } from './ports.ts';
 import { chooseVariant, type Variant } from './traffic.ts';
 
@@ -19,6 +20,11 @@ export interface PredictResponse {
   readonly model_version: number;
   readonly variant: Variant;
   readonly predictions: Prediction[];
+  /**
+   * Values outside the answering version's tolerated training range (policy `warn`), at most
+   * `MAX_RANGE_WARNINGS`; absent when there are none, so in-range answers are unchanged.
+   */
+  readonly warnings?: OutOfRangeWarning[];
 }
 
 export interface PredictOptions {
@@ -83,6 +89,12 @@ export interface ModelServiceOptions {
   readonly now?: () => number;
   /** Draws the canary split of requests without a routing key. @default Math.random */
   readonly random?: () => number;
+  /**
+   * What happens to numeric values outside the answering version's training range (see range-check.ts), and the
+   * tolerance: the share of the training range (max − min) allowed beyond each end.
+   * @default - no range check (the deployment config's default is `warn` with tolerance 0.1)
+   */
+  readonly outOfRange?: { readonly policy: OutOfRangePolicy; readonly tolerance: number };
 }
 
 /** A version loaded into memory: its record, its compiled schema and its session. */
@@ -90,6 +102,8 @@ interface LoadedVersion {
   readonly record: ModelVersionRecord;
   readonly schema: CompiledSchema;
   readonly session: ScoringSession;
+  /** The tolerated ranges of its numeric features; empty when the range check is off. */
+  readonly bounds: readonly FeatureBounds[];
 }
 
 /** A model's serving config with the records of the versions it names. */
@@ -136,12 +150,14 @@ export class ModelService {
   private readonly now: () => number;
   private readonly maxLoadedVersions: number;
   private readonly random: () => number;
+  private readonly rangePolicy: OutOfRangePolicy;
 
   constructor(private readonly options: ModelServiceOptions) {
     this.observer = options.observer ?? silentObserver;
     this.now = options.now ?? Date.now;
     this.maxLoadedVersions = options.maxLoadedVersions ?? 4;
     this.random = options.random ?? Math.random;
+    this.rangePolicy = options.outOfRange?.policy ?? 'off';
   }
 
   async listModels(): Promise<ModelSummary[]> {
@@ -200,6 +216,10 @@ export class ModelService {
     }
     loaded ??= this.ready.get(loadKey(production)) ?? (await this.load(production));
     const rows = validatePredictRequest(loaded.schema, body, this.options.maxBatchSize);
+    let warnings: OutOfRangeWarning[] | undefined;
+    // Before scoring, on every path (ONNX or endpoint, production or canary): a rejected batch is never scored.
+    if (this.rangePolicy === 'reject') rejectOutOfRange(loaded.bounds, rows);
+    else if (this.rangePolicy === 'warn') warnings = this.warnOutOfRange(loaded.bounds, rows, version, variant);
     const input = encodeRows(version.metadata.preprocessing, rows);
 
     const shadow = variant === 'production' ? resolved.shadow : undefined;
@@ -227,7 +247,21 @@ export class ModelService {
         probability,
       };
     }
-    return { model: name, model_version: version.version, variant, predictions };
+    const response: PredictResponse = { model: name, model_version: version.version, variant, predictions };
+    return warnings === undefined ? response : { ...response, warnings };
+  }
+
+  /** The warnings of a `warn` answer (undefined when all values are in range), reported to the observer. */
+  private warnOutOfRange(
+    bounds: readonly FeatureBounds[],
+    rows: readonly FeatureRow[],
+    version: ModelVersionRecord,
+    variant: Variant,
+  ): OutOfRangeWarning[] | undefined {
+    const { count, warnings } = findOutOfRange(bounds, rows);
+    if (count === 0) return undefined;
+    this.observer.outOfRange?.({ model: version.model, model_version: version.version, variant, count, warnings });
+    return warnings;
   }
 
   private async score(
@@ -409,7 +443,7 @@ export class ModelService {
         );
       }
       const session = this.options.remoteEngine.createRemoteSession(target.endpoint_name, metadata.preprocessing);
-      return { record, schema: compileSchema(metadata.input_schema), session };
+      return { record, schema: compileSchema(metadata.input_schema), session, bounds: this.boundsOf(record) };
     }
     const fail = (code: string, message: string, cause: unknown): never => {
       this.observer.modelLoadFailed({ model, version, reason: code, cause });
@@ -447,7 +481,14 @@ export class ModelService {
       fetchMs: sessionStarted - fetchStarted,
       sessionMs: this.now() - sessionStarted,
     });
-    return { record, schema: compileSchema(metadata.input_schema), session };
+    return { record, schema: compileSchema(metadata.input_schema), session, bounds: this.boundsOf(record) };
+  }
+
+  /** Computed once per loaded version: requests only compare. */
+  private boundsOf(record: ModelVersionRecord): FeatureBounds[] {
+    const { outOfRange } = this.options;
+    if (outOfRange === undefined || outOfRange.policy === 'off') return [];
+    return compileFeatureBounds(record.metadata.input_schema, record.metadata.baseline, outOfRange.tolerance);
   }
 
   /**

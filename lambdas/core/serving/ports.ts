@@ -1,4 +1,6 @@
 import type { Preprocessing } from '#core/model/metadata.ts';
+import type { OutOfRangeWarning } from './range-check.ts';
+import type { Variant } from './traffic.ts';
 import type { ModelRecord, ModelVersionRecord } from '#core/registry/records.ts';
 
 /**
@@ -50,6 +52,17 @@ export interface ServingObserver {
   shadowScored(event: ShadowComparison): void;
   /** The shadow version could not score a request (the response was not affected). */
   shadowFailed(event: { model: string; production_version: number; shadow_version: number; reason: string; cause: unknown }): void;
+  /** A `warn` answer carried out-of-range values: `count` of them in all, `warnings` the first ones listed. */
+  outOfRange?(event: OutOfRangeReport): void;
+}
+
+/** The out-of-range values of one answered request (range policy `warn`). */
+export interface OutOfRangeReport {
+  readonly model: string;
+  readonly model_version: number;
+  readonly variant: Variant;
+  readonly count: number;
+  readonly warnings: readonly OutOfRangeWarning[];
 }
 
 /** How a shadow version's answers compared with production's on one request. */
