@@ -112,7 +112,22 @@ export interface PredictConfig {
    * @default 1
    */
   readonly onnxIntraOpThreads: number;
+  /**
+   * What predict does with a numeric value outside the answering version's training range (widened by
+   * `outOfRangeTolerance`): `off` checks nothing, `warn` answers 200 with `warnings`, `reject` answers 400 `OUT_OF_RANGE`.
+   * @default "warn"
+   */
+  readonly outOfRange: OutOfRangePolicy;
+  /**
+   * Share of the training range (max − min) tolerated below the training min and above the training max (0 to 100).
+   * @default 0.1
+   */
+  readonly outOfRangeTolerance: number;
 }
+
+/** What the predict function does with values outside the training range (the names of the serving core). */
+export type OutOfRangePolicy = 'off' | 'warn' | 'reject';
+const OUT_OF_RANGE_POLICIES: readonly OutOfRangePolicy[] = ['off', 'warn', 'reject'];
 
 export interface RegistryConfig {
   /**
@@ -691,6 +706,8 @@ export const DEFAULT_CONFIG: MlopsConfig = {
     timeoutSeconds: 10,
     provisionedConcurrency: 0,
     onnxIntraOpThreads: 1,
+    outOfRange: 'warn',
+    outOfRangeTolerance: 0.1,
   },
   registry: { cacheTtlSeconds: 30 },
   artifacts: { noncurrentVersionExpirationDays: 90 },
@@ -916,6 +933,8 @@ function parsePredict(raw: unknown): PredictConfig {
     'reservedConcurrency',
     'provisionedConcurrency',
     'onnxIntraOpThreads',
+    'outOfRange',
+    'outOfRangeTolerance',
   ]);
   const reservedConcurrency =
     predict['reservedConcurrency'] === undefined
@@ -931,6 +950,8 @@ function parsePredict(raw: unknown): PredictConfig {
     ...(reservedConcurrency === undefined ? {} : { reservedConcurrency }),
     provisionedConcurrency,
     onnxIntraOpThreads: integerIn(predict, 'onnxIntraOpThreads', 'predict.onnxIntraOpThreads', 1, 6),
+    outOfRange: oneOf(predict, 'outOfRange', 'predict.outOfRange', OUT_OF_RANGE_POLICIES),
+    outOfRangeTolerance: numberIn(predict, 'outOfRangeTolerance', 'predict.outOfRangeTolerance', 0, 100),
   };
 }
 

@@ -12,7 +12,8 @@ import { SageMakerRuntimeInvoker } from '#adapters/sagemaker-runtime-invoker.ts'
 import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
-import { integerEnv, listEnv, numberEnv, requireEnv } from '#shared/environment.ts';
+import { integerEnv, listEnv, numberEnv, oneOfEnv, requireEnv } from '#shared/environment.ts';
+import { OUT_OF_RANGE_POLICIES } from '#core/serving/range-check.ts';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { PredictionCapture } from '#core/capture/prediction-capture.ts';
 import type { CaptureSink } from '#core/capture/ports.ts';
@@ -77,6 +78,15 @@ const observer: ServingObserver = {
     shadowMetric.addDimension('model', model);
     shadowMetric.addMetric('ShadowFailures', MetricUnit.Count, 1);
   },
+  outOfRange({ model, model_version, variant, count, warnings }) {
+    // The first few are enough to see which feature moved; the answer itself lists up to 100.
+    logger.warn('out-of-range values served', { model, model_version, variant, count, first: warnings.slice(0, 5) });
+    const rangeMetric = metrics.singleMetric();
+    rangeMetric.addDimension('model', model);
+    rangeMetric.addMetadata('model_version', String(model_version));
+    rangeMetric.addMetadata('variant', variant);
+    rangeMetric.addMetric('OutOfRangeValues', MetricUnit.Count, count);
+  },
 };
 
 /** Versions served by SageMaker endpoints: their calls, retries and circuit changes (docs/gpu.md). */
@@ -123,6 +133,10 @@ const service = new ModelService({
   observer,
   cacheTtlMs: integerEnv('REGISTRY_CACHE_TTL_SECONDS', 30) * 1000,
   maxBatchSize,
+  outOfRange: {
+    policy: oneOfEnv('OUT_OF_RANGE_POLICY', OUT_OF_RANGE_POLICIES, 'warn'),
+    tolerance: numberEnv('OUT_OF_RANGE_TOLERANCE', 0.1, 0, 100),
+  },
 });
 
 /**

@@ -47,3 +47,12 @@ export function numberEnv(name: string, fallback: number, min: number, max: numb
   }
   return value;
 }
+
+/** Reads an optional string that must be one of `options`, falling back to `fallback` when unset. */
+export function oneOfEnv<T extends string>(name: string, options: readonly T[], fallback: T, env: NodeJS.ProcessEnv = process.env): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const match = options.find((option) => option === raw);
+  if (match === undefined) throw new MissingEnvironmentError(name, `must be one of ${options.join(', ')}, got "${raw}"`);
+  return match;
+}

@@ -54,6 +54,10 @@ export const ENV = {
   DRIFT_CONFIG: 'DRIFT_CONFIG',
   /** EventBridge bus the drift job puts its events on. */
   EVENT_BUS_NAME: 'EVENT_BUS_NAME',
+  /** What the predict function does with values outside the training range: `off`, `warn` or `reject` (`predict.outOfRange`). */
+  OUT_OF_RANGE_POLICY: 'OUT_OF_RANGE_POLICY',
+  /** Share of the training range tolerated beyond each end (`predict.outOfRangeTolerance`). */
+  OUT_OF_RANGE_TOLERANCE: 'OUT_OF_RANGE_TOLERANCE',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

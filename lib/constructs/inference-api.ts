@@ -124,6 +124,8 @@ export class InferenceApi extends Construct {
         [ENV.REGISTRY_CACHE_TTL_SECONDS]: String(config.registry.cacheTtlSeconds),
         [ENV.CORS_ALLOW_ORIGIN]: config.api.corsAllowOrigins.join(','),
         [ENV.ONNX_INTRA_OP_THREADS]: String(config.predict.onnxIntraOpThreads),
+        [ENV.OUT_OF_RANGE_POLICY]: config.predict.outOfRange,
+        [ENV.OUT_OF_RANGE_TOLERANCE]: String(config.predict.outOfRangeTolerance),
       },
     });
     this.predictFunction

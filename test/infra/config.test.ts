@@ -382,6 +382,28 @@ describe('parseConfig', () => {
   });
 });
 
+describe('predict out-of-range settings', () => {
+  it('defaults to warn with a tolerance of 10 % of the training range', () => {
+    const config = parseConfig(undefined);
+    expect(config.predict.outOfRange).toBe('warn');
+    expect(config.predict.outOfRangeTolerance).toBe(0.1);
+  });
+
+  it('accepts each policy and a tolerance of 0', () => {
+    for (const policy of ['off', 'warn', 'reject'] as const) {
+      expect(parseConfig({ predict: { outOfRange: policy, outOfRangeTolerance: 0 } }).predict).toMatchObject({ outOfRange: policy, outOfRangeTolerance: 0 });
+    }
+  });
+
+  it.each([
+    [{ predict: { outOfRange: 'block' } }, 'config field "predict.outOfRange" must be one of "off", "warn", "reject", got "block"'],
+    [{ predict: { outOfRangeTolerance: -0.1 } }, 'config field "predict.outOfRangeTolerance" must be a number from 0 to 100, got -0.1'],
+    [{ predict: { outOfRangeTolerance: '0.1' } }, 'config field "predict.outOfRangeTolerance" must be a number from 0 to 100, got "0.1"'],
+  ])('rejects %j naming the field and value', (raw, message) => {
+    expect(errorOf(() => parseConfig(raw)).message).toBe(message);
+  });
+});
+
 describe('loadConfig', () => {
   it('reads the mlops context of an App', () => {
     const app = new App({ context: { mlops: { appName: 'demo', predict: { memorySize: 2048 } } } });

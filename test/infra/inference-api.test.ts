@@ -252,4 +252,14 @@ describe('InferenceApi', () => {
     });
     custom.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'v1' });
   });
+
+  it('passes the out-of-range policy and tolerance to the predict function (warn and 0.1 by default)', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'inference-api', OUT_OF_RANGE_POLICY: 'warn', OUT_OF_RANGE_TOLERANCE: '0.1' }) },
+    });
+    const { template: rejecting } = buildStack({ predict: { outOfRange: 'reject', outOfRangeTolerance: 0 } });
+    rejecting.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'inference-api', OUT_OF_RANGE_POLICY: 'reject', OUT_OF_RANGE_TOLERANCE: '0' }) },
+    });
+  });
 });

@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { RequestValidationError } from '#core/api/errors.ts';
+import type { ModelMetadata, NumericProfile, Preprocessing } from '#core/model/metadata.ts';
+import type { ModelRecord, ModelVersionRecord, ServingTarget } from '#core/registry/records.ts';
+import { ModelService, type ModelServiceOptions } from '#core/serving/model-service.ts';
+import type { OutOfRangePolicy } from '#core/serving/range-check.ts';
+import type { OutOfRangeReport, RegistryReader, RemoteScoringEngine, ScoringEngine, ScoringSession, ServingObserver } from '#core/serving/ports.ts';
+
+/** ModelService's range check: the answering version's baseline, before scoring, on the Lambda and endpoint paths. */
+
+const preprocessing: Preprocessing = {
+  preprocess_version: 1,
+  input_name: 'features',
+  output_name: 'probability',
+  columns: 2,
+  encodings: [
+    { feature: 'age', kind: 'numeric', impute: 40 },
+    { feature: 'income', kind: 'numeric', impute: 100 },
+  ],
+};
+
+function numeric(min: number, max: number): NumericProfile {
+  return { type: 'numeric', count: 10, missing_rate: 0, min, max, mean: (min + max) / 2, std: 1, quantiles: [] };
+}
+
+/** Version 1 trained on ages 20–60; version 2 (the canary) on ages 20–100. Income has no baseline in either. */
+function metadataOf(version: number): ModelMetadata {
+  return {
+    algorithm: 'logistic_regression',
+    input_schema: {
+      schema_version: 1,
+      features: [
+        { name: 'age', type: 'numeric', nullable: true },
+        { name: 'income', type: 'numeric', nullable: true },
+      ],
+    },
+    preprocessing,
+    output: { positive_label: 'bad', negative_label: 'good', threshold: 0.5 },
+    metrics: {},
+    baseline: { age: version === 1 ? numeric(20, 60) : numeric(20, 100) },
+    lineage: { data_sha256: '0'.repeat(64), rows: 10, target: 't', seed: 1, parameters: {}, trainer: 'test', trainer_version: '1' },
+  };
+}
+
+function bytesOf(version: number): Uint8Array {
+  return new TextEncoder().encode(`version ${version}`);
+}
+
+function versionRecord(version: number, target?: ServingTarget): ModelVersionRecord {
+  const sha256 = createHash('sha256').update(bytesOf(version)).digest('hex');
+  return {
+    model: 'm',
+    version,
+    stage: 'production',
+    artifact: { key: `models/m/${version}.onnx`, sha256, size_bytes: 9 },
+    metadata: metadataOf(version),
+    created_at: '2024-01-01T00:00:00.000Z',
+    created_by: 'test',
+    deleted_at: null,
+    ...(target === undefined ? {} : { serving_target: target }),
+  };
+}
+
+function registry(versions: ModelVersionRecord[], canary: { version: number; share: number } | null = null): RegistryReader {
+  const model: ModelRecord = {
+    model: 'm',
+    description: '',
+    production_version: 1,
+    canary,
+    shadow_version: null,
+    previous_production_versions: [],
+    latest_version: versions.length,
+    revision: 1,
+    created_at: '2024-01-01T00:00:00.000Z',
+    updated_at: '2024-01-01T00:00:00.000Z',
+  };
+  return {
+    getModel: async () => model,
+    getVersion: async (_m, v) => versions.find((r) => r.version === v),
+    listModels: async () => [model],
+    listVersions: async () => versions,
+  };
+}
+
+/** Sessions that answer 0.25 per row and count the batches they scored. */
+class CountingEngine implements ScoringEngine, RemoteScoringEngine {
+  scored = 0;
+  private session(): ScoringSession {
+    return {
+      score: async (_input, rows) => {
+        this.scored++;
+        return new Float32Array(rows).fill(0.25);
+      },
+      release: async () => undefined,
+    };
+  }
+  createSession = async (): Promise<ScoringSession> => this.session();
+  createRemoteSession = (): ScoringSession => this.session();
+}
+
+function service(
+  policy: OutOfRangePolicy | undefined,
+  options: { versions?: ModelVersionRecord[]; canary?: { version: number; share: number }; reports?: OutOfRangeReport[] } = {},
+): { service: ModelService; engine: CountingEngine } {
+  const engine = new CountingEngine();
+  const observer: ServingObserver = {
+    modelLoaded: () => undefined,
+    modelLoadFailed: () => undefined,
+    canaryFallback: () => undefined,
+    shadowScored: () => undefined,
+    shadowFailed: () => undefined,
+    outOfRange: (report) => options.reports?.push(report),
+  };
+  const serviceOptions: ModelServiceOptions = {
+    registry: registry(options.versions ?? [versionRecord(1)], options.canary ?? null),
+    artifacts: { getArtifact: async (key) => bytesOf(Number(/(\d+)\.onnx$/.exec(key)?.[1])) },
+    engine,
+    remoteEngine: engine,
+    observer,
+    cacheTtlMs: 30_000,
+    maxBatchSize: 10,
+    ...(policy === undefined ? {} : { outOfRange: { policy, tolerance: 0.25 } }),
+  };
+  return { service: new ModelService(serviceOptions), engine };
+}
+
+const IN_RANGE = { instances: [{ age: 70, income: 1e9 }, { age: null, income: null }] };
+const OUT_OF_RANGE = { instances: [{ age: 30, income: 1 }, { age: 71, income: -1e9 }] };
+
+describe('ModelService range check', () => {
+  it('answers in-range batches without a warnings field under warn', async () => {
+    const reports: OutOfRangeReport[] = [];
+    const response = await service('warn', { reports }).service.predict('m', IN_RANGE);
+    expect(Object.keys(response)).toEqual(['model', 'model_version', 'variant', 'predictions']);
+    expect(reports).toEqual([]);
+  });
+
+  it('answers with warnings under warn, bounds widened by the tolerance, and reports the count', async () => {
+    const reports: OutOfRangeReport[] = [];
+    const { service: warning, engine } = service('warn', { reports });
+    const response = await warning.predict('m', OUT_OF_RANGE);
+    expect(response.predictions).toHaveLength(2);
+    expect(response.warnings).toEqual([{ instance: 1, feature: 'age', code: 'OUT_OF_RANGE', value: 71, min: 10, max: 70 }]);
+    expect(engine.scored).toBe(1);
+    expect(reports).toEqual([{ model: 'm', model_version: 1, variant: 'production', count: 1, warnings: response.warnings }]);
+  });
+
+  it('rejects under reject with OUT_OF_RANGE before anything is scored', async () => {
+    const { service: rejecting, engine } = service('reject');
+    const error = await rejecting.predict('m', OUT_OF_RANGE).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RequestValidationError);
+    expect(error).toMatchObject({ code: 'OUT_OF_RANGE', details: { field: 'instances[1].age', received: 71, min: 10, max: 70 } });
+    expect(engine.scored).toBe(0);
+    await expect(rejecting.predict('m', IN_RANGE)).resolves.toMatchObject({ model_version: 1 });
+  });
+
+  it.each([['off' as const], [undefined]])('checks nothing with policy %s', async (policy) => {
+    const response = await service(policy).service.predict('m', OUT_OF_RANGE);
+    expect(response).not.toHaveProperty('warnings');
+  });
+
+  it("checks a canary's requests against the canary's own baseline", async () => {
+    const { service: split } = service('reject', { versions: [versionRecord(1), versionRecord(2)], canary: { version: 2, share: 100 } });
+    const response = await split.predict('m', OUT_OF_RANGE);
+    expect(response).toMatchObject({ model_version: 2, variant: 'canary' });
+    expect(response).not.toHaveProperty('warnings');
+  });
+
+  it('rejects before calling the endpoint of a version served by SageMaker', async () => {
+    const { service: remote, engine } = service('reject', { versions: [versionRecord(1, { kind: 'sagemaker', endpoint_name: 'gpu' })] });
+    await expect(remote.predict('m', OUT_OF_RANGE)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+    expect(engine.scored).toBe(0);
+    await expect(remote.predict('m', IN_RANGE)).resolves.toMatchObject({ model_version: 1 });
+    expect(engine.scored).toBe(1);
+  });
+});
