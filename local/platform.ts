@@ -14,6 +14,7 @@ import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
 import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from '#core/pipeline/run.ts';
 import { PipelineSteps } from '#core/pipeline/steps.ts';
+import type { OutOfRangePolicy } from '#core/serving/range-check.ts';
 import { LocalPipeline, type LocalPipelineOptions } from './pipeline.ts';
 import { localAdminRoutes } from './admin-routes.ts';
 import { ensureRegistryTable } from './provision.ts';
@@ -71,6 +72,11 @@ export interface LocalPlatformOptions {
   readonly drift?: LocalDriftOptions;
   /** How the predict handler calls SageMaker endpoints, and faults the local endpoints answer (tests). */
   readonly sagemaker?: LocalSageMakerOptions;
+  /**
+   * The predict handler's range check (the `OUT_OF_RANGE_*` variables the CDK sets from `predict.outOfRange*`).
+   * @default - the config defaults: policy `warn`, tolerance 0.1
+   */
+  readonly outOfRange?: { readonly policy?: OutOfRangePolicy; readonly tolerance?: number };
 }
 
 /** The handler's SageMaker settings (the `SAGEMAKER_*` variables the CDK sets from `sagemakerServing`). */
@@ -170,6 +176,14 @@ function configureHandlerEnvironment(dynamoDb: string, s3: string, cacheTtlSecon
   });
 }
 
+/** Always set, never inherited: a platform started earlier in the same process must not leak its policy. */
+function configureRangeCheckEnvironment(options: NonNullable<LocalPlatformOptions['outOfRange']>): void {
+  Object.assign(process.env, {
+    OUT_OF_RANGE_POLICY: options.policy ?? 'warn',
+    OUT_OF_RANGE_TOLERANCE: String(options.tolerance ?? 0.1),
+  });
+}
+
 /** The invocation context Lambda would pass, so the instrumented handler runs exactly as deployed. */
 function lambdaContext(requestId: string): Context {
   const deadline = Date.now() + 30_000;
@@ -259,6 +273,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
     started.push(sagemakerRuntime);
     configureSageMakerEnvironment(sagemakerRuntime.endpoint, options.sagemaker ?? {});
+    configureRangeCheckEnvironment(options.outOfRange ?? {});
 
     // Imported only now: the handler module reads its environment when it loads, as in Lambda.
     const figures = new LiveFigures();
