@@ -18,6 +18,8 @@ export const VALIDATION_ERROR_CODES = [
   'NULL_NOT_ALLOWED',
   'UNKNOWN_CATEGORY',
   'INVALID_REQUEST_ID',
+  // Only where the deployment's `predict.outOfRange` is `reject` (lambdas/core/serving/range-check.ts).
+  'OUT_OF_RANGE',
 ] as const;
 
 /** What `POST /v1/models/{model}/feedback` answers 400 with (`lambdas/core/capture/feedback-request.ts`). */
@@ -352,6 +354,26 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
                 },
               },
             },
+            warnings: {
+              type: 'array',
+              maxItems: 100,
+              description:
+                "Numeric values outside the answering version's training range widened by the tolerance, where the " +
+                "deployment's `predict.outOfRange` is `warn` (at most 100 listed). Absent when there are none",
+              items: { $ref: '#/components/schemas/OutOfRangeWarning' },
+            },
+          },
+        },
+        OutOfRangeWarning: {
+          type: 'object',
+          required: ['instance', 'feature', 'code', 'value', 'min', 'max'],
+          properties: {
+            instance: { type: 'integer', minimum: 0, description: 'The instance of the batch, counted from 0' },
+            feature: { type: 'string' },
+            code: { const: 'OUT_OF_RANGE' },
+            value: { type: 'number' },
+            min: { type: 'number', description: 'The lowest tolerated value: training min − tolerance × (max − min)' },
+            max: { type: 'number', description: 'The highest tolerated value: training max + tolerance × (max − min)' },
           },
         },
         FeedbackRequest: {

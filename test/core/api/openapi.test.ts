@@ -49,6 +49,14 @@ describe('openApiDocument', () => {
     expect(response?.properties).toHaveProperty('request_id');
   });
 
+  it('lists OUT_OF_RANGE among the predict 400s and optional warnings in the predict answer', () => {
+    expect(codesOf(operation('/v1/models/{model}/predict', 'post'), '400')).toContain('OUT_OF_RANGE');
+    const response = document.components.schemas.PredictResponse;
+    expect(response?.required).not.toContain('warnings');
+    expect(response?.properties?.['warnings']).toMatchObject({ type: 'array', items: { $ref: '#/components/schemas/OutOfRangeWarning' } });
+    expect(document.components.schemas.OutOfRangeWarning?.required).toEqual(['instance', 'feature', 'code', 'value', 'min', 'max']);
+  });
+
   it('points every $ref at a schema it defines', () => {
     const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1] as string);
     for (const name of new Set(refs)) expect(document.components.schemas).toHaveProperty(name);
