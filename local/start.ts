@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { LOCAL_BUCKET_NAME, LOCAL_CAPTURE_BUCKET_NAME, LOCAL_TABLE_NAME, startLocalPlatform } from './platform.ts';
+import { LOCAL_CAPTURE_BUCKET_NAME, startLocalPlatform } from './platform.ts';
+import { removePlatformFile, writePlatformFile } from './platform-file.ts';
 
 /**
  * `npm start`: runs the whole platform on this machine with no AWS account.
@@ -65,25 +66,7 @@ async function main(): Promise<void> {
     },
   });
   // Where the CLI's --local finds this platform (removed again on a clean stop).
-  writeFileSync(
-    join(dataDir, 'platform.json'),
-    `${JSON.stringify(
-      {
-        api_url: platform.url,
-        api_key: platform.apiKey,
-        dynamodb_endpoint: platform.dynamoDbEndpoint,
-        s3_endpoint: platform.s3Endpoint,
-        table_name: LOCAL_TABLE_NAME,
-        bucket_name: LOCAL_BUCKET_NAME,
-        capture_bucket_name: LOCAL_CAPTURE_BUCKET_NAME,
-        pid: process.pid,
-        sagemaker_runtime_endpoint: platform.sagemakerRuntime.endpoint,
-        lambda_max_artifact_bytes: platform.lambdaMaxArtifactBytes,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  writePlatformFile(dataDir, platform);
   if (platform.seeded) console.log('registry was empty: trained and registered the reference model "credit" (version 1)');
   const example = JSON.stringify({
     instances: [
@@ -116,7 +99,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping`);
-    rmSync(join(dataDir, 'platform.json'), { force: true });
+    removePlatformFile(dataDir);
     platform.stop().then(
       () => process.exit(0),
       (error: unknown) => {

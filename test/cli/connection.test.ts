@@ -7,7 +7,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, readLocalPlatformFile } from '../../cli/connection.ts';
-import { run } from '../../cli/program.ts';
+import { runMlops, type CliResult } from '../support/mlops-cli.ts';
 
 /** How the CLI finds the platform: a deployed stack's outputs, or the local platform's file. */
 
@@ -19,12 +19,7 @@ afterEach(() => {
   apiGateway.reset();
 });
 
-async function mlops(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(args, { io: { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) }, env: {}, cwd: tmpdir() });
-  return { code, stdout, stderr };
-}
+const mlops = (...args: string[]): Promise<CliResult> => runMlops(args, { cwd: tmpdir() });
 
 describe('AWS connection', () => {
   it("reads the stack's outputs and the API key value", async () => {

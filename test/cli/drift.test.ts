@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ksTwoSample } from '#core/drift/ks.ts';
-import { run } from '../../cli/program.ts';
+import { runMlops, type CliResult } from '../support/mlops-cli.ts';
 
 /** `mlops drift compare` on CSV files, no deployment. */
 
@@ -29,12 +29,7 @@ beforeAll(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function mlops(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(args, { io: { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) }, env: {}, cwd: dir });
-  return { code, stdout, stderr };
-}
+const mlops = (...args: string[]): Promise<CliResult> => runMlops(args, { cwd: dir });
 
 describe('mlops drift compare', () => {
   it('prints per feature the test, statistic, p-value, PSI, distance and verdict as JSON', async () => {

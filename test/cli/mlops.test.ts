@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../cli/program.ts';
+import { runMlops, runMlopsJson, type CliResult } from '../support/mlops-cli.ts';
 import type { AuditRecord, ModelRecord, ModelVersionRecord } from '#core/registry/records.ts';
 import { trainLogisticRegression } from '#core/training/train-binary-classifier.ts';
-import { LOCAL_BUCKET_NAME, LOCAL_TABLE_NAME, startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
+import { startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
+import { writePlatformFile } from '../../local/platform-file.ts';
 import { CREDIT_INSTANCE } from '../support/credit-instances.ts';
 
 /**
@@ -23,32 +24,12 @@ let dataDir: string;
 let workDir: string;
 let platform: LocalPlatform;
 
-interface Result {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function mlops(...args: string[]): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(['--local', '--local-dir', dataDir, '--actor', 'tester@cli-test', ...args], {
-    io: { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) },
-    env: {},
-    cwd: workDir,
-  });
-  return { code, stdout, stderr };
-}
-
+const local = (args: string[]): string[] => ['--local', '--local-dir', dataDir, '--actor', 'tester@cli-test', ...args];
+const mlops = (...args: string[]): Promise<CliResult> => runMlops(local(args), { cwd: workDir });
 /** Runs a command that must succeed with `--json` and parses its output. */
-async function mlopsJson<T>(...args: string[]): Promise<T> {
-  const result = await mlops('--json', ...args);
-  expect(result.stderr).toBe('');
-  expect(result.code).toBe(0);
-  return JSON.parse(result.stdout) as T;
-}
+const mlopsJson = <T>(...args: string[]): Promise<T> => runMlopsJson<T>(local(args), { cwd: workDir });
 
-function expectOneLineFailure(result: Result, code: number, pattern: RegExp): void {
+function expectOneLineFailure(result: CliResult, code: number, pattern: RegExp): void {
   expect(result.code).toBe(code);
   expect(result.stdout).toBe('');
   expect(result.stderr).toMatch(/^mlops: [^\n]+\n$/);
@@ -79,18 +60,7 @@ beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'mlops-cli-work-'));
   platform = await startLocalPlatform({ dataDir, apiKey: 'cli-test-key-0123456789', port: 0, registryCacheTtlSeconds: 0 });
   // What local/start.ts writes for the CLI's --local.
-  writeFileSync(
-    join(dataDir, 'platform.json'),
-    JSON.stringify({
-      api_url: platform.url,
-      api_key: platform.apiKey,
-      dynamodb_endpoint: platform.dynamoDbEndpoint,
-      s3_endpoint: platform.s3Endpoint,
-      table_name: LOCAL_TABLE_NAME,
-      bucket_name: LOCAL_BUCKET_NAME,
-      pid: process.pid,
-    }),
-  );
+  writePlatformFile(dataDir, platform);
 });
 
 afterAll(async () => {
@@ -225,12 +195,7 @@ describe('mlops --local', () => {
 
   it('says when the local platform is not running', async () => {
     const empty = mkdtempSync(join(workDir, 'not-running-'));
-    let stderr = '';
-    const code = await run(['--local', '--local-dir', empty, 'list'], {
-      io: { stdout: () => undefined, stderr: (text) => (stderr += text) },
-      env: {},
-      cwd: workDir,
-    });
+    const { code, stderr } = await runMlops(['--local', '--local-dir', empty, 'list'], { cwd: workDir });
     expect(code).toBe(1);
     expect(stderr).toMatch(/^mlops: the local platform is not running: start it with npm start \(no .*platform\.json\)\n$/);
   });

@@ -15,7 +15,7 @@ import {
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { run } from '../../cli/program.ts';
+import { runMlops, type CliResult } from '../support/mlops-cli.ts';
 import type { RunReport } from '../../cli/run-report.ts';
 
 /**
@@ -66,18 +66,13 @@ afterEach(() => {
   documents.reset();
 });
 
-async function mlops(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(['--region', 'eu-west-1', '--actor', 'alice@laptop', ...args], {
-    io: { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) },
-    env: {},
+async function mlops(...args: string[]): Promise<CliResult> {
+  return runMlops(['--region', 'eu-west-1', '--actor', 'alice@laptop', ...args], {
     cwd: tmpdir(),
     sleep: async (ms) => {
       sleeps.push(ms);
     },
   });
-  return { code, stdout, stderr };
 }
 
 let eventId = 0;

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../cli/program.ts';
 import type { RunReport } from '../../cli/run-report.ts';
-import { LOCAL_BUCKET_NAME, LOCAL_TABLE_NAME, startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
+import { startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
+import { writePlatformFile } from '../../local/platform-file.ts';
 
 /**
  * `mlops train`, `mlops approve|reject ID` and `mlops runs get` against the local platform,
@@ -73,18 +74,7 @@ beforeAll(async () => {
     registryCacheTtlSeconds: 0,
     pipeline: { retryIntervalMs: 0, approvalPollMs: 20 },
   });
-  writeFileSync(
-    join(dataDir, 'platform.json'),
-    JSON.stringify({
-      api_url: platform.url,
-      api_key: platform.apiKey,
-      dynamodb_endpoint: platform.dynamoDbEndpoint,
-      s3_endpoint: platform.s3Endpoint,
-      table_name: LOCAL_TABLE_NAME,
-      bucket_name: LOCAL_BUCKET_NAME,
-      pid: process.pid,
-    }),
-  );
+  writePlatformFile(dataDir, platform);
 });
 
 afterAll(async () => {

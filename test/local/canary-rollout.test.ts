@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -7,7 +7,8 @@ import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
 import { registerArtifact } from '#core/registry/registration.ts';
 import { run } from '../../cli/program.ts';
 import { trainCreditModel } from '../../examples/credit/train.ts';
-import { LOCAL_BUCKET_NAME, LOCAL_TABLE_NAME, startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
+import { startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
+import { writePlatformFile } from '../../local/platform-file.ts';
 import { constantScoreOnnx, failingAtRunOnnx } from '../support/canary-artifacts.ts';
 import { CREDIT_INSTANCE } from '../support/credit-instances.ts';
 
@@ -78,18 +79,7 @@ beforeAll(async () => {
     // Judged on few requests and promoted after a short healthy time, on a short interval.
     canaryWatch: { intervalMs: 100, thresholds: { minRequests: 10, healthyMinutes: 0.002 } },
   });
-  writeFileSync(
-    join(dataDir, 'platform.json'),
-    JSON.stringify({
-      api_url: platform.url,
-      api_key: platform.apiKey,
-      dynamodb_endpoint: platform.dynamoDbEndpoint,
-      s3_endpoint: platform.s3Endpoint,
-      table_name: LOCAL_TABLE_NAME,
-      bucket_name: LOCAL_BUCKET_NAME,
-      pid: process.pid,
-    }),
-  );
+  writePlatformFile(dataDir, platform);
 });
 
 afterAll(async () => {

@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../cli/program.ts';
+import { runMlops, runMlopsJson, type CliResult } from '../support/mlops-cli.ts';
 import type { ModelVersionRecord } from '#core/registry/records.ts';
-import { LOCAL_BUCKET_NAME, LOCAL_TABLE_NAME, startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
+import { startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
+import { writePlatformFile } from '../../local/platform-file.ts';
 import type { EndpointFault } from '../../local/sagemaker-runtime.ts';
 import { trainCreditModel } from '../../examples/credit/train.ts';
 import { CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE, creditBatch } from '../support/credit-instances.ts';
@@ -33,29 +34,9 @@ function always(fault: EndpointFault): () => EndpointFault {
   return () => fault;
 }
 
-interface Result {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function mlops(...args: string[]): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(['--local', '--local-dir', dataDir, '--actor', 'tester@gpu-test', ...args], {
-    io: { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) },
-    env: {},
-    cwd: workDir,
-  });
-  return { code, stdout, stderr };
-}
-
-async function mlopsJson<T>(...args: string[]): Promise<T> {
-  const result = await mlops('--json', ...args);
-  expect(result.stderr).toBe('');
-  expect(result.code).toBe(0);
-  return JSON.parse(result.stdout) as T;
-}
+const local = (args: string[]): string[] => ['--local', '--local-dir', dataDir, '--actor', 'tester@gpu-test', ...args];
+const mlops = (...args: string[]): Promise<CliResult> => runMlops(local(args), { cwd: workDir });
+const mlopsJson = <T>(...args: string[]): Promise<T> => runMlopsJson<T>(local(args), { cwd: workDir });
 
 async function predict(model: string, instances: unknown[]): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${platform.url}/v1/models/${model}/predict`, {
@@ -96,20 +77,7 @@ beforeAll(async () => {
       faults: (endpoint) => faults.get(endpoint)?.(),
     },
   });
-  writeFileSync(
-    join(dataDir, 'platform.json'),
-    JSON.stringify({
-      api_url: platform.url,
-      api_key: platform.apiKey,
-      dynamodb_endpoint: platform.dynamoDbEndpoint,
-      s3_endpoint: platform.s3Endpoint,
-      table_name: LOCAL_TABLE_NAME,
-      bucket_name: LOCAL_BUCKET_NAME,
-      pid: process.pid,
-      sagemaker_runtime_endpoint: platform.sagemakerRuntime.endpoint,
-      lambda_max_artifact_bytes: platform.lambdaMaxArtifactBytes,
-    }),
-  );
+  writePlatformFile(dataDir, platform);
   // The same training as the seeded `credit` model: the same bytes, so the same answers from either path.
   const { onnx, metadata } = await trainCreditModel();
   files = { onnx: join(workDir, 'model.onnx'), metadata: join(workDir, 'metadata.json') };

@@ -1,0 +1,32 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LocalPlatformFile } from '../cli/connection.ts';
+import { LOCAL_BUCKET_NAME, LOCAL_CAPTURE_BUCKET_NAME, LOCAL_TABLE_NAME, type LocalPlatform } from './platform.ts';
+
+/**
+ * `<dataDir>/platform.json`: where `mlops --local` finds a running local platform (its endpoints, names and
+ * pid). `npm start` writes it once the platform is up and removes it on a clean stop; tests that drive the CLI
+ * against an in-process platform write it the same way.
+ */
+
+export const PLATFORM_FILE_NAME = 'platform.json';
+
+export function writePlatformFile(dataDir: string, platform: LocalPlatform, pid: number = process.pid): void {
+  const file: LocalPlatformFile = {
+    api_url: platform.url,
+    api_key: platform.apiKey,
+    dynamodb_endpoint: platform.dynamoDbEndpoint,
+    s3_endpoint: platform.s3Endpoint,
+    table_name: LOCAL_TABLE_NAME,
+    bucket_name: LOCAL_BUCKET_NAME,
+    capture_bucket_name: LOCAL_CAPTURE_BUCKET_NAME,
+    pid,
+    sagemaker_runtime_endpoint: platform.sagemakerRuntime.endpoint,
+    lambda_max_artifact_bytes: platform.lambdaMaxArtifactBytes,
+  };
+  writeFileSync(join(dataDir, PLATFORM_FILE_NAME), `${JSON.stringify(file, null, 2)}\n`);
+}
+
+export function removePlatformFile(dataDir: string): void {
+  rmSync(join(dataDir, PLATFORM_FILE_NAME), { force: true });
+}
