@@ -77,21 +77,7 @@ export class DriftMonitor extends Construct {
     fn.bindRegistryTable(props.registryTable, props.registryIndexNames);
     // The retrain cooldown item (pk DRIFT#{model}).
     fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['dynamodb:PutItem'], resources: [props.registryTable.tableArn] }));
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['s3:GetObject'],
-        resources: DRIFT_READ_PREFIXES.map((prefix) => captureBucket.arnForObjects(`${prefix}*`)),
-      }),
-    );
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['s3:ListBucket'],
-        resources: [captureBucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': DRIFT_READ_PREFIXES.map((prefix) => `${prefix}*`) } },
-      }),
-    );
+    fn.grantPrefixRead(captureBucket, DRIFT_READ_PREFIXES);
     fn.addToRolePolicy(
       new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:PutObject'], resources: [captureBucket.arnForObjects(`${DRIFT_REPORT_PREFIX}*`)] }),
     );

@@ -144,18 +144,7 @@ export class MlopsFunction extends NodejsFunction {
    * The grant is scoped to the `models/` prefix, which needs one acknowledged wildcard (see the ack below).
    */
   public bindArtifactBucket(bucket: IBucket, prefix = 'models/'): this {
-    const objects = bucket.arnForObjects(`${prefix}*`);
-    this.addToRolePolicy(
-      new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetObject'], resources: [objects] }),
-    );
-    this.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['s3:ListBucket'],
-        resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
-      }),
-    );
+    this.grantPrefixRead(bucket, [prefix]);
     if (bucket.encryptionKey !== undefined) bucket.encryptionKey.grantDecrypt(this);
     this.addEnvironment(ENV.ARTIFACT_BUCKET_NAME, bucket.bucketName);
     if (this.role !== undefined) {
@@ -168,6 +157,26 @@ export class MlopsFunction extends NodejsFunction {
         });
       }
     }
+    return this;
+  }
+
+  /**
+   * `s3:GetObject` on the objects under `prefixes` and `s3:ListBucket` limited to them (so that a missing key reads
+   * as 404, not 403). Nothing else of the bucket; the caller acknowledges the prefix wildcards where cdk-nag asks.
+   */
+  public grantPrefixRead(bucket: IBucket, prefixes: readonly string[]): this {
+    const patterns = prefixes.map((prefix) => `${prefix}*`);
+    this.addToRolePolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetObject'], resources: patterns.map((pattern) => bucket.arnForObjects(pattern)) }),
+    );
+    this.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': patterns } },
+      }),
+    );
     return this;
   }
 }

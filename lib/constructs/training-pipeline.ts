@@ -162,22 +162,8 @@ export class TrainingPipeline extends Construct {
       }),
     );
     const readOnly = PIPELINE_READ_PREFIXES.filter((prefix) => prefix !== 'models/');
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['s3:GetObject'],
-        resources: readOnly.map((prefix) => artifactBucket.arnForObjects(`${prefix}*`)),
-      }),
-    );
-    // ListBucket on the prefixes: a missing cache entry must read as 404 (not 403).
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['s3:ListBucket'],
-        resources: [artifactBucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': readOnly.map((prefix) => `${prefix}*`) } },
-      }),
-    );
+    // With ListBucket on the prefixes, a missing cache entry reads as 404 (not 403).
+    fn.grantPrefixRead(artifactBucket, readOnly);
     fn.addToRolePolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
