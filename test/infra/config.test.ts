@@ -5,6 +5,7 @@ import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_CONFIG, loadConfig, MAX_PIPELINE_CONFIG_BYTES, parseConfig, pipelineConfigJson } from '../../lib/config.ts';
 import { PROJECT_ROOT } from '../../lib/constructs/mlops-function.ts';
+import { DEFAULT_DRIFT_THRESHOLDS } from '#core/drift/report.ts';
 
 function errorOf(fn: () => unknown): ConfigError {
   try {
@@ -478,5 +479,11 @@ describe('drift config', () => {
     expect(() => parseConfig({ drift: { thresholds: { psiWarning: 0.3, psiCritical: 0.2 } } })).toThrow(/drift.thresholds.psiCritical/);
     expect(() => parseConfig({ drift: { thresholds: { pValue: 0 } } })).toThrow(/drift.thresholds.pValue/);
     expect(() => parseConfig({ drift: { surprise: 1 } })).toThrow(/drift/);
+  });
+});
+
+describe('drift threshold defaults', () => {
+  it('are the same in the deployment config and in the drift core (lib/ cannot import the core, so they are spelled twice)', () => {
+    expect(DEFAULT_CONFIG.drift.thresholds).toEqual(DEFAULT_DRIFT_THRESHOLDS);
   });
 });
