@@ -5,6 +5,7 @@ import { parseCsv } from '#core/data/csv.ts';
 import { SeededRandom } from '#core/data/random.ts';
 import { toLabelledTable } from '#core/data/table.ts';
 import { DEFAULT_DRIFT_THRESHOLDS, driftReport, quantileFunction, referenceSample } from '#core/drift/report.ts';
+import type { DriftThresholds } from '#core/drift/report.ts';
 import type { FeatureProfile, FeatureRow, ModelMetadata, NumericProfile } from '#core/model/metadata.ts';
 import { profileNumeric } from '#core/profile/baseline.ts';
 
@@ -96,6 +97,78 @@ describe('the effect-size rule', () => {
     const report = driftReport({ baseline, baselineSamples: { x: base }, current });
     expect(report.features[0]?.drifted).toBe(true);
     expect(report.verdict).toBe('critical');
+  });
+
+  /** The window of `size` rows drawn evenly from the baseline's quantile function, each value moved by `shift` baseline stds. */
+  function window(size: number, shift = 0): number[] {
+    const quantiles = [-1.28, -0.84, -0.52, -0.25, 0, 0.25, 0.52, 0.84, 1.28, 2, 3];
+    return Array.from({ length: size }, (_, i) => quantileFunction(quantiles, (i + 0.5) / size) + shift * profile.std);
+  }
+  const check = (values: readonly number[], thresholds: Partial<DriftThresholds> = {}) =>
+    driftReport({ baseline, baselineSamples: { x: base }, current: values.map((x) => ({ x })), thresholds });
+
+  it('does not flag a small window whose large effect size is not significant', () => {
+    // 50 rows moved by 0.3 std: PSI and Wasserstein are above their bounds, but KS cannot tell it from noise.
+    const report = check(window(50, 0.3));
+    const x = report.features[0];
+    expect(x?.p_value).toBeGreaterThan(0.2);
+    expect(x?.psi).toBeGreaterThan(DEFAULT_DRIFT_THRESHOLDS.psiWarning);
+    expect(x?.wasserstein_normalised).toBeGreaterThan(DEFAULT_DRIFT_THRESHOLDS.wassersteinBound);
+    expect(x?.drifted).toBe(false);
+    expect(x?.verdict).toBe('ok');
+    expect(report.verdict).toBe('ok');
+  });
+
+  it('holds a shift to the configured p-value', () => {
+    // p ≈ 2e-5: drifted at the default 0.05, not at 1e-6.
+    const values = window(200, 0.4);
+    expect(check(values).features[0]?.drifted).toBe(true);
+    const strict = check(values, { pValue: 1e-6 });
+    expect(strict.features[0]?.p_value).toBeGreaterThan(1e-6);
+    expect(strict.features[0]?.drifted).toBe(false);
+    expect(strict.verdict).toBe('ok');
+  });
+
+  it('holds a categorical shift to the configured p-value too', () => {
+    const categorical: Record<string, FeatureProfile> = { c: { type: 'categorical', frequencies: { a: 0.5, b: 0.3, c: 0.2 }, missing_rate: 0, count: 1000 } };
+    const current = [...Array<string>(30).fill('a'), ...Array<string>(40).fill('b'), ...Array<string>(30).fill('c')].map((c) => ({ c }));
+    const loose = driftReport({ baseline: categorical, current });
+    expect(loose.features[0]?.p_value).toBeLessThan(0.01);
+    expect(loose.features[0]?.psi).toBeGreaterThan(DEFAULT_DRIFT_THRESHOLDS.psiWarning);
+    expect(loose.features[0]?.drifted).toBe(true);
+    const strict = driftReport({ baseline: categorical, current, thresholds: { pValue: 1e-6 } });
+    expect(strict.features[0]?.drifted).toBe(false);
+    expect(strict.verdict).toBe('ok');
+  });
+
+  it('flags a grown tail by its Wasserstein distance alone, with an unchanged PSI', () => {
+    // The top decile moved 5 std further out stays in the open last bin: PSI 0, Wasserstein 0.5.
+    const report = check(window(1000).map((x, i) => (i >= 900 ? x + 5 * profile.std : x)));
+    const x = report.features[0];
+    expect(x?.p_value).toBeLessThan(1e-4);
+    expect(x?.psi).toBeLessThan(DEFAULT_DRIFT_THRESHOLDS.psiWarning);
+    expect(x?.wasserstein_normalised).toBeGreaterThan(0.4);
+    expect(x?.drifted).toBe(true);
+    expect(x?.verdict).toBe('warning');
+  });
+
+  it('flags mass moved between the middle deciles by its PSI alone, with a small Wasserstein distance', () => {
+    // The middle 40 % squeezed onto the median: the decile shares change a lot, the values move little.
+    const median = quantileFunction([-1.28, -0.84, -0.52, -0.25, 0, 0.25, 0.52, 0.84, 1.28, 2, 3], 0.5);
+    const report = check(window(1000).map((x, i) => (i >= 300 && i < 700 ? median : x)));
+    const x = report.features[0];
+    expect(x?.p_value).toBeLessThan(1e-4);
+    expect(x?.psi).toBeGreaterThan(DEFAULT_DRIFT_THRESHOLDS.psiCritical);
+    expect(x?.wasserstein_normalised).toBeLessThan(DEFAULT_DRIFT_THRESHOLDS.wassersteinBound);
+    expect(x?.drifted).toBe(true);
+    expect(x?.verdict).toBe('critical');
+  });
+
+  it('either effect size suffices on its own when the other bound is out of reach', () => {
+    const values = window(1000, 0.5);
+    expect(check(values, { wassersteinBound: 100 }).features[0]?.drifted).toBe(true);
+    expect(check(values, { psiWarning: 100, psiCritical: 100 }).features[0]?.drifted).toBe(true);
+    expect(check(values, { wassersteinBound: 100, psiWarning: 100, psiCritical: 100 }).features[0]?.drifted).toBe(false);
   });
 
   it('checks the prediction score on its own', () => {

@@ -61,6 +61,17 @@ describe('evaluateGate thresholds', () => {
     expect(failed(decision)).toEqual([check]);
   });
 
+  it('passes every metric that sits exactly at its bound (the bounds are inclusive)', () => {
+    const atBounds = gate({
+      candidate: { metrics: { ...metrics, roc_auc: 0.8, accuracy: 0.75, log_loss: 0.5 }, fairness: { demographic_parity_ratio: 0.8, disparate_impact: 0.8, equal_opportunity_difference: -0.1 } },
+    });
+    expect(failed(atBounds)).toEqual([]);
+    expect(atBounds.passed).toBe(true);
+    expect(reason(atBounds, 'min_roc_auc').message).toBe('ROC AUC 0.8 is at least the min 0.8');
+    expect(reason(atBounds, 'max_log_loss').message).toBe('log loss 0.5 is at most the max 0.5');
+    expect(reason(atBounds, 'max_equal_opportunity_difference')).toMatchObject({ passed: true, value: 0.1, threshold: 0.1 });
+  });
+
   it('says what was compared', () => {
     expect(reason(gate({ thresholds: { maxLogLoss: 0.4 } }), 'max_log_loss').message).toBe('log loss 0.45 is above the max 0.4');
     const negativeEod = gate({ candidate: { metrics, fairness: { ...fairness, equal_opportunity_difference: -0.2 } } });
@@ -148,6 +159,7 @@ describe('evaluateGate seed spread', () => {
       threshold: 0.01,
       message: 'roc_auc std across seeds 0.004 is at most the max 0.01',
     });
+    expect(reason(gate({ seedSpread: { metric: 'roc_auc', std: 0.01, max: 0.01 } }), 'seed_spread').passed).toBe(true);
     const above = gate({ seedSpread: { metric: 'roc_auc', std: 0.02, max: 0.01 } });
     expect(above.passed).toBe(false);
     expect(failed(above)).toEqual(['seed_spread']);

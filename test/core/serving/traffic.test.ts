@@ -54,6 +54,33 @@ describe('routingBucket', () => {
   });
 });
 
+describe('routingBucket outside Latin-1', () => {
+  it('separates keys that differ only in the high byte of a character', () => {
+    // U+0141, U+0241, … U+FF41 share their low byte 0x41 with "A": a hash of low bytes alone would put them all in one bucket.
+    const keys = Array.from({ length: 255 }, (_, i) => `customer-${String.fromCharCode(((i + 1) << 8) | 0x41)}`);
+    const buckets = new Set(keys.map((key) => routingBucket('credit', key)));
+    expect(buckets.size).toBe(keys.length);
+    expect(buckets.has(routingBucket('credit', 'customer-A'))).toBe(false);
+  });
+
+  it('spreads CJK and Cyrillic entity keys evenly over ten deciles', () => {
+    // Keys built from characters whose low bytes repeat every 256 code points.
+    const cjk = (i: number): string => `顧客-${String.fromCharCode(0x4e00 + (i % 5000))}${String.fromCharCode(0x4e00 + Math.floor(i / 5000) * 256)}`;
+    const cyrillic = (i: number): string => `клиент-${[...i.toString(8)].map((d) => String.fromCharCode(0x0430 + Number(d) * 256)).join('')}`;
+    for (const key of [cjk, cyrillic]) {
+      const deciles = new Array<number>(10).fill(0);
+      const distinct = new Set<string>();
+      for (let i = 0; i < REQUESTS; i++) {
+        distinct.add(key(i));
+        const decile = Math.floor(routingBucket('credit', key(i)) * 10);
+        deciles[decile] = (deciles[decile] ?? 0) + 1;
+      }
+      expect(distinct.size).toBe(REQUESTS);
+      for (const count of deciles) expect(Math.abs(count / REQUESTS - 0.1)).toBeLessThanOrEqual(0.02);
+    }
+  });
+});
+
 describe('chooseVariant', () => {
   it.each([0.1, 0.3])('honours a canary share of %s within ±2 %% over 10 000 distinct request ids', (share) => {
     const observed = canaryShare(model('credit', { version: 2, share }), requestId);
