@@ -77,6 +77,7 @@ Examples:
   mlops --local predict --model credit --file rows.json
   mlops --local rollback --model credit
   mlops --local history --model credit
+  mlops --local register --model credit-xgb --xgboost model.json --metadata metadata.json
   mlops --local register --model big --onnx big.onnx --metadata big.json --target sagemaker --endpoint big-gpu
   mlops --local package --model big --version 1 --target sagemaker
   mlops --local train --data examples/credit/credit_data.csv --target Status --positive bad --model credit

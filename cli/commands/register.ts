@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
+import { RequestValidationError } from '#core/api/errors.ts';
+import { parseModelMetadata } from '#core/model/metadata-validation.ts';
+import { parseXgboostModel, xgboostToOnnx, XgboostModelError } from '#core/onnx/xgboost-model.ts';
 import { DEFAULT_LAMBDA_MAX_ARTIFACT_BYTES, registerArtifact } from '#core/registry/registration.ts';
 import type { ServingTarget } from '#core/registry/records.ts';
 import type { Session } from '../context.ts';
@@ -12,11 +15,14 @@ import { emit } from '../output.ts';
 /**
  * `mlops register --model credit --onnx model.onnx --metadata metadata.json`: checks the
  * artifact against its metadata, uploads it content-addressed and adds a candidate version.
+ * `--xgboost model.json` instead of `--onnx` converts an XGBoost model (JSON model format, binary logistic) trained
+ * elsewhere into the same ONNX tree ensemble first, fed by the metadata's preprocessing.
  */
 
 interface RegisterOptions {
   readonly model: string;
-  readonly onnx: string;
+  readonly onnx?: string;
+  readonly xgboost?: string;
   readonly metadata: string;
   readonly description?: string;
   readonly reason?: string;
@@ -54,12 +60,35 @@ function readFile(path: string, cwd: string, what: string): Buffer {
   }
 }
 
-function readJson(path: string, cwd: string): unknown {
-  const text = readFile(path, cwd, 'metadata file').toString('utf8');
+function readJson(path: string, cwd: string, what = 'metadata file'): unknown {
+  const text = readFile(path, cwd, what).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new CliError(`metadata file ${path} is not valid JSON: ${(error as Error).message}`);
+    throw new CliError(`${what} ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The ONNX bytes to register: the `--onnx` file as it is, or the `--xgboost` model converted with the metadata's
+ * preprocessing (a metadata breakage is reported by registration itself, with the same message as for `--onnx`).
+ */
+function artifactBytes(options: RegisterOptions, metadata: unknown, cwd: string): Uint8Array {
+  if ((options.onnx === undefined) === (options.xgboost === undefined)) {
+    throw new CliError('give the artifact as exactly one of --onnx FILE or --xgboost FILE', 2);
+  }
+  if (options.onnx !== undefined) {
+    const bytes = readFile(options.onnx, cwd, 'ONNX file');
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  const path = options.xgboost as string;
+  const model = readJson(path, cwd, 'XGBoost model file');
+  try {
+    return xgboostToOnnx(parseXgboostModel(model), parseModelMetadata(metadata).preprocessing);
+  } catch (error) {
+    if (error instanceof XgboostModelError) throw new CliError(`${path}: ${error.message}`);
+    if (error instanceof RequestValidationError) throw new CliError(error.message);
+    throw error;
   }
 }
 
@@ -70,9 +99,10 @@ function sha256(bytes: Uint8Array): string {
 export function registerCommand(program: Command, session: Session): void {
   program
     .command('register')
-    .description('register an ONNX artifact and its metadata as a new candidate version (same bytes: the existing version)')
+    .description('register an ONNX artifact (or an XGBoost model) and its metadata as a new candidate version (same bytes: the existing version)')
     .requiredOption('-m, --model <name>', 'model name (created on first use)')
-    .requiredOption('--onnx <file>', 'the ONNX artifact (model.onnx)')
+    .option('--onnx <file>', 'the ONNX artifact (model.onnx)')
+    .option('--xgboost <file>', 'instead of --onnx: an XGBoost model in its JSON format (binary:logistic), converted to ONNX')
     .requiredOption('--metadata <file>', 'its metadata (metadata.json, as the trainer writes it)')
     .option('--description <text>', "the model's description")
     .option('--reason <text>', 'why, recorded in the audit trail')
@@ -87,13 +117,13 @@ export function registerCommand(program: Command, session: Session): void {
     .action(async (options: RegisterOptions, command: Command) => {
       const target = servingTarget(options);
       const context = session.context(command);
-      const bytes = readFile(options.onnx, context.cwd, 'ONNX file');
       const metadata = readJson(options.metadata, context.cwd);
+      const bytes = artifactBytes(options, metadata, context.cwd);
       const { registry, artifacts, lambdaMaxArtifactBytes } = await context.connect();
       const result = await registerArtifact(
         {
           model: options.model,
-          bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+          bytes,
           metadata,
           actor: context.actor,
           ...(options.description === undefined ? {} : { description: options.description }),

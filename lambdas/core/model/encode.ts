@@ -18,7 +18,7 @@ export function encodedColumnCount(encodings: readonly ColumnEncoding[]): number
 /**
  * Encodes `rows` into a Float32Array of shape [rows.length, preprocessing.columns].
  *
- * - numeric: the value, or `impute` when it is null (or not a number);
+ * - numeric: the value, or `impute` when it is null (or not a number); NaN when `impute` is null;
  * - one_hot: a 1 in the column of the value's category; a null (or non-string) value takes the
  *   `impute` category, or all zeros when `impute` is null; an unknown category is all zeros.
  *
@@ -37,7 +37,7 @@ export function encodeRows(preprocessing: Preprocessing, rows: readonly FeatureR
       const encoding = encodings[e] as ColumnEncoding;
       const value = row[encoding.feature];
       if (encoding.kind === 'numeric') {
-        out[offset] = typeof value === 'number' ? value : encoding.impute;
+        out[offset] = typeof value === 'number' ? value : (encoding.impute ?? Number.NaN);
         offset += 1;
       } else {
         const category = typeof value === 'string' ? value : encoding.impute;

@@ -138,7 +138,8 @@ function parseEncoding(value: unknown, field: string, schema: ReadonlyMap<string
   if (kind !== 'numeric' && kind !== 'one_hot') invalid(`${field}.kind`, `must be "numeric" or "one_hot", got ${show(kind)}`);
   const expected = spec.type === 'numeric' ? 'numeric' : 'one_hot';
   if (kind !== expected) invalid(`${field}.kind`, `must be "${expected}" for the ${spec.type} feature ${show(feature)}, got ${show(kind)}`);
-  if (kind === 'numeric') return { feature, kind, impute: finite(raw, 'impute', `${field}.impute`) };
+  // null: the missing value reaches the model as NaN (a tree model with default directions routes it).
+  if (kind === 'numeric') return { feature, kind, impute: raw['impute'] === null ? null : finite(raw, 'impute', `${field}.impute`) };
 
   const cats = categories(raw, 'categories', `${field}.categories`);
   if (spec.type === 'categorical' && !sameStrings(cats, spec.categories)) {

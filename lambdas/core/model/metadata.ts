@@ -38,8 +38,11 @@ export interface InputSchema {
 export interface NumericEncoding {
   readonly feature: string;
   readonly kind: 'numeric';
-  /** The value a missing input takes (the training median for the built-in trainer). */
-  readonly impute: number;
+  /**
+   * The value a missing input takes (the training median for the built-in trainer), or null to pass it to the
+   * model as NaN: tree models that learned where missing values go (XGBoost's default directions) route it there.
+   */
+  readonly impute: number | null;
 }
 
 /**

@@ -8,9 +8,11 @@
  * the classifier also emits a label tensor and, for a binary model, a two-column score, so the
  * graph would need extra nodes to reach the one float32 [batch, 1] output the serving path expects.
  *
- * Split semantics: every split node is `BRANCH_LEQ`, i.e. `x[feature] <= threshold` goes to the
- * "true" (left) child, the test the trainer applies. Thresholds and leaf values are float32 values
- * already, so storing them as float attributes loses nothing. The bytes depend only on the
+ * Split semantics: by default every split node is `BRANCH_LEQ`, i.e. `x[feature] <= threshold` goes to
+ * the "true" (left) child, the test the built-in trainer applies; `splitTest: 'lt'` makes them `BRANCH_LT`
+ * (`x < threshold` goes left), XGBoost's test. A split may send missing values (NaN) left
+ * (`missingGoesLeft`, XGBoost's default direction); otherwise NaN fails the test and goes right.
+ * Thresholds and leaf values are float32 values already, so storing them as float attributes loses nothing. The bytes depend only on the
  * arguments, so the same model always serialises identically.
  */
 import onnxProto from 'onnx-proto';
@@ -29,6 +31,8 @@ export interface TreeEnsembleSplit {
   readonly threshold: number;
   readonly left: number;
   readonly right: number;
+  /** Whether a missing value (NaN) goes to `left`. @default false: NaN fails the test and goes right */
+  readonly missingGoesLeft?: boolean;
 }
 
 /** A leaf adding `value` to the margin. */
@@ -49,6 +53,8 @@ export interface TreeEnsembleOnnxParams {
   readonly baseScore: number;
   readonly inputName: string;
   readonly outputName: string;
+  /** The test of every split: `leq` is `x <= threshold`, `lt` is `x < threshold`. @default 'leq' */
+  readonly splitTest?: 'leq' | 'lt';
 }
 
 const INTERNAL_NAMES: readonly string[] = ['margin'];
@@ -97,6 +103,7 @@ function checkTree(tree: TreeEnsembleTree, t: number, columns: number): void {
 
 export function buildTreeEnsembleOnnx(params: TreeEnsembleOnnxParams): Uint8Array {
   const { columns, trees, baseScore, inputName, outputName } = params;
+  const splitMode = (params.splitTest ?? 'leq') === 'lt' ? 'BRANCH_LT' : 'BRANCH_LEQ';
   if (!Number.isInteger(columns) || columns < 1) throw new RangeError(`columns must be a positive integer, got ${columns}`);
   if (trees.length === 0) throw new RangeError('the ensemble needs at least one tree');
   if (!Number.isFinite(baseScore)) throw new RangeError(`baseScore must be finite, got ${baseScore}`);
@@ -114,6 +121,7 @@ export function buildTreeEnsembleOnnx(params: TreeEnsembleOnnxParams): Uint8Arra
   const values: number[] = [];
   const trueIds: number[] = [];
   const falseIds: number[] = [];
+  const missingTracksTrue: number[] = [];
   const targetTreeIds: number[] = [];
   const targetNodeIds: number[] = [];
   const targetWeights: number[] = [];
@@ -123,16 +131,18 @@ export function buildTreeEnsembleOnnx(params: TreeEnsembleOnnxParams): Uint8Arra
       nodeIds.push(n);
       if (node.kind === 'split') {
         featureIds.push(node.feature);
-        modes.push('BRANCH_LEQ');
+        modes.push(splitMode);
         values.push(node.threshold);
         trueIds.push(node.left);
         falseIds.push(node.right);
+        missingTracksTrue.push(node.missingGoesLeft === true ? 1 : 0);
       } else {
         featureIds.push(0);
         modes.push('LEAF');
         values.push(0);
         trueIds.push(0);
         falseIds.push(0);
+        missingTracksTrue.push(0);
         targetTreeIds.push(t);
         targetNodeIds.push(n);
         targetWeights.push(node.value);
@@ -152,6 +162,8 @@ export function buildTreeEnsembleOnnx(params: TreeEnsembleOnnxParams): Uint8Arra
       int('n_targets', 1),
       ints('nodes_falsenodeids', falseIds),
       ints('nodes_featureids', featureIds),
+      // Only when some split routes NaN left, so the built-in trainer's artifacts keep their exact bytes.
+      ...(missingTracksTrue.includes(1) ? [ints('nodes_missing_value_tracks_true', missingTracksTrue)] : []),
       strings('nodes_modes', modes),
       ints('nodes_nodeids', nodeIds),
       ints('nodes_treeids', nodeTreeIds),
