@@ -74,7 +74,7 @@ describe('parseModelMetadata', () => {
     ['an encoding of an unknown feature', ['preprocessing', 'encodings', 0, 'feature'], 'Salary', 'preprocessing.encodings[0].feature', /"Salary", which is not a feature of input_schema/],
     ['one-hot categories that differ from the schema', ['preprocessing', 'encodings', 1, 'categories'], ['owner', 'rent'], 'preprocessing.encodings[1].categories', /must equal the categories of input_schema feature "Home"/],
     ['a numeric encoding of a categorical feature', ['preprocessing', 'encodings', 1, 'kind'], 'numeric', 'preprocessing.encodings[1].kind', /must be "one_hot" for the categorical feature "Home"/],
-    ['a non-finite numeric impute', ['preprocessing', 'encodings', 0, 'impute'], null, 'preprocessing.encodings[0].impute', /must be a finite number, got null/],
+    ['a non-numeric numeric impute', ['preprocessing', 'encodings', 0, 'impute'], 'median', 'preprocessing.encodings[0].impute', /must be a finite number, got "median"/],
     ['a one-hot impute outside the categories', ['preprocessing', 'encodings', 1, 'impute'], 'castle', 'preprocessing.encodings[1].impute', /must be null or one of the categories/],
     ['a wrong column count', ['preprocessing', 'columns'], 25, 'preprocessing.columns', /is 25 but the encodings produce 26 columns/],
     ['a missing input name', ['preprocessing', 'input_name'], '', 'preprocessing.input_name', /must be a non-empty string/],
@@ -94,5 +94,10 @@ describe('parseModelMetadata', () => {
     expect(error.message).toContain(`metadata.${field}`);
     expect(error.message).toMatch(message);
     expect(error.message.slice(0, 'metadata.'.length)).toBe('metadata.');
+  });
+
+  it('accepts a numeric impute of null: missing values reach the model as NaN (tree models route them)', () => {
+    const parsed = parseModelMetadata(broken(['preprocessing', 'encodings', 0, 'impute'], null));
+    expect(parsed.preprocessing.encodings[0]).toMatchObject({ kind: 'numeric', impute: null });
   });
 });
