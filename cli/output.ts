@@ -11,9 +11,21 @@ export interface Io {
 
 export type Cell = string | number | boolean | null | undefined;
 
+/** C0 and C1 control characters (ESC, CSI, BEL, backspace, carriage return, newline…). */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * `text` with every control character shown as its `\u` escape: a reason, actor or model name typed by someone else
+ * cannot move the cursor, rewrite earlier lines or retitle the terminal (`\u001b[2J`, OSC 52) when a table prints it.
+ */
+export function printable(text: string): string {
+  return text.replace(CONTROL_CHARACTERS, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function show(cell: Cell): string {
   if (cell === null || cell === undefined || cell === '') return '-';
-  return String(cell);
+  return printable(String(cell));
 }
 
 /** Left-aligned padded columns with a header row; numbers are right-aligned. */
@@ -35,7 +47,7 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
 /** `key   value` lines, keys padded to the longest. */
 export function formatFields(fields: readonly (readonly [string, Cell])[]): string {
   const width = Math.max(0, ...fields.map(([key]) => key.length));
-  return fields.map(([key, value]) => `${key.padEnd(width)}  ${show(value)}`.trimEnd()).join('\n') + '\n';
+  return fields.map(([key, value]) => `${printable(key).padEnd(width)}  ${show(value)}`.trimEnd()).join('\n') + '\n';
 }
 
 export function formatJson(value: unknown): string {

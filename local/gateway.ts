@@ -1,13 +1,20 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { matchRoute } from '../lambdas/inference-api/routes.ts';
+import { MAX_ECHOED_STRING_LENGTH, truncateText } from '../lambdas/core/api/errors.ts';
+import { matchRoute, ROUTES } from '../lambdas/inference-api/routes.ts';
 
 /**
  * A local stand-in for API Gateway: it matches the same routes, checks the `x-api-key`
  * header the way a usage plan does, turns HTTP requests into REST proxy events for the very
  * handler Lambda runs, and answers errors in the platform's JSON shape.
+ *
+ * Every answer is JSON, including Node's own parser errors (431 for oversized headers, 400 for a malformed request).
+ * Only the public routes (health, OpenAPI, the read-only dashboard) answer without a key; an unknown path or method
+ * is a 404/405 only for a caller holding the key, as API Gateway answers 403 to one without. The `Host` header must
+ * name the listener (`127.0.0.1`, `localhost` or `[::1]` with its port): a page on another origin that rebinds its
+ * DNS name to 127.0.0.1 gets 421 and reads nothing.
  */
 
 /** API Gateway's own hard limit on a REST payload. */
@@ -44,7 +51,25 @@ export interface RunningGateway {
 class PayloadTooLarge extends Error {}
 
 function errorBody(code: string, message: string): string {
-  return JSON.stringify({ error: { code, message, details: {} } });
+  return JSON.stringify({ error: { code, message: truncateText(message, MAX_ECHOED_STRING_LENGTH), details: {} } });
+}
+
+/** Paths of routes that need no key (any method: a wrong method on them is a plain 405). */
+const PUBLIC_PATHS = new Set(ROUTES.filter((route) => !route.requiresApiKey).map((route) => route.resource));
+
+/** Answers a request Node's parser refused (before any handler runs) with a JSON error, then closes the socket. */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const code = status === 431 ? 'HEADERS_TOO_LARGE' : status === 408 ? 'REQUEST_TIMEOUT' : 'MALFORMED_REQUEST';
+  const body = errorBody(code, status === 431 ? 'the request headers are too large' : 'the request is not valid HTTP');
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 function readBody(request: IncomingMessage): Promise<Buffer> {
@@ -137,6 +162,8 @@ function toEvent(
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const cors = options.corsAllowOrigins ?? [];
+  /** `host:port` values the Host header may carry; filled once the port is known. */
+  const allowedHosts = new Set<string>();
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<number> {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
@@ -156,6 +183,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         throw error;
       }
     };
+
+    if (!allowedHosts.has((request.headers.host ?? '').toLowerCase())) {
+      return send(421, errorBody('HOST_NOT_ALLOWED', 'the Host header must name this local gateway (127.0.0.1 or localhost with its port)'));
+    }
 
     const origin = request.headers.origin;
     if (method === 'OPTIONS' && origin !== undefined && cors.length > 0) {
@@ -190,15 +221,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
 
     const match = matchRoute(method, url.pathname);
+    const isPublic = match.kind === 'matched' ? !match.route.requiresApiKey : PUBLIC_PATHS.has(url.pathname);
+    const presented = request.headers['x-api-key'];
+    // The key first: without one, nothing tells which paths or methods exist.
+    if (!isPublic && !keysMatch(typeof presented === 'string' ? presented : undefined, options.apiKey)) {
+      return send(403, errorBody('FORBIDDEN', 'a valid API key is required in the x-api-key header'));
+    }
     if (match.kind === 'not-found') return send(404, errorBody('ROUTE_NOT_FOUND', `no route for ${method} ${url.pathname}`));
     if (match.kind === 'method-not-allowed') {
       return send(405, errorBody('METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}`), {
         allow: match.allowed.join(', '),
       });
-    }
-    const presented = request.headers['x-api-key'];
-    if (match.route.requiresApiKey && !keysMatch(typeof presented === 'string' ? presented : undefined, options.apiKey)) {
-      return send(403, errorBody('FORBIDDEN', 'a valid API key is required in the x-api-key header'));
     }
     const body = await readBodyWithinLimit();
     if (body === undefined) return tooLarge();
@@ -228,11 +261,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         });
       });
   });
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  for (const name of ['127.0.0.1', 'localhost', '[::1]', options.host ?? '127.0.0.1']) allowedHosts.add(`${name.toLowerCase()}:${port}`);
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     close: () =>

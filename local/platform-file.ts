@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LocalPlatformFile } from '../cli/connection.ts';
 import { LOCAL_BUCKET_NAME, LOCAL_CAPTURE_BUCKET_NAME, LOCAL_TABLE_NAME, type LocalPlatform } from './platform.ts';
@@ -24,7 +24,10 @@ export function writePlatformFile(dataDir: string, platform: LocalPlatform, pid:
     sagemaker_runtime_endpoint: platform.sagemakerRuntime.endpoint,
     lambda_max_artifact_bytes: platform.lambdaMaxArtifactBytes,
   };
-  writeFileSync(join(dataDir, PLATFORM_FILE_NAME), `${JSON.stringify(file, null, 2)}\n`);
+  // It holds the API key: readable by its owner only (mode applies on creation; chmod covers a file left by an older run).
+  const path = join(dataDir, PLATFORM_FILE_NAME);
+  writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
 }
 
 export function removePlatformFile(dataDir: string): void {

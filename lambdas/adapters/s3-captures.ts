@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CaptureReader, CaptureSink, FeedbackSink } from '#core/capture/ports.ts';
 import {
@@ -54,8 +54,13 @@ export class S3CaptureStore implements CaptureReader, FeedbackSink, ReportWriter
     return out;
   }
 
+  /**
+   * One object per label. Its key holds the sha256 (hex) of the request id, never the id itself: an id may be 200
+   * characters of anything (`€`, `../`), which would make a key past S3's 1,024-byte limit or a local file name past
+   * 255 bytes. The id is inside the object, which is what the drift job reads.
+   */
   async putFeedback(record: FeedbackRecord): Promise<void> {
-    const key = `${feedbackPartitionPrefix(record.model, new Date(record.received_at))}${encodeURIComponent(record.request_id)}-${record.row}-${randomUUID()}.json`;
+    const key = `${feedbackPartitionPrefix(record.model, new Date(record.received_at))}${feedbackObjectName(record)}`;
     await this.putText(key, `${JSON.stringify(record)}\n`, 'application/json');
   }
 
@@ -79,6 +84,11 @@ export class S3CaptureStore implements CaptureReader, FeedbackSink, ReportWriter
     } while (token !== undefined);
     return keys.sort();
   }
+}
+
+/** `{sha256(request_id)}-{row}-{uuid}.json`: 64 hex characters whatever the id, unique per post. */
+export function feedbackObjectName(record: FeedbackRecord): string {
+  return `${createHash('sha256').update(record.request_id, 'utf8').digest('hex')}-${record.row}-${randomUUID()}.json`;
 }
 
 export interface S3BatchCaptureSinkOptions {

@@ -13,7 +13,7 @@ import {
 import { parseJsonBody } from '#core/api/predict-request.ts';
 import type { ModelService } from '#core/serving/model-service.ts';
 import type { FeedbackSink } from '#core/capture/ports.ts';
-import { MAX_REQUEST_ID_LENGTH, parseFeedbackRequest } from '#core/capture/feedback-request.ts';
+import { MAX_FEEDBACK_BYTES, MAX_REQUEST_ID_LENGTH, parseFeedbackRequest } from '#core/capture/feedback-request.ts';
 import type { PredictionCapture } from '#core/capture/prediction-capture.ts';
 import type { FeatureRow } from '#core/model/metadata.ts';
 import { matchRoute, ROUTES, type RouteName } from './routes.ts';
@@ -60,6 +60,16 @@ function routingKeyOf(headers: Record<string, string>): string | undefined {
 function decodeBody(event: APIGatewayProxyEvent): string | null {
   if (event.body === null || event.body === undefined) return null;
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+/** The decoded body, or `PayloadTooLargeError` when it is over `limit` bytes. */
+function bodyWithin(event: APIGatewayProxyEvent, limit: number): string | null {
+  const text = decodeBody(event);
+  const size = text === null ? 0 : Buffer.byteLength(text, 'utf8');
+  if (size > limit) {
+    throw new PayloadTooLargeError('PAYLOAD_TOO_LARGE', `the body is ${size} bytes; the limit is ${limit}`, { received: size, limit });
+  }
+  return text;
 }
 
 /**
@@ -137,14 +147,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         return { model: modelName, versions: await service.listVersions(modelName) };
       }
       case 'predict': {
-        const text = decodeBody(event);
-        const size = text === null ? 0 : Buffer.byteLength(text, 'utf8');
-        if (size > options.maxRequestBytes) {
-          throw new PayloadTooLargeError('PAYLOAD_TOO_LARGE', `the body is ${size} bytes; the limit is ${options.maxRequestBytes}`, {
-            received: size,
-            limit: options.maxRequestBytes,
-          });
-        }
+        const text = bodyWithin(event, options.maxRequestBytes);
         const callerRequestId = headers['x-request-id']?.trim();
         // The id is what feedback refers to later: one feedback would refuse must not be accepted here.
         if (callerRequestId !== undefined && callerRequestId.length > MAX_REQUEST_ID_LENGTH) {
@@ -186,7 +189,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         if (options.feedback === undefined) {
           throw new NotFoundError('FEEDBACK_DISABLED', 'feedback is not enabled on this deployment (capture is off)', { model: modelName });
         }
-        const body = parseJsonBody(decodeBody(event));
+        const body = parseJsonBody(bodyWithin(event, MAX_FEEDBACK_BYTES));
         const { output } = await service.describeModel(modelName);
         const record = parseFeedbackRequest(body, modelName, output, new Date());
         try {

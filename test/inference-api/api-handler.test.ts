@@ -490,6 +490,62 @@ describe('createApiHandler', () => {
   });
 });
 
+describe('createApiHandler bad client input', () => {
+  it('refuses a finite value beyond float32 (Income: 1e308) with 400 VALUE_BEYOND_FLOAT32, never a null probability', async () => {
+    for (const income of [1e308, -1e39, 3.5e38]) {
+      const result = await handler(predictEvent(JSON.stringify({ instances: [{ ...CREDIT_INSTANCE, Income: income }] })));
+      expect(result.statusCode).toBe(400);
+      expect(errorOf(result)).toMatchObject({ code: 'VALUE_BEYOND_FLOAT32', details: { field: 'instances[0].Income', received: String(income) } });
+    }
+    const largest = await handler(predictEvent(JSON.stringify({ instances: [{ ...CREDIT_INSTANCE, Income: 3.4e38 }] })));
+    // At the edge of float32 the model may still answer; if it cannot, the answer is a 400, never a 200 without a number.
+    if (largest.statusCode === 200) {
+      const predictions = json(largest).predictions as { probability: number }[];
+      expect(Number.isFinite(predictions[0]?.probability)).toBe(true);
+    } else {
+      expect(largest.statusCode).toBe(400);
+      expect(errorOf(largest).code).toBe('NON_FINITE_PREDICTION');
+    }
+  });
+
+  it('answers 400 INVALID_MODEL_NAME, not 503, for a name the registry cannot hold, on every model route', async () => {
+    const longName = 'a'.repeat(2043);
+    for (const [resource, suffix, method] of [
+      ['/v1/models/{model}', '', 'GET'],
+      ['/v1/models/{model}/versions', '/versions', 'GET'],
+      ['/v1/models/{model}/predict', '/predict', 'POST'],
+    ] as const) {
+      for (const name of [longName, 'Credit', '../x', '']) {
+        const result = await handler(apiGatewayEvent({ method, resource, path: `/v1/models/${encodeURIComponent(name)}${suffix}`, model: name, body: ONE_INSTANCE }));
+        expect(result.statusCode).toBe(400);
+        const error = errorOf(result);
+        expect(error.code).toBe('INVALID_MODEL_NAME');
+        expect(String(error.details.received).length).toBeLessThanOrEqual(256);
+      }
+    }
+  });
+
+  it('keeps an error short whatever it echoes: a 1 MB unknown feature answers under 4 KB', async () => {
+    const key = 'k'.repeat(1024 * 1024);
+    const result = await handler(predictEvent(`{"instances":[{"${key}":1}]}`, {}));
+    // The body is over this test's 64 KiB limit; the feature name is what would be echoed, so lift the limit here.
+    expect(result.statusCode).toBe(413);
+    const roomy = createApiHandler({
+      service: newService(),
+      openApi: {},
+      maxRequestBytes: 4 * 1024 * 1024,
+      corsAllowOrigins: [],
+      serviceVersion: '9.9.9',
+      logger,
+      metrics,
+    });
+    const unknown = await roomy(predictEvent(`{"instances":[{"${key}":1}]}`));
+    expect(unknown.statusCode).toBe(400);
+    expect(errorOf(unknown).code).toBe('UNKNOWN_FEATURE');
+    expect(unknown.body.length).toBeLessThan(4096);
+  });
+});
+
 describe('createApiHandler feedback route', () => {
   const feedbackEvent = (body: unknown): APIGatewayProxyEvent =>
     apiGatewayEvent({
@@ -519,6 +575,28 @@ describe('createApiHandler feedback route', () => {
     const malformed = await withFeedback(feedbackEvent('{"request_id":'));
     expect(malformed.statusCode).toBe(400);
     expect(errorOf(malformed).code).toBe('MALFORMED_JSON');
+  });
+
+  it('stores a label for any valid request id (200 characters of €, ../ or %) under a short hashed key holding the id', async () => {
+    const store = new S3CaptureStore(s3Client, BUCKET);
+    const withFeedback = newHandler(newService(), store);
+    const ids = ['€'.repeat(200), '../'.repeat(66), '%'.repeat(200), 'r'.repeat(200)];
+    for (const id of ids) {
+      const result = await withFeedback(feedbackEvent({ request_id: id, label: 'good' }));
+      expect(result.statusCode).toBe(200);
+    }
+    const stored = await store.readFeedback('credit', new Date(Date.now() - 60_000), new Date(Date.now() + 60_000));
+    for (const id of ids) expect(stored.map((r) => r.request_id)).toContain(id);
+    const keys = await store.keys('feedback/');
+    for (const key of keys) expect(key).toMatch(/\/[0-9a-f]{64}-\d+-[0-9a-f-]{36}\.json$/);
+  });
+
+  it('refuses a feedback body over 16 KiB with 413 before reading it', async () => {
+    const result = await newHandler(newService(), new S3CaptureStore(s3Client, BUCKET))(
+      feedbackEvent({ request_id: 'r', label: 'bad', pad: 'x'.repeat(9 * 1024 * 1024) }),
+    );
+    expect(result.statusCode).toBe(413);
+    expect(errorOf(result)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', details: { limit: 16 * 1024 } });
   });
 
   it('answers 404 FEEDBACK_DISABLED when the deployment has no label store', async () => {

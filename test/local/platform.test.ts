@@ -1,8 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
+import { PLATFORM_FILE_NAME, writePlatformFile } from '../../local/platform-file.ts';
 import { CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE, creditBatch } from '../support/credit-instances.ts';
 
 /**
@@ -26,6 +29,32 @@ async function call(
     body,
   });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+/** A request with headers fetch would not send as given (Host, oversized ones). */
+function rawHttp(method: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(platform.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ hostname, port, method, path, headers, setHost: !('host' in headers) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Bytes written to the gateway's socket as they are; resolves to everything it answered. */
+function rawSocket(bytes: string): Promise<string> {
+  const { hostname, port } = new URL(platform.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(bytes));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
 }
 
 function predict(body: string): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -129,6 +158,50 @@ describe('local platform', () => {
     const { status, json } = await call('POST', '/v1/models/nope/predict', JSON.stringify({ instances: [CREDIT_INSTANCE] }));
     expect(status).toBe(404);
     expect(errorOf(json)).toMatchObject({ code: 'MODEL_NOT_FOUND', details: { model: 'nope' } });
+  });
+
+  it('answers 404 and 405 only to a caller with the key: 403 without one', async () => {
+    for (const [method, path] of [['GET', '/v1/nothing'], ['GET', '/v1/models/credit/predict'], ['DELETE', '/v1/models']]) {
+      const { status, json } = await call(method as string, path as string, undefined, {});
+      expect([method, path, status, errorOf(json).code]).toEqual([method, path, 403, 'FORBIDDEN']);
+    }
+    expect((await call('POST', '/v1/health', undefined, {})).status).toBe(405);
+  });
+
+  it('answers a Host naming another origin (DNS rebinding) with 421, and its own names normally', async () => {
+    const port = new URL(platform.url).port;
+    for (const host of ['evil.example', `evil.example:${port}`, `127.0.0.1:${Number(port) + 1}`, '']) {
+      const { status, body } = await rawHttp('GET', '/dashboard', { host });
+      expect([host, status, (JSON.parse(body) as { error: { code: string } }).error.code]).toEqual([host, 421, 'HOST_NOT_ALLOWED']);
+    }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`]) expect((await rawHttp('GET', '/v1/health', { host })).status).toBe(200);
+  });
+
+  it("answers Node's parser errors with JSON: 431 for oversized headers, 400 for a malformed request", async () => {
+    const big = await rawHttp('GET', '/v1/health', { 'x-pad': 'x'.repeat(64 * 1024) });
+    expect(big.status).toBe(431);
+    expect(JSON.parse(big.body)).toMatchObject({ error: { code: 'HEADERS_TOO_LARGE' } });
+    const garbage = await rawSocket('NOT HTTP AT ALL\r\n\r\n');
+    expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: { code: 'MALFORMED_REQUEST' } });
+    expect((await call('GET', '/v1/health')).status).toBe(200);
+  });
+
+  it('answers a 2,043-character model name and Income 1e308 with a 400, and stores feedback for a 200-character id', async () => {
+    const name = await call('POST', `/v1/models/${'m'.repeat(2043)}/predict`, JSON.stringify({ instances: [CREDIT_INSTANCE] }));
+    expect([name.status, errorOf(name.json).code]).toEqual([400, 'INVALID_MODEL_NAME']);
+    const huge = await predict(JSON.stringify({ instances: [{ ...CREDIT_INSTANCE, Income: 1e308 }] }));
+    expect([huge.status, errorOf(huge.json).code]).toEqual([400, 'VALUE_BEYOND_FLOAT32']);
+    for (const id of ['€'.repeat(200), '../'.repeat(66), 'r'.repeat(200)]) {
+      const feedback = await call('POST', '/v1/models/credit/feedback', JSON.stringify({ request_id: id, label: 'good' }));
+      expect(feedback.status).toBe(200);
+    }
+    expect((await call('GET', '/v1/health')).status).toBe(200);
+  });
+
+  it('writes platform.json (which holds the API key) readable by its owner only', () => {
+    writePlatformFile(dataDir, platform);
+    expect(statSync(join(dataDir, PLATFORM_FILE_NAME)).mode & 0o777).toBe(0o600);
   });
 
   it('answers 404 for an unknown route and 405 for a wrong method', async () => {

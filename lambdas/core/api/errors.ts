@@ -81,12 +81,45 @@ export function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }
 
-/** Maps any thrown value to a status and body; unexpected errors never leak their message. */
+/** The longest string an error echoes back (in its message or a detail): a client's 1 MB key is not answered with 2 MB. */
+export const MAX_ECHOED_STRING_LENGTH = 256;
+/** The longest message an error carries (messages may name several fields or allowed values). */
+export const MAX_ERROR_MESSAGE_LENGTH = 1024;
+/** The most items of a list in an error's details (e.g. a model's features or categories). */
+export const MAX_ECHOED_LIST_ITEMS = 100;
+
+/** `text` cut to `limit` characters (code points, so no surrogate is split), marked with `…` when cut. */
+export function truncateText(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  return `${Array.from(text.slice(0, limit + 1)).slice(0, limit - 1).join('')}…`;
+}
+
+/** Details with every string cut to `MAX_ECHOED_STRING_LENGTH` and every list to `MAX_ECHOED_LIST_ITEMS`, at any depth. */
+function boundDetails(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return truncateText(value, MAX_ECHOED_STRING_LENGTH);
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= 4) return '…';
+  if (Array.isArray(value)) return value.slice(0, MAX_ECHOED_LIST_ITEMS).map((item) => boundDetails(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value).slice(0, MAX_ECHOED_LIST_ITEMS)) out[truncateText(key, MAX_ECHOED_STRING_LENGTH)] = boundDetails(item, depth + 1);
+  return out;
+}
+
+/**
+ * Maps any thrown value to a status and body; unexpected errors never leak their message. What an error echoes of
+ * the request is bounded (see `MAX_ECHOED_STRING_LENGTH`), so the answer stays small whatever the client sent.
+ */
 export function toErrorResponse(error: unknown): ErrorResponse {
   if (error instanceof ApiError) {
     return {
       status: error.status,
-      body: { error: { code: error.code, message: error.message, details: error.details } },
+      body: {
+        error: {
+          code: error.code,
+          message: truncateText(error.message, MAX_ERROR_MESSAGE_LENGTH),
+          details: boundDetails(error.details) as ErrorDetails,
+        },
+      },
     };
   }
   return {

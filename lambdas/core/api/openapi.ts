@@ -15,15 +15,19 @@ export const VALIDATION_ERROR_CODES = [
   'UNKNOWN_FEATURE',
   'INVALID_TYPE',
   'NON_FINITE_VALUE',
+  'VALUE_BEYOND_FLOAT32',
   'NULL_NOT_ALLOWED',
   'UNKNOWN_CATEGORY',
   'INVALID_REQUEST_ID',
+  'INVALID_MODEL_NAME',
+  // The model answered a non-number for these (finite, float32) values: never served as a 200.
+  'NON_FINITE_PREDICTION',
   // Only where the deployment's `predict.outOfRange` is `reject` (lambdas/core/serving/range-check.ts).
   'OUT_OF_RANGE',
 ] as const;
 
 /** What `POST /v1/models/{model}/feedback` answers 400 with (`lambdas/core/capture/feedback-request.ts`). */
-export const FEEDBACK_VALIDATION_ERROR_CODES = ['MALFORMED_JSON', 'INVALID_BODY', 'UNKNOWN_LABEL'] as const;
+export const FEEDBACK_VALIDATION_ERROR_CODES = ['MALFORMED_JSON', 'INVALID_BODY', 'UNKNOWN_LABEL', 'INVALID_MODEL_NAME'] as const;
 
 export const UNAVAILABLE_ERROR_CODES = [
   'ARTIFACT_UNAVAILABLE',
@@ -151,6 +155,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
               description: 'The model',
               content: { 'application/json': { schema: { $ref: '#/components/schemas/ModelDescription' } } },
             },
+            '400': errorResponse('Not a model name', ['INVALID_MODEL_NAME']),
             '403': errorResponse('Missing or invalid API key', ['FORBIDDEN']),
             '404': errorResponse('Unknown model, or no production version', ['MODEL_NOT_FOUND', 'NO_PRODUCTION_VERSION']),
           },
@@ -177,6 +182,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
                 },
               },
             },
+            '400': errorResponse('Not a model name', ['INVALID_MODEL_NAME']),
             '403': errorResponse('Missing or invalid API key', ['FORBIDDEN']),
             '404': errorResponse('Unknown model', ['MODEL_NOT_FOUND']),
             '503': errorResponse('The registry cannot be read now; retry later', ['REGISTRY_UNAVAILABLE']),
@@ -234,6 +240,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
             },
             '400': errorResponse('The body is not a valid label', FEEDBACK_VALIDATION_ERROR_CODES),
             '403': errorResponse('Missing or invalid API key', ['FORBIDDEN']),
+            '413': errorResponse('Body larger than 16 KiB', ['PAYLOAD_TOO_LARGE']),
             '404': errorResponse('Unknown model, no production version, or feedback off (prediction capture is off)', [
               'MODEL_NOT_FOUND',
               'NO_PRODUCTION_VERSION',

@@ -6,9 +6,15 @@ import { RequestValidationError } from './errors.ts';
  * `RequestValidationError` whose code names the problem and whose details name the field.
  *
  * Codes: MALFORMED_JSON, INVALID_BODY, EMPTY_BATCH, BATCH_TOO_LARGE, INVALID_INSTANCE,
- * MISSING_FEATURE, UNKNOWN_FEATURE, INVALID_TYPE, NON_FINITE_VALUE, NULL_NOT_ALLOWED,
- * UNKNOWN_CATEGORY.
+ * MISSING_FEATURE, UNKNOWN_FEATURE, INVALID_TYPE, NON_FINITE_VALUE, VALUE_BEYOND_FLOAT32,
+ * NULL_NOT_ALLOWED, UNKNOWN_CATEGORY.
  */
+
+/**
+ * The largest finite float32. Models take float32 tensors: a finite JSON number beyond it (`1e308`) would become
+ * ±Infinity in the tensor and a NaN probability, so it is refused at validation like a non-finite value.
+ */
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * Marker for the bare `NaN`, `Infinity` and `-Infinity` tokens that some JSON writers
@@ -140,7 +146,7 @@ function validateInstance(compiled: CompiledSchema, instance: unknown, index: nu
       }
       row[name] = null;
     } else if (feature.type === 'numeric') {
-      if (typeof value === 'number' && Number.isFinite(value)) {
+      if (typeof value === 'number' && value <= FLOAT32_MAX && value >= -FLOAT32_MAX) {
         row[name] = value;
       } else {
         throw invalidNumber(index, name, value);
@@ -166,8 +172,15 @@ function invalidNumber(index: number, name: string, value: unknown): RequestVali
       received: value.slice(NON_FINITE_MARKER.length),
     });
   }
-  if (typeof value === 'number') {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
     return new RequestValidationError('NON_FINITE_VALUE', `${field} must be a finite number`, { field, received: String(value) });
+  }
+  if (typeof value === 'number') {
+    return new RequestValidationError('VALUE_BEYOND_FLOAT32', `${field} is beyond the range of a float32 (±${FLOAT32_MAX})`, {
+      field,
+      received: String(value),
+      limit: FLOAT32_MAX,
+    });
   }
   return new RequestValidationError('INVALID_TYPE', `${field} must be a number`, {
     field,

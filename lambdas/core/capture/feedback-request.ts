@@ -6,6 +6,12 @@ import type { FeedbackRecord } from './records.ts';
 export const MAX_REQUEST_ID_LENGTH = 200;
 
 /**
+ * Largest accepted feedback body. A valid one is well under 2 KiB (a 200-character id written as `\\uXXXX` escapes, a
+ * label, a row); the limit keeps a client from storing megabytes per post.
+ */
+export const MAX_FEEDBACK_BYTES = 16 * 1024;
+
+/**
  * Validates `POST /v1/models/{model}/feedback`: `{"request_id": string, "label": string, "row"?: integer}`,
  * the label being one of the model's two output labels. `row` (default 0) names the instance of a
  * batch request. Throws `RequestValidationError` (`INVALID_BODY`, `UNKNOWN_LABEL`) naming the field.

@@ -6,7 +6,7 @@
  * One record per scored instance, one JSON object per line:
  * `{"request_id","row","model","model_version","variant","captured_at","features",{"prediction"}}`.
  * Keys: `captures/model={model}/version={version}/date={YYYY-MM-DD}/hour={HH}/…` (UTC).
- * Feedback labels: `feedback/model={model}/date={YYYY-MM-DD}/hour={HH}/{request_id}.json`.
+ * Feedback labels: `feedback/model={model}/date={YYYY-MM-DD}/hour={HH}/{sha256(request_id)}-{row}-{uuid}.json`, the id inside.
  */
 import { createHash } from 'node:crypto';
 import type { FeatureRow } from '#core/model/metadata.ts';

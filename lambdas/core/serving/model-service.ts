@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { ApiError, ModelUnavailableError, NotFoundError } from '#core/api/errors.ts';
+import { ApiError, ModelUnavailableError, NotFoundError, RequestValidationError } from '#core/api/errors.ts';
 import { compileSchema, validatePredictRequest, type CompiledSchema } from '#core/api/predict-request.ts';
 import { encodeRows } from '#core/model/encode.ts';
 import type { InputSchema, BinaryOutput, FeatureRow } from '#core/model/metadata.ts';
-import { servingTargetOf, type ModelRecord, type ModelVersionRecord, type Stage } from '#core/registry/records.ts';
+import { MODEL_NAME_PATTERN, servingTargetOf, type ModelRecord, type ModelVersionRecord, type Stage } from '#core/registry/records.ts';
 import { compileFeatureBounds, findOutOfRange, rejectOutOfRange, type FeatureBounds, type OutOfRangePolicy, type OutOfRangeWarning } from './range-check.ts';
 import type { ArtifactReader, RegistryReader, RemoteScoringEngine, ScoringEngine, ScoringSession, ServingObserver } from './ports.ts';
 import { chooseVariant, type Variant } from './traffic.ts';
@@ -167,6 +167,7 @@ export class ModelService {
 
   /** The versions of a model, newest first, without the soft-deleted ones. */
   async listVersions(name: string): Promise<VersionSummary[]> {
+    checkModelName(name);
     const [model, versions] = await Promise.all([
       registryCall(`model "${name}"`, () => this.options.registry.getModel(name)),
       registryCall(`the versions of model "${name}"`, () => this.options.registry.listVersions(name)),
@@ -242,6 +243,7 @@ export class ModelService {
     const predictions = new Array<Prediction>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const probability = probabilities[i] ?? Number.NaN;
+      if (!Number.isFinite(probability)) throw nonFinitePrediction(version, variant, i, probability);
       predictions[i] = {
         label: probability >= output.threshold ? output.positive_label : output.negative_label,
         probability,
@@ -365,9 +367,16 @@ export class ModelService {
   private resolve(name: string): Promise<Resolved> {
     const cached = this.resolutions.get(name);
     if (cached !== undefined && cached.expiresAt > this.now()) return cached.result;
+    checkModelName(name);
     const result = this.readServingConfig(name);
     const resolution: Resolution = { expiresAt: this.now() + this.options.cacheTtlMs, result };
+    this.resolutions.delete(name);
     this.resolutions.set(name, resolution);
+    // Clients choose the names they ask for: the cache (of not-found answers too) keeps the most recent ones only.
+    for (const oldest of this.resolutions.keys()) {
+      if (this.resolutions.size <= MAX_CACHED_RESOLUTIONS) break;
+      this.resolutions.delete(oldest);
+    }
     result.then((value) => {
       resolution.value = value;
     }, () => undefined);
@@ -512,6 +521,36 @@ export class ModelService {
       void evicted?.then((version) => version.session.release()).catch(() => undefined);
     }
   }
+}
+
+/** Serving configs kept in the TTL cache; the oldest beyond it are forgotten (and read again when asked for). */
+const MAX_CACHED_RESOLUTIONS = 1024;
+
+/**
+ * A name the registry cannot hold (over 63 characters, or outside `MODEL_NAME_PATTERN`) is the client's mistake, answered
+ * 400 before any registry read: a 2,043-character name would otherwise fail DynamoDB's key limit as a 503.
+ */
+function checkModelName(name: string): void {
+  if (!MODEL_NAME_PATTERN.test(name)) {
+    throw new RequestValidationError('INVALID_MODEL_NAME', `"${name}" is not a model name (${MODEL_NAME_PATTERN.source})`, {
+      field: 'model',
+      received: name,
+      pattern: MODEL_NAME_PATTERN.source,
+    });
+  }
+}
+
+/**
+ * A probability that is not a number (finite float32 inputs whose encoding overflows inside the model, say) is never
+ * served as a 200: the instance is refused with a 400 naming its row, as the values that caused it came from the client.
+ */
+function nonFinitePrediction(version: ModelVersionRecord, variant: Variant, row: number, probability: number): RequestValidationError {
+  return new RequestValidationError('NON_FINITE_PREDICTION', `instances[${row}] cannot be scored: the model answered ${String(probability)} for its values`, {
+    field: `instances[${row}]`,
+    model: version.model,
+    model_version: version.version,
+    variant,
+  });
 }
 
 /** A registry that cannot be read is an outage (503), never a client's fault or a crash. */
