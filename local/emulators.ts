@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
-import { s3rverFixes } from './s3rver-fixes.ts';
+import { atomicPuts, s3rverFixes } from './s3rver-fixes.ts';
 
 /**
  * The AWS protocol servers the local platform runs in-process on 127.0.0.1:
@@ -43,6 +43,7 @@ export async function startS3(dataDir: string, buckets: readonly string[], port 
   });
   // After s3rver's logger and XML encoder, before its router (see s3rver-fixes.ts).
   server.middleware.splice(2, 0, s3rverFixes());
+  await atomicPuts(server.store, directory);
   const { port: bound } = await server.run();
   return { endpoint: `http://127.0.0.1:${bound}`, close: () => server.close() };
 }

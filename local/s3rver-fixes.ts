@@ -6,10 +6,21 @@
  *   `<name>._S3rver_metadata.json`); a segment near 255 bytes made `createWriteStream` emit an unhandled `'error'`
  *   (`ENAMETOOLONG`) that ended the whole process, or wrote the object without its metadata. A key over S3's 1,024
  *   bytes, or with a segment whose files could not be named, is refused up front with S3's `KeyTooLongError` (400).
+ * - **Torn objects.** s3rver truncates an object's file and streams the new bytes into it, then writes its metadata:
+ *   a reader in between got an empty or partial object (a drift report read while it was rewritten), and a crash
+ *   left an object without its metadata. `atomicPuts` writes the metadata first and the bytes to a temporary file
+ *   renamed into place last, so a key shows its old content or its new content, never part of one.
  * - **ListObjectsV2 pagination.** s3rver signs its continuation tokens with DES, which OpenSSL 3 no longer offers: any
  *   listing that paginates (more than 1,000 objects, or `MaxKeys`) failed with a 500. A V2 request is answered through
  *   s3rver's V1 listing (a marker, no token) and turned back into a V2 answer whose token is the last key, encoded.
  */
+
+import { randomUUID, createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 /** The parts of Koa's context the middleware uses (s3rver ships no types). */
 interface KoaContext {
@@ -108,5 +119,74 @@ export function s3rverFixes(): (ctx: KoaContext, next: Next) => Promise<void> {
     }
     if (ctx.method === 'GET' && bucket !== '' && single(ctx.query['list-type']) === '2') return listV2ThroughV1(ctx, next);
     return next();
+  };
+}
+
+/** The parts of s3rver's FilesystemStore that `atomicPuts` replaces or uses. */
+export interface S3rverStore {
+  getBucketPath(bucket: string): string;
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  putObject(object: { bucket: string; key: string; content: Buffer | Readable; metadata: Record<string, string> }): Promise<{ size: number; md5: string }>;
+}
+
+const TEMP_PREFIX = '._S3rver_tmp-';
+
+/** Writes `data` to a temporary file beside `bucketPath` and renames it to `path` (atomic on one file system). */
+async function replaceFile(bucketPath: string, path: string, data: string): Promise<void> {
+  const temp = join(bucketPath, `${TEMP_PREFIX}${randomUUID()}`);
+  await writeFile(temp, data);
+  await rename(temp, path);
+}
+
+/** What s3rver keeps of a request's headers as an object's metadata (its `S3Object.ALLOWED_METADATA` and `x-amz-meta-*`). */
+const KEPT_METADATA = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'content-type', 'expires', 'x-amz-storage-class', 'x-amz-website-redirect-location'];
+
+/**
+ * Makes the store's puts atomic (see the module comment) and removes the temporary files a killed process left.
+ * Keys are checked by the middleware before they get here.
+ */
+export async function atomicPuts(store: S3rverStore, rootDirectory: string): Promise<void> {
+  for (const bucket of await readdir(rootDirectory).catch(() => [] as string[])) {
+    const bucketPath = join(rootDirectory, bucket);
+    for (const name of await readdir(bucketPath).catch(() => [] as string[])) {
+      if (name.startsWith(TEMP_PREFIX)) await rm(join(bucketPath, name), { force: true });
+    }
+  }
+  store.putObject = async (object) => {
+    const bucketPath = store.getBucketPath(object.bucket);
+    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(dirname(objectPath), { recursive: true });
+    const temp = join(bucketPath, `${TEMP_PREFIX}${randomUUID()}`);
+    const md5 = createHash('md5');
+    let size = 0;
+    try {
+      if (Buffer.isBuffer(object.content)) {
+        md5.update(object.content);
+        size = object.content.length;
+        await writeFile(temp, object.content);
+      } else {
+        const counter = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            md5.update(chunk);
+            size += chunk.length;
+            callback(null, chunk);
+          },
+        });
+        await pipeline(object.content, counter, createWriteStream(temp));
+      }
+      const digest = md5.digest('hex');
+      const metadata: Record<string, string> = {};
+      for (const [name, value] of Object.entries(object.metadata)) {
+        if (KEPT_METADATA.includes(name) || name.startsWith('x-amz-meta-')) metadata[name] = value;
+      }
+      // Metadata first: for a new key it is invisible until the bytes land (s3rver stats the object file first).
+      await replaceFile(bucketPath, store.getResourcePath(object.bucket, object.key, 'object.md5'), digest);
+      await replaceFile(bucketPath, store.getResourcePath(object.bucket, object.key, 'metadata.json'), JSON.stringify(metadata, null, 2));
+      await rename(temp, objectPath);
+      return { size, md5: digest };
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
   };
 }

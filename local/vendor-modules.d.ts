@@ -26,6 +26,8 @@ declare module 's3rver' {
   }
   class S3rver {
     constructor(options?: S3rverOptions);
+    /** Its FilesystemStore (see local/s3rver-fixes.ts for the parts used). */
+    store: import('./s3rver-fixes.ts').S3rverStore;
     /** Koa's middleware stack (S3rver extends Koa). */
     middleware: ((ctx: never, next: () => Promise<void>) => Promise<void>)[];
     run(): Promise<AddressInfo>;

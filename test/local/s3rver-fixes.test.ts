@@ -46,6 +46,21 @@ describe('local S3', () => {
     expect(seen).toEqual(keys);
   });
 
+  it('shows an overwritten object whole, old or new, to readers while it is rewritten', async () => {
+    const versions = ['a', 'b', 'c', 'd'].map((ch) => ch.repeat(2 * 1024 * 1024));
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'torn/report.html', Body: versions[0] }));
+    const reads: Promise<string>[] = [];
+    const writes = (async () => {
+      for (const body of versions.slice(1)) await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'torn/report.html', Body: body }));
+    })();
+    for (let i = 0; i < 12; i++) {
+      reads.push(client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'torn/report.html' })).then(async (r) => (await r.Body?.transformToString()) ?? ''));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await writes;
+    for (const text of await Promise.all(reads)) expect(versions).toContain(text);
+  });
+
   it('refuses a key whose file name s3rver cannot write with KeyTooLongError, and keeps serving', async () => {
     for (const key of [`long/${'€'.repeat(80)}`, `long/${'a'.repeat(240)}`, `x/${'a/'.repeat(600)}`]) {
       expect(keyFitsS3rver(key)).toBe(false);
