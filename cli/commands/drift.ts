@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CsvFormatError, parseCsv } from '#core/data/csv.ts';
+import { DEFAULT_MISSING_TOKENS } from '#core/data/table.ts';
 import { ColumnMismatchError, compareCsv } from '#core/drift/csv-compare.ts';
 import type { DriftReportDocument } from '#core/drift/job.ts';
 import { WindowFormatError, parseWindow } from '#core/drift/window.ts';
@@ -28,10 +29,33 @@ function readCsv(cwd: string, file: string, option: string) {
   }
 }
 
-function featureTable(rows: readonly { feature: string; test: string; statistic: number | null; p_value: number | null; psi: number | null; distance: number | null; verdict: string }[]): string {
+const percent = (rate: number): string => `${(rate * 100).toFixed(1)}%`;
+
+interface FeatureLine {
+  readonly feature: string;
+  readonly test: string;
+  readonly statistic: number | null;
+  readonly p_value: number | null;
+  readonly psi: number | null;
+  readonly distance: number | null;
+  readonly missing?: { readonly reference_rate: number; readonly current_rate: number; readonly p_value: number };
+  readonly verdict: string;
+}
+
+function featureTable(rows: readonly FeatureLine[]): string {
   return formatTable(
-    ['feature', 'test', 'statistic', 'p-value', 'PSI', 'W/std', 'verdict'],
-    rows.map((f) => [f.feature, f.test, fmt(f.statistic), fmt(f.p_value, 6), fmt(f.psi), fmt(f.distance), f.verdict]),
+    ['feature', 'test', 'statistic', 'p-value', 'PSI', 'W/std', 'missing ref → cur', 'p (missing)', 'verdict'],
+    rows.map((f) => [
+      f.feature,
+      f.test,
+      fmt(f.statistic),
+      fmt(f.p_value, 6),
+      fmt(f.psi),
+      fmt(f.distance),
+      f.missing === undefined ? '-' : `${percent(f.missing.reference_rate)} → ${percent(f.missing.current_rate)}`,
+      f.missing === undefined ? '-' : fmt(f.missing.p_value, 6),
+      f.verdict,
+    ]),
   );
 }
 
@@ -52,7 +76,17 @@ function documentSummary(doc: DriftReportDocument, where: (key: string) => strin
     ]) +
     '\n' +
     featureTable(
-      doc.features.map((f) => ({ feature: f.name, test: f.test, statistic: f.statistic, p_value: f.p_value, psi: f.psi, distance: f.wasserstein_normalised ?? null, verdict: f.verdict })),
+      doc.features.map((f) => ({
+        feature: f.name,
+        test: f.test,
+        statistic: f.statistic,
+        p_value: f.p_value,
+        psi: f.psi,
+        distance: f.wasserstein_normalised ?? null,
+        // Reports written before the missing-rate test have no `missing`.
+        ...(f.missing === undefined ? {} : { missing: f.missing }),
+        verdict: f.verdict,
+      })),
     )
   );
 }
@@ -84,13 +118,14 @@ export function driftCommand(program: Command, session: Session): void {
     .description('the drift statistics on two CSV files with the same columns (no deployment): KS, chi-square, PSI, Wasserstein')
     .requiredOption('--reference <file>', 'the reference (baseline) CSV')
     .requiredOption('--current <file>', 'the current CSV, with the same columns')
-    .action((options: { reference: string; current: string }, command: Command) => {
+    .option('--missing-tokens <list>', `comma-separated cells read as missing in a numeric column, besides empty ones (default ${DEFAULT_MISSING_TOKENS.join(',')})`)
+    .action((options: { reference: string; current: string; missingTokens?: string }, command: Command) => {
       const context = session.context(command);
       const reference = readCsv(context.cwd, options.reference, '--reference');
       const current = readCsv(context.cwd, options.current, '--current');
       let comparison;
       try {
-        comparison = compareCsv(reference, current);
+        comparison = compareCsv(reference, current, options.missingTokens === undefined ? {} : { missingTokens: options.missingTokens.split(',') });
       } catch (error) {
         if (error instanceof ColumnMismatchError) throw new CliError(error.message);
         throw error;

@@ -5,7 +5,8 @@ Run with Debian's python3-scipy (see README.md next to this file):
 
     /usr/bin/python3 scripts/drift-vectors/generate.py
 
-Writes test/fixtures/drift/ks_2samp.json and test/fixtures/drift/chisquare.json.
+Writes test/fixtures/drift/ks_2samp.json, chisquare.json and chi2_contingency.json, and the CSV pair
+test/fixtures/drift/compare-reference.csv / compare-current.csv with its expected statistics.
 Samples come from a seeded NumPy generator and are rounded to a few decimals *before*
 SciPy sees them, so the JSON holds exactly the numbers SciPy was given.
 """
@@ -164,6 +165,96 @@ def chisq_cases():
     return cases
 
 
+# The contingency vectors draw from their own generator, so the older vectors above stay byte for byte the same.
+crng = np.random.default_rng(20261201)
+
+
+def contingency_case(name, table):
+    statistic, pvalue, dof, expected = stats.chi2_contingency(np.asarray(table, dtype=np.float64))  # SciPy's defaults
+    return {
+        'name': name,
+        'observed': [[float(v) for v in row] for row in table],
+        'statistic': float(statistic),
+        'pvalue': float(pvalue),
+        'dof': int(dof),
+        'expected': [[float(v) for v in row] for row in expected],
+    }
+
+
+def two_samples(probabilities, n_reference, n_current):
+    p = np.asarray(probabilities, dtype=np.float64)
+    p = p / p.sum()
+    return [[int(v) for v in crng.multinomial(n_reference, p)], [int(v) for v in crng.multinomial(n_current, p)]]
+
+
+def contingency_cases():
+    return [
+        contingency_case('2x2, Yates applies', [[12, 5], [9, 14]]),
+        contingency_case('2x2, |o - e| below 0.5 (correction stops at e)', [[10, 10], [10, 11]]),
+        contingency_case('2x2, identical rows', [[30, 70], [30, 70]]),
+        contingency_case('2x2, large counts', [[52000, 48000], [12800, 12200]]),
+        contingency_case('2x2, missing counts 2% vs 60%', [[20, 980], [300, 200]]),
+        contingency_case('2x1 (dof 0)', [[5], [9]]),
+        contingency_case('2x3, unequal sizes 100 vs 80', two_samples([0.5, 0.3, 0.2], 100, 80)),
+        contingency_case('2x4, 3000 vs 3000', two_samples([0.4, 0.3, 0.2, 0.1], 3000, 3000)),
+        contingency_case('2x5, 200000 vs 50000', two_samples([0.45, 0.3, 0.15, 0.07, 0.03], 200000, 50000)),
+        contingency_case('2x5, shifted', [[610, 430, 260, 120, 80], [700, 300, 300, 60, 140]]),
+        contingency_case('2x6, an unseen category in current', [[400, 300, 150, 100, 50, 0], [80, 60, 40, 10, 6, 4]]),
+        contingency_case('2x20, rare categories', two_samples(list(range(1, 21)), 500, 400)),
+        contingency_case('3x3 (general r x c)', [[10, 20, 30], [20, 20, 20], [30, 20, 10]]),
+        contingency_case('2x2, p underflows', [[100000, 0], [0, 100000]]),
+    ]
+
+
+def compare_fixture():
+    """Two CSVs for `mlops drift compare`: a numeric column with NA cells, a categorical column with one unseen category."""
+    n_ref, n_cur = 400, 300
+    income_ref = [round(float(v), 1) for v in crng.normal(50.0, 12.0, n_ref)]
+    income_cur = [round(float(v), 1) for v in crng.normal(53.0, 12.0, n_cur)]
+    tokens = ['NA', 'NaN', 'N/A', '?', 'null', 'None', '']
+    missing_ref = set(int(i) for i in crng.choice(n_ref, 8, replace=False))
+    missing_cur = set(int(i) for i in crng.choice(n_cur, 45, replace=False))
+    homes = ['mortgage', 'other', 'owner', 'rent']
+    home_ref = [homes[int(i)] for i in crng.choice(4, n_ref, p=[0.35, 0.1, 0.25, 0.3])]
+    home_cur = [homes[int(i)] for i in crng.choice(4, n_cur, p=[0.3, 0.1, 0.2, 0.4])]
+    home_cur[:7] = ['parents'] * 7  # unseen in the reference
+
+    def rows(income, missing, home):
+        out = ['income,home']
+        for i, (x, h) in enumerate(zip(income, home)):
+            cell = tokens[i % len(tokens)] if i in missing else repr(x)
+            out.append(f'{cell},{h}')
+        return '\n'.join(out) + '\n'
+
+    write_text('compare-reference.csv', rows(income_ref, missing_ref, home_ref))
+    write_text('compare-current.csv', rows(income_cur, missing_cur, home_cur))
+    ref_values = [x for i, x in enumerate(income_ref) if i not in missing_ref]
+    cur_values = [x for i, x in enumerate(income_cur) if i not in missing_cur]
+    ks = stats.ks_2samp(cur_values, ref_values)
+    categories = sorted(set(home_ref) | set(home_cur))
+    table = [[home_ref.count(c) for c in categories], [home_cur.count(c) for c in categories]]
+    chi2, chi2_p, dof, _ = stats.chi2_contingency(np.asarray(table, dtype=np.float64))
+    missing_table = [[len(missing_ref), n_ref - len(missing_ref)], [len(missing_cur), n_cur - len(missing_cur)]]
+    m_chi2, m_p, _, _ = stats.chi2_contingency(np.asarray(missing_table, dtype=np.float64))
+    return {
+        'reference_rows': n_ref,
+        'current_rows': n_cur,
+        'income': {
+            'test': 'ks', 'statistic': float(ks.statistic), 'pvalue': float(ks.pvalue),
+            'missing_rate': {'reference': len(missing_ref) / n_ref, 'current': len(missing_cur) / n_cur},
+            'missing_test': {'table': missing_table, 'statistic': float(m_chi2), 'pvalue': float(m_p)},
+        },
+        'home': {'test': 'chi_square', 'categories': categories, 'table': table, 'statistic': float(chi2), 'pvalue': float(chi2_p), 'dof': int(dof)},
+    }
+
+
+def write_text(name, text):
+    path = os.path.join(OUT, name)
+    with open(path, 'w', encoding='utf-8', newline='') as handle:
+        handle.write(text)
+    print(f'wrote {path} ({os.path.getsize(path)} bytes)')
+
+
 def meta():
     return {
         'generator': 'scripts/drift-vectors/generate.py',
@@ -189,6 +280,9 @@ def main():
     chisq = chisq_cases()
     write('ks_2samp.json', {'meta': meta(), 'ks_2samp': ks, 'kstwo_sf': kstwo, 'wasserstein': wasserstein})
     write('chisquare.json', {'meta': meta(), 'chisquare': chisq})
+    contingency = contingency_cases()
+    compare = compare_fixture()
+    write('chi2_contingency.json', {'meta': meta(), 'chi2_contingency': contingency, 'compare': compare})
 
 
 if __name__ == '__main__':

@@ -1,9 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ksTwoSample } from '#core/drift/ks.ts';
 import { runMlops, type CliResult } from '../support/mlops-cli.ts';
+import { PVALUE_TOLERANCE, STATISTIC_TOLERANCE, contingencyVectors } from '../core/drift/vectors.ts';
 
 /** `mlops drift compare` on CSV files, no deployment. */
 
@@ -58,8 +60,54 @@ describe('mlops drift compare', () => {
   it('prints a table for people', async () => {
     const result = await mlops('drift', 'compare', '--reference', 'reference.csv', '--current', 'current.csv');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/FEATURE\s+TEST\s+STATISTIC\s+P-VALUE\s+PSI\s+W\/STD\s+VERDICT/);
+    expect(result.stdout).toMatch(/FEATURE\s+TEST\s+STATISTIC\s+P-VALUE\s+PSI\s+W\/STD\s+MISSING REF → CUR\s+P \(MISSING\)\s+VERDICT/);
     expect(result.stdout).toMatch(/Income\s+ks/);
+  });
+
+  it('tests a numeric column with NA cells as numeric, reports its missing rates, and matches SciPy on both columns', async () => {
+    // Prepare: the SciPy fixture pair (scripts/drift-vectors/generate.py): `income` holds NA, NaN, N/A, ?, null, None and
+    // empty cells; `home` has a category only the current file has.
+    const fixtures = new URL('../fixtures/drift/', import.meta.url);
+    const expected = contingencyVectors.compare;
+    // Act
+    const result = await runMlops(['drift', 'compare', '--reference', 'compare-reference.csv', '--current', 'compare-current.csv', '--json'], {
+      cwd: fileURLToPath(fixtures),
+    });
+    // Assess
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const out = JSON.parse(result.stdout) as {
+      reference_rows: number;
+      features: { feature: string; test: string; statistic: number; p_value: number; unseen_categories: string[]; missing: { reference_rate: number; current_rate: number; statistic: number; p_value: number; drifted: boolean } }[];
+    };
+    expect(out.reference_rows).toBe(expected.reference_rows);
+    const income = out.features.find((f) => f.feature === 'income');
+    expect(income?.test).toBe('ks');
+    expect(Math.abs((income?.statistic ?? 0) - expected.income.statistic)).toBeLessThanOrEqual(STATISTIC_TOLERANCE);
+    expect(Math.abs((income?.p_value ?? 0) - expected.income.pvalue)).toBeLessThanOrEqual(PVALUE_TOLERANCE);
+    expect(income?.missing.reference_rate).toBe(expected.income.missing_rate.reference);
+    expect(income?.missing.current_rate).toBe(expected.income.missing_rate.current);
+    expect(Math.abs((income?.missing.statistic ?? 0) - expected.income.missing_test.statistic)).toBeLessThanOrEqual(1e-6);
+    expect(Math.abs((income?.missing.p_value ?? 0) - expected.income.missing_test.pvalue)).toBeLessThanOrEqual(1e-6);
+    expect(income?.missing.drifted).toBe(true);
+    const home = out.features.find((f) => f.feature === 'home');
+    expect(home?.test).toBe('chi_square');
+    expect(home?.unseen_categories).toEqual(['parents']);
+    expect(Math.abs((home?.statistic ?? 0) - expected.home.statistic)).toBeLessThanOrEqual(1e-6);
+    expect(Math.abs((home?.p_value ?? 0) - expected.home.pvalue)).toBeLessThanOrEqual(1e-6);
+    const table = await runMlops(['drift', 'compare', '--reference', 'compare-reference.csv', '--current', 'compare-current.csv'], { cwd: fileURLToPath(fixtures) });
+    expect(table.stdout).toMatch(/income\s+ks\s.*2\.0% → 15\.0%/);
+  });
+
+  it('reads only the tokens given with --missing-tokens as missing, so other tokens make a column categorical', async () => {
+    writeFileSync(join(dir, 'tokens-a.csv'), `x\n${Array.from({ length: 60 }, (_, i) => (i % 10 === 0 ? 'missing' : String(i))).join('\n')}\n`);
+    writeFileSync(join(dir, 'tokens-b.csv'), `x\n${Array.from({ length: 60 }, (_, i) => (i % 10 === 0 ? 'NA' : String(i))).join('\n')}\n`);
+    const custom = JSON.parse((await mlops('drift', 'compare', '--reference', 'tokens-a.csv', '--current', 'tokens-a.csv', '--missing-tokens', 'missing', '--json')).stdout) as {
+      features: { test: string; missing: { reference_rate: number } }[];
+    };
+    expect(custom.features[0]).toMatchObject({ test: 'ks', missing: { reference_rate: 0.1 } });
+    const defaults = JSON.parse((await mlops('drift', 'compare', '--reference', 'tokens-a.csv', '--current', 'tokens-b.csv', '--json')).stdout) as { features: { test: string }[] };
+    expect(defaults.features[0]?.test).toBe('chi_square');
   });
 
   it('fails in one line on files with different columns or a missing file', async () => {

@@ -1,11 +1,14 @@
 /**
  * Turns a parsed CSV into typed feature rows and binary labels for training.
  *
- * A column is numeric when every non-missing value is a finite decimal number
- * (e.g. `12`, `-3.5`, `1e-3`), otherwise categorical (its values stay strings).
- * A column with no values at all counts as numeric.
+ * Missing values, one policy for the trainer, the data validation, `mlops drift compare` and the drift
+ * job: an empty cell is missing in any column, and so is a missing token ({@link DEFAULT_MISSING_TOKENS},
+ * compared after trimming and ignoring case) in a column that is otherwise numeric. A column is numeric
+ * when every non-missing value is a finite decimal number (e.g. `12`, `-3.5`, `1e-3`), otherwise
+ * categorical: its values stay strings, tokens included (`NA` may be a real category there, such as
+ * North America). A column with no values at all counts as numeric.
  */
-import type { ParsedCsv } from './csv.ts';
+import type { CsvCell, ParsedCsv } from './csv.ts';
 import type { FeatureRow, FeatureValue } from '#core/model/metadata.ts';
 
 /** The data cannot be used for training (missing target, non-binary target, too few rows, …). */
@@ -30,6 +33,33 @@ export interface LabelledTable {
   readonly negativeLabel: string;
 }
 
+/** The cells, besides an empty one, that read as missing in a numeric column. */
+export const DEFAULT_MISSING_TOKENS: readonly string[] = ['NA', 'N/A', 'NaN', 'null', 'None', '?'];
+
+/** A set of missing tokens, normalised for {@link isMissingCell}. */
+export type MissingTokens = ReadonlySet<string>;
+
+/** Normalises a list of missing tokens (trimmed, lower case) for {@link isMissingCell}. */
+export function missingTokens(tokens: readonly string[] = DEFAULT_MISSING_TOKENS): MissingTokens {
+  return new Set(tokens.map((t) => t.trim().toLowerCase()));
+}
+
+const DEFAULT_TOKENS = missingTokens();
+
+/** Whether a cell is missing in a numeric column: absent, empty, blank or one of `tokens`. */
+export function isMissingCell(cell: CsvCell | undefined, tokens: MissingTokens = DEFAULT_TOKENS): boolean {
+  if (cell === null || cell === undefined) return true;
+  const trimmed = cell.trim();
+  return trimmed === '' || tokens.has(trimmed.toLowerCase());
+}
+
+/** The value of a cell in a column of `kind`: a number, a category, or null when missing. */
+export function cellValue(cell: CsvCell | undefined, kind: FeatureKind, tokens: MissingTokens = DEFAULT_TOKENS): FeatureValue {
+  if (cell === null || cell === undefined || cell.trim() === '') return null;
+  if (kind === 'categorical') return cell;
+  return isMissingCell(cell, tokens) ? null : Number(cell);
+}
+
 const DECIMAL = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 
 /** Whether a CSV cell reads as a finite number. */
@@ -37,15 +67,27 @@ export function isNumericCell(value: string): boolean {
   return DECIMAL.test(value) && Number.isFinite(Number(value));
 }
 
+/** Infers the kind of one column from its cells: numeric when every cell is missing or a number. */
+export function inferColumnKind(cells: Iterable<CsvCell | undefined>, tokens: MissingTokens = DEFAULT_TOKENS): FeatureKind {
+  for (const cell of cells) {
+    if (!isMissingCell(cell, tokens) && !isNumericCell(cell as string)) return 'categorical';
+  }
+  return 'numeric';
+}
+
 /** Infers the kind of every column of `csv` from its non-missing values. */
-export function inferColumnKinds(csv: ParsedCsv): FeatureKind[] {
-  return csv.header.map((_, column) => {
-    for (const row of csv.rows) {
-      const cell = row[column];
-      if (cell !== null && cell !== undefined && !isNumericCell(cell)) return 'categorical';
-    }
-    return 'numeric';
-  });
+export function inferColumnKinds(csv: ParsedCsv, tokens: MissingTokens = DEFAULT_TOKENS): FeatureKind[] {
+  return csv.header.map((_, column) => inferColumnKind(columnCells(csv, column), tokens));
+}
+
+/** The cells of one column, top to bottom. */
+export function* columnCells(csv: ParsedCsv, column: number): Generator<CsvCell | undefined> {
+  for (const row of csv.rows) yield row[column];
+}
+
+export interface TableOptions {
+  /** Cells read as missing in a numeric column, besides empty ones. Default {@link DEFAULT_MISSING_TOKENS}. */
+  readonly missingTokens?: readonly string[];
 }
 
 /**
@@ -53,7 +95,8 @@ export function inferColumnKinds(csv: ParsedCsv): FeatureKind[] {
  * @throws TrainingDataError when the target column is absent, has missing values, does not have
  *   exactly two distinct values, or does not contain `positiveLabel`; or when no feature is left.
  */
-export function toLabelledTable(csv: ParsedCsv, target: string, positiveLabel: string): LabelledTable {
+export function toLabelledTable(csv: ParsedCsv, target: string, positiveLabel: string, options: TableOptions = {}): LabelledTable {
+  const tokens = missingTokens(options.missingTokens);
   const targetIndex = csv.header.indexOf(target);
   if (targetIndex < 0) {
     throw new TrainingDataError(`target column "${target}" is not in the data (columns: ${csv.header.join(', ')})`);
@@ -82,7 +125,7 @@ export function toLabelledTable(csv: ParsedCsv, target: string, positiveLabel: s
   }
   const negativeLabel = [...distinct].find((v) => v !== positiveLabel) as string;
 
-  const kinds = inferColumnKinds(csv);
+  const kinds = inferColumnKinds(csv, tokens);
   const featureIndexes = csv.header.map((_, i) => i).filter((i) => i !== targetIndex);
   const features = featureIndexes.map((i) => ({ name: csv.header[i] as string, kind: kinds[i] as FeatureKind }));
 
@@ -92,9 +135,7 @@ export function toLabelledTable(csv: ParsedCsv, target: string, positiveLabel: s
     // Object.fromEntries defines own properties, so any column name (even "__proto__") is safe.
     return Object.fromEntries(
       featureIndexes.map((i): [string, FeatureValue] => {
-        const cell = row[i] ?? null;
-        const value = cell === null ? null : kinds[i] === 'numeric' ? Number(cell) : cell;
-        return [csv.header[i] as string, value];
+        return [csv.header[i] as string, cellValue(row[i], kinds[i] as FeatureKind, tokens)];
       }),
     ) as FeatureRow;
   });

@@ -1,17 +1,19 @@
 /**
  * `mlops drift compare`: the drift statistics on two CSV files with the same columns, no deployment.
  *
- * The reference file plays the baseline: its profile (deciles, frequencies, std) and, for numeric
- * columns, its raw values as the baseline sample, so KS is SciPy's `ks_2samp(reference, current)`
- * on the raw columns and chi-square is `chisquare(current counts, reference shares × n)`.
- * A column is numeric when every non-missing cell of both files reads as a number.
+ * The reference file plays the baseline: its profile (deciles, category counts, std, missing count) and,
+ * for numeric columns, its raw values as the baseline sample, so KS is SciPy's `ks_2samp(reference, current)`
+ * on the raw columns and chi-square is `chi2_contingency([reference counts, current counts])`.
+ * Missing values follow the trainer's policy (data/table.ts): a column is numeric when every cell of both
+ * files is missing (empty, or a missing token such as `NA`) or reads as a number, and its missing rates are
+ * compared as two proportions.
  */
-import type { CsvCell, ParsedCsv } from '#core/data/csv.ts';
-import { isNumericCell } from '#core/data/table.ts';
+import type { ParsedCsv } from '#core/data/csv.ts';
+import { cellValue, columnCells, inferColumnKind, missingTokens, type FeatureKind, type MissingTokens } from '#core/data/table.ts';
 import type { FeatureRow, FeatureValue } from '#core/model/metadata.ts';
 import { profileFeatures } from '#core/profile/baseline.ts';
 import { type Distribution, featureDistributions } from './distributions.ts';
-import { type DriftReport, type DriftThresholds, type DriftVerdict, driftReport } from './report.ts';
+import { type DriftReport, type DriftThresholds, type DriftVerdict, type MissingDrift, driftReport } from './report.ts';
 
 /** The files do not have the same columns. */
 export class ColumnMismatchError extends Error {
@@ -29,7 +31,15 @@ export interface FeatureComparison {
   readonly distance: number | null;
   readonly wasserstein: number | null;
   readonly unseen_categories: string[];
+  /** Missing rates of reference and current and their two-proportion test. */
+  readonly missing: MissingDrift;
   readonly verdict: DriftVerdict;
+}
+
+export interface CompareOptions {
+  readonly thresholds?: Partial<DriftThresholds>;
+  /** Cells read as missing in a numeric column, besides empty ones. Default `DEFAULT_MISSING_TOKENS` (data/table.ts). */
+  readonly missingTokens?: readonly string[];
 }
 
 export interface CsvComparison {
@@ -44,23 +54,20 @@ export interface CsvComparison {
   readonly distributions: Record<string, Distribution>;
 }
 
-function isMissing(cell: CsvCell | undefined): boolean {
-  return cell === null || cell === undefined || cell.trim() === '';
-}
-
-function toRows(csv: ParsedCsv, numeric: readonly boolean[]): FeatureRow[] {
+function toRows(csv: ParsedCsv, kinds: readonly FeatureKind[], tokens: MissingTokens): FeatureRow[] {
   return csv.rows.map((cells) => {
     const row: Record<string, FeatureValue> = {};
     csv.header.forEach((name, i) => {
-      const cell = cells[i];
-      row[name] = isMissing(cell) ? null : numeric[i] ? Number(cell) : (cell as string);
+      row[name] = cellValue(cells[i], kinds[i] as FeatureKind, tokens);
     });
     return row;
   });
 }
 
 /** Compares `current` with `reference` column by column. */
-export function compareCsv(reference: ParsedCsv, current: ParsedCsv, thresholds?: Partial<DriftThresholds>): CsvComparison {
+export function compareCsv(reference: ParsedCsv, current: ParsedCsv, options: CompareOptions = {}): CsvComparison {
+  const { thresholds } = options;
+  const tokens = missingTokens(options.missingTokens);
   const missing = reference.header.filter((c) => !current.header.includes(c));
   const extra = current.header.filter((c) => !reference.header.includes(c));
   if (missing.length > 0 || extra.length > 0) {
@@ -70,12 +77,10 @@ export function compareCsv(reference: ParsedCsv, current: ParsedCsv, thresholds?
   }
   const currentIndex = reference.header.map((name) => current.header.indexOf(name));
   const aligned: ParsedCsv = { header: reference.header, rows: current.rows.map((cells) => currentIndex.map((i) => cells[i] ?? null)) };
-  const numeric = reference.header.map((_, column) =>
-    [reference, aligned].every((csv) => csv.rows.every((cells) => isMissing(cells[column]) || isNumericCell(cells[column] as string))),
-  );
-  const features = reference.header.map((name, i) => ({ name, kind: numeric[i] ? ('numeric' as const) : ('categorical' as const) }));
-  const referenceRows = toRows(reference, numeric);
-  const currentRows = toRows(aligned, numeric);
+  const kinds = reference.header.map((_, column) => inferColumnKind([...columnCells(reference, column), ...columnCells(aligned, column)], tokens));
+  const features = reference.header.map((name, i) => ({ name, kind: kinds[i] as FeatureKind }));
+  const referenceRows = toRows(reference, kinds, tokens);
+  const currentRows = toRows(aligned, kinds, tokens);
   const baseline = profileFeatures(features, referenceRows);
   const samples: Record<string, number[]> = {};
   for (const feature of features) {
@@ -100,6 +105,7 @@ export function compareCsv(reference: ParsedCsv, current: ParsedCsv, thresholds?
       distance: f.wasserstein_normalised ?? null,
       wasserstein: f.wasserstein ?? null,
       unseen_categories: f.unseen_categories ?? [],
+      missing: f.missing,
       verdict: f.verdict,
     })),
     report,

@@ -60,7 +60,7 @@ export function distributionSvg(distribution: Distribution, verdict: DriftVerdic
 
 function statsTable(check: FeatureDrift | PredictionDrift): string {
   const rows: [string, string][] = [
-    ['test', check.test === 'ks' ? 'Kolmogorov–Smirnov (two-sample)' : 'chi-square (goodness of fit)'],
+    ['test', check.test === 'ks' ? 'Kolmogorov–Smirnov (two-sample)' : 'chi-square (test of homogeneity, 2 × k)'],
     ['statistic', fmt(check.statistic)],
     ['p-value', fmt(check.p_value, 6)],
     ['PSI', fmt(check.psi)],
@@ -72,7 +72,16 @@ function statsTable(check: FeatureDrift | PredictionDrift): string {
     rows.push(['unseen categories', check.unseen_categories.map(escapeHtml).join(', ')]);
   }
   rows.push(['values', String(check.count)]);
-  if ('missing_rate' in check) rows.push(['missing (current / baseline)', `${fmt(check.missing_rate * 100, 1)}% / ${fmt(check.baseline_missing_rate * 100, 1)}%`]);
+  if ('missing_rate' in check) {
+    rows.push(['missing (current / baseline)', `${fmt(check.missing_rate * 100, 1)}% / ${fmt(check.baseline_missing_rate * 100, 1)}%`]);
+    // Reports written before the missing-rate test have no `missing`.
+    if (check.missing !== undefined) {
+      rows.push([
+        'missing-rate test',
+        `χ² ${fmt(check.missing.statistic)}, p ${fmt(check.missing.p_value, 6)}, PSI ${fmt(check.missing.psi)}${check.missing.drifted ? ` — <strong>${escapeHtml(check.missing.verdict)}</strong>` : ''}`,
+      ]);
+    }
+  }
   return `<table class="stats">${rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</table>`;
 }
 

@@ -20,11 +20,21 @@
  * quantiles, the long linear tail up to the maximum); the price is decile resolution, so pass
  * baseline samples where the exact test matters.
  *
- * Per categorical feature: chi-square of the current counts against baseline frequency × current
- * total (as SciPy's `chisquare`), and PSI over the categories. Categories the baseline never saw
- * are reported in `unseen_categories` and pooled into one extra bin whose expected share is
- * floored at {@link PSI_EPSILON} (then the expected shares are renormalised), so they give a large
- * but finite statistic.
+ * Per categorical feature: a chi-square test of homogeneity on the 2 × k table of reference counts
+ * (the profile's `counts`, else frequency × count for older metadata) and current counts, as SciPy's
+ * `chi2_contingency` with its defaults (Yates' correction only for a 2 × 2 table), and PSI over the
+ * categories. Both rows are samples, so the test keeps its level whatever the two sizes are (a
+ * goodness-of-fit test that takes the reference shares as exact rejects far too often when the
+ * sizes are close). Categories the baseline never saw are reported in `unseen_categories` and
+ * pooled into one extra column whose reference count is 0: an ordinary cell of the table, which
+ * adds (current unseen)²-sized evidence and no more.
+ *
+ * Per feature, missing values: the share of rows where the feature is missing in the reference
+ * (the profile's `missing`, else derived from `missing_rate`) and in the window, tested as two
+ * proportions (the same test of homogeneity on the 2 × 2 table missing / present × reference /
+ * current, Yates-corrected as SciPy does), with the PSI of the two-bin distribution as its effect
+ * size. A missing rate that jumps (p < `pValue` and that PSI > `psiWarning`) is drift of the feature,
+ * whatever its values do; it is `critical` above `psiCritical`.
  *
  * The rule. A feature (or the prediction score) is *drifted* when its test is significant,
  * p < `pValue`, AND the shift is large enough to matter: PSI > `psiWarning` or (numeric only)
@@ -44,11 +54,12 @@
  * Defaults ({@link DEFAULT_DRIFT_THRESHOLDS}): pValue 0.05, psiWarning 0.1, psiCritical 0.25,
  * shareWarning 0.2, shareCritical 0.3, minRows 50, wassersteinBound 0.2 (a fifth of a baseline std: below it, sampling noise of heavy-tailed features such as Assets reaches 0.13 in windows of 1 000 rows).
  */
-import { chiSquare } from './chi-square.ts';
+import { chiSquareContingency } from './chi-square.ts';
 import { ksTwoSample } from './ks.ts';
-import { PSI_EPSILON, binShares, categoricalPsi, psi, quantileEdges } from './psi.ts';
+import { binShares, categoricalPsi, psi, quantileEdges } from './psi.ts';
 import { normalisedWasserstein, wasserstein1 } from './wasserstein.ts';
 import type { CategoricalProfile, FeatureProfile, FeatureRow, NumericProfile } from '#core/model/metadata.ts';
+import { categoryCounts, missingCount } from '#core/profile/baseline.ts';
 
 export interface DriftThresholds {
   /** A test is significant below this p-value. */
@@ -103,6 +114,21 @@ export interface FeatureDrift {
   readonly count: number;
   readonly missing_rate: number;
   readonly baseline_missing_rate: number;
+  /** The two-proportion test of the missing rates. */
+  readonly missing: MissingDrift;
+  readonly drifted: boolean;
+  readonly verdict: DriftVerdict;
+}
+
+/** The missing rates of reference and window, tested as two proportions. */
+export interface MissingDrift {
+  readonly reference_rate: number;
+  readonly current_rate: number;
+  /** Chi-square of the 2 × 2 table (missing, present) × (reference, current), Yates-corrected; 0 when it has an empty column. */
+  readonly statistic: number;
+  readonly p_value: number;
+  /** PSI of the two-bin distribution (missing, present). */
+  readonly psi: number;
   readonly drifted: boolean;
   readonly verdict: DriftVerdict;
 }
@@ -197,41 +223,75 @@ function numericCheck(
   };
 }
 
-function categoricalCheck(
-  name: string,
-  profile: CategoricalProfile,
-  counts: Map<string, number>,
-  total: number,
-  missingRate: number,
-  t: DriftThresholds,
-): FeatureDrift {
-  const categories = Object.keys(profile.frequencies);
-  const unseen = [...counts.keys()].filter((c) => !Object.hasOwn(profile.frequencies, c)).sort();
-  const shares = categories.map((c) => profile.frequencies[c] as number);
-  const observed = categories.map((c) => counts.get(c) ?? 0);
-  if (unseen.length > 0) {
-    shares.push(PSI_EPSILON);
-    observed.push(unseen.reduce((sum, c) => sum + (counts.get(c) ?? 0), 0));
+/** The two-proportion test of the missing rates (see the module doc). */
+export function missingCheck(reference: { missing: number; rows: number }, current: { missing: number; rows: number }, t: DriftThresholds): MissingDrift {
+  const referenceRate = reference.rows > 0 ? reference.missing / reference.rows : 0;
+  const currentRate = current.rows > 0 ? current.missing / current.rows : 0;
+  const present = reference.rows - reference.missing + current.rows - current.missing;
+  const missing = reference.missing + current.missing;
+  // A column of the table that is empty (nothing missing, or nothing present, on both sides) leaves nothing to test.
+  const testable = reference.rows > 0 && current.rows > 0 && missing > 0 && present > 0;
+  const test = testable
+    ? chiSquareContingency([
+        [reference.missing, reference.rows - reference.missing],
+        [current.missing, current.rows - current.missing],
+      ])
+    : { statistic: 0, pvalue: 1 };
+  const effect = testable ? psi([referenceRate, 1 - referenceRate], [currentRate, 1 - currentRate]) : 0;
+  const drifted = test.pvalue < t.pValue && effect > t.psiWarning;
+  return {
+    reference_rate: referenceRate,
+    current_rate: currentRate,
+    statistic: test.statistic,
+    p_value: test.pvalue,
+    psi: effect,
+    drifted,
+    verdict: drifted ? (effect > t.psiCritical ? 'critical' : 'warning') : 'ok',
+  };
+}
+
+interface CategoricalCheck {
+  statistic: number;
+  p_value: number;
+  psi: number;
+  drifted: boolean;
+  verdict: DriftVerdict;
+}
+
+/** The 2 × k test of homogeneity of a categorical feature (see the module doc). */
+function categoricalCheck(profile: CategoricalProfile, counts: ReadonlyMap<string, number>, unseen: readonly string[], t: DriftThresholds): CategoricalCheck {
+  const reference = categoryCounts(profile);
+  const referenceRow: number[] = [];
+  const currentRow: number[] = [];
+  for (const [category, count] of Object.entries(reference)) {
+    const current = counts.get(category) ?? 0;
+    // A category with no count on either side is an empty column, which the test cannot have.
+    if (count > 0 || current > 0) {
+      referenceRow.push(count);
+      currentRow.push(current);
+    }
   }
-  const shareSum = shares.reduce((a, b) => a + b, 0);
-  const expected = shares.map((s) => (s / shareSum) * total);
-  const test = observed.length > 1 ? chiSquare(observed, expected) : { statistic: 0, pvalue: 1, dof: 0 };
+  if (unseen.length > 0) {
+    referenceRow.push(0);
+    currentRow.push(unseen.reduce((sum, c) => sum + (counts.get(c) ?? 0), 0));
+  }
+  const referenceTotal = referenceRow.reduce((a, b) => a + b, 0);
+  const test = referenceRow.length > 1 && referenceTotal > 0 ? chiSquareContingency([referenceRow, currentRow]) : { statistic: 0, pvalue: 1 };
   const featurePsi = categoricalPsi(profile.frequencies, counts);
   const drifted = test.pvalue < t.pValue && featurePsi > t.psiWarning;
   return {
-    name,
-    type: 'categorical',
-    test: 'chi_square',
     statistic: test.statistic,
     p_value: test.pvalue,
     psi: featurePsi,
-    unseen_categories: unseen,
-    count: total,
-    missing_rate: missingRate,
-    baseline_missing_rate: profile.missing_rate,
     drifted,
     verdict: drifted ? (featurePsi > t.psiCritical ? 'critical' : 'warning') : 'ok',
   };
+}
+
+/** A feature's verdict: the worse of its distribution's and its missing rate's (a jump in missing values is drift on its own). */
+function combine<T extends { drifted: boolean; verdict: DriftVerdict }>(check: T, missing: MissingDrift): T {
+  if (!missing.drifted || SEVERITY[check.verdict] >= SEVERITY[missing.verdict]) return { ...check, drifted: check.drifted || missing.drifted };
+  return { ...check, drifted: true, verdict: missing.verdict };
 }
 
 /** Builds the drift report of `input.current` (and scores) against the baseline. See the module doc for the rules. */
@@ -242,6 +302,7 @@ export function driftReport(input: DriftInput): DriftReport {
   const features: FeatureDrift[] = [];
 
   for (const [name, profile] of Object.entries(input.baseline)) {
+    const reference = { missing: missingCount(profile), rows: profile.count + missingCount(profile) };
     if (profile.type === 'numeric') {
       const values: number[] = [];
       for (const row of input.current) {
@@ -249,11 +310,13 @@ export function driftReport(input: DriftInput): DriftReport {
         if (typeof v === 'number' && Number.isFinite(v)) values.push(v);
       }
       const missingRate = rows > 0 ? (rows - values.length) / rows : 0;
-      const base = { name, type: 'numeric' as const, test: 'ks' as const, count: values.length, missing_rate: missingRate, baseline_missing_rate: profile.missing_rate };
+      const missing = missingCheck(reference, { missing: rows - values.length, rows }, t);
+      const base = { name, type: 'numeric' as const, test: 'ks' as const, count: values.length, missing_rate: missingRate, baseline_missing_rate: profile.missing_rate, missing };
       if (!enough || values.length < t.minRows || profile.count === 0) {
-        features.push({ ...base, statistic: null, p_value: null, psi: null, wasserstein: null, wasserstein_normalised: null, drifted: false, verdict: 'insufficient_data' });
+        const untested = { ...base, statistic: null, p_value: null, psi: null, wasserstein: null, wasserstein_normalised: null, drifted: false, verdict: 'insufficient_data' as DriftVerdict };
+        features.push(enough ? combine(untested, missing) : untested);
       } else {
-        features.push({ ...base, ...numericCheck(values, profile, input.baselineSamples?.[name], t) });
+        features.push(combine({ ...base, ...numericCheck(values, profile, input.baselineSamples?.[name], t) }, missing));
       }
     } else {
       const counts = new Map<string, number>();
@@ -266,23 +329,24 @@ export function driftReport(input: DriftInput): DriftReport {
         }
       }
       const missingRate = rows > 0 ? (rows - total) / rows : 0;
-      if (!enough || total < t.minRows) {
-        features.push({
-          name,
-          type: 'categorical',
-          test: 'chi_square',
-          statistic: null,
-          p_value: null,
-          psi: null,
-          unseen_categories: [...counts.keys()].filter((c) => !Object.hasOwn(profile.frequencies, c)).sort(),
-          count: total,
-          missing_rate: missingRate,
-          baseline_missing_rate: profile.missing_rate,
-          drifted: false,
-          verdict: 'insufficient_data',
-        });
+      const missing = missingCheck(reference, { missing: rows - total, rows }, t);
+      const known = profile.counts ?? profile.frequencies;
+      const unseen = [...counts.keys()].filter((c) => !Object.hasOwn(known, c)).sort();
+      const base = {
+        name,
+        type: 'categorical' as const,
+        test: 'chi_square' as const,
+        unseen_categories: unseen,
+        count: total,
+        missing_rate: missingRate,
+        baseline_missing_rate: profile.missing_rate,
+        missing,
+      };
+      if (!enough || total < t.minRows || profile.count === 0) {
+        const untested = { ...base, statistic: null, p_value: null, psi: null, drifted: false, verdict: 'insufficient_data' as DriftVerdict };
+        features.push(enough ? combine(untested, missing) : untested);
       } else {
-        features.push(categoricalCheck(name, profile, counts, total, missingRate, t));
+        features.push(combine({ ...base, ...categoricalCheck(profile, counts, unseen, t) }, missing));
       }
     }
   }
@@ -303,11 +367,12 @@ export function driftReport(input: DriftInput): DriftReport {
   const tested = features.filter((f) => f.verdict !== 'insufficient_data');
   const drifted = tested.filter((f) => f.drifted).length;
   const driftedShare = tested.length > 0 ? drifted / tested.length : 0;
-  const significantPsi = [...tested, ...(prediction && prediction.verdict !== 'insufficient_data' ? [prediction] : [])]
-    .filter((f) => f.p_value !== null && f.p_value < t.pValue)
-    .map((f) => f.psi ?? 0);
+  // The effect sizes of the significant checks: each tested feature's distribution and missing rate, and the prediction.
+  const significant = (check: { p_value: number | null; psi: number | null }): boolean => check.p_value !== null && check.p_value < t.pValue;
+  const featurePsi = [...tested, ...tested.map((f) => f.missing)].filter(significant).map((f) => f.psi ?? 0);
+  const predictionPsi = prediction && prediction.verdict !== 'insufficient_data' && significant(prediction) ? [prediction.psi ?? 0] : [];
+  const significantPsi = [...featurePsi, ...predictionPsi];
   const driftScore = significantPsi.length > 0 ? Math.max(...significantPsi) : 0;
-  const featurePsi = tested.filter((f) => f.p_value !== null && f.p_value < t.pValue).map((f) => f.psi ?? 0);
   const maxPsi = featurePsi.length > 0 ? Math.max(...featurePsi) : 0;
 
   let verdict: DriftVerdict;

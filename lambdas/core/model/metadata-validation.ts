@@ -202,12 +202,15 @@ function parseProfile(value: unknown, field: string, spec: FeatureSpec): Feature
   const count = integer(raw, 'count', `${field}.count`, 0);
   const missingRate = finite(raw, 'missing_rate', `${field}.missing_rate`);
   if (missingRate < 0 || missingRate > 1) invalid(`${field}.missing_rate`, `must be between 0 and 1, got ${missingRate}`);
+  const missing = raw['missing'] === undefined ? {} : { missing: integer(raw, 'missing', `${field}.missing`, 0) };
   if (type === 'categorical') {
     const profile: CategoricalProfile = {
       type,
       count,
       missing_rate: missingRate,
+      ...missing,
       frequencies: parseNumberRecord(present(raw, 'frequencies', `${field}.frequencies`), `${field}.frequencies`),
+      ...(raw['counts'] === undefined ? {} : { counts: parseNumberRecord(raw['counts'], `${field}.counts`) }),
     };
     return profile;
   }
@@ -219,6 +222,7 @@ function parseProfile(value: unknown, field: string, spec: FeatureSpec): Feature
     type: 'numeric',
     count,
     missing_rate: missingRate,
+    ...missing,
     min: finite(raw, 'min', `${field}.min`),
     max: finite(raw, 'max', `${field}.max`),
     mean: finite(raw, 'mean', `${field}.mean`),

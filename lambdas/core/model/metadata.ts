@@ -85,8 +85,11 @@ export interface BinaryOutput {
 /** Per-feature statistics of the training data, used for validation and drift detection. */
 export interface NumericProfile {
   readonly type: 'numeric';
+  /** Non-missing values. */
   readonly count: number;
   readonly missing_rate: number;
+  /** Rows where the value is missing (the missing-rate test's reference count). Absent in older metadata. */
+  readonly missing?: number;
   readonly min: number;
   readonly max: number;
   readonly mean: number;
@@ -102,10 +105,18 @@ export interface NumericProfile {
 
 export interface CategoricalProfile {
   readonly type: 'categorical';
+  /** Non-missing values. */
   readonly count: number;
   readonly missing_rate: number;
+  /** Rows where the value is missing (the missing-rate test's reference count). Absent in older metadata. */
+  readonly missing?: number;
   /** Share of each category among non-missing values. */
   readonly frequencies: Readonly<Record<string, number>>;
+  /**
+   * Count of each category in the training rows: the reference row of the drift job's test of homogeneity.
+   * Absent in metadata written before it existed; then frequency × count, rounded, stands in.
+   */
+  readonly counts?: Readonly<Record<string, number>>;
 }
 
 export type FeatureProfile = NumericProfile | CategoricalProfile;

@@ -16,14 +16,15 @@
  * - `positive_label_present`: at least one row has the positive label.
  * - `min_rows`: at least `minRows` data rows.
  * - `missing_rate`: no feature column has a larger share of missing cells than `maxMissingRate`
- *   (the value is the worst column's rate; the target is covered by `target_complete`).
+ *   (the value is the worst column's rate; the target is covered by `target_complete`). Missing is the
+ *   trainer's policy (data/table.ts): an empty cell, or a missing token such as `NA` in a numeric column.
  * - `duplicate_rate`: the share of rows that exactly repeat an earlier row is at most `maxDuplicateRate`.
  * - `class_balance`: the rarer class makes up at least `minMinorityRate` of the labelled rows.
  * - `has_features`: at least one column besides the target.
  */
 import { CsvFormatError, parseCsv } from '#core/data/csv.ts';
 import type { ParsedCsv } from '#core/data/csv.ts';
-import { inferColumnKinds } from '#core/data/table.ts';
+import { inferColumnKinds, isMissingCell, missingTokens, type MissingTokens } from '#core/data/table.ts';
 import type { FeatureKind } from '#core/data/table.ts';
 
 export const DEFAULT_MIN_ROWS = 200;
@@ -44,6 +45,8 @@ export interface DataValidationSpec {
   readonly maxDuplicateRate?: number;
   /** Smallest share of the rarer class accepted, in [0, 0.5]. Default 0.05. */
   readonly minMinorityRate?: number;
+  /** Cells read as missing in a numeric column, besides empty ones. Default `DEFAULT_MISSING_TOKENS` (data/table.ts). */
+  readonly missingTokens?: readonly string[];
 }
 
 export type DataCheckName =
@@ -70,7 +73,7 @@ export interface DataCheck {
 export interface ColumnReport {
   readonly name: string;
   readonly kind: FeatureKind;
-  /** Share of the rows whose cell is empty (0 when there are no rows). */
+  /** Share of the rows whose cell is missing: empty, or a missing token in a numeric column (0 when there are no rows). */
   readonly missing_rate: number;
   /** Number of distinct non-missing values. */
   readonly distinct: number;
@@ -150,7 +153,7 @@ export function validateTrainingData(csvText: string, spec: DataValidationSpec):
     },
   ];
 
-  const perColumn = columnReports(csv);
+  const perColumn = columnReports(csv, missingTokens(spec.missingTokens));
   const targetIndex = csv.header.indexOf(spec.target);
   let classBalance: ClassBalance | null = null;
   if (targetIndex >= 0) {
@@ -214,14 +217,15 @@ export function validateTrainingData(csvText: string, spec: DataValidationSpec):
   };
 }
 
-function columnReports(csv: ParsedCsv): ColumnReport[] {
-  const kinds = inferColumnKinds(csv);
+function columnReports(csv: ParsedCsv, tokens: MissingTokens): ColumnReport[] {
+  const kinds = inferColumnKinds(csv, tokens);
   return csv.header.map((name, column) => {
+    const numeric = kinds[column] === 'numeric';
     let missing = 0;
     const distinct = new Set<string>();
     for (const row of csv.rows) {
       const cell = row[column] ?? null;
-      if (cell === null) missing++;
+      if (cell === null || (numeric && isMissingCell(cell, tokens))) missing++;
       else distinct.add(cell);
     }
     return {

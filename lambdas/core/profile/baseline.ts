@@ -39,6 +39,7 @@ export function profileNumeric(name: string, rows: readonly FeatureRow[]): Numer
     type: 'numeric',
     count,
     missing_rate: rows.length > 0 ? (rows.length - count) / rows.length : 0,
+    missing: rows.length - count,
     min: values[0] ?? 0,
     max: values[count - 1] ?? 0,
     mean,
@@ -53,7 +54,7 @@ export function profileValues(values: ArrayLike<number>): NumericProfile {
   return profileNumeric('value', Array.from(values, (value) => ({ value })));
 }
 
-/** `frequencies` holds each category's share of the non-missing values, categories sorted. */
+/** `frequencies` holds each category's share of the non-missing values and `counts` its count, categories sorted. */
 export function profileCategorical(name: string, rows: readonly FeatureRow[]): CategoricalProfile {
   const counts = new Map<string, number>();
   let count = 0;
@@ -64,12 +65,14 @@ export function profileCategorical(name: string, rows: readonly FeatureRow[]): C
       count++;
     }
   }
-  const frequencies = Object.fromEntries([...counts.keys()].sort().map((category) => [category, (counts.get(category) as number) / count]));
+  const categories = [...counts.keys()].sort();
   return {
     type: 'categorical',
     count,
     missing_rate: rows.length > 0 ? (rows.length - count) / rows.length : 0,
-    frequencies,
+    missing: rows.length - count,
+    frequencies: Object.fromEntries(categories.map((category) => [category, (counts.get(category) as number) / count])),
+    counts: Object.fromEntries(categories.map((category) => [category, counts.get(category) as number])),
   };
 }
 
@@ -81,4 +84,17 @@ export function profileFeatures(features: readonly FeatureColumn[], rows: readon
       feature.kind === 'numeric' ? profileNumeric(feature.name, rows) : profileCategorical(feature.name, rows),
     ]),
   );
+}
+
+/** The reference count of each category: the stored counts, else (older metadata) frequency × count, rounded. */
+export function categoryCounts(profile: CategoricalProfile): Record<string, number> {
+  if (profile.counts !== undefined) return { ...profile.counts };
+  return Object.fromEntries(Object.entries(profile.frequencies).map(([category, share]) => [category, Math.round(share * profile.count)]));
+}
+
+/** The reference number of missing rows: the stored count, else (older metadata) derived from the rate and the count. */
+export function missingCount(profile: FeatureProfile): number {
+  if (profile.missing !== undefined) return profile.missing;
+  const rate = profile.missing_rate;
+  return rate > 0 && rate < 1 ? Math.round((profile.count * rate) / (1 - rate)) : 0;
 }

@@ -33,6 +33,7 @@ export function splitLabelledCsv(input: {
   readonly positiveLabel: string;
   readonly seed: number;
   readonly testFraction: number;
+  readonly missingTokens?: readonly string[];
 }): LabelledSplit {
   let parsed;
   try {
@@ -41,7 +42,7 @@ export function splitLabelledCsv(input: {
     if (error instanceof CsvFormatError) throw new TrainingDataError(`the data is not valid CSV: ${error.message}`, { cause: error });
     throw error;
   }
-  const table = toLabelledTable(parsed, input.target, input.positiveLabel);
+  const table = toLabelledTable(parsed, input.target, input.positiveLabel, input.missingTokens === undefined ? {} : { missingTokens: input.missingTokens });
   const split = stratifiedSplit(table.labels, input.testFraction, input.seed);
   return { table, train: pick(table, split.train), holdout: pick(table, split.holdout) };
 }

@@ -54,6 +54,8 @@ export interface TrainBinaryClassifierInput {
   readonly testFraction?: number;
   /** Probability at or above which a prediction is positive. Default 0.5. */
   readonly threshold?: number;
+  /** Cells read as missing in a numeric column, besides empty ones. Default `DEFAULT_MISSING_TOKENS` (data/table.ts). */
+  readonly missingTokens?: readonly string[];
 }
 
 export interface TrainLogisticRegressionInput extends TrainBinaryClassifierInput {
@@ -141,7 +143,7 @@ function prepareTraining(input: TrainBinaryClassifierInput): PreparedTraining {
     if (error instanceof CsvFormatError) throw new TrainingDataError(`the data is not valid CSV: ${error.message}`, { cause: error });
     throw error;
   }
-  const table = toLabelledTable(parsed, input.target, input.positiveLabel);
+  const table = toLabelledTable(parsed, input.target, input.positiveLabel, input.missingTokens === undefined ? {} : { missingTokens: input.missingTokens });
 
   let positives = 0;
   for (const label of table.labels) positives += label;

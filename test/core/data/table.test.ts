@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '#core/data/csv.ts';
-import { TrainingDataError, isNumericCell, toLabelledTable } from '#core/data/table.ts';
+import { TrainingDataError, inferColumnKinds, isNumericCell, missingTokens, toLabelledTable } from '#core/data/table.ts';
 
 describe('toLabelledTable', () => {
   const csv = parseCsv('y,num,cat,mixed\nyes,1.5,a,1\nno,,b,x\nyes,-2e3,,3\n');
@@ -19,6 +19,26 @@ describe('toLabelledTable', () => {
     ]);
     expect([...table.labels]).toEqual([1, 0, 1]);
     expect(table.negativeLabel).toBe('no');
+  });
+
+  it('reads missing tokens as missing in a numeric column, so it stays numeric', () => {
+    const tokens = parseCsv('y,tenure,region\nyes,12,NA\nno,NA,eu\nyes,n/a,us\nno, NaN ,eu\nyes,null,us\nno,None,eu\nyes,?,us\nno,3,eu\n');
+    const table = toLabelledTable(tokens, 'y', 'yes');
+    expect(table.features).toEqual([
+      { name: 'tenure', kind: 'numeric' },
+      { name: 'region', kind: 'categorical' },
+    ]);
+    expect(table.rows.map((r) => r.tenure)).toEqual([12, null, null, null, null, null, null, 3]);
+    // In a categorical column a token is a category like any other (NA may be North America).
+    expect(table.rows[0]?.region).toBe('NA');
+  });
+
+  it('takes its missing tokens from the options, and a cell outside them makes the column categorical', () => {
+    const custom = parseCsv('y,x\nyes,1\nno,-\nyes,NA\nno,2\n');
+    expect(inferColumnKinds(custom)).toEqual(['categorical', 'categorical']);
+    expect(inferColumnKinds(custom, missingTokens(['-', 'NA']))).toEqual(['categorical', 'numeric']);
+    expect(toLabelledTable(custom, 'y', 'yes', { missingTokens: ['-', 'NA'] }).rows.map((r) => r.x)).toEqual([1, null, null, 2]);
+    expect(toLabelledTable(custom, 'y', 'yes', { missingTokens: ['NA'] }).features).toEqual([{ name: 'x', kind: 'categorical' }]);
   });
 
   it('recognises finite decimal numbers only', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { chiSquare } from '#core/drift/chi-square.ts';
+import { chiSquare, chiSquareContingency } from '#core/drift/chi-square.ts';
 import { chiSquareSf, logGamma, regularizedGammaP, regularizedGammaQ, roundHalfEven } from '#core/drift/special.ts';
-import { PVALUE_TOLERANCE, STATISTIC_TOLERANCE, chiSquareVectors } from './vectors.ts';
+import { PVALUE_TOLERANCE, STATISTIC_TOLERANCE, chiSquareVectors, contingencyVectors } from './vectors.ts';
 
 describe('chiSquare against scipy.stats.chisquare', () => {
   it('has ~20 vectors', () => {
@@ -18,6 +18,23 @@ describe('chiSquare against scipy.stats.chisquare', () => {
   it('rejects totals that disagree, like SciPy', () => {
     expect(() => chiSquare([10, 10], [10, 11])).toThrow(RangeError);
     expect(() => chiSquare([10, 10], [10])).toThrow(RangeError);
+  });
+});
+
+describe('chiSquareContingency against scipy.stats.chi2_contingency (its defaults)', () => {
+  it.each(contingencyVectors.chi2_contingency.map((v) => [v.name, v] as const))('%s', (_name, vector) => {
+    const result = chiSquareContingency(vector.observed);
+    expect(result.dof).toBe(vector.dof);
+    expect(Math.abs(result.statistic - vector.statistic)).toBeLessThanOrEqual(STATISTIC_TOLERANCE * Math.max(1, Math.abs(vector.statistic)));
+    expect(Math.abs(result.pvalue - vector.pvalue)).toBeLessThanOrEqual(PVALUE_TOLERANCE);
+    result.expected.forEach((row, i) => row.forEach((e, j) => expect(e).toBeCloseTo(vector.expected[i]?.[j] ?? Number.NaN, 9)));
+  });
+
+  it('refuses what SciPy refuses: an empty row or column, a negative count, a ragged table', () => {
+    expect(() => chiSquareContingency([[0, 5], [0, 7]])).toThrow(/zero/);
+    expect(() => chiSquareContingency([[1, -1], [2, 3]])).toThrow(RangeError);
+    expect(() => chiSquareContingency([[1, 2], [3]])).toThrow(RangeError);
+    expect(() => chiSquareContingency([])).toThrow(RangeError);
   });
 });
 

@@ -76,6 +76,45 @@ describe('driftReport on the credit data', () => {
   });
 });
 
+describe('missing values and categories', () => {
+  const numericProfile = (missing: number): NumericProfile => ({ ...profileNumeric('x', Array.from({ length: 1000 }, (_, i) => ({ x: i % 100 }))), missing_rate: missing / (1000 + missing), missing });
+  const window = (size: number, missingShare: number, seed: number): FeatureRow[] => {
+    const random = new SeededRandom(seed);
+    return Array.from({ length: size }, () => ({ x: random.next() < missingShare ? null : Math.floor(random.next() * 100) }));
+  };
+
+  it('calls a missing rate that jumps from 2 % to 60 % drift, although the values themselves did not move', () => {
+    const report = driftReport({ baseline: { x: numericProfile(20) }, current: window(1000, 0.6, 1) });
+    const x = report.features[0];
+    expect(x?.missing).toMatchObject({ reference_rate: 20 / 1020, drifted: true, verdict: 'critical' });
+    expect(x?.missing.current_rate).toBeGreaterThan(0.55);
+    expect(x?.missing.p_value).toBeLessThan(1e-50);
+    expect(x?.p_value).toBeGreaterThan(0.05);
+    expect(x?.verdict).toBe('critical');
+    expect(report.verdict).toBe('critical');
+  });
+
+  it('does not call the same missing rate drift', () => {
+    const report = driftReport({ baseline: { x: numericProfile(20) }, current: window(1000, 0.02, 2) });
+    expect(report.features[0]?.missing.drifted).toBe(false);
+    expect(report.features[0]?.verdict).toBe('ok');
+  });
+
+  it('tests a categorical feature as a 2 × k table of reference and current counts, an unseen category as one more column', () => {
+    const profile = { type: 'categorical' as const, count: 1000, missing_rate: 0, missing: 0, frequencies: { a: 0.5, b: 0.3, c: 0.2 }, counts: { a: 500, b: 300, c: 200 } };
+    const current = [...Array<FeatureRow>(50).fill({ c: 'a' }), ...Array<FeatureRow>(30).fill({ c: 'b' }), ...Array<FeatureRow>(19).fill({ c: 'c' }), { c: 'z' }];
+    const report = driftReport({ baseline: { c: profile }, current });
+    const c = report.features[0];
+    expect(c?.unseen_categories).toEqual(['z']);
+    // One unseen value in a hundred is no alarm: SciPy's chi2_contingency([[500, 300, 200, 0], [50, 30, 19, 1]]).
+    expect(c?.statistic).toBeCloseTo(10.04566210045662, 9);
+    expect(c?.verdict).toBe('ok');
+    // Older metadata (frequencies only) gives the same table.
+    const { counts: _counts, missing: _missing, ...older } = profile;
+    expect(driftReport({ baseline: { c: older }, current }).features[0]?.statistic).toBeCloseTo(c?.statistic ?? 0, 12);
+  });
+});
+
 describe('the effect-size rule', () => {
   const n = 30_000;
   const base = Array.from({ length: n }, (_, i) => quantileFunction([-1.28, -0.84, -0.52, -0.25, 0, 0.25, 0.52, 0.84, 1.28, 2, 3].map((q) => q), (i + 0.5) / n));

@@ -52,6 +52,30 @@ export const ksVectors = load<{
 
 export const chiSquareVectors = load<{ meta: VectorMeta; chisquare: ChiSquareVector[] }>('chisquare.json');
 
+export interface ContingencyVector {
+  readonly name: string;
+  readonly observed: number[][];
+  readonly statistic: number;
+  readonly pvalue: number;
+  readonly dof: number;
+  readonly expected: number[][];
+}
+
+/** The expected statistics of `mlops drift compare` on test/fixtures/drift/compare-{reference,current}.csv. */
+export interface CompareVector {
+  readonly reference_rows: number;
+  readonly current_rows: number;
+  readonly income: {
+    readonly statistic: number;
+    readonly pvalue: number;
+    readonly missing_rate: { readonly reference: number; readonly current: number };
+    readonly missing_test: { readonly table: number[][]; readonly statistic: number; readonly pvalue: number };
+  };
+  readonly home: { readonly categories: string[]; readonly table: number[][]; readonly statistic: number; readonly pvalue: number; readonly dof: number };
+}
+
+export const contingencyVectors = load<{ meta: VectorMeta; chi2_contingency: ContingencyVector[]; compare: CompareVector }>('chi2_contingency.json');
+
 /** The tolerances the drift issue sets against SciPy. */
 export const STATISTIC_TOLERANCE = 1e-9;
 export const PVALUE_TOLERANCE = 1e-6;

@@ -106,6 +106,14 @@ describe('validateTrainingData on broken data', () => {
     expect(report.per_column.find((c) => c.name === 'x')).toMatchObject({ missing_rate: 0.9, distinct: 30 });
   });
 
+  it('counts missing tokens in a numeric column as missing, and keeps the column numeric', () => {
+    const tokens = ['NA', 'N/A', 'NaN', 'null', 'None', '?'];
+    const report = validateTrainingData(syntheticCsv(300, (i) => (i % 5 === 0 ? { x: tokens[i % tokens.length] as string } : {})), { target: 'y', positiveLabel: 'yes' });
+    expect(report.per_column.find((c) => c.name === 'x')).toMatchObject({ kind: 'numeric', missing_rate: 0.2 });
+    const custom = validateTrainingData(syntheticCsv(300, (i) => (i % 5 === 0 ? { x: '-' } : {})), { target: 'y', positiveLabel: 'yes', missingTokens: ['-'] });
+    expect(custom.per_column.find((c) => c.name === 'x')).toMatchObject({ kind: 'numeric', missing_rate: 0.2 });
+  });
+
   it('fails duplicate_rate with many duplicate rows', () => {
     // Rows 0..99 are distinct; rows 100..299 repeat them: 200 of 300 rows are duplicates.
     const csv = syntheticCsv(300, (i) => ({ y: i % 100 < 25 ? 'yes' : 'no', x: String(i % 100), z: `c${i % 100}` }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { profileFeatures, quantile } from '#core/profile/baseline.ts';
+import { categoryCounts, missingCount, profileFeatures, quantile } from '#core/profile/baseline.ts';
 
 describe('profileFeatures', () => {
   const rows = [
@@ -16,6 +16,7 @@ describe('profileFeatures', () => {
       type: 'numeric',
       count: 4,
       missing_rate: 0.2,
+      missing: 1,
       min: 1,
       max: 4,
       mean: 2.5,
@@ -33,8 +34,19 @@ describe('profileFeatures', () => {
       type: 'categorical',
       count: 4,
       missing_rate: 0.2,
+      missing: 1,
       frequencies: { a: 0.75, b: 0.25 },
+      counts: { a: 3, b: 1 },
     });
+  });
+
+  it('derives reference counts from older profiles that stored only frequencies and the missing rate', () => {
+    const older = { type: 'categorical' as const, count: 40, missing_rate: 0.2, frequencies: { a: 0.75, b: 0.25 } };
+    expect(categoryCounts(older)).toEqual({ a: 30, b: 10 });
+    expect(missingCount(older)).toBe(10);
+    expect(missingCount({ ...older, missing_rate: 0 })).toBe(0);
+    const current = profileFeatures([{ name: 'c', kind: 'categorical' }], rows).c;
+    expect(current && missingCount(current)).toBe(1);
   });
 
   it('handles an entirely missing feature and single values', () => {
