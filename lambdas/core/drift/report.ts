@@ -33,8 +33,10 @@
  * (the profile's `missing`, else derived from `missing_rate`) and in the window, tested as two
  * proportions (the same test of homogeneity on the 2 × 2 table missing / present × reference /
  * current, Yates-corrected as SciPy does), with the PSI of the two-bin distribution as its effect
- * size. A missing rate that jumps (p < `pValue` and that PSI > `psiWarning`) is drift of the feature,
- * whatever its values do; it is `critical` above `psiCritical`.
+ * size. A missing rate that jumps up (p < `pValue` and that PSI > `psiWarning`) is drift of the feature,
+ * whatever its values do; it is `critical` above `psiCritical`. A fall is reported but is no drift:
+ * traffic more complete than the training rows (the credit example's traffic sends complete rows only)
+ * is not an alarm, and the values themselves are still tested.
  *
  * The rule. A feature (or the prediction score) is *drifted* when its test is significant,
  * p < `pValue`, AND the shift is large enough to matter: PSI > `psiWarning` or (numeric only)
@@ -238,7 +240,8 @@ export function missingCheck(reference: { missing: number; rows: number }, curre
       ])
     : { statistic: 0, pvalue: 1 };
   const effect = testable ? psi([referenceRate, 1 - referenceRate], [currentRate, 1 - currentRate]) : 0;
-  const drifted = test.pvalue < t.pValue && effect > t.psiWarning;
+  // Only a rise is drift: traffic more complete than the training data (an upstream that now fills a field) is reported, not alarmed on.
+  const drifted = currentRate > referenceRate && test.pvalue < t.pValue && effect > t.psiWarning;
   return {
     reference_rate: referenceRate,
     current_rate: currentRate,
@@ -369,7 +372,8 @@ export function driftReport(input: DriftInput): DriftReport {
   const driftedShare = tested.length > 0 ? drifted / tested.length : 0;
   // The effect sizes of the significant checks: each tested feature's distribution and missing rate, and the prediction.
   const significant = (check: { p_value: number | null; psi: number | null }): boolean => check.p_value !== null && check.p_value < t.pValue;
-  const featurePsi = [...tested, ...tested.map((f) => f.missing)].filter(significant).map((f) => f.psi ?? 0);
+  const risingMissing = tested.map((f) => f.missing).filter((m) => m.current_rate > m.reference_rate);
+  const featurePsi = [...tested, ...risingMissing].filter(significant).map((f) => f.psi ?? 0);
   const predictionPsi = prediction && prediction.verdict !== 'insufficient_data' && significant(prediction) ? [prediction.psi ?? 0] : [];
   const significantPsi = [...featurePsi, ...predictionPsi];
   const driftScore = significantPsi.length > 0 ? Math.max(...significantPsi) : 0;

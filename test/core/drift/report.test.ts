@@ -94,6 +94,13 @@ describe('missing values and categories', () => {
     expect(report.verdict).toBe('critical');
   });
 
+  it('reports a fall of the missing rate without calling it drift', () => {
+    const report = driftReport({ baseline: { x: numericProfile(200) }, current: window(1000, 0, 3) });
+    expect(report.features[0]?.missing.p_value).toBeLessThan(1e-10);
+    expect(report.features[0]?.missing.drifted).toBe(false);
+    expect(report.verdict).toBe('ok');
+  });
+
   it('does not call the same missing rate drift', () => {
     const report = driftReport({ baseline: { x: numericProfile(20) }, current: window(1000, 0.02, 2) });
     expect(report.features[0]?.missing.drifted).toBe(false);
