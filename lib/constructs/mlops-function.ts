@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, type ILayerVersion, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, type CfnFunction, type ILayerVersion, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -28,6 +28,17 @@ export function retentionDays(days: number): RetentionDays {
   if (match === undefined || typeof match === 'string') throw new Error(`invalid log retention: ${days} days`);
   return match;
 }
+
+/**
+ * The only actions a platform function may hold on `Resource: "*"`: AWS offers no resource-level permission for them,
+ * and they read or trace, never change data. Each grant of them goes to a policy of its own (see
+ * {@link MlopsFunction.grantOnAnyResource}), where the cdk-nag `AwsSolutions-IAM5[Resource::*]` finding is acknowledged
+ * for that policy alone: a write action widened to `*` lands in the role's default policy, unacknowledged.
+ */
+export const ANY_RESOURCE_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'cloudwatch:GetMetricData'] as const;
+
+/** One of {@link ANY_RESOURCE_ACTIONS}. */
+export type AnyResourceAction = (typeof ANY_RESOURCE_ACTIONS)[number];
 
 export interface MlopsFunctionProps {
   /** Entry file, relative to the repository root (e.g. `lambdas/inference-api/handler.ts`). */
@@ -84,7 +95,6 @@ export class MlopsFunction extends NodejsFunction {
       architecture: lambdaArchitecture(props.architecture),
       memorySize: props.memorySize,
       timeout: props.timeout,
-      tracing: Tracing.ACTIVE,
       logGroup,
       role,
       ...(props.description === undefined ? {} : { description: props.description }),
@@ -111,11 +121,36 @@ export class MlopsFunction extends NodejsFunction {
       },
     });
 
-    // X-Ray's PutTraceSegments/PutTelemetryRecords do not support resource-level permissions.
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords only accept Resource "*".',
+    // Active tracing, set on the resource rather than through the `tracing` prop: the prop would add the X-Ray
+    // statement (Resource "*") to the role's default policy, next to the function's data grants.
+    (this.node.defaultChild as CfnFunction).tracingConfig = { mode: Tracing.ACTIVE };
+    this.grantOnAnyResource(
+      'TracingPolicy',
+      ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+      'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions, so they take Resource "*".',
+    );
+  }
+
+  /**
+   * Grants `actions` on `Resource: "*"` through a policy of their own, `id`, attached to the function's role, and
+   * acknowledges cdk-nag's `AwsSolutions-IAM5[Resource::*]` on that policy only, with `reason`. Only the read and
+   * tracing actions of {@link ANY_RESOURCE_ACTIONS} are accepted: everything else is granted on named resources.
+   * @throws Error at synth when an action is not one of them
+   */
+  public grantOnAnyResource(id: string, actions: readonly AnyResourceAction[], reason: string): Policy {
+    const allowed: readonly string[] = ANY_RESOURCE_ACTIONS;
+    const refused = actions.filter((action) => !allowed.includes(action));
+    if (refused.length > 0) throw new Error(`actions on resource "*" must be among ${allowed.join(', ')}, got ${refused.join(', ')}`);
+    if (this.role === undefined) throw new Error(`function ${this.node.path} has no role to grant ${actions.join(', ')} to`);
+    const policy = new Policy(this, id, {
+      roles: [this.role],
+      statements: [new PolicyStatement({ effect: Effect.ALLOW, actions: [...actions], resources: ['*'] })],
     });
+    Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason });
+    // The function may need the grant from its first invocation on (the function resource, not the construct: the
+    // policy is one of its children).
+    (this.node.defaultChild as CfnFunction).node.addDependency(policy);
+    return policy;
   }
 
   /** Grants read access to the registry table (and the named GSIs) and sets `REGISTRY_TABLE_NAME`. */

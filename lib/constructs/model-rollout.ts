@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -111,16 +111,13 @@ export class ModelRollout extends Construct {
         resources: [props.registryTable.tableArn],
       }),
     );
-    fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+    fn.grantOnAnyResource(
+      'MetricReadPolicy',
+      ['cloudwatch:GetMetricData'],
+      'The watch reads the canary and production metrics of the inference service: cloudwatch:GetMetricData has no resource-level permissions, so it takes Resource "*".',
+    );
     fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['sns:Publish'], resources: [props.topic.topicArn] }));
     props.topicKey?.grant(fn, 'kms:Decrypt', 'kms:GenerateDataKey');
-    if (fn.role !== undefined) {
-      Validations.of(fn.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'X-Ray (xray:PutTraceSegments, PutTelemetryRecords) and cloudwatch:GetMetricData accept only Resource "*" (no resource-level permissions).',
-      });
-    }
 
     // --- canary alarms, per model known to the config ----------------------------------------------------------
     const period = Duration.seconds(alarms.periodSeconds);

@@ -86,7 +86,7 @@ describe('DriftMonitor', () => {
       Roles: [{ Ref: Match.stringLikeRegexp('DriftFunctionRole') }],
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Action: 'dynamodb:PutItem' }),
+          Match.objectLike({ Action: 'dynamodb:PutItem', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('RegistryTable'), 'Arn'] } }),
           Match.objectLike({ Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('CaptureBucket'), 'Arn'] }, '/drift-reports/*']] } }),
           Match.objectLike({ Action: 'events:PutEvents' }),
         ]),

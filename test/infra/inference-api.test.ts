@@ -80,7 +80,6 @@ describe('InferenceApi', () => {
             Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
             Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('PredictFunctionLogGroup'), 'Arn'] },
           },
-          { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
           {
             Effect: 'Allow',
             Action: ['dynamodb:GetItem', 'dynamodb:Query'],
@@ -102,6 +101,12 @@ describe('InferenceApi', () => {
           },
         ]),
       },
+    });
+    // X-Ray's actions take Resource "*": they sit in a policy of their own, not among the data grants.
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyName: Match.stringLikeRegexp('PredictFunctionTracingPolicy'),
+      Roles: [{ Ref: Match.stringLikeRegexp('PredictFunctionRole') }],
+      PolicyDocument: { Statement: [{ Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' }] },
     });
     // No write access to the registry or the artifacts (the training pipeline's role writes); the only writes are
     // captures to the Firehose stream and feedback labels under feedback/ in the capture bucket.
