@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+/** The shuffle seed of CI runs. */
+const CI_SEED = 20_261_201;
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -10,6 +13,13 @@ export default defineConfig({
     // CDK synth with real bundling and the local servers are heavy; two workers fit the 2-core CI machine.
     maxWorkers: 2,
     fileParallelism: true,
+    // Files and the tests in them run in shuffled order, so that no test leans on another having run first. Under CI
+    // the seed is fixed (a reproducible run); locally each run draws a new one, printed in the banner
+    // ("Running tests with seed N"): `npx vitest run --sequence.seed=N` replays that order.
+    sequence: {
+      shuffle: { files: true, tests: true },
+      ...(process.env.CI ? { seed: CI_SEED } : {}),
+    },
     env: {
       POWERTOOLS_DEV: 'true',
       POWERTOOLS_LOG_LEVEL: 'SILENT',

@@ -398,21 +398,25 @@ describe('createApiHandler', () => {
   it('answers 503 ARTIFACT_INTEGRITY_FAILED on a fresh load after the artifact in S3 changed, while the loaded copy keeps serving', async () => {
     const seeded = await registry.getVersion(REFERENCE_MODEL, 1);
     if (seeded === undefined) throw new Error('the seeded version is missing');
-    // A second model with its own copy of the artifact, so the tampering touches no other test.
+    // A second model with its own copy of the artifact, in a registry table of its own, so the tampering touches no
+    // other test (the model lists of the others stay the reference model alone, whatever the order).
     const original = await artifacts.getArtifact(seeded.artifact.key);
     const key = artifactKey('tampered', seeded.artifact.sha256);
     await artifacts.putArtifact(key, original, seeded.artifact.sha256, 'application/octet-stream');
-    const { version: record } = await registryService.register({
+    await ensureRegistryTable(dynamoClient, `${TABLE}-tampered`);
+    const ownRegistry = new DynamoDbRegistry(DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } }), `${TABLE}-tampered`);
+    const ownRegistryService = new RegistryService({ store: ownRegistry });
+    const { version: record } = await ownRegistryService.register({
       model: 'tampered',
       description: 'a copy of the reference model',
       artifact: { ...seeded.artifact, key },
       metadata: seeded.metadata,
       actor: 'test',
     });
-    await registryService.promote({ model: 'tampered', version: record.version, actor: 'test' });
+    await ownRegistryService.promote({ model: 'tampered', version: record.version, actor: 'test' });
     const tamperedEvent = predictEvent(ONE_INSTANCE, { path: '/v1/models/tampered/predict', model: 'tampered' });
 
-    const warm = newHandler(newService());
+    const warm = newHandler(newService(ownRegistry));
     const before = await warm(tamperedEvent);
     expect(before.statusCode).toBe(200);
 
@@ -426,7 +430,7 @@ describe('createApiHandler', () => {
     expect(after.statusCode).toBe(200);
     expect(json(after)).toEqual(json(before));
 
-    const fresh = newHandler(newService());
+    const fresh = newHandler(newService(ownRegistry));
     const result = await fresh(tamperedEvent);
     expect(result.statusCode).toBe(503);
     expect(errorOf(result)).toMatchObject({

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
 import { registerArtifact } from '#core/registry/registration.ts';
 import { run } from '../../cli/program.ts';
@@ -69,7 +69,9 @@ async function mlops(...args: string[]): Promise<{ code: number; stdout: string 
   return { code, stdout };
 }
 
-beforeAll(async () => {
+// A platform of its own for every test (credit version 1 in production, no canary, no live figures): a promoted
+// canary or the traffic of one test is no state of another, whatever the order.
+beforeEach(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'mlops-canary-'));
   platform = await startLocalPlatform({
     dataDir,
@@ -82,7 +84,7 @@ beforeAll(async () => {
   writePlatformFile(dataDir, platform);
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await platform?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });

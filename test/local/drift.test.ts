@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseCsv } from '#core/data/csv.ts';
 import { SeededRandom } from '#core/data/random.ts';
 import { toLabelledTable } from '#core/data/table.ts';
@@ -21,9 +21,7 @@ let platform: LocalPlatform;
 let rows: FeatureRow[];
 let labels: string[];
 
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'mlops-drift-'));
-  platform = await startLocalPlatform({ dataDir, apiKey: API_KEY, registryCacheTtlSeconds: 0, pipeline: { retryIntervalMs: 0 } });
+beforeAll(() => {
   const csv = readFileSync(new URL('../../examples/credit/credit_data.csv', import.meta.url), 'utf8');
   const table = toLabelledTable(parseCsv(csv), 'Status', 'bad');
   // Shuffled: the file is not in random order, and live traffic is a random draw from the same population.
@@ -32,7 +30,13 @@ beforeAll(async () => {
   labels = complete.map(({ i }) => (table.labels[i] === 1 ? 'bad' : 'good'));
 });
 
-afterAll(async () => {
+// A platform of its own for every test: no captures, reports, events or cooldown of another test.
+beforeEach(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'mlops-drift-'));
+  platform = await startLocalPlatform({ dataDir, apiKey: API_KEY, registryCacheTtlSeconds: 0, pipeline: { retryIntervalMs: 0 } });
+});
+
+afterEach(async () => {
   // A retrain started by the test may still be running: let it end before the emulators stop.
   for (const event of platform?.drift.bus.events ?? []) {
     const runId = event.detail.run_id;
@@ -107,7 +111,7 @@ describe('drift monitoring on the local platform', () => {
     expect(doc.drifted_features).toEqual([]);
     expect(doc.verdict).toBe('ok');
     expect(doc.prediction?.verdict).toBe('ok');
-    expect(doc.performance.labelled).toBe(401); // and the single request's label
+    expect(doc.performance.labelled).toBe(400);
     expect(doc.performance.accuracy.live).toBeGreaterThan(0.7);
     expect(doc.performance.verdict).toBe('ok');
     expect(platform.drift.bus.events.filter((e) => e['detail-type'] === 'DriftDetected')).toHaveLength(0);

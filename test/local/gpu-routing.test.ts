@@ -51,9 +51,17 @@ function errorCode(json: Record<string, unknown>): string {
   return (json.error as { code: string }).code;
 }
 
+/**
+ * Registers the credit artifact as version 1 of `model`, served by `endpoint`. Every test that needs a model on an
+ * endpoint makes its own, with a name of its own: the tests share the platform, not their models, in any order.
+ */
+async function registerOnEndpoint(model: string, endpoint: string): Promise<{ version: ModelVersionRecord; checks: string[] }> {
+  return mlopsJson('register', '--model', model, '--onnx', files.onnx, '--metadata', files.metadata, '--target', 'sagemaker', '--endpoint', endpoint);
+}
+
 /** Registers the credit artifact as `model`, served by `endpoint`, packages it and promotes it. */
 async function deployOnEndpoint(model: string, endpoint: string): Promise<void> {
-  await mlopsJson('register', '--model', model, '--onnx', files.onnx, '--metadata', files.metadata, '--target', 'sagemaker', '--endpoint', endpoint);
+  await registerOnEndpoint(model, endpoint);
   await mlopsJson('package', '--model', model, '--version', '1', '--target', 'sagemaker');
   await mlopsJson('promote', '--model', model, '--version', '1');
 }
@@ -93,17 +101,16 @@ afterAll(async () => {
 
 describe('GPU path on the local platform', () => {
   it('registers a version for a SageMaker endpoint and records the serving target', async () => {
-    const result = await mlopsJson<{ version: ModelVersionRecord; checks: string[] }>(
-      'register', '--model', 'credit-gpu', '--onnx', files.onnx, '--metadata', files.metadata, '--target', 'sagemaker', '--endpoint', 'credit-gpu-endpoint',
-    );
-    expect(result.version.serving_target).toEqual({ kind: 'sagemaker', endpoint_name: 'credit-gpu-endpoint' });
-    expect(result.checks).toContain('serves from SageMaker endpoint "credit-gpu-endpoint" (package it with mlops package --target sagemaker)');
+    const result = await registerOnEndpoint('gpu-registered', 'gpu-registered-endpoint');
+    expect(result.version.serving_target).toEqual({ kind: 'sagemaker', endpoint_name: 'gpu-registered-endpoint' });
+    expect(result.checks).toContain('serves from SageMaker endpoint "gpu-registered-endpoint" (package it with mlops package --target sagemaker)');
   });
 
   it('shows where each version is served in mlops versions', async () => {
-    const table = await mlops('versions', '--model', 'credit-gpu');
+    await registerOnEndpoint('gpu-listed', 'gpu-listed-endpoint');
+    const table = await mlops('versions', '--model', 'gpu-listed');
     expect(table.stdout.split('\n')[0]).toMatch(/SERVED BY$/);
-    expect(table.stdout).toMatch(/^\s*1\s+candidate\s.*sagemaker:credit-gpu-endpoint$/m);
+    expect(table.stdout).toMatch(/^\s*1\s+candidate\s.*sagemaker:gpu-listed-endpoint$/m);
     expect((await mlops('versions', '--model', 'credit')).stdout).toMatch(/^\s*1\s+production\s.*lambda$/m);
   });
 
@@ -114,17 +121,19 @@ describe('GPU path on the local platform', () => {
   });
 
   it('answers 503 ENDPOINT_FAILED while nothing is deployed on the endpoint', async () => {
-    await mlopsJson('promote', '--model', 'credit-gpu', '--version', '1');
-    const { status, json } = await predict('credit-gpu', [CREDIT_INSTANCE]);
+    await registerOnEndpoint('gpu-undeployed', 'gpu-undeployed-endpoint');
+    await mlopsJson('promote', '--model', 'gpu-undeployed', '--version', '1');
+    const { status, json } = await predict('gpu-undeployed', [CREDIT_INSTANCE]);
     expect(status).toBe(503);
     expect(errorCode(json)).toBe('ENDPOINT_FAILED');
   });
 
   it('packages the version for Triton and binds it to the local endpoint', async () => {
+    await registerOnEndpoint('gpu-packaged', 'gpu-packaged-endpoint');
     const result = await mlopsJson<{ key: string; endpoint_name: string; bound_locally: boolean; config_pbtxt: string }>(
-      'package', '--model', 'credit-gpu', '--version', '1', '--target', 'sagemaker',
+      'package', '--model', 'gpu-packaged', '--version', '1', '--target', 'sagemaker',
     );
-    expect(result).toMatchObject({ key: 'sagemaker/credit-gpu/1/model.tar.gz', endpoint_name: 'credit-gpu-endpoint', bound_locally: true });
+    expect(result).toMatchObject({ key: 'sagemaker/gpu-packaged/1/model.tar.gz', endpoint_name: 'gpu-packaged-endpoint', bound_locally: true });
     expect(result.config_pbtxt).toContain('backend: "onnxruntime"');
   });
 
@@ -147,6 +156,7 @@ describe('GPU path on the local platform', () => {
   });
 
   it('answers through the API exactly as the Lambda-served model does', async () => {
+    await deployOnEndpoint('credit-gpu', 'credit-gpu-endpoint');
     const instances = [CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE, ...creditBatch(50)];
     const [lambda, sagemaker] = await Promise.all([predict('credit', instances), predict('credit-gpu', instances)]);
     expect(sagemaker.status).toBe(200);
@@ -157,12 +167,12 @@ describe('GPU path on the local platform', () => {
   });
 
   it('validates instances before calling the endpoint, with the same 400 as the Lambda path', async () => {
-    const before = platform.sagemakerRuntime.invocations('credit-gpu-endpoint');
+    await deployOnEndpoint('gpu-validating', 'gpu-validating-endpoint');
     const bad = { ...CREDIT_INSTANCE, Home: 'castle' };
-    const [lambda, sagemaker] = await Promise.all([predict('credit', [bad]), predict('credit-gpu', [bad])]);
+    const [lambda, sagemaker] = await Promise.all([predict('credit', [bad]), predict('gpu-validating', [bad])]);
     expect(sagemaker.status).toBe(400);
     expect(sagemaker.json).toEqual(lambda.json);
-    expect(platform.sagemakerRuntime.invocations('credit-gpu-endpoint')).toBe(before);
+    expect(platform.sagemakerRuntime.invocations('gpu-validating-endpoint')).toBe(0);
   });
 
   it('refuses an artifact over the Lambda size limit for the lambda target, pointing to sagemaker', async () => {
@@ -186,8 +196,9 @@ describe('GPU path on the local platform', () => {
   });
 
   it('answers 503 ENDPOINT_FAILED when the model in the container errors (ModelError)', async () => {
-    faults.set('gpu-failing-endpoint', always({ kind: 'error', status: 424, errorType: 'ModelError' }));
-    const { status, json } = await predict('gpu-failing', [CREDIT_INSTANCE]);
+    await deployOnEndpoint('gpu-model-error', 'gpu-model-error-endpoint');
+    faults.set('gpu-model-error-endpoint', always({ kind: 'error', status: 424, errorType: 'ModelError' }));
+    const { status, json } = await predict('gpu-model-error', [CREDIT_INSTANCE]);
     expect(status).toBe(503);
     expect(errorCode(json)).toBe('ENDPOINT_FAILED');
   });
@@ -210,13 +221,13 @@ describe('GPU path on the local platform', () => {
   });
 
   it('answers 200 when a retry after throttling gets through', async () => {
+    await deployOnEndpoint('gpu-recovering', 'gpu-recovering-endpoint');
     let throttled = 0;
-    faults.set('gpu-busy-endpoint', () => (throttled++ < 1 ? { kind: 'error', status: 429, errorType: 'ModelNotReadyException' } : undefined));
-    const before = platform.sagemakerRuntime.invocations('gpu-busy-endpoint');
-    const { status, json } = await predict('gpu-busy', [CREDIT_INSTANCE]);
+    faults.set('gpu-recovering-endpoint', () => (throttled++ < 1 ? { kind: 'error', status: 429, errorType: 'ModelNotReadyException' } : undefined));
+    const { status, json } = await predict('gpu-recovering', [CREDIT_INSTANCE]);
     expect(status).toBe(200);
     expect(json.model_version).toBe(1);
-    expect(platform.sagemakerRuntime.invocations('gpu-busy-endpoint')).toBe(before + 2);
+    expect(platform.sagemakerRuntime.invocations('gpu-recovering-endpoint')).toBe(2);
   });
 
   it('opens the circuit after repeated failures, answers 503 ENDPOINT_CIRCUIT_OPEN without calling, and closes it again', async () => {

@@ -16,6 +16,8 @@ import { CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE, creditBatch } from '../support/
 const API_KEY = 'test-key-0123456789';
 let dataDir: string;
 let platform: LocalPlatform;
+/** Whether the first start, on an empty data directory, seeded it (a later test restarts the platform). */
+let seededOnFirstStart: boolean;
 
 async function call(
   method: string,
@@ -68,6 +70,7 @@ function errorOf(json: Record<string, unknown>): { code: string; message: string
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'mlops-platform-'));
   platform = await startLocalPlatform({ dataDir, apiKey: API_KEY, port: 0 });
+  seededOnFirstStart = platform.seeded;
 });
 
 afterAll(async () => {
@@ -76,8 +79,9 @@ afterAll(async () => {
 });
 
 describe('local platform', () => {
-  it('seeds the empty registry with the reference model', () => {
-    expect(platform.seeded).toBe(true);
+  it('seeds the empty registry with the reference model', async () => {
+    expect(seededOnFirstStart).toBe(true);
+    expect((await call('GET', '/v1/models')).json.models).toEqual([expect.objectContaining({ model: 'credit', production_version: 1 })]);
   });
 
   it('answers health without an API key', async () => {
