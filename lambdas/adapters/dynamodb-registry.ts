@@ -207,8 +207,13 @@ function auditItem(record: AuditRecord): Item {
 }
 
 /** DynamoDB limits ClientRequestToken to 36 characters; any caller token maps onto one. */
-function requestToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex').slice(0, 36);
+/**
+ * DynamoDB's ClientRequestToken for a change: the client token scoped to its model, as the token items are. The
+ * request token is one namespace for the whole table, so the same client token on two models within DynamoDB's
+ * 10-minute window would otherwise make the second change an IdempotentParameterMismatch, read as replayed, and lost.
+ */
+function requestToken(model: string, token: string): string {
+  return createHash('sha256').update(`${model}\u0000${token}`).digest('hex').slice(0, 36);
 }
 
 interface CancellationReason {
@@ -307,7 +312,7 @@ export class DynamoDbRegistry implements RegistryStore {
     ];
     try {
       await this.client.send(
-        new TransactWriteCommand({ TransactItems: items, ClientRequestToken: requestToken(audit.client_token) }),
+        new TransactWriteCommand({ TransactItems: items, ClientRequestToken: requestToken(next.model, audit.client_token) }),
       );
       return 'applied';
     } catch (error) {

@@ -32,8 +32,10 @@ export class InMemoryRegistryStore implements RegistryStore {
     return [...(this.versions.get(model)?.values() ?? [])].sort((a, b) => a.version - b.version);
   }
 
+  /** Oldest first, as DynamoDB orders its `AUDIT#{at}#{client_token}` sort keys (ties by token, not by arrival). */
   async history(model: string): Promise<AuditRecord[]> {
-    return [...(this.audits.get(model) ?? [])];
+    const sortKey = (record: AuditRecord): string => `${record.at}#${record.client_token}`;
+    return [...(this.audits.get(model) ?? [])].sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
   }
 
   async findVersionBySha256(model: string, sha256: string): Promise<ModelVersionRecord | undefined> {
