@@ -125,6 +125,42 @@ export interface PredictConfig {
   readonly outOfRangeTolerance: number;
 }
 
+/** What explain does with a graph without an exact SHAP method (the names of lambdas/core/explain/settings.ts). */
+export type ExplainApproximation = 'sampling' | 'refuse';
+const EXPLAIN_APPROXIMATIONS: readonly ExplainApproximation[] = ['sampling', 'refuse'];
+
+/** The `/explain` route: SHAP values of a batch of instances (docs/api.md#explanations). */
+export interface ExplainConfig {
+  /**
+   * Most instances per explain request (1..1000); explaining costs more than predicting.
+   * @default 10
+   */
+  readonly maxBatchSize: number;
+  /** Per-key throttle of `POST /v1/models/{model}/explain` in the usage plan, beside the API-wide one. */
+  readonly throttle: ThrottleConfig;
+  /**
+   * Rows of the background sample the values are measured against, drawn from the version's baseline profile (1..1000).
+   * @default 100
+   */
+  readonly backgroundSize: number;
+  /**
+   * A graph with no exact method (neither linear before its Sigmoid nor a tree ensemble): `sampling` estimates its values
+   * (flagged approximate), `refuse` answers 422 EXPLAIN_NOT_SUPPORTED.
+   * @default "sampling"
+   */
+  readonly approximation: ExplainApproximation;
+  /**
+   * Model evaluations per instance when sampling (100..100000).
+   * @default 2000
+   */
+  readonly samplingBudget: number;
+  /**
+   * Attributions listed in `top_contributions` (1..100).
+   * @default 5
+   */
+  readonly topContributions: number;
+}
+
 /** What the predict function does with values outside the training range (the names of the serving core). */
 export type OutOfRangePolicy = 'off' | 'warn' | 'reject';
 const OUT_OF_RANGE_POLICIES: readonly OutOfRangePolicy[] = ['off', 'warn', 'reject'];
@@ -540,6 +576,7 @@ export interface MlopsConfig {
   readonly removalPolicy: RemovalPolicyName;
   readonly api: ApiConfig;
   readonly predict: PredictConfig;
+  readonly explain: ExplainConfig;
   readonly registry: RegistryConfig;
   readonly artifacts: ArtifactsConfig;
   /** The training pipeline (also passed to the pipeline Lambda as the `PIPELINE_CONFIG` JSON). */
@@ -708,6 +745,14 @@ export const DEFAULT_CONFIG: MlopsConfig = {
     onnxIntraOpThreads: 1,
     outOfRange: 'warn',
     outOfRangeTolerance: 0.1,
+  },
+  explain: {
+    maxBatchSize: 10,
+    throttle: { rateLimit: 5, burstLimit: 10 },
+    backgroundSize: 100,
+    approximation: 'sampling',
+    samplingBudget: 2000,
+    topContributions: 5,
   },
   registry: { cacheTtlSeconds: 30 },
   artifacts: { noncurrentVersionExpirationDays: 90 },
@@ -952,6 +997,22 @@ function parsePredict(raw: unknown): PredictConfig {
     onnxIntraOpThreads: integerIn(predict, 'onnxIntraOpThreads', 'predict.onnxIntraOpThreads', 1, 6),
     outOfRange: oneOf(predict, 'outOfRange', 'predict.outOfRange', OUT_OF_RANGE_POLICIES),
     outOfRangeTolerance: numberIn(predict, 'outOfRangeTolerance', 'predict.outOfRangeTolerance', 0, 100),
+  };
+}
+
+function parseExplain(raw: unknown): ExplainConfig {
+  const explain = objectAt(raw, 'explain', ['maxBatchSize', 'throttle', 'backgroundSize', 'approximation', 'samplingBudget', 'topContributions']);
+  const throttle = objectAt(explain['throttle'], 'explain.throttle', ['rateLimit', 'burstLimit']);
+  return {
+    maxBatchSize: integerIn(explain, 'maxBatchSize', 'explain.maxBatchSize', 1, 1000),
+    throttle: {
+      rateLimit: positiveNumber(throttle, 'rateLimit', 'explain.throttle.rateLimit', 10_000),
+      burstLimit: integerIn(throttle, 'burstLimit', 'explain.throttle.burstLimit', 1, 5000),
+    },
+    backgroundSize: integerIn(explain, 'backgroundSize', 'explain.backgroundSize', 1, 1000),
+    approximation: oneOf(explain, 'approximation', 'explain.approximation', EXPLAIN_APPROXIMATIONS),
+    samplingBudget: integerIn(explain, 'samplingBudget', 'explain.samplingBudget', 100, 100_000),
+    topContributions: integerIn(explain, 'topContributions', 'explain.topContributions', 1, 100),
   };
 }
 
@@ -1299,6 +1360,7 @@ export function parseConfig(raw: unknown): MlopsConfig {
     'removalPolicy',
     'api',
     'predict',
+    'explain',
     'registry',
     'artifacts',
     'pipeline',
@@ -1329,6 +1391,7 @@ export function parseConfig(raw: unknown): MlopsConfig {
     removalPolicy: oneOf(root, 'removalPolicy', 'removalPolicy', ['retain', 'destroy'] as const),
     api: parseApi(root['api']),
     predict: parsePredict(root['predict']),
+    explain: parseExplain(root['explain']),
     registry: {
       cacheTtlSeconds: integerIn(registry, 'cacheTtlSeconds', 'registry.cacheTtlSeconds', 0, 3600),
     },

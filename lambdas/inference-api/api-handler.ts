@@ -129,6 +129,21 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     }
   }
 
+  /** The body's size and the caller's request id, checked alike for predict and explain. */
+  function checkScoringRequest(event: APIGatewayProxyEvent, headers: Record<string, string>): { text: string | null; callerRequestId: string | undefined } {
+    const text = bodyWithin(event, options.maxRequestBytes);
+    const callerRequestId = headers['x-request-id']?.trim();
+    // The id is what feedback refers to later: one feedback would refuse must not be accepted here.
+    if (callerRequestId !== undefined && callerRequestId.length > MAX_REQUEST_ID_LENGTH) {
+      throw new RequestValidationError('INVALID_REQUEST_ID', `the x-request-id header must be at most ${MAX_REQUEST_ID_LENGTH} characters`, {
+        field: 'x-request-id',
+        received: callerRequestId.length,
+        limit: MAX_REQUEST_ID_LENGTH,
+      });
+    }
+    return { text, callerRequestId };
+  }
+
   async function dispatch(event: APIGatewayProxyEvent, headers: Record<string, string>): Promise<unknown> {
     const { name, model } = resolveRoute(event);
     metrics.addDimension('route', name);
@@ -147,16 +162,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         return { model: modelName, versions: await service.listVersions(modelName) };
       }
       case 'predict': {
-        const text = bodyWithin(event, options.maxRequestBytes);
-        const callerRequestId = headers['x-request-id']?.trim();
-        // The id is what feedback refers to later: one feedback would refuse must not be accepted here.
-        if (callerRequestId !== undefined && callerRequestId.length > MAX_REQUEST_ID_LENGTH) {
-          throw new RequestValidationError('INVALID_REQUEST_ID', `the x-request-id header must be at most ${MAX_REQUEST_ID_LENGTH} characters`, {
-            field: 'x-request-id',
-            received: callerRequestId.length,
-            limit: MAX_REQUEST_ID_LENGTH,
-          });
-        }
+        const { text, callerRequestId } = checkScoringRequest(event, headers);
         const modelName = model ?? '';
         logger.appendKeys({ model: modelName });
         const started = performance.now();
@@ -183,6 +189,24 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         const requestId = callerRequestId || event.requestContext.requestId;
         await capturePrediction(requestId, body, response);
         return { ...response, request_id: requestId };
+      }
+      case 'explain': {
+        // The same body, limits, request id and canary routing as predict; its own batch limit (in the service).
+        const { text, callerRequestId } = checkScoringRequest(event, headers);
+        const modelName = model ?? '';
+        logger.appendKeys({ model: modelName });
+        const started = performance.now();
+        const routingKey = routingKeyOf(headers);
+        const response = await service.explain(modelName, parseJsonBody(text), routingKey === undefined ? {} : { routingKey });
+        logger.appendKeys({ model_version: response.model_version, variant: response.variant });
+        metrics.addDimension('model', modelName);
+        metrics.addMetadata('model_version', String(response.model_version));
+        metrics.addMetadata('variant', response.variant);
+        metrics.addMetadata('method', response.method);
+        metrics.addMetric('ExplainLatency', MetricUnit.Milliseconds, performance.now() - started);
+        metrics.addMetric('ExplainedRows', MetricUnit.Count, response.explanations.length);
+        logger.debug('explanation served', { rows: response.explanations.length, method: response.method });
+        return { ...response, request_id: callerRequestId || event.requestContext.requestId };
       }
       case 'feedback': {
         const modelName = model ?? '';

@@ -14,6 +14,7 @@ import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
 import { integerEnv, listEnv, numberEnv, oneOfEnv, requireEnv } from '#shared/environment.ts';
 import { OUT_OF_RANGE_POLICIES } from '#core/serving/range-check.ts';
+import { APPROXIMATION_SETTINGS, DEFAULT_EXPLAIN_SETTINGS } from '#core/explain/settings.ts';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { PredictionCapture } from '#core/capture/prediction-capture.ts';
 import type { CaptureSink } from '#core/capture/ports.ts';
@@ -137,6 +138,13 @@ const service = new ModelService({
     policy: oneOfEnv('OUT_OF_RANGE_POLICY', OUT_OF_RANGE_POLICIES, 'warn'),
     tolerance: numberEnv('OUT_OF_RANGE_TOLERANCE', 0.1, 0, 100),
   },
+  explain: {
+    maxBatchSize: integerEnv('EXPLAIN_MAX_BATCH_SIZE', DEFAULT_EXPLAIN_SETTINGS.maxBatchSize),
+    backgroundSize: integerEnv('EXPLAIN_BACKGROUND_SIZE', DEFAULT_EXPLAIN_SETTINGS.backgroundSize),
+    approximation: oneOfEnv('EXPLAIN_APPROXIMATION', APPROXIMATION_SETTINGS, DEFAULT_EXPLAIN_SETTINGS.approximation),
+    samplingBudget: integerEnv('EXPLAIN_SAMPLING_BUDGET', DEFAULT_EXPLAIN_SETTINGS.samplingBudget),
+    topContributions: integerEnv('EXPLAIN_TOP_CONTRIBUTIONS', DEFAULT_EXPLAIN_SETTINGS.topContributions),
+  },
 });
 
 /**
@@ -162,7 +170,7 @@ const capture =
 /** The uninstrumented handler, for tests and the local gateway. */
 export const apiHandler = createApiHandler({
   service,
-  openApi: openApiDocument({ maxBatchSize, maxRequestBytes, version: SERVICE_VERSION }),
+  openApi: openApiDocument({ maxBatchSize, maxExplainBatchSize: integerEnv('EXPLAIN_MAX_BATCH_SIZE', DEFAULT_EXPLAIN_SETTINGS.maxBatchSize), maxRequestBytes, version: SERVICE_VERSION }),
   maxRequestBytes,
   corsAllowOrigins: listEnv('CORS_ALLOW_ORIGIN'),
   serviceVersion: SERVICE_VERSION,

@@ -3,7 +3,7 @@
  * declares the same resources); the local gateway matches them with `matchRoute`.
  */
 
-export type RouteName = 'health' | 'openapi' | 'listModels' | 'describeModel' | 'listVersions' | 'predict' | 'feedback';
+export type RouteName = 'health' | 'openapi' | 'listModels' | 'describeModel' | 'listVersions' | 'predict' | 'explain' | 'feedback';
 
 export interface Route {
   readonly name: RouteName;
@@ -21,6 +21,7 @@ export const ROUTES: readonly Route[] = [
   { name: 'describeModel', method: 'GET', resource: '/v1/models/{model}', requiresApiKey: true },
   { name: 'listVersions', method: 'GET', resource: '/v1/models/{model}/versions', requiresApiKey: true },
   { name: 'predict', method: 'POST', resource: '/v1/models/{model}/predict', requiresApiKey: true },
+  { name: 'explain', method: 'POST', resource: '/v1/models/{model}/explain', requiresApiKey: true },
   { name: 'feedback', method: 'POST', resource: '/v1/models/{model}/feedback', requiresApiKey: true },
 ];
 

@@ -56,6 +56,16 @@ export const ENV = {
   EVENT_BUS_NAME: 'EVENT_BUS_NAME',
   /** What the predict function does with values outside the training range: `off`, `warn` or `reject` (`predict.outOfRange`). */
   OUT_OF_RANGE_POLICY: 'OUT_OF_RANGE_POLICY',
+  /** Most instances per explain request (`explain.maxBatchSize`). */
+  EXPLAIN_MAX_BATCH_SIZE: 'EXPLAIN_MAX_BATCH_SIZE',
+  /** Rows of explain's background sample (`explain.backgroundSize`). */
+  EXPLAIN_BACKGROUND_SIZE: 'EXPLAIN_BACKGROUND_SIZE',
+  /** `sampling` or `refuse` for graphs without an exact SHAP method (`explain.approximation`). */
+  EXPLAIN_APPROXIMATION: 'EXPLAIN_APPROXIMATION',
+  /** Model evaluations per instance when sampling (`explain.samplingBudget`). */
+  EXPLAIN_SAMPLING_BUDGET: 'EXPLAIN_SAMPLING_BUDGET',
+  /** Attributions in `top_contributions` (`explain.topContributions`). */
+  EXPLAIN_TOP_CONTRIBUTIONS: 'EXPLAIN_TOP_CONTRIBUTIONS',
   /** Share of the training range tolerated beyond each end (`predict.outOfRangeTolerance`). */
   OUT_OF_RANGE_TOLERANCE: 'OUT_OF_RANGE_TOLERANCE',
 } as const;

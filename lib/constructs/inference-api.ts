@@ -8,6 +8,7 @@ import {
   type CorsOptions,
   EndpointType,
   type IResource,
+  type Method,
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
@@ -126,6 +127,11 @@ export class InferenceApi extends Construct {
         [ENV.ONNX_INTRA_OP_THREADS]: String(config.predict.onnxIntraOpThreads),
         [ENV.OUT_OF_RANGE_POLICY]: config.predict.outOfRange,
         [ENV.OUT_OF_RANGE_TOLERANCE]: String(config.predict.outOfRangeTolerance),
+        [ENV.EXPLAIN_MAX_BATCH_SIZE]: String(config.explain.maxBatchSize),
+        [ENV.EXPLAIN_BACKGROUND_SIZE]: String(config.explain.backgroundSize),
+        [ENV.EXPLAIN_APPROXIMATION]: config.explain.approximation,
+        [ENV.EXPLAIN_SAMPLING_BUDGET]: String(config.explain.samplingBudget),
+        [ENV.EXPLAIN_TOP_CONTRIBUTIONS]: String(config.explain.topContributions),
       },
     });
     this.predictFunction
@@ -212,13 +218,12 @@ export class InferenceApi extends Construct {
     });
 
     const integration = new LambdaIntegration(target, { proxy: true, scopePermissionToMethod: false });
-    const route = (resource: IResource, httpMethod: string, apiKeyRequired: boolean, pathParams: string[] = []): void => {
+    const route = (resource: IResource, httpMethod: string, apiKeyRequired: boolean, pathParams: string[] = []): Method =>
       resource.addMethod(httpMethod, integration, {
         apiKeyRequired,
         requestValidator: validator,
         requestParameters: Object.fromEntries(pathParams.map((param) => [`method.request.path.${param}`, true])),
       });
-    };
 
     const v1 = api.root.addResource(API_VERSION_PATH);
     route(v1.addResource('health'), 'GET', false);
@@ -229,6 +234,8 @@ export class InferenceApi extends Construct {
     route(model, 'GET', true, ['model']);
     route(model.addResource('versions'), 'GET', true, ['model']);
     route(model.addResource('predict'), 'POST', true, ['model']);
+    // Explaining costs more than predicting: its own per-key throttle in the usage plan (below).
+    const explainMethod = route(model.addResource('explain'), 'POST', true, ['model']);
     route(model.addResource('feedback'), 'POST', true, ['model']);
 
     // Error answers produced by API Gateway use the same JSON error shape as the handler.
@@ -254,7 +261,13 @@ export class InferenceApi extends Construct {
       description: 'Default usage plan: per-key throttle and quota',
       throttle: { rateLimit: config.api.throttle.rateLimit, burstLimit: config.api.throttle.burstLimit },
       quota: { limit: config.api.quota.limit, period: Period[config.api.quota.period] },
-      apiStages: [{ api, stage: api.deploymentStage }],
+      apiStages: [
+        {
+          api,
+          stage: api.deploymentStage,
+          throttle: [{ method: explainMethod, throttle: { rateLimit: config.explain.throttle.rateLimit, burstLimit: config.explain.throttle.burstLimit } }],
+        },
+      ],
     });
     this.usagePlan.addApiKey(this.apiKey);
 

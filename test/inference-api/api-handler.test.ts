@@ -550,6 +550,54 @@ describe('createApiHandler bad client input', () => {
   });
 });
 
+describe('createApiHandler explain route', () => {
+  const explainEvent = (body: string | null, headers: Record<string, string> = {}): APIGatewayProxyEvent =>
+    apiGatewayEvent({
+      method: 'POST',
+      resource: '/v1/models/{model}/explain',
+      path: `/v1/models/${REFERENCE_MODEL}/explain`,
+      model: REFERENCE_MODEL,
+      body,
+      headers,
+    });
+
+  it('answers attributions per input feature whose sum plus the base value is the logit of the probability predict answers', async () => {
+    const predicted = json(await handler(predictEvent(ONE_INSTANCE)));
+    const probability = (predicted.predictions as { probability: number }[])[0]?.probability as number;
+    const result = await handler(explainEvent(ONE_INSTANCE, { 'x-request-id': 'explain-1' }));
+    expect(result.statusCode).toBe(200);
+    const body = json(result);
+    expect(body).toMatchObject({ model: 'credit', model_version: 1, variant: 'production', method: 'linear_exact', approximate: false, request_id: 'explain-1' });
+    const [explanation] = body.explanations as { probability: number; log_odds: number; base_value: number; attributions: Record<string, number>; top_contributions: { feature: string; attribution: number }[] }[];
+    if (explanation === undefined) throw new Error('no explanation');
+    expect(Object.keys(explanation.attributions)).toEqual(Object.keys(CREDIT_INSTANCE));
+    expect(explanation.probability).toBe(probability);
+    const sum = Object.values(explanation.attributions).reduce((a, b) => a + b, explanation.base_value);
+    expect(Math.abs(sum - explanation.log_odds)).toBeLessThan(1e-9);
+    // float32 probability from onnxruntime against the float64 log-odds of the graph
+    expect(Math.abs(sum - Math.log(probability / (1 - probability)))).toBeLessThan(1e-5);
+    const magnitudes = explanation.top_contributions.map((c) => Math.abs(c.attribution));
+    expect(magnitudes).toEqual([...magnitudes].sort((a, b) => b - a));
+  });
+
+  it('refuses what predict refuses, with the same codes', async () => {
+    const invalid = await handler(explainEvent(JSON.stringify({ instances: [{ ...CREDIT_INSTANCE, Age: '30' }] })));
+    expect(invalid.statusCode).toBe(400);
+    expect(errorOf(invalid)).toMatchObject({ code: 'INVALID_TYPE', details: { field: 'instances[0].Age' } });
+    expect(errorOf(await handler(explainEvent(null))).code).toBe('MALFORMED_JSON');
+    const tooLarge = await handler(explainEvent(JSON.stringify({ instances: [CREDIT_INSTANCE], padding: 'x'.repeat(MAX_REQUEST_BYTES) })));
+    expect(tooLarge.statusCode).toBe(413);
+  });
+
+  it('has its own batch limit, below predict\'s', async () => {
+    const eleven = JSON.stringify({ instances: Array.from({ length: 11 }, () => CREDIT_INSTANCE) });
+    expect((await handler(predictEvent(eleven))).statusCode).toBe(200);
+    const refused = await handler(explainEvent(eleven));
+    expect(refused.statusCode).toBe(400);
+    expect(errorOf(refused)).toMatchObject({ code: 'BATCH_TOO_LARGE' });
+  });
+});
+
 describe('createApiHandler feedback route', () => {
   const feedbackEvent = (body: unknown): APIGatewayProxyEvent =>
     apiGatewayEvent({

@@ -405,6 +405,28 @@ describe('predict out-of-range settings', () => {
   });
 });
 
+describe('explain settings', () => {
+  it('defaults to 10 instances, its own throttle of 5/s (burst 10), 100 background rows and sampling with 2000 evaluations', () => {
+    expect(parseConfig(undefined).explain).toEqual({
+      maxBatchSize: 10,
+      throttle: { rateLimit: 5, burstLimit: 10 },
+      backgroundSize: 100,
+      approximation: 'sampling',
+      samplingBudget: 2000,
+      topContributions: 5,
+    });
+  });
+
+  it.each([
+    [{ explain: { maxBatchSize: 0 } }, 'config field "explain.maxBatchSize" must be an integer from 1 to 1000, got 0'],
+    [{ explain: { approximation: 'kernel' } }, 'config field "explain.approximation" must be one of "sampling", "refuse", got "kernel"'],
+    [{ explain: { samplingBudget: 10 } }, 'config field "explain.samplingBudget" must be an integer from 100 to 100000, got 10'],
+    [{ explain: { throttle: { burstLimit: 0 } } }, 'config field "explain.throttle.burstLimit" must be an integer from 1 to 5000, got 0'],
+  ])('rejects %j naming the field and value', (raw, message) => {
+    expect(errorOf(() => parseConfig(raw)).message).toBe(message);
+  });
+});
+
 describe('loadConfig', () => {
   it('reads the mlops context of an App', () => {
     const app = new App({ context: { mlops: { appName: 'demo', predict: { memorySize: 2048 } } } });

@@ -121,7 +121,7 @@ describe('InferenceApi', () => {
     expect(JSON.stringify(writes[0]?.Resource)).toMatch(/CaptureBucket.*\/feedback\/\*/);
   });
 
-  it('exposes the seven routes of ROUTES, API key required except health and openapi', () => {
+  it('exposes the eight routes of ROUTES, API key required except health and openapi', () => {
     const routes = methodsByRoute(template);
     expect([...routes.keys()].sort()).toEqual([
       'GET /v1/health',
@@ -129,6 +129,7 @@ describe('InferenceApi', () => {
       'GET /v1/models/{model}',
       'GET /v1/models/{model}/versions',
       'GET /v1/openapi.json',
+      'POST /v1/models/{model}/explain',
       'POST /v1/models/{model}/feedback',
       'POST /v1/models/{model}/predict',
     ]);
@@ -143,6 +144,7 @@ describe('InferenceApi', () => {
       'GET /v1/models/{model}',
       'GET /v1/models/{model}/versions',
       'POST /v1/models/{model}/predict',
+      'POST /v1/models/{model}/explain',
     ]) {
       expect(routes.get(key)?.['ApiKeyRequired'], key).toBe(true);
     }
@@ -256,6 +258,30 @@ describe('InferenceApi', () => {
       Quota: { Limit: 500, Period: 'MONTH' },
     });
     custom.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'v1' });
+  });
+
+  it('gives explain its own per-key throttle in the usage plan, and its settings to the function', () => {
+    const explainThrottle = (t: Template) =>
+      t.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+        ApiStages: [Match.objectLike({ Throttle: { '/v1/models/{model}/explain/POST': { RateLimit: 5, BurstLimit: 10 } } })],
+      });
+    explainThrottle(template);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          EXPLAIN_MAX_BATCH_SIZE: '10',
+          EXPLAIN_BACKGROUND_SIZE: '100',
+          EXPLAIN_APPROXIMATION: 'sampling',
+          EXPLAIN_SAMPLING_BUDGET: '2000',
+          EXPLAIN_TOP_CONTRIBUTIONS: '5',
+        }),
+      },
+    });
+    const { template: custom } = buildStack({ explain: { throttle: { rateLimit: 2, burstLimit: 3 }, approximation: 'refuse' } });
+    custom.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      ApiStages: [Match.objectLike({ Throttle: { '/v1/models/{model}/explain/POST': { RateLimit: 2, BurstLimit: 3 } } })],
+    });
+    custom.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ EXPLAIN_APPROXIMATION: 'refuse' }) } });
   });
 
   it('passes the out-of-range policy and tolerance to the predict function (warn and 0.1 by default)', () => {

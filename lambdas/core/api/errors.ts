@@ -52,6 +52,19 @@ export class ConflictError extends ApiError {
   readonly status = 409;
 }
 
+/** The request is valid but the answering version cannot do what it asks, e.g. explain a graph without an exact method (422). */
+export class UnprocessableError extends ApiError {
+  readonly status = 422;
+}
+
+/**
+ * The platform caught itself about to answer something wrong (an explanation whose values do not add up to the
+ * prediction): a 500 with a code, never the wrong answer.
+ */
+export class InternalCheckError extends ApiError {
+  readonly status = 500;
+}
+
 /** The model exists but cannot serve right now, e.g. its artifact is missing or corrupt (503). */
 export class ModelUnavailableError extends ApiError {
   readonly status = 503;

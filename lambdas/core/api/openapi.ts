@@ -83,8 +83,13 @@ const routingHeaders = [
   },
 ];
 
+/** What `POST /v1/models/{model}/explain` answers 422 and 500 with, besides predict's codes. */
+export const EXPLAIN_ERROR_CODES = { unprocessable: ['EXPLAIN_NOT_SUPPORTED'], internal: ['EXPLANATION_CHECK_FAILED', 'INTERNAL_ERROR'] } as const;
+
 export interface OpenApiOptions {
   readonly maxBatchSize: number;
+  /** The explain route's own batch limit. @default 10 */
+  readonly maxExplainBatchSize?: number;
   readonly maxRequestBytes: number;
   /** Version of the platform, shown as `info.version`. */
   readonly version: string;
@@ -220,6 +225,42 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
           },
         },
       },
+      '/v1/models/{model}/explain': {
+        post: {
+          operationId: 'explain',
+          summary: 'Explain the predictions of a batch of instances with SHAP values of their features',
+          description:
+            'The same body, validation, API key and canary routing as predict, with its own batch limit and throttle. ' +
+            'Per instance: the prediction, the base value (the mean log-odds of a background sample from the version\'s ' +
+            'baseline profile), one attribution per input feature (one-hot columns and scaling belong to their feature) in ' +
+            'log-odds, and the largest contributions. Attributions plus the base value equal the instance\'s log-odds; the ' +
+            'answer is checked for it and is a 500 `EXPLANATION_CHECK_FAILED` rather than a wrong answer. `method` says how ' +
+            'the values were computed: `linear_exact` (closed form), `tree_exact` (interventional Tree SHAP), or `sampling` ' +
+            '(`approximate: true`; other graphs, where the deployment allows it).',
+          parameters: [modelParameter, ...routingHeaders],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/ExplainRequest' } } },
+          },
+          responses: {
+            '200': {
+              description: 'One explanation per instance, in order',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/ExplainResponse' } } },
+            },
+            '400': errorResponse('The body breaks the model contract', VALIDATION_ERROR_CODES),
+            '403': errorResponse('Missing or invalid API key', ['FORBIDDEN']),
+            '404': errorResponse('Unknown model, or no production version', ['MODEL_NOT_FOUND', 'NO_PRODUCTION_VERSION']),
+            '413': errorResponse(`Body larger than ${options.maxRequestBytes} bytes`, ['PAYLOAD_TOO_LARGE']),
+            '422': errorResponse(
+              'The answering version cannot be explained here: served by a SageMaker endpoint, or a graph without an exact method where sampling is off',
+              EXPLAIN_ERROR_CODES.unprocessable,
+            ),
+            '429': errorResponse('Rate or quota of the usage plan exceeded (explain has its own rate)', ['THROTTLED', 'QUOTA_EXCEEDED']),
+            '500': errorResponse('The explanation failed its own check; nothing wrong is returned', EXPLAIN_ERROR_CODES.internal),
+            '503': errorResponse('The model cannot serve now; retry later', UNAVAILABLE_ERROR_CODES),
+          },
+        },
+      },
       '/v1/models/{model}/feedback': {
         post: {
           operationId: 'feedback',
@@ -315,6 +356,65 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
                 'number, a categorical one a known category; `null` is a missing value, imputed where the schema allows it.',
               items: { type: 'object', additionalProperties: { type: ['number', 'string', 'null'] } },
             },
+          },
+        },
+        ExplainRequest: {
+          type: 'object',
+          required: ['instances'],
+          additionalProperties: false,
+          properties: {
+            instances: {
+              type: 'array',
+              minItems: 1,
+              maxItems: options.maxExplainBatchSize ?? 10,
+              description: 'As for predict, with the explain batch limit',
+              items: { type: 'object', additionalProperties: { type: ['number', 'string', 'null'] } },
+            },
+          },
+        },
+        ExplainResponse: {
+          type: 'object',
+          required: ['model', 'model_version', 'variant', 'method', 'approximate', 'output_space', 'background', 'explanations', 'request_id'],
+          properties: {
+            model: { type: 'string' },
+            model_version: { type: 'integer', description: 'The version that answered' },
+            variant: { enum: ['production', 'canary'] },
+            method: { enum: ['linear_exact', 'tree_exact', 'sampling'], description: 'How the values were computed, chosen from the ONNX graph' },
+            approximate: { type: 'boolean', description: 'True for `sampling`: the values add up exactly, their split between features is estimated' },
+            output_space: { const: 'log_odds' },
+            background: {
+              type: 'object',
+              required: ['source', 'rows'],
+              properties: {
+                source: { enum: ['baseline_sample', 'baseline_profile'], description: "Sampled training rows, or rows drawn from the baseline profile's per-feature distributions" },
+                rows: { type: 'integer', minimum: 1 },
+              },
+            },
+            explanations: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['label', 'probability', 'log_odds', 'base_value', 'attributions', 'top_contributions'],
+                properties: {
+                  label: { type: 'string' },
+                  probability: { type: 'number', minimum: 0, maximum: 1, description: 'As predict answers it' },
+                  log_odds: { type: 'number', description: 'base_value + Σ attributions' },
+                  base_value: { type: 'number', description: 'The mean log-odds of the background' },
+                  attributions: { type: 'object', additionalProperties: { type: 'number' }, description: 'One value per input feature, in log-odds' },
+                  top_contributions: {
+                    type: 'array',
+                    description: 'The largest attributions by magnitude, largest first',
+                    items: {
+                      type: 'object',
+                      required: ['feature', 'value', 'attribution'],
+                      properties: { feature: { type: 'string' }, value: { type: ['number', 'string', 'null'] }, attribution: { type: 'number' } },
+                    },
+                  },
+                },
+              },
+            },
+            warnings: { type: 'array', maxItems: 100, items: { $ref: '#/components/schemas/OutOfRangeWarning' } },
+            request_id: { type: 'string' },
           },
         },
         VersionSummary: {

@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { ApiError, ModelUnavailableError, NotFoundError, RequestValidationError } from '#core/api/errors.ts';
+import { ApiError, ModelUnavailableError, NotFoundError, RequestValidationError, UnprocessableError } from '#core/api/errors.ts';
+import { answerExplanations, type ExplanationBatch } from '#core/explain/answer.ts';
+import { backgroundFromBaseline } from '#core/explain/background.ts';
+import { createExplainer, ExplainNotSupportedError, type Explainer } from '#core/explain/explainer.ts';
+import { readExplainableGraph } from '#core/explain/onnx-reader.ts';
+import { DEFAULT_EXPLAIN_SETTINGS, type ExplainSettings } from '#core/explain/settings.ts';
 import { compileSchema, validatePredictRequest, type CompiledSchema } from '#core/api/predict-request.ts';
 import { encodeRows } from '#core/model/encode.ts';
 import type { InputSchema, BinaryOutput, FeatureRow } from '#core/model/metadata.ts';
@@ -24,6 +29,14 @@ export interface PredictResponse {
    * Values outside the answering version's tolerated training range (policy `warn`), at most
    * `MAX_RANGE_WARNINGS`; absent when there are none, so in-range answers are unchanged.
    */
+  readonly warnings?: OutOfRangeWarning[];
+}
+
+/** The answer of `POST /v1/models/{model}/explain` (see answer.ts for the per-instance fields). */
+export interface ExplainResponse extends ExplanationBatch {
+  readonly model: string;
+  readonly model_version: number;
+  readonly variant: Variant;
   readonly warnings?: OutOfRangeWarning[];
 }
 
@@ -95,6 +108,8 @@ export interface ModelServiceOptions {
    * @default - no range check (the deployment config's default is `warn` with tolerance 0.1)
    */
   readonly outOfRange?: { readonly policy: OutOfRangePolicy; readonly tolerance: number };
+  /** The explain route's batch limit, background and approximation. @default DEFAULT_EXPLAIN_SETTINGS */
+  readonly explain?: ExplainSettings;
 }
 
 /** A version loaded into memory: its record, its compiled schema and its session. */
@@ -144,6 +159,9 @@ function sha256Hex(bytes: Uint8Array): string {
 export class ModelService {
   private readonly resolutions = new Map<string, Resolution>();
   private readonly loaded = new Map<string, Promise<LoadedVersion>>();
+  /** Explainers by load key, built on a version's first explain request. */
+  private readonly explainers = new Map<string, Promise<Explainer>>();
+  private readonly explainSettings: ExplainSettings;
   /** The loads that have finished, for a warm path without promise hops. */
   private readonly ready = new Map<string, LoadedVersion>();
   private readonly observer: ServingObserver;
@@ -158,6 +176,7 @@ export class ModelService {
     this.maxLoadedVersions = options.maxLoadedVersions ?? 4;
     this.random = options.random ?? Math.random;
     this.rangePolicy = options.outOfRange?.policy ?? 'off';
+    this.explainSettings = options.explain ?? DEFAULT_EXPLAIN_SETTINGS;
   }
 
   async listModels(): Promise<ModelSummary[]> {
@@ -202,25 +221,11 @@ export class ModelService {
    * and reported, never returned, and its failures never fail the request.
    */
   async predict(name: string, body: unknown, options: PredictOptions = {}): Promise<PredictResponse> {
-    // Warm requests take the cached values directly; only misses wait on the registry or a load.
     const resolved = this.freshResolution(name) ?? (await this.resolve(name));
     const { production } = resolved;
-    let variant: Variant = 'production';
-    let version = production;
-    let loaded: LoadedVersion | undefined;
-    if (resolved.canary !== undefined && chooseVariant(resolved.model, options.routingKey, this.random).variant === 'canary') {
-      loaded = await this.loadCanary(resolved.canary, production);
-      if (loaded !== undefined) {
-        variant = 'canary';
-        version = resolved.canary;
-      }
-    }
-    loaded ??= this.ready.get(loadKey(production)) ?? (await this.load(production));
+    const { variant, version, loaded } = await this.route(resolved, options);
     const rows = validatePredictRequest(loaded.schema, body, this.options.maxBatchSize);
-    let warnings: OutOfRangeWarning[] | undefined;
-    // Before scoring, on every path (ONNX or endpoint, production or canary): a rejected batch is never scored.
-    if (this.rangePolicy === 'reject') rejectOutOfRange(loaded.bounds, rows);
-    else if (this.rangePolicy === 'warn') warnings = this.warnOutOfRange(loaded.bounds, rows, version, variant);
+    const warnings = this.checkRange(loaded, rows, version, variant);
     const input = encodeRows(version.metadata.preprocessing, rows);
 
     const shadow = variant === 'production' ? resolved.shadow : undefined;
@@ -251,6 +256,100 @@ export class ModelService {
     }
     const response: PredictResponse = { model: name, model_version: version.version, variant, predictions };
     return warnings === undefined ? response : { ...response, warnings };
+  }
+
+  /**
+   * Explains the instances of `body` with SHAP values of their features, routed, validated and range-checked as
+   * predict does them, with the explain batch limit. Versions served by a SageMaker endpoint, and graphs without an
+   * exact method when sampling is off, answer 422 `EXPLAIN_NOT_SUPPORTED`.
+   */
+  async explain(name: string, body: unknown, options: PredictOptions = {}): Promise<ExplainResponse> {
+    const resolved = this.freshResolution(name) ?? (await this.resolve(name));
+    const { variant, version, loaded } = await this.route(resolved, options);
+    const rows = validatePredictRequest(loaded.schema, body, this.explainSettings.maxBatchSize);
+    const warnings = this.checkRange(loaded, rows, version, variant);
+    const details = { model: name, model_version: version.version, variant };
+    if (servingTargetOf(version).kind === 'sagemaker') {
+      throw new UnprocessableError(
+        'EXPLAIN_NOT_SUPPORTED',
+        `model "${name}" version ${version.version} is served by a SageMaker endpoint; explanations are computed from the ONNX graph in the API function`,
+        { ...details, reason: 'sagemaker_endpoint' },
+      );
+    }
+    const explainer = await this.explainerFor(version, details);
+    const input = encodeRows(version.metadata.preprocessing, rows);
+    const probabilities = await this.score(loaded, version, input, rows.length, variant);
+    let explanations;
+    try {
+      explanations = await explainer.explain(input, rows.length, (hybrid, count) => loaded.session.score(hybrid, count));
+    } catch (cause) {
+      throw new ModelUnavailableError('INFERENCE_FAILED', `model "${name}" version ${version.version} failed to score the explanation's samples`, details, { cause });
+    }
+    const batch = answerExplanations(explainer, explanations, rows, probabilities, version.metadata.output, this.explainSettings.topContributions, details);
+    const response: ExplainResponse = { model: name, model_version: version.version, variant, ...batch };
+    return warnings === undefined ? response : { ...response, warnings };
+  }
+
+  /** The version that answers: production, or the canary for its share of requests (production when it cannot load). */
+  private async route(resolved: Resolved, options: PredictOptions): Promise<{ variant: Variant; version: ModelVersionRecord; loaded: LoadedVersion }> {
+    const { production } = resolved;
+    if (resolved.canary !== undefined && chooseVariant(resolved.model, options.routingKey, this.random).variant === 'canary') {
+      const canary = await this.loadCanary(resolved.canary, production);
+      if (canary !== undefined) return { variant: 'canary', version: resolved.canary, loaded: canary };
+    }
+    // Warm requests take the loaded version directly; only misses wait on a load.
+    const loaded = this.ready.get(loadKey(production)) ?? (await this.load(production));
+    return { variant: 'production', version: production, loaded };
+  }
+
+  /** Before scoring, on every path (ONNX or endpoint, production or canary): a rejected batch is never scored. */
+  private checkRange(loaded: LoadedVersion, rows: readonly FeatureRow[], version: ModelVersionRecord, variant: Variant): OutOfRangeWarning[] | undefined {
+    if (this.rangePolicy === 'reject') rejectOutOfRange(loaded.bounds, rows);
+    else if (this.rangePolicy === 'warn') return this.warnOutOfRange(loaded.bounds, rows, version, variant);
+    return undefined;
+  }
+
+  /** A version's explainer, built once per container from its artifact (read again and checked) and baseline. */
+  private explainerFor(record: ModelVersionRecord, details: Readonly<Record<string, unknown>>): Promise<Explainer> {
+    const key = loadKey(record);
+    const existing = this.explainers.get(key);
+    if (existing !== undefined) return existing;
+    const building = this.buildExplainer(record, details);
+    this.explainers.set(key, building);
+    // An outage is retried by the next request; a graph that cannot be explained stays refused.
+    building.catch((error: unknown) => {
+      if (!(error instanceof UnprocessableError) && this.explainers.get(key) === building) this.explainers.delete(key);
+    });
+    return building;
+  }
+
+  private async buildExplainer(record: ModelVersionRecord, details: Readonly<Record<string, unknown>>): Promise<Explainer> {
+    const bytes = await this.readArtifact(record);
+    const { metadata } = record;
+    const { preprocessing } = metadata;
+    let graph;
+    try {
+      graph = readExplainableGraph(bytes, preprocessing.input_name, preprocessing.output_name, preprocessing.columns);
+    } catch (cause) {
+      throw new ModelUnavailableError('ARTIFACT_INVALID', `the artifact of model "${record.model}" version ${record.version} cannot be read as ONNX`, details, { cause });
+    }
+    const settings = this.explainSettings;
+    try {
+      return createExplainer({
+        graph,
+        metadata,
+        background: backgroundFromBaseline(metadata.input_schema, metadata.baseline, settings.backgroundSize),
+        approximation: settings.approximation === 'refuse' ? { kind: 'refuse' } : { kind: 'sampling', budget: settings.samplingBudget },
+      });
+    } catch (cause) {
+      if (!(cause instanceof ExplainNotSupportedError)) throw cause;
+      throw new UnprocessableError(
+        'EXPLAIN_NOT_SUPPORTED',
+        `model "${record.model}" version ${record.version} has no exact SHAP method and this deployment does not approximate`,
+        { ...details, reason: 'no_exact_method', graph: graph.kind === 'opaque' ? graph.reason : graph.kind },
+        { cause },
+      );
+    }
   }
 
   /** The warnings of a `warn` answer (undefined when all values are in range), reported to the observer. */
@@ -439,7 +538,7 @@ export class ModelService {
   }
 
   private async loadVersion(record: ModelVersionRecord): Promise<LoadedVersion> {
-    const { model, version, artifact, metadata } = record;
+    const { model, version, metadata } = record;
     const details = { model, model_version: version };
     const target = servingTargetOf(record);
     if (target.kind === 'sagemaker') {
@@ -460,21 +559,7 @@ export class ModelService {
     };
 
     const fetchStarted = this.now();
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = await this.options.artifacts.getArtifact(artifact.key);
-    } catch (cause) {
-      fail('ARTIFACT_UNAVAILABLE', `the artifact of model "${model}" version ${version} cannot be read`, cause);
-    }
-    if (bytes === undefined) return fail('ARTIFACT_UNAVAILABLE', 'artifact read returned nothing', undefined);
-    const actual = sha256Hex(bytes);
-    if (actual !== artifact.sha256) {
-      fail(
-        'ARTIFACT_INTEGRITY_FAILED',
-        `the artifact of model "${model}" version ${version} does not match its recorded sha256`,
-        new Error(`expected sha256 ${artifact.sha256}, got ${actual}`),
-      );
-    }
+    const bytes = await this.readArtifact(record);
     const sessionStarted = this.now();
     let session: ScoringSession | undefined;
     try {
@@ -491,6 +576,31 @@ export class ModelService {
       sessionMs: this.now() - sessionStarted,
     });
     return { record, schema: compileSchema(metadata.input_schema), session, bounds: this.boundsOf(record) };
+  }
+
+  /** The artifact's bytes, checked against the recorded sha256; failures are reported and answered 503. */
+  private async readArtifact(record: ModelVersionRecord): Promise<Uint8Array> {
+    const { model, version, artifact } = record;
+    const fail = (code: string, message: string, cause: unknown): never => {
+      this.observer.modelLoadFailed({ model, version, reason: code, cause });
+      throw new ModelUnavailableError(code, message, { model, model_version: version }, { cause });
+    };
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await this.options.artifacts.getArtifact(artifact.key);
+    } catch (cause) {
+      fail('ARTIFACT_UNAVAILABLE', `the artifact of model "${model}" version ${version} cannot be read`, cause);
+    }
+    if (bytes === undefined) return fail('ARTIFACT_UNAVAILABLE', 'artifact read returned nothing', undefined);
+    const actual = sha256Hex(bytes);
+    if (actual !== artifact.sha256) {
+      fail(
+        'ARTIFACT_INTEGRITY_FAILED',
+        `the artifact of model "${model}" version ${version} does not match its recorded sha256`,
+        new Error(`expected sha256 ${artifact.sha256}, got ${actual}`),
+      );
+    }
+    return bytes;
   }
 
   /** Computed once per loaded version: requests only compare. */
@@ -518,6 +628,7 @@ export class ModelService {
       const evicted = this.loaded.get(key);
       this.loaded.delete(key);
       this.ready.delete(key);
+      this.explainers.delete(key);
       void evicted?.then((version) => version.session.release()).catch(() => undefined);
     }
   }
