@@ -92,23 +92,33 @@ export function feedbackObjectName(record: FeedbackRecord): string {
 }
 
 export interface S3BatchCaptureSinkOptions {
-  /** Flush when this many records are buffered. @default 500 */
+  /** Start a flush (in the background) when this many records are buffered. @default 500 */
   readonly maxRecords?: number;
   /** Flush at least this often. @default 1000 */
   readonly flushIntervalMs?: number;
+  /**
+   * Most records held while writes fail or lag (S3 down); records beyond it are dropped and counted, never queued
+   * without end. @default 50000
+   */
+  readonly maxBufferedRecords?: number;
   /** Told about a failed flush (its records stay buffered and are retried on the next flush). */
   readonly onFlushError?: (error: unknown, records: number) => void;
+  /** Told about records dropped because the buffer was full. */
+  readonly onDrop?: (records: number) => void;
 }
 
 /**
  * Local Firehose: buffers capture records and writes each partition's records as one JSON-lines
- * object, `{partition}{time}-{uuid}.jsonl`. A failed write keeps its records buffered for the next
- * flush (never dropped); `close` flushes what is left.
+ * object, `{partition}{time}-{uuid}.jsonl`. `put` never waits for a write: a full batch starts a flush in the
+ * background, so a request never pays for S3. A failed write keeps its records buffered for the next flush; the
+ * buffer is bounded (`maxBufferedRecords`) and what does not fit is dropped and counted (`dropped`, `onDrop`).
+ * `close` flushes what is left.
  */
 export class S3BatchCaptureSink implements CaptureSink {
   private buffer: CaptureRecord[] = [];
   private flushing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
+  private droppedRecords = 0;
 
   constructor(
     private readonly store: S3CaptureStore,
@@ -123,9 +133,22 @@ export class S3BatchCaptureSink implements CaptureSink {
     return this.buffer.length;
   }
 
-  async put(records: readonly CaptureRecord[]): Promise<void> {
-    this.buffer.push(...records);
-    if (this.buffer.length >= (this.options.maxRecords ?? 500)) await this.flush().catch(() => undefined);
+  /** Records dropped since the start because the buffer was full. */
+  get dropped(): number {
+    return this.droppedRecords;
+  }
+
+  /** Buffers the records (or drops what does not fit) and returns at once. */
+  put(records: readonly CaptureRecord[]): Promise<void> {
+    const room = Math.max(0, (this.options.maxBufferedRecords ?? 50_000) - this.buffer.length);
+    const kept = records.length <= room ? records : records.slice(0, room);
+    for (const record of kept) this.buffer.push(record);
+    if (kept.length < records.length) {
+      this.droppedRecords += records.length - kept.length;
+      this.options.onDrop?.(records.length - kept.length);
+    }
+    if (this.flushing === undefined && this.buffer.length >= (this.options.maxRecords ?? 500)) void this.flush().catch(() => undefined);
+    return Promise.resolve();
   }
 
   /** Writes everything buffered; rejects (keeping the records) when a write fails. */
@@ -138,7 +161,14 @@ export class S3BatchCaptureSink implements CaptureSink {
     try {
       await this.flushing;
     } catch (error) {
-      this.buffer = [...batch, ...this.buffer];
+      // Back in front of what came since, within the bound: the oldest are kept, the overflow is counted.
+      const merged = [...batch, ...this.buffer];
+      const limit = this.options.maxBufferedRecords ?? 50_000;
+      if (merged.length > limit) {
+        this.droppedRecords += merged.length - limit;
+        this.options.onDrop?.(merged.length - limit);
+      }
+      this.buffer = merged.slice(0, limit);
       this.options.onFlushError?.(error, batch.length);
       throw error;
     } finally {

@@ -32,6 +32,11 @@ export interface ApiHandlerOptions {
   readonly variantMetrics?: VariantMetrics;
   /** Sends a sample of served predictions to the capture stream; none when capture is off. */
   readonly capture?: PredictionCapture;
+  /**
+   * The longest an answer waits for its capture to be delivered; past it the answer goes out and the delivery
+   * finishes in the background (its failure still logged and counted). @default 50
+   */
+  readonly captureWaitMs?: number;
   /** Stores feedback labels; without it the feedback route answers 404 FEEDBACK_DISABLED. */
   readonly feedback?: FeedbackSink;
 }
@@ -106,13 +111,15 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
 
   /**
    * Capture after a successful predict: a capture failure is logged (with the records, so nothing is lost
-   * silently) and counted, and never fails the prediction.
+   * silently) and counted, and never fails the prediction. The answer waits for the delivery at most
+   * `captureWaitMs` (counted in `CaptureDeferred` when it had to go without it): capture never holds a request hostage.
    */
   async function capturePrediction(requestId: string, body: unknown, response: Awaited<ReturnType<ModelService['predict']>>): Promise<void> {
     if (options.capture === undefined) return;
     const instances = (body as { instances?: FeatureRow[] }).instances ?? [];
+    let delivery: Promise<unknown>;
     try {
-      await options.capture.capture({
+      delivery = options.capture.capture({
         requestId,
         model: response.model,
         modelVersion: response.model_version,
@@ -121,11 +128,29 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         predictions: response.predictions,
       });
     } catch (error) {
-      const failed = (error as { failed?: unknown[] }).failed;
-      logger.error('prediction capture failed', { request_id: requestId, error: error as Error, records: failed });
-      const captureMetric = metrics.singleMetric();
-      captureMetric.addDimension('model', response.model);
-      captureMetric.addMetric('CaptureFailures', MetricUnit.Count, failed?.length ?? instances.length);
+      delivery = Promise.reject(error);
+    }
+    const settled = delivery.then(
+      () => true,
+      (error: unknown) => {
+        const failed = (error as { failed?: unknown[] }).failed;
+        logger.error('prediction capture failed', { request_id: requestId, error: error as Error, records: failed });
+        const captureMetric = metrics.singleMetric();
+        captureMetric.addDimension('model', response.model);
+        captureMetric.addMetric('CaptureFailures', MetricUnit.Count, failed?.length ?? instances.length);
+        return true;
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), options.captureWaitMs ?? 50);
+    });
+    const done = await Promise.race([settled, budget]);
+    clearTimeout(timer);
+    if (!done) {
+      const deferredMetric = metrics.singleMetric();
+      deferredMetric.addDimension('model', response.model);
+      deferredMetric.addMetric('CaptureDeferred', MetricUnit.Count, 1);
     }
   }
 

@@ -160,6 +160,11 @@ export const localCaptureSink =
     ? new S3BatchCaptureSink(captureStore, {
         flushIntervalMs: integerEnv('CAPTURE_FLUSH_INTERVAL_MS', 1000),
         onFlushError: (error, records) => logger.error('capture flush failed; records kept for the next flush', { records, error: error as Error }),
+        onDrop: (records) => {
+          logger.warn('capture buffer full; records dropped', { records });
+          const dropMetric = metrics.singleMetric();
+          dropMetric.addMetric('CaptureDropped', MetricUnit.Count, records);
+        },
       })
     : undefined;
 const captureSink: CaptureSink | undefined =

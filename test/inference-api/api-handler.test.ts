@@ -673,6 +673,40 @@ describe('createApiHandler feedback route', () => {
 });
 
 describe('createApiHandler prediction capture', () => {
+  it('answers without waiting past its budget for a capture that never completes, counting CaptureDeferred', async () => {
+    const hanging = new PredictionCapture({ sink: { put: () => new Promise<void>(() => undefined) }, sampleRate: 1 });
+    const counted: string[] = [];
+    const singleMetric = metrics.singleMetric.bind(metrics);
+    const metricSpy = vi.spyOn(metrics, 'singleMetric').mockImplementation(() => {
+      const metric = singleMetric();
+      const addMetric = metric.addMetric.bind(metric);
+      metric.addMetric = (name, unit, value) => {
+        counted.push(name);
+        return addMetric(name, unit, value);
+      };
+      return metric;
+    });
+    try {
+      const withCapture = createApiHandler({
+        service: newService(),
+        openApi: {},
+        maxRequestBytes: MAX_REQUEST_BYTES,
+        corsAllowOrigins: [],
+        serviceVersion: '9.9.9',
+        logger,
+        metrics,
+        capture: hanging,
+        captureWaitMs: 5,
+      });
+      // A handler that awaited the capture would never answer: the test would time out.
+      const result = await withCapture(predictEvent(ONE_INSTANCE));
+      expect(result.statusCode).toBe(200);
+      expect(counted).toContain('CaptureDeferred');
+    } finally {
+      metricSpy.mockRestore();
+    }
+  });
+
   it('answers the prediction when Firehose keeps failing records, logging the records and counting them', async () => {
     // Prepare: every record fails on every attempt (injected), so the sink gives up after its retries.
     const firehose = new FirehoseClient({ region: 'us-east-1', credentials: CREDENTIALS });
