@@ -54,6 +54,19 @@ function errorBody(code: string, message: string): string {
   return JSON.stringify({ error: { code, message: truncateText(message, MAX_ECHOED_STRING_LENGTH), details: {} } });
 }
 
+/**
+ * The request target as a URL on this host, or undefined when it is not one. The target is always read as a path:
+ * `//x` is the path `//x`, not a URL of host `x` (which `new URL(target, base)` would make of it, or throw on `//`).
+ */
+function requestUrl(target: string): URL | undefined {
+  if (!target.startsWith('/')) return undefined;
+  try {
+    return new URL(`http://127.0.0.1${target}`);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Paths of routes that need no key (any method: a wrong method on them is a plain 405). */
 const PUBLIC_PATHS = new Set(ROUTES.filter((route) => !route.requiresApiKey).map((route) => route.resource));
 
@@ -166,13 +179,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const allowedHosts = new Set<string>();
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<number> {
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const method = request.method ?? 'GET';
     const send = (status: number, body: string, headers: Record<string, string> = {}): number => {
       response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
       response.end(body);
       return status;
     };
+    const url = requestUrl(request.url ?? '/');
+    if (url === undefined) return send(400, errorBody('MALFORMED_REQUEST', 'the request target is not a valid path'));
     const tooLarge = (): number => send(413, errorBody('PAYLOAD_TOO_LARGE', `the body exceeds ${GATEWAY_PAYLOAD_LIMIT_BYTES} bytes`));
     /** The request body, or undefined when it is over the gateway's limit. */
     const readBodyWithinLimit = async (): Promise<Buffer | undefined> => {

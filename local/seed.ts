@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
-import type { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
-import { registerArtifact } from '#core/registry/registration.ts';
+import { registerArtifact, type ArtifactWriter } from '#core/registry/registration.ts';
 import type { RegistryService } from '#core/registry/registry-service.ts';
 import { trainCreditModel } from '../examples/credit/train.ts';
 
@@ -15,7 +14,7 @@ export const REFERENCE_MODEL = 'credit';
  */
 export async function seedReferenceModel(
   registry: RegistryService,
-  artifacts: S3ArtifactStore,
+  artifacts: ArtifactWriter,
 ): Promise<{ seeded: boolean; version?: number }> {
   if ((await registry.listModels()).length > 0) return { seeded: false };
   const { onnx, metadata } = await trainCreditModel();
