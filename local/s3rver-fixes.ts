@@ -190,3 +190,25 @@ export async function atomicPuts(store: S3rverStore, rootDirectory: string): Pro
     }
   };
 }
+
+/**
+ * Keys of the objects under an s3rver directory (`<bucket>/<key>`) whose bytes have no metadata file beside them: what
+ * a put torn between its two files leaves (s3rver alone wrote the bytes first; `atomicPuts` writes the metadata first).
+ */
+export async function objectsWithoutMetadata(rootDirectory: string): Promise<string[]> {
+  const OBJECT = '._S3rver_object';
+  const METADATA = '._S3rver_metadata.json';
+  const found: string[] = [];
+  const walk = async (directory: string, prefix: string): Promise<void> => {
+    const entries = await readdir(directory, { withFileTypes: true }).catch(() => []);
+    const names = new Set(entries.map((e) => e.name));
+    for (const entry of entries) {
+      if (entry.isDirectory()) await walk(join(directory, entry.name), `${prefix}${entry.name}/`);
+      else if (entry.name.endsWith(OBJECT) && !names.has(`${entry.name.slice(0, -OBJECT.length)}${METADATA}`)) {
+        found.push(`${prefix}${entry.name.slice(0, -OBJECT.length)}`);
+      }
+    }
+  };
+  await walk(rootDirectory, '');
+  return found.sort();
+}
