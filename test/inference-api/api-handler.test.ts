@@ -737,6 +737,8 @@ describe('createApiHandler prediction capture', () => {
       // Assess: the caller got its predictions; the two records are in the log and in CaptureFailures.
       expect(result.statusCode).toBe(200);
       expect(json(result)).toMatchObject({ request_id: 'lost-1', model_version: 1 });
+      // Past the handler's wait budget (50 ms; slow machines) the failure is reported in the background: wait for it.
+      await vi.waitFor(() => expect(counted).toContainEqual({ name: 'CaptureFailures', value: 2 }), { timeout: 10_000 });
       expect(firehoseMock.commandCalls(PutRecordBatchCommand)).toHaveLength(3);
       const failure = logged.mock.calls.find(([message]) => message === 'prediction capture failed');
       expect(failure?.[1]).toMatchObject({
