@@ -1,5 +1,7 @@
 import type { GateDecision } from '#core/pipeline/gate.ts';
 import type { FairnessReport } from '#core/pipeline/fairness.ts';
+import { rankImportance } from '#core/explain/importance.ts';
+import type { FeatureImportance } from '#core/model/metadata.ts';
 import type { CommandContext } from './context.ts';
 import { CliError } from './errors.ts';
 import { emit, formatFields, formatTable, type Cell } from './output.ts';
@@ -24,6 +26,8 @@ export interface RunReport {
   /** The candidate's holdout metrics (roc_auc, accuracy, precision, recall, f1, log_loss). */
   readonly metrics: Record<string, number> | null;
   readonly fairness: FairnessReport | null;
+  /** The candidate's global importance: mean |SHAP| per feature on the holdout (Evaluate). */
+  readonly importance: FeatureImportance | null;
   /** The production version's metrics on the same holdout, when there was one. */
   readonly champion: { readonly version: number; readonly metrics: Record<string, number> } | null;
   readonly gate: GateDecision | null;
@@ -39,7 +43,7 @@ export interface RunReport {
 interface FinalState {
   readonly comparison?: {
     readonly result?: {
-      readonly candidate?: { readonly seed?: number; readonly evaluation?: { readonly metrics?: Record<string, number>; readonly fairness?: FairnessReport | null } };
+      readonly candidate?: { readonly seed?: number; readonly evaluation?: { readonly metrics?: Record<string, number>; readonly fairness?: FairnessReport | null; readonly importance?: FeatureImportance } };
       readonly champion?: { readonly version: number; readonly metrics: Record<string, number> } | null;
     };
   };
@@ -72,6 +76,7 @@ export function summarizeRun(snapshot: RunSnapshot): RunReport {
     mode: outcome === 'promoted' ? (promotion?.mode ?? null) : null,
     metrics: comparison?.candidate?.evaluation?.metrics ?? null,
     fairness: comparison?.candidate?.evaluation?.fairness ?? null,
+    importance: comparison?.candidate?.evaluation?.importance ?? null,
     champion: comparison?.champion ?? null,
     gate: state.gate?.result ?? null,
     message:
@@ -120,6 +125,16 @@ export function renderRun(report: RunReport, hint: { readonly local: boolean }):
         ['  disparate impact', number(f.disparate_impact)],
         ['  equal opportunity difference', number(f.equal_opportunity_difference)],
       ]),
+    );
+  }
+  if (report.importance !== null) {
+    const { importance } = report;
+    const ranked = rankImportance(importance);
+    blocks.push(
+      formatTable(
+        ['feature', 'mean |SHAP|', 'share'],
+        ranked.map((r) => [r.feature, number(r.mean_abs_shap), `${(r.share * 100).toFixed(1)} %`]),
+      ).replace(/^/, `global importance: mean |SHAP| in log-odds on ${importance.rows} holdout rows (${importance.method})\n`),
     );
   }
   if (report.gate !== null) {

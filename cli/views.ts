@@ -1,4 +1,5 @@
 import { servingTargetOf, type AuditRecord, type ModelRecord, type ModelVersionRecord } from '#core/registry/records.ts';
+import { rankImportance } from '#core/explain/importance.ts';
 import { formatShare } from './change.ts';
 import { formatFields, formatTable, type Cell } from './output.ts';
 
@@ -68,6 +69,18 @@ export function versionsTable(model: ModelRecord, versions: readonly ModelVersio
       ...(showDeleted ? [v.deleted_at] : []),
     ]),
   );
+}
+
+/**
+ * The global importance of a version's features (mean |SHAP| on the holdout, largest first, with each one's share), or
+ * a line saying there is none (versions registered by hand, or before the pipeline measured it).
+ */
+export function importanceTable(version: ModelVersionRecord): string {
+  const importance = version.metadata.feature_importance;
+  if (importance === undefined) return `global importance of version ${version.version}: not measured (only versions trained by the pipeline have it)\n`;
+  const ranked = rankImportance(importance);
+  const header = `global importance of version ${version.version}: mean |SHAP| in log-odds on ${importance.rows} holdout rows (${importance.method}, ${importance.background_rows} background rows)\n`;
+  return header + formatTable(['feature', 'mean |SHAP|', 'share'], ranked.map((r) => [r.feature, Number(r.mean_abs_shap.toFixed(4)), `${(r.share * 100).toFixed(1)} %`]));
 }
 
 export function historyTable(records: readonly AuditRecord[]): string {

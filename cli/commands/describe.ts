@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Session } from '../context.ts';
 import { emit } from '../output.ts';
-import { modelFields, versionsTable } from '../views.ts';
+import { importanceTable, modelFields, versionsTable } from '../views.ts';
 
 /** `mlops describe --model credit`: the model's serving config and its versions. */
 export function describeCommand(program: Command, session: Session): void {
@@ -15,6 +15,10 @@ export function describeCommand(program: Command, session: Session): void {
       const { registry } = await context.connect();
       const model = await registry.getModel(options.model);
       const versions = await registry.listVersions(options.model, { includeDeleted: options.all === true });
-      emit(context.io, context.json, { model, versions }, () => `${modelFields(model)}\n${versionsTable(model, versions)}`);
+      // The importance of the version that serves (else the newest): what the model's answers rest on.
+      const shown = versions.find((v) => v.version === model.production_version) ?? versions.at(-1);
+      emit(context.io, context.json, { model, versions }, () =>
+        `${modelFields(model)}\n${versionsTable(model, versions)}${shown === undefined ? '' : `\n${importanceTable(shown)}`}`,
+      );
     });
 }

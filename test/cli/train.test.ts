@@ -115,6 +115,12 @@ describe('mlops --local train', () => {
     expect(text.stdout).toMatch(/^fairness\s+protected group \d+ rows, reference \d+ rows$/m);
     expect(text.stdout).toMatch(/^ {2}disparate impact\s+\d\.\d{4}$/m);
     expect(text.stdout).toMatch(/^ {2}✓ champion_regression: /m);
+    // The candidate's global importance, measured by Evaluate: every feature, largest first.
+    expect(Object.keys(report.importance?.mean_abs_shap ?? {})).toHaveLength(13);
+    expect(text.stdout).toMatch(/^global importance: mean \|SHAP\| in log-odds on 100 holdout rows \(linear_exact\)$/m);
+    const shares = [...text.stdout.matchAll(/^\w+\s+(\d\.\d{4})\s+\d+\.\d %$/gm)].map((m) => Number(m[1]));
+    expect(shares).toHaveLength(13);
+    expect(shares).toEqual([...shares].sort((a, b) => b - a));
   });
 
   it('shows progress on stderr and the outcome as a report for people', async () => {

@@ -77,6 +77,11 @@ describe('training pipeline (local Step Functions)', () => {
     expect(model.production_version).toBe(1);
     const version = await platform.registryService.getVersion('credit-e2e', 1);
     expect(version.metadata.metrics.roc_auc).toBeGreaterThanOrEqual(0.825);
+    // Evaluate measured the global importance on the holdout, stored with the version: every feature, the closed form.
+    const importance = version.metadata.feature_importance;
+    expect(importance).toMatchObject({ method: 'linear_exact', rows: 100, background_rows: 100 });
+    expect(Object.keys(importance?.mean_abs_shap ?? {})).toEqual(version.metadata.input_schema.features.map((f) => f.name));
+    expect(Math.max(...Object.values(importance?.mean_abs_shap ?? {}))).toBeGreaterThan(0.1);
     const [promoted] = eventsOf(result.run_id, 'ModelPromoted');
     expect(promoted?.body).toMatchObject({ model: 'credit-e2e', version: 1, mode: 'production' });
     expect(platform.pipeline.events.some((e) => e.run_id === result.run_id && e.kind === 'notification')).toBe(true);

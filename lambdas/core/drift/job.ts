@@ -168,6 +168,8 @@ export async function runDriftJob(deps: DriftJobDependencies, request: DriftJobR
     current: window.rows,
     ...(scoreProfile === undefined ? {} : { scores: { baseline: scoreProfile, current: window.scores } }),
     ...(deps.settings.thresholds === undefined ? {} : { thresholds: deps.settings.thresholds }),
+    // Versions the pipeline trained carry their global importance: drift is ordered and weighed by it.
+    ...(metadata.feature_importance === undefined ? {} : { importance: metadata.feature_importance.mean_abs_shap }),
   });
   // Labels arrive after their predictions: every label received since the window opened counts.
   const feedback = await deps.captures.readFeedback(model, from, new Date(Math.max(now.getTime(), Date.now())));

@@ -99,10 +99,21 @@ export interface DriftInput {
   readonly current: readonly FeatureRow[];
   readonly scores?: { readonly baseline: ScoreBaseline; readonly current: readonly number[] };
   readonly thresholds?: Partial<DriftThresholds>;
+  /**
+   * Global importance per feature (mean |SHAP| on the holdout: the version's `feature_importance`). When given, the
+   * features are listed by importance, the drifted share counts each feature by its share of the total importance,
+   * and a feature below {@link IGNORED_IMPORTANCE_SHARE} of it is reported but does not raise the verdict.
+   */
+  readonly importance?: Readonly<Record<string, number>>;
 }
+
+/** A feature with less than this share of the model's total importance is reported but cannot page anyone. */
+export const IGNORED_IMPORTANCE_SHARE = 0.01;
 
 export interface FeatureDrift {
   readonly name: string;
+  /** The feature's share of the model's total importance (mean |SHAP|), when the version has it. */
+  readonly importance?: number;
   readonly type: 'numeric' | 'categorical';
   readonly test: 'ks' | 'chi_square';
   /** null when the feature had too few values to test. */
@@ -152,8 +163,10 @@ export interface DriftReport {
   readonly rows: number;
   readonly features: FeatureDrift[];
   readonly prediction?: PredictionDrift;
-  /** Drifted features over tested features (0 when none was tested). */
+  /** Drifted features over tested features (0 when none was tested); weighted by importance when the version has it. */
   readonly drifted_share: number;
+  /** Present (true) when the share and the verdict weighed the features by the version's global importance. */
+  readonly weighted_by_importance?: boolean;
   readonly drift_score: number;
   readonly thresholds: DriftThresholds;
 }
@@ -367,13 +380,22 @@ export function driftReport(input: DriftInput): DriftReport {
     }
   }
 
+  const shares = importanceShares(input.importance);
+  const weight = (f: FeatureDrift): number => (shares === undefined ? 1 : (shares.get(f.name) ?? 0));
+  if (shares !== undefined) {
+    features.forEach((f, i) => (features[i] = { ...f, importance: weight(f) }));
+    features.sort((a, b) => weight(b) - weight(a));
+  }
   const tested = features.filter((f) => f.verdict !== 'insufficient_data');
-  const drifted = tested.filter((f) => f.drifted).length;
-  const driftedShare = tested.length > 0 ? drifted / tested.length : 0;
+  const testedWeight = tested.reduce((sum, f) => sum + weight(f), 0);
+  const driftedWeight = tested.filter((f) => f.drifted).reduce((sum, f) => sum + weight(f), 0);
+  const driftedShare = testedWeight > 0 ? driftedWeight / testedWeight : 0;
+  // Features the model barely uses are reported, but their PSI does not raise the verdict.
+  const material = tested.filter((f) => shares === undefined || weight(f) >= IGNORED_IMPORTANCE_SHARE);
   // The effect sizes of the significant checks: each tested feature's distribution and missing rate, and the prediction.
   const significant = (check: { p_value: number | null; psi: number | null }): boolean => check.p_value !== null && check.p_value < t.pValue;
-  const risingMissing = tested.map((f) => f.missing).filter((m) => m.current_rate > m.reference_rate);
-  const featurePsi = [...tested, ...risingMissing].filter(significant).map((f) => f.psi ?? 0);
+  const risingMissing = material.map((f) => f.missing).filter((m) => m.current_rate > m.reference_rate);
+  const featurePsi = [...material, ...risingMissing].filter(significant).map((f) => f.psi ?? 0);
   const predictionPsi = prediction && prediction.verdict !== 'insufficient_data' && significant(prediction) ? [prediction.psi ?? 0] : [];
   const significantPsi = [...featurePsi, ...predictionPsi];
   const driftScore = significantPsi.length > 0 ? Math.max(...significantPsi) : 0;
@@ -396,7 +418,16 @@ export function driftReport(input: DriftInput): DriftReport {
     drifted_share: driftedShare,
     drift_score: driftScore,
     thresholds: t,
+    ...(shares === undefined ? {} : { weighted_by_importance: true }),
   };
+}
+
+/** Each feature's share of the total importance; undefined without importance (or when it is all zero). */
+function importanceShares(importance: Readonly<Record<string, number>> | undefined): Map<string, number> | undefined {
+  if (importance === undefined) return undefined;
+  const total = Object.values(importance).reduce((sum, v) => sum + (Number.isFinite(v) && v > 0 ? v : 0), 0);
+  if (!(total > 0)) return undefined;
+  return new Map(Object.entries(importance).map(([name, v]) => [name, Number.isFinite(v) && v > 0 ? v / total : 0]));
 }
 
 /** Quantiles (numpy's linear interpolation), population std and count of a score sample. */

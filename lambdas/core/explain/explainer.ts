@@ -16,7 +16,7 @@ import { SeededRandom } from '#core/data/random.ts';
 import type { Background, BackgroundSource } from './background.ts';
 import { logit, marginOf } from './margin.ts';
 import type { ExplainableGraph, LinearMargin, TreeMargin } from './onnx-reader.ts';
-import { TreeShapWorkspace, treeDepth, treeShap } from './tree-shap.ts';
+import { prepareTree, preparedTreeShap, TreeShapWorkspace, treeDepth } from './tree-shap.ts';
 
 export type ExplainMethod = 'linear_exact' | 'tree_exact' | 'sampling';
 
@@ -125,12 +125,13 @@ function treeExplainer(graph: TreeMargin, background: Float64Array, columns: num
   for (let r = 0; r < rows; r++) base += marginOf(graph, background, r * columns) / rows;
   const depth = graph.trees.reduce((max, tree) => Math.max(max, treeDepth(tree)), 0);
   const workspace = new TreeShapWorkspace(count, depth);
+  const prepared = graph.trees.map((tree) => prepareTree(tree, background, columns));
   return async (input, instances) => {
     const x = toFloat64(input);
     const margins = new Float64Array(instances);
     const attributions: Float64Array[] = [];
     for (let i = 0; i < instances; i++) {
-      attributions.push(treeShap(graph, x, i * columns, background, columns, players, count, workspace));
+      attributions.push(preparedTreeShap(prepared, x, i * columns, players, count, workspace));
       margins[i] = marginOf(graph, x, i * columns);
     }
     return { margins, base, attributions };

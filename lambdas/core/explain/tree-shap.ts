@@ -62,30 +62,71 @@ export function treeDepth(tree: FlatTree): number {
 }
 
 /**
- * Adds `scale` × the Shapley values of the pair game (x, z) of one tree to `phi` (one entry per player).
- * `x` and `z` are rows of encoded columns starting at `xOffset` and `zOffset`; `columnPlayer` maps a column to its player.
+ * A tree with the background's decisions precomputed: background rows that take the same branch at every split of the
+ * tree play the same pair game against any instance, so each distinct decision pattern is walked once, weighted by its
+ * share of the background.
  */
-export function addTreePairShap(
-  tree: FlatTree,
-  x: ArrayLike<number>,
-  xOffset: number,
-  z: ArrayLike<number>,
-  zOffset: number,
-  columnPlayer: Int32Array,
-  workspace: TreeShapWorkspace,
-  phi: Float64Array,
-  scale: number,
-): void {
-  const { state, stack } = workspace;
-  const walk = (n: number, inCount: number, outCount: number): void => {
+export interface PreparedTree {
+  readonly tree: FlatTree;
+  /** One decision vector per distinct pattern: 1 where the row goes to the true child (leaves 0). */
+  readonly patterns: readonly Uint8Array[];
+  /** Each pattern's share of the background rows. */
+  readonly weights: Float64Array;
+  /** The instance's decisions, filled per instance. */
+  readonly xDecisions: Uint8Array;
+}
+
+/** Precomputes the background's decision patterns of `tree` (rows of `background`, `columns` wide). */
+export function prepareTree(tree: FlatTree, background: Float64Array, columns: number): PreparedTree {
+  const nodes = tree.feature.length;
+  const rows = background.length / columns;
+  const index = new Map<string, number>();
+  const patterns: Uint8Array[] = [];
+  const counts: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    const decisions = new Uint8Array(nodes);
+    for (let n = 0; n < nodes; n++) {
+      const feature = tree.feature[n] as number;
+      if (feature >= 0 && goesTrue(tree, n, background[r * columns + feature] as number)) decisions[n] = 1;
+    }
+    const key = decisions.join('');
+    const found = index.get(key);
+    if (found === undefined) {
+      index.set(key, patterns.length);
+      patterns.push(decisions);
+      counts.push(1);
+    } else {
+      counts[found] = (counts[found] as number) + 1;
+    }
+  }
+  return { tree, patterns, weights: Float64Array.from(counts, (c) => c / rows), xDecisions: new Uint8Array(nodes) };
+}
+
+/** Walks one pair game; fields instead of a closure so the hot loop allocates nothing. */
+class PairWalk {
+  tree!: FlatTree;
+  x!: Uint8Array;
+  z!: Uint8Array;
+  scale = 0;
+
+  constructor(
+    private readonly columnPlayer: Int32Array,
+    private readonly workspace: TreeShapWorkspace,
+    private readonly phi: Float64Array,
+  ) {}
+
+  walk(n: number, inCount: number, outCount: number): void {
+    const tree = this.tree;
     const feature = tree.feature[n] as number;
     if (feature < 0) {
       const total = inCount + outCount;
       if (total === 0) return; // reached by every coalition: part of the pair's constant
-      const value = (tree.value[n] as number) * scale;
+      const value = (tree.value[n] as number) * this.scale;
       if (value === 0) return;
       const inWeight = inCount > 0 ? value * leafWeight(inCount, outCount) : 0;
       const outWeight = outCount > 0 ? value * leafWeight(outCount, inCount) : 0;
+      const { state, stack } = this.workspace;
+      const phi = this.phi;
       for (let k = 0; k < total; k++) {
         const player = stack[k] as number;
         if (state[player] === 1) phi[player] = (phi[player] as number) + inWeight;
@@ -93,39 +134,66 @@ export function addTreePairShap(
       }
       return;
     }
-    const xTrue = goesTrue(tree, n, x[xOffset + feature] as number);
-    const zTrue = goesTrue(tree, n, z[zOffset + feature] as number);
+    const xTrue = this.x[n] === 1;
+    const zTrue = this.z[n] === 1;
     const yes = tree.trueChild[n] as number;
     const no = tree.falseChild[n] as number;
     if (xTrue === zTrue) {
-      walk(xTrue ? yes : no, inCount, outCount);
+      this.walk(xTrue ? yes : no, inCount, outCount);
       return;
     }
-    const player = columnPlayer[feature] as number;
+    const { state, stack } = this.workspace;
+    const player = this.columnPlayer[feature] as number;
     const current = state[player] as number;
     if (current === 1) {
-      walk(xTrue ? yes : no, inCount, outCount);
+      this.walk(xTrue ? yes : no, inCount, outCount);
       return;
     }
     if (current === -1) {
-      walk(zTrue ? yes : no, inCount, outCount);
+      this.walk(zTrue ? yes : no, inCount, outCount);
       return;
     }
-    const depth = inCount + outCount;
-    stack[depth] = player;
+    stack[inCount + outCount] = player;
     state[player] = 1;
-    walk(xTrue ? yes : no, inCount + 1, outCount);
+    this.walk(xTrue ? yes : no, inCount + 1, outCount);
     state[player] = -1;
-    walk(zTrue ? yes : no, inCount, outCount + 1);
+    this.walk(zTrue ? yes : no, inCount, outCount + 1);
     state[player] = 0;
-  };
-  walk(0, 0, 0);
+  }
 }
 
 /**
- * The interventional SHAP values of the row of `x` at `xOffset` against every row of `background` (row-major,
- * `columns` wide): one value per player, in the margin's units. Their sum is margin(x) − mean margin(background).
+ * The interventional SHAP values of the row of `x` at `xOffset` against the background the trees were prepared with:
+ * one value per player, in the margin's units. Their sum is margin(x) − mean margin(background).
  */
+export function preparedTreeShap(
+  trees: readonly PreparedTree[],
+  x: ArrayLike<number>,
+  xOffset: number,
+  columnPlayer: Int32Array,
+  players: number,
+  workspace: TreeShapWorkspace,
+): Float64Array {
+  const phi = new Float64Array(players);
+  const walker = new PairWalk(columnPlayer, workspace, phi);
+  for (const prepared of trees) {
+    const { tree, xDecisions } = prepared;
+    for (let n = 0; n < xDecisions.length; n++) {
+      const feature = tree.feature[n] as number;
+      xDecisions[n] = feature >= 0 && goesTrue(tree, n, x[xOffset + feature] as number) ? 1 : 0;
+    }
+    walker.tree = tree;
+    walker.x = xDecisions;
+    for (let p = 0; p < prepared.patterns.length; p++) {
+      walker.z = prepared.patterns[p] as Uint8Array;
+      walker.scale = prepared.weights[p] as number;
+      walker.walk(0, 0, 0);
+    }
+  }
+  return phi;
+}
+
+/** `preparedTreeShap` against `background` (row-major, `columns` wide), preparing the trees first. */
 export function treeShap(
   graph: TreeMargin,
   x: ArrayLike<number>,
@@ -136,11 +204,6 @@ export function treeShap(
   players: number,
   workspace: TreeShapWorkspace,
 ): Float64Array {
-  const phi = new Float64Array(players);
-  const rows = background.length / columns;
-  const scale = 1 / rows;
-  for (let r = 0; r < rows; r++) {
-    for (const tree of graph.trees) addTreePairShap(tree, x, xOffset, background, r * columns, columnPlayer, workspace, phi, scale);
-  }
-  return phi;
+  const trees = graph.trees.map((tree) => prepareTree(tree, background, columns));
+  return preparedTreeShap(trees, x, xOffset, columnPlayer, players, workspace);
 }

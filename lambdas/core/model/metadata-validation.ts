@@ -11,6 +11,7 @@ import type {
   BinaryOutput,
   CategoricalProfile,
   ColumnEncoding,
+  FeatureImportance,
   FeatureProfile,
   FeatureSpec,
   InputSchema,
@@ -285,8 +286,27 @@ export function parseModelMetadata(raw: unknown): ModelMetadata {
   const metrics = parseNumberRecord(raw['metrics'], 'metrics');
   const baseline = parseBaseline(raw['baseline'], inputSchema);
   const lineage = parseLineage(raw['lineage']);
-  const metadata: ModelMetadata = { algorithm, input_schema: inputSchema, preprocessing, output, metrics, baseline, lineage };
+  let metadata: ModelMetadata = { algorithm, input_schema: inputSchema, preprocessing, output, metrics, baseline, lineage };
+  if (raw['feature_importance'] !== undefined) metadata = { ...metadata, feature_importance: parseFeatureImportance(raw['feature_importance'], inputSchema) };
   if (raw['prediction_profile'] === undefined) return metadata;
   const predictionProfile = parseProfile(raw['prediction_profile'], 'prediction_profile', { name: 'prediction', type: 'numeric', nullable: false });
   return predictionProfile.type === 'numeric' ? { ...metadata, prediction_profile: predictionProfile } : metadata;
+}
+
+/** Mean |SHAP| per feature: non-negative numbers for features of the schema only. */
+function parseFeatureImportance(value: unknown, schema: InputSchema): FeatureImportance {
+  const raw = object(value, 'feature_importance');
+  const meanAbsShap = parseNumberRecord(raw['mean_abs_shap'], 'feature_importance.mean_abs_shap');
+  const names = new Set(schema.features.map((f) => f.name));
+  for (const [feature, importance] of Object.entries(meanAbsShap)) {
+    const field = `feature_importance.mean_abs_shap${pathKey(feature)}`;
+    if (!names.has(feature)) invalid(field, 'names no feature of the input schema');
+    if (!(importance >= 0)) invalid(field, `must be a number of at least 0, got ${show(importance)}`);
+  }
+  return {
+    method: string(raw, 'method', 'feature_importance.method'),
+    rows: integer(raw, 'rows', 'feature_importance.rows', 0),
+    background_rows: integer(raw, 'background_rows', 'feature_importance.background_rows', 0),
+    mean_abs_shap: meanAbsShap,
+  };
 }

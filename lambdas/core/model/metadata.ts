@@ -133,6 +133,21 @@ export interface Lineage {
   readonly trainer_version: string;
 }
 
+/**
+ * Global importance of the input features: the mean |SHAP value| (log-odds) of each over holdout rows, measured by the
+ * pipeline's Evaluate step with the explain route's method and background (lambdas/core/explain/importance.ts).
+ */
+export interface FeatureImportance {
+  /** How the SHAP values were computed: `linear_exact`, `tree_exact` or `sampling`. */
+  readonly method: string;
+  /** Holdout rows explained. */
+  readonly rows: number;
+  /** Rows of the background they were measured against. */
+  readonly background_rows: number;
+  /** Mean |SHAP value| per input feature, in schema order. */
+  readonly mean_abs_shap: Readonly<Record<string, number>>;
+}
+
 /** Everything the platform knows about a trained model version besides its bytes. */
 export interface ModelMetadata {
   readonly algorithm: string;
@@ -148,6 +163,8 @@ export interface ModelMetadata {
    * Absent in metadata written before it existed (the prediction check is then skipped).
    */
   readonly prediction_profile?: NumericProfile;
+  /** Mean |SHAP| per feature on the holdout, set by the training pipeline; absent for versions registered by hand or before it existed. */
+  readonly feature_importance?: FeatureImportance;
 }
 
 /** A request or training row after validation: a number, a category, or null for missing. */

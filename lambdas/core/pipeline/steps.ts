@@ -1,7 +1,8 @@
 import { RequestValidationError } from '#core/api/errors.ts';
 import { classificationMetrics } from '#core/metrics/classification.ts';
 import { encodeRows } from '#core/model/encode.ts';
-import type { FeatureRow, ModelMetadata } from '#core/model/metadata.ts';
+import type { FeatureImportance, FeatureRow, ModelMetadata } from '#core/model/metadata.ts';
+import { globalImportance } from '#core/explain/importance.ts';
 import { parseModelMetadata } from '#core/model/metadata-validation.ts';
 import { registerArtifact, type ArtifactInspector } from '#core/registry/registration.ts';
 import type { RegistryService } from '#core/registry/registry-service.ts';
@@ -76,6 +77,8 @@ export interface Evaluation {
   readonly fairness: FairnessReport | null;
   /** Scoring the whole holdout in batches of 1000, in onnxruntime. */
   readonly latency: { readonly total_ms: number; readonly ms_per_1000_rows: number };
+  /** Mean |SHAP| per feature on (the first rows of) the holdout; stored with the version when it is registered. */
+  readonly importance?: FeatureImportance;
 }
 
 export interface SeedRun {
@@ -243,6 +246,7 @@ export class PipelineSteps {
       metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, round(v)])),
       fairness: this.fairness(run, holdout, probabilities, metadata.output.threshold),
       latency: { total_ms: round(totalMs), ms_per_1000_rows: round((totalMs / Math.max(1, holdout.rows.length)) * 1000) },
+      importance: await this.importance(candidate, metadata, holdout.rows),
     };
     await this.deps.objects.putBytes(`${runPrefix(run)}/evaluation-seed-${seed}.json`, jsonBytes(evaluation), 'application/json');
     return evaluation;
@@ -315,7 +319,11 @@ export class PipelineSteps {
       {
         model: run.model,
         bytes: await this.deps.objects.getBytes(candidate.artifact_key),
-        metadata: { ...metadata, metrics: { ...metadata.metrics, ...evaluation.metrics, ...this.fairnessNumbers(evaluation.fairness) } },
+        metadata: {
+          ...metadata,
+          metrics: { ...metadata.metrics, ...evaluation.metrics, ...this.fairnessNumbers(evaluation.fairness) },
+          ...(evaluation.importance === undefined ? {} : { feature_importance: evaluation.importance }),
+        },
         actor: `pipeline:${run.requested_by}`,
         reason: `training run ${run.run_id}${run.reason === '' ? '' : `: ${run.reason}`}`,
         clientToken: `register-${run.run_id}`,
@@ -482,6 +490,24 @@ export class PipelineSteps {
       return { probabilities, totalMs };
     } finally {
       await session.release();
+    }
+  }
+
+  /**
+   * Mean |SHAP| per feature on the holdout's first rows, with the explain route's method and background; graphs
+   * without an exact method are sampled through a session of the candidate.
+   */
+  private async importance(candidate: Candidate, metadata: ModelMetadata, rows: readonly FeatureRow[]): Promise<FeatureImportance> {
+    const bytes = await this.deps.objects.getBytes(candidate.artifact_key);
+    let session: Awaited<ReturnType<ScoringEngine['createSession']>> | undefined;
+    try {
+      const importance = await globalImportance(bytes, metadata, rows, async (input, count) => {
+        session ??= await this.deps.engine.createSession(bytes, metadata.preprocessing);
+        return session.score(input, count);
+      });
+      return { ...importance, mean_abs_shap: Object.fromEntries(Object.entries(importance.mean_abs_shap).map(([k, v]) => [k, round(v)])) };
+    } finally {
+      await session?.release();
     }
   }
 
