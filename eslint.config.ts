@@ -37,7 +37,30 @@ export default tseslint.config(
     },
   },
   {
-    // lib/ is CDK only: it points at handler entry files but never imports runtime code.
+    // contracts/ is what lib/ and the Lambdas share: schemas, names, routes. It imports nothing of ours and no AWS.
+    files: ['contracts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            '#core/*',
+            '#adapters/*',
+            '#shared/*',
+            '../*',
+            '@aws-sdk/*',
+            '@aws-lambda-powertools/*',
+            'aws-cdk-lib',
+            'aws-cdk-lib/*',
+            'constructs',
+            'node:*',
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // lib/ is CDK only: it points at handler entry files but never imports runtime code (contracts/ it may import).
     files: ['lib/**/*.ts', 'bin/app.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['#core/*', '#adapters/*', '#shared/*', '../lambdas/*', '../../lambdas/*'] }],

@@ -1,6 +1,6 @@
 import { CanaryWatch, type CanaryCheck, type CanaryThresholds } from '#core/serving/canary-watch.ts';
 import type { RegistryService } from '#core/registry/registry-service.ts';
-import { DEFAULT_CONFIG } from '../lib/config.ts';
+import { canaryWatchConfig } from '#contracts/canary.ts';
 import type { LiveFigures } from './live-figures.ts';
 
 /**
@@ -10,7 +10,7 @@ import type { LiveFigures } from './live-figures.ts';
  */
 
 /** The deployment's defaults of `observability.canary`, for the local platform. */
-export const LOCAL_CANARY_THRESHOLDS: CanaryThresholds = DEFAULT_CONFIG.observability.canary;
+export const LOCAL_CANARY_THRESHOLDS: CanaryThresholds = canaryWatchConfig.parse({});
 
 export interface LocalNotification {
   readonly at: string;

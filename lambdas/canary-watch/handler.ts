@@ -12,6 +12,7 @@ import { CloudWatchCanaryFigures } from '#adapters/cloudwatch-canary-figures.ts'
 import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { SnsNotifier } from '#adapters/sns-notifier.ts';
 import { requireEnv } from '#shared/environment.ts';
+import { ENV } from '#contracts/env.ts';
 import { logger, metrics, tracer } from '#shared/powertools.ts';
 import { parseCanaryThresholds } from './thresholds.ts';
 
@@ -22,17 +23,17 @@ import { parseCanaryThresholds } from './thresholds.ts';
  */
 
 const documentClient = tracer.captureAWSv3Client(createDocumentClient());
-const registry = new RegistryService({ store: new DynamoDbRegistry(documentClient, requireEnv('REGISTRY_TABLE_NAME')) });
+const registry = new RegistryService({ store: new DynamoDbRegistry(documentClient, requireEnv(ENV.REGISTRY_TABLE_NAME)) });
 
 const watch = new CanaryWatch({
   registry,
   figures: new CloudWatchCanaryFigures(tracer.captureAWSv3Client(new CloudWatchClient({})), {
-    namespace: requireEnv('POWERTOOLS_METRICS_NAMESPACE'),
-    environment: requireEnv('MLOPS_ENVIRONMENT'),
-    service: requireEnv('INFERENCE_SERVICE_NAME'),
+    namespace: requireEnv(ENV.POWERTOOLS_METRICS_NAMESPACE),
+    environment: requireEnv(ENV.MLOPS_ENVIRONMENT),
+    service: requireEnv(ENV.INFERENCE_SERVICE_NAME),
   }),
-  notifier: new SnsNotifier(tracer.captureAWSv3Client(new SNSClient({})), requireEnv('NOTIFICATION_TOPIC_ARN')),
-  thresholds: parseCanaryThresholds(process.env.CANARY_THRESHOLDS),
+  notifier: new SnsNotifier(tracer.captureAWSv3Client(new SNSClient({})), requireEnv(ENV.NOTIFICATION_TOPIC_ARN)),
+  thresholds: parseCanaryThresholds(process.env[ENV.CANARY_THRESHOLDS]),
 });
 
 /** The two triggers: a schedule tick, or a canary alarm's state change. Only what is logged is read from them. */

@@ -11,6 +11,7 @@ import { DynamoDbRetrainLedger } from '#adapters/dynamodb-retrain-ledger.ts';
 import { EventBridgePublisher } from '#adapters/eventbridge-publisher.ts';
 import { S3CaptureStore } from '#adapters/s3-captures.ts';
 import { requireEnv } from '#shared/environment.ts';
+import { ENV } from '#contracts/env.ts';
 import { logger, metrics, tracer } from '#shared/powertools.ts';
 import { createDriftJobHandler, driftMetricsObserver } from './drift-job-handler.ts';
 
@@ -20,10 +21,10 @@ import { createDriftJobHandler, driftMetricsObserver } from './drift-job-handler
  */
 
 const documentClient = tracer.captureAWSv3Client(createDocumentClient());
-const tableName = requireEnv('REGISTRY_TABLE_NAME');
+const tableName = requireEnv(ENV.REGISTRY_TABLE_NAME);
 // Checked at cold start: a bad DRIFT_CONFIG fails the init with a message naming the field, not a run with wrong thresholds.
-const settings = parseDriftJobSettings(requireEnv('DRIFT_CONFIG'), 'DRIFT_CONFIG');
-const captureStore = new S3CaptureStore(tracer.captureAWSv3Client(createS3Client()), requireEnv('CAPTURE_BUCKET_NAME'));
+const settings = parseDriftJobSettings(requireEnv(ENV.DRIFT_CONFIG), 'DRIFT_CONFIG');
+const captureStore = new S3CaptureStore(tracer.captureAWSv3Client(createS3Client()), requireEnv(ENV.CAPTURE_BUCKET_NAME));
 
 /** The uninstrumented handler, for tests and the local schedule runner. */
 export const driftJobHandler: (event: unknown) => Promise<{ results: DriftJobResult['document'][]; failures: { model: string; error: string }[] }> =
@@ -31,7 +32,7 @@ export const driftJobHandler: (event: unknown) => Promise<{ results: DriftJobRes
     registry: new DynamoDbRegistry(documentClient, tableName),
     captures: captureStore,
     reports: captureStore,
-    events: new EventBridgePublisher(tracer.captureAWSv3Client(new EventBridgeClient({})), requireEnv('EVENT_BUS_NAME')),
+    events: new EventBridgePublisher(tracer.captureAWSv3Client(new EventBridgeClient({})), requireEnv(ENV.EVENT_BUS_NAME)),
     ledger: new DynamoDbRetrainLedger(documentClient, tableName),
     settings,
     logger,

@@ -12,9 +12,14 @@ import { SageMakerRuntimeInvoker } from '#adapters/sagemaker-runtime-invoker.ts'
 import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
-import { integerEnv, listEnv, numberEnv, oneOfEnv, requireEnv } from '#shared/environment.ts';
-import { OUT_OF_RANGE_POLICIES } from '#core/serving/range-check.ts';
-import { APPROXIMATION_SETTINGS, DEFAULT_EXPLAIN_SETTINGS } from '#core/explain/settings.ts';
+import { integerEnv, requireEnv } from '#shared/environment.ts';
+import { apiConfig } from '#contracts/api.ts';
+import { driftConfig } from '#contracts/drift.ts';
+import { explainConfig } from '#contracts/explain.ts';
+import { ENV, configEnv } from '#contracts/env.ts';
+import { sageMakerServingConfig } from '#contracts/gpu.ts';
+import { predictConfig } from '#contracts/predict.ts';
+import { registryConfig } from '#contracts/registry.ts';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { PredictionCapture } from '#core/capture/prediction-capture.ts';
 import type { CaptureSink } from '#core/capture/ports.ts';
@@ -30,9 +35,12 @@ import { VariantMetrics } from './variant-metrics.ts';
  */
 
 const SERVICE_VERSION = '0.1.0';
-const maxBatchSize = integerEnv('MAX_BATCH_SIZE', 1000);
-const maxRequestBytes = integerEnv('MAX_REQUEST_BYTES', 1_048_576);
-const intraOpThreads = integerEnv('ONNX_INTRA_OP_THREADS', 1);
+// Each setting is parsed with the schema synth validated it with: a bad value fails the cold start with the same message.
+const maxBatchSize = configEnv(ENV.MAX_BATCH_SIZE, apiConfig.shape.maxBatchSize, 'api.maxBatchSize');
+const maxRequestBytes = configEnv(ENV.MAX_REQUEST_BYTES, apiConfig.shape.maxRequestBytes, 'api.maxRequestBytes');
+const intraOpThreads = configEnv(ENV.ONNX_INTRA_OP_THREADS, predictConfig.shape.onnxIntraOpThreads, 'predict.onnxIntraOpThreads');
+const maxExplainBatchSize = configEnv(ENV.EXPLAIN_MAX_BATCH_SIZE, explainConfig.shape.maxBatchSize, 'explain.maxBatchSize');
+const serving = sageMakerServingConfig.shape;
 
 const documentClient = tracer.captureAWSv3Client(createDocumentClient());
 const s3Client = tracer.captureAWSv3Client(createS3Client());
@@ -118,32 +126,32 @@ const endpointObserver: EndpointObserver = {
 const sageMakerRuntime = tracer.captureAWSv3Client(createSageMakerRuntimeClient());
 const remoteEngine = new EndpointScoringEngine({
   invoker: new SageMakerRuntimeInvoker(sageMakerRuntime),
-  timeoutMs: integerEnv('SAGEMAKER_INVOKE_TIMEOUT_MS', 3000),
-  maxThrottleRetries: integerEnv('SAGEMAKER_MAX_THROTTLE_RETRIES', 2),
-  retryBaseDelayMs: integerEnv('SAGEMAKER_RETRY_BASE_DELAY_MS', 100),
-  failureThreshold: Math.max(1, integerEnv('SAGEMAKER_CIRCUIT_FAILURE_THRESHOLD', 5)),
-  openMs: integerEnv('SAGEMAKER_CIRCUIT_OPEN_SECONDS', 30) * 1000,
+  timeoutMs: configEnv(ENV.SAGEMAKER_INVOKE_TIMEOUT_MS, serving.invokeTimeoutMs, 'sagemakerServing.invokeTimeoutMs'),
+  maxThrottleRetries: configEnv(ENV.SAGEMAKER_MAX_THROTTLE_RETRIES, serving.maxThrottleRetries, 'sagemakerServing.maxThrottleRetries'),
+  retryBaseDelayMs: configEnv(ENV.SAGEMAKER_RETRY_BASE_DELAY_MS, serving.retryBaseDelayMs, 'sagemakerServing.retryBaseDelayMs'),
+  failureThreshold: configEnv(ENV.SAGEMAKER_CIRCUIT_FAILURE_THRESHOLD, serving.circuitFailureThreshold, 'sagemakerServing.circuitFailureThreshold'),
+  openMs: configEnv(ENV.SAGEMAKER_CIRCUIT_OPEN_SECONDS, serving.circuitOpenSeconds, 'sagemakerServing.circuitOpenSeconds') * 1000,
   observer: endpointObserver,
 });
 
 const service = new ModelService({
-  registry: new DynamoDbRegistry(documentClient, requireEnv('REGISTRY_TABLE_NAME')),
-  artifacts: new S3ArtifactStore(s3Client, requireEnv('ARTIFACT_BUCKET_NAME')),
-  engine: new OnnxScoringEngine({ intraOpNumThreads: intraOpThreads === 0 ? undefined : intraOpThreads }),
+  registry: new DynamoDbRegistry(documentClient, requireEnv(ENV.REGISTRY_TABLE_NAME)),
+  artifacts: new S3ArtifactStore(s3Client, requireEnv(ENV.ARTIFACT_BUCKET_NAME)),
+  engine: new OnnxScoringEngine({ intraOpNumThreads: intraOpThreads }),
   remoteEngine,
   observer,
-  cacheTtlMs: integerEnv('REGISTRY_CACHE_TTL_SECONDS', 30) * 1000,
+  cacheTtlMs: configEnv(ENV.REGISTRY_CACHE_TTL_SECONDS, registryConfig.shape.cacheTtlSeconds, 'registry.cacheTtlSeconds') * 1000,
   maxBatchSize,
   outOfRange: {
-    policy: oneOfEnv('OUT_OF_RANGE_POLICY', OUT_OF_RANGE_POLICIES, 'warn'),
-    tolerance: numberEnv('OUT_OF_RANGE_TOLERANCE', 0.1, 0, 100),
+    policy: configEnv(ENV.OUT_OF_RANGE_POLICY, predictConfig.shape.outOfRange, 'predict.outOfRange'),
+    tolerance: configEnv(ENV.OUT_OF_RANGE_TOLERANCE, predictConfig.shape.outOfRangeTolerance, 'predict.outOfRangeTolerance'),
   },
   explain: {
-    maxBatchSize: integerEnv('EXPLAIN_MAX_BATCH_SIZE', DEFAULT_EXPLAIN_SETTINGS.maxBatchSize),
-    backgroundSize: integerEnv('EXPLAIN_BACKGROUND_SIZE', DEFAULT_EXPLAIN_SETTINGS.backgroundSize),
-    approximation: oneOfEnv('EXPLAIN_APPROXIMATION', APPROXIMATION_SETTINGS, DEFAULT_EXPLAIN_SETTINGS.approximation),
-    samplingBudget: integerEnv('EXPLAIN_SAMPLING_BUDGET', DEFAULT_EXPLAIN_SETTINGS.samplingBudget),
-    topContributions: integerEnv('EXPLAIN_TOP_CONTRIBUTIONS', DEFAULT_EXPLAIN_SETTINGS.topContributions),
+    maxBatchSize: maxExplainBatchSize,
+    backgroundSize: configEnv(ENV.EXPLAIN_BACKGROUND_SIZE, explainConfig.shape.backgroundSize, 'explain.backgroundSize'),
+    approximation: configEnv(ENV.EXPLAIN_APPROXIMATION, explainConfig.shape.approximation, 'explain.approximation'),
+    samplingBudget: configEnv(ENV.EXPLAIN_SAMPLING_BUDGET, explainConfig.shape.samplingBudget, 'explain.samplingBudget'),
+    topContributions: configEnv(ENV.EXPLAIN_TOP_CONTRIBUTIONS, explainConfig.shape.topContributions, 'explain.topContributions'),
   },
 });
 
@@ -151,8 +159,8 @@ const service = new ModelService({
  * Prediction capture: to the Firehose stream in AWS (`CAPTURE_STREAM_NAME`); locally to the capture bucket in
  * batches (`CAPTURE_BUCKET_NAME` without a stream). Feedback labels go to the capture bucket. Neither set: off.
  */
-const captureStreamName = process.env.CAPTURE_STREAM_NAME ?? '';
-const captureBucketName = process.env.CAPTURE_BUCKET_NAME ?? '';
+const captureStreamName = process.env[ENV.CAPTURE_STREAM_NAME] ?? '';
+const captureBucketName = process.env[ENV.CAPTURE_BUCKET_NAME] ?? '';
 const captureStore = captureBucketName === '' ? undefined : new S3CaptureStore(s3Client, captureBucketName);
 /** The local batch sink, exported so the local platform can flush it on demand and at stop. */
 export const localCaptureSink =
@@ -170,14 +178,17 @@ export const localCaptureSink =
 const captureSink: CaptureSink | undefined =
   captureStreamName !== '' ? new FirehoseCaptureSink(tracer.captureAWSv3Client(new FirehoseClient({})), captureStreamName) : localCaptureSink;
 const capture =
-  captureSink === undefined ? undefined : new PredictionCapture({ sink: captureSink, sampleRate: numberEnv('CAPTURE_SAMPLE_RATE', 1, 0, 1) });
+  captureSink === undefined ? undefined : new PredictionCapture({
+        sink: captureSink,
+        sampleRate: configEnv(ENV.CAPTURE_SAMPLE_RATE, driftConfig.shape.captureSampleRate, 'drift.captureSampleRate'),
+      });
 
 /** The uninstrumented handler, for tests and the local gateway. */
 export const apiHandler = createApiHandler({
   service,
-  openApi: openApiDocument({ maxBatchSize, maxExplainBatchSize: integerEnv('EXPLAIN_MAX_BATCH_SIZE', DEFAULT_EXPLAIN_SETTINGS.maxBatchSize), maxRequestBytes, version: SERVICE_VERSION }),
+  openApi: openApiDocument({ maxBatchSize, maxExplainBatchSize, maxRequestBytes, version: SERVICE_VERSION }),
   maxRequestBytes,
-  corsAllowOrigins: listEnv('CORS_ALLOW_ORIGIN'),
+  corsAllowOrigins: configEnv(ENV.CORS_ALLOW_ORIGIN, apiConfig.shape.corsAllowOrigins, 'api.corsAllowOrigins', { list: true }),
   serviceVersion: SERVICE_VERSION,
   logger,
   metrics,

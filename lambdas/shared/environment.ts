@@ -1,6 +1,6 @@
 /**
- * The one place handlers read their environment. The names match what the CDK sets
- * (lib/constructs/environment.ts) and what the local platform sets (local/).
+ * Plain environment reads of the handlers (names from `contracts/env.ts`). A variable carrying a setting of the
+ * deployment config is read with `configEnv` / `parseJsonEnv` of the contracts instead, with the setting's schema.
  */
 
 /** Thrown at cold start when the function is deployed without a setting it needs. */
@@ -27,32 +27,4 @@ export function integerEnv(name: string, fallback: number, env: NodeJS.ProcessEn
     throw new MissingEnvironmentError(name, `must be a non-negative integer, got "${raw}"`);
   }
   return value;
-}
-
-/** Reads a comma-separated list; empty when unset. */
-export function listEnv(name: string, env: NodeJS.ProcessEnv = process.env): string[] {
-  return (env[name] ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-}
-
-/** Reads an optional finite number in [min, max], falling back to `fallback` when unset. */
-export function numberEnv(name: string, fallback: number, min: number, max: number, env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) {
-    throw new MissingEnvironmentError(name, `must be a number from ${min} to ${max}, got "${raw}"`);
-  }
-  return value;
-}
-
-/** Reads an optional string that must be one of `options`, falling back to `fallback` when unset. */
-export function oneOfEnv<T extends string>(name: string, options: readonly T[], fallback: T, env: NodeJS.ProcessEnv = process.env): T {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const match = options.find((option) => option === raw);
-  if (match === undefined) throw new MissingEnvironmentError(name, `must be one of ${options.join(', ')}, got "${raw}"`);
-  return match;
 }

@@ -16,6 +16,7 @@ import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
 import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
 import { integerEnv, requireEnv } from '#shared/environment.ts';
+import { ENV } from '#contracts/env.ts';
 import { logger, metrics, tracer } from '#shared/powertools.ts';
 
 /**
@@ -23,11 +24,11 @@ import { logger, metrics, tracer } from '#shared/powertools.ts';
  * `{ "step": "...", ... }` (step-functions/training-pipeline.asl.json), and it runs that step.
  */
 
-const tableName = requireEnv('REGISTRY_TABLE_NAME');
+const tableName = requireEnv(ENV.REGISTRY_TABLE_NAME);
 const documentClient = tracer.captureAWSv3Client(createDocumentClient());
-const objects = new S3ArtifactStore(tracer.captureAWSv3Client(createS3Client()), requireEnv('ARTIFACT_BUCKET_NAME'));
+const objects = new S3ArtifactStore(tracer.captureAWSv3Client(createS3Client()), requireEnv(ENV.ARTIFACT_BUCKET_NAME));
 const sns = tracer.captureAWSv3Client(new SNSClient({}));
-const topicArn = process.env.NOTIFICATION_TOPIC_ARN;
+const topicArn = process.env[ENV.NOTIFICATION_TOPIC_ARN];
 const threads = integerEnv('ONNX_INTRA_OP_THREADS', 2);
 const approvals = new DynamoDbApprovals(documentClient, tableName);
 
@@ -37,7 +38,7 @@ const steps = new PipelineSteps({
   inspector: new OnnxArtifactInspector({ intraOpNumThreads: threads }),
   engine: new OnnxScoringEngine({ intraOpNumThreads: threads }),
   approvals,
-  config: parsePipelineConfig(process.env.PIPELINE_CONFIG),
+  config: parsePipelineConfig(process.env[ENV.PIPELINE_CONFIG]),
   sha256: (bytes) => createHash('sha256').update(bytes).digest('hex'),
   newId: randomUUID,
 });

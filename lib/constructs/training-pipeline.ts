@@ -13,7 +13,7 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { ConfigError, ECR_IMAGE_URI, MAX_PIPELINE_CONFIG_BYTES, type MlopsConfig, pipelineConfigJson } from '../config.ts';
+import { ECR_IMAGE_URI, type MlopsConfig, pipelineConfigJson } from '../config.ts';
 import { ENV, TRAINING_PIPELINE_SERVICE_NAME } from './environment.ts';
 import { MlopsFunction, PROJECT_ROOT, retentionDays } from './mlops-function.ts';
 import { ONNX_RUNTIME_MODULES } from './onnx-runtime-layer.ts';
@@ -124,13 +124,8 @@ export class TrainingPipeline extends Construct {
     for (const email of emails) this.topic.addSubscription(new EmailSubscription(email));
 
     // --- the pipeline function --------------------------------------------------------------------------------
+    // Checked against the schema again (size included): the Lambda parses it with the same one at cold start.
     const pipelineConfig = pipelineConfigJson(config.pipeline);
-    if (Buffer.byteLength(pipelineConfig, 'utf8') > MAX_PIPELINE_CONFIG_BYTES) {
-      // parseConfig checks this too; repeated for configs built by hand.
-      throw new ConfigError(
-        `config field "pipeline" must be at most ${MAX_PIPELINE_CONFIG_BYTES} bytes as json (it becomes the PIPELINE_CONFIG lambda variable), got ${Buffer.byteLength(pipelineConfig, 'utf8')} bytes`,
-      );
-    }
     this.pipelineFunction = new MlopsFunction(this, 'PipelineFunction', {
       entry: TRAINING_PIPELINE_ENTRY,
       description: 'Serverless MLOps training pipeline steps (validate, train, evaluate, gate, register, promote)',

@@ -115,10 +115,14 @@ describe('canary-watch handler', () => {
 });
 
 describe('parseCanaryThresholds', () => {
-  it('refuses a missing or incomplete CANARY_THRESHOLDS', async () => {
+  it('refuses a missing, malformed or out-of-range CANARY_THRESHOLDS', async () => {
     const { parseCanaryThresholds } = await import('../../lambdas/canary-watch/thresholds.ts');
     expect(() => parseCanaryThresholds(undefined)).toThrow('environment variable CANARY_THRESHOLDS is not set');
-    expect(() => parseCanaryThresholds('{"maxErrorRatePercent":1}')).toThrow('needs a non-negative number "maxP95LatencyMs", got undefined');
+    expect(() => parseCanaryThresholds('{maxErrorRatePercent')).toThrow(/^environment variable CANARY_THRESHOLDS: not valid json/);
+    // The message synth gives for the same value in cdk.json, after the variable's name.
+    expect(() => parseCanaryThresholds('{"maxScoreShift":0}')).toThrow(
+      'environment variable CANARY_THRESHOLDS: config field "observability.canary.maxScoreShift" must be a number above 0 and at most 1, got 0',
+    );
     expect(parseCanaryThresholds(process.env.CANARY_THRESHOLDS)).toMatchObject({ minRequests: 50, autoPromote: true });
   });
 });

@@ -245,7 +245,7 @@ describe('parseConfig', () => {
       { observability: { alarms: { evaluationPeriods: 2, datapointsToAlarm: 3 } } },
       'config field "observability.alarms.datapointsToAlarm" must be an integer from 1 to 2, got 3',
     ],
-    [{ observability: { alarms: { p99LatencyMs: 2000 } } }, 'config field "observability.alarms.p99LatencyMs" is not a known field (known: periodSeconds, evaluationPeriods, datapointsToAlarm, p95LatencyMs, serverErrorRatePercent, throttles, pipelineFailures, driftCritical)'],
+    [{ observability: { alarms: { p99LatencyMs: 2000 } } }, 'config field "observability.alarms.p99LatencyMs" is not a known field (known: periodSeconds, evaluationPeriods, datapointsToAlarm, p95LatencyMs, serverErrorRatePercent, throttles, pipelineFailures, driftCritical), got 2000'],
     [
       { observability: { deployment: { strategy: 'canary50Percent' } } },
       'config field "observability.deployment.strategy" must be one of "allAtOnce", "canary10Percent5Minutes", "canary10Percent10Minutes", "linear10PercentEvery1Minute", got "canary50Percent"',
@@ -265,7 +265,7 @@ describe('parseConfig', () => {
     [{ observability: { canary: { autoPromote: 'yes' } } }, 'config field "observability.canary.autoPromote" must be true or false, got "yes"'],
     [
       { observability: { canary: { maxLatency: 1 } } },
-      'config field "observability.canary.maxLatency" is not a known field (known: maxErrorRatePercent, maxP95LatencyMs, maxScoreShift, minRequests, healthyMinutes, autoPromote)',
+      'config field "observability.canary.maxLatency" is not a known field (known: maxErrorRatePercent, maxP95LatencyMs, maxScoreShift, minRequests, healthyMinutes, autoPromote), got 1',
     ],
   ])('rejects observability config %j naming the field and value', (raw, message) => {
     const err = errorOf(() => parseConfig(raw));
@@ -505,7 +505,7 @@ describe('drift config', () => {
 });
 
 describe('drift threshold defaults', () => {
-  it('are the same in the deployment config and in the drift core (lib/ cannot import the core, so they are spelled twice)', () => {
+  it('are the same in the deployment config and in the drift core (both read the one declaration of the contracts)', () => {
     expect(DEFAULT_CONFIG.drift.thresholds).toEqual(DEFAULT_DRIFT_THRESHOLDS);
   });
 });

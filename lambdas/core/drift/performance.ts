@@ -7,6 +7,7 @@
  * `maxDrop` it is `degraded`. Fewer than `minLabels` joined rows, or one class only (no AUC), give
  * `insufficient_data` for that metric.
  */
+import { DEFAULT_PERFORMANCE_THRESHOLDS as CONTRACT_PERFORMANCE_THRESHOLDS } from '#contracts/drift.ts';
 import type { CaptureRecord, FeedbackRecord } from '#core/capture/records.ts';
 import { rocAuc } from '#core/metrics/classification.ts';
 import type { BinaryOutput } from '#core/model/metadata.ts';
@@ -18,7 +19,8 @@ export interface PerformanceThresholds {
   readonly minLabels: number;
 }
 
-export const DEFAULT_PERFORMANCE_THRESHOLDS: PerformanceThresholds = { maxDrop: 0.05, minLabels: 50 };
+/** The defaults (one declaration, in the contracts; `maxDrop` is the config's `drift.performanceMaxDrop`). */
+export const DEFAULT_PERFORMANCE_THRESHOLDS: PerformanceThresholds = CONTRACT_PERFORMANCE_THRESHOLDS;
 
 export interface MetricComparison {
   readonly live: number | null;

@@ -56,6 +56,7 @@
  * Defaults ({@link DEFAULT_DRIFT_THRESHOLDS}): pValue 0.05, psiWarning 0.1, psiCritical 0.25,
  * shareWarning 0.2, shareCritical 0.3, minRows 50, wassersteinBound 0.2 (a fifth of a baseline std: below it, sampling noise of heavy-tailed features such as Assets reaches 0.13 in windows of 1 000 rows).
  */
+import { DEFAULT_DRIFT_THRESHOLDS as CONTRACT_DRIFT_THRESHOLDS } from '#contracts/drift.ts';
 import { chiSquareContingency } from './chi-square.ts';
 import { ksTwoSample } from './ks.ts';
 import { binShares, categoricalPsi, psi, quantileEdges } from './psi.ts';
@@ -77,15 +78,8 @@ export interface DriftThresholds {
   readonly wassersteinBound: number;
 }
 
-export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = {
-  pValue: 0.05,
-  psiWarning: 0.1,
-  psiCritical: 0.25,
-  shareWarning: 0.2,
-  shareCritical: 0.3,
-  minRows: 50,
-  wassersteinBound: 0.2,
-};
+/** The defaults of the deployment config's `drift.thresholds` (one declaration, in the contracts). */
+export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = CONTRACT_DRIFT_THRESHOLDS;
 
 export type DriftVerdict = 'ok' | 'warning' | 'critical' | 'insufficient_data';
 

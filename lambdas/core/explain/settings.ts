@@ -1,8 +1,9 @@
-/** The explain route's settings (config `explain`, env `EXPLAIN_*`); the defaults match the deployment config's. */
+/** The explain route's settings (config `explain`, env `EXPLAIN_*`): the contract's schema declares them and their defaults. */
+import { EXPLAIN_APPROXIMATIONS, explainConfig, type ExplainApproximation } from '#contracts/explain.ts';
 
 /** What explain does with a graph that has no exact method: estimate by sampling (flagged approximate), or refuse with 422. */
-export type ApproximationSetting = 'sampling' | 'refuse';
-export const APPROXIMATION_SETTINGS: readonly ApproximationSetting[] = ['sampling', 'refuse'];
+export type ApproximationSetting = ExplainApproximation;
+export const APPROXIMATION_SETTINGS: readonly ApproximationSetting[] = EXPLAIN_APPROXIMATIONS;
 
 export interface ExplainSettings {
   /** Most instances per explain request (explaining costs more than predicting). */
@@ -16,10 +17,5 @@ export interface ExplainSettings {
   readonly topContributions: number;
 }
 
-export const DEFAULT_EXPLAIN_SETTINGS: ExplainSettings = {
-  maxBatchSize: 10,
-  backgroundSize: 100,
-  approximation: 'sampling',
-  samplingBudget: 2000,
-  topContributions: 5,
-};
+/** The deployment config's defaults (without the throttle, which API Gateway applies). */
+export const DEFAULT_EXPLAIN_SETTINGS: ExplainSettings = (({ throttle: _throttle, ...settings }) => settings)(explainConfig.parse({}));

@@ -1,5 +1,15 @@
 import { RequestValidationError } from '#core/api/errors.ts';
 import { MODEL_NAME_PATTERN } from '#core/registry/records.ts';
+import {
+  pipelineConfig,
+  resolvedPipelineConfig,
+  type PipelineConfig as ContractPipelineConfig,
+  type PipelineDefaultsConfig,
+  type PipelineModelConfig,
+  type PromotionConfig,
+  type TrainerKind,
+} from '#contracts/pipeline.ts';
+import { ENV, parseJsonEnv } from '#contracts/env.ts';
 import type { ProtectedAttribute } from './fairness.ts';
 import type { GateThresholds } from './gate.ts';
 
@@ -10,65 +20,22 @@ import type { GateThresholds } from './gate.ts';
  * per-run fields. `normalizeRun` turns both into the `PipelineRun` every step reads.
  */
 
-export type TrainerKind = 'logreg' | 'gbdt' | 'sagemaker';
+export type { TrainerKind } from '#contracts/pipeline.ts';
 
-export interface PromotionSettings {
-  readonly mode: 'production' | 'canary';
-  readonly canaryShare: number;
-}
+/** Promotion of a registered candidate (the config's `promotion`). */
+export type PromotionSettings = PromotionConfig;
 
-/** Settings a model's runs use unless the run says otherwise. */
-export interface PipelineDefaults {
-  readonly trainer: TrainerKind;
-  readonly seeds: readonly number[];
-  readonly testFraction: number;
-  readonly thresholds: GateThresholds;
-  readonly maxRegression: number;
-  readonly maxSeedSpread: number;
-  readonly protectedAttribute: ProtectedAttribute | null;
-  /**
-   * Which predicted class is the favourable outcome for the people scored: fairness compares
-   * how often each group gets it. `negative` when the model predicts a risk (a bad loan).
-   */
-  readonly favorableOutcome: 'positive' | 'negative';
-  readonly approvalRequired: boolean;
-  readonly promotion: PromotionSettings;
-}
+/** Settings a model's runs use unless the run says otherwise (`pipeline.defaults`). */
+export type PipelineDefaults = PipelineDefaultsConfig;
 
-export interface PipelineModelSettings extends Partial<PipelineDefaults> {
-  readonly target: string;
-  readonly positiveLabel: string;
-  readonly datasetKey?: string;
-  readonly schedule?: string;
-}
+/** One model's settings (`pipeline.models.NAME`): what differs from the defaults. */
+export type PipelineModelSettings = PipelineModelConfig;
 
-export interface PipelineConfig {
-  readonly defaults: PipelineDefaults;
-  readonly models: Readonly<Record<string, PipelineModelSettings>>;
-}
+/** What a run reads of the `pipeline` block: the defaults and the models. */
+export type PipelineConfig = Pick<ContractPipelineConfig, 'defaults' | 'models'>;
 
-/** The built-in defaults, the same as the CDK config's (lib/config.ts). */
-export const DEFAULT_PIPELINE_CONFIG: PipelineConfig = {
-  defaults: {
-    trainer: 'logreg',
-    seeds: [42],
-    testFraction: 0.25,
-    thresholds: { minRocAuc: 0.7, minDemographicParityRatio: 0.8, minDisparateImpact: 0.8, maxEqualOpportunityDifference: 0.1 },
-    maxRegression: 0.01,
-    maxSeedSpread: 0.02,
-    protectedAttribute: null,
-    favorableOutcome: 'negative',
-    approvalRequired: false,
-    promotion: { mode: 'production', canaryShare: 0.1 },
-  },
-  models: {
-    credit: {
-      target: 'Status',
-      positiveLabel: 'bad',
-      protectedAttribute: { feature: 'Age', kind: 'numeric_below', value: 25 },
-    },
-  },
-};
+/** The built-in defaults: the schema's (the CDK config's too). */
+export const DEFAULT_PIPELINE_CONFIG: ContractPipelineConfig = pipelineConfig.parse({});
 
 /** One run as every step sees it: the request with every default filled in. */
 export interface PipelineRun {
@@ -191,14 +158,13 @@ export function normalizeRun(input: unknown, config: PipelineConfig, now: Date, 
   };
 }
 
-/** Parses the PIPELINE_CONFIG JSON the CDK sets; the built-in defaults fill what it leaves out. */
-export function parsePipelineConfig(json: string | undefined): PipelineConfig {
-  if (json === undefined || json.trim() === '') return DEFAULT_PIPELINE_CONFIG;
-  const raw = JSON.parse(json) as Partial<PipelineConfig>;
-  return {
-    defaults: { ...DEFAULT_PIPELINE_CONFIG.defaults, ...raw.defaults },
-    models: raw.models ?? DEFAULT_PIPELINE_CONFIG.models,
-  };
+/**
+ * Parses the `PIPELINE_CONFIG` JSON the CDK sets with the config's own schema (unset: the defaults), so a bad value
+ * fails the cold start with the message synth gives for it.
+ * @throws ConfigError naming the field, the allowed range and the value received
+ */
+export function parsePipelineConfig(json: string | undefined): ContractPipelineConfig {
+  return parseJsonEnv(ENV.PIPELINE_CONFIG, json, resolvedPipelineConfig, 'pipeline', {});
 }
 
 /** Where a training data file lives in the artifact bucket: content-addressed like artifacts. */

@@ -50,7 +50,7 @@ describe('parseDriftJobSettings', () => {
   });
 
   it.each([
-    [['cooldownMinutes'], undefined, 'DRIFT_CONFIG field "cooldownMinutes" must be an integer from 0 to 10080, got nothing'],
+    [['cooldownMinutes'], undefined, 'DRIFT_CONFIG field "cooldownMinutes" must be an integer from 0 to 10080, got undefined'],
     [['cooldownMinutes'], 1.5, 'DRIFT_CONFIG field "cooldownMinutes" must be an integer from 0 to 10080, got 1.5'],
     [['retrainOnCritical'], 'yes', 'DRIFT_CONFIG field "retrainOnCritical" must be true or false, got "yes"'],
     [['thresholds', 'pValue'], 0, 'DRIFT_CONFIG field "thresholds.pValue" must be a number above 0 and at most 1, got 0'],

@@ -1,0 +1,160 @@
+/**
+ * Prediction capture and the drift job: the `drift` block of the deployment config, and the `DRIFT_CONFIG` JSON the
+ * drift function (and `mlops drift run`, from the `DriftJobConfig` stack output) runs with. Both use the same
+ * threshold fields, so a bad threshold reads the same at synth and at cold start.
+ */
+import * as z from 'zod';
+import { addIssue, boolean, integerIn, nonEmptyString, numberIn, stringMatching, strictObject } from './schema.ts';
+
+/** Per-feature and overall drift levels (the drift core's `DriftThresholds`). */
+export interface DriftThresholdsConfig {
+  /** A feature's test is significant below this p-value. */
+  readonly pValue: number;
+  /** PSI above which a significant feature has drifted (and the model's drift is a warning). */
+  readonly psiWarning: number;
+  /** PSI above which a significant feature makes the drift critical. */
+  readonly psiCritical: number;
+  /** Share of drifted features for a warning. */
+  readonly shareWarning: number;
+  /** Share of drifted features for critical drift. */
+  readonly shareCritical: number;
+  /** Fewer captured rows (or values of a feature) than this is "insufficient data", never an alarm. */
+  readonly minRows: number;
+  /** Wasserstein-1 over the baseline std above which a significant numeric feature has drifted. */
+  readonly wassersteinBound: number;
+}
+
+/** The default drift thresholds (of the config, of the drift job, of the drift core). */
+export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholdsConfig = {
+  pValue: 0.05,
+  psiWarning: 0.1,
+  psiCritical: 0.25,
+  shareWarning: 0.2,
+  shareCritical: 0.3,
+  minRows: 50,
+  wassersteinBound: 0.2,
+};
+
+/** Live performance from feedback labels (the drift core's `PerformanceThresholds`). */
+export interface PerformanceThresholdsConfig {
+  /** Largest tolerated drop of live accuracy or ROC AUC below the holdout metric, absolute. */
+  readonly maxDrop: number;
+  /** Fewest labelled rows before live performance is judged. */
+  readonly minLabels: number;
+}
+
+/** The default live-performance thresholds. */
+export const DEFAULT_PERFORMANCE_THRESHOLDS: PerformanceThresholdsConfig = { maxDrop: 0.05, minLabels: 50 };
+
+const thresholdField = {
+  pValue: () => numberIn(0, 1, true).meta({ description: "A feature's test is significant below this p-value." }),
+  psiWarning: () => numberIn(0, 10, true).meta({ description: 'PSI above which a significant feature has drifted (and the drift is a warning).' }),
+  psiCritical: () => numberIn(0, 10).meta({ description: 'PSI above which a significant feature makes the drift critical (at least `psiWarning`).' }),
+  shareWarning: () => numberIn(0, 1, true).meta({ description: 'Share of drifted features for a warning.' }),
+  shareCritical: () => numberIn(0, 1).meta({ description: 'Share of drifted features for critical drift (at least `shareWarning`).' }),
+  minRows: () => integerIn(2, 1_000_000).meta({ description: 'Fewer captured rows (or values of a feature) than this is "insufficient data", never an alarm.' }),
+  wassersteinBound: () =>
+    numberIn(0, 100, true).meta({ description: 'Wasserstein-1 over the baseline std above which a significant numeric feature has drifted.' }),
+};
+
+/** The critical levels are at least the warning levels (when both are given). */
+function checkLevels(thresholds: Partial<DriftThresholdsConfig>, ctx: z.core.$RefinementCtx): void {
+  const { psiWarning, psiCritical, shareWarning, shareCritical } = thresholds;
+  if (psiWarning !== undefined && psiCritical !== undefined && psiCritical < psiWarning) {
+    addIssue(ctx, ['psiCritical'], `must be a number from ${psiWarning} to 10`, psiCritical);
+  }
+  if (shareWarning !== undefined && shareCritical !== undefined && shareCritical < shareWarning) {
+    addIssue(ctx, ['shareCritical'], `must be a number from ${shareWarning} to 1`, shareCritical);
+  }
+}
+
+const D = DEFAULT_DRIFT_THRESHOLDS;
+
+/** `drift.thresholds`: every field with its default. */
+export const driftThresholdsConfig = strictObject({
+  pValue: thresholdField.pValue().default(D.pValue),
+  psiWarning: thresholdField.psiWarning().default(D.psiWarning),
+  psiCritical: thresholdField.psiCritical().default(D.psiCritical),
+  shareWarning: thresholdField.shareWarning().default(D.shareWarning),
+  shareCritical: thresholdField.shareCritical().default(D.shareCritical),
+  minRows: thresholdField.minRows().default(D.minRows),
+  wassersteinBound: thresholdField.wassersteinBound().default(D.wassersteinBound),
+}).superRefine(checkLevels);
+
+/** `thresholds` of `DRIFT_CONFIG`: each field may be left out (the job's default applies). */
+export const driftThresholdsOverride = strictObject({
+  pValue: thresholdField.pValue().optional(),
+  psiWarning: thresholdField.psiWarning().optional(),
+  psiCritical: thresholdField.psiCritical().optional(),
+  shareWarning: thresholdField.shareWarning().optional(),
+  shareCritical: thresholdField.shareCritical().optional(),
+  minRows: thresholdField.minRows().optional(),
+  wassersteinBound: thresholdField.wassersteinBound().optional(),
+}).superRefine(checkLevels);
+
+/** EventBridge `rate(...)` or `cron(...)`. */
+const SCHEDULE_EXPRESSION = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$/;
+/** A drift window: 1 minute to 7 days. */
+const DRIFT_WINDOW = /^(\d+)([mhd])$/;
+const WINDOW_UNIT_MINUTES = { m: 1, h: 60, d: 1440 } as const;
+
+/** Minutes of a drift window (`30m`, `1h`, `7d`), or undefined when it is not one. */
+export function windowMinutes(window: string): number | undefined {
+  const match = DRIFT_WINDOW.exec(window);
+  if (match === null) return undefined;
+  return Number(match[1]) * WINDOW_UNIT_MINUTES[match[2] as keyof typeof WINDOW_UNIT_MINUTES];
+}
+
+const windowError = 'must be a duration such as "30m", "1h" or "7d", from 1m to 7d';
+const scheduleExpression = () => stringMatching(SCHEDULE_EXPRESSION, 'an eventbridge schedule expression, rate(...) or cron(...)');
+
+/** The `drift` block. */
+export const driftConfig = strictObject({
+  captureSampleRate: numberIn(0, 1).default(1).meta({ description: 'Share of predict requests captured (by request id); 0 turns capture off.' }),
+  captureRetentionDays: integerIn(1, 3650)
+    .default(90)
+    .meta({ description: 'Days captured predictions, feedback and reports are kept in the capture bucket.' }),
+  schedule: scheduleExpression().default('rate(1 hour)').meta({ description: 'EventBridge schedule expression of the regular drift check.' }),
+  window: z
+    .string({ error: windowError })
+    .refine((window) => {
+      const minutes = windowMinutes(window);
+      return minutes !== undefined && minutes >= 1 && minutes <= 10_080;
+    }, { error: windowError })
+    .default('1h')
+    .meta({ description: 'Window of the regular check (`30m`, `1h`, `24h`, up to `7d`).' }),
+  dailySchedule: scheduleExpression()
+    .default('cron(0 2 * * ? *)')
+    .meta({ description: 'EventBridge schedule expression of the daily full report (a 24 h window).' }),
+  thresholds: driftThresholdsConfig.prefault({}).meta({ description: 'Per-feature and overall drift levels.' }),
+  performanceMaxDrop: numberIn(0, 1)
+    .default(DEFAULT_PERFORMANCE_THRESHOLDS.maxDrop)
+    .meta({ description: 'Largest tolerated drop of live accuracy or ROC AUC (from feedback) below the holdout metric, absolute.' }),
+  retrainOnCritical: boolean()
+    .default(true)
+    .meta({ description: 'Whether critical drift requests a training run (at most once per model per `pipeline.cooldownMinutes`).' }),
+});
+
+export type DriftConfig = z.output<typeof driftConfig>;
+
+/** What a drift-triggered retrain of one model trains on. */
+const retrainTarget = strictObject({
+  datasetKey: nonEmptyString().optional(),
+  target: nonEmptyString().optional(),
+  positiveLabel: nonEmptyString().optional(),
+});
+
+/** The `DRIFT_CONFIG` JSON (and the `DriftJobConfig` stack output): what the drift job runs with. */
+export const driftJobSettings = strictObject({
+  thresholds: driftThresholdsOverride.optional(),
+  performance: strictObject({
+    maxDrop: numberIn(0, 1).optional(),
+    minLabels: integerIn(1, 1_000_000).optional(),
+  }).optional(),
+  cooldownMinutes: integerIn(0, 10_080),
+  retrainOnCritical: boolean(),
+  retrainTargets: z.record(z.string(), retrainTarget, { error: 'must be an object of model name to target' }).optional(),
+});
+
+export type DriftJobSettingsInput = z.input<typeof driftJobSettings>;
+export type DriftJobSettingsConfig = z.output<typeof driftJobSettings>;

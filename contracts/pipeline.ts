@@ -1,0 +1,316 @@
+/**
+ * The training pipeline and its promotion gate: the `pipeline` block of the deployment config, carried to the
+ * pipeline function whole as the `PIPELINE_CONFIG` JSON and parsed there with the same schema.
+ */
+import { MODEL_NAME } from './registry.ts';
+import * as z from 'zod';
+import { addIssue, addIssueWithoutValue, boolean, integerIn, nonEmptyString, numberIn, oneOf, parseWith, strictObject, stringMatching } from './schema.ts';
+
+/** Which trainer a run uses: the built-in ones run in the pipeline Lambda, `sagemaker` runs a training job. */
+export const TRAINERS = ['logreg', 'gbdt', 'sagemaker'] as const;
+export type TrainerKind = (typeof TRAINERS)[number];
+/** Where a promoted candidate goes: all production traffic, or a canary share next to the champion. */
+export const PROMOTION_MODES = ['production', 'canary'] as const;
+export type PromotionMode = (typeof PROMOTION_MODES)[number];
+/** Which predicted class is the favourable outcome for the people scored. */
+export const FAVORABLE_OUTCOMES = ['positive', 'negative'] as const;
+
+/** `<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@sha256:digest]` */
+export const ECR_IMAGE_URI =
+  /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9][a-z0-9._/-]{0,255})(?::[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})?$/;
+const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const SCHEDULE = /^(cron|rate)\(.+\)$/;
+/** A SageMaker instance type such as `ml.m5.xlarge`. */
+export const SAGEMAKER_INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
+
+/** Largest `PIPELINE_CONFIG` in bytes (Lambda allows 4 KB of environment variables per function, all of them). */
+export const MAX_PIPELINE_CONFIG_BYTES = 3500;
+
+const ratio = () => numberIn(0, 1);
+const logLoss = () => numberIn(0, 100, true);
+
+/**
+ * Gate thresholds a candidate must meet (absolute, on the holdout); a missing one is not checked, `null` drops one
+ * inherited from the defaults. The fairness thresholds only apply when a protected attribute is set.
+ */
+const thresholdFields = {
+  minRocAuc: { schema: ratio, description: 'Lowest accepted ROC AUC.' },
+  minAccuracy: { schema: ratio, description: 'Lowest accepted accuracy.' },
+  maxLogLoss: { schema: logLoss, description: 'Highest accepted log loss.' },
+  minDemographicParityRatio: {
+    schema: ratio,
+    description: "Lowest accepted demographic parity ratio (protected group's favourable rate over the reference group's).",
+  },
+  minDisparateImpact: { schema: ratio, description: 'Lowest accepted disparate impact (the four-fifths rule).' },
+  maxEqualOpportunityDifference: {
+    schema: ratio,
+    description: 'Largest accepted |equal opportunity difference| (true positive rates of the two groups).',
+  },
+} as const;
+
+/** The gate thresholds a run checks (absent: not checked). */
+export interface GateThresholdsConfig {
+  readonly minRocAuc?: number;
+  readonly minAccuracy?: number;
+  readonly maxLogLoss?: number;
+  readonly minDemographicParityRatio?: number;
+  readonly minDisparateImpact?: number;
+  /** Largest accepted |equal opportunity difference|. */
+  readonly maxEqualOpportunityDifference?: number;
+}
+type ThresholdKey = keyof typeof thresholdFields;
+const THRESHOLD_KEYS = Object.keys(thresholdFields) as ThresholdKey[];
+
+/** The default gate thresholds. */
+export const DEFAULT_GATE_THRESHOLDS: GateThresholdsConfig = {
+  minRocAuc: 0.7,
+  minDemographicParityRatio: 0.8,
+  minDisparateImpact: 0.8,
+  maxEqualOpportunityDifference: 0.1,
+};
+
+const threshold = (key: ThresholdKey) => thresholdFields[key].schema().nullable().optional().meta({ description: thresholdFields[key].description });
+
+/** Thresholds as written: numbers, `null` (drop an inherited one) or absent. */
+const thresholdsInput = strictObject({
+  minRocAuc: threshold('minRocAuc'),
+  minAccuracy: threshold('minAccuracy'),
+  maxLogLoss: threshold('maxLogLoss'),
+  minDemographicParityRatio: threshold('minDemographicParityRatio'),
+  minDisparateImpact: threshold('minDisparateImpact'),
+  maxEqualOpportunityDifference: threshold('maxEqualOpportunityDifference'),
+});
+type ThresholdsInput = z.output<typeof thresholdsInput>;
+
+/** `overrides` merged over `base`: a number replaces, `null` drops, absent inherits. */
+function mergeThresholds(base: GateThresholdsConfig, overrides: ThresholdsInput): GateThresholdsConfig {
+  const out: Record<string, number> = {};
+  for (const key of THRESHOLD_KEYS) {
+    const value = overrides[key] === undefined ? base[key] : overrides[key];
+    if (value !== undefined && value !== null) out[key] = value;
+  }
+  return out;
+}
+
+/** The attribute fairness is measured on: rows below a number, or rows in a set of categories, are the protected group. */
+export type ProtectedAttributeConfig =
+  | { readonly feature: string; readonly kind: 'numeric_below'; readonly value: number }
+  | { readonly feature: string; readonly kind: 'category_in'; readonly value: readonly string[] };
+
+export const protectedAttributeConfig = strictObject({
+  feature: nonEmptyString().meta({ description: 'The feature (column) that defines the groups.' }),
+  kind: oneOf(['numeric_below', 'category_in']).meta({ description: '`numeric_below`: rows below `value`; `category_in`: rows whose value is in `value`.' }),
+  value: z
+    .union([z.number(), z.array(z.string())], {
+      error: 'must be a number (kind "numeric_below") or a non-empty array of non-empty strings (kind "category_in")',
+    })
+    .meta({ description: 'The bound (`numeric_below`) or the categories (`category_in`) of the protected group.' }),
+})
+  .superRefine((attribute, ctx) => {
+    if (attribute.kind === 'numeric_below' && typeof attribute.value !== 'number') {
+      addIssue(ctx, ['value'], 'must be a number with kind "numeric_below"', attribute.value);
+    }
+    if (
+      attribute.kind === 'category_in' &&
+      (!Array.isArray(attribute.value) || attribute.value.length === 0 || !attribute.value.every((v) => v !== ''))
+    ) {
+      addIssue(ctx, ['value'], 'must be a non-empty array of non-empty strings with kind "category_in"', attribute.value);
+    }
+  })
+  .transform((attribute) => attribute as ProtectedAttributeConfig);
+
+const canaryShareError = 'must be a number between 0 and 1 (both excluded)';
+const canaryShare = () => z.number({ error: canaryShareError }).gt(0, { error: canaryShareError }).lt(1, { error: canaryShareError });
+
+/** How a registered candidate is promoted. */
+export const promotionConfig = strictObject({
+  mode: oneOf(PROMOTION_MODES)
+    .default('production')
+    .meta({ description: '`production` moves all traffic to a promoted candidate; `canary` gives it `canaryShare`.' }),
+  canaryShare: canaryShare().default(0.1).meta({ description: 'Share of traffic (strictly between 0 and 1) a canary gets.' }),
+});
+export type PromotionConfig = z.output<typeof promotionConfig>;
+
+const seedsError = 'must be an array of 1 to 10 seeds';
+const seeds = () =>
+  z
+    .array(integerIn(0, 2_147_483_647), { error: seedsError })
+    .min(1, { error: seedsError })
+    .max(10, { error: seedsError });
+
+/** Settings every model's runs use unless the model (or the run's input) overrides them. */
+export const pipelineDefaultsConfig = strictObject({
+  trainer: oneOf(TRAINERS).default('logreg').meta({ description: 'The trainer.' }),
+  seeds: seeds().default([42]).meta({ description: 'Training seeds (1 to 10 non-negative integers); more than one measures seed sensitivity.' }),
+  testFraction: numberIn(0, 0.5, true).default(0.25).meta({ description: 'Share of the rows held out for evaluation.' }),
+  thresholds: strictObject({
+    minRocAuc: threshold('minRocAuc').default(0.7),
+    minAccuracy: threshold('minAccuracy'),
+    maxLogLoss: threshold('maxLogLoss'),
+    minDemographicParityRatio: threshold('minDemographicParityRatio').default(0.8),
+    minDisparateImpact: threshold('minDisparateImpact').default(0.8),
+    maxEqualOpportunityDifference: threshold('maxEqualOpportunityDifference').default(0.1),
+  })
+    .prefault({})
+    .transform((thresholds) => mergeThresholds({}, thresholds))
+    .meta({ description: "Absolute gate thresholds (a model's thresholds are merged over these; `null` drops one)." }),
+  maxRegression: numberIn(-1, 1)
+    .default(0.01)
+    .meta({ description: 'How much ROC AUC a candidate may lose to the champion (negative demands an improvement).' }),
+  maxSeedSpread: numberIn(0, 1).default(0.02).meta({ description: 'Largest accepted spread of ROC AUC across seeds.' }),
+  protectedAttribute: protectedAttributeConfig
+    .nullable()
+    .default(null)
+    .meta({ description: 'The attribute fairness is measured on; `null` skips the fairness checks.' }),
+  favorableOutcome: oneOf(FAVORABLE_OUTCOMES)
+    .default('negative')
+    .meta({ description: 'Which predicted class is the favourable outcome for the people scored (`negative` when the model predicts a risk).' }),
+  approvalRequired: boolean()
+    .default(false)
+    .meta({ description: 'Whether a person must approve a candidate that passed the gate before it is registered.' }),
+  promotion: promotionConfig.prefault({}).meta({ description: 'How a registered candidate is promoted.' }),
+});
+
+/** One model as written: its label, and any setting that differs from the defaults. */
+const pipelineModelInput = strictObject({
+  target: nonEmptyString().meta({ description: 'The label column of the dataset.' }),
+  positiveLabel: nonEmptyString().meta({ description: 'The label value that is the positive class.' }),
+  datasetKey: stringMatching(/^datasets\/[^\s]{1,1000}$/, 'an s3 key under "datasets/"')
+    .optional()
+    .meta({ description: 'Key of the training CSV in the artifact bucket, under `datasets/`; required with a schedule.' }),
+  schedule: stringMatching(SCHEDULE, 'a schedule expression starting with "cron(" or "rate("')
+    .optional()
+    .meta({ description: 'EventBridge schedule expression, `cron(...)` or `rate(...)`, that starts a run of this model.' }),
+  trainer: oneOf(TRAINERS).optional(),
+  seeds: seeds().optional(),
+  testFraction: numberIn(0, 0.5, true).optional(),
+  thresholds: thresholdsInput.optional().meta({ description: 'Merged over `pipeline.defaults.thresholds`; `null` drops one.' }),
+  maxRegression: numberIn(-1, 1).optional(),
+  maxSeedSpread: numberIn(0, 1).optional(),
+  protectedAttribute: protectedAttributeConfig.nullable().optional(),
+  favorableOutcome: oneOf(FAVORABLE_OUTCOMES).optional(),
+  approvalRequired: boolean().optional(),
+  promotion: strictObject({ mode: oneOf(PROMOTION_MODES).optional(), canaryShare: canaryShare().optional() })
+    .optional()
+    .meta({ description: 'Filled from `pipeline.defaults.promotion`.' }),
+}).superRefine((model, ctx) => {
+  if (model.schedule !== undefined && model.datasetKey === undefined) addIssue(ctx, ['datasetKey'], 'is required when a schedule is set', undefined);
+});
+
+/** The default models: the credit example. */
+const DEFAULT_MODELS = {
+  credit: { target: 'Status', positiveLabel: 'bad', protectedAttribute: { feature: 'Age', kind: 'numeric_below', value: 25 } },
+} as const;
+
+const pipelineInput = strictObject({
+  defaults: pipelineDefaultsConfig.prefault({}).meta({ description: 'Settings every model uses unless it overrides them.' }),
+  models: z
+    .record(z.string(), pipelineModelInput, { error: 'must be an object of models by name' })
+    .prefault(DEFAULT_MODELS)
+    .meta({
+      description: `The models the pipeline knows, by name (\`${MODEL_NAME.source}\`). A config source replaces this map as a whole (it is not merged with the default \`credit\` model).`,
+    }),
+  sagemaker: strictObject({
+    trainingImage: z
+      .string({ error: 'must be "" or an ecr image uri like "123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:tag"' })
+      .refine((image) => image === '' || ECR_IMAGE_URI.test(image), {
+        error: 'must be "" or an ecr image uri like "123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:tag"',
+      })
+      .default('')
+      .meta({ description: 'ECR image URI of the SageMaker training image; empty is allowed only while no model uses the `sagemaker` trainer.' }),
+    instanceType: stringMatching(SAGEMAKER_INSTANCE_TYPE, 'a sagemaker instance type like "ml.m5.xlarge"')
+      .default('ml.m5.xlarge')
+      .meta({ description: 'Instance type of the training jobs.' }),
+    roleArn: stringMatching(IAM_ROLE_ARN, 'an iam role arn')
+      .optional()
+      .meta({ description: 'ARN of an existing SageMaker execution role to run training jobs with (default: a role is created).' }),
+  })
+    .prefault({})
+    .meta({ description: 'The SageMaker trainer.' }),
+  cooldownMinutes: integerIn(0, 10_080)
+    .default(60)
+    .meta({ description: 'Minutes after a run of a model during which a drift-triggered retrain of the same model is skipped.' }),
+}).superRefine((pipeline, ctx) => {
+  for (const name of Object.keys(pipeline.models)) {
+    if (!MODEL_NAME.test(name)) addIssue(ctx, ['models'], `must have model names matching ${MODEL_NAME.source}`, name);
+  }
+  if (pipeline.sagemaker.trainingImage === '') {
+    const user =
+      pipeline.defaults.trainer === 'sagemaker'
+        ? 'pipeline.defaults.trainer'
+        : Object.entries(pipeline.models)
+            .filter(([, model]) => (model.trainer ?? pipeline.defaults.trainer) === 'sagemaker')
+            .map(([name]) => `pipeline.models.${name}.trainer`)[0];
+    if (user !== undefined) {
+      addIssue(ctx, ['sagemaker', 'trainingImage'], `must be set when a model uses the sagemaker trainer (${user})`, '');
+    }
+  }
+});
+
+/** A model's settings after parsing: what it gives, with its thresholds and promotion completed from the defaults. */
+export type PipelineModelConfig = Omit<z.output<typeof pipelineModelInput>, 'thresholds' | 'promotion'> & {
+  readonly thresholds?: GateThresholdsConfig;
+  readonly promotion?: PromotionConfig;
+};
+
+const MODEL_KEYS = Object.keys(pipelineModelInput.shape);
+
+/**
+ * Completes each model's thresholds and promotion from the defaults, keeping only what the model gives. With
+ * `inherit` false the model's thresholds are taken as complete (a block resolved once already, as in `PIPELINE_CONFIG`:
+ * a threshold it dropped must stay dropped).
+ */
+function resolveModels(pipeline: z.output<typeof pipelineInput>, inherit: boolean) {
+  const models: Record<string, PipelineModelConfig> = {};
+  for (const [name, model] of Object.entries(pipeline.models)) {
+    const completed: Record<string, unknown> = {
+      ...model,
+      thresholds: model.thresholds === undefined ? undefined : mergeThresholds(inherit ? pipeline.defaults.thresholds : {}, model.thresholds),
+      promotion: model.promotion === undefined ? undefined : { ...pipeline.defaults.promotion, ...definedOnly(model.promotion) },
+    };
+    // In the schema's key order: the JSON is compared byte for byte in the synthesized template.
+    models[name] = definedOnly(Object.fromEntries(MODEL_KEYS.map((key) => [key, completed[key]]))) as PipelineModelConfig;
+  }
+  return { ...pipeline, models };
+}
+
+function definedOnly<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+function pipelineSchema(inherit: boolean) {
+  return pipelineInput
+    .transform((pipeline) => resolveModels(pipeline, inherit))
+    .superRefine((pipeline, ctx) => {
+      const bytes = new TextEncoder().encode(JSON.stringify(pipeline)).length;
+      if (bytes > MAX_PIPELINE_CONFIG_BYTES) {
+        addIssueWithoutValue(
+          ctx,
+          [],
+          `must be at most ${MAX_PIPELINE_CONFIG_BYTES} bytes as json (it becomes the PIPELINE_CONFIG lambda variable), got ${bytes} bytes`,
+        );
+      }
+    });
+}
+
+/** The `pipeline` block of the config: models completed from the defaults, small enough for the Lambda variable. */
+export const pipelineConfig = pipelineSchema(true);
+
+/**
+ * The `PIPELINE_CONFIG` JSON: the block {@link pipelineConfig} resolved, checked with the same fields (a model's
+ * thresholds are complete there, so they are not merged over the defaults a second time).
+ */
+export const resolvedPipelineConfig = pipelineSchema(false);
+
+export type PipelineDefaultsConfig = z.output<typeof pipelineDefaultsConfig>;
+export type PipelineConfig = z.output<typeof pipelineConfig>;
+export type SageMakerTrainingConfig = PipelineConfig['sagemaker'];
+
+/**
+ * The `PIPELINE_CONFIG` value the pipeline Lambda receives: the `pipeline` block, checked again with its schema (a
+ * block built by hand gets the size check too), as compact JSON.
+ * @throws ConfigError naming the field when the block is not valid or too big for the variable
+ */
+export function pipelineConfigJson(pipeline: PipelineConfig): string {
+  return JSON.stringify(parseWith(resolvedPipelineConfig, pipeline, { path: 'pipeline' }));
+}
