@@ -32,7 +32,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+  for (const key of Object.keys(process.env)) if (!(key in saved)) Reflect.deleteProperty(process.env, key);
   Object.assign(process.env, saved);
 });
 
