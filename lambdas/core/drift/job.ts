@@ -251,8 +251,9 @@ export async function runDriftJob(deps: DriftJobDependencies, request: DriftJobR
   // Reports first: every event points at them.
   await deps.reports.putText(keys.json, json, 'application/json');
   await deps.reports.putText(keys.html, html, 'text/html; charset=utf-8');
-  await deps.reports.putText(keys.latestJson, json, 'application/json');
+  // The HTML first: whoever sees a new latest.json finds the latest.html of the same run (or a newer one).
   await deps.reports.putText(keys.latestHtml, html, 'text/html; charset=utf-8');
+  await deps.reports.putText(keys.latestJson, json, 'application/json');
   deps.observer?.reported(document, { scores: window.scores });
   if (events.length > 0) await deps.events.publish(events);
   return { document, events, retrain };
