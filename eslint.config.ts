@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '.mlops-local/', 'coverage/', '**/*.js'] },
+  { ignores: ['node_modules/', 'cdk.out/', '.mlops-local/', 'coverage/', 'reports/', '.stryker-tmp/', '**/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

@@ -101,6 +101,39 @@ describe('evaluateGate thresholds', () => {
   });
 });
 
+describe('evaluateGate messages and bad input', () => {
+  it('names each check and its relation when it fails', () => {
+    const low = gate({ candidate: { metrics: { ...metrics, roc_auc: 0.7, accuracy: 0.7 }, fairness: { ...fairness, demographic_parity_ratio: 0.5 } } });
+    expect(reason(low, 'min_roc_auc').message).toBe('ROC AUC 0.7 is below the min 0.8');
+    expect(reason(low, 'min_accuracy').message).toBe('accuracy 0.7 is below the min 0.75');
+    expect(reason(low, 'min_demographic_parity_ratio').message).toBe('demographic parity ratio 0.5 is below the min 0.8');
+    const noAccuracy = gate({ candidate: { metrics: { roc_auc: 0.9 }, fairness }, thresholds: { minAccuracy: 0.5 } });
+    expect(reason(noAccuracy, 'min_accuracy').message).toBe('accuracy is not among the candidate metrics, so it cannot be held to min 0.5');
+    const spread = gate({ seedSpread: { metric: 'roc_auc', std: 0.02, max: 0.01 } });
+    expect(reason(spread, 'seed_spread').message).toBe('roc_auc std across seeds 0.02 is above the max 0.01');
+  });
+
+  it('ignores a threshold given as undefined, and refuses a seed spread that is not a finite number', () => {
+    expect(gate({ thresholds: { minRocAuc: undefined } as GateInput['thresholds'] })).toEqual({ passed: true, reasons: [] });
+    expect(() => gate({ seedSpread: { metric: 'roc_auc', std: Number.NaN, max: 0.01 } })).toThrow('seedSpread.std must be a finite number, got NaN');
+    expect(() => gate({ seedSpread: { metric: 'roc_auc', std: 0.01, max: Number.POSITIVE_INFINITY } })).toThrow('seedSpread.max must be a finite number, got Infinity');
+  });
+
+  it('says whether a regression is allowed or an improvement required, at and around zero', () => {
+    const champion = { metrics: { ...metrics } };
+    expect(reason(gate({ champion, maxRegression: 0 }), 'champion_regression')).toMatchObject({
+      passed: true,
+      value: 0,
+      message: 'candidate roc_auc 0.83 vs champion 0.83 (better by 0): a regression of at most 0 is allowed',
+    });
+    expect(reason(gate({ champion, maxRegression: -0.02 }), 'champion_regression')).toMatchObject({
+      passed: false,
+      threshold: 0.02,
+      message: 'candidate roc_auc 0.83 vs champion 0.83 (better by 0): an improvement of at least 0.02 is required',
+    });
+  });
+});
+
 describe('evaluateGate against the champion', () => {
   const champion = (roc_auc: number, log_loss = 0.45) => ({ metrics: { ...metrics, roc_auc, log_loss } });
 
