@@ -47,3 +47,25 @@ export function collectParameter(value: string, previous: Readonly<Record<string
   }
   return { ...previous, [match[1]]: number };
 }
+
+/** A decision-threshold policy as the pipeline's run input takes it. */
+export type DecisionThresholdArgument =
+  | { readonly policy: 'maxF1' }
+  | { readonly policy: 'youden' }
+  | { readonly policy: 'targetRecall'; readonly recall: number }
+  | { readonly policy: 'cost'; readonly falsePositive: number; readonly falseNegative: number }
+  | { readonly policy: 'fixed'; readonly threshold: number };
+
+/** `maxF1`, `youden`, `targetRecall:0.8`, `cost:1:10` (false positive cost, false negative cost) or `fixed:0.3`. */
+export function parseThresholdPolicy(value: string): DecisionThresholdArgument {
+  const [name, ...rest] = value.trim().split(':');
+  const numbers = rest.map((part) => (part.trim() === '' ? Number.NaN : Number(part)));
+  const usage = 'the threshold policy is maxF1, youden, targetRecall:RECALL, cost:FP_COST:FN_COST or fixed:THRESHOLD, e.g. targetRecall:0.8.';
+  if (!numbers.every(Number.isFinite)) throw new InvalidArgumentError(usage);
+  const [a, b] = numbers as [number, number];
+  if ((name === 'maxF1' || name === 'youden') && numbers.length === 0) return { policy: name };
+  if (name === 'targetRecall' && numbers.length === 1 && a > 0 && a <= 1) return { policy: name, recall: a };
+  if (name === 'cost' && numbers.length === 2 && a >= 0 && b >= 0 && a + b > 0) return { policy: name, falsePositive: a, falseNegative: b };
+  if (name === 'fixed' && numbers.length === 1 && a > 0 && a < 1) return { policy: name, threshold: a };
+  throw new InvalidArgumentError(usage);
+}

@@ -1,3 +1,4 @@
+import type { DecisionThresholdArgument } from './arguments.ts';
 import { createHash } from 'node:crypto';
 import {
   DescribeExecutionCommand,
@@ -28,6 +29,8 @@ export interface RunInput {
   readonly trainer?: string;
   readonly seeds?: readonly number[];
   readonly parameters?: Readonly<Record<string, number>>;
+  readonly decision_threshold?: DecisionThresholdArgument;
+  readonly class_weight?: 'none' | 'balanced';
   readonly approval_required?: boolean;
   readonly promotion_mode?: 'production' | 'canary';
   readonly canary_share?: number;

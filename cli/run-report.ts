@@ -1,3 +1,4 @@
+import type { CalibrationBin } from '#core/metrics/classification.ts';
 import type { GateDecision } from '#core/pipeline/gate.ts';
 import type { FairnessReport } from '#core/pipeline/fairness.ts';
 import { rankImportance } from '#core/explain/importance.ts';
@@ -23,8 +24,13 @@ export interface RunReport {
   readonly version: number | null;
   /** `production` or `canary at 0.1`, when promoted. */
   readonly mode: string | null;
-  /** The candidate's holdout metrics (roc_auc, accuracy, precision, recall, f1, log_loss). */
+  /**
+   * The candidate's holdout metrics: roc_auc, pr_auc (average precision), log_loss, brier, and at its decision threshold
+   * (`threshold`) recall, precision, f1, accuracy and predicted_positive_rate.
+   */
   readonly metrics: Record<string, number> | null;
+  /** The candidate's 10-bin calibration table on the holdout. */
+  readonly calibration: readonly CalibrationBin[] | null;
   readonly fairness: FairnessReport | null;
   /** The candidate's global importance: mean |SHAP| per feature on the holdout (Evaluate). */
   readonly importance: FeatureImportance | null;
@@ -43,7 +49,15 @@ export interface RunReport {
 interface FinalState {
   readonly comparison?: {
     readonly result?: {
-      readonly candidate?: { readonly seed?: number; readonly evaluation?: { readonly metrics?: Record<string, number>; readonly fairness?: FairnessReport | null; readonly importance?: FeatureImportance } };
+      readonly candidate?: {
+        readonly seed?: number;
+        readonly evaluation?: {
+          readonly metrics?: Record<string, number>;
+          readonly fairness?: FairnessReport | null;
+          readonly importance?: FeatureImportance;
+          readonly calibration?: CalibrationBin[];
+        };
+      };
       readonly champion?: { readonly version: number; readonly metrics: Record<string, number> } | null;
     };
   };
@@ -53,7 +67,7 @@ interface FinalState {
   readonly failure?: { readonly result?: { readonly message?: string } };
 }
 
-export const METRIC_ORDER = ['roc_auc', 'accuracy', 'precision', 'recall', 'f1', 'log_loss'] as const;
+export const METRIC_ORDER = ['roc_auc', 'pr_auc', 'threshold', 'recall', 'precision', 'f1', 'accuracy', 'brier', 'log_loss', 'predicted_positive_rate'] as const;
 
 export function summarizeRun(snapshot: RunSnapshot): RunReport {
   const state = (typeof snapshot.output === 'object' && snapshot.output !== null ? snapshot.output : {}) as FinalState;
@@ -75,6 +89,7 @@ export function summarizeRun(snapshot: RunSnapshot): RunReport {
     version: version ?? null,
     mode: outcome === 'promoted' ? (promotion?.mode ?? null) : null,
     metrics: comparison?.candidate?.evaluation?.metrics ?? null,
+    calibration: comparison?.candidate?.evaluation?.calibration ?? null,
     fairness: comparison?.candidate?.evaluation?.fairness ?? null,
     importance: comparison?.candidate?.evaluation?.importance ?? null,
     champion: comparison?.champion ?? null,
@@ -115,6 +130,14 @@ export function renderRun(report: RunReport, hint: { readonly local: boolean }):
     const names = [...METRIC_ORDER.filter((m) => metrics[m] !== undefined), ...Object.keys(metrics).filter((m) => !(METRIC_ORDER as readonly string[]).includes(m))];
     const headers = champion === null ? ['holdout metric', 'candidate'] : ['holdout metric', 'candidate', `champion v${champion.version}`];
     blocks.push(formatTable(headers, names.map((name) => [name, number(metrics[name]), ...(champion === null ? [] : [number(champion.metrics[name])])])));
+  }
+  if (report.calibration !== null && report.calibration.length > 0) {
+    blocks.push(
+      formatTable(
+        ['probability bin', 'rows', 'mean predicted', 'observed rate'],
+        report.calibration.map((b) => [`${b.lower.toFixed(1)}–${b.upper.toFixed(1)}`, b.count, number(b.mean_predicted), number(b.observed_rate)]),
+      ),
+    );
   }
   if (report.fairness !== null) {
     const f = report.fairness;

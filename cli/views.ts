@@ -45,6 +45,12 @@ function metric(version: ModelVersionRecord, name: string): Cell {
   return value === undefined ? null : Number(value.toFixed(4));
 }
 
+/** The decision threshold and how it was chosen: `0.1392 (maxF1)`; older versions show the bare threshold. */
+function thresholdCell(version: ModelVersionRecord): string {
+  const { threshold, threshold_selection: selection } = version.metadata.output;
+  return selection === undefined ? String(Number(threshold.toFixed(4))) : `${Number(threshold.toFixed(4))} (${selection.policy})`;
+}
+
 /** `lambda`, or `sagemaker:<endpoint>` for a version a SageMaker endpoint serves. */
 function servedBy(version: ModelVersionRecord): string {
   const target = servingTargetOf(version);
@@ -55,13 +61,17 @@ export function versionsTable(model: ModelRecord, versions: readonly ModelVersio
   if (versions.length === 0) return 'no versions\n';
   const showDeleted = versions.some((v) => v.deleted_at !== null);
   return formatTable(
-    ['version', 'stage', 'roles', 'roc_auc', 'accuracy', 'created', 'created by', 'sha256', 'served by', ...(showDeleted ? ['deleted'] : [])],
+    ['version', 'stage', 'roles', 'roc_auc', 'pr_auc', 'threshold', 'recall', 'precision', 'brier', 'created', 'created by', 'sha256', 'served by', ...(showDeleted ? ['deleted'] : [])],
     versions.map((v) => [
       v.version,
       v.stage,
       rolesOf(model, v.version).join(', '),
       metric(v, 'roc_auc'),
-      metric(v, 'accuracy'),
+      metric(v, 'pr_auc'),
+      thresholdCell(v),
+      metric(v, 'recall'),
+      metric(v, 'precision'),
+      metric(v, 'brier'),
       v.created_at,
       v.created_by,
       v.artifact.sha256.slice(0, 12),

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { datasetKey } from '#core/pipeline/run.ts';
-import { collectParameter, parseSeeds, parseShare } from '../arguments.ts';
+import { type DecisionThresholdArgument, collectParameter, parseSeeds, parseShare, parseThresholdPolicy } from '../arguments.ts';
 import type { Session } from '../context.ts';
 import { CliError } from '../errors.ts';
 import type { RunInput } from '../pipeline-client.ts';
@@ -26,6 +26,8 @@ interface TrainOptions {
   readonly approval?: boolean;
   readonly canary?: number;
   readonly param?: Record<string, number>;
+  readonly thresholdPolicy?: DecisionThresholdArgument;
+  readonly classWeight?: 'none' | 'balanced';
   readonly reason?: string;
   readonly wait: boolean;
 }
@@ -54,6 +56,12 @@ export function trainCommand(program: Command, session: Session): void {
     .option('--no-approval', 'register without approval even if the config asks for it')
     .option('--canary <share>', 'promote as a canary answering this share (0.1 or 10%) instead of to production', parseShare)
     .option('--param <name=value>', 'a trainer parameter, repeatable (e.g. --param l2=0.5)', collectParameter)
+    .option(
+      '--threshold-policy <policy>',
+      'how the decision threshold is chosen on out-of-fold training scores: maxF1 (default), youden, targetRecall:0.8, cost:FP:FN, fixed:0.5',
+      parseThresholdPolicy,
+    )
+    .addOption(new Option('--class-weight <weighting>', 'class weights in the loss: balanced weighs each class by rows / (2 × its rows)').choices(['none', 'balanced']))
     .option('--reason <text>', 'why, recorded in the audit trail')
     .option('--no-wait', 'start the run and print its id without following it')
     .action(async (options: TrainOptions, command: Command) => {
@@ -74,6 +82,8 @@ export function trainCommand(program: Command, session: Session): void {
         ...(options.trainer === undefined ? {} : { trainer: options.trainer }),
         ...(options.seeds === undefined ? {} : { seeds: options.seeds }),
         ...(options.param === undefined ? {} : { parameters: options.param }),
+        ...(options.thresholdPolicy === undefined ? {} : { decision_threshold: options.thresholdPolicy }),
+        ...(options.classWeight === undefined ? {} : { class_weight: options.classWeight }),
         ...(options.approval === undefined ? {} : { approval_required: options.approval }),
         ...(options.canary === undefined ? {} : { promotion_mode: 'canary' as const, canary_share: options.canary }),
         ...(options.reason === undefined ? {} : { reason: options.reason }),

@@ -51,8 +51,17 @@ describe('parseConfig', () => {
         favorableOutcome: 'negative',
         approvalRequired: false,
         promotion: { mode: 'production', canaryShare: 0.1 },
+        decisionThreshold: { policy: 'maxF1' },
+        classWeight: 'none',
       },
-      models: { credit: { target: 'Status', positiveLabel: 'bad', protectedAttribute: { feature: 'Age', kind: 'numeric_below', value: 25 } } },
+      models: {
+        credit: {
+          target: 'Status',
+          positiveLabel: 'bad',
+          protectedAttribute: { feature: 'Age', kind: 'numeric_below', value: 25 },
+          decisionThreshold: { policy: 'fixed', threshold: 0.5 },
+        },
+      },
       sagemaker: { trainingImage: '', instanceType: 'ml.m5.xlarge' },
       cooldownMinutes: 60,
     });

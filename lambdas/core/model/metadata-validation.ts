@@ -186,7 +186,23 @@ function parseOutput(value: unknown): BinaryOutput {
   if (positive === negative) invalid('output.negative_label', `must differ from output.positive_label (both are ${show(positive)})`);
   const threshold = finite(raw, 'threshold', 'output.threshold');
   if (!(threshold > 0 && threshold < 1)) invalid('output.threshold', `must be between 0 and 1 (exclusive), got ${threshold}`);
-  return { positive_label: positive, negative_label: negative, threshold };
+  const output = { positive_label: positive, negative_label: negative, threshold };
+  if (raw['threshold_selection'] === undefined) return output;
+  return { ...output, threshold_selection: parseThresholdSelection(raw['threshold_selection']) };
+}
+
+/** How the threshold was chosen (optional: external trainers need not say). */
+function parseThresholdSelection(value: unknown): NonNullable<BinaryOutput['threshold_selection']> {
+  const field = 'output.threshold_selection';
+  const raw = object(value, field);
+  const nullableNumber = (key: string): number | null => (raw[key] === null ? null : finite(raw, key, `${field}.${key}`));
+  return {
+    policy: string(raw, 'policy', `${field}.policy`),
+    parameters: parseNumberRecord(raw['parameters'] ?? {}, `${field}.parameters`),
+    chosen_on: string(raw, 'chosen_on', `${field}.chosen_on`),
+    folds: nullableNumber('folds'),
+    objective: nullableNumber('objective'),
+  };
 }
 
 function parseNumberRecord(value: unknown, field: string): Record<string, number> {

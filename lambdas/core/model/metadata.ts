@@ -80,6 +80,18 @@ export interface BinaryOutput {
   readonly negative_label: string;
   /** A probability at or above this is labelled positive. */
   readonly threshold: number;
+  /**
+   * How the trainer chose `threshold`: the policy (`maxF1`, `youden`, `targetRecall`, `cost`, `fixed`), its parameters,
+   * what it was chosen on (out-of-fold scores of the training rows, never the holdout) and the value it reached.
+   * Absent in metadata written before it existed (the threshold was then a fixed 0.5) and from external trainers.
+   */
+  readonly threshold_selection?: {
+    readonly policy: string;
+    readonly parameters: Readonly<Record<string, number>>;
+    readonly chosen_on: string;
+    readonly folds: number | null;
+    readonly objective: number | null;
+  };
 }
 
 /** Per-feature statistics of the training data, used for validation and drift detection. */

@@ -10,6 +10,10 @@
  * A metric the gate needs but cannot read (absent, not finite, or a fairness metric that is
  * `null` because its denominator was zero) fails its check: the gate does not pass what it
  * cannot verify.
+ *
+ * Always checked when the candidate's metrics carry it: `single_class`, the share of holdout rows predicted positive
+ * at the decision threshold must be strictly between 0 and 1. A model that labels every row the same (on imbalanced
+ * data, a 0.5 threshold no probability reaches) has a fine ROC AUC and serves a useless label.
  */
 import type { ClassificationMetrics } from '#core/metrics/classification.ts';
 import type { FairnessReport } from './fairness.ts';
@@ -28,6 +32,16 @@ export interface GateThresholds {
   readonly minDisparateImpact?: number;
   /** Largest accepted |equal opportunity difference|. */
   readonly maxEqualOpportunityDifference?: number;
+  /** Lowest accepted average precision (PR AUC). */
+  readonly minPrAuc?: number;
+  /** Lowest accepted recall at the decision threshold. */
+  readonly minRecall?: number;
+  /** Lowest accepted precision at the decision threshold. */
+  readonly minPrecision?: number;
+  /** Lowest accepted F1 at the decision threshold. */
+  readonly minF1?: number;
+  /** Highest accepted Brier score. */
+  readonly maxBrier?: number;
 }
 
 export interface GateInput {
@@ -40,7 +54,7 @@ export interface GateInput {
    * A negative value demands that the candidate beat the champion by that much.
    */
   readonly maxRegression: number;
-  /** The metric compared with the champion. Default `roc_auc`. `log_loss` counts lower as better. */
+  /** The metric compared with the champion. Default `roc_auc`. `log_loss` and `brier` count lower as better. */
   readonly compareMetric?: keyof ClassificationMetrics;
   /** The spread of a metric across seed runs (see `seedSpread`): passes when std <= max. */
   readonly seedSpread?: { readonly metric: string; readonly std: number; readonly max: number };
@@ -53,6 +67,12 @@ export type GateCheckName =
   | 'min_demographic_parity_ratio'
   | 'min_disparate_impact'
   | 'max_equal_opportunity_difference'
+  | 'min_pr_auc'
+  | 'min_recall'
+  | 'min_precision'
+  | 'min_f1'
+  | 'max_brier'
+  | 'single_class'
   | 'champion_regression'
   | 'seed_spread';
 
@@ -152,11 +172,29 @@ export function evaluateGate(input: GateInput): GateDecision {
       value: readable(eod) ? Math.abs(eod) : eod,
       unreadable: noFairness,
     }),
+    boundCheck({ check: 'min_pr_auc', label: 'PR AUC', direction: 'min', threshold: thresholds.minPrAuc, value: metrics.pr_auc, unreadable: noMetric }),
+    boundCheck({ check: 'min_recall', label: 'recall', direction: 'min', threshold: thresholds.minRecall, value: metrics.recall, unreadable: noMetric }),
+    boundCheck({ check: 'min_precision', label: 'precision', direction: 'min', threshold: thresholds.minPrecision, value: metrics.precision, unreadable: noMetric }),
+    boundCheck({ check: 'min_f1', label: 'F1', direction: 'min', threshold: thresholds.minF1, value: metrics.f1, unreadable: noMetric }),
+    boundCheck({ check: 'max_brier', label: 'Brier score', direction: 'max', threshold: thresholds.maxBrier, value: metrics.brier, unreadable: noMetric }),
+    singleClassCheck(metrics),
     champion === undefined ? undefined : championCheck(metrics, champion.metrics, input.compareMetric ?? 'roc_auc', maxRegression),
     input.seedSpread === undefined ? undefined : seedSpreadCheck(input.seedSpread),
   ].filter((reason): reason is GateReason => reason !== undefined);
 
   return { passed: reasons.every((r) => r.passed), reasons };
+}
+
+/** Refuses a candidate whose holdout labels are all one class at its threshold; left out when the rate was not measured. */
+function singleClassCheck(metrics: GateMetrics): GateReason | undefined {
+  const rate = metrics.predicted_positive_rate;
+  if (!readable(rate)) return undefined;
+  const passed = rate > 0 && rate < 1;
+  const at = readable(metrics.threshold) ? ` at threshold ${fmt(metrics.threshold)}` : '';
+  const message = passed
+    ? `${fmt(rate * 100)}% of the holdout rows are predicted positive${at}: both classes are predicted`
+    : `every holdout row is predicted ${rate === 0 ? 'negative' : 'positive'}${at}: the served label would never change`;
+  return { check: 'single_class', passed, value: rate, threshold: 0, message };
 }
 
 function championCheck(candidate: GateMetrics, champion: GateMetrics, metric: keyof ClassificationMetrics, maxRegression: number): GateReason {
@@ -167,7 +205,7 @@ function championCheck(candidate: GateMetrics, champion: GateMetrics, metric: ke
     const who = !readable(ours) ? 'the candidate' : 'the champion';
     return { check: 'champion_regression', passed: false, value: null, threshold, message: `${who} has no ${metric}, so the two cannot be compared` };
   }
-  const lowerIsBetter = metric === 'log_loss';
+  const lowerIsBetter = metric === 'log_loss' || metric === 'brier';
   const improvement = lowerIsBetter ? theirs - ours : ours - theirs;
   const passed = improvement >= threshold - EPSILON;
   const compared = `candidate ${metric} ${fmt(ours)} vs champion ${fmt(theirs)} (${improvement >= 0 ? 'better' : 'worse'} by ${fmt(Math.abs(improvement))}${lowerIsBetter ? ', lower is better' : ''})`;

@@ -12,6 +12,7 @@ import {
 import { ENV, parseJsonEnv } from '#contracts/env.ts';
 import type { ProtectedAttribute } from './fairness.ts';
 import type { GateThresholds } from './gate.ts';
+import { THRESHOLD_POLICIES, checkThresholdPolicy, type ThresholdPolicy } from '#core/metrics/threshold.ts';
 
 /**
  * What one run of the training pipeline is asked to do, and the settings it runs with.
@@ -48,6 +49,8 @@ export interface PipelineRun {
   readonly seeds: readonly number[];
   readonly test_fraction: number;
   readonly parameters: Readonly<Record<string, number>>;
+  readonly decision_threshold: ThresholdPolicy;
+  readonly class_weight: 'none' | 'balanced';
   readonly thresholds: GateThresholds;
   readonly max_regression: number;
   readonly max_seed_spread: number;
@@ -76,6 +79,29 @@ function optionalNumber(raw: Record<string, unknown>, field: string): number | u
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value)) fail(field, `must be a finite number, got ${JSON.stringify(value)}`);
   return value;
+}
+
+/** A run's `decision_threshold`: `{ "policy": "maxF1" }`, `{ "policy": "targetRecall", "recall": 0.8 }`, … */
+function decisionThresholdOf(value: unknown): ThresholdPolicy | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) fail('decision_threshold', `must be an object with a policy, got ${JSON.stringify(value)}`);
+  const raw = value as Record<string, unknown>;
+  const policy = raw.policy;
+  if (!THRESHOLD_POLICIES.includes(policy as ThresholdPolicy['policy'])) {
+    fail('decision_threshold.policy', `must be one of ${THRESHOLD_POLICIES.join(', ')}, got ${JSON.stringify(policy)}`);
+  }
+  const number = (key: string): number => optionalNumber(raw, key) ?? fail(`decision_threshold.${key}`, `is required with policy ${String(policy)}`);
+  let parsed: ThresholdPolicy;
+  if (policy === 'targetRecall') parsed = { policy, recall: number('recall') };
+  else if (policy === 'cost') parsed = { policy, falsePositive: number('falsePositive'), falseNegative: number('falseNegative') };
+  else if (policy === 'fixed') parsed = { policy, threshold: number('threshold') };
+  else parsed = { policy: policy as 'maxF1' | 'youden' };
+  try {
+    checkThresholdPolicy(parsed);
+  } catch (error) {
+    fail('decision_threshold', (error as Error).message);
+  }
+  return parsed;
 }
 
 function trainerOf(value: unknown): TrainerKind | undefined {
@@ -134,6 +160,8 @@ export function normalizeRun(input: unknown, config: PipelineConfig, now: Date, 
   if (promotionMode !== 'production' && promotionMode !== 'canary') fail('promotion_mode', 'must be production or canary');
   const canaryShare = optionalNumber(raw, 'canary_share') ?? defaults.promotion.canaryShare;
   if (!(canaryShare > 0 && canaryShare < 1)) fail('canary_share', `must be between 0 and 1, got ${canaryShare}`);
+  const classWeight = optionalString(raw, 'class_weight') ?? defaults.classWeight;
+  if (classWeight !== 'none' && classWeight !== 'balanced') fail('class_weight', `must be none or balanced, got "${classWeight}"`);
 
   return {
     run_id: optionalString(raw, 'run_id') ?? newId(),
@@ -145,6 +173,8 @@ export function normalizeRun(input: unknown, config: PipelineConfig, now: Date, 
     seeds,
     test_fraction: optionalNumber(raw, 'test_fraction') ?? defaults.testFraction,
     parameters,
+    decision_threshold: decisionThresholdOf(raw.decision_threshold) ?? defaults.decisionThreshold,
+    class_weight: classWeight,
     thresholds: defaults.thresholds,
     max_regression: defaults.maxRegression,
     max_seed_spread: defaults.maxSeedSpread,

@@ -1,5 +1,5 @@
 import { RequestValidationError } from '#core/api/errors.ts';
-import { classificationMetrics } from '#core/metrics/classification.ts';
+import { type CalibrationBin, calibrationTable, classificationMetrics } from '#core/metrics/classification.ts';
 import { encodeRows } from '#core/model/encode.ts';
 import type { FeatureImportance, FeatureRow, ModelMetadata } from '#core/model/metadata.ts';
 import { globalImportance } from '#core/explain/importance.ts';
@@ -75,6 +75,8 @@ export interface Evaluation {
   readonly holdout_rows: number;
   readonly metrics: Record<string, number>;
   readonly fairness: FairnessReport | null;
+  /** 10 equal-width probability bins: count, mean predicted probability and observed positive rate on the holdout. */
+  readonly calibration: CalibrationBin[];
   /** Scoring the whole holdout in batches of 1000, in onnxruntime. */
   readonly latency: { readonly total_ms: number; readonly ms_per_1000_rows: number };
   /** Mean |SHAP| per feature on (the first rows of) the holdout; stored with the version when it is registered. */
@@ -195,7 +197,15 @@ export class PipelineSteps {
     const dataSha256 = run.dataset.sha256 ?? this.deps.sha256(await this.readDataset(run));
     const cacheKey = stepCacheKey({
       dataSha256,
-      parameters: { ...run.parameters, seed, target: run.target, positive_label: run.positive_label, test_fraction: run.test_fraction },
+      parameters: {
+        ...run.parameters,
+        seed,
+        target: run.target,
+        positive_label: run.positive_label,
+        test_fraction: run.test_fraction,
+        decision_threshold: JSON.stringify(run.decision_threshold),
+        class_weight: run.class_weight,
+      },
       trainer,
       trainerVersion,
       step: 'train',
@@ -209,7 +219,16 @@ export class PipelineSteps {
       return this.candidate(seed, artifactKey, metadataKey, cachedArtifact, metadata, cacheKey, true);
     }
     const csv = new TextDecoder().decode(await this.readDataset(run));
-    const common = { csv, target: run.target, positiveLabel: run.positive_label, dataSha256, seed, testFraction: run.test_fraction };
+    const common = {
+      csv,
+      target: run.target,
+      positiveLabel: run.positive_label,
+      dataSha256,
+      seed,
+      testFraction: run.test_fraction,
+      thresholdPolicy: run.decision_threshold,
+      classWeight: run.class_weight,
+    };
     const trained = run.trainer === 'gbdt' ? trainGradientBoosting({ ...common, ...run.parameters }) : trainLogisticRegression({ ...common, ...run.parameters });
     // Metadata first: an artifact is only ever read together with it.
     await this.deps.objects.putBytes(metadataKey, jsonBytes(trained.metadata), 'application/json');
@@ -245,6 +264,11 @@ export class PipelineSteps {
       holdout_rows: holdout.rows.length,
       metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, round(v)])),
       fairness: this.fairness(run, holdout, probabilities, metadata.output.threshold),
+      calibration: calibrationTable(holdout.labels, probabilities).map((bin) => ({
+        ...bin,
+        mean_predicted: bin.mean_predicted === null ? null : round(bin.mean_predicted),
+        observed_rate: bin.observed_rate === null ? null : round(bin.observed_rate),
+      })),
       latency: { total_ms: round(totalMs), ms_per_1000_rows: round((totalMs / Math.max(1, holdout.rows.length)) * 1000) },
       importance: await this.importance(candidate, metadata, holdout.rows),
     };

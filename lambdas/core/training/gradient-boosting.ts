@@ -95,16 +95,24 @@ export function fitGradientBoosting(
   rows: number,
   columns: number,
   options: GradientBoostingOptions = {},
+  /** A weight per row that multiplies its gradient and hessian (class weights become these). Default 1 each. */
+  sampleWeights?: ArrayLike<number>,
 ): GradientBoostingModel {
   const { trees: treeCount, maxBins, subsample, seed, ...growing } = resolveGradientBoostingOptions(options);
   if (x.length !== rows * columns || y.length !== rows) throw new RangeError('x, y, rows and columns do not agree');
   if (rows === 0) throw new RangeError('cannot fit on zero rows');
 
+  if (sampleWeights !== undefined && sampleWeights.length !== rows) throw new RangeError(`sampleWeights has ${sampleWeights.length} entries for ${rows} rows`);
+  const weightOf = (i: number): number => (sampleWeights === undefined ? 1 : (sampleWeights[i] as number));
   let positives = 0;
-  for (let i = 0; i < rows; i++) positives += y[i] as number;
-  if (positives === 0 || positives === rows) throw new RangeError('gradient boosting needs both classes');
-  // Rounded to float32, the precision of the ONNX base value, so both compute the same margin.
-  const baseScore = Math.fround(Math.log(positives / (rows - positives)));
+  let negatives = 0;
+  for (let i = 0; i < rows; i++) {
+    if (y[i] === 1) positives += weightOf(i);
+    else negatives += weightOf(i);
+  }
+  if (!(positives > 0 && negatives > 0)) throw new RangeError('gradient boosting needs both classes');
+  // The (weighted) log-odds of the positive class, rounded to float32, the precision of the ONNX base value, so both compute the same margin.
+  const baseScore = Math.fround(Math.log(positives / negatives));
 
   const bins = fitBins(x, rows, columns, maxBins);
   const binned = binMatrix(x, rows, columns, bins);
@@ -118,8 +126,9 @@ export function fitGradientBoosting(
   for (let t = 0; t < treeCount; t++) {
     for (let i = 0; i < rows; i++) {
       const p = sigmoid(margins[i] as number);
-      gradients[i] = p - (y[i] as number);
-      hessians[i] = p * (1 - p);
+      const w = weightOf(i);
+      gradients[i] = w * (p - (y[i] as number));
+      hessians[i] = w * p * (1 - p);
     }
     const sample = subsample < 1 ? sampleRows(rows, subsample, random) : allRows;
     const tree = growTree(binned, bins, sample, gradients, hessians, growing);

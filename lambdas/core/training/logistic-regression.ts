@@ -13,6 +13,8 @@ export interface LogisticRegressionOptions {
   readonly maxIterations?: number;
   /** Stop when the largest absolute gradient component divided by the row count is below this. Default 1e-10. */
   readonly tolerance?: number;
+  /** A weight per row that multiplies its log loss (scikit-learn's `sample_weight`; class weights become these). Default 1 each. */
+  readonly sampleWeights?: ArrayLike<number>;
 }
 
 export interface LogisticRegressionModel {
@@ -49,12 +51,12 @@ function scores(x: ArrayLike<number>, rows: number, columns: number, weights: Ar
   return out;
 }
 
-function objective(z: Float64Array, y: ArrayLike<number>, weights: Float64Array, l2: number): number {
+function objective(z: Float64Array, y: ArrayLike<number>, weights: Float64Array, l2: number, sampleWeights: ArrayLike<number> | undefined): number {
   let loss = 0;
   for (let i = 0; i < z.length; i++) {
     const zi = z[i] as number;
     // -log p(y | z) = softplus(z) - y z
-    loss += softplus(zi) - (y[i] as number) * zi;
+    loss += (sampleWeights === undefined ? 1 : (sampleWeights[i] as number)) * (softplus(zi) - (y[i] as number) * zi);
   }
   let norm = 0;
   for (let j = 0; j < weights.length; j++) norm += (weights[j] as number) ** 2;
@@ -109,13 +111,15 @@ export function fitLogisticRegression(
   if (!(l2 >= 0) || !Number.isFinite(l2)) throw new RangeError(`l2 must be a finite number >= 0, got ${l2}`);
   if (x.length !== rows * columns || y.length !== rows) throw new RangeError('x, y, rows and columns do not agree');
   if (rows === 0) throw new RangeError('cannot fit on zero rows');
+  const sampleWeights = options.sampleWeights;
+  if (sampleWeights !== undefined && sampleWeights.length !== rows) throw new RangeError(`sampleWeights has ${sampleWeights.length} entries for ${rows} rows`);
 
   // Parameters θ = [intercept, w_0, …, w_{p-1}]; the design matrix has an implicit leading 1.
   const p = columns + 1;
   const weights = new Float64Array(columns);
   let intercept = 0;
   const z = scores(x, rows, columns, weights, intercept, new Float64Array(rows));
-  let current = objective(z, y, weights, l2);
+  let current = objective(z, y, weights, l2, sampleWeights);
 
   const gradient = new Float64Array(p);
   const hessian = new Float64Array(p * p);
@@ -130,8 +134,9 @@ export function fitLogisticRegression(
     hessian.fill(0);
     for (let i = 0; i < rows; i++) {
       const mu = sigmoid(z[i] as number);
-      const residual = mu - (y[i] as number);
-      const w = mu * (1 - mu);
+      const sw = sampleWeights === undefined ? 1 : (sampleWeights[i] as number);
+      const residual = sw * (mu - (y[i] as number));
+      const w = sw * mu * (1 - mu);
       row[0] = 1;
       for (let j = 0; j < columns; j++) row[j + 1] = x[i * columns + j] as number;
       for (let a = 0; a < p; a++) {
@@ -175,7 +180,7 @@ export function fitLogisticRegression(
       const candidateIntercept = intercept - t * (step[0] as number);
       for (let j = 0; j < columns; j++) candidate[j] = (weights[j] as number) - t * (step[j + 1] as number);
       scores(x, rows, columns, candidate, candidateIntercept, candidateZ);
-      const value = objective(candidateZ, y, candidate, l2);
+      const value = objective(candidateZ, y, candidate, l2, sampleWeights);
       if (value <= current) {
         const relativeGain = (current - value) / Math.max(1, Math.abs(current));
         intercept = candidateIntercept;

@@ -3,13 +3,17 @@
  *
  * Steps: parse → type the columns → stratified split → fit imputation/one-hot/scaling on the
  * training rows → the model (L2 logistic regression by IRLS, or gradient-boosted trees on the
- * encoded columns) → metrics on the holdout → baseline profile of the training rows → ONNX graph.
+ * encoded columns) → the decision threshold, chosen by a policy on out-of-fold scores of the
+ * training rows (k-fold cross-validation: the holdout is never looked at) → metrics on the holdout
+ * at that threshold → baseline profile of the training rows → ONNX graph.
  * Both trainers share every step but the model. Deterministic: the same inputs give the same bytes.
  */
 import { CsvFormatError, parseCsv } from '#core/data/csv.ts';
 import type { LabelledTable } from '#core/data/table.ts';
 import { TrainingDataError, toLabelledTable } from '#core/data/table.ts';
 import { classificationMetrics } from '#core/metrics/classification.ts';
+import { DEFAULT_THRESHOLD_POLICY, checkThresholdPolicy, chooseThreshold, type ThresholdPolicy } from '#core/metrics/threshold.ts';
+import { SeededRandom } from '#core/data/random.ts';
 import { encodeRows } from '#core/model/encode.ts';
 import type { FeatureRow, ModelMetadata, OneHotEncoding } from '#core/model/metadata.ts';
 import { buildLogisticRegressionOnnx } from '#core/onnx/logistic-regression-graph.ts';
@@ -24,7 +28,7 @@ import { stratifiedSplit } from './split.ts';
 export { TrainingDataError };
 
 export const TRAINER = 'builtin-logreg';
-export const TRAINER_VERSION = '1.0.0';
+export const TRAINER_VERSION = '1.1.0';
 export const ALGORITHM = 'logistic_regression';
 /** Fewest rows of each class the trainer accepts. */
 export const MIN_ROWS_PER_CLASS = 20;
@@ -35,7 +39,7 @@ export const MIN_ROWS_PER_CLASS = 20;
 export const MAX_ENCODED_COLUMNS = 1000;
 
 export const GBDT_TRAINER = 'builtin-gbdt';
-export const GBDT_TRAINER_VERSION = '1.0.0';
+export const GBDT_TRAINER_VERSION = '1.1.0';
 export const GBDT_ALGORITHM = 'gradient_boosted_trees';
 
 /** What every built-in trainer takes. */
@@ -52,11 +56,25 @@ export interface TrainBinaryClassifierInput {
   readonly seed?: number;
   /** Share of each class held out for evaluation. Default 0.25. */
   readonly testFraction?: number;
-  /** Probability at or above which a prediction is positive. Default 0.5. */
+  /**
+   * Probability at or above which a prediction is positive: the same as `thresholdPolicy` `fixed`.
+   * @default - chosen by `thresholdPolicy`
+   */
   readonly threshold?: number;
+  /** How the decision threshold is chosen on out-of-fold scores of the training rows. Default `maxF1`. */
+  readonly thresholdPolicy?: ThresholdPolicy;
+  /** Folds of the cross-validation the threshold is chosen on (2 to 10). Default 3 (logistic regression), 2 (trees). */
+  readonly thresholdFolds?: number;
+  /**
+   * `balanced` weighs each class by rows / (2 × its rows), as scikit-learn's `class_weight="balanced"`, so the rare
+   * class counts as much as the common one in the loss. Default `none`.
+   */
+  readonly classWeight?: ClassWeight;
   /** Cells read as missing in a numeric column, besides empty ones. Default `DEFAULT_MISSING_TOKENS` (data/table.ts). */
   readonly missingTokens?: readonly string[];
 }
+
+export type ClassWeight = 'none' | 'balanced';
 
 export interface TrainLogisticRegressionInput extends TrainBinaryClassifierInput {
   /** L2 penalty (1 / C in scikit-learn terms). Default 1. */
@@ -115,7 +133,10 @@ function pick<T>(items: readonly T[], indexes: readonly number[]): T[] {
 interface PreparedTraining {
   readonly seed: number;
   readonly testFraction: number;
-  readonly threshold: number;
+  readonly policy: ThresholdPolicy;
+  readonly classWeight: ClassWeight;
+  /** Per training row, its class weight (undefined when `none`). */
+  readonly sampleWeights: Float64Array | undefined;
   readonly table: LabelledTable;
   readonly trainRows: FeatureRow[];
   readonly trainLabels: Uint8Array;
@@ -131,10 +152,13 @@ interface PreparedTraining {
 function prepareTraining(input: TrainBinaryClassifierInput): PreparedTraining {
   const seed = input.seed ?? 42;
   const testFraction = input.testFraction ?? 0.25;
-  const threshold = input.threshold ?? 0.5;
+  if (input.threshold !== undefined && !(input.threshold > 0 && input.threshold < 1)) throw new RangeError(`threshold must be in (0, 1), got ${input.threshold}`);
+  const policy: ThresholdPolicy = input.thresholdPolicy ?? (input.threshold === undefined ? DEFAULT_THRESHOLD_POLICY : { policy: 'fixed', threshold: input.threshold });
+  checkThresholdPolicy(policy);
+  const classWeight = input.classWeight ?? 'none';
+  if (classWeight !== 'none' && classWeight !== 'balanced') throw new RangeError(`classWeight must be none or balanced, got ${String(classWeight)}`);
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
   if (!(testFraction > 0 && testFraction < 1)) throw new RangeError(`testFraction must be in (0, 1), got ${testFraction}`);
-  if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`threshold must be in [0, 1], got ${threshold}`);
 
   let parsed;
   try {
@@ -174,7 +198,87 @@ function prepareTraining(input: TrainBinaryClassifierInput): PreparedTraining {
       `the features encode to ${columns} columns, more than ${MAX_ENCODED_COLUMNS}; drop or bin high-cardinality categorical features: ${widest.join(', ')}`,
     );
   }
-  return { seed, testFraction, threshold, table, trainRows, trainLabels, holdoutRows, holdoutLabels, fitted };
+  return { seed, testFraction, policy, classWeight, sampleWeights: classWeights(trainLabels, classWeight), table, trainRows, trainLabels, holdoutRows, holdoutLabels, fitted };
+}
+
+/** Per row, rows / (2 × rows of its class) for `balanced` (scikit-learn's formula); undefined for `none`. */
+export function classWeights(labels: Uint8Array, classWeight: ClassWeight): Float64Array | undefined {
+  if (classWeight === 'none') return undefined;
+  let positives = 0;
+  for (const label of labels) positives += label;
+  const negatives = labels.length - positives;
+  const positiveWeight = labels.length / (2 * positives);
+  const negativeWeight = labels.length / (2 * negatives);
+  return Float64Array.from(labels, (label) => (label === 1 ? positiveWeight : negativeWeight));
+}
+
+/**
+ * Out-of-fold scores of the training rows: stratified `folds`-fold cross-validation, each fold scored by a model fitted
+ * on the others (`fitPredict(fit, score)` with row indexes into the training rows). Every training row gets exactly one
+ * score from a model that did not see it.
+ */
+export function outOfFoldScores(labels: Uint8Array, folds: number, seed: number, fitPredict: (fit: number[], score: number[]) => Float64Array): Float64Array {
+  if (!Number.isInteger(folds) || folds < 2 || folds > 10) throw new RangeError(`thresholdFolds must be an integer from 2 to 10, got ${folds}`);
+  const fold = new Uint8Array(labels.length);
+  // Its own stream, so the split of the data does not move when the folds change.
+  const random = new SeededRandom((seed ^ 0x5f0d) | 0);
+  for (const label of [0, 1]) {
+    const members = random.shuffle(Array.from(labels.keys()).filter((i) => labels[i] === label));
+    members.forEach((row, position) => {
+      fold[row] = position % folds;
+    });
+  }
+  const scores = new Float64Array(labels.length);
+  for (let k = 0; k < folds; k++) {
+    const fit: number[] = [];
+    const score: number[] = [];
+    for (let i = 0; i < labels.length; i++) (fold[i] === k ? score : fit).push(i);
+    const predicted = fitPredict(fit, score);
+    score.forEach((row, j) => {
+      scores[row] = predicted[j] as number;
+    });
+  }
+  return scores;
+}
+
+/** The rows `indexes` of a row-major matrix with `columns` columns. */
+function rowsOf<T extends Float32Array | Float64Array>(matrix: T, columns: number, indexes: readonly number[], make: (length: number) => T): T {
+  const out = make(indexes.length * columns);
+  indexes.forEach((row, i) => out.set(matrix.subarray(row * columns, (row + 1) * columns), i * columns));
+  return out;
+}
+
+function pickWeights(weights: Float64Array | undefined, indexes: readonly number[]): Float64Array | undefined {
+  return weights === undefined ? undefined : Float64Array.from(indexes, (i) => weights[i] as number);
+}
+
+/** How the threshold was chosen, stored in the metadata's `output.threshold_selection`. */
+export interface ThresholdSelection {
+  readonly policy: ThresholdPolicy['policy'];
+  /** The policy's parameters (`recall`, `false_positive_cost`, `false_negative_cost`); empty for the others. */
+  readonly parameters: Readonly<Record<string, number>>;
+  /** `cross_validation` (out-of-fold scores of the training rows) or `fixed`. */
+  readonly chosen_on: 'cross_validation' | 'fixed';
+  readonly folds: number | null;
+  /** The value the policy reached on the out-of-fold scores (F1, Youden's J, recall or total cost); null for `fixed`. */
+  readonly objective: number | null;
+}
+
+/** Chooses the threshold by the run's policy on out-of-fold scores (no fits at all for `fixed`). */
+function selectThreshold(prepared: PreparedTraining, folds: number, fitPredict: (fit: number[], score: number[]) => Float64Array): { threshold: number; selection: ThresholdSelection } {
+  const { policy } = prepared;
+  const parameters: Record<string, number> =
+    policy.policy === 'targetRecall'
+      ? { recall: policy.recall }
+      : policy.policy === 'cost'
+        ? { false_positive_cost: policy.falsePositive, false_negative_cost: policy.falseNegative }
+        : {};
+  if (policy.policy === 'fixed') {
+    return { threshold: policy.threshold, selection: { policy: 'fixed', parameters, chosen_on: 'fixed', folds: null, objective: null } };
+  }
+  const scores = outOfFoldScores(prepared.trainLabels, folds, prepared.seed, fitPredict);
+  const chosen = chooseThreshold(prepared.trainLabels, scores, policy);
+  return { threshold: chosen.threshold, selection: { policy: policy.policy, parameters, chosen_on: 'cross_validation', folds, objective: chosen.objective } };
 }
 
 /** What distinguishes one trainer's result: its model's name, lineage and holdout probabilities. */
@@ -186,11 +290,14 @@ interface TrainedModelDescription {
   readonly parameters: Readonly<Record<string, number | string | boolean>>;
   readonly probabilities: Float64Array;
   readonly onnx: Uint8Array;
+  readonly threshold: number;
+  readonly selection: ThresholdSelection;
 }
 
 /** The shared last steps: holdout metrics, baseline profile and metadata. */
 function finishTraining(input: TrainBinaryClassifierInput, prepared: PreparedTraining, model: TrainedModelDescription): TrainedBinaryClassifier {
-  const { seed, threshold, table, trainRows, trainLabels, holdoutRows, holdoutLabels, fitted } = prepared;
+  const { seed, table, trainRows, trainLabels, holdoutRows, holdoutLabels, fitted } = prepared;
+  const { threshold } = model;
   const { probabilities } = model;
   let trainPositives = 0;
   for (const label of trainLabels) trainPositives += label;
@@ -199,7 +306,7 @@ function finishTraining(input: TrainBinaryClassifierInput, prepared: PreparedTra
     algorithm: model.algorithm,
     input_schema: fitted.inputSchema,
     preprocessing: fitted.preprocessing,
-    output: { positive_label: table.positiveLabel, negative_label: table.negativeLabel, threshold },
+    output: { positive_label: table.positiveLabel, negative_label: table.negativeLabel, threshold, threshold_selection: model.selection },
     metrics: {
       ...classificationMetrics(holdoutLabels, probabilities, threshold),
       train_rows: trainRows.length,
@@ -213,12 +320,22 @@ function finishTraining(input: TrainBinaryClassifierInput, prepared: PreparedTra
       rows: table.rows.length,
       target: input.target,
       seed,
-      parameters: model.parameters,
+      parameters: { ...model.parameters, ...lineageParameters(prepared, model.selection) },
       trainer: model.trainer,
       trainer_version: model.trainerVersion,
     },
   };
   return { onnx: model.onnx, metadata, holdout: { rows: holdoutRows, labels: holdoutLabels, probabilities } };
+}
+
+/** The threshold policy and the class weighting, recorded in the lineage with the trainer's parameters. */
+function lineageParameters(prepared: PreparedTraining, selection: ThresholdSelection): Record<string, number | string> {
+  return {
+    threshold_policy: selection.policy,
+    ...Object.fromEntries(Object.entries(selection.parameters).map(([k, v]) => [`threshold_${k}`, v])),
+    ...(selection.folds === null ? {} : { threshold_folds: selection.folds }),
+    class_weight: prepared.classWeight,
+  };
 }
 
 /**
@@ -235,11 +352,24 @@ export function trainLogisticRegression(input: TrainLogisticRegressionInput): Tr
   const { preprocessing, scaling } = prepared.fitted;
   const columns = preprocessing.columns;
 
-  const model = fitLogisticRegression(scale(encodeRows(preprocessing, trainRows), scaling), prepared.trainLabels, trainRows.length, columns, {
-    l2,
-    maxIterations,
+  const trainMatrix = scale(encodeRows(preprocessing, trainRows), scaling);
+  const options = { l2, maxIterations };
+  const model = fitLogisticRegression(trainMatrix, prepared.trainLabels, trainRows.length, columns, {
+    ...options,
+    ...(prepared.sampleWeights === undefined ? {} : { sampleWeights: prepared.sampleWeights }),
   });
   const probabilities = predictProbabilities(model, scale(encodeRows(preprocessing, holdoutRows), scaling), holdoutRows.length, columns);
+  const { threshold, selection } = selectThreshold(prepared, input.thresholdFolds ?? 3, (fit, score) => {
+    const weights = pickWeights(prepared.sampleWeights, fit);
+    const foldModel = fitLogisticRegression(
+      rowsOf(trainMatrix, columns, fit, (n) => new Float64Array(n)),
+      Uint8Array.from(fit, (i) => prepared.trainLabels[i] as number),
+      fit.length,
+      columns,
+      { ...options, ...(weights === undefined ? {} : { sampleWeights: weights }) },
+    );
+    return predictProbabilities(foldModel, rowsOf(trainMatrix, columns, score, (n) => new Float64Array(n)), score.length, columns);
+  });
 
   const onnx = buildLogisticRegressionOnnx({
     columns,
@@ -258,6 +388,8 @@ export function trainLogisticRegression(input: TrainLogisticRegressionInput): Tr
     parameters: { l2, test_fraction: prepared.testFraction, max_iterations: maxIterations },
     probabilities,
     onnx,
+    threshold,
+    selection,
   });
 }
 
@@ -284,8 +416,20 @@ export function trainGradientBoosting(input: TrainGradientBoostingInput): Traine
   const { preprocessing } = prepared.fitted;
   const columns = preprocessing.columns;
 
-  const model = fitGradientBoosting(encodeRows(preprocessing, trainRows), prepared.trainLabels, trainRows.length, columns, options);
+  const trainMatrix = encodeRows(preprocessing, trainRows);
+  const model = fitGradientBoosting(trainMatrix, prepared.trainLabels, trainRows.length, columns, options, prepared.sampleWeights);
   const probabilities = predictGradientBoosting(model, encodeRows(preprocessing, holdoutRows), holdoutRows.length, columns);
+  const { threshold, selection } = selectThreshold(prepared, input.thresholdFolds ?? 2, (fit, score) => {
+    const foldModel = fitGradientBoosting(
+      rowsOf(trainMatrix, columns, fit, (n) => new Float32Array(n)),
+      Uint8Array.from(fit, (i) => prepared.trainLabels[i] as number),
+      fit.length,
+      columns,
+      options,
+      pickWeights(prepared.sampleWeights, fit),
+    );
+    return predictGradientBoosting(foldModel, rowsOf(trainMatrix, columns, score, (n) => new Float32Array(n)), score.length, columns);
+  });
 
   const onnx = buildTreeEnsembleOnnx({
     columns,
@@ -312,5 +456,7 @@ export function trainGradientBoosting(input: TrainGradientBoostingInput): Traine
     },
     probabilities,
     onnx,
+    threshold,
+    selection,
   });
 }

@@ -47,7 +47,7 @@ describe('parseModelMetadata', () => {
     raw['notes'] = 'hello';
     const parsed = parseModelMetadata(raw);
     expect(parsed).toEqual(credit);
-    expect(Object.keys(parsed.output).sort()).toEqual(['negative_label', 'positive_label', 'threshold']);
+    expect(Object.keys(parsed.output).sort()).toEqual(['negative_label', 'positive_label', 'threshold', 'threshold_selection']);
     expect('notes' in parsed).toBe(false);
   });
 

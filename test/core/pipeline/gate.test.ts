@@ -198,3 +198,38 @@ describe('evaluateGate seed spread', () => {
     expect(failed(above)).toEqual(['seed_spread']);
   });
 });
+
+describe('evaluateGate on imbalance', () => {
+  const imbalanced = { ...metrics, pr_auc: 0.14, brier: 0.048, recall: 0.3, precision: 0.17, f1: 0.22, predicted_positive_rate: 0.09, threshold: 0.14 };
+
+  it('refuses a candidate that predicts one class only on the holdout, whatever its ROC AUC', () => {
+    // The lending-club model at a fixed 0.5: no holdout row reaches it, every served label is "good".
+    const decision = evaluateGate({ candidate: { metrics: { ...imbalanced, recall: 0, precision: 0, f1: 0, predicted_positive_rate: 0, threshold: 0.5 } }, thresholds: { minRocAuc: 0.7 }, maxRegression: 0.01 });
+    expect(decision.passed).toBe(false);
+    expect(failed(decision)).toEqual(['single_class']);
+    expect(reason(decision, 'single_class').message).toBe('every holdout row is predicted negative at threshold 0.5: the served label would never change');
+    expect(failed(evaluateGate({ candidate: { metrics: { ...imbalanced, predicted_positive_rate: 1 } }, thresholds: {}, maxRegression: 0 }))).toEqual(['single_class']);
+  });
+
+  it('passes both classes, and leaves the check out for metrics that never measured the rate', () => {
+    expect(reason(evaluateGate({ candidate: { metrics: imbalanced }, thresholds: {}, maxRegression: 0 }), 'single_class').passed).toBe(true);
+    expect(evaluateGate({ candidate: { metrics }, thresholds: {}, maxRegression: 0 }).reasons.map((r) => r.check)).not.toContain('single_class');
+  });
+
+  it('holds PR AUC, recall, precision, F1 and the Brier score to configured bounds', () => {
+    const decision = evaluateGate({
+      candidate: { metrics: imbalanced },
+      thresholds: { minPrAuc: 0.2, minRecall: 0.25, minPrecision: 0.2, minF1: 0.2, maxBrier: 0.04 },
+      maxRegression: 0,
+    });
+    expect(failed(decision)).toEqual(['min_pr_auc', 'min_precision', 'max_brier']);
+    expect(reason(decision, 'min_recall')).toMatchObject({ passed: true, value: 0.3, threshold: 0.25 });
+    expect(reason(decision, 'max_brier').message).toBe('Brier score 0.048 is above the max 0.04');
+  });
+
+  it('compares the Brier score with the champion as lower is better', () => {
+    const decision = evaluateGate({ candidate: { metrics: imbalanced }, champion: { metrics: { ...imbalanced, brier: 0.05 } }, thresholds: {}, maxRegression: 0, compareMetric: 'brier' });
+    expect(reason(decision, 'champion_regression')).toMatchObject({ passed: true });
+    expect(reason(decision, 'champion_regression').value).toBeCloseTo(0.002, 12);
+  });
+});

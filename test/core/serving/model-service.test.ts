@@ -281,6 +281,15 @@ describe('ModelService', () => {
       expect(predictions.map((p) => p.label)).toEqual(['good']);
     });
 
+    it("labels by the version's stored threshold, the one the trainer chose (not 0.5)", async () => {
+      const { service, engine, registry } = setup();
+      const record = registry.versions.get('credit@1') as ModelVersionRecord;
+      registry.versions.set('credit@1', { ...record, metadata: { ...metadata, output: { ...metadata.output, threshold: 0.14 } } });
+      engine.probabilities = [0.1399, 0.14, 0.3];
+      const { predictions } = await service.predict('credit', { instances: [ROW, ROW, ROW] });
+      expect(predictions.map((p) => p.label)).toEqual(['good', 'bad', 'bad']);
+    });
+
     it('answers MODEL_NOT_FOUND (404) for an unknown model', async () => {
       const { service } = setup();
       const error = await rejection(service.predict('nope', { instances: [ROW] }));

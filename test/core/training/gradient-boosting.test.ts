@@ -150,9 +150,12 @@ describe('trainGradientBoosting on the credit data', () => {
         subsample: GRADIENT_BOOSTING_DEFAULTS.subsample,
         max_bins: GRADIENT_BOOSTING_DEFAULTS.maxBins,
         test_fraction: 0.25,
+        threshold_policy: 'maxF1',
+        threshold_folds: 2,
+        class_weight: 'none',
       },
       trainer: 'builtin-gbdt',
-      trainer_version: '1.0.0',
+      trainer_version: '1.1.0',
     });
     // The serving encoding is the logistic regression's: the same preprocessing document.
     expect(metadata.preprocessing).toMatchObject({ input_name: 'features', output_name: 'probability' });

@@ -32,15 +32,20 @@ describe('trainLogisticRegression on the credit data', () => {
   it('describes the model in its metadata', () => {
     const { metadata } = trained;
     expect(metadata.algorithm).toBe('logistic_regression');
-    expect(metadata.output).toEqual({ positive_label: 'bad', negative_label: 'good', threshold: 0.5 });
+    expect(metadata.output).toMatchObject({ positive_label: 'bad', negative_label: 'good' });
+    // Chosen by maxF1 on 3-fold out-of-fold scores of the training rows; the holdout metrics are measured at it.
+    expect(metadata.output.threshold_selection).toMatchObject({ policy: 'maxF1', chosen_on: 'cross_validation', folds: 3, parameters: {} });
+    expect(metadata.output.threshold).toBeGreaterThan(0.1);
+    expect(metadata.output.threshold).toBeLessThan(0.5);
+    expect(metadata.metrics.threshold).toBe(metadata.output.threshold);
     expect(metadata.lineage).toEqual({
       data_sha256: 'abc123',
       rows: 4454,
       target: 'Status',
       seed: 42,
-      parameters: { l2: 1, test_fraction: 0.25, max_iterations: 100 },
+      parameters: { l2: 1, test_fraction: 0.25, max_iterations: 100, threshold_policy: 'maxF1', threshold_folds: 3, class_weight: 'none' },
       trainer: 'builtin-logreg',
-      trainer_version: '1.0.0',
+      trainer_version: '1.1.0',
     });
     const names = metadata.input_schema.features.map((f) => f.name);
     expect(names).not.toContain('Status');
