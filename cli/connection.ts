@@ -50,6 +50,8 @@ export interface Connection {
   readonly artifacts: S3ArtifactStore;
   /** Whether this is the local platform (`--local`). */
   readonly local: boolean;
+  /** The local platform's data directory (where `platform.json` is); undefined for a stack. */
+  readonly localDataDir?: string;
   /**
    * The largest artifact the deployment's predict Lambda serves (the stack's `LambdaMaxArtifactBytes` output, the
    * local platform's `lambda_max_artifact_bytes`); undefined when the target does not say.
@@ -142,6 +144,7 @@ function connectLocal(options: ConnectionOptions): Connection {
   const limit = platform.lambda_max_artifact_bytes;
   return {
     target: `the local platform at ${platform.api_url}`,
+    localDataDir: resolve(options.cwd, options.localDir),
     registry: clients.registry,
     artifacts: clients.artifacts,
     local: true,

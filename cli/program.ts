@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { approveCommand } from './commands/approve.ts';
 import { canaryCommand } from './commands/canary.ts';
 import { describeCommand } from './commands/describe.ts';
+import { doctorCommand } from './commands/doctor.ts';
 import { driftCommand } from './commands/drift.ts';
 import { historyCommand } from './commands/history.ts';
 import { listCommand } from './commands/list.ts';
@@ -60,6 +61,7 @@ export function buildProgram(session: Session): Command {
   shadowCommand(program, session);
   retireCommands(program, session);
   historyCommand(program, session);
+  doctorCommand(program, session);
   predictCommand(program, session);
   trainCommand(program, session);
   approveCommand(program, session);

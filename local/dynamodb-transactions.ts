@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RunningEmulator } from './emulators.ts';
@@ -17,9 +19,36 @@ import type { RunningEmulator } from './emulators.ts';
  *   returns success without applying it again, and with a different request is refused
  *   with `IdempotentParameterMismatchException`.
  *
+ * - crash atomicity (with a journal directory): before its first write, a transaction's
+ *   before-images go to a write-ahead journal on disk (written, fsynced, renamed into place);
+ *   the journal is removed once the transaction has applied or been undone. A process killed in
+ *   between leaves the journal, and the next start restores the before-images before it serves:
+ *   the transaction is all undone, never half-applied (its caller never heard it succeed).
+ *
  * Readers outside a transaction may see a transaction half-applied; DynamoDB would not
  * show them that. The registry never relies on it: every decision is a conditional write.
  */
+
+/** The journal of the transaction in flight: its items' keys and before-images, and the headers to replay them with. */
+interface Journal {
+  readonly headers: Record<string, string>;
+  readonly items: readonly { readonly table: string; readonly key: AttributeMap; readonly before: AttributeMap | null }[];
+}
+
+const JOURNAL_FILE = 'transaction-journal.json';
+
+/** Writes `text` to `path` durably: a temporary file, fsynced, renamed over it. */
+function writeDurably(path: string, text: string): void {
+  const temp = `${path}.tmp`;
+  const fd = openSync(temp, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, path);
+}
 
 const TARGET_PREFIX = 'DynamoDB_20120810.';
 const WRITE_OPERATIONS = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
@@ -64,8 +93,47 @@ class TransactionProxy {
   private readonly lock = new Lock();
   private readonly keySchemas = new Map<string, string[]>();
   private readonly tokens = new Map<string, { hash: string; expiresAt: number }>();
+  private readonly journalPath: string | undefined;
 
-  constructor(private readonly upstream: string) {}
+  constructor(
+    private readonly upstream: string,
+    journalDir?: string,
+  ) {
+    if (journalDir !== undefined) mkdirSync(journalDir, { recursive: true });
+    this.journalPath = journalDir === undefined ? undefined : join(journalDir, JOURNAL_FILE);
+  }
+
+  /** Undoes the transaction a killed process left in its journal; returns how many items were restored. */
+  async recover(): Promise<number> {
+    if (this.journalPath === undefined || !existsSync(this.journalPath)) return 0;
+    let journal: Journal;
+    try {
+      journal = JSON.parse(readFileSync(this.journalPath, 'utf8')) as Journal;
+    } catch {
+      // Torn before the rename: the journal never became current, and nothing was written after it.
+      rmSync(this.journalPath, { force: true });
+      return 0;
+    }
+    for (const item of [...journal.items].reverse()) {
+      const response =
+        item.before === null
+          ? await this.call('DeleteItem', { TableName: item.table, Key: item.key }, journal.headers)
+          : await this.call('PutItem', { TableName: item.table, Item: item.before }, journal.headers);
+      if (response.status !== 200) throw new Error(`could not undo an interrupted transaction: ${JSON.stringify(response.body)}`);
+    }
+    rmSync(this.journalPath, { force: true });
+    return journal.items.length;
+  }
+
+  private journal(items: readonly TransactItem[], before: readonly (AttributeMap | undefined)[], headers: Record<string, string>): void {
+    if (this.journalPath === undefined) return;
+    const journal: Journal = { headers, items: items.map((item, i) => ({ table: item.table, key: item.key, before: before[i] ?? null })) };
+    writeDurably(this.journalPath, JSON.stringify(journal));
+  }
+
+  private clearJournal(): void {
+    if (this.journalPath !== undefined) rmSync(this.journalPath, { force: true });
+  }
 
   /** Sends one DynamoDB operation to dynalite with the caller's headers. */
   async call(operation: string, body: unknown, headers: Record<string, string>): Promise<DynamoResponse> {
@@ -148,6 +216,23 @@ class TransactionProxy {
       before.push(got.body.Item as AttributeMap | undefined);
     }
 
+    this.journal(items, before, headers);
+    try {
+      return await this.applyItems(items, before, headers, token, requestHash, now);
+    } finally {
+      // Applied or undone: either way nothing is left to recover.
+      this.clearJournal();
+    }
+  }
+
+  private async applyItems(
+    items: readonly TransactItem[],
+    before: readonly (AttributeMap | undefined)[],
+    headers: Record<string, string>,
+    token: string | undefined,
+    requestHash: string,
+    now: number,
+  ): Promise<DynamoResponse> {
     const restore = async (count: number): Promise<void> => {
       for (let i = count - 1; i >= 0; i--) {
         const item = items[i] as TransactItem;
@@ -234,9 +319,21 @@ function send(response: ServerResponse, result: DynamoResponse): void {
   response.end(payload);
 }
 
-/** Starts the proxy in front of a running dynalite; its endpoint is what the SDK should use. */
-export async function startTransactionProxy(upstream: RunningEmulator): Promise<RunningEmulator> {
-  const proxy = new TransactionProxy(upstream.endpoint);
+export interface TransactionProxyOptions {
+  /**
+   * Where the write-ahead journal lives (beside dynalite's data); a transaction a killed process left half-applied is
+   * undone at start. @default - no journal: transactions are atomic only while the process lives
+   */
+  readonly journalDir?: string;
+}
+
+/**
+ * Starts the proxy in front of a running dynalite; its endpoint is what the SDK should use. With a journal directory,
+ * it first undoes the transaction a killed process left half-applied.
+ */
+export async function startTransactionProxy(upstream: RunningEmulator, options: TransactionProxyOptions = {}): Promise<RunningEmulator> {
+  const proxy = new TransactionProxy(upstream.endpoint, options.journalDir);
+  await proxy.recover();
   const server = createServer((request, response) => {
     const target = request.headers['x-amz-target'];
     const operation = typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 
 type Definition = ConstructorParameters<typeof StateMachine>[0];
@@ -74,6 +75,11 @@ export interface LocalPipelineOptions {
   /** Replaces a step's code, e.g. to inject faults in tests. */
   readonly stepOverride?: (step: string, payload: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
   readonly onEvent?: (event: PipelineEvent) => void;
+  /**
+   * Where runs are recorded (one JSON file each), so they outlive the process: a run that was running when the
+   * process died is marked failed (`Interrupted`) at the next start instead of vanishing. @default - in memory only
+   */
+  readonly runsDir?: string;
 }
 
 const LAMBDA_TASKS = [
@@ -118,6 +124,35 @@ export class LocalPipeline {
       if (!this.tasks.has(name)) throw new Error(`training-pipeline.asl.json has no Task state ${name}`);
     }
     this.machine = new StateMachine(definition, { validationOptions: { checkPaths: true, checkArn: true } });
+    if (options.runsDir !== undefined) this.recoverRuns(options.runsDir);
+  }
+
+  /** Loads the recorded runs; one still `running` was cut off by the end of its process: it failed. */
+  private recoverRuns(directory: string): void {
+    mkdirSync(directory, { recursive: true });
+    for (const name of readdirSync(directory)) {
+      if (!name.endsWith('.json')) continue;
+      let run: LocalRun;
+      try {
+        run = JSON.parse(readFileSync(join(directory, name), 'utf8')) as LocalRun;
+      } catch {
+        continue; // torn before its rename: never a current record
+      }
+      if (run.status === 'running') {
+        run.status = 'failed';
+        run.error = { name: 'Interrupted', message: 'the local platform stopped while this run was running; start it again' };
+        this.persist(run);
+      }
+      this.runs.set(run.run_id, run);
+    }
+  }
+
+  private persist(run: LocalRun): void {
+    const directory = this.options.runsDir;
+    if (directory === undefined) return;
+    const path = join(directory, `${encodeURIComponent(run.run_id).slice(0, 200)}.json`);
+    writeFileSync(`${path}.tmp`, JSON.stringify(run));
+    renameSync(`${path}.tmp`, path);
   }
 
   get(runId: string): LocalRun | undefined {
@@ -129,6 +164,7 @@ export class LocalPipeline {
     const runId = typeof input.run_id === 'string' ? input.run_id : randomUUID();
     const run: LocalRun = { run_id: runId, status: 'running', started_at: new Date().toISOString(), progress: [] };
     this.runs.set(runId, run);
+    this.persist(run);
     const execution = this.machine.run(
       { ...input, run_id: runId },
       {
@@ -150,6 +186,7 @@ export class LocalPipeline {
       (output: unknown) => {
         run.status = 'succeeded';
         run.output = output;
+        this.persist(run);
         return run;
       },
       (error: unknown) => {
@@ -158,6 +195,7 @@ export class LocalPipeline {
         const failure = error as { name?: string; message?: string; cause?: { name?: string; message?: string } };
         const cause = failure.cause ?? failure;
         run.error = { name: String(cause.name ?? 'Error'), message: String(cause.message ?? error) };
+        this.persist(run);
         return run;
       },
     );

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -228,7 +229,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const dynalite: RunningEmulator = await startDynamoDb(options.dataDir);
     started.push(dynalite);
     // dynalite lacks DynamoDB transactions; the proxy adds them (see dynamodb-transactions.ts).
-    const dynamoDb: RunningEmulator = await startTransactionProxy(dynalite);
+    const dynamoDb: RunningEmulator = await startTransactionProxy(dynalite, { journalDir: join(options.dataDir, 'dynamodb-journal') });
     started.push(dynamoDb);
     const s3: RunningEmulator = await startS3(options.dataDir, [LOCAL_BUCKET_NAME, LOCAL_CAPTURE_BUCKET_NAME]);
     started.push(s3);
@@ -253,6 +254,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     );
     const pipeline = new LocalPipeline({
       ...options.pipeline,
+      runsDir: join(options.dataDir, 'pipeline-runs'),
       bucket: LOCAL_BUCKET_NAME,
       approvals,
       steps: new PipelineSteps({

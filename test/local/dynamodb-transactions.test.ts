@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,5 +147,55 @@ describe('DynamoDB transaction proxy', () => {
     );
     expect(Responses?.[0]?.Item).toMatchObject({ v: 1 });
     expect(Responses?.[1]?.Item).toBeUndefined();
+  });
+
+  it('undoes at start a transaction a killed process left half-applied, from its write-ahead journal', async () => {
+    // Prepare: the state a SIGKILL leaves mid-transaction: item 1 rewritten, item 2 created, the journal still there.
+    await client.send(new PutCommand({ TableName: TABLE, Item: { pk: 'journal', sk: '1', v: 1 } }));
+    await client.send(new PutCommand({ TableName: TABLE, Item: { pk: 'journal', sk: '1', v: 2 } }));
+    await client.send(new PutCommand({ TableName: TABLE, Item: { pk: 'journal', sk: '2', v: 2 } }));
+    const journalDir = join(dataDir, 'journal');
+    mkdirSync(journalDir, { recursive: true });
+    const headers = {
+      'content-type': 'application/x-amz-json-1.0',
+      authorization: 'AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=00',
+      'x-amz-date': '20260101T000000Z',
+    };
+    writeFileSync(
+      join(journalDir, 'transaction-journal.json'),
+      JSON.stringify({
+        headers,
+        items: [
+          { table: TABLE, key: { pk: { S: 'journal' }, sk: { S: '1' } }, before: { pk: { S: 'journal' }, sk: { S: '1' }, v: { N: '1' } } },
+          { table: TABLE, key: { pk: { S: 'journal' }, sk: { S: '2' } }, before: null },
+        ],
+      }),
+    );
+
+    // Act: a proxy started with the journal directory (as the local platform starts one after a crash).
+    const restarted = await startTransactionProxy(dynalite, { journalDir });
+    await restarted.close();
+
+    // Assess: all undone, the journal gone.
+    expect(await get('journal', '1')).toEqual({ pk: 'journal', sk: '1', v: 1 });
+    expect(await get('journal', '2')).toBeUndefined();
+    expect(existsSync(join(journalDir, 'transaction-journal.json'))).toBe(false);
+  });
+
+  it('leaves no journal behind once a transaction has applied or been undone', async () => {
+    const journalDir = join(dataDir, 'journal-live');
+    const journaled = await startTransactionProxy(dynalite, { journalDir });
+    const other = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: journaled.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
+    try {
+      await other.send(new TransactWriteCommand({ TransactItems: [{ Put: { TableName: TABLE, Item: { pk: 'live', sk: '1', v: 1 } } }] }));
+      await expect(
+        other.send(new TransactWriteCommand({ TransactItems: [{ Put: { TableName: TABLE, Item: { pk: 'live', sk: '1', v: 2 }, ConditionExpression: 'attribute_not_exists(pk)' } }] })),
+      ).rejects.toBeInstanceOf(TransactionCanceledException);
+      expect(existsSync(join(journalDir, 'transaction-journal.json'))).toBe(false);
+      expect(await get('live', '1')).toEqual({ pk: 'live', sk: '1', v: 1 });
+    } finally {
+      other.destroy();
+      await journaled.close();
+    }
   });
 });
