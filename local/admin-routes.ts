@@ -1,5 +1,6 @@
 import { toErrorResponse } from '#core/api/errors.ts';
 import type { ApprovalStore } from '#core/pipeline/ports.ts';
+import type { LocalBatchScoring } from './batch-scoring.ts';
 import type { LocalPipeline } from './pipeline.ts';
 import type { LocalDrift } from './platform.ts';
 
@@ -11,9 +12,11 @@ import type { LocalDrift } from './platform.ts';
  * - `GET /local/v1/pipeline/runs/{id}` its status, progress, output and events;
  * - `POST /local/v1/approvals/{id}` decides an approval (`{"approved", "by", "reason"}`);
  * - `POST /local/v1/drift/runs` runs the drift job (body: its input, e.g. `{"model": "credit", "window": "1h"}`),
- *   as Lambda Invoke would; `GET /local/v1/events` lists the events the drift job put on the local bus.
+ *   as Lambda Invoke would; `GET /local/v1/events` lists the events the drift job put on the local bus;
+ * - `POST /local/v1/batch/jobs` starts a batch scoring job (body: `{"model", "version"?, "input", "output"}` with
+ *   s3:// URIs in the local batch bucket); `GET /local/v1/batch/jobs/{id}` its status, progress, output and events.
  */
-export function localAdminRoutes(pipeline: LocalPipeline, approvals: ApprovalStore, drift?: LocalDrift) {
+export function localAdminRoutes(pipeline: LocalPipeline, approvals: ApprovalStore, drift?: LocalDrift, batch?: LocalBatchScoring) {
   return async ({ method, path, body }: { method: string; path: string; body: string }) => {
     try {
       if (drift !== undefined && method === 'POST' && path === '/local/v1/drift/runs') {
@@ -27,6 +30,17 @@ export function localAdminRoutes(pipeline: LocalPipeline, approvals: ApprovalSto
         const input = JSON.parse(body === '' ? '{}' : body) as Record<string, unknown>;
         const { run } = pipeline.start(input);
         return { status: 202, body: { run_id: run.run_id, status: run.status } };
+      }
+      if (batch !== undefined && method === 'POST' && path === '/local/v1/batch/jobs') {
+        const input = JSON.parse(body === '' ? '{}' : body) as Record<string, unknown>;
+        const { job } = batch.start(input);
+        return { status: 202, body: { job_id: job.id, status: job.status } };
+      }
+      const jobMatch = /^\/local\/v1\/batch\/jobs\/([\w-]+)$/.exec(path);
+      if (batch !== undefined && method === 'GET' && jobMatch?.[1] !== undefined) {
+        const job = batch.get(jobMatch[1]);
+        if (job === undefined) return { status: 404, body: { error: { code: 'JOB_NOT_FOUND', message: `no batch job ${jobMatch[1]}`, details: {} } } };
+        return { status: 200, body: { ...job, events: batch.events.filter((e) => e.job === job.id) } };
       }
       const runMatch = /^\/local\/v1\/pipeline\/runs\/([\w-]+)$/.exec(path);
       if (method === 'GET' && runMatch?.[1] !== undefined) {

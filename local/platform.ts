@@ -3,6 +3,8 @@ import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { S3BatchObjects } from '#adapters/s3-batch-objects.ts';
+import { LocalBatchScoring, type LocalBatchScoringOptions } from './batch-scoring.ts';
 import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
 import { startDynamoDb, startS3, type RunningEmulator } from './emulators.ts';
@@ -45,6 +47,8 @@ export const LOCAL_TABLE_NAME = 'mlops-registry';
 export const LOCAL_BUCKET_NAME = 'mlops-artifacts';
 /** Captured predictions, feedback labels and drift reports (the capture bucket in AWS). */
 export const LOCAL_CAPTURE_BUCKET_NAME = 'mlops-captures';
+/** Batch scoring's input and output objects (the batch bucket in AWS). */
+export const LOCAL_BATCH_BUCKET_NAME = 'mlops-batch';
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
@@ -78,6 +82,8 @@ export interface LocalPlatformOptions {
    * @default - the config defaults: policy `warn`, tolerance 0.1
    */
   readonly outOfRange?: { readonly policy?: OutOfRangePolicy; readonly tolerance?: number };
+  /** The local batch scoring runner's options (tests shorten retries). */
+  readonly batch?: Pick<LocalBatchScoringOptions, 'maxConcurrency' | 'retryIntervalMs' | 'onEvent'>;
 }
 
 /** The handler's SageMaker settings (the `SAGEMAKER_*` variables the CDK sets from `sagemakerServing`). */
@@ -129,6 +135,8 @@ export interface LocalPlatform {
   readonly artifacts: S3ArtifactStore;
   readonly approvals: DynamoDbApprovals;
   readonly pipeline: LocalPipeline;
+  /** Batch scoring jobs: the batch state machine on aws-local-stepfunctions with the local Distributed Map. */
+  readonly batch: LocalBatchScoring;
   /** Live figures of the API's answers (what the dashboard draws and the canary watch judges). */
   readonly figures: LiveFigures;
   /** Where drift verdicts go for the dashboard (the drift job records them). */
@@ -174,7 +182,15 @@ function configureHandlerEnvironment(dynamoDb: string, s3: string, cacheTtlSecon
     CAPTURE_BUCKET_NAME: LOCAL_CAPTURE_BUCKET_NAME,
     CAPTURE_SAMPLE_RATE: process.env.CAPTURE_SAMPLE_RATE ?? '1',
     CAPTURE_FLUSH_INTERVAL_MS: process.env.CAPTURE_FLUSH_INTERVAL_MS ?? '1000',
+    BATCH_BUCKET_NAMES: LOCAL_BATCH_BUCKET_NAME,
   });
+}
+
+/** The batch scoring handler module, imported fresh per platform like the API's (its clients keep their endpoints). */
+async function importBatchHandler(instance: number): Promise<typeof import('../lambdas/batch-scoring/handler.ts')> {
+  if (instance === 0) return import('../lambdas/batch-scoring/handler.ts');
+  const specifier = `../lambdas/batch-scoring/handler.ts?instance=${instance}`;
+  return (await import(specifier)) as typeof import('../lambdas/batch-scoring/handler.ts');
 }
 
 /** Always set, never inherited: a platform started earlier in the same process must not leak its policy. */
@@ -212,8 +228,7 @@ let handlerInstances = 0;
  * and keep the endpoints they saw then, so a platform restarted in the same process (new emulator ports) needs a
  * new instance, as a new Lambda container would be. The first start imports the plain path.
  */
-async function importHandler(): Promise<typeof import('../lambdas/inference-api/handler.ts')> {
-  const instance = handlerInstances++;
+async function importHandler(instance: number): Promise<typeof import('../lambdas/inference-api/handler.ts')> {
   if (instance === 0) return import('../lambdas/inference-api/handler.ts');
   const specifier = `../lambdas/inference-api/handler.ts?instance=${instance}`;
   return (await import(specifier)) as typeof import('../lambdas/inference-api/handler.ts');
@@ -231,7 +246,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     // dynalite lacks DynamoDB transactions; the proxy adds them (see dynamodb-transactions.ts).
     const dynamoDb: RunningEmulator = await startTransactionProxy(dynalite, { journalDir: join(options.dataDir, 'dynamodb-journal') });
     started.push(dynamoDb);
-    const s3: RunningEmulator = await startS3(options.dataDir, [LOCAL_BUCKET_NAME, LOCAL_CAPTURE_BUCKET_NAME]);
+    const s3: RunningEmulator = await startS3(options.dataDir, [LOCAL_BUCKET_NAME, LOCAL_CAPTURE_BUCKET_NAME, LOCAL_BATCH_BUCKET_NAME]);
     started.push(s3);
     configureHandlerEnvironment(dynamoDb.endpoint, s3.endpoint, options.registryCacheTtlSeconds ?? 2);
 
@@ -287,7 +302,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       onError: (error) => console.error('canary watch failed (retried at the next interval):', error),
     });
     started.push({ close: () => canaryWatch.stop() });
-    const { handler, localCaptureSink } = await importHandler();
+    const instance = handlerInstances++;
+    const { handler, localCaptureSink } = await importHandler(instance);
+    const { batchScoringHandler } = await importBatchHandler(instance);
+    const batch = new LocalBatchScoring({
+      handler: batchScoringHandler,
+      objects: new S3BatchObjects(new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', credentials, forcePathStyle: true })),
+      ...options.batch,
+    });
     // Likewise Powertools: imported statically it would be built before the settings above (log level WARN, metrics
     // off) are in the environment, and the whole platform would print INFO logs and EMF lines.
     const { logger, metrics } = await import('#shared/powertools.ts');
@@ -354,7 +376,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       host: options.host ?? '127.0.0.1',
       corsAllowOrigins: (process.env.CORS_ALLOW_ORIGIN ?? '').split(',').filter((o) => o !== ''),
       onRequest: options.onRequest,
-      localRoutes: localAdminRoutes(pipeline, approvals, drift),
+      localRoutes: localAdminRoutes(pipeline, approvals, drift, batch),
     });
     started.push(gateway);
     return {
@@ -368,6 +390,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       artifacts,
       approvals,
       pipeline,
+      batch,
       figures,
       driftVerdicts,
       canaryWatch,

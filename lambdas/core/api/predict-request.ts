@@ -109,7 +109,11 @@ function fieldOf(index: number, feature?: string): string {
   return feature === undefined ? `instances[${index}]` : `instances[${index}].${feature}`;
 }
 
-function validateInstance(compiled: CompiledSchema, instance: unknown, index: number): FeatureRow {
+/**
+ * Validates one instance (`index` names it in error fields): the check `validatePredictRequest` applies to each, for
+ * callers that refuse rows one by one instead of whole requests (batch scoring).
+ */
+export function validateInstance(compiled: CompiledSchema, instance: unknown, index: number): FeatureRow {
   if (!isPlainObject(instance)) {
     throw new RequestValidationError('INVALID_INSTANCE', `${fieldOf(index)} must be an object of feature values`, {
       field: fieldOf(index),

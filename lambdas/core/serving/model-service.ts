@@ -5,7 +5,7 @@ import { backgroundFromBaseline } from '#core/explain/background.ts';
 import { createExplainer, ExplainNotSupportedError, type Explainer } from '#core/explain/explainer.ts';
 import { readExplainableGraph } from '#core/explain/onnx-reader.ts';
 import { DEFAULT_EXPLAIN_SETTINGS, type ExplainSettings } from '#core/explain/settings.ts';
-import { compileSchema, validatePredictRequest, type CompiledSchema } from '#core/api/predict-request.ts';
+import { compileSchema, validateInstance, validatePredictRequest, type CompiledSchema } from '#core/api/predict-request.ts';
 import { encodeRows } from '#core/model/encode.ts';
 import type { InputSchema, BinaryOutput, FeatureRow } from '#core/model/metadata.ts';
 import { MODEL_NAME_PATTERN, servingTargetOf, type ModelRecord, type ModelVersionRecord, type Stage } from '#core/registry/records.ts';
@@ -17,6 +17,34 @@ import { chooseVariant, type Variant } from './traffic.ts';
 export interface Prediction {
   readonly label: string;
   readonly probability: number;
+}
+
+/** The label a probability gets: the version's threshold decides (predict and batch scoring share this rule). */
+export function labelFor(output: BinaryOutput, probability: number): string {
+  return probability >= output.threshold ? output.positive_label : output.negative_label;
+}
+
+/** One row of a batch: scored like a predict instance, or refused with the code predict would answer. */
+export type RowScore =
+  | { readonly ok: true; readonly probability: number; readonly label: string }
+  | { readonly ok: false; readonly code: string; readonly message: string; readonly field?: string };
+
+/** The rows of one batch scored by one version, in input order. */
+export interface BatchScores {
+  readonly model: string;
+  readonly model_version: number;
+  readonly artifact_sha256: string;
+  readonly results: RowScore[];
+}
+
+/** The version a batch job scores with, fixed when the job starts so that every batch uses the same one. */
+export interface ResolvedVersion {
+  readonly model: string;
+  readonly model_version: number;
+  readonly artifact_sha256: string;
+  readonly serving_target: ReturnType<typeof servingTargetOf>;
+  /** Its input features by name and type (how a batch job reads CSV text). */
+  readonly features: readonly { readonly name: string; readonly type: 'numeric' | 'categorical' }[];
 }
 
 export interface PredictResponse {
@@ -164,6 +192,8 @@ export class ModelService {
   private readonly explainSettings: ExplainSettings;
   /** The loads that have finished, for a warm path without promise hops. */
   private readonly ready = new Map<string, LoadedVersion>();
+  /** Version records read for batch jobs, by `model@version`. */
+  private readonly records = new Map<string, ModelVersionRecord>();
   private readonly observer: ServingObserver;
   private readonly now: () => number;
   private readonly maxLoadedVersions: number;
@@ -249,10 +279,7 @@ export class ModelService {
     for (let i = 0; i < rows.length; i++) {
       const probability = probabilities[i] ?? Number.NaN;
       if (!Number.isFinite(probability)) throw nonFinitePrediction(version, variant, i, probability);
-      predictions[i] = {
-        label: probability >= output.threshold ? output.positive_label : output.negative_label,
-        probability,
-      };
+      predictions[i] = { label: labelFor(output, probability), probability };
     }
     const response: PredictResponse = { model: name, model_version: version.version, variant, predictions };
     return warnings === undefined ? response : { ...response, warnings };
@@ -350,6 +377,78 @@ export class ModelService {
         { cause },
       );
     }
+  }
+
+  /**
+   * The version a batch job scores with: `version`, or the production version when it is undefined. Soft-deleted or
+   * missing versions are refused (404), like a model without production.
+   */
+  async resolveVersion(name: string, version?: number): Promise<ResolvedVersion> {
+    const record = version === undefined ? (await this.resolve(name)).production : await this.versionRecord(name, version);
+    return {
+      model: name,
+      model_version: record.version,
+      artifact_sha256: record.artifact.sha256,
+      serving_target: servingTargetOf(record),
+      features: record.metadata.input_schema.features.map(({ name, type }) => ({ name, type })),
+    };
+  }
+
+  /**
+   * Scores the rows of a batch job with one version, through predict's own path: each row validated against the
+   * version's schema (and its range check with policy `reject`), the valid ones encoded and scored in one session run,
+   * labelled with the version's threshold. A bad row is refused with its code and never fails the others; a version
+   * that cannot load or score fails the whole batch (the caller retries or counts it).
+   */
+  async scoreRows(name: string, version: number, instances: readonly unknown[]): Promise<BatchScores> {
+    const record = await this.versionRecord(name, version);
+    const loaded = this.ready.get(loadKey(record)) ?? (await this.load(record));
+    const results = new Array<RowScore>(instances.length);
+    const valid: FeatureRow[] = [];
+    const positions: number[] = [];
+    for (let i = 0; i < instances.length; i++) {
+      try {
+        const row = validateInstance(loaded.schema, instances[i], i);
+        if (this.rangePolicy === 'reject') rejectOutOfRange(loaded.bounds, [row]);
+        valid.push(row);
+        positions.push(i);
+      } catch (error) {
+        if (!(error instanceof RequestValidationError)) throw error;
+        const field = error.details['field'];
+        results[i] = { ok: false, code: error.code, message: error.message, ...(typeof field === 'string' ? { field } : {}) };
+      }
+    }
+    if (valid.length > 0) {
+      const input = encodeRows(record.metadata.preprocessing, valid);
+      const probabilities = await this.score(loaded, record, input, valid.length, 'production');
+      const { output } = record.metadata;
+      for (let v = 0; v < valid.length; v++) {
+        const probability = probabilities[v] ?? Number.NaN;
+        const position = positions[v] as number;
+        if (Number.isFinite(probability)) {
+          results[position] = { ok: true, probability, label: labelFor(output, probability) };
+        } else {
+          // Refused like predict refuses it (NON_FINITE_PREDICTION), one row, never the batch.
+          const error = nonFinitePrediction(record, 'production', position, probability);
+          results[position] = { ok: false, code: error.code, message: error.message, field: `instances[${position}]` };
+        }
+      }
+    }
+    return { model: name, model_version: record.version, artifact_sha256: record.artifact.sha256, results };
+  }
+
+  /** A version's record (immutable but for its stage), read once per container; soft-deleted ones are refused. */
+  private async versionRecord(name: string, version: number): Promise<ModelVersionRecord> {
+    const key = `${name}@${version}`;
+    let record = this.records.get(key);
+    if (record === undefined) {
+      record = await registryCall(`model "${name}" version ${version}`, () => this.options.registry.getVersion(name, version));
+      if (record === undefined || record.deleted_at !== null) {
+        throw new NotFoundError('VERSION_NOT_FOUND', `model "${name}" has no version ${version}`, { model: name, model_version: version });
+      }
+      this.records.set(key, record);
+    }
+    return record;
   }
 
   /** The warnings of a `warn` answer (undefined when all values are in range), reported to the observer. */

@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { ModelService } from '#core/serving/model-service.ts';
+import { OUT_OF_RANGE_POLICIES } from '#core/serving/range-check.ts';
+import { createDocumentClient, createS3Client } from '#adapters/aws-clients.ts';
+import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
+import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
+import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
+import { S3BatchObjects } from '#adapters/s3-batch-objects.ts';
+import { integerEnv, listEnv, numberEnv, oneOfEnv, requireEnv } from '#shared/environment.ts';
+import { logger, metrics, tracer } from '#shared/powertools.ts';
+import { createBatchScoringHandler, type BatchStepEvent } from './batch-handler.ts';
+
+/**
+ * Lambda entry of batch scoring: every Lambda task of step-functions/batch-scoring.asl.json (plan, each batch of the
+ * Distributed Map, finalize, fail). The loaded model version stays in memory between the batches a container scores.
+ */
+
+const documentClient = tracer.captureAWSv3Client(createDocumentClient());
+const s3Client = tracer.captureAWSv3Client(createS3Client());
+const threads = integerEnv('ONNX_INTRA_OP_THREADS', 1);
+
+const service = new ModelService({
+  registry: new DynamoDbRegistry(documentClient, requireEnv('REGISTRY_TABLE_NAME')),
+  artifacts: new S3ArtifactStore(s3Client, requireEnv('ARTIFACT_BUCKET_NAME')),
+  engine: new OnnxScoringEngine({ intraOpNumThreads: threads === 0 ? undefined : threads }),
+  cacheTtlMs: integerEnv('REGISTRY_CACHE_TTL_SECONDS', 30) * 1000,
+  maxBatchSize: integerEnv('BATCH_MAX_ITEMS_PER_BATCH', 500),
+  outOfRange: {
+    policy: oneOfEnv('OUT_OF_RANGE_POLICY', OUT_OF_RANGE_POLICIES, 'warn'),
+    tolerance: numberEnv('OUT_OF_RANGE_TOLERANCE', 0.1, 0, 100),
+  },
+  observer: {
+    modelLoaded: ({ model, version, bytes, fetchMs, sessionMs }) =>
+      logger.info('model loaded', { model, model_version: version, bytes, fetch_ms: fetchMs, session_ms: sessionMs }),
+    modelLoadFailed: ({ model, version, reason, cause }) => logger.error('model load failed', { model, model_version: version, reason, error: cause as Error }),
+    canaryFallback: () => undefined,
+    shadowScored: () => undefined,
+    shadowFailed: () => undefined,
+  },
+});
+
+const dispatch = createBatchScoringHandler(
+  {
+    objects: new S3BatchObjects(s3Client),
+    scorer: service,
+    allowedBuckets: listEnv('BATCH_BUCKET_NAMES'),
+    batching: {
+      max_items_per_batch: integerEnv('BATCH_MAX_ITEMS_PER_BATCH', 500),
+      max_concurrency: integerEnv('BATCH_MAX_CONCURRENCY', 100),
+      tolerated_failure_percentage: numberEnv('BATCH_TOLERATED_FAILURE_PERCENTAGE', 10, 0, 100),
+    },
+    newId: randomUUID,
+  },
+  {
+    batchScored(part, ms) {
+      metrics.addMetric('BatchRowsScored', MetricUnit.Count, part.scored);
+      metrics.addMetric('BatchRowsRefused', MetricUnit.Count, part.refused);
+      metrics.addMetric('BatchScoringDuration', MetricUnit.Milliseconds, ms);
+    },
+    jobFinished(summary) {
+      logger.info('batch job finished', { job_id: summary.job_id, status: summary.status, rows_in: summary.rows_in, rows_refused: summary.rows_refused });
+      metrics.addMetric(summary.status === 'succeeded' ? 'BatchJobsSucceeded' : 'BatchJobsFailed', MetricUnit.Count, 1);
+    },
+  },
+);
+
+export async function batchScoringHandler(event: BatchStepEvent): Promise<unknown> {
+  logger.appendKeys({ step: event.step });
+  try {
+    return await dispatch(event);
+  } catch (error) {
+    logger.error('batch step failed', { error: error as Error });
+    metrics.addMetric('BatchStepErrors', MetricUnit.Count, 1);
+    throw error;
+  } finally {
+    logger.removeKeys(['step']);
+  }
+}
+
+export const handler = middy(batchScoringHandler)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics));
