@@ -4,6 +4,7 @@
  * editors check those files with, and the field table of docs/configuration.md, from it.
  */
 import { apiConfig } from './api.ts';
+import { batchConfig } from './batch.ts';
 import { driftConfig } from './drift.ts';
 import { explainConfig } from './explain.ts';
 import { sageMakerServingConfig, worstCaseInvokeMs } from './gpu.ts';
@@ -56,6 +57,7 @@ export const mlopsConfig = strictObject({
   sagemakerServing: sageMakerServingConfig
     .prefault({})
     .meta({ description: 'The GPU path: SageMaker real-time endpoints for models too big for the Lambda or needing a GPU (docs/gpu.md).' }),
+  batch: batchConfig.prefault({}).meta({ description: 'Batch scoring of S3 objects with a Distributed Map (docs/batch.md).' }),
 }).superRefine((config, ctx) => {
   // The predict timeout bounds the endpoint calls' worst case.
   const worstCaseMs = worstCaseInvokeMs(config.sagemakerServing);

@@ -72,6 +72,14 @@ export const ENV = {
   EXPLAIN_SAMPLING_BUDGET: 'EXPLAIN_SAMPLING_BUDGET',
   /** Attributions in `top_contributions` (`explain.topContributions`). */
   EXPLAIN_TOP_CONTRIBUTIONS: 'EXPLAIN_TOP_CONTRIBUTIONS',
+  /** Comma-separated buckets batch scoring jobs may read and write (the batch bucket). */
+  BATCH_BUCKET_NAMES: 'BATCH_BUCKET_NAMES',
+  /** Rows per batch of a batch scoring job (`batch.maxItemsPerBatch`). */
+  BATCH_MAX_ITEMS_PER_BATCH: 'BATCH_MAX_ITEMS_PER_BATCH',
+  /** Batches scored at once (`batch.maxConcurrency`). */
+  BATCH_MAX_CONCURRENCY: 'BATCH_MAX_CONCURRENCY',
+  /** Tolerated share of failed batches, and of refused rows in a batch, percent (`batch.toleratedFailurePercentage`). */
+  BATCH_TOLERATED_FAILURE_PERCENTAGE: 'BATCH_TOLERATED_FAILURE_PERCENTAGE',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -85,6 +93,7 @@ export const SERVICE_NAMES = {
   trainingPipeline: 'training-pipeline',
   canaryWatch: 'canary-watch',
   driftMonitor: 'drift-monitor',
+  batchScoring: 'batch-scoring',
 } as const;
 
 /**

@@ -9,6 +9,7 @@ import { ARTIFACT_PREFIX, ModelStore } from './constructs/model-store.ts';
 import { Observability } from './constructs/observability.ts';
 import { OnnxRuntimeLayer } from './constructs/onnx-runtime-layer.ts';
 import { TrainingPipeline } from './constructs/training-pipeline.ts';
+import { BatchScoring } from './constructs/batch-scoring.ts';
 import { DriftMonitor } from './constructs/drift-monitor.ts';
 import { PredictionCapture } from './constructs/prediction-capture.ts';
 
@@ -28,6 +29,7 @@ export class ServerlessMlopsStack extends Stack {
   public readonly modelRollout: ModelRollout;
   public readonly predictionCapture: PredictionCapture;
   public readonly driftMonitor: DriftMonitor;
+  public readonly batchScoring: BatchScoring;
   /** The SageMaker endpoints of `sagemakerServing.endpoints` (none by default). */
   public readonly gpuEndpoints: readonly GpuEndpoint[];
 
@@ -90,6 +92,26 @@ export class ServerlessMlopsStack extends Stack {
       topicKey: this.trainingPipeline.topicKey,
       canaryAlarms: this.modelRollout.allCanaryAlarms(),
       gpuEndpoints: this.gpuEndpoints,
+    });
+
+    this.batchScoring = new BatchScoring(this, 'BatchScoring', {
+      config,
+      registryTable: this.modelStore.registryTable,
+      registryIndexNames: this.modelStore.registryIndexNames,
+      artifactBucket: this.modelStore.artifactBucket,
+      onnxLayer: onnx.layer,
+      topic: this.trainingPipeline.topic,
+      ...(this.trainingPipeline.topicKey === undefined ? {} : { topicKey: this.trainingPipeline.topicKey }),
+      accessLogsBucket: this.modelStore.accessLogsBucket,
+    });
+    this.observability.dashboard.addWidgets(...this.batchScoring.dashboardWidgets(config));
+    new CfnOutput(this, 'BatchStateMachineArn', {
+      description: 'Batch scoring state machine (mlops batch score starts it)',
+      value: this.batchScoring.stateMachine.stateMachineArn,
+    });
+    new CfnOutput(this, 'BatchBucketName', {
+      description: 'Bucket of batch scoring inputs and outputs (s3://<name>/<prefix>/)',
+      value: this.batchScoring.bucket.bucketName,
     });
 
     this.predictionCapture = new PredictionCapture(this, 'PredictionCapture', {

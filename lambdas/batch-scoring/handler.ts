@@ -5,13 +5,16 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { ModelService } from '#core/serving/model-service.ts';
-import { OUT_OF_RANGE_POLICIES } from '#core/serving/range-check.ts';
 import { createDocumentClient, createS3Client } from '#adapters/aws-clients.ts';
 import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
 import { S3BatchObjects } from '#adapters/s3-batch-objects.ts';
-import { integerEnv, listEnv, numberEnv, oneOfEnv, requireEnv } from '#shared/environment.ts';
+import { requireEnv } from '#shared/environment.ts';
+import { batchConfig } from '#contracts/batch.ts';
+import { ENV, configEnv } from '#contracts/env.ts';
+import { predictConfig } from '#contracts/predict.ts';
+import { registryConfig } from '#contracts/registry.ts';
 import { logger, metrics, tracer } from '#shared/powertools.ts';
 import { createBatchScoringHandler, type BatchStepEvent } from './batch-handler.ts';
 
@@ -22,17 +25,18 @@ import { createBatchScoringHandler, type BatchStepEvent } from './batch-handler.
 
 const documentClient = tracer.captureAWSv3Client(createDocumentClient());
 const s3Client = tracer.captureAWSv3Client(createS3Client());
-const threads = integerEnv('ONNX_INTRA_OP_THREADS', 1);
+const threads = configEnv(ENV.ONNX_INTRA_OP_THREADS, predictConfig.shape.onnxIntraOpThreads, 'predict.onnxIntraOpThreads');
+const maxItemsPerBatch = configEnv(ENV.BATCH_MAX_ITEMS_PER_BATCH, batchConfig.shape.maxItemsPerBatch, 'batch.maxItemsPerBatch');
 
 const service = new ModelService({
   registry: new DynamoDbRegistry(documentClient, requireEnv('REGISTRY_TABLE_NAME')),
   artifacts: new S3ArtifactStore(s3Client, requireEnv('ARTIFACT_BUCKET_NAME')),
   engine: new OnnxScoringEngine({ intraOpNumThreads: threads === 0 ? undefined : threads }),
-  cacheTtlMs: integerEnv('REGISTRY_CACHE_TTL_SECONDS', 30) * 1000,
-  maxBatchSize: integerEnv('BATCH_MAX_ITEMS_PER_BATCH', 500),
+  cacheTtlMs: configEnv(ENV.REGISTRY_CACHE_TTL_SECONDS, registryConfig.shape.cacheTtlSeconds, 'registry.cacheTtlSeconds') * 1000,
+  maxBatchSize: maxItemsPerBatch,
   outOfRange: {
-    policy: oneOfEnv('OUT_OF_RANGE_POLICY', OUT_OF_RANGE_POLICIES, 'warn'),
-    tolerance: numberEnv('OUT_OF_RANGE_TOLERANCE', 0.1, 0, 100),
+    policy: configEnv(ENV.OUT_OF_RANGE_POLICY, predictConfig.shape.outOfRange, 'predict.outOfRange'),
+    tolerance: configEnv(ENV.OUT_OF_RANGE_TOLERANCE, predictConfig.shape.outOfRangeTolerance, 'predict.outOfRangeTolerance'),
   },
   observer: {
     modelLoaded: ({ model, version, bytes, fetchMs, sessionMs }) =>
@@ -48,11 +52,11 @@ const dispatch = createBatchScoringHandler(
   {
     objects: new S3BatchObjects(s3Client),
     scorer: service,
-    allowedBuckets: listEnv('BATCH_BUCKET_NAMES'),
+    allowedBuckets: requireEnv(ENV.BATCH_BUCKET_NAMES).split(',').map((name) => name.trim()).filter((name) => name !== ''),
     batching: {
-      max_items_per_batch: integerEnv('BATCH_MAX_ITEMS_PER_BATCH', 500),
-      max_concurrency: integerEnv('BATCH_MAX_CONCURRENCY', 100),
-      tolerated_failure_percentage: numberEnv('BATCH_TOLERATED_FAILURE_PERCENTAGE', 10, 0, 100),
+      max_items_per_batch: maxItemsPerBatch,
+      max_concurrency: configEnv(ENV.BATCH_MAX_CONCURRENCY, batchConfig.shape.maxConcurrency, 'batch.maxConcurrency'),
+      tolerated_failure_percentage: configEnv(ENV.BATCH_TOLERATED_FAILURE_PERCENTAGE, batchConfig.shape.toleratedFailurePercentage, 'batch.toleratedFailurePercentage'),
     },
     newId: randomUUID,
   },

@@ -110,7 +110,7 @@ export class DriftMonitor extends Construct {
 }
 
 /** `{ "Fn::GetAtt": [logicalId, "Arn"] }` → logicalId (how cdk-nag names the resource in findings). */
-function logicalIdOf(resolved: unknown): string | undefined {
+export function logicalIdOf(resolved: unknown): string | undefined {
   if (typeof resolved !== 'object' || resolved === null || !('Fn::GetAtt' in resolved)) return undefined;
   const getAtt: unknown = resolved['Fn::GetAtt'];
   if (!Array.isArray(getAtt)) return undefined;

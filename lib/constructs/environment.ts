@@ -14,3 +14,5 @@ export const TRAINING_PIPELINE_SERVICE_NAME = SERVICE_NAMES.trainingPipeline;
 export const CANARY_WATCH_SERVICE_NAME = SERVICE_NAMES.canaryWatch;
 /** Powertools service name of the drift job function. */
 export const DRIFT_MONITOR_SERVICE_NAME = SERVICE_NAMES.driftMonitor;
+/** Powertools service name of the batch scoring function. */
+export const BATCH_SCORING_SERVICE_NAME = SERVICE_NAMES.batchScoring;

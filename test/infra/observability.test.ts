@@ -200,7 +200,8 @@ describe('Observability', () => {
         OKActions: [topic],
       });
       // The five SLO alarms and three canary alarms of the one configured model (test/infra/model-rollout.test.ts).
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+      // 8, and batch scoring's failed-jobs alarm (lib/constructs/batch-scoring.ts).
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     });
 
     it('takes thresholds and evaluation from config', () => {
@@ -415,7 +416,7 @@ describe('Observability', () => {
     });
 
     it('graphs pipeline executions, gate decisions and step errors', () => {
-      const sfn = logicalIdOf(template, 'AWS::StepFunctions::StateMachine', {});
+      const sfn = logicalIdOf(template, 'AWS::StepFunctions::StateMachine', { StateMachineName: Match.absent() });
       const executions = metricsOf(body, 'Pipeline executions');
       for (const name of ['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut']) {
         expect(executions).toContain(JSON.stringify(['AWS/States', name, 'StateMachineArn', `<${sfn}>`]).slice(0, -1));
