@@ -15,6 +15,7 @@
  * (merged into `errors.csv`), `_parts/{object}/{line}.json`, `manifest.json`.
  */
 import { RequestValidationError } from '#core/api/errors.ts';
+import { isMissingCell } from '#core/data/table.ts';
 import type { BatchScores, ResolvedVersion, RowScore } from '#core/serving/model-service.ts';
 
 /** The input formats the Distributed Map's ItemReader reads. */
@@ -276,8 +277,8 @@ export async function planJob(deps: BatchJobDeps, request: unknown): Promise<Bat
 
 /**
  * A CSV row (the ItemReader gives every value as a string) as a predict instance: a numeric feature's text becomes a
- * number when it is one (otherwise the text stays, and validation refuses it with INVALID_TYPE), an empty value is
- * missing (null); columns that are not features are left out of the instance and kept in the output.
+ * number when it is one, is missing (null) when empty or a missing token the trainer reads as missing (NA, NaN, ?, …),
+ * and otherwise stays text that validation refuses with INVALID_TYPE; an empty categorical value is missing; columns that are not features are left out of the instance and kept in the output.
  */
 export function instanceOf(features: readonly FeatureType[], format: InputFormat, row: unknown): unknown {
   if (typeof row !== 'object' || row === null || Array.isArray(row)) return row;
@@ -289,8 +290,11 @@ export function instanceOf(features: readonly FeatureType[], format: InputFormat
     if (format === 'csv' && typeof value === 'string') {
       const text = value.trim();
       if (text === '') instance[name] = null;
-      else if (type === 'numeric') instance[name] = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : value;
-      else instance[name] = value;
+      else if (type === 'numeric') {
+        // The trainer's rule for numeric cells: NA, NaN, ? … are missing; other text stays text and is refused.
+        if (isMissingCell(value)) instance[name] = null;
+        else instance[name] = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : value;
+      } else instance[name] = value;
     } else {
       instance[name] = value;
     }
