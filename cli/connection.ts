@@ -14,6 +14,7 @@ import { AwsDriftClient, type DriftClient, LocalDriftClient } from './drift-clie
 import { parseDriftJobSettings } from '#core/drift/job-settings.ts';
 import { CliError } from './errors.ts';
 import { LocalPipelineClient, SfnPipelineClient, type PipelineClient } from './pipeline-client.ts';
+import { LocalBatchClient, SfnBatchClient, type BatchClient } from './batch-client.ts';
 
 /**
  * Where the CLI's commands go: the registry (DynamoDB), the artifact bucket (S3), the
@@ -60,6 +61,8 @@ export interface Connection {
   api(): Promise<ApiEndpoint>;
   /** The training pipeline: the state machine in AWS, the local platform's runner locally. */
   pipeline(): Promise<PipelineClient>;
+  /** Batch scoring: the batch state machine in AWS, the local platform's runner locally. */
+  batch(): Promise<BatchClient>;
   /** The drift job on demand: the local platform's, or the job code run here against the stack. */
   drift(): Promise<DriftClient>;
   close(): void;
@@ -79,6 +82,8 @@ export interface LocalPlatformFile {
   /** The local SageMaker-runtime server (local/sagemaker-runtime.ts). */
   readonly sagemaker_runtime_endpoint?: string;
   readonly lambda_max_artifact_bytes?: number;
+  /** Bucket of batch scoring inputs and outputs. @default "mlops-batch" */
+  readonly batch_bucket_name?: string;
 }
 
 const NOT_RUNNING = 'the local platform is not running: start it with npm start';
@@ -124,6 +129,7 @@ function build(dynamoConfig: DynamoDBClientConfig, s3Config: S3ClientConfig, tab
     registry: new RegistryService({ store: new DynamoDbRegistry(documents, table) }),
     artifacts: new S3ArtifactStore(s3, bucket),
     approvals: new DynamoDbApprovals(documents, table),
+    s3,
     close: (): void => {
       dynamo.destroy();
       s3.destroy();
@@ -152,6 +158,7 @@ function connectLocal(options: ConnectionOptions): Connection {
     close: clients.close,
     api: () => Promise.resolve(endpoint),
     pipeline: () => Promise.resolve(new LocalPipelineClient(endpoint)),
+    batch: () => Promise.resolve(new LocalBatchClient(endpoint, clients.s3, platform.batch_bucket_name ?? 'mlops-batch')),
     drift: () => Promise.resolve(new LocalDriftClient(endpoint, platform.s3_endpoint, platform.capture_bucket_name ?? 'mlops-captures')),
   };
 }
@@ -208,6 +215,11 @@ async function connectAws(options: ConnectionOptions): Promise<Connection> {
       const stateMachineArn = requireOutput(outputs, 'StateMachineArn', options.stack);
       sfn ??= new SFNClient(region);
       return new SfnPipelineClient(sfn, stateMachineArn, clients.approvals);
+    },
+    batch: async () => {
+      const stateMachineArn = requireOutput(outputs, 'BatchStateMachineArn', options.stack);
+      sfn ??= new SFNClient(region);
+      return new SfnBatchClient(sfn, stateMachineArn);
     },
     drift: async () => {
       const captureBucket = requireOutput(outputs, 'CaptureBucketName', options.stack);

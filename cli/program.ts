@@ -10,6 +10,7 @@ import { packageCommand } from './commands/package.ts';
 import { predictCommand } from './commands/predict.ts';
 import { promoteCommand } from './commands/promote.ts';
 import { registerCommand } from './commands/register.ts';
+import { batchCommand } from './commands/batch.ts';
 import { retireCommands } from './commands/retire.ts';
 import { rollbackCommand } from './commands/rollback.ts';
 import { runsCommand } from './commands/runs.ts';
@@ -52,6 +53,7 @@ export function buildProgram(session: Session): Command {
   program.configureHelp({ sortSubcommands: false, showGlobalOptions: true });
 
   registerCommand(program, session);
+  batchCommand(program, session);
   listCommand(program, session);
   describeCommand(program, session);
   versionsCommand(program, session);
@@ -87,6 +89,8 @@ Examples:
   mlops --local approve 3f2a9c81b0d4 --reason "checked the fairness report"
   mlops --local runs get RUN_ID --wait
   mlops --local drift run --model credit --window 1h
+  mlops --local batch score --model credit --input portfolio.csv --output scored/
+  mlops batch score --model credit --input s3://BUCKET/portfolio/ --output s3://BUCKET/scored/
   mlops drift compare --reference train.csv --current today.csv --json
   mlops --stack serverless-mlops --region eu-west-1 list --json`,
   );

@@ -1,7 +1,7 @@
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LocalPlatformFile } from '../cli/connection.ts';
-import { LOCAL_BUCKET_NAME, LOCAL_CAPTURE_BUCKET_NAME, LOCAL_TABLE_NAME, type LocalPlatform } from './platform.ts';
+import { LOCAL_BATCH_BUCKET_NAME, LOCAL_BUCKET_NAME, LOCAL_CAPTURE_BUCKET_NAME, LOCAL_TABLE_NAME, type LocalPlatform } from './platform.ts';
 
 /**
  * `<dataDir>/platform.json`: where `mlops --local` finds a running local platform (its endpoints, names and
@@ -23,6 +23,7 @@ export function writePlatformFile(dataDir: string, platform: LocalPlatform, pid:
     pid,
     sagemaker_runtime_endpoint: platform.sagemakerRuntime.endpoint,
     lambda_max_artifact_bytes: platform.lambdaMaxArtifactBytes,
+    batch_bucket_name: LOCAL_BATCH_BUCKET_NAME,
   };
   // It holds the API key: readable by its owner only (mode applies on creation; chmod covers a file left by an older run).
   const path = join(dataDir, PLATFORM_FILE_NAME);
