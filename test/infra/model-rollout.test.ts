@@ -158,7 +158,8 @@ describe('ModelRollout', () => {
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'serverless-mlops-canary-credit-errors', Threshold: 2.5 });
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'serverless-mlops-canary-fraud-latency-p95', Threshold: 300 });
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'serverless-mlops-canary-fraud-score-shift', Threshold: 0.05 });
-    custom.resourceCountIs('AWS::CloudWatch::Alarm', 5 + 6);
+    // + 1: batch scoring's failed-jobs alarm (lib/constructs/batch-scoring.ts).
+    custom.resourceCountIs('AWS::CloudWatch::Alarm', 5 + 6 + 1);
   });
 
   it('keeps the schedule, and needs no alarm rule, when no model is configured', () => {

@@ -40,9 +40,9 @@ describe('full synth with real bundling', () => {
     app.synth(); // throws on any unacknowledged cdk-nag finding
 
     const template = Template.fromStack(stack);
-    // The predict function, the training pipeline function, the canary-watch function and the drift job.
+    // The predict function, the training pipeline function, the canary-watch function, the drift job and batch scoring.
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as CfnResource[];
-    expect(functions).toHaveLength(4);
+    expect(functions).toHaveLength(5);
     for (const fn of functions) {
       expect(readdirSync(assetDir(outdir, fn.Properties?.['Code'])).sort()).toEqual(['index.js', 'index.js.map']);
     }
