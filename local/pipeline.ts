@@ -7,14 +7,21 @@ type Definition = ConstructorParameters<typeof StateMachine>[0];
 type JsonValue = Parameters<NonNullable<NonNullable<NonNullable<Parameters<StateMachine['run']>[1]>['overrides']>['taskResourceLocalHandlers']>[string]>[0];
 type TaskHandler = (input: JsonValue) => Promise<JsonValue>;
 import type { ApprovalStore } from '#core/pipeline/ports.ts';
-import { PipelineStepError, type PipelineSteps } from '#core/pipeline/steps.ts';
+import { PipelineStepError } from '#core/pipeline/steps.ts';
+import {
+  approvalNoticeText,
+  type ApprovalNotifier,
+  type PipelineEvent as StepEvent,
+  type PipelineHandler,
+} from '../lambdas/training-pipeline/pipeline-handler.ts';
 
 /**
  * Runs the training pipeline's own ASL file (step-functions/training-pipeline.asl.json) on
- * this machine with aws-local-stepfunctions: every Lambda task calls the same step code the
- * pipeline Lambda runs; SNS and EventBridge tasks land in a local event log; the manual
- * approval waits for `mlops approve|reject` through the approval store, as the task token does
- * in AWS. SageMaker training jobs cannot run here.
+ * this machine with aws-local-stepfunctions: every Lambda task calls the pipeline Lambda's own
+ * handler (`createPipelineHandler`, with local dependencies), so its SDK-error to `TransientError`
+ * mapping, its metrics and its approval notice run here as in AWS; SNS and EventBridge tasks land
+ * in a local event log; the manual approval waits for `mlops approve|reject` through the approval
+ * store, as the task token does in AWS. SageMaker training jobs cannot run here.
  */
 
 export const PIPELINE_DEFINITION = new URL('../step-functions/training-pipeline.asl.json', import.meta.url);
@@ -64,16 +71,21 @@ export interface LocalRun {
   error?: { name: string; message: string };
 }
 
+/** Replaces a step's code inside the handler, e.g. to inject faults in tests. */
+export type StepOverride = (step: string, payload: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
+
 export interface LocalPipelineOptions {
-  readonly steps: PipelineSteps;
+  /**
+   * Builds the pipeline Lambda's handler (lambdas/training-pipeline/pipeline-handler.ts) with the local notifier,
+   * whose approval notices land in {@link LocalPipeline.events}.
+   */
+  readonly createHandler: (local: { readonly notifier: ApprovalNotifier }) => PipelineHandler;
   readonly approvals: ApprovalStore;
   readonly bucket: string;
   /** How often a waiting approval is checked. @default 250 */
   readonly approvalPollMs?: number;
   /** Retry pauses in ms instead of the ASL's seconds (tests make them 0). @default the ASL's */
   readonly retryIntervalMs?: number;
-  /** Replaces a step's code, e.g. to inject faults in tests. */
-  readonly stepOverride?: (step: string, payload: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
   readonly onEvent?: (event: PipelineEvent) => void;
   /**
    * Where runs are recorded (one JSON file each), so they outlive the process: a run that was running when the
@@ -116,8 +128,17 @@ export class LocalPipeline {
   private readonly runs = new Map<string, LocalRun>();
   private readonly machine: StateMachine;
   private readonly tasks: Set<string>;
+  private readonly handler: PipelineHandler;
 
   constructor(private readonly options: LocalPipelineOptions) {
+    this.handler = options.createHandler({
+      notifier: {
+        approvalRequested: async (notice) => {
+          const { subject, message } = approvalNoticeText(notice, 'npx mlops --local');
+          this.record({ at: new Date().toISOString(), kind: 'notification', run_id: notice.runId, subject, body: message });
+        },
+      },
+    });
     const definition = loadPipelineDefinition(localSubstitutions(options.bucket));
     this.tasks = taskStates(definition);
     for (const name of [...LAMBDA_TASKS, ...NOTIFY_TASKS, ...EVENT_TASKS, 'ManualApproval', 'TrainOnSageMaker']) {
@@ -205,8 +226,7 @@ export class LocalPipeline {
   private handlers(runId: string): Record<string, TaskHandler> {
     const handlers: Record<string, TaskHandler> = {};
     const step = async (payload: Record<string, unknown>): Promise<JsonValue> => {
-      const next = () => this.options.steps.dispatch(payload);
-      const result = this.options.stepOverride === undefined ? await next() : await this.options.stepOverride(String(payload.step), payload, next);
+      const result = await this.handler(payload as StepEvent);
       // What a Lambda returns reaches Step Functions as JSON.
       return JSON.parse(JSON.stringify(result ?? null)) as JsonValue;
     };
@@ -230,14 +250,8 @@ export class LocalPipeline {
       };
     }
     handlers.ManualApproval = async (input) => {
+      // The handler sends the approval notice (through the local notifier) as it does through SNS in AWS.
       const { approval_id: id } = (await step((input as { Payload: Record<string, unknown> }).Payload)) as unknown as { approval_id: string };
-      this.record({
-        at: new Date().toISOString(),
-        kind: 'notification',
-        run_id: runId,
-        subject: 'serverless-mlops: approval requested',
-        body: `approve with: npx mlops --local approve ${id}   or reject with: npx mlops --local reject ${id}`,
-      });
       for (;;) {
         const request = await this.options.approvals.get(id);
         if (request !== undefined && request.status !== 'pending') {

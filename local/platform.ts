@@ -18,7 +18,8 @@ import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from '#core/pipeline/run.ts';
 import { PipelineSteps } from '#core/pipeline/steps.ts';
 import type { OutOfRangePolicy } from '#core/serving/range-check.ts';
-import { LocalPipeline, type LocalPipelineOptions } from './pipeline.ts';
+import { LocalPipeline, type LocalPipelineOptions, type StepOverride } from './pipeline.ts';
+import { createPipelineHandler } from '../lambdas/training-pipeline/pipeline-handler.ts';
 import { localAdminRoutes } from './admin-routes.ts';
 import { ensureRegistryTable } from './provision.ts';
 import { seedReferenceModel } from './seed.ts';
@@ -66,7 +67,15 @@ export interface LocalPlatformOptions {
   /** The training pipeline's settings. @default DEFAULT_PIPELINE_CONFIG */
   readonly pipelineConfig?: PipelineConfig;
   /** Options of the local pipeline runner (tests shorten retries and inject faults). */
-  readonly pipeline?: Pick<LocalPipelineOptions, 'retryIntervalMs' | 'stepOverride' | 'approvalPollMs' | 'onEvent'>;
+  readonly pipeline?: Pick<LocalPipelineOptions, 'retryIntervalMs' | 'approvalPollMs' | 'onEvent'> & {
+    /** Replaces a step's code inside the pipeline's handler (its errors go through the handler's mapping). */
+    readonly stepOverride?: StepOverride;
+    /**
+     * Fails a call of the pipeline's own S3 client before it is sent (the error is thrown as the SDK would), e.g. a
+     * `SlowDown` to show that the handler maps it to `TransientError` and the ASL's `Retry` runs it again.
+     */
+    readonly s3Fault?: (command: string, input: Record<string, unknown>) => Error | undefined;
+  };
   /** The local canary watch: thresholds over the defaults, how often it runs (ms, 0: only `checkNow`), notifications. */
   readonly canaryWatch?: {
     readonly thresholds?: Partial<CanaryThresholds>;
@@ -267,21 +276,49 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } }),
       LOCAL_TABLE_NAME,
     );
+    // The pipeline runs the Lambda's own handler factory, with an S3 client of its own as in AWS.
+    const pipelineS3 = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', credentials, forcePathStyle: true });
+    const s3Fault = options.pipeline?.s3Fault;
+    if (s3Fault !== undefined) {
+      pipelineS3.middlewareStack.add(
+        (next, context) => async (args) => {
+          const fault = s3Fault(String(context.commandName), args.input as Record<string, unknown>);
+          if (fault !== undefined) throw fault;
+          return next(args);
+        },
+        { step: 'initialize', name: 'localFaultInjection' },
+      );
+    }
+    const pipelineSteps = new PipelineSteps({
+      objects: new S3ArtifactStore(pipelineS3, LOCAL_BUCKET_NAME),
+      registry: registryService,
+      inspector: new OnnxArtifactInspector(),
+      engine: new OnnxScoringEngine({ intraOpNumThreads: 1 }),
+      approvals,
+      config: options.pipelineConfig ?? DEFAULT_PIPELINE_CONFIG,
+      sha256: (bytes) => createHash('sha256').update(bytes).digest('hex'),
+      newId: randomUUID,
+    });
+    const stepOverride = options.pipeline?.stepOverride;
+    const steps =
+      stepOverride === undefined
+        ? pipelineSteps
+        : { dispatch: (payload: Record<string, unknown>) => stepOverride(String(payload.step), payload, () => pipelineSteps.dispatch(payload)) };
+    // Powertools is imported once the environment above (log level, metrics off) is set.
+    const powertools = await import('#shared/powertools.ts');
     const pipeline = new LocalPipeline({
-      ...options.pipeline,
+      retryIntervalMs: options.pipeline?.retryIntervalMs,
+      approvalPollMs: options.pipeline?.approvalPollMs,
+      onEvent: options.pipeline?.onEvent,
       runsDir: join(options.dataDir, 'pipeline-runs'),
       bucket: LOCAL_BUCKET_NAME,
       approvals,
-      steps: new PipelineSteps({
-        objects: artifacts,
-        registry: registryService,
-        inspector: new OnnxArtifactInspector(),
-        engine: new OnnxScoringEngine({ intraOpNumThreads: 1 }),
-        approvals,
-        config: options.pipelineConfig ?? DEFAULT_PIPELINE_CONFIG,
-        sha256: (bytes) => createHash('sha256').update(bytes).digest('hex'),
-        newId: randomUUID,
-      }),
+      // Metrics of their own per invocation, as each Lambda invocation publishes and clears its own (Map iterations run
+      // concurrently here); the local platform does not publish them.
+      createHandler:
+        ({ notifier }) =>
+        (event) =>
+          createPipelineHandler({ steps, notifier, logger: powertools.logger, metrics: powertools.createMetrics() })(event),
     });
 
     const sagemakerRuntime = await startLocalSageMakerRuntime({

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { S3ServiceException } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { datasetKey } from '#core/pipeline/run.ts';
 import { TransientError } from '#core/pipeline/steps.ts';
@@ -17,6 +18,8 @@ let dataDir: string;
 let platform: LocalPlatform;
 const faults = new Map<string, number>();
 const calls = new Map<string, number>();
+/** S3 faults: calls of the pipeline's S3 client on a key under the prefix fail with SlowDown that many times. */
+const s3Faults = new Map<string, number>();
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'mlops-pipeline-'));
@@ -37,6 +40,21 @@ beforeAll(async () => {
           throw new TransientError(`injected fault in ${step}`);
         }
         return next();
+      },
+      s3Fault: (_command, input) => {
+        const key = typeof input.Key === 'string' ? input.Key : '';
+        for (const [prefix, remaining] of s3Faults) {
+          if (key.startsWith(prefix) && remaining > 0) {
+            s3Faults.set(prefix, remaining - 1);
+            return new S3ServiceException({
+              name: 'SlowDown',
+              $fault: 'server',
+              $metadata: { httpStatusCode: 503 },
+              message: 'Please reduce your request rate.',
+            });
+          }
+        }
+        return undefined;
       },
     },
   });
@@ -143,6 +161,21 @@ describe('training pipeline (local Step Functions)', () => {
     const [failed] = eventsOf(result.run_id, 'PipelineFailed');
     expect(failed?.body).toMatchObject({ model: 'broken-eval', error: 'TransientError' });
     await expect(platform.registryService.getModel('broken-eval')).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+  });
+
+  it('retries a transient S3 error: the handler maps SlowDown to TransientError, the ASL Retry runs the step again and the run succeeds', async () => {
+    // Prepare: the first read of the dataset by the pipeline's S3 client fails as S3 does under load.
+    const dataset = await upload('flaky-s3', CREDIT_CSV);
+    s3Faults.set('datasets/flaky-s3/', 1);
+
+    // Act
+    const result = await run({ model: 'flaky-s3', dataset });
+
+    // Assess: the fault fired, the step ran twice, and nothing of it shows in the outcome.
+    expect(s3Faults.get('datasets/flaky-s3/')).toBe(0);
+    expect(calls.get('flaky-s3:validate_data')).toBe(2);
+    expect(result.status).toBe('succeeded');
+    expect((await platform.registryService.getModel('flaky-s3')).production_version).toBe(1);
   });
 
   it('reuses the artifact of a finished run with the same inputs', async () => {
