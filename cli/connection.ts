@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
+import { artifactVerifier } from '#core/registry/registration.ts';
 import { resolve } from 'node:path';
 import { APIGatewayClient, GetApiKeyCommand } from '@aws-sdk/client-api-gateway';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -125,9 +128,14 @@ function build(dynamoConfig: DynamoDBClientConfig, s3Config: S3ClientConfig, tab
   const dynamo = new DynamoDBClient(dynamoConfig);
   const s3 = new S3Client(s3Config);
   const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  const artifacts = new S3ArtifactStore(s3, bucket);
   return {
-    registry: new RegistryService({ store: new DynamoDbRegistry(documents, table) }),
-    artifacts: new S3ArtifactStore(s3, bucket),
+    // A promotion reads the artifact back and loads it before it flips production.
+    registry: new RegistryService({
+      store: new DynamoDbRegistry(documents, table),
+      verifyArtifact: artifactVerifier({ read: (key) => artifacts.getArtifact(key), inspector: new OnnxArtifactInspector(), sha256: (bytes) => createHash('sha256').update(bytes).digest('hex') }),
+    }),
+    artifacts,
     approvals: new DynamoDbApprovals(documents, table),
     s3,
     close: (): void => {

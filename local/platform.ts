@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { artifactVerifier } from '#core/registry/registration.ts';
 import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -270,7 +271,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', credentials, forcePathStyle: true }),
       LOCAL_BUCKET_NAME,
     );
-    const registryService = new RegistryService({ store: registry });
+    const registryService = new RegistryService({
+      store: registry,
+      verifyArtifact: artifactVerifier({
+        read: (key) => artifacts.getArtifact(key),
+        inspector: new OnnxArtifactInspector(),
+        sha256: (bytes) => createHash('sha256').update(bytes).digest('hex'),
+      }),
+    });
     const { seeded } = await seedReferenceModel(registryService, artifacts);
     const approvals = new DynamoDbApprovals(
       DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } }),

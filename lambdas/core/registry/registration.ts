@@ -8,7 +8,7 @@
 import { RequestValidationError } from '#core/api/errors.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import { parseModelMetadata } from '#core/model/metadata-validation.ts';
-import { MODEL_NAME_PATTERN, SAGEMAKER_ENDPOINT_NAME_PATTERN, artifactKey, type ServingTarget } from './records.ts';
+import { MODEL_NAME_PATTERN, SAGEMAKER_ENDPOINT_NAME_PATTERN, artifactKey, type ModelVersionRecord, type ServingTarget } from './records.ts';
 import type { RegisterResult, RegistryService } from './registry-service.ts';
 
 /** One input or output of an ONNX graph; `type` is onnxruntime's name (`float32`, …, or `non-tensor`). */
@@ -269,4 +269,25 @@ export async function registerArtifact(request: RegisterArtifactRequest, deps: R
       : `registered version ${result.version.version} as a ${result.version.stage} (sha256 ${sha256})`,
   );
   return { ...result, checks };
+}
+
+/**
+ * The check promotion runs before it flips (RegistryService `verifyArtifact`): the artifact is read back, its sha256
+ * compared with the record's, and it is loaded in the serving runtime. Throws naming what failed.
+ */
+export function artifactVerifier(deps: {
+  readonly read: (key: string) => Promise<Uint8Array>;
+  readonly inspector: ArtifactInspector;
+  readonly sha256: (bytes: Uint8Array) => string;
+}): (version: ModelVersionRecord) => Promise<void> {
+  return async (version) => {
+    const bytes = await deps.read(version.artifact.key);
+    const actual = deps.sha256(bytes);
+    if (actual !== version.artifact.sha256) throw new Error(`its sha256 is ${actual}, not the recorded ${version.artifact.sha256}`);
+    try {
+      await deps.inspector.inspect(bytes);
+    } catch (cause) {
+      throw new Error(`it does not load in onnxruntime (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+    }
+  };
 }

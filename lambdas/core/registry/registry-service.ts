@@ -3,6 +3,7 @@ import type { ModelMetadata } from '#core/model/metadata.ts';
 import type { ChangeResult, ModelChange, RegistryStore, VersionUpdate } from './ports.ts';
 import {
   MODEL_NAME_PATTERN,
+  servingTargetOf,
   type ArtifactLocation,
   type AuditAction,
   type AuditRecord,
@@ -62,6 +63,12 @@ export interface RegistryServiceOptions {
   readonly clock?: () => Date;
   /** @default crypto.randomUUID */
   readonly newToken?: () => string;
+  /**
+   * Checks a version's artifact before it becomes production (its bytes match the recorded sha256 and load in the
+   * serving runtime); throws when they do not, and the promotion is refused with 409 `ARTIFACT_VERIFICATION_FAILED`.
+   * @default - no check
+   */
+  readonly verifyArtifact?: (version: ModelVersionRecord) => Promise<void>;
 }
 
 /** A change computed from the state read: the new model record, version updates and audit text. */
@@ -93,7 +100,10 @@ export class RegistryService {
   private readonly clock: () => Date;
   private readonly newToken: () => string;
 
+  private readonly verifyArtifact: ((version: ModelVersionRecord) => Promise<void>) | undefined;
+
   constructor(options: RegistryServiceOptions) {
+    this.verifyArtifact = options.verifyArtifact;
     this.store = options.store;
     this.clock = options.clock ?? (() => new Date());
     this.newToken = options.newToken ?? (() => crypto.randomUUID());
@@ -208,6 +218,18 @@ export class RegistryService {
           model: model.model,
           version: request.version,
         });
+      }
+      if (this.verifyArtifact !== undefined && servingTargetOf(target).kind !== 'sagemaker') {
+        try {
+          await this.verifyArtifact(target);
+        } catch (cause) {
+          throw new ConflictError(
+            'ARTIFACT_VERIFICATION_FAILED',
+            `the artifact of version ${request.version} failed verification and cannot be promoted: ${cause instanceof Error ? cause.message : String(cause)}`,
+            { model: model.model, version: request.version },
+            { cause },
+          );
+        }
       }
       if (model.production_version === request.version) {
         throw new ConflictError('ALREADY_PRODUCTION', `version ${request.version} is already in production`, {
