@@ -187,7 +187,9 @@ function configureHandlerEnvironment(dynamoDb: string, s3: string, cacheTtlSecon
     REGISTRY_CACHE_TTL_SECONDS: String(cacheTtlSeconds),
     POWERTOOLS_SERVICE_NAME: process.env.POWERTOOLS_SERVICE_NAME ?? 'inference-api',
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
-    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    // INFO in one readable line each: shadow comparisons, out-of-range values, refused requests, model loads.
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
+    MLOPS_LOG_FORMAT: process.env.MLOPS_LOG_FORMAT ?? 'text',
     MLOPS_ENVIRONMENT: 'local',
     CAPTURE_BUCKET_NAME: LOCAL_CAPTURE_BUCKET_NAME,
     CAPTURE_SAMPLE_RATE: process.env.CAPTURE_SAMPLE_RATE ?? '1',

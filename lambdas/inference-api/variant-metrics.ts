@@ -46,7 +46,9 @@ export class VariantMetrics {
     this.metrics.addMetric('VariantErrors', MetricUnit.Count, 0);
     this.metrics.addMetric('VariantLatency', MetricUnit.Milliseconds, served.latencyMs);
     for (const probability of scoreSample(served.probabilities)) this.metrics.addMetric('VariantScore', MetricUnit.NoUnit, probability);
-    this.metrics.publishStoredMetrics();
+    // Powertools publishes on its own when a metric reaches 100 values (a batch of 100 or more): then nothing is
+    // left, and publishing again would only warn "No application metrics to publish".
+    if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics();
   }
 
   /** A request routed to the variant that it failed to answer (an error, or a canary that could not load). */

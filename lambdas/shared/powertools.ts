@@ -1,4 +1,4 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { Logger, LogLevelThreshold, type LogItem } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 
@@ -10,7 +10,48 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'serverless-mlops';
 
-export const logger = new Logger({ serviceName });
+/** The keys every line carries; a text line leaves them out (the level and message lead it). */
+const STANDARD_KEYS = new Set([
+  'level',
+  'message',
+  'timestamp',
+  'service',
+  'sampling_rate',
+  'xray_trace_id',
+  'cold_start',
+  'function_name',
+  'function_memory_size',
+  'function_arn',
+  'function_request_id',
+]);
+
+function textValue(value: unknown): string {
+  if (value instanceof Object && 'message' in value && 'name' in value && 'stack' in value) {
+    // A serialized error: its name and message; the stack belongs in the JSON logs, not in a terminal line.
+    return JSON.stringify(`${String(value.name)}: ${String(value.message)}`);
+  }
+  return typeof value === 'string' && !/[\s"=]/.test(value) ? value : JSON.stringify(value);
+}
+
+/**
+ * One line per log, `LEVEL message key=value …`, for a person at a terminal (`npm start`): the same calls and
+ * levels as the JSON lines Lambda writes, without the keys every line repeats. Chosen by `MLOPS_LOG_FORMAT=text`.
+ */
+export class TextLogger extends Logger {
+  protected override printLog(logLevel: number, log: LogItem): void {
+    log.prepareForPrint();
+    const attributes = log.getAttributes() as Record<string, unknown>;
+    const fields = Object.entries(attributes)
+      .filter(([key, value]) => !STANDARD_KEYS.has(key) && value !== undefined)
+      .map(([key, value]) => `${key}=${textValue(value)}`);
+    const level = String(attributes.level ?? '');
+    const line = [level, String(attributes.message ?? ''), ...fields].join(' ');
+    if (logLevel >= LogLevelThreshold.WARN) console.error(line);
+    else console.log(line);
+  }
+}
+
+export const logger = process.env.MLOPS_LOG_FORMAT === 'text' ? new TextLogger({ serviceName }) : new Logger({ serviceName });
 
 export const metrics = new Metrics({
   serviceName,

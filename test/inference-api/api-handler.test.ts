@@ -27,6 +27,7 @@ import { startTransactionProxy } from '../../local/dynamodb-transactions.ts';
 import { startDynamoDb, startS3, type RunningEmulator } from '../../local/emulators.ts';
 import { ensureRegistryTable } from '../../local/provision.ts';
 import { REFERENCE_MODEL, seedReferenceModel } from '../../local/seed.ts';
+import { asInvocations } from '../support/invocations.ts';
 import { CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE } from '../support/credit-instances.ts';
 
 /**
@@ -55,7 +56,7 @@ function newService(reader: RegistryReader = registry): ModelService {
 }
 
 function newHandler(service: ModelService, feedback?: FeedbackSink, capture?: PredictionCapture): ApiHandler {
-  return createApiHandler({
+  const unwrapped = createApiHandler({
     service,
     ...(feedback === undefined ? {} : { feedback }),
     ...(capture === undefined ? {} : { capture }),
@@ -66,6 +67,7 @@ function newHandler(service: ModelService, feedback?: FeedbackSink, capture?: Pr
     logger,
     metrics,
   });
+  return asInvocations(unwrapped, metrics);
 }
 
 /** An event shaped as API Gateway's REST proxy integration sends it. */
@@ -380,9 +382,6 @@ describe('createApiHandler', () => {
         expect(removed).toHaveBeenCalledWith(expect.arrayContaining(['model', 'model_version', 'variant']));
       } finally {
         vi.restoreAllMocks();
-        metrics.clearMetrics();
-        metrics.clearDimensions();
-        metrics.clearMetadata();
       }
     });
   });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -20,6 +20,7 @@ import { startTransactionProxy } from '../../local/dynamodb-transactions.ts';
 import { startDynamoDb, startS3, type RunningEmulator } from '../../local/emulators.ts';
 import { ensureRegistryTable } from '../../local/provision.ts';
 import { REFERENCE_MODEL, seedReferenceModel } from '../../local/seed.ts';
+import { asInvocations } from '../support/invocations.ts';
 import { CREDIT_INSTANCE, creditBatch } from '../support/credit-instances.ts';
 
 /**
@@ -54,7 +55,7 @@ function handlerWith(policy: OutOfRangePolicy, reports: OutOfRangeReport[] = [])
       outOfRange: (report) => reports.push(report),
     },
   });
-  return createApiHandler({
+  const unwrapped = createApiHandler({
     service,
     openApi: openApiDocument({ maxBatchSize: 1000, maxRequestBytes: 1_048_576, version: '9.9.9' }),
     maxRequestBytes: 1_048_576,
@@ -63,6 +64,7 @@ function handlerWith(policy: OutOfRangePolicy, reports: OutOfRangeReport[] = [])
     logger,
     metrics,
   });
+  return asInvocations(unwrapped, metrics);
 }
 
 function predictEvent(instances: unknown[]): APIGatewayProxyEvent {
@@ -136,12 +138,6 @@ afterAll(async () => {
 });
 
 describe('predict route range check', () => {
-  // The unwrapped handler never flushes (the middleware does in Lambda): start each case with no stored metrics.
-  afterEach(() => {
-    metrics.clearMetrics();
-    metrics.clearDimensions();
-  });
-
   it('answers in-range batches under warn byte for byte as without the check', async () => {
     // creditBatch reaches Age 69, past the training max 68 but inside the tolerance (73).
     const instances = [CREDIT_INSTANCE, { ...CREDIT_INSTANCE, Income: null }, ...creditBatch(100)];

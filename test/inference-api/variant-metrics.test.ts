@@ -3,12 +3,13 @@ import { describe, expect, it, vi } from 'vitest';
 import { ModelUnavailableError, RequestValidationError, TooManyRequestsError } from '#core/api/errors.ts';
 import { MAX_SCORE_VALUES, VariantMetrics, failedVariantOf, scoreSample } from '../../lambdas/inference-api/variant-metrics.ts';
 
-/** The EMF records `emit` publishes (metrics output is disabled in tests, so each flush is serialized here). */
+/** The EMF records `emit` publishes (metrics output is disabled in tests, so each flush is serialized here; an empty flush is `{ empty: true }`). */
 function records(emit: (metrics: Metrics) => void): Record<string, unknown>[] {
   const metrics = new Metrics({ serviceName: 'inference-api', namespace: 'ServerlessMLOps', defaultDimensions: { environment: 'test' } });
   const out: Record<string, unknown>[] = [];
   const publish = vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(function (this: Metrics) {
-    out.push(this.serializeMetrics() as unknown as Record<string, unknown>);
+    // An empty flush is what makes Powertools warn "No application metrics to publish": recorded as one.
+    out.push(this.hasStoredMetrics() ? (this.serializeMetrics() as unknown as Record<string, unknown>) : { empty: true });
     this.clearMetrics();
     this.clearDimensions();
     this.clearMetadata();
@@ -27,6 +28,14 @@ describe('VariantMetrics', () => {
     const directive = (record?.['_aws'] as { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0];
     expect([...(directive?.Dimensions[0] ?? [])].sort()).toEqual(['environment', 'model', 'service', 'variant']);
     expect(directive?.Metrics.map((m) => m.Name)).toEqual(['VariantErrors', 'VariantLatency', 'VariantScore']);
+  });
+
+  it('emits one record for a batch of 100 or more, which Powertools flushes at its 100th score, and no empty flush after it', () => {
+    const out = records((m) =>
+      new VariantMetrics(m).served({ model: 'credit', version: 1, variant: 'production', latencyMs: 3, probabilities: Array.from({ length: 250 }, (_, i) => i / 250) }),
+    );
+    expect(out).toHaveLength(1);
+    expect(out[0]?.['VariantScore']).toHaveLength(MAX_SCORE_VALUES);
   });
 
   it('emits errors 1 with the code for a failed request', () => {
