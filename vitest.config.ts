@@ -6,6 +6,8 @@ const CI_SEED = 20_261_201;
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Checks cfn-lint and Chromium once: required with CI set, else one line names what was not checked.
+    globalSetup: ['test/global-setup.ts'],
     environment: 'node',
     pool: 'forks',
     testTimeout: 120_000,
