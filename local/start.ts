@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LOCAL_CAPTURE_BUCKET_NAME, startLocalPlatform } from './platform.ts';
 import { removePlatformFile, writePlatformFile } from './platform-file.ts';
+import { acquireStartLock, assertPortFree, portError, StartError } from './start-lock.ts';
 
 /**
  * `npm start`: runs the whole platform on this machine with no AWS account.
@@ -13,7 +14,16 @@ import { removePlatformFile, writePlatformFile } from './platform-file.ts';
 const dataDir = resolve(process.env.MLOPS_LOCAL_DIR ?? '.mlops-local');
 const port = Number(process.env.PORT ?? 3000);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`PORT must be an integer between 0 and 65535, got "${process.env.PORT}"`);
+  console.error(`npm start: PORT must be an integer between 0 and 65535, got "${process.env.PORT}"`);
+  process.exit(1);
+}
+
+/** Every failure is one line and exit status 1; `MLOPS_DEBUG` adds the stack. */
+function fail(error: unknown, context: string): never {
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  if (error instanceof StartError) console.error(`npm start: ${message}`);
+  else console.error(`npm start: ${context}: ${message} (MLOPS_DEBUG=1 npm start prints the stack)`);
+  if (process.env.MLOPS_DEBUG !== undefined) console.error(error);
   process.exit(1);
 }
 
@@ -30,12 +40,20 @@ function apiKey(): string {
 /** Seconds between two local drift checks (the hourly schedule, sped up so a drift shows within a minute). */
 const driftIntervalSeconds = Number(process.env.MLOPS_DRIFT_INTERVAL_SECONDS ?? 60);
 if (!Number.isInteger(driftIntervalSeconds) || driftIntervalSeconds < 0) {
-  console.error(`MLOPS_DRIFT_INTERVAL_SECONDS must be a non-negative integer (0: no schedule), got "${process.env.MLOPS_DRIFT_INTERVAL_SECONDS}"`);
+  console.error(`npm start: MLOPS_DRIFT_INTERVAL_SECONDS must be a non-negative integer (0: no schedule), got "${process.env.MLOPS_DRIFT_INTERVAL_SECONDS}"`);
   process.exit(1);
 }
 
 async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
+  // Before anything touches the directory: a second npm start on it is refused, naming the first.
+  const lock = acquireStartLock(dataDir, port);
+  try {
+    await assertPortFree(port);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const key = apiKey();
   console.log(`serverless-mlops local platform: starting (data in ${dataDir})`);
   const platform = await startLocalPlatform({
@@ -64,7 +82,12 @@ async function main(): Promise<void> {
       },
       onEvent: (event) => console.log(`event ${event['detail-type']} ${JSON.stringify(event.detail).slice(0, 160)}`),
     },
+  }).catch((error: unknown) => {
+    lock.release();
+    // Taken between the check above and the gateway's listen.
+    throw (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? portError(port, 'EADDRINUSE') : error;
   });
+  lock.setPort(Number(new URL(platform.url).port));
   // Where the CLI's --local finds this platform (removed again on a clean stop).
   writePlatformFile(dataDir, platform);
   if (platform.seeded) console.log('registry was empty: trained and registered the reference model "credit" (version 1)');
@@ -101,10 +124,13 @@ async function main(): Promise<void> {
     console.log(`\n${signal}: stopping`);
     removePlatformFile(dataDir);
     platform.stop().then(
-      () => process.exit(0),
+      () => {
+        lock.release();
+        process.exit(0);
+      },
       (error: unknown) => {
-        console.error('stop failed', error);
-        process.exit(1);
+        lock.release();
+        fail(error, 'stop failed');
       },
     );
   };
@@ -112,8 +138,6 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-main().catch((error: unknown) => {
-  console.error('the local platform could not start:', error instanceof Error ? error.message : error);
-  if (process.env.MLOPS_DEBUG !== undefined) console.error(error);
-  process.exit(1);
-});
+process.on('uncaughtException', (error) => fail(error, 'stopped by an unexpected error'));
+process.on('unhandledRejection', (error) => fail(error, 'stopped by an unexpected error'));
+main().catch((error: unknown) => fail(error, 'the local platform could not start'));
