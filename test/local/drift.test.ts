@@ -64,8 +64,12 @@ async function sendTraffic(prefix: string, instances: readonly FeatureRow[]): Pr
   }
 }
 
+/** The end of the last run's window: a check at the same second is the same check (its retrain run id is that second). */
+let lastRunTime = 0;
+
 async function runDrift(window = '1h'): Promise<DriftReportDocument> {
-  const { status, json } = await call('POST', '/local/v1/drift/runs', { model: 'credit', window, time: new Date(Date.now() + 1000).toISOString() });
+  lastRunTime = Math.max(Date.now() + 1000, lastRunTime + 1000);
+  const { status, json } = await call('POST', '/local/v1/drift/runs', { model: 'credit', window, time: new Date(lastRunTime).toISOString() });
   expect(status).toBe(200);
   const results = json.results as DriftReportDocument[];
   expect(results).toHaveLength(1);
