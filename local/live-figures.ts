@@ -1,6 +1,8 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { CanaryFiguresSource, VariantFigures } from '#core/serving/canary-watch.ts';
 import type { DriftReportDocument } from '#core/drift/job.ts';
+import type { ShadowComparison } from '#core/serving/ports.ts';
+import { shadowAgreements, type ShadowAgreement } from '#core/serving/shadow-agreement.ts';
 
 /**
  * The local platform's live figures: what CloudWatch holds in AWS (requests, latency, errors by code, per model
@@ -98,6 +100,8 @@ export interface DashboardData {
   /** Non-2xx answers over the window, by code. */
   readonly errorsByCode: readonly { readonly code: string; readonly status: number; readonly count: number }[];
   readonly drift: readonly DriftVerdict[];
+  /** Shadow versions against production over the window, per model and pair of versions. */
+  readonly shadow: readonly ShadowAgreement[];
 }
 
 export interface LiveFiguresOptions {
@@ -110,12 +114,24 @@ export interface LiveFiguresOptions {
 /** A bounded in-memory record of the API's answers. */
 export class LiveFigures {
   private readonly samples: RequestSample[] = [];
+  private readonly shadows: { at: number; comparison: ShadowComparison }[] = [];
   private readonly maxSamples: number;
   private readonly now: () => number;
 
   constructor(options: LiveFiguresOptions = {}) {
     this.maxSamples = options.maxSamples ?? 50_000;
     this.now = options.now ?? Date.now;
+  }
+
+  /** Records one shadow comparison (the predict handler's `shadowListeners`). */
+  recordShadow(comparison: ShadowComparison): void {
+    this.shadows.push({ at: this.now(), comparison });
+    if (this.shadows.length > this.maxSamples) this.shadows.splice(0, this.shadows.length - this.maxSamples);
+  }
+
+  /** Shadow agreement since `since` (epoch ms), per model and pair of versions. */
+  shadowAgreement(since: number): ShadowAgreement[] {
+    return shadowAgreements(this.shadows.filter((s) => s.at >= since).map((s) => s.comparison));
   }
 
   record(sample: RequestSample): void {
@@ -223,6 +239,7 @@ export class LiveFigures {
       versions: [...versions.values()].sort(byKey).map(({ samples, ...id }) => ({ ...id, ...figuresOf(samples) })),
       errorsByCode: [...codes.values()].sort((a, b) => b.count - a.count || a.code.localeCompare(b.code)),
       drift,
+      shadow: this.shadowAgreement(first),
     };
   }
 }

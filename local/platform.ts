@@ -350,7 +350,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
     started.push({ close: () => canaryWatch.stop() });
     const instance = handlerInstances++;
-    const { handler, localCaptureSink } = await importHandler(instance);
+    const { handler, localCaptureSink, shadowListeners } = await importHandler(instance);
+    shadowListeners.push((comparison) => figures.recordShadow(comparison));
     const { batchScoringHandler } = await importBatchHandler(instance);
     const batch = new LocalBatchScoring({
       handler: batchScoringHandler,
@@ -410,13 +411,23 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     }
     // Flushes what is buffered and stops the sink's timer (it belongs to this platform's handler instance).
     started.push({ close: async () => localCaptureSink?.close() });
+    // One invocation at a time, as one Lambda container runs them: the handler's Powertools instances (metrics,
+    // log keys) belong to one invocation until the middleware flushes them. Run concurrently, requests mixed each
+    // other's dimensions and flushes ("Dimension \"route\" has already been added", "No application metrics").
+    let invocations: Promise<unknown> = Promise.resolve();
+    const invokeInTurn = <T>(invoke: () => Promise<T>): Promise<T> => {
+      const turn = invocations.then(invoke);
+      invocations = turn.catch(() => undefined);
+      return turn;
+    };
     const gateway: RunningGateway = await startGateway({
-      handler: async (event) => {
-        const began = performance.now();
-        const result = await handler(event, lambdaContext(event.requestContext.requestId));
-        figures.recordAnswer(event, result, performance.now() - began);
-        return result;
-      },
+      handler: (event) =>
+        invokeInTurn(async () => {
+          const began = performance.now();
+          const result = await handler(event, lambdaContext(event.requestContext.requestId));
+          figures.recordAnswer(event, result, performance.now() - began);
+          return result;
+        }),
       pages: dashboardPages(figures, driftVerdicts),
       apiKey: options.apiKey,
       port: options.port ?? 0,

@@ -6,7 +6,8 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { openApiDocument } from '#core/api/openapi.ts';
 import { EndpointScoringEngine, type EndpointObserver } from '#core/serving/endpoint-scoring.ts';
 import { ModelService } from '#core/serving/model-service.ts';
-import type { ServingObserver } from '#core/serving/ports.ts';
+import type { ServingObserver, ShadowComparison } from '#core/serving/ports.ts';
+import { shadowAgreements } from '#core/serving/shadow-agreement.ts';
 import { createDocumentClient, createS3Client, createSageMakerRuntimeClient } from '#adapters/aws-clients.ts';
 import { SageMakerRuntimeInvoker } from '#adapters/sagemaker-runtime-invoker.ts';
 import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
@@ -65,7 +66,9 @@ const observer: ServingObserver = {
     // Routed to the canary and not answered by it: a canary failure, whatever production answered.
     variantMetrics.failed({ model, version: canary_version, variant: 'canary', code: reason });
   },
-  shadowScored({ model, production_version, shadow_version, rows, disagreements, meanAbsDiff }) {
+  shadowScored(comparison) {
+    const { model, production_version, shadow_version, rows, disagreements, meanAbsDiff } = comparison;
+    const [agreement] = shadowAgreements([comparison]);
     logger.info('shadow scored', {
       model,
       production_version,
@@ -73,7 +76,10 @@ const observer: ServingObserver = {
       rows,
       disagreements,
       mean_abs_diff: meanAbsDiff,
+      score_diff_p50: agreement?.scoreDiff.p50,
+      score_diff_p95: agreement?.scoreDiff.p95,
     });
+    for (const listener of shadowListeners) listener(comparison);
     const shadowMetric = metrics.singleMetric();
     shadowMetric.addDimension('model', model);
     shadowMetric.addMetadata('production_version', String(production_version));
@@ -97,6 +103,12 @@ const observer: ServingObserver = {
     rangeMetric.addMetric('OutOfRangeValues', MetricUnit.Count, count);
   },
 };
+
+/**
+ * Told of every shadow comparison besides the log and the metrics: the local platform keeps them for its dashboard
+ * and `mlops --local shadow report` (in AWS nothing listens).
+ */
+export const shadowListeners: ((comparison: ShadowComparison) => void)[] = [];
 
 /** Versions served by SageMaker endpoints: their calls, retries and circuit changes (docs/gpu.md). */
 const endpointObserver: EndpointObserver = {

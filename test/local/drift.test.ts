@@ -132,7 +132,7 @@ describe('drift monitoring on the local platform', () => {
     expect(doc.drifted_features).not.toContain('Age');
     const html = await platform.drift.captures.getText(doc.report_keys.html);
     expect(html).toMatch(/^<!doctype html>/);
-    expect(html).toContain('<svg');
+    expect(html).toContain('<canvas');
     expect(html).toContain('Income');
     const latest = JSON.parse(await platform.drift.captures.getText('drift-reports/credit/latest.json')) as DriftReportDocument;
     expect(latest.report_keys).toEqual(doc.report_keys);

@@ -1,17 +1,36 @@
 /**
- * The drift report as one self-contained HTML page (inline CSS and SVG, no scripts, no external
- * resources), so it opens from S3 or a disk as it is: a summary, then per feature the baseline and
- * current distributions drawn side by side on the same bins, the statistics and the verdict.
+ * The drift report as one self-contained HTML page (inline CSS, Chart.js and the data inline, no external
+ * resource), so it opens from S3 or a disk as it is. It opens with the summary and every feature in order of
+ * severity (critical, warning, ok, then untested; within a level by importance when the model's explanations give
+ * one, then by PSI), as a table that reads without scripts and a chart of each feature's PSI; then per feature, in
+ * the same order, the baseline and current distributions on the same bins (full width, labels rotated or thinned
+ * by Chart.js), the statistics, the missing rates and the verdict.
  */
+import { CHART_JS_SOURCE } from '#core/vendor/chart-js.ts';
 import type { Distribution } from './distributions.ts';
 import type { DriftReportDocument } from './job.ts';
 import type { DriftVerdict, FeatureDrift, PredictionDrift } from './report.ts';
 
-const COLOURS: Record<DriftVerdict, string> = { ok: '#2e7d32', warning: '#ef6c00', critical: '#c62828', insufficient_data: '#616161' };
+export const VERDICT_COLOURS: Record<DriftVerdict, string> = { ok: '#2e7d32', warning: '#ef6c00', critical: '#c62828', insufficient_data: '#616161' };
+
+/** The baseline's bars; the current ones take the verdict's colour. */
+export const BASELINE_COLOUR = '#9e9e9e';
+
+const SEVERITY: Record<DriftVerdict, number> = { critical: 0, warning: 1, ok: 2, insufficient_data: 3 };
+
+export interface DriftHtmlOptions {
+  /** Global importance per feature (mean |SHAP| from the model's explanations), to order features within a level. */
+  readonly importance?: Readonly<Record<string, number>>;
+}
 
 /** Escapes text for HTML content and attribute values. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
+
+/** JSON for an inline `<script>`: `<` escaped, so no value can close the element. */
+function inlineJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
 function fmt(value: number | null | undefined, digits = 4): string {
@@ -21,41 +40,27 @@ function fmt(value: number | null | undefined, digits = 4): string {
   return value.toFixed(digits);
 }
 
-function badge(verdict: DriftVerdict): string {
-  return `<span class="badge" style="background:${COLOURS[verdict]}">${escapeHtml(verdict.replace('_', ' '))}</span>`;
+function pct(rate: number | undefined): string {
+  return rate === undefined || !Number.isFinite(rate) ? '–' : `${(rate * 100).toFixed(1)}%`;
 }
 
-/** Grouped bars: baseline (grey) and current (the verdict's colour) share of each bin. */
-export function distributionSvg(distribution: Distribution, verdict: DriftVerdict): string {
-  const width = 560;
-  const height = 180;
-  const left = 36;
-  const bottom = 46;
-  const top = 10;
-  const plotHeight = height - bottom - top;
-  const n = Math.max(distribution.bins.length, 1);
-  const slot = (width - left - 8) / n;
-  const bar = Math.max(Math.min(slot / 2 - 2, 24), 1);
-  const max = Math.max(...distribution.baseline, ...distribution.current, 0.01);
-  const y = (share: number): number => top + plotHeight - (share / max) * plotHeight;
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">`,
-    `<line x1="${left}" y1="${top + plotHeight}" x2="${width - 4}" y2="${top + plotHeight}" stroke="#999"/>`,
-    `<text x="2" y="${top + 8}" class="axis">${(max * 100).toFixed(0)}%</text>`,
-    `<text x="2" y="${top + plotHeight}" class="axis">0%</text>`,
-  ];
-  distribution.bins.forEach((label, i) => {
-    const x = left + i * slot + slot / 2;
-    const b = distribution.baseline[i] ?? 0;
-    const c = distribution.current[i] ?? 0;
-    parts.push(
-      `<rect x="${(x - bar - 1).toFixed(1)}" y="${y(b).toFixed(1)}" width="${bar.toFixed(1)}" height="${(top + plotHeight - y(b)).toFixed(1)}" fill="#9e9e9e"><title>baseline ${escapeHtml(label)}: ${(b * 100).toFixed(1)}%</title></rect>`,
-      `<rect x="${(x + 1).toFixed(1)}" y="${y(c).toFixed(1)}" width="${bar.toFixed(1)}" height="${(top + plotHeight - y(c)).toFixed(1)}" fill="${COLOURS[verdict]}"><title>current ${escapeHtml(label)}: ${(c * 100).toFixed(1)}%</title></rect>`,
-      `<text x="${x.toFixed(1)}" y="${top + plotHeight + 12}" class="tick" transform="rotate(30 ${x.toFixed(1)} ${top + plotHeight + 12})">${escapeHtml(label.length > 18 ? `${label.slice(0, 17)}…` : label)}</text>`,
-    );
-  });
-  parts.push('</svg>');
-  return parts.join('');
+function badge(verdict: DriftVerdict): string {
+  return `<span class="badge" style="background:${VERDICT_COLOURS[verdict]}">${escapeHtml(verdict.replace('_', ' '))}</span>`;
+}
+
+/**
+ * The features in the order the report shows them: by severity, then by importance (largest first) when known,
+ * then by PSI (largest first), then by name.
+ */
+export function featuresBySeverity(features: readonly FeatureDrift[], importance?: Readonly<Record<string, number>>): FeatureDrift[] {
+  const weight = (name: string): number => (importance !== undefined && Object.hasOwn(importance, name) ? (importance[name] ?? 0) : -1);
+  return [...features].sort(
+    (a, b) =>
+      SEVERITY[a.verdict] - SEVERITY[b.verdict] ||
+      weight(b.name) - weight(a.name) ||
+      (b.psi ?? -1) - (a.psi ?? -1) ||
+      a.name.localeCompare(b.name),
+  );
 }
 
 function statsTable(check: FeatureDrift | PredictionDrift): string {
@@ -73,7 +78,7 @@ function statsTable(check: FeatureDrift | PredictionDrift): string {
   }
   rows.push(['values', String(check.count)]);
   if ('missing_rate' in check) {
-    rows.push(['missing (current / baseline)', `${fmt(check.missing_rate * 100, 1)}% / ${fmt(check.baseline_missing_rate * 100, 1)}%`]);
+    rows.push(['missing (current / baseline)', `${pct(check.missing_rate)} / ${pct(check.baseline_missing_rate)}`]);
     // Reports written before the missing-rate test have no `missing`.
     if (check.missing !== undefined) {
       rows.push([
@@ -85,15 +90,84 @@ function statsTable(check: FeatureDrift | PredictionDrift): string {
   return `<table class="stats">${rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</table>`;
 }
 
-function section(title: string, check: FeatureDrift | PredictionDrift, distribution: Distribution | undefined): string {
-  const chart = distribution === undefined ? '<p>no distribution</p>' : distributionSvg(distribution, check.verdict);
-  return `<section class="feature" id="${escapeHtml(title)}"><h2>${escapeHtml(title)} ${badge(check.verdict)}</h2><div class="row"><div>${chart}<p class="legend"><span class="key" style="background:#9e9e9e"></span>baseline <span class="key" style="background:${COLOURS[check.verdict]}"></span>current</p></div>${statsTable(check)}</div></section>`;
+function section(index: number, title: string, check: FeatureDrift | PredictionDrift, distribution: Distribution | undefined): string {
+  const chart =
+    distribution === undefined
+      ? '<p>no distribution</p>'
+      : `<div class="chart-box"><canvas id="dist-${index}" role="img" aria-label="${escapeHtml(title)}: baseline and current share per bin"></canvas></div>`;
+  return `<section class="feature" id="feature-${index}"><h2>${escapeHtml(title)} ${badge(check.verdict)}</h2>${chart}${statsTable(check)}</section>`;
 }
 
+function overviewTable(features: readonly FeatureDrift[], importance: Readonly<Record<string, number>> | undefined): string {
+  const head = ['feature', 'verdict', 'test', 'p-value', 'PSI', 'W / std', 'missing now', 'missing in training', ...(importance === undefined ? [] : ['importance'])];
+  const rows = features.map((f, i) => {
+    const cells = [
+      `<a href="#feature-${i + 1}">${escapeHtml(f.name)}</a>`,
+      badge(f.verdict),
+      f.test === 'ks' ? 'KS' : 'chi-square',
+      fmt(f.p_value, 6),
+      fmt(f.psi),
+      fmt(f.wasserstein_normalised),
+      pct(f.missing_rate),
+      pct(f.baseline_missing_rate),
+      ...(importance === undefined ? [] : [fmt(importance[f.name])]),
+    ];
+    return `<tr>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
+  });
+  return `<table class="overview"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+/** What the page's script draws: the PSI overview and each section's distribution, in the page's order. */
+interface ChartData {
+  readonly psi: { readonly labels: string[]; readonly values: number[]; readonly colours: string[] };
+  readonly distributions: { readonly id: string; readonly bins: string[]; readonly baseline: number[]; readonly current: number[]; readonly colour: string }[];
+  readonly baselineColour: string;
+}
+
+const SCRIPT = String.raw`
+(function () {
+  const data = JSON.parse(document.getElementById('chart-data').textContent);
+  Chart.defaults.animation = false;
+  Chart.defaults.font.size = 12;
+  const percent = (v) => (v * 100).toFixed(v < 0.1 ? 1 : 0) + '%';
+  new Chart(document.getElementById('psi-chart'), {
+    type: 'bar',
+    data: { labels: data.psi.labels, datasets: [{ label: 'PSI', data: data.psi.values, backgroundColor: data.psi.colours }] },
+    options: {
+      indexAxis: 'y', maintainAspectRatio: false,
+      plugins: { legend: { display: false } },
+      scales: { x: { beginAtZero: true, title: { display: true, text: 'PSI (0.1 warning, 0.2 critical by default)' } }, y: { ticks: { autoSkip: false } } },
+    },
+  });
+  for (const d of data.distributions) {
+    new Chart(document.getElementById(d.id), {
+      type: 'bar',
+      data: {
+        labels: d.bins,
+        datasets: [
+          { label: 'baseline (training)', data: d.baseline, backgroundColor: data.baselineColour },
+          { label: 'current window', data: d.current, backgroundColor: d.colour },
+        ],
+      },
+      options: {
+        maintainAspectRatio: false,
+        plugins: { tooltip: { callbacks: { label: (c) => c.dataset.label + ': ' + percent(c.parsed.y) } } },
+        scales: {
+          x: { ticks: { autoSkip: true, maxRotation: 45, minRotation: 0 } },
+          y: { beginAtZero: true, ticks: { callback: (v) => percent(v) }, title: { display: true, text: 'share of values' } },
+        },
+      },
+    });
+  }
+  document.body.dataset.ready = 'true';
+})();
+`;
+
 /** Renders the report document as a self-contained HTML page. */
-export function renderDriftHtml(doc: DriftReportDocument): string {
+export function renderDriftHtml(doc: DriftReportDocument, options: DriftHtmlOptions = {}): string {
   const t = doc.thresholds;
   const perf = doc.performance;
+  const ordered = featuresBySeverity(doc.features, options.importance);
   const summary: [string, string][] = [
     ['verdict', badge(doc.verdict)],
     ['model', `${escapeHtml(doc.model)} version ${doc.model_version}`],
@@ -113,24 +187,49 @@ export function renderDriftHtml(doc: DriftReportDocument): string {
     ],
     ['retraining', doc.retrain === undefined ? '–' : `${doc.retrain.requested ? `requested (${escapeHtml(doc.retrain.run_id ?? '')})` : 'not requested'}: ${escapeHtml(doc.retrain.reason)}`],
   ];
-  const sections = doc.features.map((f) => section(f.name, f, doc.distributions[f.name]));
-  if (doc.prediction !== undefined) sections.unshift(section('prediction score', doc.prediction, doc.prediction_distribution));
+  const chartData: ChartData = {
+    psi: {
+      labels: ordered.map((f) => f.name),
+      values: ordered.map((f) => f.psi ?? 0),
+      colours: ordered.map((f) => VERDICT_COLOURS[f.verdict]),
+    },
+    distributions: [],
+    baselineColour: BASELINE_COLOUR,
+  };
+  const sections = ordered.map((f, i) => section(i + 1, f.name, f, doc.distributions[f.name]));
+  ordered.forEach((f, i) => {
+    const d = doc.distributions[f.name];
+    if (d !== undefined) chartData.distributions.push({ id: `dist-${i + 1}`, ...d, colour: VERDICT_COLOURS[f.verdict] });
+  });
+  if (doc.prediction !== undefined) {
+    sections.push(section(0, 'prediction score', doc.prediction, doc.prediction_distribution));
+    if (doc.prediction_distribution !== undefined) chartData.distributions.push({ id: 'dist-0', ...doc.prediction_distribution, colour: VERDICT_COLOURS[doc.prediction.verdict] });
+  }
+  const psiHeight = Math.max(160, 28 * ordered.length + 60);
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Drift report: ${escapeHtml(doc.model)} v${doc.model_version} ${escapeHtml(doc.window.to)}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Drift report: ${escapeHtml(doc.model)} v${doc.model_version} ${escapeHtml(doc.window.to)}</title>
 <style>
-body{font-family:system-ui,sans-serif;margin:2rem;color:#212121;max-width:1100px}
+body{font-family:system-ui,sans-serif;margin:1.5rem 2rem;color:#212121}
 h1{font-size:1.5rem}h2{font-size:1.1rem;margin:0 0 .5rem}
-.badge{color:#fff;border-radius:4px;padding:.1rem .5rem;font-size:.85rem;text-transform:uppercase}
+.badge{color:#fff;border-radius:4px;padding:.1rem .5rem;font-size:.8rem;text-transform:uppercase;white-space:nowrap}
 table{border-collapse:collapse}th,td{text-align:left;padding:.2rem .8rem;border-bottom:1px solid #eee;vertical-align:top}
-.feature{border:1px solid #ddd;border-radius:6px;padding:1rem;margin:1rem 0}
-.row{display:flex;gap:1.5rem;flex-wrap:wrap;align-items:flex-start}
-.axis,.tick{font-size:10px;fill:#555}.legend{font-size:.85rem}.key{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 .8rem;vertical-align:middle}
+.overview td:nth-child(n+4){text-align:right}
+.feature,.card{border:1px solid #ddd;border-radius:6px;padding:1rem;margin:1rem 0}
+.chart-box{position:relative;width:100%;height:300px;margin-bottom:.5rem}
+.legend{font-size:.85rem;color:#555}
 </style></head>
 <body>
-<h1>Drift report: ${escapeHtml(doc.model)} version ${doc.model_version}</h1>
+<h1>Drift report: ${escapeHtml(doc.model)} version ${doc.model_version} ${badge(doc.verdict)}</h1>
 <table class="summary">${summary.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</table>
+<section class="card"><h2>Features by severity${options.importance === undefined ? '' : ', then importance'}</h2>
+<div class="chart-box" style="height:${psiHeight}px"><canvas id="psi-chart" role="img" aria-label="PSI per feature"></canvas></div>
+${overviewTable(ordered, options.importance)}</section>
 ${sections.join('\n')}
-<p class="legend">Generated ${escapeHtml(doc.generated_at)} by the serverless-mlops drift job. JSON: ${escapeHtml(doc.report_keys.json)}</p>
+<p class="legend">Generated ${escapeHtml(doc.generated_at)} by the serverless-mlops drift job. JSON: ${escapeHtml(doc.report_keys.json)}. Charts: Chart.js, inline.</p>
+<script type="application/json" id="chart-data">${inlineJson(chartData)}</script>
+<script>${CHART_JS_SOURCE}</script>
+<script>${SCRIPT}</script>
 </body></html>
 `;
 }

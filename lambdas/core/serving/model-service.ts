@@ -538,6 +538,7 @@ export class ModelService {
     const rows = primary.length;
     let disagreements = 0;
     let absDiff = 0;
+    const absDiffs: number[] = [];
     for (let i = 0; i < rows; i++) {
       const p = primary[i] ?? Number.NaN;
       const q = shadowed[i] ?? Number.NaN;
@@ -545,6 +546,7 @@ export class ModelService {
       const shadowLabel = q >= shadowOutput.threshold ? shadowOutput.positive_label : shadowOutput.negative_label;
       if (primaryLabel !== shadowLabel) disagreements++;
       absDiff += Math.abs(p - q);
+      absDiffs.push(Math.abs(p - q));
     }
     this.observer.shadowScored({
       model: production.model,
@@ -553,6 +555,7 @@ export class ModelService {
       rows,
       disagreements,
       meanAbsDiff: rows === 0 ? 0 : absDiff / rows,
+      absDiffs,
     });
   }
 

@@ -75,4 +75,6 @@ export interface ShadowComparison {
   readonly disagreements: number;
   /** Mean absolute difference of the positive-class probabilities. */
   readonly meanAbsDiff: number;
+  /** Each row's absolute difference of the positive-class probabilities, in request order. */
+  readonly absDiffs: readonly number[];
 }
