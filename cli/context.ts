@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { connect, DEFAULT_LOCAL_DIR, DEFAULT_STACK_NAME, type Connection } from './connection.ts';
 import type { Io } from './output.ts';
@@ -40,8 +40,18 @@ export interface CommandContext {
   sleep(ms: number): Promise<void>;
 }
 
-export function defaultActor(env: Env): string {
-  const user = env.USER ?? env.USERNAME ?? env.LOGNAME ?? 'unknown';
+/** The OS account name, or undefined where the OS has none for this process (a uid without a passwd entry). */
+function osUserName(): string | undefined {
+  try {
+    return userInfo().username || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `$USER@host`; without USER, USERNAME or LOGNAME (a container, cron, CI), the OS account name. */
+export function defaultActor(env: Env, osUser: () => string | undefined = osUserName): string {
+  const user = env.USER || env.USERNAME || env.LOGNAME || osUser() || 'unknown';
   return `${user}@${hostname()}`;
 }
 

@@ -46,6 +46,10 @@ export interface RunSnapshot {
   readonly status: RunStatus;
   /** Every state entered so far, in order. */
   readonly progress: readonly string[];
+  /** When each state of `progress` was entered (ISO times), where the pipeline says. */
+  readonly progress_at?: readonly string[];
+  /** When the run ended, where the pipeline says. */
+  readonly ended_at?: string;
   /** The final state when it succeeded; for a failed run, the last state known (may be absent). */
   readonly output?: unknown;
   readonly error?: { readonly name: string; readonly message: string };
@@ -92,6 +96,8 @@ interface LocalRunAnswer {
   readonly run_id: string;
   readonly status: RunStatus;
   readonly progress?: readonly string[];
+  readonly progress_at?: readonly string[];
+  readonly ended_at?: string;
   readonly output?: unknown;
   readonly error?: { readonly name: string; readonly message: string };
   readonly events?: readonly { readonly kind: string; readonly subject?: string; readonly body?: unknown }[];
@@ -121,6 +127,8 @@ export class LocalPipelineClient implements PipelineClient {
       run_id: run.run_id,
       status: run.status,
       progress: run.progress ?? [],
+      ...(run.progress_at === undefined ? {} : { progress_at: run.progress_at }),
+      ...(run.ended_at === undefined ? {} : { ended_at: run.ended_at }),
       ...(run.output === undefined ? {} : { output: run.output }),
       ...(run.error === undefined ? {} : { error: run.error }),
       ...(approvalId === undefined ? {} : { approval_id: approvalId }),
@@ -205,11 +213,13 @@ export class SfnPipelineClient implements PipelineClient {
     const execution = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
     const history = await this.history(executionArn);
     const progress: string[] = [];
+    const progressAt: string[] = [];
     let approvalId: string | undefined;
     let recorded: unknown;
     for (const event of history) {
       if (event.type?.endsWith('StateEntered') === true && event.stateEnteredEventDetails?.name !== undefined) {
         progress.push(event.stateEnteredEventDetails.name);
+        progressAt.push(event.timestamp?.toISOString() ?? '');
       }
       if (event.type?.endsWith('StateExited') === true && RECORD_STATES.has(event.stateExitedEventDetails?.name ?? '')) {
         recorded = parseJson(event.stateExitedEventDetails?.output);
@@ -220,7 +230,12 @@ export class SfnPipelineClient implements PipelineClient {
       }
     }
     const name = (execution.name ?? runId).split(':').at(-1) ?? runId;
-    const common = { run_id: name, progress, ...(approvalId === undefined ? {} : { approval_id: approvalId }) };
+    const common = {
+      run_id: name,
+      progress,
+      progress_at: progressAt,
+      ...(execution.stopDate === undefined ? {} : { ended_at: execution.stopDate.toISOString() }),
+      ...(approvalId === undefined ? {} : { approval_id: approvalId }) };
     switch (execution.status) {
       case 'SUCCEEDED':
         return { ...common, status: 'succeeded', output: parseJson(execution.output) };

@@ -28,7 +28,53 @@ import { CliError, describeError } from './errors.ts';
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-export function buildProgram(session: Session): Command {
+/** The usage error commander reported, printed by `run` (or replaced by a clearer one). */
+export interface HeldError {
+  message?: string;
+}
+
+/** Edit distance of two short strings (for "Did you mean …?"). */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j] as number;
+      row[j] = Math.min(current + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length] as number;
+}
+
+/**
+ * The first option of `argv` that neither the program nor the subcommand it names knows, with the closest known
+ * one of that subcommand: `describe --modle credit` names `--modle`, not a missing `--model`.
+ */
+export function unknownOptionOf(program: Command, argv: readonly string[]): { option: string; suggestion?: string } | undefined {
+  const chain: Command[] = [program];
+  for (const token of argv) {
+    if (token.startsWith('-')) continue;
+    const current = chain[chain.length - 1] as Command;
+    const sub = current.commands.find((c) => c.name() === token || c.aliases().includes(token));
+    if (sub !== undefined) chain.push(sub);
+  }
+  const known = new Set(['--help', '-h']);
+  for (const command of chain) for (const option of command.options) for (const flag of [option.long, option.short]) if (flag !== undefined) known.add(flag);
+  const leaf = chain[chain.length - 1] as Command;
+  for (const token of argv) {
+    if (!token.startsWith('-') || token === '-' || token === '--') continue;
+    const option = token.split('=')[0] as string;
+    if (known.has(option)) continue;
+    const candidates = leaf.options.map((o) => o.long).filter((flag): flag is string => flag !== undefined);
+    const [best] = candidates.map((flag) => ({ flag, d: distance(option, flag) })).sort((a, b) => a.d - b.d);
+    return best !== undefined && best.d <= Math.max(2, Math.floor(option.length / 3)) ? { option, suggestion: best.flag } : { option };
+  }
+  return undefined;
+}
+
+export function buildProgram(session: Session, held: HeldError = {}): Command {
   const { io } = session;
   const program = new Command('mlops')
     .description(
@@ -47,8 +93,11 @@ export function buildProgram(session: Session): Command {
     .configureOutput({
       writeOut: io.stdout,
       writeErr: io.stderr,
-      // One line, as every failure: commander's suggestion ("Did you mean …?") joins it.
-      outputError: (message, write) => write(`mlops: ${message.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`),
+      // One line, as every failure: commander's suggestion ("Did you mean …?") joins it. Held until `run` knows
+      // whether a missing required option is really a misspelt one (commander checks required options first).
+      outputError: (message) => {
+        held.message = `mlops: ${message.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`;
+      },
     });
   program.configureHelp({ sortSubcommands: false, showGlobalOptions: true });
 
@@ -100,14 +149,20 @@ Examples:
 /** Runs the CLI on `argv` (without the node and script paths) and returns the exit code. */
 export async function run(argv: readonly string[], environment: RunEnvironment): Promise<number> {
   const session = new Session(environment);
-  const program = buildProgram(session);
+  const held: HeldError = {};
+  const program = buildProgram(session, held);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Commander printed its own message (help, or one usage line) already.
+      // Commander printed help itself; a usage error is one line, held until now.
       if (error.exitCode === 0 || error.code === 'commander.help' || error.code === 'commander.helpDisplayed') return error.exitCode;
+      const unknown = error.code === 'commander.missingMandatoryOptionValue' ? unknownOptionOf(program, argv) : undefined;
+      if (unknown !== undefined) {
+        held.message = `mlops: unknown option '${unknown.option}'${unknown.suggestion === undefined ? '' : ` (Did you mean ${unknown.suggestion}?)`}\n`;
+      }
+      if (held.message !== undefined) session.io.stderr(held.message);
       return EXIT_USAGE;
     }
     session.io.stderr(`mlops: ${describeError(error)}\n`);

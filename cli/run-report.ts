@@ -173,6 +173,60 @@ export function approvalHint(id: string, local: boolean): string {
   return `${mlops} approve ${id}  or  ${mlops} reject ${id}`;
 }
 
+/** The training pipeline's steps by readable name (step-functions/training-pipeline.asl.json); others are not shown. */
+export const STEP_NAMES: Readonly<Record<string, string>> = {
+  ValidateData: 'validate the data',
+  RecordDataRejection: 'record the data rejection',
+  NotifyDataRejected: 'notify: data rejected',
+  EmitDataRejected: 'event: data rejected',
+  TrainSeeds: 'train and evaluate',
+  CompareWithChampion: 'compare with the champion',
+  Gate: 'gate',
+  ManualApproval: 'wait for approval',
+  RecordRejection: 'record the rejection',
+  NotifyRejected: 'notify: rejected',
+  EmitRejected: 'event: ModelRejected',
+  Register: 'register the version',
+  Promote: 'promote',
+  NotifyPromoted: 'notify: promoted',
+  EmitPromoted: 'event: ModelPromoted',
+  RecordFailure: 'record the failure',
+  NotifyFailure: 'notify: failed',
+  EmitFailure: 'event: PipelineFailed',
+};
+
+/** States inside the per-seed Map (they run side by side): part of `TrainSeeds`, not steps of their own. */
+const MAP_STATES = new Set(['Trainer?', 'Train', 'TrainOnSageMaker', 'ImportSageMakerModel', 'Evaluate', 'SeedResult']);
+
+export interface FinishedStep {
+  readonly state: string;
+  readonly name: string;
+  /** From entering the step to entering the next state (or the run's end); null where the pipeline gives no times. */
+  readonly ms: number | null;
+}
+
+/** The steps of a run that have finished, in order, with their durations. */
+export function finishedSteps(snapshot: RunSnapshot): FinishedStep[] {
+  const entries = snapshot.progress
+    .map((state, i) => ({ state, at: snapshot.progress_at?.[i] }))
+    .filter(({ state }) => !MAP_STATES.has(state));
+  const steps: FinishedStep[] = [];
+  entries.forEach(({ state, at }, i) => {
+    const name = STEP_NAMES[state];
+    if (name === undefined) return;
+    const end = entries[i + 1]?.at ?? (snapshot.status === 'running' ? undefined : snapshot.ended_at);
+    if (end === undefined && snapshot.status === 'running') return;
+    const ms = at === undefined || at === '' || end === undefined || end === '' ? null : Math.max(0, Date.parse(end) - Date.parse(at));
+    steps.push({ state, name, ms });
+  });
+  return steps;
+}
+
+function duration(ms: number | null): string {
+  if (ms === null) return '';
+  return ms < 1000 ? `${ms} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
 /**
  * Looks at the run every `client.pollMs` until it ends; for people (not with --json) writes
  * each newly entered state on stderr, and how to answer an approval when the run waits for one.
@@ -182,28 +236,40 @@ export async function followRun(context: CommandContext, client: PipelineClient,
   let hinted = false;
   for (;;) {
     const snapshot = await client.get(runId);
+    const steps = finishedSteps(snapshot);
     if (!context.json) {
-      for (const state of snapshot.progress.slice(shown)) context.io.stderr(`  → ${state}\n`);
+      for (const step of steps.slice(shown)) context.io.stderr(`  ✓ ${step.name.padEnd(26)} ${duration(step.ms)}`.trimEnd() + '\n');
       if (!hinted && snapshot.status === 'running' && snapshot.approval_id !== undefined && snapshot.progress.at(-1) === 'ManualApproval') {
         context.io.stderr(`  waiting for approval: ${approvalHint(snapshot.approval_id, client.local)}\n`);
         hinted = true;
       }
     }
-    shown = Math.max(shown, snapshot.progress.length);
+    shown = Math.max(shown, steps.length);
     if (snapshot.status !== 'running') return snapshot;
     await context.sleep(client.pollMs);
   }
 }
 
+/** `mlops train`'s exit code for a run its gate (or its approver) rejected: the run worked, the model did not pass. */
+export const EXIT_REJECTED = 3;
+
 /**
  * Prints a run's report; a failed run (one that did not end promoted or rejected) also ends
- * the command with exit code 1 and one `mlops:` line.
+ * the command with exit code 1 and one `mlops:` line, and with `failOnRejection` a rejected one with exit code 3.
  */
-export function reportRun(context: CommandContext, client: PipelineClient, snapshot: RunSnapshot, options: { readonly failOnFailure: boolean }): void {
+export function reportRun(
+  context: CommandContext,
+  client: PipelineClient,
+  snapshot: RunSnapshot,
+  options: { readonly failOnFailure: boolean; readonly failOnRejection?: boolean },
+): void {
   const report = summarizeRun(snapshot);
   emit(context.io, context.json, report, () => renderRun(report, client));
   if (options.failOnFailure && report.outcome === 'failed') {
     const why = report.error === null ? (report.message ?? 'see the report above') : report.error.name;
     throw new CliError(`training run ${report.run_id} failed: ${why}`);
+  }
+  if (options.failOnRejection === true && report.outcome === 'rejected') {
+    throw new CliError(report.message ?? `training run ${report.run_id} was rejected (see the gate above)`, EXIT_REJECTED);
   }
 }

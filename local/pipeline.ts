@@ -67,6 +67,10 @@ export interface LocalRun {
   readonly started_at: string;
   /** Every state entered, in order: what a person watches while it runs. */
   readonly progress: string[];
+  /** When each state of `progress` was entered (ISO times). */
+  readonly progress_at: string[];
+  /** When the run ended. */
+  ended_at?: string;
   output?: unknown;
   error?: { name: string; message: string };
 }
@@ -183,7 +187,7 @@ export class LocalPipeline {
   /** Starts a run; `done` settles when it ends (never rejects: the run's status says how). */
   start(input: Record<string, unknown>): { run: LocalRun; done: Promise<LocalRun> } {
     const runId = typeof input.run_id === 'string' ? input.run_id : randomUUID();
-    const run: LocalRun = { run_id: runId, status: 'running', started_at: new Date().toISOString(), progress: [] };
+    const run: LocalRun = { run_id: runId, status: 'running', started_at: new Date().toISOString(), progress: [], progress_at: [] };
     this.runs.set(runId, run);
     this.persist(run);
     const execution = this.machine.run(
@@ -200,18 +204,23 @@ export class LocalPipeline {
     );
     const watch = (async () => {
       for await (const event of execution.eventLogs) {
-        if (event.type === 'StateEntered' && 'state' in event) run.progress.push(event.state.name);
+        if (event.type === 'StateEntered' && 'state' in event) {
+          run.progress.push(event.state.name);
+          run.progress_at.push(new Date().toISOString());
+        }
       }
     })().catch(() => undefined);
     const done = execution.result.then(
       (output: unknown) => {
         run.status = 'succeeded';
+        run.ended_at = new Date().toISOString();
         run.output = output;
         this.persist(run);
         return run;
       },
       (error: unknown) => {
         run.status = 'failed';
+        run.ended_at = new Date().toISOString();
         // The runner wraps the error of the Fail state (or of a task nobody caught) as its cause.
         const failure = error as { name?: string; message?: string; cause?: { name?: string; message?: string } };
         const cause = failure.cause ?? failure;

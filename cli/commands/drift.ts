@@ -91,6 +91,24 @@ function documentSummary(doc: DriftReportDocument, where: (key: string) => strin
   );
 }
 
+/** Exit code of a drift check at or above `--fail-on` (and of a training run rejected by its gate). */
+export const EXIT_CHECK_FAILED = 3;
+
+const LEVELS = ['ok', 'warning', 'critical'] as const;
+type FailOn = 'warning' | 'critical';
+
+function parseFailOn(value: string): FailOn {
+  if (value === 'warning' || value === 'critical') return value;
+  throw new CliError(`--fail-on must be warning or critical, got "${value}"`, 2);
+}
+
+/** Ends the command with exit code 3 when `verdict` reaches `failOn` (after the report is printed). */
+function failOnVerdict(verdict: string, failOn: FailOn | undefined, what: string): void {
+  if (failOn === undefined) return;
+  const level = LEVELS.indexOf(verdict as (typeof LEVELS)[number]);
+  if (level >= LEVELS.indexOf(failOn)) throw new CliError(`${what}: verdict ${verdict}, at or above --fail-on ${failOn}`, EXIT_CHECK_FAILED);
+}
+
 /** `mlops drift run` and `mlops drift compare`. */
 export function driftCommand(program: Command, session: Session): void {
   const drift = program.command('drift').description('drift monitoring: run the drift job, or compare two CSV files');
@@ -99,7 +117,8 @@ export function driftCommand(program: Command, session: Session): void {
     .description("run the drift job for a model now: its production version's captured traffic against its training baseline")
     .requiredOption('--model <name>', 'the model')
     .option('--window <duration>', 'how far back: 30m, 1h, 24h, 7d', '1h')
-    .action(async (options: { model: string; window: string }, command: Command) => {
+    .option('--fail-on <level>', 'exit 3 when the verdict is this level or worse: warning or critical (for CI jobs)', parseFailOn)
+    .action(async (options: { model: string; window: string; failOn?: FailOn }, command: Command) => {
       try {
         parseWindow(options.window);
       } catch (error) {
@@ -112,6 +131,7 @@ export function driftCommand(program: Command, session: Session): void {
       emit(context.io, context.json, { ...doc, report_urls: { html: client.locate(doc.report_keys.html), json: client.locate(doc.report_keys.json) } }, () =>
         documentSummary(doc, (key) => client.locate(key)),
       );
+      failOnVerdict(doc.verdict, options.failOn, `drift of ${options.model}`);
     });
   drift
     .command('compare')
@@ -119,7 +139,8 @@ export function driftCommand(program: Command, session: Session): void {
     .requiredOption('--reference <file>', 'the reference (baseline) CSV')
     .requiredOption('--current <file>', 'the current CSV, with the same columns')
     .option('--missing-tokens <list>', `comma-separated cells read as missing in a numeric column, besides empty ones (default ${DEFAULT_MISSING_TOKENS.join(',')})`)
-    .action((options: { reference: string; current: string; missingTokens?: string }, command: Command) => {
+    .option('--fail-on <level>', 'exit 3 when the verdict is this level or worse: warning or critical (for CI jobs)', parseFailOn)
+    .action((options: { reference: string; current: string; missingTokens?: string; failOn?: FailOn }, command: Command) => {
       const context = session.context(command);
       const reference = readCsv(context.cwd, options.reference, '--reference');
       const current = readCsv(context.cwd, options.current, '--current');
@@ -142,5 +163,6 @@ export function driftCommand(program: Command, session: Session): void {
           '\n' +
           featureTable(comparison.features),
       );
+      failOnVerdict(comparison.verdict, options.failOn, `${options.current} against ${options.reference}`);
     });
 }

@@ -13,7 +13,8 @@ import { emit } from '../output.ts';
 /**
  * `mlops train --data credit.csv --target Status --positive bad --model credit`: uploads the
  * data content-addressed to the artifact bucket, starts a training pipeline run and follows it
- * to its outcome. Exit code 0 when the run ended (promoted or rejected), 1 when it failed.
+ * to its outcome. Exit code 0 when promoted (or registered, awaiting a canary), 3 when rejected by the gate or the
+ * approver, 1 when it failed.
  */
 
 interface TrainOptions {
@@ -96,6 +97,6 @@ export function trainCommand(program: Command, session: Session): void {
       }
       if (!context.json) context.io.stderr(`training run ${runId} of model ${options.model} on ${key}\n`);
       const snapshot = await followRun(context, pipeline, runId);
-      reportRun(context, pipeline, snapshot, { failOnFailure: true });
+      reportRun(context, pipeline, snapshot, { failOnFailure: true, failOnRejection: true });
     });
 }

@@ -48,6 +48,20 @@ describe('mlops drift compare', () => {
     expect(out.verdict).toBe('critical');
   });
 
+  it('gates a CI job with --fail-on: exit 3 at or above the level, after printing the report; 0 below it', async () => {
+    const critical = await mlops('drift', 'compare', '--reference', 'reference.csv', '--current', 'current.csv', '--json', '--fail-on', 'warning');
+    expect(critical.code).toBe(3);
+    expect(JSON.parse(critical.stdout)).toMatchObject({ verdict: 'critical' });
+    expect(critical.stderr).toBe('mlops: current.csv against reference.csv: verdict critical, at or above --fail-on warning\n');
+    expect((await mlops('drift', 'compare', '--reference', 'reference.csv', '--current', 'current.csv', '--fail-on', 'critical')).code).toBe(3);
+    const same = await mlops('drift', 'compare', '--reference', 'reference.csv', '--current', 'reference.csv', '--fail-on', 'warning');
+    expect(same.code).toBe(0);
+    const small = await mlops('drift', 'compare', '--reference', 'small-a.csv', '--current', 'small-b.csv', '--fail-on', 'warning');
+    expect(small.code).toBe(0); // insufficient data is not a drift
+    const bad = await mlops('drift', 'compare', '--reference', 'reference.csv', '--current', 'current.csv', '--fail-on', 'ok');
+    expect(bad).toMatchObject({ code: 2, stderr: 'mlops: --fail-on must be warning or critical, got "ok"\n' });
+  });
+
   it('runs KS on the raw columns, as ks_2samp(reference, current)', async () => {
     const result = await mlops('drift', 'compare', '--reference', 'small-a.csv', '--current', 'small-b.csv', '--json');
     expect(result.code).toBe(0);

@@ -127,10 +127,20 @@ describe('mlops --local train', () => {
     const result = await train('credit-cli', '--seeds', '1,2', '--reason', 'first model');
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/^training run [0-9a-f-]{36} of model credit-cli on datasets\/credit-cli\/[0-9a-f]{64}\.csv\n/);
-    const states = result.stderr.split('\n').filter((line) => line.startsWith('  → ')).map((line) => line.slice(4));
-    expect(states).toEqual(expect.arrayContaining(['ValidateData', 'TrainSeeds', 'Train', 'Evaluate', 'CompareWithChampion', 'Gate', 'Register', 'Promote']));
-    expect(states.indexOf('ValidateData')).toBeLessThan(states.indexOf('Promote'));
-    expect(new Set(states).size).toBeLessThan(states.length); // Train and Evaluate once per seed
+    // Each step by a readable name with its duration, as it finishes; the per-seed states are one step.
+    const steps = result.stderr.split('\n').filter((line) => line.startsWith('  ✓ '));
+    for (const line of steps) expect(line).toMatch(/^ {2}✓ [a-z:A-Z ]+? {2,}(\d+ ms|\d+\.\d s|\d+ min \d+ s)$/);
+    expect(steps.map((line) => line.slice(4).replace(/ {2,}.*$/, ''))).toEqual([
+      'validate the data',
+      'train and evaluate',
+      'compare with the champion',
+      'gate',
+      'register the version',
+      'promote',
+      'notify: promoted',
+      'event: ModelPromoted',
+    ]);
+    expect(result.stderr).not.toMatch(/UseValidatedRun|DataValid\?|GatePassed\?/);
     expect(result.stdout).toMatch(/^status\s+succeeded$/m);
     expect(result.stdout).toMatch(/^outcome\s+promoted$/m);
     expect(result.stdout).toMatch(/^version\s+1$/m);
@@ -146,13 +156,14 @@ describe('mlops --local train', () => {
     expect(history.find((r) => r.action === 'register')?.reason).toMatch(/: first model$/);
   });
 
-  it('trains gradient-boosted trees with parameters, and rejects a weaker candidate against the champion (exit 0)', async () => {
+  it('trains gradient-boosted trees with parameters, and rejects a weaker candidate against the champion (exit 3)', async () => {
     const promoted = parse(await train('credit-gbdt', '--trainer', 'gbdt', '--param', 'trees=20', '--json'));
     expect(promoted).toMatchObject({ outcome: 'promoted', version: 1, champion: null });
     expect(promoted.gate?.reasons.some((r) => r.check === 'champion_regression')).toBe(false);
 
     const weak = await train('credit-gbdt', '--trainer', 'gbdt', '--param', 'trees=1', '--param', 'maxDepth=1', '--json');
-    expect(weak.code).toBe(0);
+    expect(weak.code).toBe(3);
+    expect(weak.stderr).toMatch(/^mlops: training run [0-9a-f-]{36} of model credit-gbdt rejected at Gate: .+\n$/);
     const report = parse(weak);
     expect(report).toMatchObject({ status: 'succeeded', outcome: 'rejected', version: 2, mode: null, champion: { version: 1 } });
     expect(report.gate?.passed).toBe(false);
@@ -180,8 +191,8 @@ describe('mlops --local train', () => {
 
     const text = await mlops('train', '--data', 'broken.csv', '--target', 'Status', '--positive', 'bad', '--model', 'broken');
     expect(text.code).toBe(1);
-    expect(text.stderr).toContain('  → ValidateData\n');
-    expect(text.stderr).not.toContain('  → Train\n');
+    expect(text.stderr).toMatch(/^ {2}✓ validate the data {2,}\S/m);
+    expect(text.stderr).not.toContain('train and evaluate');
     expect(text.stdout).toMatch(/^outcome\s+failed$/m);
     expect(text.stdout).toMatch(/^error\s+DataValidationFailed: /m);
     await expect(platform.registryService.getModel('broken')).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
@@ -198,7 +209,7 @@ describe('mlops --local train', () => {
 
     const result = await training;
     expect(result.code).toBe(0);
-    expect(result.stderr).toContain('  → ManualApproval\n');
+    expect(result.stderr).toMatch(/^ {2}✓ wait for approval {2,}\S/m);
     expect(result.stdout).toMatch(/^outcome\s+promoted$/m);
     expect((await platform.registryService.getModel('credit-approved')).production_version).toBe(1);
     expect((await platform.approvals.get(id))?.status).toBe('approved');
