@@ -250,6 +250,8 @@ describe('HTML drift report', () => {
     expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
     expect(order[0]?.[1]).not.toBe('ok');
     expect(html).toContain('missing now');
+    // The PSI axis names the report's own thresholds, not fixed numbers.
+    expect(html).toContain(`critical above ${doc.thresholds.psiCritical})`);
   });
 
   it.skipIf(!BROWSER.present())('draws the PSI overview and every distribution in headless Chromium', async () => {

@@ -119,7 +119,7 @@ function overviewTable(features: readonly FeatureDrift[], importance: Readonly<R
 
 /** What the page's script draws: the PSI overview and each section's distribution, in the page's order. */
 interface ChartData {
-  readonly psi: { readonly labels: string[]; readonly values: number[]; readonly colours: string[] };
+  readonly psi: { readonly labels: string[]; readonly values: number[]; readonly colours: string[]; readonly axisTitle: string };
   readonly distributions: { readonly id: string; readonly bins: string[]; readonly baseline: number[]; readonly current: number[]; readonly colour: string }[];
   readonly baselineColour: string;
 }
@@ -136,7 +136,7 @@ const SCRIPT = String.raw`
     options: {
       indexAxis: 'y', maintainAspectRatio: false,
       plugins: { legend: { display: false } },
-      scales: { x: { beginAtZero: true, title: { display: true, text: 'PSI (0.1 warning, 0.2 critical by default)' } }, y: { ticks: { autoSkip: false } } },
+      scales: { x: { beginAtZero: true, title: { display: true, text: data.psi.axisTitle } }, y: { ticks: { autoSkip: false } } },
     },
   });
   for (const d of data.distributions) {
@@ -192,6 +192,7 @@ export function renderDriftHtml(doc: DriftReportDocument, options: DriftHtmlOpti
       labels: ordered.map((f) => f.name),
       values: ordered.map((f) => f.psi ?? 0),
       colours: ordered.map((f) => VERDICT_COLOURS[f.verdict]),
+      axisTitle: `PSI (drifted above ${t.psiWarning} when significant, critical above ${t.psiCritical})`,
     },
     distributions: [],
     baselineColour: BASELINE_COLOUR,
