@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ENV } from '#contracts/env.ts';
 import type { BatchManifest } from '#core/batch/batch-job.ts';
 import { instanceOf } from '#core/batch/batch-job.ts';
 import { parseCsvRecords } from '#core/data/csv.ts';
@@ -59,7 +60,7 @@ function perSecond(rows: number, ms: number): string {
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mlops-batch-bench-'));
-  process.env.BATCH_MAX_ITEMS_PER_BATCH = String(BATCH_SIZE);
+  process.env[ENV.BATCH_MAX_ITEMS_PER_BATCH] = String(BATCH_SIZE);
   const platform = await startLocalPlatform({ dataDir, apiKey: 'batch-bench-key-0123456789', port: 0 });
   try {
     const s3 = new S3Client({ endpoint: platform.s3Endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });

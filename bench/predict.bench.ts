@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { ENV } from '#contracts/env.ts';
 import { encodeRows } from '#core/model/encode.ts';
 import { startLocalPlatform } from '../local/platform.ts';
 import { CREDIT_INSTANCE } from '../test/support/credit-instances.ts';
@@ -97,8 +98,8 @@ async function main(): Promise<void> {
         ...process.env,
         POWERTOOLS_METRICS_DISABLED: 'false',
         POWERTOOLS_DEV: '',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
-        ONNX_INTRA_OP_THREADS: '1',
+        [ENV.POWERTOOLS_LOG_LEVEL]: 'INFO',
+        [ENV.ONNX_INTRA_OP_THREADS]: '1',
         // Lambda resolves layer packages through NODE_PATH=/opt/nodejs/node_modules; here the repo's copy stands in.
         NODE_PATH: join(repoRoot, 'node_modules'),
       },

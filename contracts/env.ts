@@ -84,8 +84,7 @@ export const ENV = {
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
-/** Powertools metrics namespace shared by every function of the platform. */
-export const METRICS_NAMESPACE = 'ServerlessMLOps';
+export { METRICS_NAMESPACE } from './metrics.ts';
 
 /** Powertools service names of the functions (the `service` dimension of their metrics). */
 export const SERVICE_NAMES = {

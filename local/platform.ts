@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { ENV, SERVICE_NAMES } from '#contracts/env.ts';
 import { artifactVerifier } from '#core/registry/registration.ts';
 import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -164,11 +165,11 @@ export interface LocalPlatform {
 function configureSageMakerEnvironment(endpoint: string, options: LocalSageMakerOptions): void {
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: endpoint,
-    SAGEMAKER_INVOKE_TIMEOUT_MS: String(options.invokeTimeoutMs ?? 3000),
-    SAGEMAKER_MAX_THROTTLE_RETRIES: String(options.maxThrottleRetries ?? 2),
-    SAGEMAKER_RETRY_BASE_DELAY_MS: String(options.retryBaseDelayMs ?? 100),
-    SAGEMAKER_CIRCUIT_FAILURE_THRESHOLD: String(options.circuitFailureThreshold ?? 5),
-    SAGEMAKER_CIRCUIT_OPEN_SECONDS: String(options.circuitOpenSeconds ?? 30),
+    [ENV.SAGEMAKER_INVOKE_TIMEOUT_MS]: String(options.invokeTimeoutMs ?? 3000),
+    [ENV.SAGEMAKER_MAX_THROTTLE_RETRIES]: String(options.maxThrottleRetries ?? 2),
+    [ENV.SAGEMAKER_RETRY_BASE_DELAY_MS]: String(options.retryBaseDelayMs ?? 100),
+    [ENV.SAGEMAKER_CIRCUIT_FAILURE_THRESHOLD]: String(options.circuitFailureThreshold ?? 5),
+    [ENV.SAGEMAKER_CIRCUIT_OPEN_SECONDS]: String(options.circuitOpenSeconds ?? 30),
   });
 }
 
@@ -182,19 +183,19 @@ function configureHandlerEnvironment(dynamoDb: string, s3: string, cacheTtlSecon
     AWS_SESSION_TOKEN: '',
     AWS_ENDPOINT_URL_DYNAMODB: dynamoDb,
     AWS_ENDPOINT_URL_S3: s3,
-    REGISTRY_TABLE_NAME: LOCAL_TABLE_NAME,
-    ARTIFACT_BUCKET_NAME: LOCAL_BUCKET_NAME,
-    REGISTRY_CACHE_TTL_SECONDS: String(cacheTtlSeconds),
-    POWERTOOLS_SERVICE_NAME: process.env.POWERTOOLS_SERVICE_NAME ?? 'inference-api',
+    [ENV.REGISTRY_TABLE_NAME]: LOCAL_TABLE_NAME,
+    [ENV.ARTIFACT_BUCKET_NAME]: LOCAL_BUCKET_NAME,
+    [ENV.REGISTRY_CACHE_TTL_SECONDS]: String(cacheTtlSeconds),
+    [ENV.POWERTOOLS_SERVICE_NAME]: process.env[ENV.POWERTOOLS_SERVICE_NAME] ?? SERVICE_NAMES.inferenceApi,
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     // INFO in one readable line each: shadow comparisons, out-of-range values, refused requests, model loads.
-    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
+    [ENV.POWERTOOLS_LOG_LEVEL]: process.env[ENV.POWERTOOLS_LOG_LEVEL] ?? 'INFO',
     MLOPS_LOG_FORMAT: process.env.MLOPS_LOG_FORMAT ?? 'text',
-    MLOPS_ENVIRONMENT: 'local',
-    CAPTURE_BUCKET_NAME: LOCAL_CAPTURE_BUCKET_NAME,
-    CAPTURE_SAMPLE_RATE: process.env.CAPTURE_SAMPLE_RATE ?? '1',
+    [ENV.MLOPS_ENVIRONMENT]: 'local',
+    [ENV.CAPTURE_BUCKET_NAME]: LOCAL_CAPTURE_BUCKET_NAME,
+    [ENV.CAPTURE_SAMPLE_RATE]: process.env[ENV.CAPTURE_SAMPLE_RATE] ?? '1',
     CAPTURE_FLUSH_INTERVAL_MS: process.env.CAPTURE_FLUSH_INTERVAL_MS ?? '1000',
-    BATCH_BUCKET_NAMES: LOCAL_BATCH_BUCKET_NAME,
+    [ENV.BATCH_BUCKET_NAMES]: LOCAL_BATCH_BUCKET_NAME,
   });
 }
 
@@ -208,8 +209,8 @@ async function importBatchHandler(instance: number): Promise<typeof import('../l
 /** Always set, never inherited: a platform started earlier in the same process must not leak its policy. */
 function configureRangeCheckEnvironment(options: NonNullable<LocalPlatformOptions['outOfRange']>): void {
   Object.assign(process.env, {
-    OUT_OF_RANGE_POLICY: options.policy ?? 'warn',
-    OUT_OF_RANGE_TOLERANCE: String(options.tolerance ?? 0.1),
+    [ENV.OUT_OF_RANGE_POLICY]: options.policy ?? 'warn',
+    [ENV.OUT_OF_RANGE_TOLERANCE]: String(options.tolerance ?? 0.1),
   });
 }
 
@@ -432,7 +433,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       apiKey: options.apiKey,
       port: options.port ?? 0,
       host: options.host ?? '127.0.0.1',
-      corsAllowOrigins: (process.env.CORS_ALLOW_ORIGIN ?? '').split(',').filter((o) => o !== ''),
+      corsAllowOrigins: (process.env[ENV.CORS_ALLOW_ORIGIN] ?? '').split(',').filter((o) => o !== ''),
       onRequest: options.onRequest,
       localRoutes: localAdminRoutes(pipeline, approvals, drift, batch),
     });

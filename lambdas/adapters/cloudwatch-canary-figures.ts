@@ -1,5 +1,6 @@
 import { GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import type { CanaryFiguresSource, VariantFigures } from '#core/serving/canary-watch.ts';
+import { METRIC_DIMENSIONS, VARIANT_METRICS } from '#contracts/metrics.ts';
 
 /**
  * The canary watch's figures from CloudWatch: the inference API's per-variant metrics (`VariantErrors`,
@@ -41,10 +42,10 @@ export class CloudWatchCanaryFigures implements CanaryFiguresSource {
             Namespace: this.options.namespace,
             MetricName: metricName,
             Dimensions: [
-              { Name: 'environment', Value: this.options.environment },
-              { Name: 'model', Value: query.model },
-              { Name: 'service', Value: this.options.service },
-              { Name: 'variant', Value: variant },
+              { Name: METRIC_DIMENSIONS.environment, Value: this.options.environment },
+              { Name: METRIC_DIMENSIONS.model, Value: query.model },
+              { Name: METRIC_DIMENSIONS.service, Value: this.options.service },
+              { Name: METRIC_DIMENSIONS.variant, Value: variant },
             ],
           },
           Period: seconds,
@@ -53,10 +54,10 @@ export class CloudWatchCanaryFigures implements CanaryFiguresSource {
         ReturnData: true,
       });
       queries.push(
-        stat('requests', 'VariantErrors', 'SampleCount'),
-        stat('errors', 'VariantErrors', 'Sum'),
-        stat('p95', 'VariantLatency', 'p95'),
-        stat('score', 'VariantScore', 'Average'),
+        stat('requests', VARIANT_METRICS.errors, 'SampleCount'),
+        stat('errors', VARIANT_METRICS.errors, 'Sum'),
+        stat('p95', VARIANT_METRICS.latency, 'p95'),
+        stat('score', VARIANT_METRICS.score, 'Average'),
       );
     }
     const values = new Map<string, number>();

@@ -17,6 +17,7 @@ import { predictConfig } from '#contracts/predict.ts';
 import { registryConfig } from '#contracts/registry.ts';
 import { logger, metrics, tracer } from '#shared/powertools.ts';
 import { createBatchScoringHandler, type BatchStepEvent } from './batch-handler.ts';
+import { BATCH_METRICS } from '#contracts/metrics.ts';
 
 /**
  * Lambda entry of batch scoring: every Lambda task of step-functions/batch-scoring.asl.json (plan, each batch of the
@@ -29,8 +30,8 @@ const threads = configEnv(ENV.ONNX_INTRA_OP_THREADS, predictConfig.shape.onnxInt
 const maxItemsPerBatch = configEnv(ENV.BATCH_MAX_ITEMS_PER_BATCH, batchConfig.shape.maxItemsPerBatch, 'batch.maxItemsPerBatch');
 
 const service = new ModelService({
-  registry: new DynamoDbRegistry(documentClient, requireEnv('REGISTRY_TABLE_NAME')),
-  artifacts: new S3ArtifactStore(s3Client, requireEnv('ARTIFACT_BUCKET_NAME')),
+  registry: new DynamoDbRegistry(documentClient, requireEnv(ENV.REGISTRY_TABLE_NAME)),
+  artifacts: new S3ArtifactStore(s3Client, requireEnv(ENV.ARTIFACT_BUCKET_NAME)),
   engine: new OnnxScoringEngine({ intraOpNumThreads: threads === 0 ? undefined : threads }),
   cacheTtlMs: configEnv(ENV.REGISTRY_CACHE_TTL_SECONDS, registryConfig.shape.cacheTtlSeconds, 'registry.cacheTtlSeconds') * 1000,
   maxBatchSize: maxItemsPerBatch,
@@ -62,13 +63,13 @@ const dispatch = createBatchScoringHandler(
   },
   {
     batchScored(part, ms) {
-      metrics.addMetric('BatchRowsScored', MetricUnit.Count, part.scored);
-      metrics.addMetric('BatchRowsRefused', MetricUnit.Count, part.refused);
-      metrics.addMetric('BatchScoringDuration', MetricUnit.Milliseconds, ms);
+      metrics.addMetric(BATCH_METRICS.rowsScored, MetricUnit.Count, part.scored);
+      metrics.addMetric(BATCH_METRICS.rowsRefused, MetricUnit.Count, part.refused);
+      metrics.addMetric(BATCH_METRICS.scoringDuration, MetricUnit.Milliseconds, ms);
     },
     jobFinished(summary) {
       logger.info('batch job finished', { job_id: summary.job_id, status: summary.status, rows_in: summary.rows_in, rows_refused: summary.rows_refused });
-      metrics.addMetric(summary.status === 'succeeded' ? 'BatchJobsSucceeded' : 'BatchJobsFailed', MetricUnit.Count, 1);
+      metrics.addMetric(summary.status === 'succeeded' ? BATCH_METRICS.jobsSucceeded : BATCH_METRICS.jobsFailed, MetricUnit.Count, 1);
     },
   },
 );
@@ -79,7 +80,7 @@ export async function batchScoringHandler(event: BatchStepEvent): Promise<unknow
     return await dispatch(event);
   } catch (error) {
     logger.error('batch step failed', { error: error as Error });
-    metrics.addMetric('BatchStepErrors', MetricUnit.Count, 1);
+    metrics.addMetric(BATCH_METRICS.stepErrors, MetricUnit.Count, 1);
     throw error;
   } finally {
     logger.removeKeys(['step']);

@@ -15,6 +15,7 @@ import { requireEnv } from '#shared/environment.ts';
 import { ENV } from '#contracts/env.ts';
 import { logger, metrics, tracer } from '#shared/powertools.ts';
 import { parseCanaryThresholds } from './thresholds.ts';
+import { CANARY_METRICS, METRIC_DIMENSIONS } from '#contracts/metrics.ts';
 
 /**
  * Lambda entry of the canary watch: run every minute by an EventBridge schedule and at once when a canary alarm
@@ -58,10 +59,10 @@ export async function canaryWatchHandler(event: CanaryWatchEvent): Promise<{ che
     });
     if (check.outcome !== 'applied') continue;
     const metric = metrics.singleMetric();
-    metric.addDimension('model', check.model);
-    metric.addMetric(check.verdict.action === 'rollback' ? 'CanaryRollbacks' : 'CanaryPromotions', MetricUnit.Count, 1);
+    metric.addDimension(METRIC_DIMENSIONS.model, check.model);
+    metric.addMetric(check.verdict.action === 'rollback' ? CANARY_METRICS.rollbacks : CANARY_METRICS.promotions, MetricUnit.Count, 1);
   }
-  metrics.addMetric('CanaryChecks', MetricUnit.Count, checks.length);
+  metrics.addMetric(CANARY_METRICS.checks, MetricUnit.Count, checks.length);
   return { checks };
 }
 

@@ -4,6 +4,7 @@ import type { DriftJobDependencies, DriftObserver, DriftReportDocument } from '#
 import { runDriftJob } from '#core/drift/job.ts';
 import { parseDriftJobEvent } from '#core/drift/job-event.ts';
 import type { RegistryReader } from '#core/serving/ports.ts';
+import { DRIFT_METRICS, METRIC_DIMENSIONS } from '#contracts/metrics.ts';
 
 export interface DriftJobHandlerOptions extends Omit<DriftJobDependencies, 'registry'> {
   readonly registry: Pick<RegistryReader, 'getModel' | 'getVersion' | 'listModels'>;
@@ -14,7 +15,7 @@ export interface DriftJobHandlerOptions extends Omit<DriftJobDependencies, 'regi
 const MAX_SCORE_VALUES = 100;
 
 /**
- * Metrics of one report (docs/metrics.md, names from lib/constructs/observability.ts `DRIFT_METRICS`):
+ * Metrics of one report (docs/metrics.md, names from contracts/metrics.ts `DRIFT_METRICS`):
  * `DriftScore`, `DriftCritical`, `PredictionScore` (≤ 100 evenly spaced scores), `LiveAccuracy`,
  * `LiveRocAuc` with `model`; then `FeatureDrift` (the feature's PSI) with `model` and `feature`.
  * Each set is flushed at once, because dimensions are shared by everything flushed together.
@@ -23,24 +24,24 @@ export function driftMetricsObserver(metrics: Metrics): DriftObserver {
   return {
     reported(doc: DriftReportDocument, window: { readonly scores: readonly number[] }) {
       if (doc.verdict === 'insufficient_data') {
-        metrics.addDimension('model', doc.model);
-        metrics.addMetric('DriftInsufficientData', MetricUnit.Count, 1);
+        metrics.addDimension(METRIC_DIMENSIONS.model, doc.model);
+        metrics.addMetric(DRIFT_METRICS.insufficientData, MetricUnit.Count, 1);
         metrics.publishStoredMetrics();
         return;
       }
-      metrics.addDimension('model', doc.model);
+      metrics.addDimension(METRIC_DIMENSIONS.model, doc.model);
       metrics.addMetadata('model_version', String(doc.model_version));
-      metrics.addMetric('DriftScore', MetricUnit.NoUnit, doc.drift_score);
-      metrics.addMetric('DriftCritical', MetricUnit.Count, doc.verdict === 'critical' ? 1 : 0);
-      metrics.addMetric('DriftedFeatureShare', MetricUnit.NoUnit, doc.drifted_share);
-      if (doc.performance.accuracy.live !== null) metrics.addMetric('LiveAccuracy', MetricUnit.NoUnit, doc.performance.accuracy.live);
-      if (doc.performance.roc_auc.live !== null) metrics.addMetric('LiveRocAuc', MetricUnit.NoUnit, doc.performance.roc_auc.live);
-      for (const score of scoreSample(window.scores)) metrics.addMetric('PredictionScore', MetricUnit.NoUnit, score);
+      metrics.addMetric(DRIFT_METRICS.score, MetricUnit.NoUnit, doc.drift_score);
+      metrics.addMetric(DRIFT_METRICS.critical, MetricUnit.Count, doc.verdict === 'critical' ? 1 : 0);
+      metrics.addMetric(DRIFT_METRICS.driftedFeatureShare, MetricUnit.NoUnit, doc.drifted_share);
+      if (doc.performance.accuracy.live !== null) metrics.addMetric(DRIFT_METRICS.liveAccuracy, MetricUnit.NoUnit, doc.performance.accuracy.live);
+      if (doc.performance.roc_auc.live !== null) metrics.addMetric(DRIFT_METRICS.liveRocAuc, MetricUnit.NoUnit, doc.performance.roc_auc.live);
+      for (const score of scoreSample(window.scores)) metrics.addMetric(DRIFT_METRICS.predictionScore, MetricUnit.NoUnit, score);
       metrics.publishStoredMetrics();
       for (const feature of doc.features) {
         if (feature.psi === null) continue;
-        metrics.addDimensions({ model: doc.model, feature: feature.name });
-        metrics.addMetric('FeatureDrift', MetricUnit.NoUnit, feature.psi);
+        metrics.addDimensions({ [METRIC_DIMENSIONS.model]: doc.model, [METRIC_DIMENSIONS.feature]: feature.name });
+        metrics.addMetric(DRIFT_METRICS.feature, MetricUnit.NoUnit, feature.psi);
         metrics.publishStoredMetrics();
       }
     },

@@ -23,7 +23,7 @@ import { createDriftJobHandler, driftMetricsObserver } from './drift-job-handler
 const documentClient = tracer.captureAWSv3Client(createDocumentClient());
 const tableName = requireEnv(ENV.REGISTRY_TABLE_NAME);
 // Checked at cold start: a bad DRIFT_CONFIG fails the init with a message naming the field, not a run with wrong thresholds.
-const settings = parseDriftJobSettings(requireEnv(ENV.DRIFT_CONFIG), 'DRIFT_CONFIG');
+const settings = parseDriftJobSettings(requireEnv(ENV.DRIFT_CONFIG), ENV.DRIFT_CONFIG);
 const captureStore = new S3CaptureStore(tracer.captureAWSv3Client(createS3Client()), requireEnv(ENV.CAPTURE_BUCKET_NAME));
 
 /** The uninstrumented handler, for tests and the local schedule runner. */

@@ -18,6 +18,7 @@ import type { PredictionCapture } from '#core/capture/prediction-capture.ts';
 import type { FeatureRow } from '#core/model/metadata.ts';
 import { matchRoute, ROUTES, type RouteName } from './routes.ts';
 import { failedVariantOf, type VariantMetrics } from './variant-metrics.ts';
+import { API_METRICS, METRIC_DIMENSIONS } from '#contracts/metrics.ts';
 
 export interface ApiHandlerOptions {
   readonly service: ModelService;
@@ -136,8 +137,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         const failed = (error as { failed?: unknown[] }).failed;
         logger.error('prediction capture failed', { request_id: requestId, error: error as Error, records: failed });
         const captureMetric = metrics.singleMetric();
-        captureMetric.addDimension('model', response.model);
-        captureMetric.addMetric('CaptureFailures', MetricUnit.Count, failed?.length ?? instances.length);
+        captureMetric.addDimension(METRIC_DIMENSIONS.model, response.model);
+        captureMetric.addMetric(API_METRICS.captureFailures, MetricUnit.Count, failed?.length ?? instances.length);
         return true;
       },
     );
@@ -149,8 +150,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     clearTimeout(timer);
     if (!done) {
       const deferredMetric = metrics.singleMetric();
-      deferredMetric.addDimension('model', response.model);
-      deferredMetric.addMetric('CaptureDeferred', MetricUnit.Count, 1);
+      deferredMetric.addDimension(METRIC_DIMENSIONS.model, response.model);
+      deferredMetric.addMetric(API_METRICS.captureDeferred, MetricUnit.Count, 1);
     }
   }
 
@@ -171,8 +172,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
 
   async function dispatch(event: APIGatewayProxyEvent, headers: Record<string, string>): Promise<unknown> {
     const { name, model } = resolveRoute(event);
-    metrics.addDimension('route', name);
-    metrics.addMetric('Requests', MetricUnit.Count, 1);
+    metrics.addDimension(METRIC_DIMENSIONS.route, name);
+    metrics.addMetric(API_METRICS.requests, MetricUnit.Count, 1);
     switch (name) {
       case 'health':
         return { status: 'ok', service: 'inference-api', version: options.serviceVersion };
@@ -195,12 +196,12 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         const body = parseJsonBody(text);
         const response = await service.predict(modelName, body, routingKey === undefined ? {} : { routingKey });
         logger.appendKeys({ model_version: response.model_version, variant: response.variant });
-        metrics.addDimension('model', modelName);
+        metrics.addDimension(METRIC_DIMENSIONS.model, modelName);
         metrics.addMetadata('model_version', String(response.model_version));
         metrics.addMetadata('variant', response.variant);
         const latencyMs = performance.now() - started;
-        metrics.addMetric('PredictLatency', MetricUnit.Milliseconds, latencyMs);
-        metrics.addMetric('PredictedRows', MetricUnit.Count, response.predictions.length);
+        metrics.addMetric(API_METRICS.predictLatency, MetricUnit.Milliseconds, latencyMs);
+        metrics.addMetric(API_METRICS.predictedRows, MetricUnit.Count, response.predictions.length);
         options.variantMetrics?.served({
           model: modelName,
           version: response.model_version,
@@ -224,12 +225,12 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         const routingKey = routingKeyOf(headers);
         const response = await service.explain(modelName, parseJsonBody(text), routingKey === undefined ? {} : { routingKey });
         logger.appendKeys({ model_version: response.model_version, variant: response.variant });
-        metrics.addDimension('model', modelName);
+        metrics.addDimension(METRIC_DIMENSIONS.model, modelName);
         metrics.addMetadata('model_version', String(response.model_version));
         metrics.addMetadata('variant', response.variant);
         metrics.addMetadata('method', response.method);
-        metrics.addMetric('ExplainLatency', MetricUnit.Milliseconds, performance.now() - started);
-        metrics.addMetric('ExplainedRows', MetricUnit.Count, response.explanations.length);
+        metrics.addMetric(API_METRICS.explainLatency, MetricUnit.Milliseconds, performance.now() - started);
+        metrics.addMetric(API_METRICS.explainedRows, MetricUnit.Count, response.explanations.length);
         logger.debug('explanation served', { rows: response.explanations.length, method: response.method });
         return { ...response, request_id: callerRequestId || event.requestContext.requestId };
       }
@@ -247,8 +248,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
           // A store outage is not the caller's fault, and a retry may succeed: 503, not 500.
           throw new ModelUnavailableError('FEEDBACK_UNAVAILABLE', 'the label could not be stored now; retry later', { model: modelName }, { cause: error });
         }
-        metrics.addDimension('model', modelName);
-        metrics.addMetric('FeedbackLabels', MetricUnit.Count, 1);
+        metrics.addDimension(METRIC_DIMENSIONS.model, modelName);
+        metrics.addMetric(API_METRICS.feedbackLabels, MetricUnit.Count, 1);
         return { accepted: true, model: modelName, request_id: record.request_id, row: record.row, label: record.label };
       }
     }
@@ -269,8 +270,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         logger.error('request failed', { status, code: body.error.code, error: error as Error });
       }
       const errorMetric = metrics.singleMetric();
-      errorMetric.addDimension('code', body.error.code);
-      errorMetric.addMetric(status >= 500 ? 'ServerErrors' : 'ClientErrors', MetricUnit.Count, 1);
+      errorMetric.addDimension(METRIC_DIMENSIONS.code, body.error.code);
+      errorMetric.addMetric(status >= 500 ? API_METRICS.serverErrors : API_METRICS.clientErrors, MetricUnit.Count, 1);
       const failedVariant = failedVariantOf(error);
       if (failedVariant !== undefined) options.variantMetrics?.failed(failedVariant);
       return { statusCode: status, headers: { ...JSON_HEADERS, ...cors }, body: JSON.stringify(body) };

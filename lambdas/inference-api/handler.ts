@@ -29,6 +29,7 @@ import { S3BatchCaptureSink, S3CaptureStore } from '#adapters/s3-captures.ts';
 import { createMetrics, logger, metrics, tracer } from '#shared/powertools.ts';
 import { createApiHandler } from './api-handler.ts';
 import { VariantMetrics } from './variant-metrics.ts';
+import { API_METRICS, METRIC_DIMENSIONS } from '#contracts/metrics.ts';
 
 /**
  * Lambda entry of the inference API (all routes). Clients, caches and loaded models live
@@ -52,8 +53,8 @@ const observer: ServingObserver = {
   modelLoaded({ model, version, bytes, fetchMs, sessionMs }) {
     logger.info('model loaded', { model, model_version: version, bytes, fetch_ms: fetchMs, session_ms: sessionMs });
     const loadMetric = metrics.singleMetric();
-    loadMetric.addDimension('model', model);
-    loadMetric.addMetric('ModelLoadTime', MetricUnit.Milliseconds, fetchMs + sessionMs);
+    loadMetric.addDimension(METRIC_DIMENSIONS.model, model);
+    loadMetric.addMetric(API_METRICS.modelLoadTime, MetricUnit.Milliseconds, fetchMs + sessionMs);
   },
   modelLoadFailed({ model, version, reason, cause }) {
     logger.error('model load failed', { model, model_version: version, reason, error: cause as Error });
@@ -61,8 +62,8 @@ const observer: ServingObserver = {
   canaryFallback({ model, canary_version, production_version, reason, cause }) {
     logger.warn('canary cannot serve; production answered', { model, canary_version, production_version, reason, error: cause as Error });
     const fallbackMetric = metrics.singleMetric();
-    fallbackMetric.addDimension('model', model);
-    fallbackMetric.addMetric('CanaryFallbacks', MetricUnit.Count, 1);
+    fallbackMetric.addDimension(METRIC_DIMENSIONS.model, model);
+    fallbackMetric.addMetric(API_METRICS.canaryFallbacks, MetricUnit.Count, 1);
     // Routed to the canary and not answered by it: a canary failure, whatever production answered.
     variantMetrics.failed({ model, version: canary_version, variant: 'canary', code: reason });
   },
@@ -81,26 +82,26 @@ const observer: ServingObserver = {
     });
     for (const listener of shadowListeners) listener(comparison);
     const shadowMetric = metrics.singleMetric();
-    shadowMetric.addDimension('model', model);
+    shadowMetric.addDimension(METRIC_DIMENSIONS.model, model);
     shadowMetric.addMetadata('production_version', String(production_version));
     shadowMetric.addMetadata('shadow_version', String(shadow_version));
-    shadowMetric.addMetric('ShadowScoredRows', MetricUnit.Count, rows);
-    shadowMetric.addMetric('ShadowDisagreements', MetricUnit.Count, disagreements);
+    shadowMetric.addMetric(API_METRICS.shadowScoredRows, MetricUnit.Count, rows);
+    shadowMetric.addMetric(API_METRICS.shadowDisagreements, MetricUnit.Count, disagreements);
   },
   shadowFailed({ model, production_version, shadow_version, reason, cause }) {
     logger.warn('shadow failed to score', { model, production_version, shadow_version, reason, error: cause as Error });
     const shadowMetric = metrics.singleMetric();
-    shadowMetric.addDimension('model', model);
-    shadowMetric.addMetric('ShadowFailures', MetricUnit.Count, 1);
+    shadowMetric.addDimension(METRIC_DIMENSIONS.model, model);
+    shadowMetric.addMetric(API_METRICS.shadowFailures, MetricUnit.Count, 1);
   },
   outOfRange({ model, model_version, variant, count, warnings }) {
     // The first few are enough to see which feature moved; the answer itself lists up to 100.
     logger.warn('out-of-range values served', { model, model_version, variant, count, first: warnings.slice(0, 5) });
     const rangeMetric = metrics.singleMetric();
-    rangeMetric.addDimension('model', model);
+    rangeMetric.addDimension(METRIC_DIMENSIONS.model, model);
     rangeMetric.addMetadata('model_version', String(model_version));
     rangeMetric.addMetadata('variant', variant);
-    rangeMetric.addMetric('OutOfRangeValues', MetricUnit.Count, count);
+    rangeMetric.addMetric(API_METRICS.outOfRangeValues, MetricUnit.Count, count);
   },
 };
 
@@ -115,22 +116,22 @@ const endpointObserver: EndpointObserver = {
   endpointRetried({ endpoint, attempt, delayMs }) {
     logger.warn('endpoint throttled; retrying', { endpoint, attempt, delay_ms: delayMs });
     const retryMetric = metrics.singleMetric();
-    retryMetric.addDimension('endpoint', endpoint);
-    retryMetric.addMetric('EndpointThrottleRetries', MetricUnit.Count, 1);
+    retryMetric.addDimension(METRIC_DIMENSIONS.endpoint, endpoint);
+    retryMetric.addMetric(API_METRICS.endpointThrottleRetries, MetricUnit.Count, 1);
   },
   endpointFailed({ endpoint, code, kind, attempts, cause }) {
     logger.error('endpoint call failed', { endpoint, code, kind, attempts, error: cause as Error });
     const failureMetric = metrics.singleMetric();
-    failureMetric.addDimension('endpoint', endpoint);
-    failureMetric.addDimension('code', code);
-    failureMetric.addMetric('EndpointFailures', MetricUnit.Count, 1);
+    failureMetric.addDimension(METRIC_DIMENSIONS.endpoint, endpoint);
+    failureMetric.addDimension(METRIC_DIMENSIONS.code, code);
+    failureMetric.addMetric(API_METRICS.endpointFailures, MetricUnit.Count, 1);
   },
   circuitChanged({ endpoint, from, to }) {
     logger.warn('endpoint circuit changed', { endpoint, from, to });
     if (to === 'open') {
       const circuitMetric = metrics.singleMetric();
-      circuitMetric.addDimension('endpoint', endpoint);
-      circuitMetric.addMetric('EndpointCircuitOpened', MetricUnit.Count, 1);
+      circuitMetric.addDimension(METRIC_DIMENSIONS.endpoint, endpoint);
+      circuitMetric.addMetric(API_METRICS.endpointCircuitOpened, MetricUnit.Count, 1);
     }
   },
 };
@@ -183,7 +184,7 @@ export const localCaptureSink =
         onDrop: (records) => {
           logger.warn('capture buffer full; records dropped', { records });
           const dropMetric = metrics.singleMetric();
-          dropMetric.addMetric('CaptureDropped', MetricUnit.Count, records);
+          dropMetric.addMetric(API_METRICS.captureDropped, MetricUnit.Count, records);
         },
       })
     : undefined;

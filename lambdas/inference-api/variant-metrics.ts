@@ -1,5 +1,6 @@
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { ApiError } from '#core/api/errors.ts';
+import { METRIC_DIMENSIONS, VARIANT_METRICS } from '#contracts/metrics.ts';
 
 /**
  * Per serving variant (production, canary) metrics of a model: what the canary alarms and the canary watch read
@@ -41,11 +42,11 @@ export class VariantMetrics {
 
   /** A request the variant answered: errors 0, its latency and its scores. */
   served(served: { model: string; version: number; variant: ServingVariant; latencyMs: number; probabilities: readonly number[] }): void {
-    this.metrics.addDimensions({ model: served.model, variant: served.variant });
+    this.metrics.addDimensions({ [METRIC_DIMENSIONS.model]: served.model, [METRIC_DIMENSIONS.variant]: served.variant });
     this.metrics.addMetadata('model_version', String(served.version));
-    this.metrics.addMetric('VariantErrors', MetricUnit.Count, 0);
-    this.metrics.addMetric('VariantLatency', MetricUnit.Milliseconds, served.latencyMs);
-    for (const probability of scoreSample(served.probabilities)) this.metrics.addMetric('VariantScore', MetricUnit.NoUnit, probability);
+    this.metrics.addMetric(VARIANT_METRICS.errors, MetricUnit.Count, 0);
+    this.metrics.addMetric(VARIANT_METRICS.latency, MetricUnit.Milliseconds, served.latencyMs);
+    for (const probability of scoreSample(served.probabilities)) this.metrics.addMetric(VARIANT_METRICS.score, MetricUnit.NoUnit, probability);
     // Powertools publishes on its own when a metric reaches 100 values (a batch of 100 or more): then nothing is
     // left, and publishing again would only warn "No application metrics to publish".
     if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics();
@@ -53,10 +54,10 @@ export class VariantMetrics {
 
   /** A request routed to the variant that it failed to answer (an error, or a canary that could not load). */
   failed(failed: { model: string; version: number; variant: ServingVariant; code: string }): void {
-    this.metrics.addDimensions({ model: failed.model, variant: failed.variant });
+    this.metrics.addDimensions({ [METRIC_DIMENSIONS.model]: failed.model, [METRIC_DIMENSIONS.variant]: failed.variant });
     this.metrics.addMetadata('model_version', String(failed.version));
     this.metrics.addMetadata('code', failed.code);
-    this.metrics.addMetric('VariantErrors', MetricUnit.Count, 1);
+    this.metrics.addMetric(VARIANT_METRICS.errors, MetricUnit.Count, 1);
     this.metrics.publishStoredMetrics();
   }
 }

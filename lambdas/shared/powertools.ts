@@ -1,6 +1,8 @@
 import { Logger, LogLevelThreshold, type LogItem } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import { ENV } from '#contracts/env.ts';
+import { METRIC_DIMENSIONS, METRICS_NAMESPACE } from '#contracts/metrics.ts';
 
 /**
  * Logger, Metrics and Tracer, created once with the platform's service name, namespace
@@ -8,7 +10,7 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
  * Metric names and dimensions are listed in docs/metrics.md.
  */
 
-const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'serverless-mlops';
+const serviceName = process.env[ENV.POWERTOOLS_SERVICE_NAME] ?? 'serverless-mlops';
 
 /** The keys every line carries; a text line leaves them out (the level and message lead it). */
 const STANDARD_KEYS = new Set([
@@ -53,11 +55,7 @@ export class TextLogger extends Logger {
 
 export const logger = process.env.MLOPS_LOG_FORMAT === 'text' ? new TextLogger({ serviceName }) : new Logger({ serviceName });
 
-export const metrics = new Metrics({
-  serviceName,
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'ServerlessMLOps',
-  defaultDimensions: { environment: process.env.MLOPS_ENVIRONMENT ?? 'default' },
-});
+export const metrics = createMetrics();
 
 export const tracer = new Tracer({ serviceName });
 
@@ -68,7 +66,7 @@ export const tracer = new Tracer({ serviceName });
 export function createMetrics(): Metrics {
   return new Metrics({
     serviceName,
-    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'ServerlessMLOps',
-    defaultDimensions: { environment: process.env.MLOPS_ENVIRONMENT ?? 'default' },
+    namespace: process.env[ENV.POWERTOOLS_METRICS_NAMESPACE] ?? METRICS_NAMESPACE,
+    defaultDimensions: { [METRIC_DIMENSIONS.environment]: process.env[ENV.MLOPS_ENVIRONMENT] ?? 'default' },
   });
 }

@@ -3,6 +3,7 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { asError } from '#core/api/errors.ts';
 import type { GateDecision } from '#core/pipeline/gate.ts';
 import { TransientError, type PipelineSteps } from '#core/pipeline/steps.ts';
+import { METRIC_DIMENSIONS, PIPELINE_METRICS } from '#contracts/metrics.ts';
 
 /**
  * The training pipeline's handler, as a factory of its dependencies: the Lambda entry (handler.ts) gives it the
@@ -62,16 +63,16 @@ export function createPipelineHandler(deps: PipelineHandlerDependencies): Pipeli
   return async (event) => {
     const run = event.run as { model?: string; run_id?: string } | undefined;
     logger.appendKeys({ step: event.step, model: run?.model, run_id: run?.run_id });
-    metrics.addDimension('step', event.step);
+    metrics.addDimension(METRIC_DIMENSIONS.step, event.step);
     const started = performance.now();
     try {
       const result = await steps.dispatch(event);
-      metrics.addMetric('PipelineStepDuration', MetricUnit.Milliseconds, performance.now() - started);
+      metrics.addMetric(PIPELINE_METRICS.stepDuration, MetricUnit.Milliseconds, performance.now() - started);
       if (event.step === 'gate') {
-        metrics.addMetric((result as GateDecision).passed ? 'GatePassed' : 'GateFailed', MetricUnit.Count, 1);
+        metrics.addMetric((result as GateDecision).passed ? PIPELINE_METRICS.gatePassed : PIPELINE_METRICS.gateFailed, MetricUnit.Count, 1);
       }
-      if (event.step === 'promote') metrics.addMetric('ModelsPromoted', MetricUnit.Count, 1);
-      if (event.step === 'record_failure') metrics.addMetric('PipelineFailures', MetricUnit.Count, 1);
+      if (event.step === 'promote') metrics.addMetric(PIPELINE_METRICS.modelsPromoted, MetricUnit.Count, 1);
+      if (event.step === 'record_failure') metrics.addMetric(PIPELINE_METRICS.failures, MetricUnit.Count, 1);
       if (event.step === 'request_approval' && notifier !== undefined) {
         const { approval_id: approvalId } = result as { approval_id: string };
         await notifier.approvalRequested({ runId: run?.run_id ?? '', model: run?.model ?? '', approvalId });
@@ -81,7 +82,7 @@ export function createPipelineHandler(deps: PipelineHandlerDependencies): Pipeli
     } catch (error) {
       const failure = asError(error);
       logger.error('pipeline step failed', { error: failure });
-      metrics.addMetric('PipelineStepErrors', MetricUnit.Count, 1);
+      metrics.addMetric(PIPELINE_METRICS.stepErrors, MetricUnit.Count, 1);
       if (isTransient(error)) throw new TransientError(failure.message, { cause: error });
       throw error;
     } finally {

@@ -18,6 +18,7 @@ import { BATCH_SCORING_SERVICE_NAME, ENV, METRICS_NAMESPACE } from './environmen
 import { logicalIdOf } from './drift-monitor.ts';
 import { MlopsFunction, PROJECT_ROOT, retentionDays } from './mlops-function.ts';
 import { ONNX_RUNTIME_MODULES } from './onnx-runtime-layer.ts';
+import { BATCH_METRICS } from '#contracts/metrics.ts';
 
 /** Entry of the batch scoring Lambda (every Lambda task of the batch state machine), relative to the repository root. */
 export const BATCH_SCORING_ENTRY = 'lambdas/batch-scoring/handler.ts';
@@ -230,7 +231,7 @@ export class BatchScoring extends Construct {
       new GraphWidget({
         title: 'Batch scoring rows',
         width: 12,
-        left: [rows('BatchRowsScored', 'rows scored'), rows('BatchRowsRefused', 'rows refused')],
+        left: [rows(BATCH_METRICS.rowsScored, 'rows scored'), rows(BATCH_METRICS.rowsRefused, 'rows refused')],
       }),
     ];
   }

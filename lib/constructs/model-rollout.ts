@@ -18,22 +18,13 @@ import { Construct } from 'constructs';
 import type { MlopsConfig } from '../config.ts';
 import { CANARY_WATCH_SERVICE_NAME, ENV, INFERENCE_API_SERVICE_NAME, METRICS_NAMESPACE } from './environment.ts';
 import { MlopsFunction } from './mlops-function.ts';
+import { METRIC_DIMENSIONS, VARIANT_METRICS } from '#contracts/metrics.ts';
 
 /** Entry of the canary-watch Lambda, relative to the repository root. */
 export const CANARY_WATCH_ENTRY = 'lambdas/canary-watch/handler.ts';
 
 /** How often every canary is judged, besides the alarm-driven runs. */
 export const CANARY_WATCH_SCHEDULE = Schedule.rate(Duration.minutes(1));
-
-/** The inference API's per-variant metrics (lambdas/inference-api/variant-metrics.ts, docs/metrics.md). */
-export const VARIANT_METRICS = {
-  /** 0 or 1 per request routed to a variant: Average = error rate, SampleCount = requests. */
-  errors: 'VariantErrors',
-  /** Predict latency of the requests a variant answered (ms). */
-  latency: 'VariantLatency',
-  /** Predicted probabilities (up to 100 per request). */
-  score: 'VariantScore',
-} as const;
 
 export interface ModelRolloutProps {
   /**
@@ -125,7 +116,12 @@ export class ModelRollout extends Construct {
       new Metric({
         namespace: METRICS_NAMESPACE,
         metricName,
-        dimensionsMap: { environment: config.appName, service: INFERENCE_API_SERVICE_NAME, model, variant },
+        dimensionsMap: {
+          [METRIC_DIMENSIONS.environment]: config.appName,
+          [METRIC_DIMENSIONS.service]: INFERENCE_API_SERVICE_NAME,
+          [METRIC_DIMENSIONS.model]: model,
+          [METRIC_DIMENSIONS.variant]: variant,
+        },
         statistic,
         period,
       });

@@ -33,36 +33,13 @@ import { Construct } from 'constructs';
 import type { DeploymentStrategy, MlopsConfig } from '../config.ts';
 import type { GpuEndpoint } from './gpu-endpoint.ts';
 import { INFERENCE_API_SERVICE_NAME, METRICS_NAMESPACE, TRAINING_PIPELINE_SERVICE_NAME } from './environment.ts';
-
-/**
- * The EMF dimension names the handlers emit (Powertools `Metrics`). Every metric carries `service` (the Powertools
- * service name) and `environment` (`MLOPS_ENVIRONMENT`, which the constructs set to `appName`); the other names are
- * added per metric. A CloudWatch metric is identified by its full dimension set, so these must match docs/metrics.md.
- */
-export const EMF_DIMENSIONS = {
-  service: 'service',
-  environment: 'environment',
-  route: 'route',
-  model: 'model',
-  code: 'code',
-  step: 'step',
-  feature: 'feature',
-  functionName: 'function_name',
-  variant: 'variant',
-  endpoint: 'endpoint',
-} as const;
-
-/** Metrics the drift job emits (lambdas/drift-job/drift-job-handler.ts): the dashboard and the drift alarm read them. */
-export const DRIFT_METRICS = {
-  /** Overall drift score of a model (dimension `model`). */
-  score: 'DriftScore',
-  /** Drift score of one feature (dimensions `model`, `feature`). */
-  feature: 'FeatureDrift',
-  /** 1 for each model whose drift is critical in a run (dimension `model`). */
-  critical: 'DriftCritical',
-  /** Distribution of the predicted scores (dimension `model`), read as percentiles. */
-  predictionScore: 'PredictionScore',
-} as const;
+import {
+  API_METRICS,
+  DRIFT_METRICS,
+  METRIC_DIMENSIONS as EMF_DIMENSIONS,
+  PIPELINE_METRICS,
+  VARIANT_METRICS,
+} from '#contracts/metrics.ts';
 
 /** CodeDeploy's predefined Lambda configs, by config name. */
 export const DEPLOYMENT_CONFIGS: Readonly<Record<DeploymentStrategy, ILambdaDeploymentConfig>> = {
@@ -386,9 +363,9 @@ class DashboardWidgets {
       ], [{ ...endpoint.latencyAlarm.toAnnotation(), label: 'p95 alarm' }], 6),
       // What the predict handler saw: failed calls by code, throttling retries, circuit openings (all containers).
       graph(`SageMaker ${name}: calls from the predict function`, [
-        this.emfEndpoint('EndpointFailures', name, [EMF_DIMENSIONS.endpoint, EMF_DIMENSIONS.code]),
-        this.emfEndpoint('EndpointThrottleRetries', name, [EMF_DIMENSIONS.endpoint]),
-        this.emfEndpoint('EndpointCircuitOpened', name, [EMF_DIMENSIONS.endpoint]),
+        this.emfEndpoint(API_METRICS.endpointFailures, name, [EMF_DIMENSIONS.endpoint, EMF_DIMENSIONS.code]),
+        this.emfEndpoint(API_METRICS.endpointThrottleRetries, name, [EMF_DIMENSIONS.endpoint]),
+        this.emfEndpoint(API_METRICS.endpointCircuitOpened, name, [EMF_DIMENSIONS.endpoint]),
       ], [], 6),
     ];
     const gpuAlarm = endpoint.gpuUtilizationAlarm;
@@ -464,8 +441,8 @@ class DashboardWidgets {
         rate('serverErrors', stage.metric('5XXError', { statistic: Stats.SUM, period }), '5XXError %'),
       ], [threshold(serverErrorAlarm, '5xx SLO')]),
       graph('Errors answered by the function, by code', [
-        this.emf('ServerErrors', 'Sum', [EMF_DIMENSIONS.code]),
-        this.emf('ClientErrors', 'Sum', [EMF_DIMENSIONS.code]),
+        this.emf(API_METRICS.serverErrors, 'Sum', [EMF_DIMENSIONS.code]),
+        this.emf(API_METRICS.clientErrors, 'Sum', [EMF_DIMENSIONS.code]),
       ]),
     ];
   }
@@ -492,7 +469,7 @@ class DashboardWidgets {
       ]),
       graph('Predict function concurrency', concurrency),
       graph('Predict function cold starts', [
-        this.powertools('ColdStart', INFERENCE_API_SERVICE_NAME, { [EMF_DIMENSIONS.functionName]: fn.functionName }, Stats.SUM),
+        this.powertools(API_METRICS.coldStart, INFERENCE_API_SERVICE_NAME, { [EMF_DIMENSIONS.functionName]: fn.functionName }, Stats.SUM),
       ]),
     ];
   }
@@ -500,15 +477,15 @@ class DashboardWidgets {
   private models(): GraphLike[] {
     const perPredict = [EMF_DIMENSIONS.route, EMF_DIMENSIONS.model];
     return [
-      graph('Predict latency p95 by model (ms)', [this.emf('PredictLatency', 'p95', perPredict)]),
-      graph('Predicted rows by model', [this.emf('PredictedRows', 'Sum', perPredict)]),
-      graph('Model load time by model (ms, max)', [this.emf('ModelLoadTime', 'Maximum', [EMF_DIMENSIONS.model])]),
+      graph('Predict latency p95 by model (ms)', [this.emf(API_METRICS.predictLatency, 'p95', perPredict)]),
+      graph('Predicted rows by model', [this.emf(API_METRICS.predictedRows, 'Sum', perPredict)]),
+      graph('Model load time by model (ms, max)', [this.emf(API_METRICS.modelLoadTime, 'Maximum', [EMF_DIMENSIONS.model])]),
       graph('Shadow and canary', [
-        this.emf('ShadowScoredRows', 'Sum', [EMF_DIMENSIONS.model]),
+        this.emf(API_METRICS.shadowScoredRows, 'Sum', [EMF_DIMENSIONS.model]),
         // Without a schema: matches the metric whatever dimension set carries it.
-        this.emf('ShadowDisagreements', 'Sum'),
-        this.emf('ShadowFailures', 'Sum', [EMF_DIMENSIONS.model]),
-        this.emf('CanaryFallbacks', 'Sum', [EMF_DIMENSIONS.model]),
+        this.emf(API_METRICS.shadowDisagreements, 'Sum'),
+        this.emf(API_METRICS.shadowFailures, 'Sum', [EMF_DIMENSIONS.model]),
+        this.emf(API_METRICS.canaryFallbacks, 'Sum', [EMF_DIMENSIONS.model]),
       ]),
     ];
   }
@@ -555,13 +532,13 @@ class DashboardWidgets {
   private variants(): GraphLike[] {
     const perVariant = [EMF_DIMENSIONS.model, EMF_DIMENSIONS.variant];
     return [
-      graph('Requests by model and variant', [this.emf('VariantErrors', 'SampleCount', perVariant)]),
-      graph('Predict latency p95 by variant (ms)', [this.emf('VariantLatency', 'p95', perVariant)]),
-      graph('Error rate by variant (0 to 1)', [this.emf('VariantErrors', 'Average', perVariant)]),
+      graph('Requests by model and variant', [this.emf(VARIANT_METRICS.errors, 'SampleCount', perVariant)]),
+      graph('Predict latency p95 by variant (ms)', [this.emf(VARIANT_METRICS.latency, 'p95', perVariant)]),
+      graph('Error rate by variant (0 to 1)', [this.emf(VARIANT_METRICS.errors, 'Average', perVariant)]),
       graph('Prediction score by variant (mean, p10, p90)', [
-        this.emf('VariantScore', 'Average', perVariant),
-        this.emf('VariantScore', 'p10', perVariant),
-        this.emf('VariantScore', 'p90', perVariant),
+        this.emf(VARIANT_METRICS.score, 'Average', perVariant),
+        this.emf(VARIANT_METRICS.score, 'p10', perVariant),
+        this.emf(VARIANT_METRICS.score, 'p90', perVariant),
       ]),
     ];
   }
@@ -592,13 +569,13 @@ class DashboardWidgets {
         sfn.metricTimedOut({ statistic: Stats.SUM, period, label: 'ExecutionsTimedOut' }),
       ]),
       graph('Gate decisions and promotions', [
-        this.powertools('GatePassed', TRAINING_PIPELINE_SERVICE_NAME, step('gate'), Stats.SUM),
-        this.powertools('GateFailed', TRAINING_PIPELINE_SERVICE_NAME, step('gate'), Stats.SUM),
-        this.powertools('ModelsPromoted', TRAINING_PIPELINE_SERVICE_NAME, step('promote'), Stats.SUM),
-        this.powertools('PipelineFailures', TRAINING_PIPELINE_SERVICE_NAME, step('record_failure'), Stats.SUM),
+        this.powertools(PIPELINE_METRICS.gatePassed, TRAINING_PIPELINE_SERVICE_NAME, step('gate'), Stats.SUM),
+        this.powertools(PIPELINE_METRICS.gateFailed, TRAINING_PIPELINE_SERVICE_NAME, step('gate'), Stats.SUM),
+        this.powertools(PIPELINE_METRICS.modelsPromoted, TRAINING_PIPELINE_SERVICE_NAME, step('promote'), Stats.SUM),
+        this.powertools(PIPELINE_METRICS.failures, TRAINING_PIPELINE_SERVICE_NAME, step('record_failure'), Stats.SUM),
       ]),
-      graph('Pipeline step errors by step', [this.emf('PipelineStepErrors', 'Sum', [EMF_DIMENSIONS.step])]),
-      graph('Pipeline step duration p95 by step (ms)', [this.emf('PipelineStepDuration', 'p95', [EMF_DIMENSIONS.step])]),
+      graph('Pipeline step errors by step', [this.emf(PIPELINE_METRICS.stepErrors, 'Sum', [EMF_DIMENSIONS.step])]),
+      graph('Pipeline step duration p95 by step (ms)', [this.emf(PIPELINE_METRICS.stepDuration, 'p95', [EMF_DIMENSIONS.step])]),
     ];
   }
 

@@ -6,6 +6,7 @@
  * drift job running on `undefined` thresholds would report nonsense rather than fail.
  */
 import { driftJobSettings } from '#contracts/drift.ts';
+import { ENV } from '#contracts/env.ts';
 import { ConfigError, parseWith } from '#contracts/schema.ts';
 import type { DriftJobSettings } from './job.ts';
 
@@ -22,7 +23,7 @@ export class DriftSettingsError extends ConfigError {
  * (`DRIFT_CONFIG`, the `DriftJobConfig` stack output).
  * @throws DriftSettingsError naming the first field that is missing, unknown or out of range.
  */
-export function parseDriftJobSettings(json: string, source = 'DRIFT_CONFIG'): DriftJobSettings {
+export function parseDriftJobSettings(json: string, source: string = ENV.DRIFT_CONFIG): DriftJobSettings {
   let value: unknown;
   try {
     value = JSON.parse(json);
