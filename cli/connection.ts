@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
-import { artifactVerifier } from '#core/registry/registration.ts';
+import { onnxArtifactVerifier } from '#adapters/onnx-artifact-inspector.ts';
 import { resolve } from 'node:path';
 import { APIGatewayClient, GetApiKeyCommand } from '@aws-sdk/client-api-gateway';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -133,7 +131,7 @@ function build(dynamoConfig: DynamoDBClientConfig, s3Config: S3ClientConfig, tab
     // A promotion reads the artifact back and loads it before it flips production.
     registry: new RegistryService({
       store: new DynamoDbRegistry(documents, table),
-      verifyArtifact: artifactVerifier({ read: (key) => artifacts.getArtifact(key), inspector: new OnnxArtifactInspector(), sha256: (bytes) => createHash('sha256').update(bytes).digest('hex') }),
+      verifyArtifact: onnxArtifactVerifier((key) => artifacts.getArtifact(key)),
     }),
     artifacts,
     approvals: new DynamoDbApprovals(documents, table),

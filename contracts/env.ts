@@ -18,6 +18,8 @@ export const ENV = {
   MAX_REQUEST_BYTES: 'MAX_REQUEST_BYTES',
   /** Registry lookup cache TTL in seconds (`registry.cacheTtlSeconds`). */
   REGISTRY_CACHE_TTL_SECONDS: 'REGISTRY_CACHE_TTL_SECONDS',
+  /** How long a model's last known serving config keeps serving while the registry is unreadable (`registry.staleServingSeconds`). */
+  REGISTRY_STALE_SERVING_SECONDS: 'REGISTRY_STALE_SERVING_SECONDS',
   /** Comma-separated allowed CORS origins; empty means no CORS headers (`api.corsAllowOrigins`). */
   CORS_ALLOW_ORIGIN: 'CORS_ALLOW_ORIGIN',
   /** ONNX Runtime intra-op thread count (`predict.onnxIntraOpThreads`). */

@@ -37,6 +37,10 @@ export const API_METRICS = {
   serverErrors: 'ServerErrors',
   modelLoadTime: 'ModelLoadTime',
   canaryFallbacks: 'CanaryFallbacks',
+  /** Production's artifact failed its sha256 check or its load and an earlier production version answers (dimension `model`). */
+  productionFallbacks: 'ProductionFallbacks',
+  /** The registry could not be read and a model's last known serving config keeps serving (dimension `model`). */
+  staleServingConfig: 'StaleServingConfig',
   shadowScoredRows: 'ShadowScoredRows',
   shadowDisagreements: 'ShadowDisagreements',
   shadowFailures: 'ShadowFailures',

@@ -10,6 +10,12 @@ export const registryConfig = strictObject({
   cacheTtlSeconds: integerIn(0, 3600)
     .default(30)
     .meta({ description: 'How long the predict function caches registry lookups, in seconds (0 disables the cache).' }),
+  staleServingSeconds: integerIn(0, 86_400)
+    .default(900)
+    .meta({
+      description:
+        "How long after its last successful registry read a model's serving config (production, canary, shadow) keeps serving while the registry cannot be read, in seconds (0: answer 503 REGISTRY_UNAVAILABLE once the cache TTL has passed).",
+    }),
 });
 
 /** The `artifacts` block. */

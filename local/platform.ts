@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { ENV, SERVICE_NAMES } from '#contracts/env.ts';
-import { artifactVerifier } from '#core/registry/registration.ts';
 import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -15,7 +14,7 @@ import { startTransactionProxy } from './dynamodb-transactions.ts';
 import { RegistryService } from '#core/registry/registry-service.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { DynamoDbApprovals } from '#adapters/dynamodb-approvals.ts';
-import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
+import { OnnxArtifactInspector, onnxArtifactVerifier } from '#adapters/onnx-artifact-inspector.ts';
 import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from '#core/pipeline/run.ts';
 import { PipelineSteps } from '#core/pipeline/steps.ts';
@@ -276,11 +275,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     );
     const registryService = new RegistryService({
       store: registry,
-      verifyArtifact: artifactVerifier({
-        read: (key) => artifacts.getArtifact(key),
-        inspector: new OnnxArtifactInspector(),
-        sha256: (bytes) => createHash('sha256').update(bytes).digest('hex'),
-      }),
+      verifyArtifact: onnxArtifactVerifier((key) => artifacts.getArtifact(key)),
     });
     const { seeded } = await seedReferenceModel(registryService, artifacts);
     const approvals = new DynamoDbApprovals(

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
-import type { ArtifactInspector, GraphSignature, GraphValue } from '#core/registry/registration.ts';
+import { artifactVerifier, type ArtifactInspector, type GraphSignature, type GraphValue } from '#core/registry/registration.ts';
+import type { ModelVersionRecord } from '#core/registry/records.ts';
 
 function describeValue(value: ort.InferenceSession.ValueMetadata): GraphValue {
   if (!value.isTensor) return { name: value.name, type: 'non-tensor', shape: [] };
@@ -32,4 +34,19 @@ export class OnnxArtifactInspector implements ArtifactInspector {
       await session.release();
     }
   }
+}
+
+/**
+ * Promotion's artifact check (RegistryService `verifyArtifact`) over onnxruntime-node: the bytes read back must match
+ * the recorded sha256 and load as a session. The one wiring the CLI, the local platform and the pipeline Lambda share.
+ */
+export function onnxArtifactVerifier(
+  read: (key: string) => Promise<Uint8Array>,
+  options: OnnxArtifactInspectorOptions = {},
+): (version: ModelVersionRecord) => Promise<void> {
+  return artifactVerifier({
+    read,
+    inspector: new OnnxArtifactInspector(options),
+    sha256: (bytes) => createHash('sha256').update(bytes).digest('hex'),
+  });
 }

@@ -59,6 +59,27 @@ const observer: ServingObserver = {
   modelLoadFailed({ model, version, reason, cause }) {
     logger.error('model load failed', { model, model_version: version, reason, error: cause as Error });
   },
+  productionFallback({ model, production_version, serving_version, reason, cause }) {
+    // One line naming both versions (runbook: docs/operations/alarms/production-fallback.md).
+    logger.error(`production version ${production_version} of model ${model} cannot serve (${reason}); previous production version ${serving_version} answers`, {
+      model,
+      production_version,
+      serving_version,
+      reason,
+      error: cause as Error,
+    });
+    const fallbackMetric = metrics.singleMetric();
+    fallbackMetric.addDimension(METRIC_DIMENSIONS.model, model);
+    fallbackMetric.addMetadata('production_version', String(production_version));
+    fallbackMetric.addMetadata('serving_version', String(serving_version));
+    fallbackMetric.addMetric(API_METRICS.productionFallbacks, MetricUnit.Count, 1);
+  },
+  staleServingConfig({ model, production_version, age_ms, cause }) {
+    logger.warn('registry unreadable; serving the last known serving config', { model, production_version, age_ms, error: cause as Error });
+    const staleMetric = metrics.singleMetric();
+    staleMetric.addDimension(METRIC_DIMENSIONS.model, model);
+    staleMetric.addMetric(API_METRICS.staleServingConfig, MetricUnit.Count, 1);
+  },
   canaryFallback({ model, canary_version, production_version, reason, cause }) {
     logger.warn('canary cannot serve; production answered', { model, canary_version, production_version, reason, error: cause as Error });
     const fallbackMetric = metrics.singleMetric();
@@ -154,6 +175,7 @@ const service = new ModelService({
   remoteEngine,
   observer,
   cacheTtlMs: configEnv(ENV.REGISTRY_CACHE_TTL_SECONDS, registryConfig.shape.cacheTtlSeconds, 'registry.cacheTtlSeconds') * 1000,
+  staleServingMs: configEnv(ENV.REGISTRY_STALE_SERVING_SECONDS, registryConfig.shape.staleServingSeconds, 'registry.staleServingSeconds') * 1000,
   maxBatchSize,
   outOfRange: {
     policy: configEnv(ENV.OUT_OF_RANGE_POLICY, predictConfig.shape.outOfRange, 'predict.outOfRange'),

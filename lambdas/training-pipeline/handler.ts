@@ -12,7 +12,7 @@ import { RegistryService } from '#core/registry/registry-service.ts';
 import { createDocumentClient, createS3Client } from '#adapters/aws-clients.ts';
 import { DynamoDbApprovals } from '#adapters/dynamodb-approvals.ts';
 import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
-import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
+import { OnnxArtifactInspector, onnxArtifactVerifier } from '#adapters/onnx-artifact-inspector.ts';
 import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
 import { requireEnv } from '#shared/environment.ts';
@@ -50,7 +50,11 @@ const notifier: ApprovalNotifier | undefined =
 export const pipelineHandler = createPipelineHandler({
   steps: new PipelineSteps({
     objects,
-    registry: new RegistryService({ store: new DynamoDbRegistry(documentClient, tableName) }),
+    // Promotion reads the artifact back and loads it before it flips production, as the CLI and the local platform do.
+    registry: new RegistryService({
+      store: new DynamoDbRegistry(documentClient, tableName),
+      verifyArtifact: onnxArtifactVerifier((key) => objects.getArtifact(key), { intraOpNumThreads: threads }),
+    }),
     inspector: new OnnxArtifactInspector({ intraOpNumThreads: threads }),
     engine: new OnnxScoringEngine({ intraOpNumThreads: threads }),
     approvals,

@@ -123,6 +123,7 @@ export class InferenceApi extends Construct {
         [ENV.MAX_BATCH_SIZE]: String(config.api.maxBatchSize),
         [ENV.MAX_REQUEST_BYTES]: String(config.api.maxRequestBytes),
         [ENV.REGISTRY_CACHE_TTL_SECONDS]: String(config.registry.cacheTtlSeconds),
+        [ENV.REGISTRY_STALE_SERVING_SECONDS]: String(config.registry.staleServingSeconds),
         [ENV.CORS_ALLOW_ORIGIN]: config.api.corsAllowOrigins.join(','),
         [ENV.ONNX_INTRA_OP_THREADS]: String(config.predict.onnxIntraOpThreads),
         [ENV.OUT_OF_RANGE_POLICY]: config.predict.outOfRange,

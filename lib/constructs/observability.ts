@@ -105,6 +105,8 @@ export class Observability extends Construct {
   public readonly pipelineFailureAlarm: Alarm;
   /** `DriftCritical` (all models) at or above `observability.alarms.driftCritical`. */
   public readonly driftAlarm: Alarm;
+  /** An earlier production version answers for a model whose production artifact is corrupt or does not load. */
+  public readonly productionFallbackAlarm: Alarm;
   /** Latency OR 5xx OR throttles. */
   public readonly servingUnhealthyAlarm: CompositeAlarm;
   /** The alarms that roll a predict deployment back (latency, 5xx, throttles). */
@@ -192,6 +194,25 @@ export class Observability extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
+    // Any fallback is worth a page: production is not what the registry says. Summed over models (Metrics Insights).
+    this.productionFallbackAlarm = new Alarm(this, 'ProductionFallbackAlarm', {
+      alarmName: name('production-fallback'),
+      alarmDescription:
+        'A production model artifact failed its sha256 check or its load; an earlier production version answers (runbook: docs/operations/alarms/production-fallback.md)',
+      metric: new MathExpression({
+        expression: `SELECT SUM(${API_METRICS.productionFallbacks}) FROM ${METRICS_NAMESPACE} WHERE ${EMF_DIMENSIONS.environment} = '${environment}'`,
+        usingMetrics: {},
+        label: 'production fallbacks (all models)',
+        period: EVENT_ALARM_PERIOD,
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      // Emitted only while a fallback is in use (once per registry read per container): no data is healthy.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
     // Endpoint alarms are serving alarms too, but not CodeDeploy rollback triggers: a code deploy does not change them.
     const endpointAlarms = (props.gpuEndpoints ?? []).flatMap((endpoint) => endpoint.alarms);
     this.servingUnhealthyAlarm = new CompositeAlarm(this, 'ServingUnhealthyAlarm', {
@@ -204,7 +225,7 @@ export class Observability extends Construct {
     });
 
     const action = new SnsAction(props.topic);
-    for (const alarm of [...this.servingAlarms, ...endpointAlarms, this.pipelineFailureAlarm, this.driftAlarm, this.servingUnhealthyAlarm]) {
+    for (const alarm of [...this.servingAlarms, ...endpointAlarms, this.pipelineFailureAlarm, this.driftAlarm, this.productionFallbackAlarm, this.servingUnhealthyAlarm]) {
       alarm.addAlarmAction(action);
     }
     // Recovery is announced once, for serving as a whole.
@@ -240,7 +261,7 @@ export class Observability extends Construct {
     this.dashboard.addWidgets(
       new AlarmStatusWidget({
         title: 'Alarms',
-        alarms: [this.servingUnhealthyAlarm, ...this.servingAlarms, this.pipelineFailureAlarm, this.driftAlarm, ...endpointAlarms, ...(props.canaryAlarms ?? [])] satisfies IAlarm[],
+        alarms: [this.servingUnhealthyAlarm, ...this.servingAlarms, this.pipelineFailureAlarm, this.driftAlarm, this.productionFallbackAlarm, ...endpointAlarms, ...(props.canaryAlarms ?? [])] satisfies IAlarm[],
         width: 24,
         height: 3,
       }),
@@ -486,6 +507,8 @@ class DashboardWidgets {
         this.emf(API_METRICS.shadowDisagreements, 'Sum'),
         this.emf(API_METRICS.shadowFailures, 'Sum', [EMF_DIMENSIONS.model]),
         this.emf(API_METRICS.canaryFallbacks, 'Sum', [EMF_DIMENSIONS.model]),
+        this.emf(API_METRICS.productionFallbacks, 'Sum', [EMF_DIMENSIONS.model]),
+        this.emf(API_METRICS.staleServingConfig, 'Sum', [EMF_DIMENSIONS.model]),
       ]),
     ];
   }

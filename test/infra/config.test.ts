@@ -35,7 +35,7 @@ describe('parseConfig', () => {
         stageName: 'prod',
       },
       predict: { memorySize: 1769, timeoutSeconds: 10, provisionedConcurrency: 0, onnxIntraOpThreads: 1 },
-      registry: { cacheTtlSeconds: 30 },
+      registry: { cacheTtlSeconds: 30, staleServingSeconds: 900 },
       artifacts: { noncurrentVersionExpirationDays: 90 },
     });
     expect(config.predict.reservedConcurrency).toBeUndefined();

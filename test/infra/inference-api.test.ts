@@ -53,6 +53,7 @@ describe('InferenceApi', () => {
           MAX_BATCH_SIZE: '1000',
           MAX_REQUEST_BYTES: '1048576',
           REGISTRY_CACHE_TTL_SECONDS: '30',
+          REGISTRY_STALE_SERVING_SECONDS: '900',
           CORS_ALLOW_ORIGIN: '',
           ONNX_INTRA_OP_THREADS: '1',
         },

@@ -178,6 +178,27 @@ describe('Observability', () => {
       });
     });
 
+    it('alarms on ProductionFallbacks summed over every model of the environment: an earlier version answers for a bad artifact', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: 'serverless-mlops-production-fallback',
+        AlarmDescription: Match.stringLikeRegexp('runbook: docs/operations/alarms/production-fallback.md'),
+        Metrics: [
+          {
+            Id: Match.anyValue(),
+            Expression: `SELECT SUM(ProductionFallbacks) FROM ${METRICS_NAMESPACE} WHERE environment = '${ENVIRONMENT}'`,
+            Label: Match.anyValue(),
+            Period: 300,
+            ReturnData: true,
+          },
+        ],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topic],
+      });
+    });
+
     it('combines latency, 5xx and throttles into "serving unhealthy", which also announces recovery', () => {
       const [latency, errors, throttles] = ['api-latency-p95', 'api-5xx-rate', 'predict-throttles'].map((n) => alarmId(template, `serverless-mlops-${n}`));
       template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
@@ -201,7 +222,7 @@ describe('Observability', () => {
       });
       // The five SLO alarms and three canary alarms of the one configured model (test/infra/model-rollout.test.ts).
       // 8, and batch scoring's failed-jobs alarm (lib/constructs/batch-scoring.ts).
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
     });
 
     it('takes thresholds and evaluation from config', () => {

@@ -123,6 +123,12 @@ export interface ModelServiceOptions {
   readonly observer?: ServingObserver;
   /** How long a resolved serving config (production, canary, shadow) is trusted before the registry is read again. */
   readonly cacheTtlMs: number;
+  /**
+   * How long after its last successful read a model's serving config keeps serving while the registry cannot be read
+   * (reported through `staleServingConfig`); past it, requests answer 503 `REGISTRY_UNAVAILABLE`.
+   * @default 0 (an unreadable registry answers 503 as soon as the TTL has passed)
+   */
+  readonly staleServingMs?: number;
   readonly maxBatchSize: number;
   /** Loaded versions kept per container; older ones are released. @default 4 */
   readonly maxLoadedVersions?: number;
@@ -163,7 +169,14 @@ interface Resolution {
   readonly result: Promise<Resolved>;
   /** Set once `result` has settled successfully, so warm requests need not await it. */
   value?: Resolved;
+  /** The last config read from the registry and when: carried across refreshes, served while the registry is down. */
+  lastRead?: { readonly value: Resolved; readonly at: number };
 }
+
+/** The load failures that mean the artifact itself is bad (not an outage): production falls back to an earlier version. */
+const FALLBACK_REASONS: ReadonlySet<string> = new Set(['ARTIFACT_INTEGRITY_FAILED', 'ARTIFACT_INVALID']);
+/** Earlier production versions tried, most recent first, when production's artifact is bad. */
+const MAX_FALLBACK_CANDIDATES = 3;
 
 const silentObserver: ServingObserver = {
   modelLoaded: () => undefined,
@@ -199,6 +212,11 @@ export class ModelService {
   private readonly maxLoadedVersions: number;
   private readonly random: () => number;
   private readonly rangePolicy: OutOfRangePolicy;
+  private readonly staleServingMs: number;
+  /** Production's load (or its fallback) per resolved config: a bad artifact is tried again once per resolution. */
+  private readonly productionLoads = new WeakMap<Resolved, Promise<LoadedVersion>>();
+  /** The load key of the earlier version answering for each model whose production artifact is bad (spared by eviction). */
+  private readonly fallbacks = new Map<string, string>();
 
   constructor(private readonly options: ModelServiceOptions) {
     this.observer = options.observer ?? silentObserver;
@@ -207,6 +225,7 @@ export class ModelService {
     this.random = options.random ?? Math.random;
     this.rangePolicy = options.outOfRange?.policy ?? 'off';
     this.explainSettings = options.explain ?? DEFAULT_EXPLAIN_SETTINGS;
+    this.staleServingMs = options.staleServingMs ?? 0;
   }
 
   async listModels(): Promise<ModelSummary[]> {
@@ -324,9 +343,63 @@ export class ModelService {
       const canary = await this.loadCanary(resolved.canary, production);
       if (canary !== undefined) return { variant: 'canary', version: resolved.canary, loaded: canary };
     }
-    // Warm requests take the loaded version directly; only misses wait on a load.
-    const loaded = this.ready.get(loadKey(production)) ?? (await this.load(production));
-    return { variant: 'production', version: production, loaded };
+    // Warm requests take the loaded version directly; only misses wait on a load (or find production's fallback).
+    const loaded = this.ready.get(loadKey(production)) ?? (await this.loadProduction(resolved));
+    return { variant: 'production', version: loaded.record, loaded };
+  }
+
+  /**
+   * Production's loaded version, or, when its artifact fails its sha256 check or does not load, the most recent earlier
+   * production version that does (reported through `productionFallback`). The outcome holds for the resolved config:
+   * the bad artifact is tried again when the config is next read from the registry.
+   */
+  private loadProduction(resolved: Resolved): Promise<LoadedVersion> {
+    const existing = this.productionLoads.get(resolved);
+    if (existing !== undefined) return existing;
+    const name = resolved.model.model;
+    const loading = this.load(resolved.production).then(
+      (loaded) => {
+        this.fallbacks.delete(name);
+        return loaded;
+      },
+      (error: unknown) => this.fallBack(resolved, error),
+    );
+    this.productionLoads.set(resolved, loading);
+    // Nothing could serve: the next request tries again.
+    loading.catch(() => this.productionLoads.delete(resolved));
+    return loading;
+  }
+
+  /** The earlier production version that answers for a bad production artifact; rethrows `error` when none can. */
+  private async fallBack(resolved: Resolved, error: unknown): Promise<LoadedVersion> {
+    if (!(error instanceof ModelUnavailableError) || !FALLBACK_REASONS.has(error.code)) throw error;
+    const { model, production } = resolved;
+    const earlier = [...new Set([...model.previous_production_versions].reverse())].filter((v) => v !== production.version);
+    for (const version of earlier.slice(0, MAX_FALLBACK_CANDIDATES)) {
+      let record: ModelVersionRecord | undefined;
+      try {
+        record = await this.options.registry.getVersion(model.model, version);
+      } catch {
+        throw error; // the registry is down as well: production's own failure is the answer
+      }
+      if (record === undefined || record.deleted_at !== null) continue;
+      let loaded: LoadedVersion;
+      try {
+        loaded = this.ready.get(loadKey(record)) ?? (await this.load(record));
+      } catch {
+        continue; // reported by the load; an older one may serve
+      }
+      this.fallbacks.set(model.model, loadKey(record));
+      this.observer.productionFallback?.({
+        model: model.model,
+        production_version: production.version,
+        serving_version: record.version,
+        reason: error.code,
+        cause: error,
+      });
+      return loaded;
+    }
+    throw error;
   }
 
   /** Before scoring, on every path (ONNX or endpoint, production or canary): a rejected batch is never scored. */
@@ -569,8 +642,16 @@ export class ModelService {
     const cached = this.resolutions.get(name);
     if (cached !== undefined && cached.expiresAt > this.now()) return cached.result;
     checkModelName(name);
-    const result = this.readServingConfig(name);
-    const resolution: Resolution = { expiresAt: this.now() + this.options.cacheTtlMs, result };
+    const lastRead = cached?.lastRead;
+    const readAt = this.now();
+    const result = this.readServingConfig(name).then(
+      (value) => {
+        resolution.lastRead = { value, at: readAt };
+        return value;
+      },
+      (error: unknown) => this.staleOr(name, lastRead, error),
+    );
+    const resolution: Resolution = { expiresAt: readAt + this.options.cacheTtlMs, result, ...(lastRead === undefined ? {} : { lastRead }) };
     this.resolutions.delete(name);
     this.resolutions.set(name, resolution);
     // Clients choose the names they ask for: the cache (of not-found answers too) keeps the most recent ones only.
@@ -588,6 +669,18 @@ export class ModelService {
       }
     });
     return result;
+  }
+
+  /**
+   * While the registry cannot be read, the model's last known serving config keeps serving for `staleServingMs` after
+   * its last successful read (reported through `staleServingConfig`, once per refresh); otherwise the error stands.
+   */
+  private staleOr(name: string, lastRead: Resolution['lastRead'], error: unknown): Resolved {
+    if (!(error instanceof ModelUnavailableError) || error.code !== 'REGISTRY_UNAVAILABLE' || lastRead === undefined) throw error;
+    const ageMs = this.now() - lastRead.at;
+    if (ageMs > this.staleServingMs) throw error;
+    this.observer.staleServingConfig?.({ model: name, production_version: lastRead.value.production.version, age_ms: ageMs, cause: error });
+    return lastRead.value;
   }
 
   private async readServingConfig(name: string): Promise<Resolved> {
@@ -718,7 +811,7 @@ export class ModelService {
    */
   private evictBeyondLimit(): void {
     if (this.loaded.size <= this.maxLoadedVersions) return;
-    const inUse = new Set<string>();
+    const inUse = new Set<string>(this.fallbacks.values());
     for (const resolution of this.resolutions.values()) {
       const value = resolution.value;
       if (value === undefined || resolution.expiresAt <= this.now()) continue;

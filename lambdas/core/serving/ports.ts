@@ -52,6 +52,13 @@ export interface ServingObserver {
   shadowScored(event: ShadowComparison): void;
   /** The shadow version could not score a request (the response was not affected). */
   shadowFailed(event: { model: string; production_version: number; shadow_version: number; reason: string; cause: unknown }): void;
+  /**
+   * Production's artifact failed its sha256 check or its load (`reason`), and the earlier production version
+   * `serving_version` answers in its place until the serving config is next read.
+   */
+  productionFallback?(event: { model: string; production_version: number; serving_version: number; reason: string; cause: unknown }): void;
+  /** The registry could not be read; the model's last known serving config, read `age_ms` ago, keeps serving. */
+  staleServingConfig?(event: { model: string; production_version: number; age_ms: number; cause: unknown }): void;
   /** A `warn` answer carried out-of-range values: `count` of them in all, `warnings` the first ones listed. */
   outOfRange?(event: OutOfRangeReport): void;
 }

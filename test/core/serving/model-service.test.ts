@@ -101,6 +101,11 @@ class FakeRegistry implements RegistryReader {
     this.update(model, { production_version: production });
   }
 
+  /** Promotes `production` over the earlier ones, as the registry's history records them (oldest first). */
+  promoteOver(model: string, production: number, previous: readonly number[]): void {
+    this.update(model, { production_version: production, previous_production_versions: previous });
+  }
+
   setCanary(model: string, canary: ModelRecord['canary']): void {
     this.update(model, { canary });
   }
@@ -164,6 +169,8 @@ class FakeEngine implements ScoringEngine {
   createSessionCalls = 0;
   released = 0;
   failCreate = false;
+  /** Versions whose bytes do not load (as a graph onnxruntime refuses). */
+  readonly failCreateFor = new Set<number>();
   failScore = false;
   /** What scoring throws instead, as a remote endpoint's documented error would. */
   scoreError: Error | undefined;
@@ -180,6 +187,7 @@ class FakeEngine implements ScoringEngine {
     const text = new TextDecoder().decode(bytes);
     this.sessionsFor.push(text);
     const version = Number(/version (\d+)$/.exec(text)?.[1]);
+    if (this.failCreateFor.has(version)) throw new Error('protobuf parsing failed');
     return {
       score: async (input: Float32Array, rows: number): Promise<Float32Array> => {
         if (this.scoreError !== undefined) throw this.scoreError;
@@ -208,6 +216,16 @@ class RecordingObserver implements ServingObserver {
   }
 
   readonly fallbacks: { model: string; canary_version: number; production_version: number; reason: string }[] = [];
+  readonly productionFallbacks: { model: string; production_version: number; serving_version: number; reason: string }[] = [];
+  readonly stale: { model: string; production_version: number; age_ms: number }[] = [];
+
+  productionFallback(event: { model: string; production_version: number; serving_version: number; reason: string }): void {
+    this.productionFallbacks.push({ model: event.model, production_version: event.production_version, serving_version: event.serving_version, reason: event.reason });
+  }
+
+  staleServingConfig(event: { model: string; production_version: number; age_ms: number }): void {
+    this.stale.push({ model: event.model, production_version: event.production_version, age_ms: event.age_ms });
+  }
   readonly shadows: ShadowComparison[] = [];
   readonly shadowFailures: { model: string; production_version: number; shadow_version: number; reason: string }[] = [];
 
@@ -229,7 +247,7 @@ class RecordingObserver implements ServingObserver {
   }
 }
 
-function setup(options: { maxLoadedVersions?: number; random?: () => number } = {}) {
+function setup(options: { maxLoadedVersions?: number; random?: () => number; staleServingMs?: number } = {}) {
   const registry = new FakeRegistry();
   registry.addModel('credit', 2, 1);
   const artifacts = new FakeArtifacts(registry);
@@ -638,6 +656,121 @@ describe('ModelService', () => {
         status: 503,
         details: { model: 'credit', model_version: 1 },
       });
+    });
+  });
+
+  describe('last good state: a bad production artifact', () => {
+    const tampered = new TextEncoder().encode('tampered bytes');
+
+    it('is answered by the previous production version, reported once with both versions, and tried again at the next read', async () => {
+      // Prepare: version 3 promoted over 1 then 2, and its stored bytes corrupted.
+      const { service, registry, artifacts, observer, clock } = setup();
+      registry.addModel('credit', 3, 1);
+      registry.promoteOver('credit', 3, [1, 2]);
+      const key3 = versionRecord('credit', 3).artifact.key;
+      artifacts.override.set(key3, tampered);
+      // Act
+      const first = await service.predict('credit', { instances: [ROW] });
+      const second = await service.predict('credit', { instances: [ROW] });
+      // Assess: version 2 answers, says so, and the bad artifact is read once within the TTL.
+      expect(first).toMatchObject({ model_version: 2, variant: 'production' });
+      expect(second).toMatchObject({ model_version: 2, variant: 'production' });
+      expect(observer.productionFallbacks).toEqual([{ model: 'credit', production_version: 3, serving_version: 2, reason: 'ARTIFACT_INTEGRITY_FAILED' }]);
+      expect(artifacts.reads.filter((read) => read === key3)).toHaveLength(1);
+
+      // A repaired artifact serves again once the config is read again.
+      artifacts.override.delete(key3);
+      clock.now += TTL_MS;
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(3);
+    });
+
+    it('falls back when production does not load in the runtime (ARTIFACT_INVALID)', async () => {
+      const { service, registry, engine, observer } = setup();
+      registry.promoteOver('credit', 2, [1]);
+      engine.failCreateFor.add(2);
+      expect(await service.predict('credit', { instances: [ROW] })).toMatchObject({ model_version: 1, variant: 'production' });
+      expect(observer.productionFallbacks.map((f) => f.reason)).toEqual(['ARTIFACT_INVALID']);
+    });
+
+    it('skips a soft-deleted or equally bad earlier version for the next older one', async () => {
+      const { service, registry, artifacts, observer } = setup();
+      registry.addModel('credit', 4, 1);
+      registry.promoteOver('credit', 4, [1, 2, 3]);
+      registry.softDelete('credit', 3);
+      for (const version of [4, 2]) artifacts.override.set(versionRecord('credit', version).artifact.key, tampered);
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(1);
+      expect(observer.productionFallbacks).toEqual([{ model: 'credit', production_version: 4, serving_version: 1, reason: 'ARTIFACT_INTEGRITY_FAILED' }]);
+    });
+
+    it('answers production\'s own 503 when no earlier version can serve, and retries on the next request', async () => {
+      const { service, registry, artifacts, observer } = setup();
+      registry.promoteOver('credit', 2, [1]);
+      for (const version of [1, 2]) artifacts.override.set(versionRecord('credit', version).artifact.key, tampered);
+      expect(await rejection(service.predict('credit', { instances: [ROW] }))).toMatchObject({
+        code: 'ARTIFACT_INTEGRITY_FAILED',
+        status: 503,
+        details: { model: 'credit', model_version: 2 },
+      });
+      expect(observer.productionFallbacks).toEqual([]);
+      artifacts.override.delete(versionRecord('credit', 2).artifact.key);
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(2);
+    });
+
+    it('does not fall back on an outage: an unreadable artifact answers 503 ARTIFACT_UNAVAILABLE', async () => {
+      const { service, registry, artifacts, observer } = setup();
+      registry.promoteOver('credit', 2, [1]);
+      artifacts.failing = true;
+      expect(await rejection(service.predict('credit', { instances: [ROW] }))).toMatchObject({ code: 'ARTIFACT_UNAVAILABLE', status: 503 });
+      expect(observer.productionFallbacks).toEqual([]);
+    });
+
+    it('keeps the fallback version loaded beyond the loaded-version limit', async () => {
+      const { service, registry, artifacts, engine } = setup({ maxLoadedVersions: 1 });
+      registry.addModel('other', 1, 1);
+      registry.promoteOver('credit', 2, [1]);
+      artifacts.override.set(versionRecord('credit', 2).artifact.key, tampered);
+      await service.predict('credit', { instances: [ROW] });
+      await service.predict('other', { instances: [ROW] });
+      const sessions = engine.createSessionCalls;
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(1);
+      expect(engine.createSessionCalls).toBe(sessions);
+    });
+  });
+
+  describe('last known serving config while the registry is down', () => {
+    it('serves it past the TTL for staleServingMs after its last read, reported once per refresh, then answers 503', async () => {
+      // Prepare
+      const { service, registry, observer, clock } = setup({ staleServingMs: 3 * TTL_MS });
+      await service.predict('credit', { instances: [ROW] });
+      registry.failing = true;
+      // Act, Assess: within the bound the last config answers; the registry is tried once per TTL.
+      clock.now += TTL_MS;
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(1);
+      const reads = registry.getModelCalls;
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(1);
+      expect(registry.getModelCalls).toBe(reads);
+      clock.now += 2 * TTL_MS;
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(1);
+      expect(observer.stale).toEqual([
+        { model: 'credit', production_version: 1, age_ms: TTL_MS },
+        { model: 'credit', production_version: 1, age_ms: 3 * TTL_MS },
+      ]);
+      // Past the bound, at the next refresh: the outage is the answer.
+      clock.now += TTL_MS;
+      expect(await rejection(service.predict('credit', { instances: [ROW] }))).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', status: 503 });
+      // Back: read afresh, promotions included.
+      registry.failing = false;
+      registry.setProduction('credit', 2);
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(2);
+    });
+
+    it('answers 503 REGISTRY_UNAVAILABLE once the TTL has passed when no stale serving is configured', async () => {
+      const { service, registry, clock, observer } = setup();
+      await service.predict('credit', { instances: [ROW] });
+      registry.failing = true;
+      clock.now += TTL_MS;
+      expect(await rejection(service.predict('credit', { instances: [ROW] }))).toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
+      expect(observer.stale).toEqual([]);
     });
   });
 
