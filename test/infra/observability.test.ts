@@ -356,7 +356,7 @@ describe('Observability', () => {
       const alarms = widget(body, 'Alarms').properties['alarms'] as string[];
       const expected = [
         logicalIdOf(template, 'AWS::CloudWatch::CompositeAlarm', {}),
-        ...['api-latency-p95', 'api-5xx-rate', 'predict-throttles', 'pipeline-failed', 'drift-critical'].map((n) => alarmId(template, `serverless-mlops-${n}`)),
+        ...['api-latency-p95', 'api-5xx-rate', 'predict-throttles', 'pipeline-failed', 'drift-critical', 'production-fallback'].map((n) => alarmId(template, `serverless-mlops-${n}`)),
         ...['errors', 'latency-p95', 'score-shift'].map((n) => alarmId(template, `serverless-mlops-canary-credit-${n}`)),
       ];
       expect(alarms).toEqual(expected.map((id) => `<${id}>`));
