@@ -497,7 +497,7 @@ describe('drift config', () => {
       schedule: 'rate(1 hour)',
       window: '1h',
       dailySchedule: 'cron(0 2 * * ? *)',
-      thresholds: { pValue: 0.05, psiWarning: 0.1, psiCritical: 0.25, shareWarning: 0.2, shareCritical: 0.3, minRows: 50, wassersteinBound: 0.2 },
+      thresholds: { pValue: 0.05, psiWarning: 0.1, psiCritical: 0.25, shareWarning: 0.2, shareCritical: 0.3, minRows: 50, wassersteinBound: 0.1 },
       performanceMaxDrop: 0.05,
       retrainOnCritical: true,
     });

@@ -72,6 +72,7 @@ function statsTable(check: FeatureDrift | PredictionDrift): string {
   ];
   if ('wasserstein_normalised' in check && check.wasserstein_normalised !== undefined) {
     rows.push(['Wasserstein-1', fmt(check.wasserstein)], ['Wasserstein / baseline std', fmt(check.wasserstein_normalised)]);
+    if (check.wasserstein_noise !== undefined) rows.push(['its noise level at these sizes', fmt(check.wasserstein_noise)]);
   }
   if ('unseen_categories' in check && check.unseen_categories !== undefined && check.unseen_categories.length > 0) {
     rows.push(['unseen categories', check.unseen_categories.map(escapeHtml).join(', ')]);
@@ -177,7 +178,7 @@ export function renderDriftHtml(doc: DriftReportDocument, options: DriftHtmlOpti
     ['drift score (largest significant PSI)', fmt(doc.drift_score)],
     [
       'thresholds',
-      `p &lt; ${t.pValue}; drifted when also PSI &gt; ${t.psiWarning} or W/std &gt; ${t.wassersteinBound}; warning at ${t.shareWarning * 100}% of features or PSI &gt; ${t.psiWarning}, critical at ${t.shareCritical * 100}% or PSI &gt; ${t.psiCritical}; at least ${t.minRows} rows`,
+      `p &lt; ${t.pValue}; drifted when also PSI &gt; ${t.psiWarning} or W/std beyond its noise level &gt; ${t.wassersteinBound}; warning at ${t.shareWarning * 100}% of features or PSI &gt; ${t.psiWarning}, critical at ${t.shareCritical * 100}% or PSI &gt; ${t.psiCritical}; at least ${t.minRows} rows`,
     ],
     [
       'live performance',

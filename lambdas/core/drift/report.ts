@@ -6,19 +6,19 @@
  * `ks_2samp`), PSI on the baseline's decile bins (psi.ts) and Wasserstein-1 normalised by the
  * baseline's standard deviation (the profile's `std`).
  *
- * With a baseline sample (`baselineSamples[name]`) all three compare the raw current values with
- * that sample. With a profile that has `percentiles` (every profile the trainer writes now), the raw
- * current values are compared with a reference sample of N = min(profile count, 10 000) points
- * drawn from the percentile function (linear between the 101 percentiles) at (i + ½)/N: ties and
- * discrete values are resolved to 1 %, well below the KS noise of any window of up to 10 000 rows.
- * With only the 11 quantiles (older metadata), the comparison is like for like: the baseline becomes a
- * reference sample drawn deterministically from the profile's quantile function (linear between
- * the 11 stored quantiles) at the levels (i + ½)/N, N = min(profile count, 10 000), and the
- * current values become n points of *their own* 11-quantile function the same way (n the number
- * of current values, so the p-value still reflects the window's size). Comparing a smoothed
- * baseline with raw values would flag every discrete or heavy-tailed feature (ties at the
- * quantiles, the long linear tail up to the maximum); the price is decile resolution, so pass
- * baseline samples where the exact test matters.
+ * The reference: a baseline sample (`baselineSamples[name]`, `drift compare`'s raw reference column), else the
+ * profile's stored sample of real training values (`NumericProfile.sample`, profile/sample.ts: every profile the
+ * trainer writes now), compared with the raw current values. Older metadata without a sample: with `percentiles`,
+ * the raw current values are compared with N = min(profile count, 10 000) points drawn from the percentile
+ * function (linear between the 101 percentiles) at (i + ½)/N; with only the 11 quantiles, like for like: both sides
+ * become samples of their decile-interpolated quantile functions (N points for the baseline, n for the window, so
+ * the p-value still reflects the window's size).
+ *
+ * A discrete numeric feature (a reference sample with at most {@link DISCRETE_MAX_VALUES} distinct values) is tested
+ * on its value counts instead, as a categorical feature (`test: 'chi_square'`, values the reference never took
+ * pooled into one column): KS assumes no ties, and with a handful of atoms it rejected 0.5 % of same-distribution
+ * pairs at p < 0.05 instead of 5 %. Its PSI is over the values; its Wasserstein distance is computed as for any
+ * numeric feature.
  *
  * Per categorical feature: a chi-square test of homogeneity on the 2 × k table of reference counts
  * (the profile's `counts`, else frequency × count for older metadata) and current counts, as SciPy's
@@ -40,8 +40,11 @@
  *
  * The rule. A feature (or the prediction score) is *drifted* when its test is significant,
  * p < `pValue`, AND the shift is large enough to matter: PSI > `psiWarning` or (numeric only)
- * normalised Wasserstein > `wassersteinBound`. The effect-size condition keeps big windows honest:
- * with many rows a negligible shift is significant but not drifted.
+ * normalised Wasserstein beyond its noise level > `wassersteinBound`. The effect-size condition keeps big windows honest:
+ * with many rows a negligible shift is significant but not drifted. The noise level (`wasserstein_noise`,
+ * wasserstein.ts's `nullWasserstein`) is the normalised distance two samples of these sizes from the reference's
+ * distribution are apart on average (0.11 σ at 100 / 80 normal values, 0.02 σ at 3 000 / 3 000): the bound is on the
+ * shift, not on the noise, so it means the same at every window size.
  * A feature's verdict is `critical` when drifted with PSI > `psiCritical`, `warning` when drifted,
  * `ok` otherwise, and `insufficient_data` when it has fewer than `minRows` non-missing values.
  *
@@ -54,15 +57,17 @@
  * significant features and the prediction (0 when none is significant).
  *
  * Defaults ({@link DEFAULT_DRIFT_THRESHOLDS}): pValue 0.05, psiWarning 0.1, psiCritical 0.25,
- * shareWarning 0.2, shareCritical 0.3, minRows 50, wassersteinBound 0.2 (a fifth of a baseline std: below it, sampling noise of heavy-tailed features such as Assets reaches 0.13 in windows of 1 000 rows).
+ * shareWarning 0.2, shareCritical 0.3, minRows 50, wassersteinBound 0.1 (a tenth of a baseline std beyond noise, so the
+ * verdict finds a 0.2 std shift at 3 000 rows, as the test does: docs/drift.md, "Detectable shifts").
  */
 import { DEFAULT_DRIFT_THRESHOLDS as CONTRACT_DRIFT_THRESHOLDS } from '#contracts/drift.ts';
 import { chiSquareContingency } from './chi-square.ts';
 import { ksTwoSample } from './ks.ts';
 import { binShares, categoricalPsi, psi, quantileEdges } from './psi.ts';
-import { normalisedWasserstein, wasserstein1 } from './wasserstein.ts';
+import { normalisedWasserstein, nullWasserstein, wasserstein1 } from './wasserstein.ts';
 import type { CategoricalProfile, FeatureProfile, FeatureRow, NumericProfile } from '#core/model/metadata.ts';
 import { categoryCounts, missingCount } from '#core/profile/baseline.ts';
+import { decodeSample } from '#core/profile/sample.ts';
 
 export interface DriftThresholds {
   /** A test is significant below this p-value. */
@@ -116,6 +121,8 @@ export interface FeatureDrift {
   readonly psi: number | null;
   readonly wasserstein?: number | null;
   readonly wasserstein_normalised?: number | null;
+  /** The normalised distance sampling noise alone gives at these sizes (see `nullWasserstein`); the bound applies beyond it. */
+  readonly wasserstein_noise?: number | null;
   readonly unseen_categories?: string[];
   /** Non-missing values tested. */
   readonly count: number;
@@ -141,12 +148,13 @@ export interface MissingDrift {
 }
 
 export interface PredictionDrift {
-  readonly test: 'ks';
+  readonly test: 'ks' | 'chi_square';
   readonly statistic: number | null;
   readonly p_value: number | null;
   readonly psi: number | null;
   readonly wasserstein: number | null;
   readonly wasserstein_normalised: number | null;
+  readonly wasserstein_noise: number | null;
   readonly count: number;
   readonly drifted: boolean;
   readonly verdict: DriftVerdict;
@@ -185,11 +193,13 @@ export function referenceSample(quantiles: readonly number[], size: number): num
 const SEVERITY: Record<DriftVerdict, number> = { insufficient_data: -1, ok: 0, warning: 1, critical: 2 };
 
 interface NumericCheck {
+  test: 'ks' | 'chi_square';
   statistic: number;
   p_value: number;
   psi: number;
   wasserstein: number;
   wasserstein_normalised: number;
+  wasserstein_noise: number;
   drifted: boolean;
   verdict: DriftVerdict;
 }
@@ -215,21 +225,64 @@ function numericCheck(
     current = referenceSample(sampleProfile(values).quantiles, values.length);
     reference = referenceSample(profile.quantiles, Math.max(1, Math.min(profile.count, MAX_REFERENCE_SAMPLE)));
   }
-  const ks = ksTwoSample(current, reference);
-  const edges = quantileEdges(profile.quantiles);
-  const featurePsi = psi(binShares(edges, reference), binShares(edges, current));
   const distance = wasserstein1(current, reference);
   const normalised = normalisedWasserstein(distance, profile.std);
-  const drifted = ks.pvalue < t.pValue && (featurePsi > t.psiWarning || normalised > t.wassersteinBound);
+  // The bound is on the distance beyond sampling noise (the reference's own n: a stored sample is all the reference there is).
+  const noise = normalisedWasserstein(nullWasserstein(reference, reference.length, current.length), profile.std);
+  const discrete = sample !== undefined && sample.length > 0 ? discreteCheck(values, sample) : undefined;
+  let test: { test: 'ks' | 'chi_square'; statistic: number; pvalue: number; psi: number };
+  if (discrete !== undefined) test = { test: 'chi_square', ...discrete };
+  else {
+    const ks = ksTwoSample(current, reference);
+    const edges = quantileEdges(profile.quantiles);
+    test = { test: 'ks', statistic: ks.statistic, pvalue: ks.pvalue, psi: psi(binShares(edges, reference), binShares(edges, current)) };
+  }
+  const featurePsi = test.psi;
+  const drifted = test.pvalue < t.pValue && (featurePsi > t.psiWarning || normalised - noise > t.wassersteinBound);
   return {
-    statistic: ks.statistic,
-    p_value: ks.pvalue,
+    test: test.test,
+    statistic: test.statistic,
+    p_value: test.pvalue,
     psi: featurePsi,
     wasserstein: distance,
     wasserstein_normalised: normalised,
+    wasserstein_noise: noise,
     drifted,
     verdict: drifted ? (featurePsi > t.psiCritical ? 'critical' : 'warning') : 'ok',
   };
+}
+
+/** A numeric feature with at most this many distinct values in its reference sample is tested on its value counts. */
+export const DISCRETE_MAX_VALUES = 20;
+
+/**
+ * The test of a discrete numeric feature (at most {@link DISCRETE_MAX_VALUES} distinct reference values): the 2 × k test
+ * of homogeneity on the counts of each value, as for a categorical feature (values the reference never took pooled into
+ * one column whose reference count is 0), and the PSI over those values. KS on such a feature is conservative: its
+ * p-value assumes no ties, and with a handful of atoms it rejects same-distribution pairs far less often than its level.
+ * Undefined when the reference has more distinct values.
+ */
+function discreteCheck(values: readonly number[], sample: readonly number[]): { statistic: number; pvalue: number; psi: number } | undefined {
+  const reference = new Map<number, number>();
+  for (const v of sample) {
+    reference.set(v, (reference.get(v) ?? 0) + 1);
+    if (reference.size > DISCRETE_MAX_VALUES) return undefined;
+  }
+  const current = new Map<number, number>();
+  let unseen = 0;
+  for (const v of values) {
+    if (reference.has(v)) current.set(v, (current.get(v) ?? 0) + 1);
+    else unseen++;
+  }
+  const referenceRow = [...reference.values()];
+  const currentRow = [...reference.keys()].map((v) => current.get(v) ?? 0);
+  if (unseen > 0) {
+    referenceRow.push(0);
+    currentRow.push(unseen);
+  }
+  const test = referenceRow.length > 1 ? chiSquareContingency([referenceRow, currentRow]) : { statistic: 0, pvalue: 1 };
+  const share = (row: readonly number[], total: number): number[] => row.map((c) => c / total);
+  return { statistic: test.statistic, pvalue: test.pvalue, psi: psi(share(referenceRow, sample.length), share(currentRow, values.length)) };
 }
 
 /** The two-proportion test of the missing rates (see the module doc). */
@@ -321,12 +374,14 @@ export function driftReport(input: DriftInput): DriftReport {
       }
       const missingRate = rows > 0 ? (rows - values.length) / rows : 0;
       const missing = missingCheck(reference, { missing: rows - values.length, rows }, t);
-      const base = { name, type: 'numeric' as const, test: 'ks' as const, count: values.length, missing_rate: missingRate, baseline_missing_rate: profile.missing_rate, missing };
+      const base = { name, type: 'numeric' as const, test: 'ks' as 'ks' | 'chi_square', count: values.length, missing_rate: missingRate, baseline_missing_rate: profile.missing_rate, missing };
       if (!enough || values.length < t.minRows || profile.count === 0) {
-        const untested = { ...base, statistic: null, p_value: null, psi: null, wasserstein: null, wasserstein_normalised: null, drifted: false, verdict: 'insufficient_data' as DriftVerdict };
+        const untested = { ...base, statistic: null, p_value: null, psi: null, wasserstein: null, wasserstein_normalised: null, wasserstein_noise: null, drifted: false, verdict: 'insufficient_data' as DriftVerdict };
         features.push(enough ? combine(untested, missing) : untested);
       } else {
-        features.push(combine({ ...base, ...numericCheck(values, profile, input.baselineSamples?.[name], t) }, missing));
+        // The stored sample of real training values (newer metadata) is the reference; else the percentiles stand in.
+        const sample = input.baselineSamples?.[name] ?? (profile.sample === undefined ? undefined : decodeSample(profile.sample));
+        features.push(combine({ ...base, ...numericCheck(values, profile, sample, t) }, missing));
       }
     } else {
       const counts = new Map<string, number>();
@@ -368,9 +423,9 @@ export function driftReport(input: DriftInput): DriftReport {
     const sample = Array.isArray(b) ? (b as readonly number[]) : undefined;
     const profile = Array.isArray(b) ? sampleProfile(b as readonly number[]) : (b as Pick<NumericProfile, 'quantiles' | 'std' | 'count' | 'percentiles'>);
     if (!enough || current.length < t.minRows || profile.count === 0) {
-      prediction = { test: 'ks', statistic: null, p_value: null, psi: null, wasserstein: null, wasserstein_normalised: null, count: current.length, drifted: false, verdict: 'insufficient_data' };
+      prediction = { test: 'ks', statistic: null, p_value: null, psi: null, wasserstein: null, wasserstein_normalised: null, wasserstein_noise: null, count: current.length, drifted: false, verdict: 'insufficient_data' };
     } else {
-      prediction = { test: 'ks', count: current.length, ...numericCheck(current, profile, sample, t) };
+      prediction = { count: current.length, ...numericCheck(current, profile, sample, t) };
     }
   }
 

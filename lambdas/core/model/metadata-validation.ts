@@ -5,6 +5,7 @@
  * field path and what is wrong with it, e.g. `metadata.output.threshold must be between 0 and 1
  * (exclusive), got 1.5`.
  */
+import { type EncodedSample, SAMPLE_ENCODING, decodeSample } from '#core/profile/sample.ts';
 import { RequestValidationError } from '#core/api/errors.ts';
 import { encodedColumnCount } from './encode.ts';
 import type {
@@ -246,12 +247,27 @@ function parseProfile(value: unknown, field: string, spec: FeatureSpec): Feature
     std: finite(raw, 'std', `${field}.std`),
     quantiles,
   };
-  if (raw['percentiles'] === undefined) return profile;
+  const withSample = raw['sample'] === undefined ? profile : { ...profile, sample: parseSample(raw['sample'], `${field}.sample`) };
+  if (raw['percentiles'] === undefined) return withSample;
   const percentiles = array(raw, 'percentiles', `${field}.percentiles`).map((q, i) => {
     if (typeof q !== 'number' || !Number.isFinite(q)) invalid(`${field}.percentiles[${i}]`, `must be a finite number, got ${show(q)}`);
     return q;
   });
-  return { ...profile, percentiles };
+  return { ...withSample, percentiles };
+}
+
+/** A stored sample of training values: it must decode to its size. */
+function parseSample(value: unknown, field: string): EncodedSample {
+  const raw = object(value, field);
+  const sample = { size: integer(raw, 'size', `${field}.size`, 0), encoding: string(raw, 'encoding', `${field}.encoding`), data: string(raw, 'data', `${field}.data`) };
+  if (sample.encoding !== SAMPLE_ENCODING) invalid(`${field}.encoding`, `must be "${SAMPLE_ENCODING}", got ${show(sample.encoding)}`);
+  const encoded = sample as EncodedSample;
+  try {
+    decodeSample(encoded);
+  } catch (error) {
+    invalid(`${field}.data`, `does not decode: ${(error as Error).message}`);
+  }
+  return encoded;
 }
 
 function parseBaseline(value: unknown, schema: InputSchema): Record<string, FeatureProfile> {

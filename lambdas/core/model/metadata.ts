@@ -7,6 +7,8 @@
  * wire and storage format (DynamoDB items, JSON files, API answers).
  */
 
+import type { EncodedSample } from '#core/profile/sample.ts';
+
 /** A numeric input feature. `nullable` features accept `null` (or omission is still an error: see validation). */
 export interface NumericFeatureSpec {
   readonly name: string;
@@ -113,6 +115,12 @@ export interface NumericProfile {
    * discrete and heavily tied features, where deciles are not. Absent in metadata written before it existed.
    */
   readonly percentiles?: readonly number[];
+  /**
+   * A uniform random sample of the real training values (up to 10 000, all versions' samples together under 128 KiB of
+   * base64; see profile/sample.ts): the drift job's KS reference. Absent in metadata written before it existed (the
+   * percentiles then stand in).
+   */
+  readonly sample?: EncodedSample;
 }
 
 export interface CategoricalProfile {

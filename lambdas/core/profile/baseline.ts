@@ -1,6 +1,7 @@
 /** Per-feature statistics of the training rows: the baseline for validation and drift detection. */
 import type { FeatureColumn } from '#core/data/table.ts';
 import type { CategoricalProfile, FeatureProfile, FeatureRow, NumericProfile } from '#core/model/metadata.ts';
+import { MAX_SAMPLE_SIZE, encodeSamples, reservoirSample } from './sample.ts';
 
 /** The probabilities 0, 0.1, …, 1 of `NumericProfile.quantiles`. */
 export const QUANTILE_LEVELS: readonly number[] = Array.from({ length: 11 }, (_, i) => i / 10);
@@ -76,14 +77,38 @@ export function profileCategorical(name: string, rows: readonly FeatureRow[]): C
   };
 }
 
+export interface ProfileOptions {
+  /**
+   * Seed of the reservoir samples of the numeric features' real values (`NumericProfile.sample`), the drift job's KS
+   * reference. Without it no sample is stored.
+   */
+  readonly sampleSeed?: number;
+}
+
 /** Profiles every feature of `rows`, keyed by feature name in feature order. */
-export function profileFeatures(features: readonly FeatureColumn[], rows: readonly FeatureRow[]): Record<string, FeatureProfile> {
-  return Object.fromEntries(
+export function profileFeatures(features: readonly FeatureColumn[], rows: readonly FeatureRow[], options: ProfileOptions = {}): Record<string, FeatureProfile> {
+  const profiles: Record<string, FeatureProfile> = Object.fromEntries(
     features.map((feature): [string, FeatureProfile] => [
       feature.name,
       feature.kind === 'numeric' ? profileNumeric(feature.name, rows) : profileCategorical(feature.name, rows),
     ]),
   );
+  if (options.sampleSeed === undefined) return profiles;
+  const samples: Record<string, number[]> = {};
+  features.forEach((feature, index) => {
+    if (feature.kind !== 'numeric') return;
+    const values: number[] = [];
+    for (const row of rows) {
+      const value = row[feature.name];
+      if (typeof value === 'number' && Number.isFinite(value)) values.push(value);
+    }
+    // One stream per feature, so adding a feature does not change the others' samples.
+    samples[feature.name] = reservoirSample(values, MAX_SAMPLE_SIZE, (options.sampleSeed as number) * 31 + index);
+  });
+  for (const [name, sample] of Object.entries(encodeSamples(samples))) {
+    profiles[name] = { ...(profiles[name] as NumericProfile), sample };
+  }
+  return profiles;
 }
 
 /** The reference count of each category: the stored counts, else (older metadata) frequency × count, rounded. */

@@ -313,7 +313,7 @@ function finishTraining(input: TrainBinaryClassifierInput, prepared: PreparedTra
       holdout_rows: holdoutRows.length,
       positive_rate: trainPositives / trainRows.length,
     },
-    baseline: profileFeatures(table.features, trainRows),
+    baseline: profileFeatures(table.features, trainRows, { sampleSeed: seed }),
     prediction_profile: profileValues(probabilities),
     lineage: {
       data_sha256: input.dataSha256,

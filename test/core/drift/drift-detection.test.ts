@@ -9,7 +9,7 @@ import { profileFeatures } from '#core/profile/baseline.ts';
 
 /**
  * The issue's acceptance checks on examples/credit/credit_data.csv, in the drift job's own mode
- * (baseline = the profile stored in the model metadata, no baseline sample): injected shifts are
+ * (baseline = the profile the trainer stores in the model metadata, with its sample of real values): injected shifts are
  * found and nothing else is flagged; random splits of the same data raise a false alarm in at most
  * 5 of 100 trials.
  */
@@ -28,7 +28,7 @@ beforeAll(() => {
 function split(seed: number, windowSize: number): { baseline: Record<string, FeatureProfile>; window: FeatureRow[] } {
   const shuffled = new SeededRandom(seed).shuffle([...rows]);
   const training = shuffled.slice(0, 3000);
-  return { baseline: profileFeatures(features, training), window: shuffled.slice(3000, 3000 + windowSize) };
+  return { baseline: profileFeatures(features, training, { sampleSeed: seed }), window: shuffled.slice(3000, 3000 + windowSize) };
 }
 
 /** Replaces `share` of the window's Home values (deterministically) with `owner`. */

@@ -3,7 +3,7 @@ import { DriftSettingsError, parseDriftJobSettings } from '#core/drift/job-setti
 
 /** What DriftMonitor writes from the default config (lib/constructs/drift-monitor.ts). */
 const DEPLOYED = {
-  thresholds: { pValue: 0.05, psiWarning: 0.1, psiCritical: 0.25, shareWarning: 0.2, shareCritical: 0.3, minRows: 50, wassersteinBound: 0.2 },
+  thresholds: { pValue: 0.05, psiWarning: 0.1, psiCritical: 0.25, shareWarning: 0.2, shareCritical: 0.3, minRows: 50, wassersteinBound: 0.1 },
   performance: { maxDrop: 0.05, minLabels: 50 },
   cooldownMinutes: 60,
   retrainOnCritical: true,

@@ -83,6 +83,8 @@ describe('parseModelMetadata', () => {
     ['a metric that is not a number', ['metrics', 'roc_auc'], 'high', 'metrics.roc_auc', /must be a finite number, got "high"/],
     ['a feature without a baseline profile', ['baseline', 'Home'], REMOVE, 'baseline.Home', /is missing: every input_schema feature needs a profile/],
     ['a baseline profile of the wrong type', ['baseline', 'Age', 'type'], 'categorical', 'baseline.Age.type', /must be "numeric" like the input_schema feature/],
+    ['a stored sample that does not decode to its size', ['baseline', 'Age', 'sample', 'size'], 5, 'baseline.Age.sample.data', /does not decode: sample decodes to \d+ values, not 5/],
+    ['a stored sample of an unknown encoding', ['baseline', 'Age', 'sample', 'encoding'], 'csv', 'baseline.Age.sample.encoding', /must be "f64-runs-deflate-base64", got "csv"/],
     ['a missing lineage field', ['lineage', 'trainer'], REMOVE, 'lineage.trainer', /^metadata\.lineage\.trainer is missing$/],
     ['a lineage parameter that is an object', ['lineage', 'parameters', 'l2'], { value: 1 }, 'lineage.parameters.l2', /must be a finite number, a string or a boolean/],
   ];
