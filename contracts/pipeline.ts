@@ -6,8 +6,11 @@ import { MODEL_NAME } from './registry.ts';
 import * as z from 'zod';
 import { addIssue, addIssueWithoutValue, boolean, integerIn, nonEmptyString, numberIn, oneOf, parseWith, strictObject, stringMatching } from './schema.ts';
 
-/** Which trainer a run uses: the built-in ones run in the pipeline Lambda, `sagemaker` runs a training job. */
-export const TRAINERS = ['logreg', 'gbdt', 'sagemaker'] as const;
+/**
+ * Which trainer a run uses: the built-in ones run in the pipeline Lambda, `sagemaker` runs a training job with the
+ * user's image, `xgboost` runs SageMaker's built-in XGBoost algorithm (AWS's image) and converts its model to ONNX.
+ */
+export const TRAINERS = ['logreg', 'gbdt', 'sagemaker', 'xgboost'] as const;
 export type TrainerKind = (typeof TRAINERS)[number];
 /** Where a promoted candidate goes: all production traffic, or a canary share next to the champion. */
 export const PROMOTION_MODES = ['production', 'canary'] as const;
@@ -25,6 +28,14 @@ export const SAGEMAKER_INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
 
 /** Largest `PIPELINE_CONFIG` in bytes (Lambda allows 4 KB of environment variables per function, all of them). */
 export const MAX_PIPELINE_CONFIG_BYTES = 3500;
+
+/**
+ * Versions of SageMaker's built-in XGBoost algorithm the `xgboost` trainer runs (the image tag): the ones whose
+ * `xgboost-model` output the converter reads (XGBoost 1.x's binary format; 2.x and later write UBJSON).
+ */
+export const XGBOOST_ALGORITHM_VERSIONS = ['1.7-1'] as const;
+/** Tree construction methods of the `xgboost` trainer; `exact` does not train on more than one instance. */
+export const XGBOOST_TREE_METHODS = ['hist', 'approx', 'exact'] as const;
 
 const ratio = () => numberIn(0, 1);
 const logLoss = () => numberIn(0, 100, true);
@@ -266,6 +277,41 @@ const pipelineModelInput = strictObject({
   if (model.schedule !== undefined && model.datasetKey === undefined) addIssue(ctx, ['datasetKey'], 'is required when a schedule is set', undefined);
 });
 
+/**
+ * The `xgboost` trainer: which version of SageMaker's built-in XGBoost algorithm, the share of the training rows kept
+ * for the decision threshold (and XGBoost's validation channel), and the algorithm's hyperparameters (XGBoost's own
+ * names in snake case go to the job: `numRound` is `num_round`). The objective is always `binary:logistic` and the
+ * evaluation metric `auc`; the run's seed is XGBoost's `seed`, and `classWeight` `balanced` sets `scale_pos_weight`.
+ */
+export const xgboostConfig = strictObject({
+  version: oneOf(XGBOOST_ALGORITHM_VERSIONS)
+    .default('1.7-1')
+    .meta({ description: 'Version of the algorithm image (`sagemaker-xgboost:<version>` in the region\'s AWS account).' }),
+  validationFraction: numberIn(0, 0.5, true)
+    .default(0.2)
+    .meta({ description: 'Share of the training rows (not the holdout) the job validates on and the decision threshold is chosen on.' }),
+  hyperparameters: strictObject({
+    numRound: integerIn(1, 10_000).default(100).meta({ description: 'Boosting rounds (trees).' }),
+    maxDepth: integerIn(1, 20).default(6).meta({ description: 'Depth of each tree.' }),
+    eta: numberIn(0, 1, true).default(0.3).meta({ description: 'Learning rate, in (0, 1].' }),
+    minChildWeight: numberIn(0, 1e6).default(1).meta({ description: 'Smallest hessian sum of a child.' }),
+    subsample: numberIn(0, 1, true).default(1).meta({ description: 'Share of the rows each tree sees, in (0, 1].' }),
+    colsampleBytree: numberIn(0, 1, true).default(1).meta({ description: 'Share of the columns each tree sees, in (0, 1].' }),
+    lambda: numberIn(0, 1e6).default(1).meta({ description: 'L2 penalty on leaf weights.' }),
+    alpha: numberIn(0, 1e6).default(0).meta({ description: 'L1 penalty on leaf weights.' }),
+    gamma: numberIn(0, 1e6).default(0).meta({ description: 'Smallest loss reduction of a split.' }),
+    maxBin: integerIn(2, 1024).default(256).meta({ description: 'Most histogram bins per column (`hist` and `approx`).' }),
+    treeMethod: oneOf(XGBOOST_TREE_METHODS).default('hist').meta({ description: '`hist`, `approx` or `exact` (one instance only).' }),
+    earlyStoppingRounds: integerIn(1, 1000)
+      .nullable()
+      .default(null)
+      .meta({ description: 'Stop when validation AUC has not improved for this many rounds; `null` trains every round.' }),
+  })
+    .prefault({})
+    .meta({ description: 'Hyperparameters of the algorithm.' }),
+});
+export type XgboostConfig = z.output<typeof xgboostConfig>;
+
 /** The default models: the credit example. */
 const DEFAULT_MODELS = {
   // At the maxF1 threshold (0.31) the demographic parity ratio is 0.78 and |EOD| 0.19: the fairness gate refuses it.
@@ -299,15 +345,25 @@ const pipelineInput = strictObject({
     roleArn: stringMatching(IAM_ROLE_ARN, 'an iam role arn')
       .optional()
       .meta({ description: 'ARN of an existing SageMaker execution role to run training jobs with (default: a role is created).' }),
+    instanceCount: integerIn(1, 100)
+      .default(1)
+      .meta({
+        description:
+          'Instances of each training job; above 1 the `xgboost` trainer writes one data shard per instance and the job reads them with `S3DataDistributionType` `ShardedByS3Key` (the `sagemaker` trainer runs on one instance).',
+      }),
   })
     .prefault({})
-    .meta({ description: 'The SageMaker trainer.' }),
+    .meta({ description: 'The SageMaker trainers (`sagemaker` and `xgboost`).' }),
+  xgboost: xgboostConfig.prefault({}).meta({ description: "The `xgboost` trainer: SageMaker's built-in XGBoost algorithm." }),
   cooldownMinutes: integerIn(0, 10_080)
     .default(60)
     .meta({ description: 'Minutes after a run of a model during which a drift-triggered retrain of the same model is skipped.' }),
 }).superRefine((pipeline, ctx) => {
   for (const name of Object.keys(pipeline.models)) {
     if (!MODEL_NAME.test(name)) addIssue(ctx, ['models'], `must have model names matching ${MODEL_NAME.source}`, name);
+  }
+  if (pipeline.sagemaker.instanceCount > 1 && pipeline.xgboost.hyperparameters.treeMethod === 'exact') {
+    addIssue(ctx, ['xgboost', 'hyperparameters', 'treeMethod'], 'must be "hist" or "approx" when sagemaker.instanceCount is above 1 (exact does not train distributed)', 'exact');
   }
   if (pipeline.sagemaker.trainingImage === '') {
     const user =

@@ -21,7 +21,8 @@ import {
  * handler (`createPipelineHandler`, with local dependencies), so its SDK-error to `TransientError`
  * mapping, its metrics and its approval notice run here as in AWS; SNS and EventBridge tasks land
  * in a local event log; the manual approval waits for `mlops approve|reject` through the approval
- * store, as the task token does in AWS. SageMaker training jobs cannot run here.
+ * store, as the task token does in AWS. SageMaker training jobs cannot run here (the `sagemaker` and `xgboost`
+ * trainers' runs fail at their training state, saying so).
  */
 
 export const PIPELINE_DEFINITION = new URL('../step-functions/training-pipeline.asl.json', import.meta.url);
@@ -36,6 +37,8 @@ function localSubstitutions(bucket: string): Record<string, string> {
     TrainingImage: 'local',
     TrainingInstanceType: 'ml.m5.xlarge',
     ArtifactBucketName: bucket,
+    XgboostImage: 'local',
+    XgboostDataDistribution: 'FullyReplicated',
   };
 }
 
@@ -102,6 +105,8 @@ const LAMBDA_TASKS = [
   'ValidateData',
   'Train',
   'ImportSageMakerModel',
+  'PrepareXgboostData',
+  'ConvertXgboostModel',
   'Evaluate',
   'CompareWithChampion',
   'Gate',
@@ -111,6 +116,8 @@ const LAMBDA_TASKS = [
   'Promote',
   'RecordFailure',
 ];
+/** SageMaker training jobs: refused here with what to do instead. */
+const SAGEMAKER_TASKS = ['TrainOnSageMaker', 'TrainXgboostOnSageMaker'];
 const NOTIFY_TASKS = ['NotifyDataRejected', 'NotifyRejected', 'NotifyPromoted', 'NotifyFailure'];
 const EVENT_TASKS = ['EmitDataRejected', 'EmitRejected', 'EmitPromoted', 'EmitFailure'];
 
@@ -145,7 +152,7 @@ export class LocalPipeline {
     });
     const definition = loadPipelineDefinition(localSubstitutions(options.bucket));
     this.tasks = taskStates(definition);
-    for (const name of [...LAMBDA_TASKS, ...NOTIFY_TASKS, ...EVENT_TASKS, 'ManualApproval', 'TrainOnSageMaker']) {
+    for (const name of [...LAMBDA_TASKS, ...NOTIFY_TASKS, ...EVENT_TASKS, 'ManualApproval', ...SAGEMAKER_TASKS]) {
       if (!this.tasks.has(name)) throw new Error(`training-pipeline.asl.json has no Task state ${name}`);
     }
     this.machine = new StateMachine(definition, { validationOptions: { checkPaths: true, checkArn: true } });
@@ -271,6 +278,12 @@ export class LocalPipeline {
     };
     handlers.TrainOnSageMaker = async () => {
       throw new PipelineStepError('SageMaker training jobs need AWS; use the builtin trainers (logreg, gbdt) locally');
+    };
+    // The xgboost trainer's data step has run (its shards are in the local bucket); the algorithm itself is AWS's.
+    handlers.TrainXgboostOnSageMaker = async () => {
+      throw new PipelineStepError(
+        "the xgboost trainer runs SageMaker's built-in XGBoost algorithm, which needs AWS; locally use the builtin trainers (logreg, gbdt), or train XGBoost elsewhere and register it with mlops --local register --xgboost model.json --metadata FILE",
+      );
     };
     return handlers;
   }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { datasetKey } from '#core/pipeline/run.ts';
+import { TRAINERS, type TrainerKind } from '#contracts/pipeline.ts';
 import { type DecisionThresholdArgument, collectParameter, parseSeeds, parseShare, parseThresholdPolicy } from '../arguments.ts';
 import type { Session } from '../context.ts';
 import { CliError } from '../errors.ts';
@@ -22,7 +23,7 @@ interface TrainOptions {
   readonly target: string;
   readonly positive: string;
   readonly model: string;
-  readonly trainer?: 'logreg' | 'gbdt' | 'sagemaker';
+  readonly trainer?: TrainerKind;
   readonly seeds?: number[];
   readonly approval?: boolean;
   readonly canary?: number;
@@ -51,7 +52,7 @@ export function trainCommand(program: Command, session: Session): void {
     .requiredOption('--target <column>', 'the column to predict')
     .requiredOption('--positive <value>', 'the value of the target column that is the positive class')
     .requiredOption('-m, --model <name>', 'model name (created on first use)')
-    .addOption(new Option('--trainer <kind>', "trainer (default: the pipeline config's, logreg)").choices(['logreg', 'gbdt', 'sagemaker']))
+    .addOption(new Option('--trainer <kind>', "trainer (default: the pipeline config's, logreg)").choices(TRAINERS))
     .option('--seeds <list>', 'train once per seed and check the spread, e.g. 1,2,3', parseSeeds)
     .option('--approval', 'wait for a person to approve (mlops approve|reject ID) before registering')
     .option('--no-approval', 'register without approval even if the config asks for it')

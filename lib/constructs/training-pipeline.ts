@@ -17,6 +17,7 @@ import { ECR_IMAGE_URI, type MlopsConfig, pipelineConfigJson } from '../config.t
 import { ENV, TRAINING_PIPELINE_SERVICE_NAME } from './environment.ts';
 import { MlopsFunction, PROJECT_ROOT, retentionDays } from './mlops-function.ts';
 import { ONNX_RUNTIME_MODULES } from './onnx-runtime-layer.ts';
+import { xgboostImageUri } from './sagemaker-xgboost-image.ts';
 
 /** Entry of the pipeline Lambda (every Lambda task of the state machine), relative to the repository root. */
 export const TRAINING_PIPELINE_ENTRY = 'lambdas/training-pipeline/handler.ts';
@@ -33,6 +34,8 @@ export const DEFINITION_SUBSTITUTION_KEYS = [
   'TrainingImage',
   'TrainingInstanceType',
   'ArtifactBucketName',
+  'XgboostImage',
+  'XgboostDataDistribution',
 ] as const;
 export type DefinitionSubstitutionKey = (typeof DEFINITION_SUBSTITUTION_KEYS)[number];
 
@@ -59,11 +62,16 @@ export const SAGEMAKER_SYNC_RULE_NAME = 'StepFunctionsGetEventsForSageMakerTrain
 
 /** Prefixes of the artifact bucket the pipeline function reads (the run's dataset must be under `datasets/`). */
 export const PIPELINE_READ_PREFIXES = ['datasets/', 'training-cache/', 'pipeline-runs/', 'models/', 'training-jobs/'] as const;
-/** Prefixes it writes: the training cache, each run's reports, and registered artifacts. */
-export const PIPELINE_WRITE_PREFIXES = ['training-cache/', 'pipeline-runs/', 'models/'] as const;
+/**
+ * Prefixes it writes: the training cache, each run's reports, registered artifacts, and the `xgboost` trainer's
+ * encoded training rows.
+ */
+export const PIPELINE_WRITE_PREFIXES = ['training-cache/', 'pipeline-runs/', 'models/', 'training-data/'] as const;
 /** Where SageMaker training jobs read datasets and write their output (`training-jobs/{model}/{run_id}/`). */
 export const SAGEMAKER_INPUT_PREFIX = 'datasets/';
 export const SAGEMAKER_OUTPUT_PREFIX = 'training-jobs/';
+/** Where the `xgboost` trainer's jobs read their channels (`training-data/{model}/{run_id}/seed-{seed}/{train,validation}/`). */
+export const XGBOOST_INPUT_PREFIX = 'training-data/';
 
 export interface TrainingPipelineProps {
   readonly config: MlopsConfig;
@@ -169,7 +177,7 @@ export class TrainingPipeline extends Construct {
     this.grantPublish(fn);
     const bucketId = logicalIdOf(stack.resolve(artifactBucket.bucketArn));
     if (fn.role !== undefined && bucketId !== undefined) {
-      for (const prefix of PIPELINE_READ_PREFIXES.filter((p) => p !== 'models/')) {
+      for (const prefix of new Set([...PIPELINE_READ_PREFIXES, ...PIPELINE_WRITE_PREFIXES].filter((p) => p !== 'models/'))) {
         Validations.of(fn.role).acknowledge({
           id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
           reason: `The pipeline reads and writes run-specific objects under ${prefix} (keys carry the model, run id or a content hash, unknown at deploy time).`,
@@ -193,6 +201,9 @@ export class TrainingPipeline extends Construct {
       TrainingImage: sagemaker.trainingImage === '' ? TRAINING_IMAGE_NOT_SET : sagemaker.trainingImage,
       TrainingInstanceType: sagemaker.instanceType,
       ArtifactBucketName: artifactBucket.bucketName,
+      XgboostImage: xgboostImageUri(this, config.pipeline.xgboost.version),
+      // One shard per instance (prepare_xgboost_data writes `instanceCount` objects per channel): each reads its own.
+      XgboostDataDistribution: sagemaker.instanceCount > 1 ? 'ShardedByS3Key' : 'FullyReplicated',
     };
     const logGroup = new LogGroup(this, 'StateMachineLogs', {
       retention: retentionDays(config.logRetentionDays),
@@ -313,7 +324,10 @@ export class TrainingPipeline extends Construct {
     });
   }
 
-  /** The SageMaker execution role: datasets in, job output out, its own logs and metrics, the training image. */
+  /**
+   * The SageMaker execution role: datasets (and the xgboost trainer's encoded rows) in, job output out, its own logs
+   * and metrics, the user's training image. The built-in XGBoost image is AWS's and needs no ECR grant.
+   */
   private createSageMakerRole(bucket: IBucket, trainingImage: string, bucketId: string | undefined): Role {
     const stack = Stack.of(this);
     const role = new Role(this, 'SageMakerRole', {
@@ -324,7 +338,7 @@ export class TrainingPipeline extends Construct {
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: ['s3:GetObject'],
-        resources: [bucket.arnForObjects(`${SAGEMAKER_INPUT_PREFIX}*`)],
+        resources: [bucket.arnForObjects(`${SAGEMAKER_INPUT_PREFIX}*`), bucket.arnForObjects(`${XGBOOST_INPUT_PREFIX}*`)],
       }),
     );
     role.addToPolicy(
@@ -332,7 +346,7 @@ export class TrainingPipeline extends Construct {
         effect: Effect.ALLOW,
         actions: ['s3:ListBucket'],
         resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${SAGEMAKER_INPUT_PREFIX}*`, `${SAGEMAKER_OUTPUT_PREFIX}*`] } },
+        conditions: { StringLike: { 's3:prefix': [`${SAGEMAKER_INPUT_PREFIX}*`, `${XGBOOST_INPUT_PREFIX}*`, `${SAGEMAKER_OUTPUT_PREFIX}*`] } },
       }),
     );
     role.addToPolicy(
@@ -388,10 +402,10 @@ export class TrainingPipeline extends Construct {
       reason: 'SageMaker writes each training job to its own stream of the /aws/sagemaker/TrainingJobs log group.',
     });
     if (bucketId !== undefined) {
-      for (const prefix of [SAGEMAKER_INPUT_PREFIX, SAGEMAKER_OUTPUT_PREFIX]) {
+      for (const prefix of [SAGEMAKER_INPUT_PREFIX, XGBOOST_INPUT_PREFIX, SAGEMAKER_OUTPUT_PREFIX]) {
         Validations.of(role).acknowledge({
           id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
-          reason: `Training jobs read the run's dataset under ${SAGEMAKER_INPUT_PREFIX} and write their output under ${SAGEMAKER_OUTPUT_PREFIX}{model}/{run_id}/; keys are per run.`,
+          reason: `Training jobs read the run's dataset under ${SAGEMAKER_INPUT_PREFIX} (the xgboost trainer's encoded rows under ${XGBOOST_INPUT_PREFIX}{model}/{run_id}/) and write their output under ${SAGEMAKER_OUTPUT_PREFIX}{model}/{run_id}/; keys are per run.`,
         });
       }
     }

@@ -181,7 +181,27 @@ describe('TrainingPipeline', () => {
       TrainingImage: TRAINING_IMAGE_NOT_SET,
       TrainingInstanceType: 'ml.m5.xlarge',
       ArtifactBucketName: { Ref: expect.stringMatching(/ArtifactBucket/) },
+      // AWS's built-in algorithm image of the deployment region (an environment-agnostic stack: a mapping).
+      XgboostImage: {
+        'Fn::Join': [
+          '',
+          [
+            { 'Fn::FindInMap': [expect.stringMatching(/XgboostImageAccounts/), { Ref: 'AWS::Region' }, 'account'] },
+            '.dkr.ecr.',
+            { Ref: 'AWS::Region' },
+            '.',
+            { Ref: 'AWS::URLSuffix' },
+            '/sagemaker-xgboost:1.7-1',
+          ],
+        ],
+      },
+      // One instance by default: every instance (the one) reads all of the data.
+      XgboostDataDistribution: 'FullyReplicated',
     });
+    const mappings = template.toJSON()['Mappings'] as Record<string, Record<string, { account: string }>>;
+    const accounts = Object.entries(mappings).find(([id]) => /XgboostImageAccounts/.test(id))?.[1];
+    expect(accounts?.['us-east-1']).toEqual({ account: '683313688378' });
+    expect(accounts?.['eu-west-1']).toEqual({ account: '141502667606' });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: config.logRetentionDays });
   });
 
@@ -243,10 +263,13 @@ describe('TrainingPipeline', () => {
     });
     expect(statements).toEqual(
       expect.arrayContaining([
-        { Effect: 'Allow', Action: 's3:GetObject', Resource: objects('datasets/') },
+        // The datasets, and the xgboost trainer's encoded rows; nothing else of the bucket.
+        { Effect: 'Allow', Action: 's3:GetObject', Resource: [objects('datasets/'), objects('training-data/')] },
         { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:PutObject'], Resource: objects('training-jobs/') },
       ]),
     );
+    const writes = statements.filter((s) => [s['Action']].flat().some((a) => /s3:Put/.test(String(a))));
+    expect(writes).toHaveLength(1);
     expect(JSON.stringify(statements)).not.toMatch(/ecr:/); // no training image configured
   });
 
@@ -307,7 +330,7 @@ describe('TrainingPipeline', () => {
     expect(JSON.parse(String(variables['PIPELINE_CONFIG']))).toEqual(JSON.parse(JSON.stringify(config.pipeline)));
   });
 
-  it('lets the pipeline function read its prefixes, write only cache, runs and models, and publish', () => {
+  it('lets the pipeline function read its prefixes, write only cache, runs, models and the xgboost rows, and publish', () => {
     const statements = statementsOf(template, /PipelineFunctionRole/);
     const objects = (prefix: string): Json => ({
       'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/ArtifactBucket/), 'Arn'] }, `/${prefix}*`]],
@@ -317,8 +340,8 @@ describe('TrainingPipeline', () => {
       expect.arrayContaining(['datasets/', 'training-cache/', 'pipeline-runs/', 'models/', 'training-jobs/'].map(objects)),
     );
     const writes = actions('s3:PutObject');
-    expect(writes).toHaveLength(3);
-    expect(writes).toEqual(expect.arrayContaining(['training-cache/', 'pipeline-runs/', 'models/'].map(objects)));
+    expect(writes).toHaveLength(4);
+    expect(writes).toEqual(expect.arrayContaining(['training-cache/', 'pipeline-runs/', 'models/', 'training-data/'].map(objects)));
     expect(actions('dynamodb:PutItem')).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/RegistryTable/), 'Arn'] }]);
     expect(actions('sns:Publish')).toEqual([{ Ref: expect.stringMatching(/NotificationTopic/) }]);
     expect(JSON.stringify(statements)).not.toMatch(/s3:DeleteObject|dynamodb:DeleteItem|dynamodb:Scan|"s3:\*"|"dynamodb:\*"/);
@@ -412,5 +435,69 @@ describe('TrainingPipeline with an existing topic and SageMaker role', () => {
       ]),
     );
     expect(JSON.stringify(statements)).not.toMatch(/kms:/);
+  });
+});
+
+describe('TrainingPipeline with the xgboost trainer on several instances', () => {
+  const { template, config } = buildStack({
+    pipeline: {
+      sagemaker: { instanceCount: 3, instanceType: 'ml.m5.2xlarge' },
+      xgboost: { hyperparameters: { numRound: 300, maxDepth: 4 } },
+      models: { credit: { target: 'Status', positiveLabel: 'bad', trainer: 'xgboost' } },
+    },
+  });
+  const sm = onlyResource(template, 'AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: Match.absent() } });
+  const substitutions = sm.Properties?.['DefinitionSubstitutions'] as Json;
+  const states = (JSON.parse(ASL_TEXT) as { States: Record<string, { ItemProcessor: { States: Record<string, Json> } }> }).States['TrainSeeds']?.ItemProcessor.States ?? {};
+
+  it('shards the data by S3 key over the instances, and the function writes one shard per instance', () => {
+    expect(substitutions['XgboostDataDistribution']).toBe('ShardedByS3Key');
+    expect(substitutions['TrainingInstanceType']).toBe('ml.m5.2xlarge');
+    const env = onlyResource(template, 'AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('training pipeline') } }).Properties?.['Environment'] as { Variables: Record<string, string> };
+    const pipeline = JSON.parse(env.Variables['PIPELINE_CONFIG'] as string) as { sagemaker: { instanceCount: number }; xgboost: { hyperparameters: { numRound: number } } };
+    expect(pipeline.sagemaker.instanceCount).toBe(3);
+    expect(pipeline.xgboost.hyperparameters.numRound).toBe(300);
+    expect(config.pipeline.xgboost.hyperparameters.eta).toBe(0.3);
+  });
+
+  it('runs the built-in algorithm image on both channels, then converts, then evaluates like every trainer', () => {
+    const train = states['TrainXgboostOnSageMaker'] as { Resource: string; Parameters: Json; Next: string };
+    expect(train.Resource).toBe('arn:aws:states:::sagemaker:createTrainingJob.sync');
+    expect(train.Parameters).toMatchObject({
+      RoleArn: '${SageMakerRoleArn}',
+      AlgorithmSpecification: { TrainingImage: '${XgboostImage}', TrainingInputMode: 'File' },
+      'HyperParameters.$': '$.xgboost_data.result.hyperparameters',
+      ResourceConfig: { 'InstanceCount.$': '$.xgboost_data.result.shards', InstanceType: '${TrainingInstanceType}' },
+    });
+    const channels = train.Parameters['InputDataConfig'] as { ChannelName: string; ContentType: string; DataSource: { S3DataSource: Json } }[];
+    expect(channels.map((c) => c.ChannelName)).toEqual(['train', 'validation']);
+    for (const channel of channels) {
+      expect(channel.ContentType).toBe('text/csv');
+      expect(channel.DataSource.S3DataSource['S3DataDistributionType']).toBe('${XgboostDataDistribution}');
+    }
+    expect(states['Trainer?']?.['Choices']).toEqual(expect.arrayContaining([{ Variable: '$.run.trainer', StringEquals: 'xgboost', Next: 'PrepareXgboostData' }]));
+    expect(states['PrepareXgboostData']?.['Next']).toBe('TrainXgboostOnSageMaker');
+    expect(train.Next).toBe('ConvertXgboostModel');
+    expect(states['ConvertXgboostModel']?.['Next']).toBe('Evaluate');
+  });
+
+  it('passes only the SageMaker role, which reads the encoded rows and writes the job output, and nothing else', () => {
+    const passRole = statementsOf(template, /StateMachineRole/).filter((s) => [s['Action']].flat().includes('iam:PassRole'));
+    expect(passRole).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/SageMakerRole/), 'Arn'] },
+        Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      },
+    ]);
+    // AWS's own image: no ECR grant on the execution role.
+    expect(JSON.stringify(statementsOf(template, /SageMakerRole/))).not.toMatch(/ecr:/);
+  });
+
+  it('refuses exact trees on more than one instance at synth', () => {
+    expect(() => buildStack({ pipeline: { sagemaker: { instanceCount: 2 }, xgboost: { hyperparameters: { treeMethod: 'exact' } } } })).toThrow(
+      /pipeline\.xgboost\.hyperparameters\.treeMethod" must be "hist" or "approx" when sagemaker\.instanceCount is above 1/,
+    );
   });
 });

@@ -163,6 +163,22 @@ describe('training pipeline (local Step Functions)', () => {
     await expect(platform.registryService.getModel('broken-eval')).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
   });
 
+  it('runs the xgboost trainer up to its SageMaker job: the encoded shards are written, then the run fails saying the algorithm needs AWS', async () => {
+    const dataset = await upload('xgb-local', CREDIT_CSV);
+
+    const result = await run({ model: 'xgb-local', dataset, trainer: 'xgboost' });
+
+    expect(result.status).toBe('failed');
+    expect(result.progress).toEqual(expect.arrayContaining(['PrepareXgboostData', 'TrainXgboostOnSageMaker', 'RecordFailure', 'NotifyFailure']));
+    expect(result.progress).not.toContain('ConvertXgboostModel');
+    const shard = await platform.artifacts.getBytesIfExists(`training-data/xgb-local/${result.run_id}/seed-42/train/part-00000.csv`);
+    expect(new TextDecoder().decode(shard).split('\n')[0]).toMatch(/^[01](,-?[\d.e+-]+)+$/);
+    const [failed] = eventsOf(result.run_id, 'PipelineFailed');
+    expect(failed?.body).toMatchObject({ model: 'xgb-local', error: 'PipelineStepError' });
+    expect(JSON.stringify(failed?.body)).toMatch(/built-in XGBoost algorithm, which needs AWS.*register --xgboost/);
+    await expect(platform.registryService.getModel('xgb-local')).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+  });
+
   it('retries a transient S3 error: the handler maps SlowDown to TransientError, the ASL Retry runs the step again and the run succeeds', async () => {
     // Prepare: the first read of the dataset by the pipeline's S3 client fails as S3 does under load.
     const dataset = await upload('flaky-s3', CREDIT_CSV);

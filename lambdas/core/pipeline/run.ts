@@ -3,6 +3,7 @@ import { MODEL_NAME_PATTERN } from '#core/registry/records.ts';
 import {
   pipelineConfig,
   resolvedPipelineConfig,
+  TRAINERS,
   type PipelineConfig as ContractPipelineConfig,
   type PipelineDefaultsConfig,
   type PipelineModelConfig,
@@ -32,8 +33,8 @@ export type PipelineDefaults = PipelineDefaultsConfig;
 /** One model's settings (`pipeline.models.NAME`): what differs from the defaults. */
 export type PipelineModelSettings = PipelineModelConfig;
 
-/** What a run reads of the `pipeline` block: the defaults and the models. */
-export type PipelineConfig = Pick<ContractPipelineConfig, 'defaults' | 'models'>;
+/** What a run reads of the `pipeline` block: the defaults and the models (and the SageMaker trainers' settings: default when absent). */
+export type PipelineConfig = Pick<ContractPipelineConfig, 'defaults' | 'models'> & Partial<Pick<ContractPipelineConfig, 'sagemaker' | 'xgboost'>>;
 
 /** The built-in defaults: the schema's (the CDK config's too). */
 export const DEFAULT_PIPELINE_CONFIG: ContractPipelineConfig = pipelineConfig.parse({});
@@ -106,8 +107,8 @@ function decisionThresholdOf(value: unknown): ThresholdPolicy | undefined {
 
 function trainerOf(value: unknown): TrainerKind | undefined {
   if (value === undefined || value === null) return undefined;
-  if (value === 'logreg' || value === 'gbdt' || value === 'sagemaker') return value;
-  return fail('trainer', `must be logreg, gbdt or sagemaker, got ${JSON.stringify(value)}`);
+  if (typeof value === 'string' && (TRAINERS as readonly string[]).includes(value)) return value as TrainerKind;
+  return fail('trainer', `must be one of ${TRAINERS.join(', ')}, got ${JSON.stringify(value)}`);
 }
 
 /**

@@ -20,10 +20,22 @@ import { validateTrainingData, type DataQualityReport } from './data-validation.
 import { fairnessMetrics, groupFromAttribute, type FairnessReport } from './fairness.ts';
 import { evaluateGate, type GateDecision } from './gate.ts';
 import type { ApprovalStore, ObjectStore } from './ports.ts';
-import { normalizeRun, type PipelineConfig, type PipelineRun } from './run.ts';
+import { DEFAULT_PIPELINE_CONFIG, normalizeRun, type PipelineConfig, type PipelineRun } from './run.ts';
 import { seedSpread, summarizeSeeds, type SeedSummary } from './seed-summary.ts';
 import { stepCacheKey } from './step-cache.ts';
 import { extractTarEntries } from './tar.ts';
+import { TrainingDataError } from '#core/data/table.ts';
+import { parseXgboostModelBytes } from '#core/onnx/xgboost-binary.ts';
+import { xgboostToOnnx, XgboostModelError } from '#core/onnx/xgboost-model.ts';
+import {
+  completeXgboostMetadata,
+  draftXgboostMetadata,
+  splitForXgboost,
+  xgboostCsvShards,
+  xgboostHyperparameters,
+  type XgboostSplit,
+} from '#core/training/xgboost-data.ts';
+import type { XgboostConfig } from '#contracts/pipeline.ts';
 
 /**
  * The training pipeline's steps. Step Functions runs them in the order of
@@ -55,6 +67,21 @@ export interface PipelineDeps {
   /** Milliseconds for latency measurement. @default performance.now */
   readonly elapsed?: () => number;
   readonly newId: () => string;
+}
+
+/** The file SageMaker's built-in XGBoost algorithm saves its booster to, in `model.tar.gz`. */
+export const XGBOOST_MODEL_FILE = 'xgboost-model';
+
+/** What `prepare_xgboost_data` leaves for the training job and the conversion (keys in the artifact bucket). */
+export interface XgboostData {
+  readonly train_prefix: string;
+  readonly validation_prefix: string;
+  readonly metadata_key: string;
+  /** The job's `HyperParameters`. */
+  readonly hyperparameters: Readonly<Record<string, string>>;
+  /** Objects per channel: one per training instance. */
+  readonly shards: number;
+  readonly rows: { readonly fit: number; readonly validation: number; readonly holdout: number };
 }
 
 /** A trained model waiting to be judged: its artifact and metadata in S3. */
@@ -145,6 +172,10 @@ export class PipelineSteps {
         return this.validateData(event.run);
       case 'train':
         return this.train(run, Number(event.seed));
+      case 'prepare_xgboost_data':
+        return this.prepareXgboostData(run, Number(event.seed));
+      case 'import_xgboost_model':
+        return this.importXgboostModel(run, Number(event.seed), event.sagemaker as { model_artifacts: string }, event.xgboost_data as XgboostData);
       case 'import_sagemaker_model':
         return this.importSageMakerModel(run, Number(event.seed), event.sagemaker as { model_artifacts: string });
       case 'evaluate':
@@ -192,7 +223,7 @@ export class PipelineSteps {
 
   /** Trains one seed with the built-in trainer, or reuses the artifact of a run with the same inputs. */
   async train(run: PipelineRun, seed: number): Promise<Candidate> {
-    if (run.trainer === 'sagemaker') throw new PipelineStepError('the sagemaker trainer runs as a SageMaker training job');
+    if (run.trainer === 'sagemaker' || run.trainer === 'xgboost') throw new PipelineStepError(`the ${run.trainer} trainer runs as a SageMaker training job`);
     const [trainer, trainerVersion] = run.trainer === 'gbdt' ? [GBDT_TRAINER, GBDT_TRAINER_VERSION] : [TRAINER, TRAINER_VERSION];
     const dataSha256 = run.dataset.sha256 ?? this.deps.sha256(await this.readDataset(run));
     const cacheKey = stepCacheKey({
@@ -248,6 +279,97 @@ export class PipelineSteps {
     }
     const metadata = parseModelMetadata(JSON.parse(new TextDecoder().decode(metadataBytes)));
     const prefix = `${runPrefix(run)}/sagemaker-seed-${seed}`;
+    await this.deps.objects.putBytes(`${prefix}/metadata.json`, jsonBytes(metadata), 'application/json');
+    await this.deps.objects.putBytes(`${prefix}/model.onnx`, onnx, 'application/octet-stream');
+    return this.candidate(seed, `${prefix}/model.onnx`, `${prefix}/metadata.json`, onnx, metadata, this.deps.sha256(onnx), false);
+  }
+
+  /**
+   * The `xgboost` trainer's input: the seed's training rows (never the holdout) encoded by the preprocessing fitted on
+   * them, label first and without a header, one shard per training instance for the `train` and `validation`
+   * channels, and the model's metadata draft; the job's hyperparameters come back for the ASL to pass on.
+   */
+  async prepareXgboostData(run: PipelineRun, seed: number): Promise<XgboostData> {
+    if (run.trainer !== 'xgboost') throw new PipelineStepError(`prepare_xgboost_data is a step of the xgboost trainer, not ${run.trainer}`);
+    const bytes = await this.readDataset(run);
+    const split = this.splitForXgboost(run, seed, bytes);
+    const shards = this.deps.config.sagemaker?.instanceCount ?? 1;
+    let hyperparameters: Record<string, string>;
+    let channels: { train: string[]; validation: string[] };
+    try {
+      hyperparameters = xgboostHyperparameters({
+        config: this.xgboostConfig(),
+        seed,
+        classWeight: run.class_weight,
+        labels: split.fit.labels,
+        overrides: run.parameters,
+      });
+      channels = {
+        train: xgboostCsvShards(split.features.preprocessing, split.fit, shards),
+        validation: xgboostCsvShards(split.features.preprocessing, split.validation, shards),
+      };
+    } catch (error) {
+      if (error instanceof RangeError || error instanceof TrainingDataError) throw new PipelineStepError(error.message);
+      throw error;
+    }
+    const dataPrefix = `training-data/${run.model}/${run.run_id}/seed-${seed}`;
+    for (const [channel, parts] of Object.entries(channels)) {
+      for (const [i, text] of parts.entries()) {
+        await this.deps.objects.putBytes(`${dataPrefix}/${channel}/part-${String(i).padStart(5, '0')}.csv`, new TextEncoder().encode(text), 'text/csv');
+      }
+    }
+    const metadataKey = `${runPrefix(run)}/xgboost-seed-${seed}/metadata-draft.json`;
+    const draft = draftXgboostMetadata(split, {
+      dataSha256: run.dataset.sha256 ?? this.deps.sha256(bytes),
+      target: run.target,
+      seed,
+      parameters: { ...hyperparameters, validation_fraction: String(this.xgboostConfig().validationFraction), instance_count: String(shards) },
+      version: this.xgboostConfig().version,
+    });
+    await this.deps.objects.putBytes(metadataKey, jsonBytes(draft), 'application/json');
+    return {
+      train_prefix: `${dataPrefix}/train/`,
+      validation_prefix: `${dataPrefix}/validation/`,
+      metadata_key: metadataKey,
+      hyperparameters,
+      shards,
+      rows: { fit: split.fit.rows.length, validation: split.validation.rows.length, holdout: split.holdout.rows.length },
+    };
+  }
+
+  /**
+   * Converts the XGBoost model of a built-in algorithm job (`xgboost-model` in its `model.tar.gz`) into the ONNX tree
+   * ensemble fed by the draft metadata's preprocessing, chooses the decision threshold by the run's policy on the
+   * validation rows, and records the holdout metrics: a candidate like the built-in trainers'.
+   */
+  async importXgboostModel(run: PipelineRun, seed: number, job: { model_artifacts: string }, data: XgboostData): Promise<Candidate> {
+    const match = /^s3:\/\/[^/]+\/(.+)$/.exec(job.model_artifacts);
+    if (match?.[1] === undefined) throw new PipelineStepError(`unexpected model artifacts location ${job.model_artifacts}`);
+    const entries = extractTarEntries(await this.deps.objects.getBytes(match[1]));
+    const modelBytes = entries.get(XGBOOST_MODEL_FILE);
+    if (modelBytes === undefined) {
+      throw new PipelineStepError(`model.tar.gz holds no ${XGBOOST_MODEL_FILE} (it holds ${[...entries.keys()].join(', ') || 'nothing'})`);
+    }
+    const draft = parseModelMetadata(JSON.parse(new TextDecoder().decode(await this.deps.objects.getBytes(data.metadata_key))));
+    let onnx: Uint8Array;
+    try {
+      onnx = xgboostToOnnx(parseXgboostModelBytes(modelBytes), draft.preprocessing);
+    } catch (error) {
+      if (error instanceof XgboostModelError) throw new PipelineStepError(`the training job's ${XGBOOST_MODEL_FILE}: ${error.message}`);
+      throw error;
+    }
+    const split = this.splitForXgboost(run, seed, await this.readDataset(run));
+    const [validation, holdout] = await this.scoreBytes(onnx, draft, [split.validation.rows, split.holdout.rows]);
+    const metadata = parseModelMetadata(
+      completeXgboostMetadata(
+        draft,
+        run.decision_threshold,
+        { labels: split.validation.labels, probabilities: validation as Float64Array },
+        { labels: split.holdout.labels, probabilities: holdout as Float64Array },
+        split.fit.rows.length,
+      ),
+    );
+    const prefix = `${runPrefix(run)}/xgboost-seed-${seed}`;
     await this.deps.objects.putBytes(`${prefix}/metadata.json`, jsonBytes(metadata), 'application/json');
     await this.deps.objects.putBytes(`${prefix}/model.onnx`, onnx, 'application/octet-stream');
     return this.candidate(seed, `${prefix}/model.onnx`, `${prefix}/metadata.json`, onnx, metadata, this.deps.sha256(onnx), false);
@@ -487,6 +609,45 @@ export class PipelineSteps {
   private async holdout(run: PipelineRun, seed: number): Promise<LabelledRows> {
     const csv = new TextDecoder().decode(await this.readDataset(run));
     return splitLabelledCsv({ csv, target: run.target, positiveLabel: run.positive_label, seed, testFraction: run.test_fraction }).holdout;
+  }
+
+  private xgboostConfig(): XgboostConfig {
+    return this.deps.config.xgboost ?? DEFAULT_PIPELINE_CONFIG.xgboost;
+  }
+
+  private splitForXgboost(run: PipelineRun, seed: number, bytes: Uint8Array): XgboostSplit {
+    try {
+      return splitForXgboost({
+        csv: new TextDecoder().decode(bytes),
+        target: run.target,
+        positiveLabel: run.positive_label,
+        seed,
+        testFraction: run.test_fraction,
+        validationFraction: this.xgboostConfig().validationFraction,
+      });
+    } catch (error) {
+      if (error instanceof TrainingDataError || error instanceof RangeError) throw new PipelineStepError(error.message);
+      throw error;
+    }
+  }
+
+  /** Probabilities of an artifact not stored yet, for each list of rows, in one session. */
+  private async scoreBytes(bytes: Uint8Array, metadata: ModelMetadata, parts: readonly (readonly FeatureRow[])[]): Promise<Float64Array[]> {
+    const session = await this.deps.engine.createSession(bytes, metadata.preprocessing);
+    try {
+      const out: Float64Array[] = [];
+      for (const rows of parts) {
+        const probabilities = new Float64Array(rows.length);
+        for (let start = 0; start < rows.length; start += EVALUATION_BATCH) {
+          const batch = rows.slice(start, start + EVALUATION_BATCH);
+          probabilities.set(await session.score(encodeRows(metadata.preprocessing, batch), batch.length), start);
+        }
+        out.push(probabilities);
+      }
+      return out;
+    } finally {
+      await session.release();
+    }
   }
 
   private async score(
