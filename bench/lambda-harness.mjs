@@ -5,14 +5,15 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-const { bundlePath, repoRequireFrom, iterations, batchSizes, instance, warmup, referencePath } = JSON.parse(process.argv[2]);
+// `route`: the predict route's template and a concrete path (contracts/routes.ts, filled by the parent).
+const { bundlePath, repoRequireFrom, iterations, batchSizes, instance, warmup, referencePath, route } = JSON.parse(process.argv[2]);
 const nodeRequire = createRequire(repoRequireFrom);
 const ns = (start) => Number(process.hrtime.bigint() - start);
 
 function event(body) {
   return {
-    resource: '/v1/models/{model}/predict',
-    path: '/v1/models/credit/predict',
+    resource: route.resource,
+    path: route.path,
     httpMethod: 'POST',
     headers: { 'content-type': 'application/json' },
     multiValueHeaders: {},

@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { ENV } from '#contracts/env.ts';
+import { API_ROUTES, routePath } from '#contracts/routes.ts';
 import { encodeRows } from '#core/model/encode.ts';
 import { startLocalPlatform } from '../local/platform.ts';
 import { CREDIT_INSTANCE } from '../test/support/credit-instances.ts';
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
         batchSizes: BATCH_SIZES,
         instance: CREDIT_INSTANCE,
         referencePath,
+        route: { resource: API_ROUTES.predict.resource, path: routePath(API_ROUTES.predict, { model: 'credit' }) },
       }),
     ], {
       // A fresh container: the handler's settings as the CDK sets them, the SDK pointed at the local servers.

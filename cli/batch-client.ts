@@ -4,6 +4,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { CliError, HttpApiError } from './errors.ts';
 import type { ApiEndpoint } from './connection.ts';
+import { LOCAL_ROUTES, routePath, type RouteSpec } from '#contracts/routes.ts';
 
 /**
  * Batch scoring as the CLI sees it: start a job, read where it stands. In AWS that is the batch state machine
@@ -50,14 +51,14 @@ export class LocalBatchClient implements BatchClient {
   ) {}
 
   async start(input: BatchJobInput): Promise<string> {
-    const answer = await this.call<{ job_id: string }>('POST', '/local/v1/batch/jobs', input);
+    const answer = await this.call<{ job_id: string }>(LOCAL_ROUTES.startBatchJob, {}, input);
     return answer.job_id;
   }
 
   async get(id: string): Promise<BatchJobSnapshot> {
     const job = await this.call<{ status: BatchJobSnapshot['status']; output?: unknown; error?: { name: string; message: string }; events?: { kind: string; body: unknown }[] }>(
-      'GET',
-      `/local/v1/batch/jobs/${encodeURIComponent(id)}`,
+      LOCAL_ROUTES.describeBatchJob,
+      { id },
     );
     const event = (job.events ?? []).find((e) => e.kind === 'event');
     return {
@@ -104,9 +105,9 @@ export class LocalBatchClient implements BatchClient {
     return written.sort();
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${this.endpoint.url.replace(/\/+$/, '')}${path}`, {
-      method,
+  private async call<T>(route: RouteSpec, parameters: Readonly<Record<string, string>>, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.endpoint.url.replace(/\/+$/, '')}${routePath(route, parameters)}`, {
+      method: route.method,
       headers: { 'x-api-key': this.endpoint.apiKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });

@@ -11,6 +11,7 @@ import { runDriftJob } from '#core/drift/job.ts';
 import { parseWindow } from '#core/drift/window.ts';
 import { HttpApiError } from './errors.ts';
 import type { ApiEndpoint } from './connection.ts';
+import { LOCAL_ROUTES, routePath } from '#contracts/routes.ts';
 
 /**
  * `mlops drift run`: the drift job on demand. Locally the local platform runs it (`POST /local/v1/drift/runs`,
@@ -32,8 +33,8 @@ export class LocalDriftClient implements DriftClient {
   ) {}
 
   async run(model: string, window: string): Promise<DriftReportDocument> {
-    const response = await fetch(`${this.endpoint.url.replace(/\/+$/, '')}/local/v1/drift/runs`, {
-      method: 'POST',
+    const response = await fetch(`${this.endpoint.url.replace(/\/+$/, '')}${routePath(LOCAL_ROUTES.runDrift)}`, {
+      method: LOCAL_ROUTES.runDrift.method,
       headers: { 'x-api-key': this.endpoint.apiKey, 'content-type': 'application/json' },
       body: JSON.stringify({ model, window, kind: 'manual' }),
     });

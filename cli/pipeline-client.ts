@@ -11,6 +11,7 @@ import {
 import type { ApprovalStore } from '#core/pipeline/ports.ts';
 import { CliError, HttpApiError } from './errors.ts';
 import type { ApiEndpoint } from './connection.ts';
+import { LOCAL_ROUTES, routePath, type RouteSpec } from '#contracts/routes.ts';
 
 /**
  * The training pipeline as the CLI sees it: start a run, read where it stands, answer an
@@ -112,12 +113,12 @@ export class LocalPipelineClient implements PipelineClient {
   constructor(private readonly endpoint: ApiEndpoint) {}
 
   async start(input: RunInput): Promise<string> {
-    const answer = await this.call<{ run_id: string }>('POST', '/local/v1/pipeline/runs', input);
+    const answer = await this.call<{ run_id: string }>(LOCAL_ROUTES.startPipelineRun, {}, input);
     return answer.run_id;
   }
 
   async get(runId: string): Promise<RunSnapshot> {
-    const run = await this.call<LocalRunAnswer>('GET', `/local/v1/pipeline/runs/${encodeURIComponent(runId)}`);
+    const run = await this.call<LocalRunAnswer>(LOCAL_ROUTES.describePipelineRun, { id: runId });
     const events = run.events ?? [];
     const notifications = events.filter((e) => e.kind === 'notification');
     const request = notifications.find((e) => APPROVAL_SUBJECT.test(e.subject ?? ''));
@@ -137,12 +138,12 @@ export class LocalPipelineClient implements PipelineClient {
   }
 
   decide(id: string, decision: ApprovalDecision): Promise<ApprovalAnswer> {
-    return this.call<ApprovalAnswer>('POST', `/local/v1/approvals/${encodeURIComponent(id)}`, decision);
+    return this.call<ApprovalAnswer>(LOCAL_ROUTES.decideApproval, { id }, decision);
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${this.endpoint.url.replace(/\/+$/, '')}${path}`, {
-      method,
+  private async call<T>(route: RouteSpec, parameters: Readonly<Record<string, string>>, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.endpoint.url.replace(/\/+$/, '')}${routePath(route, parameters)}`, {
+      method: route.method,
       headers: { 'x-api-key': this.endpoint.apiKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });

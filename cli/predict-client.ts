@@ -1,5 +1,6 @@
 import { HttpApiError } from './errors.ts';
 import type { ApiEndpoint } from './connection.ts';
+import { API_ROUTES, routePath } from '#contracts/routes.ts';
 
 /** Calls `POST /v1/models/{model}/predict` of the inference API, as any client would. */
 
@@ -11,7 +12,7 @@ export interface PredictAnswer {
 }
 
 export function predictUrl(endpoint: ApiEndpoint, model: string): string {
-  return `${endpoint.url.replace(/\/+$/, '')}/v1/models/${encodeURIComponent(model)}/predict`;
+  return `${endpoint.url.replace(/\/+$/, '')}${routePath(API_ROUTES.predict, { model })}`;
 }
 
 export async function callPredict(
@@ -21,7 +22,7 @@ export async function callPredict(
   options: { readonly requestId?: string } = {},
 ): Promise<PredictAnswer> {
   const response = await fetch(predictUrl(endpoint, model), {
-    method: 'POST',
+    method: API_ROUTES.predict.method,
     headers: {
       'content-type': 'application/json',
       'x-api-key': endpoint.apiKey,

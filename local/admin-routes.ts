@@ -1,56 +1,55 @@
 import { toErrorResponse } from '#core/api/errors.ts';
+import { LOCAL_ROUTES, matchTemplate, type RouteSpec } from '#contracts/routes.ts';
 import type { ApprovalStore } from '#core/pipeline/ports.ts';
 import type { LocalBatchScoring } from './batch-scoring.ts';
 import type { LocalPipeline } from './pipeline.ts';
 import type { LocalDrift } from './platform.ts';
 
 /**
- * The local platform's own routes, for the CLI's `--local` mode where AWS has its own APIs
- * (Step Functions StartExecution, DescribeExecution, SendTaskSuccess):
- *
- * - `POST /local/v1/pipeline/runs` starts a training run (body: the execution input);
- * - `GET /local/v1/pipeline/runs/{id}` its status, progress, output and events;
- * - `POST /local/v1/approvals/{id}` decides an approval (`{"approved", "by", "reason"}`);
- * - `POST /local/v1/drift/runs` runs the drift job (body: its input, e.g. `{"model": "credit", "window": "1h"}`),
- *   as Lambda Invoke would; `GET /local/v1/events` lists the events the drift job put on the local bus;
- * - `POST /local/v1/batch/jobs` starts a batch scoring job (body: `{"model", "version"?, "input", "output"}` with
- *   s3:// URIs in the local batch bucket); `GET /local/v1/batch/jobs/{id}` its status, progress, output and events.
+ * The local platform's own routes (`LOCAL_ROUTES` of contracts/routes.ts, which says what each does), for the CLI's
+ * `--local` mode where AWS has its own APIs (Step Functions StartExecution, DescribeExecution, SendTaskSuccess; Lambda
+ * Invoke). Ids are letters, digits, `_` and `-`; a path with another id is no route of these.
  */
 export function localAdminRoutes(pipeline: LocalPipeline, approvals: ApprovalStore, drift?: LocalDrift, batch?: LocalBatchScoring) {
   return async ({ method, path, body }: { method: string; path: string; body: string }) => {
     try {
-      if (drift !== undefined && method === 'POST' && path === '/local/v1/drift/runs') {
+      const is = (route: RouteSpec): boolean => method === route.method && path === route.resource;
+      /** The `{id}` of a route with one, when the path matches it. */
+      const idOf = (route: RouteSpec): string | undefined => {
+        const id = method === route.method ? matchTemplate(route.resource, path)?.['id'] : undefined;
+        return id !== undefined && /^[\w-]+$/.test(id) ? id : undefined;
+      };
+      if (drift !== undefined && is(LOCAL_ROUTES.runDrift)) {
         const input = JSON.parse(body === '' ? '{}' : body) as Record<string, unknown>;
         return { status: 200, body: await drift.run({ kind: 'manual', ...input }) };
       }
-      if (drift !== undefined && method === 'GET' && path === '/local/v1/events') {
+      if (drift !== undefined && is(LOCAL_ROUTES.listEvents)) {
         return { status: 200, body: { events: drift.bus.events } };
       }
-      if (method === 'POST' && path === '/local/v1/pipeline/runs') {
+      if (is(LOCAL_ROUTES.startPipelineRun)) {
         const input = JSON.parse(body === '' ? '{}' : body) as Record<string, unknown>;
         const { run } = pipeline.start(input);
         return { status: 202, body: { run_id: run.run_id, status: run.status } };
       }
-      if (batch !== undefined && method === 'POST' && path === '/local/v1/batch/jobs') {
+      if (batch !== undefined && is(LOCAL_ROUTES.startBatchJob)) {
         const input = JSON.parse(body === '' ? '{}' : body) as Record<string, unknown>;
         const { job } = batch.start(input);
         return { status: 202, body: { job_id: job.id, status: job.status } };
       }
-      const jobMatch = /^\/local\/v1\/batch\/jobs\/([\w-]+)$/.exec(path);
-      if (batch !== undefined && method === 'GET' && jobMatch?.[1] !== undefined) {
-        const job = batch.get(jobMatch[1]);
-        if (job === undefined) return { status: 404, body: { error: { code: 'JOB_NOT_FOUND', message: `no batch job ${jobMatch[1]}`, details: {} } } };
+      const jobId = idOf(LOCAL_ROUTES.describeBatchJob);
+      if (batch !== undefined && jobId !== undefined) {
+        const job = batch.get(jobId);
+        if (job === undefined) return { status: 404, body: { error: { code: 'JOB_NOT_FOUND', message: `no batch job ${jobId}`, details: {} } } };
         return { status: 200, body: { ...job, events: batch.events.filter((e) => e.job === job.id) } };
       }
-      const runMatch = /^\/local\/v1\/pipeline\/runs\/([\w-]+)$/.exec(path);
-      if (method === 'GET' && runMatch?.[1] !== undefined) {
-        const run = pipeline.get(runMatch[1]);
-        if (run === undefined) return { status: 404, body: { error: { code: 'RUN_NOT_FOUND', message: `no run ${runMatch[1]}`, details: {} } } };
+      const runId = idOf(LOCAL_ROUTES.describePipelineRun);
+      if (runId !== undefined) {
+        const run = pipeline.get(runId);
+        if (run === undefined) return { status: 404, body: { error: { code: 'RUN_NOT_FOUND', message: `no run ${runId}`, details: {} } } };
         return { status: 200, body: { ...run, events: pipeline.events.filter((e) => e.run_id === run.run_id) } };
       }
-      const approvalMatch = /^\/local\/v1\/approvals\/(\w+)$/.exec(path);
-      if (method === 'POST' && approvalMatch?.[1] !== undefined) {
-        const id = approvalMatch[1];
+      const id = idOf(LOCAL_ROUTES.decideApproval);
+      if (id !== undefined) {
         const decision = JSON.parse(body === '' ? '{}' : body) as { approved?: unknown; by?: unknown; reason?: unknown };
         if (typeof decision.approved !== 'boolean') {
           return { status: 400, body: { error: { code: 'INVALID_BODY', message: '"approved" must be true or false', details: {} } } };

@@ -3,7 +3,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse }
 import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { MAX_ECHOED_STRING_LENGTH, truncateText } from '../lambdas/core/api/errors.ts';
-import { matchRoute, ROUTES } from '../lambdas/inference-api/routes.ts';
+import { matchRoute, ROUTES } from '#contracts/routes.ts';
 
 /**
  * A local stand-in for API Gateway: it matches the same routes, checks the `x-api-key`

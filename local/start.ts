@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { API_ROUTES, routePath } from '#contracts/routes.ts';
 import { LOCAL_CAPTURE_BUCKET_NAME, startLocalPlatform } from './platform.ts';
 import { removePlatformFile, writePlatformFile } from './platform-file.ts';
 import { acquireStartLock, assertPortFree, portError, StartError } from './start-lock.ts';
@@ -102,13 +103,13 @@ async function main(): Promise<void> {
   console.log(`
   API      ${platform.url}/v1
   API key  ${platform.apiKey}
-  OpenAPI  ${platform.url}/v1/openapi.json
+  OpenAPI  ${platform.url}${API_ROUTES.openapi.resource}
   Dashboard ${platform.url}/dashboard   (live charts; canaries are watched every 15 s)
   DynamoDB ${platform.dynamoDbEndpoint}   S3 ${platform.s3Endpoint}
   SageMaker runtime ${platform.sagemakerRuntime.endpoint} (models registered with --target sagemaker; docs/gpu.md)
 
   Try it:
-  curl -s -X POST ${platform.url}/v1/models/credit/predict \\
+  curl -s -X POST ${platform.url}${routePath(API_ROUTES.predict, { model: 'credit' })} \\
     -H 'x-api-key: ${platform.apiKey}' -H 'content-type: application/json' \\
     -d '${example}'
 

@@ -16,7 +16,7 @@ import type { FeedbackSink } from '#core/capture/ports.ts';
 import { MAX_FEEDBACK_BYTES, MAX_REQUEST_ID_LENGTH, parseFeedbackRequest } from '#core/capture/feedback-request.ts';
 import type { PredictionCapture } from '#core/capture/prediction-capture.ts';
 import type { FeatureRow } from '#core/model/metadata.ts';
-import { matchRoute, ROUTES, type RouteName } from './routes.ts';
+import { matchRoute, ROUTES, type RouteName } from '#contracts/routes.ts';
 import { failedVariantOf, type VariantMetrics } from './variant-metrics.ts';
 import { API_METRICS, METRIC_DIMENSIONS } from '#contracts/metrics.ts';
 

@@ -24,15 +24,13 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { MlopsConfig } from '../config.ts';
+import { ROUTES, type RouteName } from '#contracts/routes.ts';
 import { ENV, INFERENCE_API_SERVICE_NAME } from './environment.ts';
 import { MlopsFunction, retentionDays } from './mlops-function.ts';
 import { ONNX_RUNTIME_MODULES, OnnxRuntimeLayer } from './onnx-runtime-layer.ts';
 
 /** Entry of the API Lambda, relative to the repository root. */
 export const INFERENCE_API_ENTRY = 'lambdas/inference-api/handler.ts';
-
-/** Base path of every route. */
-export const API_VERSION_PATH = 'v1';
 
 /** The alias API Gateway invokes; CodeDeploy moves it to each new version of the predict function. */
 export const LIVE_ALIAS_NAME = 'live';
@@ -86,8 +84,8 @@ const GATEWAY_RESPONSES: ReadonlyArray<{
 /**
  * The public inference API: a REST API in front of the predict Lambda (with the ONNX Runtime layer).
  *
- * Routes (all under `/v1`): `GET health`, `GET openapi.json` (open), `GET models`, `GET models/{model}`,
- * `POST models/{model}/predict` (API key required). Authentication is API keys + a usage plan (throttle, quota).
+ * Routes: those of `contracts/routes.ts` (`ROUTES`), all proxied to the one function; `/v1/health` and
+ * `/v1/openapi.json` are open, the others need an API key. Authentication is API keys + a usage plan (throttle, quota).
  */
 export class InferenceApi extends Construct {
   public readonly restApi: RestApi;
@@ -219,25 +217,24 @@ export class InferenceApi extends Construct {
     });
 
     const integration = new LambdaIntegration(target, { proxy: true, scopePermissionToMethod: false });
-    const route = (resource: IResource, httpMethod: string, apiKeyRequired: boolean, pathParams: string[] = []): Method =>
-      resource.addMethod(httpMethod, integration, {
-        apiKeyRequired,
-        requestValidator: validator,
-        requestParameters: Object.fromEntries(pathParams.map((param) => [`method.request.path.${param}`, true])),
-      });
-
-    const v1 = api.root.addResource(API_VERSION_PATH);
-    route(v1.addResource('health'), 'GET', false);
-    route(v1.addResource('openapi.json'), 'GET', false);
-    const models = v1.addResource('models');
-    route(models, 'GET', true);
-    const model = models.addResource('{model}');
-    route(model, 'GET', true, ['model']);
-    route(model.addResource('versions'), 'GET', true, ['model']);
-    route(model.addResource('predict'), 'POST', true, ['model']);
+    // One resource per path segment and one method per route of contracts/routes.ts, in its order.
+    const methods = new Map<RouteName, Method>();
+    for (const { name, method, resource, requiresApiKey } of ROUTES) {
+      let node: IResource = api.root;
+      for (const segment of resource.split('/').filter((part) => part !== '')) node = node.getResource(segment) ?? node.addResource(segment);
+      const pathParams = [...resource.matchAll(/\{(\w+)\}/g)].map((match) => match[1]);
+      methods.set(
+        name,
+        node.addMethod(method, integration, {
+          apiKeyRequired: requiresApiKey,
+          requestValidator: validator,
+          requestParameters: Object.fromEntries(pathParams.map((param) => [`method.request.path.${param}`, true])),
+        }),
+      );
+    }
     // Explaining costs more than predicting: its own per-key throttle in the usage plan (below).
-    const explainMethod = route(model.addResource('explain'), 'POST', true, ['model']);
-    route(model.addResource('feedback'), 'POST', true, ['model']);
+    const explainMethod = methods.get('explain');
+    if (explainMethod === undefined) throw new Error('contracts/routes.ts declares no explain route');
 
     // Error answers produced by API Gateway use the same JSON error shape as the handler.
     const singleOrigin = origins.length === 1 ? origins[0] : undefined;

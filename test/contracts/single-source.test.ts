@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENV } from '../../contracts/env.ts';
 import * as metrics from '../../contracts/metrics.ts';
+import { API_ROUTES, LOCAL_ROUTES } from '../../contracts/routes.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** The code that emits, reads or sets what contracts/ declares (tests and contracts/ itself are not scanned). */
@@ -59,5 +60,15 @@ describe('names declared once in contracts/', () => {
   it.each(Object.values(ENV))('environment variable %s is spelled only in contracts/env.ts', (name) => {
     // A quoted name, `process.env.NAME`, or an object key `NAME:`: each should be `ENV.NAME`.
     expect(spelledAt(new RegExp(`['"\`]${name}['"\`]|process\\.env\\.${name}\\b|^\\s*${name}\\s*:`))).toEqual([]);
+  });
+
+  const resources = [...Object.values(API_ROUTES), ...Object.values(LOCAL_ROUTES)].map((route) => route.resource);
+
+  it.each(resources)('route %s is spelled only in contracts/routes.ts', (resource) => {
+    // In a string or after a `${url}`: the template itself, or its path written out up to the first parameter
+    // (`/local/v1/approvals/${id}`).
+    const prefix = resource.split('{')[0] ?? resource;
+    const start = '[\'"`}]';
+    expect(spelledAt(new RegExp(`${start}${escape(resource)}(?![\\w/.-])|${start}${escape(prefix)}\\$\\{`))).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@ import { RegistryService } from '#core/registry/registry-service.ts';
 import { ModelService } from '#core/serving/model-service.ts';
 import { logger, metrics } from '#shared/powertools.ts';
 import { createApiHandler, type ApiHandler } from '../../lambdas/inference-api/api-handler.ts';
-import { matchRoute } from '../../lambdas/inference-api/routes.ts';
+import { matchRoute } from '../../contracts/routes.ts';
 import { REFERENCE_MODEL, seedReferenceModel } from '../../local/seed.ts';
 import { InMemoryRegistryStore } from '../support/in-memory-registry-store.ts';
 

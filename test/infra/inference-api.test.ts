@@ -1,6 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { ROUTES } from '../../lambdas/inference-api/routes.ts';
+import { ROUTES } from '../../contracts/routes.ts';
 import { buildStack } from './support.ts';
 
 type CfnResource = { Type?: string; Properties?: Record<string, unknown> };

@@ -1,4 +1,5 @@
 import { STAGES } from '#core/registry/records.ts';
+import { API_ROUTES } from '#contracts/routes.ts';
 
 /**
  * The OpenAPI 3.1 description of the inference API, served at `GET /v1/openapi.json`
@@ -108,7 +109,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
     servers: [{ url: '/' }],
     security: [{ apiKey: [] }],
     paths: {
-      '/v1/health': {
+      [API_ROUTES.health.resource]: {
         get: {
           operationId: 'health',
           summary: 'Liveness of the API',
@@ -121,7 +122,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
           },
         },
       },
-      '/v1/openapi.json': {
+      [API_ROUTES.openapi.resource]: {
         get: {
           operationId: 'openapi',
           summary: 'This document',
@@ -129,7 +130,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
           responses: { '200': { description: 'OpenAPI 3.1 document', content: { 'application/json': {} } } },
         },
       },
-      '/v1/models': {
+      [API_ROUTES.listModels.resource]: {
         get: {
           operationId: 'listModels',
           summary: 'Models in the registry and their production versions',
@@ -150,7 +151,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
           },
         },
       },
-      '/v1/models/{model}': {
+      [API_ROUTES.describeModel.resource]: {
         get: {
           operationId: 'describeModel',
           summary: 'A model, its production version, input schema and holdout metrics',
@@ -166,7 +167,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
           },
         },
       },
-      '/v1/models/{model}/versions': {
+      [API_ROUTES.listVersions.resource]: {
         get: {
           operationId: 'listVersions',
           summary: 'The versions of a model, newest first: stage, serving roles, artifact digest and holdout metrics',
@@ -194,7 +195,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
           },
         },
       },
-      '/v1/models/{model}/predict': {
+      [API_ROUTES.predict.resource]: {
         post: {
           operationId: 'predict',
           summary: "Score a batch of instances with the model's production version (or its canary, for the canary's share)",
@@ -225,7 +226,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
           },
         },
       },
-      '/v1/models/{model}/explain': {
+      [API_ROUTES.explain.resource]: {
         post: {
           operationId: 'explain',
           summary: 'Explain the predictions of a batch of instances with SHAP values of their features',
@@ -261,7 +262,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
           },
         },
       },
-      '/v1/models/{model}/feedback': {
+      [API_ROUTES.feedback.resource]: {
         post: {
           operationId: 'feedback',
           summary: 'Send the true label of an earlier prediction',

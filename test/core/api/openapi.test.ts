@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FEEDBACK_VALIDATION_ERROR_CODES, openApiDocument } from '#core/api/openapi.ts';
-import { ROUTES } from '../../../lambdas/inference-api/routes.ts';
+import { ROUTES } from '../../../contracts/routes.ts';
 
 interface Operation {
   operationId: string;
