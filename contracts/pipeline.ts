@@ -312,6 +312,14 @@ export const xgboostConfig = strictObject({
 });
 export type XgboostConfig = z.output<typeof xgboostConfig>;
 
+/**
+ * How the `xgboost` trainer's job reads its channels: one shard per instance, so above one instance each reads its
+ * own (`ShardedByS3Key`), and a single instance reads everything (`FullyReplicated`).
+ */
+export function xgboostDataDistribution(instanceCount: number): 'ShardedByS3Key' | 'FullyReplicated' {
+  return instanceCount > 1 ? 'ShardedByS3Key' : 'FullyReplicated';
+}
+
 /** The default models: the credit example. */
 const DEFAULT_MODELS = {
   // At the maxF1 threshold (0.31) the demographic parity ratio is 0.78 and |EOD| 0.19: the fairness gate refuses it.

@@ -6,6 +6,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 type Definition = ConstructorParameters<typeof StateMachine>[0];
 type JsonValue = Parameters<NonNullable<NonNullable<NonNullable<Parameters<StateMachine['run']>[1]>['overrides']>['taskResourceLocalHandlers']>[string]>[0];
 type TaskHandler = (input: JsonValue) => Promise<JsonValue>;
+import { xgboostDataDistribution } from '#contracts/pipeline.ts';
 import type { ApprovalStore } from '#core/pipeline/ports.ts';
 import { PipelineStepError } from '#core/pipeline/steps.ts';
 import {
@@ -28,7 +29,7 @@ import {
 export const PIPELINE_DEFINITION = new URL('../step-functions/training-pipeline.asl.json', import.meta.url);
 
 /** Placeholder values for the ASL's `${…}` substitutions (the CDK fills them in AWS). */
-function localSubstitutions(bucket: string): Record<string, string> {
+function localSubstitutions(bucket: string, instanceCount: number): Record<string, string> {
   return {
     PipelineFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:training-pipeline',
     NotificationTopicArn: 'arn:aws:sns:us-east-1:000000000000:mlops-notifications',
@@ -38,7 +39,7 @@ function localSubstitutions(bucket: string): Record<string, string> {
     TrainingInstanceType: 'ml.m5.xlarge',
     ArtifactBucketName: bucket,
     XgboostImage: 'local',
-    XgboostDataDistribution: 'FullyReplicated',
+    XgboostDataDistribution: xgboostDataDistribution(instanceCount),
   };
 }
 
@@ -78,6 +79,9 @@ export interface LocalRun {
   error?: { name: string; message: string };
 }
 
+/** What runs in place of a SageMaker training job: its request in, its description out. */
+export type TrainingJobStandIn = (request: Record<string, unknown>) => Promise<{ readonly ModelArtifacts: { readonly S3ModelArtifacts: string }; readonly TrainingJobName: string }>;
+
 /** Replaces a step's code inside the handler, e.g. to inject faults in tests. */
 export type StepOverride = (step: string, payload: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
 
@@ -89,11 +93,20 @@ export interface LocalPipelineOptions {
   readonly createHandler: (local: { readonly notifier: ApprovalNotifier }) => PipelineHandler;
   readonly approvals: ApprovalStore;
   readonly bucket: string;
+  /** `pipeline.sagemaker.instanceCount`, for the `xgboost` job's data distribution. @default 1 */
+  readonly instanceCount?: number;
   /** How often a waiting approval is checked. @default 250 */
   readonly approvalPollMs?: number;
   /** Retry pauses in ms instead of the ASL's seconds (tests make them 0). @default the ASL's */
   readonly retryIntervalMs?: number;
   readonly onEvent?: (event: PipelineEvent) => void;
+  /**
+   * Runs in place of the SageMaker training job states (`TrainOnSageMaker`, `TrainXgboostOnSageMaker`): it gets the
+   * state's `createTrainingJob` parameters and answers as `DescribeTrainingJob` would (`ModelArtifacts`,
+   * `TrainingJobName`). Tests use it to run the states after a job; `npm start` leaves it unset, and the states fail
+   * saying SageMaker needs AWS. @default - the SageMaker states fail
+   */
+  readonly trainingJob?: TrainingJobStandIn;
   /**
    * Where runs are recorded (one JSON file each), so they outlive the process: a run that was running when the
    * process died is marked failed (`Interrupted`) at the next start instead of vanishing. @default - in memory only
@@ -150,7 +163,7 @@ export class LocalPipeline {
         },
       },
     });
-    const definition = loadPipelineDefinition(localSubstitutions(options.bucket));
+    const definition = loadPipelineDefinition(localSubstitutions(options.bucket, options.instanceCount ?? 1));
     this.tasks = taskStates(definition);
     for (const name of [...LAMBDA_TASKS, ...NOTIFY_TASKS, ...EVENT_TASKS, 'ManualApproval', ...SAGEMAKER_TASKS]) {
       if (!this.tasks.has(name)) throw new Error(`training-pipeline.asl.json has no Task state ${name}`);
@@ -276,11 +289,14 @@ export class LocalPipeline {
         await new Promise((resolve) => setTimeout(resolve, this.options.approvalPollMs ?? 250));
       }
     };
-    handlers.TrainOnSageMaker = async () => {
+    const standIn = this.options.trainingJob;
+    handlers.TrainOnSageMaker = async (input) => {
+      if (standIn !== undefined) return (await standIn(input as Record<string, unknown>)) as unknown as JsonValue;
       throw new PipelineStepError('SageMaker training jobs need AWS; use the builtin trainers (logreg, gbdt) locally');
     };
     // The xgboost trainer's data step has run (its shards are in the local bucket); the algorithm itself is AWS's.
-    handlers.TrainXgboostOnSageMaker = async () => {
+    handlers.TrainXgboostOnSageMaker = async (input) => {
+      if (standIn !== undefined) return (await standIn(input as Record<string, unknown>)) as unknown as JsonValue;
       throw new PipelineStepError(
         "the xgboost trainer runs SageMaker's built-in XGBoost algorithm, which needs AWS; locally use the builtin trainers (logreg, gbdt), or train XGBoost elsewhere and register it with mlops --local register --xgboost model.json --metadata FILE",
       );

@@ -68,7 +68,7 @@ export interface LocalPlatformOptions {
   /** The training pipeline's settings. @default DEFAULT_PIPELINE_CONFIG */
   readonly pipelineConfig?: PipelineConfig;
   /** Options of the local pipeline runner (tests shorten retries and inject faults). */
-  readonly pipeline?: Pick<LocalPipelineOptions, 'retryIntervalMs' | 'approvalPollMs' | 'onEvent'> & {
+  readonly pipeline?: Pick<LocalPipelineOptions, 'retryIntervalMs' | 'approvalPollMs' | 'onEvent' | 'trainingJob'> & {
     /** Replaces a step's code inside the pipeline's handler (its errors go through the handler's mapping). */
     readonly stepOverride?: StepOverride;
     /**
@@ -316,6 +316,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       retryIntervalMs: options.pipeline?.retryIntervalMs,
       approvalPollMs: options.pipeline?.approvalPollMs,
       onEvent: options.pipeline?.onEvent,
+      trainingJob: options.pipeline?.trainingJob,
+      instanceCount: options.pipelineConfig?.sagemaker?.instanceCount ?? 1,
       runsDir: join(options.dataDir, 'pipeline-runs'),
       bucket: LOCAL_BUCKET_NAME,
       approvals,

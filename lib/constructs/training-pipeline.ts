@@ -14,6 +14,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ECR_IMAGE_URI, type MlopsConfig, pipelineConfigJson } from '../config.ts';
+import { xgboostDataDistribution } from '#contracts/pipeline.ts';
 import { ENV, TRAINING_PIPELINE_SERVICE_NAME } from './environment.ts';
 import { MlopsFunction, PROJECT_ROOT, retentionDays } from './mlops-function.ts';
 import { ONNX_RUNTIME_MODULES } from './onnx-runtime-layer.ts';
@@ -203,7 +204,7 @@ export class TrainingPipeline extends Construct {
       ArtifactBucketName: artifactBucket.bucketName,
       XgboostImage: xgboostImageUri(this, config.pipeline.xgboost.version),
       // One shard per instance (prepare_xgboost_data writes `instanceCount` objects per channel): each reads its own.
-      XgboostDataDistribution: sagemaker.instanceCount > 1 ? 'ShardedByS3Key' : 'FullyReplicated',
+      XgboostDataDistribution: xgboostDataDistribution(sagemaker.instanceCount),
     };
     const logGroup = new LogGroup(this, 'StateMachineLogs', {
       retention: retentionDays(config.logRetentionDays),

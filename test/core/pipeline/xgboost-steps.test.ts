@@ -11,6 +11,7 @@ import type { ObjectStore } from '#core/pipeline/ports.ts';
 import { DEFAULT_PIPELINE_CONFIG, normalizeRun, type PipelineConfig } from '#core/pipeline/run.ts';
 import { PipelineStepError, PipelineSteps, type XgboostData } from '#core/pipeline/steps.ts';
 import { splitLabelledCsv } from '#core/training/holdout.ts';
+import { tarArchive } from '../../support/tar.ts';
 
 /**
  * The xgboost trainer's two Lambda steps around SageMaker's built-in algorithm: the data it sends (shards, channels,
@@ -190,18 +191,9 @@ describe('import_xgboost_model', () => {
   it('refuses an archive without xgboost-model, an unreadable model and one that does not fit the preprocessing', async () => {
     const { objects, steps, run, data, job } = await convert('imputed');
     const key = 'training-jobs/credit/run-1/credit-run-1-42/output/model.tar.gz';
-    const tarOf = (name: string, bytes: Uint8Array): Uint8Array => {
-      const header = new Uint8Array(512);
-      header.set(new TextEncoder().encode(name));
-      header.set(new TextEncoder().encode(`${bytes.length.toString(8).padStart(11, '0')}\0`), 124);
-      header.set(new TextEncoder().encode('0'), 156);
-      const body = new Uint8Array(Math.ceil(bytes.length / 512) * 512);
-      body.set(bytes);
-      return new Uint8Array([...header, ...body, ...new Uint8Array(1024)]);
-    };
-    objects.objects.set(key, tarOf('model.bin', new Uint8Array([1, 2, 3])));
+    objects.objects.set(key, tarArchive({ 'model.bin': new Uint8Array([1, 2, 3]) }));
     await expect(steps.importXgboostModel(run, 42, job, data)).rejects.toThrow(/model.tar.gz holds no xgboost-model \(it holds model.bin\)/);
-    objects.objects.set(key, tarOf('xgboost-model', new Uint8Array([0x7b, 0x4c, 0, 0])));
+    objects.objects.set(key, tarArchive({ 'xgboost-model': new Uint8Array([0x7b, 0x4c, 0, 0]) }));
     await expect(steps.importXgboostModel(run, 42, job, data)).rejects.toThrow(/the training job's xgboost-model: .*UBJSON is not read/);
     // The other fixture's draft has a different number of columns than this model's features.
     objects.objects.set(key, readFileSync(new URL('imputed/sagemaker-model.tar.gz', fixtures)));
