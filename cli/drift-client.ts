@@ -8,7 +8,7 @@ import { EventBridgePublisher } from '#adapters/eventbridge-publisher.ts';
 import { S3CaptureStore } from '#adapters/s3-captures.ts';
 import type { DriftJobSettings, DriftReportDocument } from '#core/drift/job.ts';
 import { runDriftJob } from '#core/drift/job.ts';
-import { parseWindow } from '#core/drift/window.ts';
+import { parseWindow, windowSince } from '#core/drift/window.ts';
 import { HttpApiError } from './errors.ts';
 import type { ApiEndpoint } from './connection.ts';
 import { LOCAL_ROUTES, routePath } from '#contracts/routes.ts';
@@ -19,8 +19,11 @@ import { LOCAL_ROUTES, routePath } from '#contracts/routes.ts';
  * stack's registry table, capture bucket and default event bus, with the settings the stack's drift function has
  * (stack output `DriftJobConfig`).
  */
+/** How far back a check looks: a duration (`1h`), or from a time on (`--since`) to the check's. */
+export type DriftSpan = { readonly window: string } | { readonly since: string };
+
 export interface DriftClient {
-  run(model: string, window: string): Promise<DriftReportDocument>;
+  run(model: string, span: DriftSpan): Promise<DriftReportDocument>;
   /** Where a report key can be read by a person. */
   locate(key: string): string;
 }
@@ -32,11 +35,11 @@ export class LocalDriftClient implements DriftClient {
     private readonly bucket: string,
   ) {}
 
-  async run(model: string, window: string): Promise<DriftReportDocument> {
+  async run(model: string, span: DriftSpan): Promise<DriftReportDocument> {
     const response = await fetch(`${this.endpoint.url.replace(/\/+$/, '')}${routePath(LOCAL_ROUTES.runDrift)}`, {
       method: LOCAL_ROUTES.runDrift.method,
       headers: { 'x-api-key': this.endpoint.apiKey, 'content-type': 'application/json' },
-      body: JSON.stringify({ model, window, kind: 'manual' }),
+      body: JSON.stringify({ model, ...span, kind: 'manual' }),
     });
     const text = await response.text();
     const body = JSON.parse(text === '' ? '{}' : text) as {
@@ -62,7 +65,9 @@ export class AwsDriftClient implements DriftClient {
     private readonly options: { region: { region?: string }; table: string; bucket: string; settings: DriftJobSettings },
   ) {}
 
-  async run(model: string, window: string): Promise<DriftReportDocument> {
+  async run(model: string, span: DriftSpan): Promise<DriftReportDocument> {
+    const now = new Date();
+    const windowMs = 'since' in span ? windowSince(span.since, now) : parseWindow(span.window);
     const dynamo = new DynamoDBClient(this.options.region);
     const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
     const s3 = new S3Client(this.options.region);
@@ -78,7 +83,7 @@ export class AwsDriftClient implements DriftClient {
           ledger: new DynamoDbRetrainLedger(documents, this.options.table),
           settings: this.options.settings,
         },
-        { model, windowMs: parseWindow(window), now: new Date(), kind: 'manual' },
+        { model, windowMs, now, kind: 'manual' },
       );
       return document;
     } finally {

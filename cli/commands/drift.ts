@@ -1,14 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { CsvFormatError, parseCsv } from '#core/data/csv.ts';
 import { DEFAULT_MISSING_TOKENS } from '#core/data/table.ts';
 import { ColumnMismatchError, compareCsv } from '#core/drift/csv-compare.ts';
 import type { DriftReportDocument } from '#core/drift/job.ts';
-import { WindowFormatError, parseWindow } from '#core/drift/window.ts';
+import { WindowFormatError, parseWindow, windowSince } from '#core/drift/window.ts';
 import type { Session } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { emit, formatFields, formatTable } from '../output.ts';
+import type { DriftSpan } from '../drift-client.ts';
 
 const fmt = (value: number | null | undefined, digits = 4): string =>
   value === null || value === undefined ? '-' : Math.abs(value) > 0 && Math.abs(value) < 1e-4 ? value.toExponential(2) : value.toFixed(digits);
@@ -117,17 +118,25 @@ export function driftCommand(program: Command, session: Session): void {
     .description("run the drift job for a model now: its production version's captured traffic against its training baseline")
     .requiredOption('--model <name>', 'the model')
     .option('--window <duration>', 'how far back: 30m, 1h, 24h, 7d', '1h')
+    .addOption(new Option('--since <time>', 'only the traffic from this ISO 8601 time on (instead of --window): a check of your own requests').conflicts('window'))
     .option('--fail-on <level>', 'exit 3 when the verdict is this level or worse: warning or critical (for CI jobs)', parseFailOn)
-    .action(async (options: { model: string; window: string; failOn?: FailOn }, command: Command) => {
+    .action(async (options: { model: string; window: string; since?: string; failOn?: FailOn }, command: Command) => {
+      let span: DriftSpan;
       try {
-        parseWindow(options.window);
+        if (options.since === undefined) {
+          parseWindow(options.window);
+          span = { window: options.window };
+        } else {
+          windowSince(options.since, new Date());
+          span = { since: options.since };
+        }
       } catch (error) {
-        if (error instanceof WindowFormatError) throw new CliError(`--window: ${error.message}`, 2);
+        if (error instanceof WindowFormatError) throw new CliError(`--${options.since === undefined ? 'window' : 'since'}: ${error.message}`, 2);
         throw error;
       }
       const context = session.context(command);
       const client = await (await context.connect()).drift();
-      const doc = await client.run(options.model, options.window);
+      const doc = await client.run(options.model, span);
       emit(context.io, context.json, { ...doc, report_urls: { html: client.locate(doc.report_keys.html), json: client.locate(doc.report_keys.json) } }, () =>
         documentSummary(doc, (key) => client.locate(key)),
       );

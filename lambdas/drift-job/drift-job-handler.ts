@@ -37,7 +37,9 @@ export function driftMetricsObserver(metrics: Metrics): DriftObserver {
       if (doc.performance.accuracy.live !== null) metrics.addMetric(DRIFT_METRICS.liveAccuracy, MetricUnit.NoUnit, doc.performance.accuracy.live);
       if (doc.performance.roc_auc.live !== null) metrics.addMetric(DRIFT_METRICS.liveRocAuc, MetricUnit.NoUnit, doc.performance.roc_auc.live);
       for (const score of scoreSample(window.scores)) metrics.addMetric(DRIFT_METRICS.predictionScore, MetricUnit.NoUnit, score);
-      metrics.publishStoredMetrics();
+      // Powertools publishes on its own at a metric's 100th value (a window of 100 rows or more): then nothing is
+      // left, and publishing again would only warn "No application metrics to publish" (every drift check).
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
       for (const feature of doc.features) {
         if (feature.psi === null) continue;
         metrics.addDimensions({ [METRIC_DIMENSIONS.model]: doc.model, [METRIC_DIMENSIONS.feature]: feature.name });

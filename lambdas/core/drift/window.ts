@@ -21,6 +21,19 @@ export function parseWindow(text: string): number {
   return ms;
 }
 
+/**
+ * The window from `since` to `now` in milliseconds (a drift check over one's own traffic: `mlops drift run --since`).
+ * @throws WindowFormatError when `since` is not an ISO 8601 time, is not before `now`, or is more than 7 days before it
+ */
+export function windowSince(since: string, now: Date): number {
+  const at = Date.parse(since);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(since.trim()) || Number.isNaN(at)) throw new WindowFormatError(`since must be an ISO 8601 time such as 2026-12-01T10:00:00Z, got "${since}"`);
+  const ms = now.getTime() - at;
+  if (ms <= 0) throw new WindowFormatError(`since must be before the check's time ${now.toISOString()}, got "${since}"`);
+  if (ms > MAX_WINDOW_MS) throw new WindowFormatError(`since must be at most 7 days before the check's time ${now.toISOString()}, got "${since}"`);
+  return ms;
+}
+
 /** The window's rows and prediction scores, from production records of one version, oldest first. */
 export interface DriftWindow {
   readonly from: Date;
