@@ -113,7 +113,7 @@ async function main(): Promise<void> {
     -H 'x-api-key: ${platform.apiKey}' -H 'content-type: application/json' \\
     -d '${example}'
 
-  Drift checks every ${driftIntervalSeconds} s (MLOPS_DRIFT_INTERVAL_SECONDS) over the last ${process.env.MLOPS_DRIFT_WINDOW ?? '1h'}; reports:
+  ${driftIntervalSeconds === 0 ? 'No scheduled drift checks (MLOPS_DRIFT_INTERVAL_SECONDS=0): npx mlops --local drift run --model credit' : `Drift checks every ${driftIntervalSeconds} s (MLOPS_DRIFT_INTERVAL_SECONDS) over the last ${process.env.MLOPS_DRIFT_WINDOW ?? '1h'}`}; reports:
   ${platform.s3Endpoint}/${LOCAL_CAPTURE_BUCKET_NAME}/drift-reports/credit/latest.html
 
   Ctrl-C stops.`);
