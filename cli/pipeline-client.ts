@@ -32,6 +32,7 @@ export interface RunInput {
   readonly parameters?: Readonly<Record<string, number>>;
   readonly decision_threshold?: DecisionThresholdArgument;
   readonly class_weight?: 'none' | 'balanced';
+  readonly missing_tokens?: readonly string[];
   readonly approval_required?: boolean;
   readonly promotion_mode?: 'production' | 'canary';
   readonly canary_share?: number;

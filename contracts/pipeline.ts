@@ -2,6 +2,7 @@
  * The training pipeline and its promotion gate: the `pipeline` block of the deployment config, carried to the
  * pipeline function whole as the `PIPELINE_CONFIG` JSON and parsed there with the same schema.
  */
+import { DEFAULT_MISSING_TOKENS } from './missing-values.ts';
 import { MODEL_NAME } from './registry.ts';
 import * as z from 'zod';
 import { addIssue, addIssueWithoutValue, boolean, integerIn, nonEmptyString, numberIn, oneOf, parseWith, strictObject, stringMatching } from './schema.ts';
@@ -145,6 +146,14 @@ export const protectedAttributeConfig = strictObject({
   })
   .transform((attribute) => attribute as ProtectedAttributeConfig);
 
+const missingTokensError = 'must be an array of at most 20 non-empty strings of at most 20 characters';
+/** A list of missing tokens. */
+export const missingTokensConfig = z
+  .array(z.string({ error: missingTokensError }).trim().min(1, { error: missingTokensError }).max(20, { error: missingTokensError }), {
+    error: missingTokensError,
+  })
+  .max(20, { error: missingTokensError });
+
 /** The decision-threshold policies of the built-in trainers. */
 export const THRESHOLD_POLICY_NAMES = ['maxF1', 'youden', 'targetRecall', 'cost', 'fixed'] as const;
 
@@ -247,6 +256,9 @@ export const pipelineDefaultsConfig = strictObject({
   classWeight: oneOf(CLASS_WEIGHTS)
     .default('none')
     .meta({ description: '`balanced` weighs each class by rows / (2 × its rows) in the built-in trainers\' loss.' }),
+  missingTokens: missingTokensConfig
+    .default([...DEFAULT_MISSING_TOKENS])
+    .meta({ description: 'Cells, besides empty ones, read as missing in an otherwise numeric column (trimmed, any case) by the data validation, the trainer and the evaluation.' }),
 });
 
 /** One model as written: its label, and any setting that differs from the defaults. */
@@ -273,6 +285,7 @@ const pipelineModelInput = strictObject({
     .meta({ description: 'Filled from `pipeline.defaults.promotion`.' }),
   decisionThreshold: decisionThresholdConfig.optional(),
   classWeight: oneOf(CLASS_WEIGHTS).optional(),
+  missingTokens: missingTokensConfig.optional(),
 }).superRefine((model, ctx) => {
   if (model.schedule !== undefined && model.datasetKey === undefined) addIssue(ctx, ['datasetKey'], 'is required when a schedule is set', undefined);
 });

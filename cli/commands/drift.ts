@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { CsvFormatError, parseCsv } from '#core/data/csv.ts';
-import { DEFAULT_MISSING_TOKENS } from '#core/data/table.ts';
+import { DEFAULT_MISSING_TOKENS } from '#contracts/missing-values.ts';
 import { ColumnMismatchError, compareCsv } from '#core/drift/csv-compare.ts';
 import type { DriftReportDocument } from '#core/drift/job.ts';
 import { WindowFormatError, parseWindow, windowSince } from '#core/drift/window.ts';

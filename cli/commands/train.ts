@@ -30,6 +30,7 @@ interface TrainOptions {
   readonly param?: Record<string, number>;
   readonly thresholdPolicy?: DecisionThresholdArgument;
   readonly classWeight?: 'none' | 'balanced';
+  readonly missingTokens?: string;
   readonly reason?: string;
   readonly wait: boolean;
 }
@@ -64,6 +65,7 @@ export function trainCommand(program: Command, session: Session): void {
       parseThresholdPolicy,
     )
     .addOption(new Option('--class-weight <weighting>', 'class weights in the loss: balanced weighs each class by rows / (2 × its rows)').choices(['none', 'balanced']))
+    .option('--missing-tokens <list>', "comma-separated cells read as missing in a numeric column, besides empty ones (default: the pipeline config's pipeline.defaults.missingTokens)")
     .option('--reason <text>', 'why, recorded in the audit trail')
     .option('--no-wait', 'start the run and print its id without following it')
     .action(async (options: TrainOptions, command: Command) => {
@@ -86,6 +88,7 @@ export function trainCommand(program: Command, session: Session): void {
         ...(options.param === undefined ? {} : { parameters: options.param }),
         ...(options.thresholdPolicy === undefined ? {} : { decision_threshold: options.thresholdPolicy }),
         ...(options.classWeight === undefined ? {} : { class_weight: options.classWeight }),
+        ...(options.missingTokens === undefined ? {} : { missing_tokens: options.missingTokens.split(',') }),
         ...(options.approval === undefined ? {} : { approval_required: options.approval }),
         ...(options.canary === undefined ? {} : { promotion_mode: 'canary' as const, canary_share: options.canary }),
         ...(options.reason === undefined ? {} : { reason: options.reason }),

@@ -53,6 +53,7 @@ describe('parseConfig', () => {
         promotion: { mode: 'production', canaryShare: 0.1 },
         decisionThreshold: { policy: 'maxF1' },
         classWeight: 'none',
+        missingTokens: ['NA', 'N/A', 'NaN', 'null', 'None', '?'],
       },
       models: {
         credit: {
@@ -259,6 +260,14 @@ describe('parseConfig', () => {
   });
 
   it.each([
+    [
+      { pipeline: { defaults: { missingTokens: ['NA', ''] } } },
+      'config field "pipeline.defaults.missingTokens[1]" must be an array of at most 20 non-empty strings of at most 20 characters, got ""',
+    ],
+    [
+      { pipeline: { models: { m: { target: 't', positiveLabel: '1', missingTokens: 'NA' } } } },
+      'config field "pipeline.models.m.missingTokens" must be an array of at most 20 non-empty strings of at most 20 characters, got "NA"',
+    ],
     [{ observability: { alarms: { p95LatencyMs: 0 } } }, 'config field "observability.alarms.p95LatencyMs" must be an integer from 1 to 30000, got 0'],
     [
       { observability: { alarms: { serverErrorRatePercent: 0 } } },

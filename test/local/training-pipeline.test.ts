@@ -120,6 +120,23 @@ describe('training pipeline (local Step Functions)', () => {
     await expect(platform.registryService.getModel('bad-data')).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
   });
 
+  it("reads the run's missing tokens as missing, so a numeric column with such cells stays numeric", async () => {
+    // Every 10th Income cell says `unknown`: without the token the column would be categorical.
+    const [header, ...lines] = new TextDecoder().decode(CREDIT_CSV).trimEnd().split('\n');
+    const income = (header as string).split(',').indexOf('"Income"');
+    expect(income).toBeGreaterThan(0);
+    const edited = lines.map((line, i) => (i % 10 === 0 ? line.split(',').map((cell, c) => (c === income ? 'unknown' : cell)).join(',') : line));
+    const dataset = await upload('credit-tokens', new TextEncoder().encode([header, ...edited].join('\n') + '\n'));
+
+    const result = await run({ model: 'credit-tokens', dataset, missing_tokens: ['unknown', 'NA'] });
+
+    expect(result.status).toBe('succeeded');
+    const version = await platform.registryService.getVersion('credit-tokens', 1);
+    expect(version.metadata.input_schema.features.find((f) => f.name === 'Income')?.type).toBe('numeric');
+    const profile = version.metadata.baseline['Income'];
+    expect(profile?.type === 'numeric' ? profile.missing_rate : 0).toBeGreaterThan(0.15);
+  });
+
   it('rejects a candidate worse than the champion, and the champion stays', async () => {
     const dataset = await upload('champion', CREDIT_CSV);
     const first = await run({ model: 'champion', dataset });

@@ -8,6 +8,7 @@
  * categorical: its values stay strings, tokens included (`NA` may be a real category there, such as
  * North America). A column with no values at all counts as numeric.
  */
+import { DEFAULT_MISSING_TOKENS } from '#contracts/missing-values.ts';
 import type { CsvCell, ParsedCsv } from './csv.ts';
 import type { FeatureRow, FeatureValue } from '#core/model/metadata.ts';
 
@@ -33,8 +34,8 @@ export interface LabelledTable {
   readonly negativeLabel: string;
 }
 
-/** The cells, besides an empty one, that read as missing in a numeric column. */
-export const DEFAULT_MISSING_TOKENS: readonly string[] = ['NA', 'N/A', 'NaN', 'null', 'None', '?'];
+/** The cells, besides an empty one, that read as missing in a numeric column (declared once, in the contracts). */
+export { DEFAULT_MISSING_TOKENS };
 
 /** A set of missing tokens, normalised for {@link isMissingCell}. */
 export type MissingTokens = ReadonlySet<string>;

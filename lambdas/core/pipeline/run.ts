@@ -52,6 +52,8 @@ export interface PipelineRun {
   readonly parameters: Readonly<Record<string, number>>;
   readonly decision_threshold: ThresholdPolicy;
   readonly class_weight: 'none' | 'balanced';
+  /** Cells read as missing in a numeric column besides empty ones (`pipeline.defaults.missingTokens`, per model, or the run's input). */
+  readonly missing_tokens: readonly string[];
   readonly thresholds: GateThresholds;
   readonly max_regression: number;
   readonly max_seed_spread: number;
@@ -164,6 +166,11 @@ export function normalizeRun(input: unknown, config: PipelineConfig, now: Date, 
   const classWeight = optionalString(raw, 'class_weight') ?? defaults.classWeight;
   if (classWeight !== 'none' && classWeight !== 'balanced') fail('class_weight', `must be none or balanced, got "${classWeight}"`);
 
+  const missingTokens = raw.missing_tokens ?? defaults.missingTokens;
+  if (!Array.isArray(missingTokens) || missingTokens.length > 20 || !missingTokens.every((t) => typeof t === 'string' && t.trim() !== '' && t.length <= 20)) {
+    fail('missing_tokens', `must be an array of at most 20 non-empty strings of at most 20 characters, got ${JSON.stringify(missingTokens)}`);
+  }
+
   return {
     run_id: optionalString(raw, 'run_id') ?? newId(),
     model,
@@ -176,6 +183,7 @@ export function normalizeRun(input: unknown, config: PipelineConfig, now: Date, 
     parameters,
     decision_threshold: decisionThresholdOf(raw.decision_threshold) ?? defaults.decisionThreshold,
     class_weight: classWeight,
+    missing_tokens: (missingTokens as string[]).map((t) => t.trim()),
     thresholds: defaults.thresholds,
     max_regression: defaults.maxRegression,
     max_seed_spread: defaults.maxSeedSpread,

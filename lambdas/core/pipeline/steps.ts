@@ -206,6 +206,7 @@ export class PipelineSteps {
     const report: DataQualityReport = validateTrainingData(new TextDecoder().decode(bytes), {
       target: run.target,
       positiveLabel: run.positive_label,
+      missingTokens: run.missing_tokens,
     });
     const reportKey = `${runPrefix(run)}/data-quality.json`;
     await this.deps.objects.putBytes(reportKey, jsonBytes(report), 'application/json');
@@ -236,6 +237,7 @@ export class PipelineSteps {
         test_fraction: run.test_fraction,
         decision_threshold: JSON.stringify(run.decision_threshold),
         class_weight: run.class_weight,
+        missing_tokens: JSON.stringify(run.missing_tokens),
       },
       trainer,
       trainerVersion,
@@ -259,6 +261,7 @@ export class PipelineSteps {
       testFraction: run.test_fraction,
       thresholdPolicy: run.decision_threshold,
       classWeight: run.class_weight,
+      missingTokens: run.missing_tokens,
     };
     const trained = run.trainer === 'gbdt' ? trainGradientBoosting({ ...common, ...run.parameters }) : trainLogisticRegression({ ...common, ...run.parameters });
     // Metadata first: an artifact is only ever read together with it.
@@ -608,7 +611,7 @@ export class PipelineSteps {
 
   private async holdout(run: PipelineRun, seed: number): Promise<LabelledRows> {
     const csv = new TextDecoder().decode(await this.readDataset(run));
-    return splitLabelledCsv({ csv, target: run.target, positiveLabel: run.positive_label, seed, testFraction: run.test_fraction }).holdout;
+    return splitLabelledCsv({ csv, target: run.target, positiveLabel: run.positive_label, seed, testFraction: run.test_fraction, missingTokens: run.missing_tokens }).holdout;
   }
 
   private xgboostConfig(): XgboostConfig {
