@@ -196,7 +196,17 @@ export const STEP_NAMES: Readonly<Record<string, string>> = {
 };
 
 /** States inside the per-seed Map (they run side by side): part of `TrainSeeds`, not steps of their own. */
-const MAP_STATES = new Set(['Trainer?', 'Train', 'TrainOnSageMaker', 'ImportSageMakerModel', 'Evaluate', 'SeedResult']);
+const MAP_STATES = new Set([
+  'Trainer?',
+  'Train',
+  'TrainOnSageMaker',
+  'ImportSageMakerModel',
+  'PrepareXgboostData',
+  'TrainXgboostOnSageMaker',
+  'ConvertXgboostModel',
+  'Evaluate',
+  'SeedResult',
+]);
 
 export interface FinishedStep {
   readonly state: string;
