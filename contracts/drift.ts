@@ -113,6 +113,11 @@ export function windowMinutes(window: string): number | undefined {
 const windowError = 'must be a duration such as "30m", "1h" or "7d", from 1m to 7d';
 const scheduleExpression = () => stringMatching(SCHEDULE_EXPRESSION, 'an eventbridge schedule expression, rate(...) or cron(...)');
 
+/** The drift job's row cap: enough for the tests' power, small enough for the function's memory and time. */
+const maxWindowRows = () => integerIn(1000, 5_000_000);
+/** The default row cap of a drift check. */
+export const DEFAULT_MAX_WINDOW_ROWS = 50_000;
+
 /** The `drift` block. */
 export const driftConfig = strictObject({
   captureSampleRate: numberIn(0, 1).default(1).meta({ description: 'Share of predict requests captured (by request id); 0 turns capture off.' }),
@@ -138,6 +143,12 @@ export const driftConfig = strictObject({
   retrainOnCritical: boolean()
     .default(true)
     .meta({ description: 'Whether critical drift requests a training run (at most once per model per `pipeline.cooldownMinutes`).' }),
+  maxWindowRows: maxWindowRows()
+    .default(DEFAULT_MAX_WINDOW_ROWS)
+    .meta({
+      description:
+        'Most captured rows one drift check reads and compares: a window holding more is sampled uniformly down to it (the report gives `captured_rows` and `sampled_rows`).',
+    }),
 });
 
 export type DriftConfig = z.output<typeof driftConfig>;
@@ -159,6 +170,7 @@ export const driftJobSettings = strictObject({
   cooldownMinutes: integerIn(0, 10_080),
   retrainOnCritical: boolean(),
   retrainTargets: z.record(z.string(), retrainTarget, { error: 'must be an object of model name to target' }).optional(),
+  maxWindowRows: maxWindowRows().optional(),
 });
 
 export type DriftJobSettingsInput = z.input<typeof driftJobSettings>;

@@ -10,6 +10,7 @@ import {
   parseCaptureLines,
   toJsonLines,
 } from '#core/capture/records.ts';
+import type { Reservoir } from '#core/data/random.ts';
 import type { ReportWriter } from '#core/drift/job.ts';
 
 /**
@@ -23,17 +24,19 @@ export class S3CaptureStore implements CaptureReader, FeedbackSink, ReportWriter
     private readonly bucket: string,
   ) {}
 
-  async readCaptures(model: string, version: number, from: Date, to: Date): Promise<CaptureRecord[]> {
+  async readCaptures(model: string, version: number, from: Date, to: Date, sample?: Reservoir<CaptureRecord>): Promise<CaptureRecord[]> {
     const records: CaptureRecord[] = [];
+    const keep = sample === undefined ? (record: CaptureRecord) => void records.push(record) : (record: CaptureRecord) => sample.offer(record);
+    // Object by object (every page of every hourly partition): only the sample is held, never the whole window.
     for (const hour of hoursBetween(from, to)) {
       for (const key of await this.keys(capturePartitionPrefix(model, version, hour))) {
-        records.push(...parseCaptureLines(await this.getText(key)).records);
+        for (const record of parseCaptureLines(await this.getText(key)).records) {
+          const at = Date.parse(record.captured_at);
+          if (at >= from.getTime() && at < to.getTime()) keep(record);
+        }
       }
     }
-    return records.filter((r) => {
-      const at = Date.parse(r.captured_at);
-      return at >= from.getTime() && at < to.getTime();
-    });
+    return sample === undefined ? records : sample.items;
   }
 
   async readFeedback(model: string, from: Date, to: Date): Promise<FeedbackRecord[]> {

@@ -53,6 +53,7 @@ export class DriftMonitor extends Construct {
       cooldownMinutes: config.pipeline.cooldownMinutes,
       retrainOnCritical: config.drift.retrainOnCritical,
       retrainTargets,
+      maxWindowRows: config.drift.maxWindowRows,
     });
 
     this.driftFunction = new MlopsFunction(this, 'DriftFunction', {

@@ -531,6 +531,7 @@ describe('drift config', () => {
       thresholds: { pValue: 0.05, psiWarning: 0.1, psiCritical: 0.25, shareWarning: 0.2, shareCritical: 0.3, minRows: 50, wassersteinBound: 0.1 },
       performanceMaxDrop: 0.05,
       retrainOnCritical: true,
+      maxWindowRows: 50_000,
     });
   });
 

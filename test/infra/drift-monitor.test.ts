@@ -70,6 +70,7 @@ describe('DriftMonitor', () => {
       cooldownMinutes: 60,
       retrainOnCritical: true,
       retrainTargets: { credit: { target: 'Status', positiveLabel: 'bad' } },
+      maxWindowRows: 50_000,
     });
     expect(fn?.Properties.ReservedConcurrentExecutions).toBe(1);
   });

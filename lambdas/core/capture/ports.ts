@@ -1,3 +1,4 @@
+import type { Reservoir } from '#core/data/random.ts';
 import type { CaptureRecord, FeedbackRecord } from './records.ts';
 
 /**
@@ -12,8 +13,11 @@ export interface CaptureSink {
 
 /** Reads captured predictions and feedback back from their partitions. */
 export interface CaptureReader {
-  /** Records of one model version captured in [from, to). */
-  readCaptures(model: string, version: number, from: Date, to: Date): Promise<CaptureRecord[]>;
+  /**
+   * Records of one model version captured in [from, to). With `sample`, each record is offered to it as it is read
+   * and what it kept is returned: memory stays bounded by its capacity whatever the window holds.
+   */
+  readCaptures(model: string, version: number, from: Date, to: Date, sample?: Reservoir<CaptureRecord>): Promise<CaptureRecord[]>;
   /** Feedback labels of a model received in [from, to). */
   readFeedback(model: string, from: Date, to: Date): Promise<FeedbackRecord[]>;
 }

@@ -35,3 +35,39 @@ export class SeededRandom {
     return items;
   }
 }
+
+/**
+ * A uniform sample of at most `capacity` items of a stream of unknown length, in memory bounded by `capacity`
+ * (Algorithm R): every item offered has the same chance to be kept. `seen` counts every item offered.
+ */
+export class Reservoir<T> {
+  private readonly kept: T[] = [];
+  private offered = 0;
+
+  constructor(
+    readonly capacity: number,
+    private readonly random: SeededRandom,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+  }
+
+  offer(item: T): void {
+    this.offered++;
+    if (this.kept.length < this.capacity) {
+      this.kept.push(item);
+      return;
+    }
+    const slot = this.random.nextInt(this.offered);
+    if (slot < this.capacity) this.kept[slot] = item;
+  }
+
+  /** Items offered so far. */
+  get seen(): number {
+    return this.offered;
+  }
+
+  /** The items kept (all of them while fewer than `capacity` were offered). */
+  get items(): T[] {
+    return this.kept;
+  }
+}

@@ -7,8 +7,11 @@
  * Reports: `drift-reports/{model}/{YYYY-MM-DD}/{HHMM}-{kind}.json|.html` (the window's end, UTC), and
  * the same documents as `drift-reports/{model}/latest.json|.html`.
  */
+import { DEFAULT_MAX_WINDOW_ROWS } from '#contracts/drift.ts';
 import { NotFoundError } from '#core/api/errors.ts';
 import type { CaptureReader } from '#core/capture/ports.ts';
+import type { CaptureRecord } from '#core/capture/records.ts';
+import { Reservoir, SeededRandom } from '#core/data/random.ts';
 import { DRIFT_REPORT_PREFIX, datePartition } from '#core/capture/records.ts';
 import type { ModelMetadata, NumericProfile } from '#core/model/metadata.ts';
 import type { RegistryReader } from '#core/serving/ports.ts';
@@ -49,7 +52,13 @@ export interface DriftJobSettings {
   readonly retrainOnCritical: boolean;
   /** Per model, from `pipeline.models`. */
   readonly retrainTargets?: Readonly<Record<string, RetrainTarget>>;
+  /**
+   * Most captured rows a run reads into memory and compares: a larger window is sampled uniformly down to it
+   * (seeded by model and window end, so a retried run reads the same sample). @default DEFAULT_MAX_WINDOW_ROWS
+   */
+  readonly maxWindowRows?: number;
 }
+
 
 export interface DriftJobDependencies {
   readonly registry: Pick<RegistryReader, 'getModel' | 'getVersion'>;
@@ -82,7 +91,15 @@ export interface DriftReportDocument extends DriftReport {
   readonly model_version: number;
   readonly kind: DriftRunKind;
   readonly generated_at: string;
-  readonly window: { readonly from: string; readonly to: string; readonly duration_ms: number };
+  readonly window: {
+    readonly from: string;
+    readonly to: string;
+    readonly duration_ms: number;
+    /** Rows captured in the window; above `sampled_rows` when the window was sampled down to the row cap. */
+    readonly captured_rows: number;
+    /** Rows read and compared (at most `maxWindowRows`). */
+    readonly sampled_rows: number;
+  };
   readonly distributions: Readonly<Record<string, Distribution>>;
   readonly prediction_distribution?: Distribution;
   readonly performance: LivePerformance;
@@ -119,6 +136,16 @@ export function reportKeys(model: string, to: Date, kind: DriftRunKind): { json:
 export function retrainRunId(model: string, to: Date): string {
   const stamp = to.toISOString().slice(0, 19).replace(/[-:]/g, '');
   return `drift-${model}-${stamp}Z`;
+}
+
+/** The sample's seed: the same for every run over the same model and window end (FNV-1a of both). */
+function sampleSeed(model: string, to: Date): number {
+  let hash = 0x811c9dc5;
+  for (const char of `${model}\u0000${to.toISOString()}`) {
+    hash ^= char.codePointAt(0) ?? 0;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
 }
 
 /** The training run input of a retrain request: the pipeline's settings, else the production version's lineage. */
@@ -159,7 +186,8 @@ export async function runDriftJob(deps: DriftJobDependencies, request: DriftJobR
   const version = await productionVersion(deps.registry, model);
   const { metadata } = version;
   const from = new Date(now.getTime() - request.windowMs);
-  const records = await deps.captures.readCaptures(model, version.version, from, now);
+  const sample = new Reservoir<CaptureRecord>(deps.settings.maxWindowRows ?? DEFAULT_MAX_WINDOW_ROWS, new SeededRandom(sampleSeed(model, now)));
+  const records = await deps.captures.readCaptures(model, version.version, from, now, sample);
   const window = assembleWindow(records, version.version, from, now);
 
   const scoreProfile: NumericProfile | undefined = metadata.prediction_profile;
@@ -188,7 +216,13 @@ export async function runDriftJob(deps: DriftJobDependencies, request: DriftJobR
     model_version: version.version,
     kind,
     generated_at: new Date().toISOString(),
-    window: { from: from.toISOString(), to: now.toISOString(), duration_ms: request.windowMs },
+    window: {
+      from: from.toISOString(),
+      to: now.toISOString(),
+      duration_ms: request.windowMs,
+      captured_rows: sample.seen,
+      sampled_rows: records.length,
+    },
     ...report,
     drifted_features: driftedFeatures,
     distributions: featureDistributions(metadata.baseline, window.rows),
