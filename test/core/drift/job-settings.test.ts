@@ -65,7 +65,7 @@ describe('parseDriftJobSettings', () => {
     [['retrainTargets'], [], 'DRIFT_CONFIG field "retrainTargets" must be an object of model name to target, got []'],
     [['retrainTargets', 'credit', 'target'], '', 'DRIFT_CONFIG field "retrainTargets.credit.target" must be a non-empty string, got ""'],
     [['retrainTargets', 'credit', 'bucket'], 'x', 'DRIFT_CONFIG field "retrainTargets.credit.bucket" is not a known field (known: datasetKey, target, positiveLabel), got "x"'],
-    [['window'], '1h', 'DRIFT_CONFIG field "window" is not a known field (known: thresholds, performance, cooldownMinutes, retrainOnCritical, retrainTargets), got "1h"'],
+    [['window'], '1h', 'DRIFT_CONFIG field "window" is not a known field (known: thresholds, performance, cooldownMinutes, retrainOnCritical, retrainTargets, maxWindowRows), got "1h"'],
   ] as [string[], unknown, string][])('refuses %j = %j, naming the field', (path, value, message) => {
     expect(errorOf(withField(path, value))).toBe(message);
   });
