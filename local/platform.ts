@@ -30,10 +30,10 @@ import { dashboardPages } from './dashboard.ts';
 import { driftVerdictOf, InMemoryDriftVerdicts, LiveFigures, type DriftVerdictStore } from './live-figures.ts';
 import { readFileSync } from 'node:fs';
 import { S3CaptureStore } from '#adapters/s3-captures.ts';
-import { DynamoDbRetrainLedger } from '#adapters/dynamodb-retrain-ledger.ts';
 import type { DriftJobSettings } from '#core/drift/job.ts';
 import { datasetKey } from '#core/pipeline/run.ts';
-import { createDriftJobHandler, driftMetricsObserver } from '../lambdas/drift-job/drift-job-handler.ts';
+import type { createDriftJobHandler } from '../lambdas/drift-job/drift-job-handler.ts';
+import { driftThread } from './drift-thread.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { startDriftSchedules } from './drift-schedules.ts';
 import { startLocalSageMakerRuntime, type EndpointFault, type RunningSageMakerRuntime } from './sagemaker-runtime.ts';
@@ -356,12 +356,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       objects: new S3BatchObjects(new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', credentials, forcePathStyle: true })),
       ...options.batch,
     });
-    // Likewise Powertools: imported statically it would be built before the settings above (log level WARN, metrics
-    // off) are in the environment, and the whole platform would print INFO logs and EMF lines.
-    const { logger, metrics } = await import('#shared/powertools.ts');
-
-    // Drift monitoring: the job handler on the local capture bucket, the retrain ledger in the registry table,
-    // a local bus whose retrain rule starts the local pipeline, and the schedules.
+    // Drift monitoring: the job handler on the local capture bucket, the retrain ledger in the registry table (both in
+    // the drift thread), a local bus whose retrain rule starts the local pipeline, and the schedules.
     const creditCsv = readFileSync(new URL('../examples/credit/credit_data.csv', import.meta.url));
     // Retraining reads the production version's data at datasets/{model}/{sha256}.csv, where `mlops train` puts it.
     await artifacts.putBytes(datasetKey('credit', createHash('sha256').update(creditCsv).digest('hex')), creditCsv, 'text/csv');
@@ -370,26 +366,26 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       LOCAL_CAPTURE_BUCKET_NAME,
     );
     const bus = new LocalEventBus((input) => void pipeline.start(input), options.drift?.onEvent);
-    const driftJob = createDriftJobHandler({
-      registry,
-      captures,
-      reports: captures,
-      events: bus,
-      ledger: new DynamoDbRetrainLedger(
-        DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } }),
-        LOCAL_TABLE_NAME,
-      ),
-      settings: { cooldownMinutes: 60, retrainOnCritical: true, ...options.drift?.settings },
-      logger,
-      observer: driftMetricsObserver(metrics),
-    });
+    // The drift Lambda's handler on a thread of its own: its reads and statistics never stall predict's event loop.
+    const driftJob = driftThread(
+      {
+        dynamoDbEndpoint: dynamoDb.endpoint,
+        s3Endpoint: s3.endpoint,
+        credentials,
+        tableName: LOCAL_TABLE_NAME,
+        captureBucket: LOCAL_CAPTURE_BUCKET_NAME,
+        settings: { cooldownMinutes: 60, retrainOnCritical: true, ...options.drift?.settings },
+      },
+      (events) => bus.publish(events),
+    );
+    started.push({ close: () => driftJob.close() });
     const flushCaptures = async (): Promise<void> => {
       await localCaptureSink?.flush();
     };
     const drift: LocalDrift = {
       run: async (input) => {
         await flushCaptures();
-        const outcome = await driftJob(input);
+        const outcome = await driftJob.run(input);
         for (const document of outcome.results) driftVerdicts.record(driftVerdictOf(document));
         return outcome;
       },
