@@ -132,6 +132,8 @@ export interface LocalDrift {
   flushCaptures(): Promise<void>;
   readonly bus: LocalEventBus;
   readonly captures: S3CaptureStore;
+  /** The drift job's worker thread (undefined before its first run): never the serving event loop's. */
+  readonly threadId: number | undefined;
 }
 
 export interface LocalPlatform {
@@ -392,6 +394,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       flushCaptures,
       bus,
       captures,
+      get threadId() {
+        return driftJob.threadId;
+      },
     };
     const intervalSeconds = options.drift?.intervalSeconds ?? 0;
     if (intervalSeconds > 0) {

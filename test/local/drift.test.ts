@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseCsv } from '#core/data/csv.ts';
 import { SeededRandom } from '#core/data/random.ts';
@@ -77,6 +78,14 @@ async function runDrift(window = '1h'): Promise<DriftReportDocument> {
 }
 
 describe('drift monitoring on the local platform', () => {
+  it('runs the drift job on a thread of its own, off the event loop that answers predict', async () => {
+    const running = runDrift();
+    expect((await call('GET', '/v1/health', undefined)).status).toBe(200);
+    await running;
+    expect(platform.drift.threadId).toBeGreaterThan(0);
+    expect(platform.drift.threadId).not.toBe(threadId);
+  });
+
   it('gives insufficient data before any traffic, and no event', async () => {
     const doc = await runDrift();
     expect(doc.verdict).toBe('insufficient_data');
