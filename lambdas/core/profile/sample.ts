@@ -15,7 +15,7 @@
  * over it, the largest is halved.
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { SeededRandom } from '#core/data/random.ts';
+import { Reservoir, SeededRandom } from '#core/data/random.ts';
 
 /** Most values kept per feature. */
 export const MAX_SAMPLE_SIZE = 10_000;
@@ -33,15 +33,9 @@ export interface EncodedSample {
 /** Up to `size` of `values`, uniformly at random without replacement, in random order (every prefix uniform too). */
 export function reservoirSample(values: readonly number[], size: number, seed: number): number[] {
   const random = new SeededRandom(seed);
-  const reservoir: number[] = [];
-  for (let i = 0; i < values.length; i++) {
-    if (reservoir.length < size) reservoir.push(values[i] as number);
-    else {
-      const j = random.nextInt(i + 1);
-      if (j < size) reservoir[j] = values[i] as number;
-    }
-  }
-  return random.shuffle(reservoir);
+  const reservoir = new Reservoir<number>(size, random);
+  for (const value of values) reservoir.offer(value);
+  return random.shuffle(reservoir.items);
 }
 
 function writeVarint(out: number[], value: number): void {
