@@ -14,7 +14,8 @@
  * become samples of their decile-interpolated quantile functions (N points for the baseline, n for the window, so
  * the p-value still reflects the window's size).
  *
- * A discrete numeric feature (a reference sample with at most {@link DISCRETE_MAX_VALUES} distinct values) is tested
+ * A discrete numeric feature (a reference sample with at most {@link DISCRETE_MAX_VALUES} distinct values, each taken
+ * {@link DISCRETE_MIN_ROWS_PER_VALUE} times on average) is tested
  * on its value counts instead, as a categorical feature (`test: 'chi_square'`, values the reference never took
  * pooled into one column): KS assumes no ties, and with a handful of atoms it rejected 0.5 % of same-distribution
  * pairs at p < 0.05 instead of 5 %. Its PSI is over the values; its Wasserstein distance is computed as for any
@@ -252,15 +253,18 @@ function numericCheck(
   };
 }
 
-/** A numeric feature with at most this many distinct values in its reference sample is tested on its value counts. */
+/** A numeric feature with at most this many distinct values in its reference sample is tested on its value counts… */
 export const DISCRETE_MAX_VALUES = 20;
+/** …when the sample holds at least this many values per distinct value (ties everywhere, and counts the test can use). */
+export const DISCRETE_MIN_ROWS_PER_VALUE = 5;
 
 /**
- * The test of a discrete numeric feature (at most {@link DISCRETE_MAX_VALUES} distinct reference values): the 2 × k test
+ * The test of a discrete numeric feature (at most {@link DISCRETE_MAX_VALUES} distinct reference values, and at least
+ * {@link DISCRETE_MIN_ROWS_PER_VALUE} reference values per distinct value): the 2 × k test
  * of homogeneity on the counts of each value, as for a categorical feature (values the reference never took pooled into
  * one column whose reference count is 0), and the PSI over those values. KS on such a feature is conservative: its
  * p-value assumes no ties, and with a handful of atoms it rejects same-distribution pairs far less often than its level.
- * Undefined when the reference has more distinct values.
+ * Undefined otherwise (KS then).
  */
 function discreteCheck(values: readonly number[], sample: readonly number[]): { statistic: number; pvalue: number; psi: number } | undefined {
   const reference = new Map<number, number>();
@@ -268,6 +272,8 @@ function discreteCheck(values: readonly number[], sample: readonly number[]): { 
     reference.set(v, (reference.get(v) ?? 0) + 1);
     if (reference.size > DISCRETE_MAX_VALUES) return undefined;
   }
+  // Few values but few rows too (hardly any ties) is no discrete feature for KS, and too thin a table for chi-square.
+  if (sample.length < DISCRETE_MIN_ROWS_PER_VALUE * reference.size) return undefined;
   const current = new Map<number, number>();
   let unseen = 0;
   for (const v of values) {

@@ -7,7 +7,7 @@ import { toLabelledTable } from '#core/data/table.ts';
 import { DEFAULT_DRIFT_THRESHOLDS, driftReport, quantileFunction, referenceSample } from '#core/drift/report.ts';
 import type { DriftThresholds } from '#core/drift/report.ts';
 import type { FeatureProfile, FeatureRow, ModelMetadata, NumericProfile } from '#core/model/metadata.ts';
-import { profileNumeric } from '#core/profile/baseline.ts';
+import { profileFeatures, profileNumeric } from '#core/profile/baseline.ts';
 
 let metadata: ModelMetadata;
 let rows: readonly FeatureRow[];
@@ -119,6 +119,28 @@ describe('missing values and categories', () => {
     // Older metadata (frequencies only) gives the same table.
     const { counts: _counts, missing: _missing, ...older } = profile;
     expect(driftReport({ baseline: { c: older }, current }).features[0]?.statistic).toBeCloseTo(c?.statistic ?? 0, 12);
+  });
+});
+
+describe('discrete numeric features', () => {
+  const profileOf = (values: readonly number[]): Record<string, FeatureProfile> =>
+    profileFeatures([{ name: 'x', kind: 'numeric' }], values.map((x) => ({ x })), { sampleSeed: 1 });
+  const report = (reference: readonly number[], current: readonly number[]) =>
+    driftReport({ baseline: profileOf(reference), current: current.map((x) => ({ x })), thresholds: { minRows: 5 } }).features[0];
+
+  it('tests a column of few values with many ties on its value counts, as chi2_contingency', () => {
+    // 40 each of 0, 1, 2 against 30, 30, 60: SciPy 1.17.1's chi2_contingency([[40, 40, 40], [30, 30, 60]]) = (6.857142857142858, 0.032433240894795504)
+    const x = report([...Array(40).fill(0), ...Array(40).fill(1), ...Array(40).fill(2)], [...Array(30).fill(0), ...Array(30).fill(1), ...Array(60).fill(2)]);
+    expect(x?.type).toBe('numeric');
+    expect(x?.test).toBe('chi_square');
+    expect(x?.statistic).toBeCloseTo(6.857142857142858, 9);
+    expect(x?.p_value).toBeCloseTo(0.032433240894795504, 9);
+  });
+
+  it('keeps KS for a short column of distinct values, and for one with more than 20 values', () => {
+    expect(report([1, 2, 3, 4, 5, 6, 7, 8], [2, 3, 4, 5, 6, 7, 8, 9])?.test).toBe('ks');
+    const many = Array.from({ length: 500 }, (_, i) => i % 21);
+    expect(report(many, many)?.test).toBe('ks');
   });
 });
 
