@@ -326,7 +326,12 @@ export class PipelineSteps {
       dataSha256: run.dataset.sha256 ?? this.deps.sha256(bytes),
       target: run.target,
       seed,
-      parameters: { ...hyperparameters, validation_fraction: String(this.xgboostConfig().validationFraction), instance_count: String(shards) },
+      parameters: {
+        ...hyperparameters,
+        validation_fraction: String(this.xgboostConfig().validationFraction),
+        instance_count: String(shards),
+        missing_tokens: JSON.stringify(run.missing_tokens),
+      },
       version: this.xgboostConfig().version,
     });
     await this.deps.objects.putBytes(metadataKey, jsonBytes(draft), 'application/json');
@@ -627,6 +632,7 @@ export class PipelineSteps {
         seed,
         testFraction: run.test_fraction,
         validationFraction: this.xgboostConfig().validationFraction,
+        missingTokens: run.missing_tokens,
       });
     } catch (error) {
       if (error instanceof TrainingDataError || error instanceof RangeError) throw new PipelineStepError(error.message);

@@ -74,6 +74,8 @@ export function splitForXgboost(input: {
   readonly seed: number;
   readonly testFraction: number;
   readonly validationFraction: number;
+  /** Cells read as missing in a numeric column besides empty ones (the run's `missing_tokens`). */
+  readonly missingTokens?: readonly string[];
 }): XgboostSplit {
   const { table, train, holdout } = splitLabelledCsv(input);
   // Its own stream, so the holdout does not move when the validation share changes.

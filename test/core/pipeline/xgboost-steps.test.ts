@@ -116,6 +116,26 @@ describe('prepare_xgboost_data', () => {
     expect(Number(hyperparameters['scale_pos_weight'])).toBeGreaterThan(1);
   });
 
+  it('reads the run’s missing tokens as missing, as the evaluation does, and imputes them before the job', async () => {
+    const { objects, steps, run } = setup(1, { missing_tokens: ['-999'] });
+    const lines = CREDIT_CSV.toString('utf8').trimEnd().split('\n');
+    // Income (the 10th column) unknown for 60 applicants, written as -999.
+    const marked = lines.map((line, i) => (i > 0 && i <= 60 ? line.split(',').map((cell, c) => (c === 9 ? '-999' : cell)).join(',') : line));
+    objects.objects.set('datasets/credit.csv', new TextEncoder().encode(`${marked.join('\n')}\n`));
+
+    const data = await steps.prepareXgboostData(run, 42);
+
+    const draft = parseModelMetadata(JSON.parse(objects.text(data.metadata_key)));
+    const income = draft.baseline['Income'];
+    expect(income).toMatchObject({ type: 'numeric' });
+    expect(income?.missing).toBeGreaterThan(30);
+    expect(income?.type === 'numeric' ? income.min : undefined).toBeGreaterThanOrEqual(0);
+    expect(draft.lineage.parameters['missing_tokens']).toBe('["-999"]');
+    const shard = objects.text(`${data.train_prefix}part-00000.csv`);
+    expect(shard).not.toMatch(/-999/);
+    expect(shard).not.toMatch(/,,|,$/m);
+  });
+
   it('refuses a run parameter XGBoost does not have, naming the ones it has', async () => {
     const { steps, run } = setup(1, { parameters: { trees: 10 } });
     await expect(steps.prepareXgboostData(run, 42)).rejects.toThrow(PipelineStepError);
