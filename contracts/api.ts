@@ -17,8 +17,8 @@ export function throttleSchema(defaults: { readonly rateLimit: number; readonly 
   return strictObject({
     rateLimit: positiveNumber(10_000)
       .default(defaults.rateLimit)
-      .meta({ description: 'Steady-state requests per second allowed per API key (usage plan throttle).' }),
-    burstLimit: integerIn(1, 5000).default(defaults.burstLimit).meta({ description: 'Burst capacity (requests) per API key (usage plan throttle).' }),
+      .meta({ description: 'Usage plan steady-state requests per second per API key.' }),
+    burstLimit: integerIn(1, 5000).default(defaults.burstLimit).meta({ description: 'Usage plan burst per API key.' }),
   });
 }
 
@@ -27,7 +27,7 @@ export const throttleConfig = throttleSchema({ rateLimit: 50, burstLimit: 100 })
 
 /** Usage plan quota applied to every API key. */
 export const quotaConfig = strictObject({
-  limit: integerIn(1, 2_000_000_000).default(100_000).meta({ description: 'Maximum number of requests per API key in one quota period.' }),
+  limit: integerIn(1, 2_000_000_000).default(100_000).meta({ description: 'Usage plan requests per key per period.' }),
   period: oneOf(['DAY', 'WEEK', 'MONTH']).default('DAY').meta({ description: 'The quota period.' }),
 });
 
@@ -37,15 +37,15 @@ export const apiConfig = strictObject({
   quota: quotaConfig.prefault({}).meta({ description: 'Usage plan quota applied to every API key.' }),
   maxRequestBytes: integerIn(1, 6 * 1024 * 1024)
     .default(1_048_576)
-    .meta({ description: "Largest accepted request body in bytes (checked by the handler; Lambda's own limit is 6 MB)." }),
-  maxBatchSize: integerIn(1, 10_000).default(1000).meta({ description: 'Largest number of records accepted in one predict request.' }),
+    .meta({ description: 'Largest predict body in bytes, checked by the handler (`413 PAYLOAD_TOO_LARGE`); also shown in the OpenAPI document. Env `MAX_REQUEST_BYTES`.' }),
+  maxBatchSize: integerIn(1, 10_000).default(1000).meta({ description: 'Most instances per predict request (`400 BATCH_TOO_LARGE`); also `maxItems` in the OpenAPI document. Env `MAX_BATCH_SIZE`.' }),
   corsAllowOrigins: z
     .array(origin, { error: 'must be an array of origins' })
     .default([])
-    .meta({ description: 'Origins allowed by CORS (`"*"` or `https://host[:port]`). Empty disables CORS entirely.' }),
+    .meta({ description: 'Empty: no CORS at all. Otherwise API Gateway answers preflight (`GET, POST, OPTIONS`) and the handler adds `access-control-allow-origin` for allowed origins. Env `CORS_ALLOW_ORIGIN`.' }),
   stageName: stringMatching(/^[A-Za-z0-9_]{1,64}$/, 'letters, digits or underscores (1 to 64)')
     .default('prod')
-    .meta({ description: 'API Gateway stage name (first path segment of the API URL).' }),
+    .meta({ description: 'The API Gateway stage: the first path segment of the API URL.' }),
 }).superRefine((api, ctx) => {
   if (api.corsAllowOrigins.includes('*') && api.corsAllowOrigins.length > 1) {
     addIssue(ctx, ['corsAllowOrigins'], 'must not combine "*" with other origins', api.corsAllowOrigins);

@@ -9,16 +9,16 @@ import { boolean, integerIn, numberIn, strictObject } from './schema.ts';
 export const canaryWatchConfig = strictObject({
   maxErrorRatePercent: numberIn(0, 100)
     .default(1)
-    .meta({ description: 'Largest accepted share of failed canary requests, in percent (`VariantErrors` average × 100).' }),
-  maxP95LatencyMs: integerIn(1, 30_000).default(1000).meta({ description: 'Largest accepted canary p95 latency of predict calls, in ms.' }),
+    .meta({ description: 'A canary model version whose requests fail more often than this (%) is rolled back; the `<app>-canary-<model>-errors` threshold.' }),
+  maxP95LatencyMs: integerIn(1, 30_000).default(1000).meta({ description: 'Canary p95 predict latency above this rolls it back; `<app>-canary-<model>-latency-p95`.' }),
   maxScoreShift: numberIn(0, 1, true)
     .default(0.1)
-    .meta({ description: "Largest accepted difference between the canary's and production's mean predicted probability." }),
-  minRequests: integerIn(1, 1_000_000).default(50).meta({ description: 'Canary requests needed before its figures are judged.' }),
-  healthyMinutes: integerIn(1, 10_080).default(30).meta({ description: 'Minutes a canary must stay healthy before it is promoted.' }),
+    .meta({ description: 'Canary mean probability further than this from production\'s rolls it back; `<app>-canary-<model>-score-shift`.' }),
+  minRequests: integerIn(1, 1_000_000).default(50).meta({ description: 'Canary requests needed before the watch judges (rolls back or promotes).' }),
+  healthyMinutes: integerIn(1, 10_080).default(30).meta({ description: 'Minutes a canary must stay healthy before the watch promotes it.' }),
   autoPromote: boolean()
     .default(true)
-    .meta({ description: 'Whether a healthy canary is promoted automatically (otherwise it keeps its share until a person decides).' }),
+    .meta({ description: '`false`: a healthy canary keeps its share until a person promotes it (rollback stays automatic).' }),
 });
 
 export type CanaryWatchConfig = z.output<typeof canaryWatchConfig>;

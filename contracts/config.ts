@@ -31,19 +31,19 @@ export type RemovalPolicyName = (typeof REMOVAL_POLICIES)[number];
 export const mlopsConfig = strictObject({
   appName: stringMatching(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, 'lowercase letters, digits and dashes, starting with a letter (2 to 40 characters)')
     .default('serverless-mlops')
-    .meta({ description: 'Used for the stack name and as a prefix of resource names.' }),
+    .meta({ description: 'The stack name and id, the `app` tag, the REST API name (`{appName}-inference`), the usage plan name (`{appName}-default`). Changing it creates a new stack.' }),
   architecture: oneOf(ARCHITECTURES)
     .default('x86_64')
-    .meta({ description: 'Lambda architecture; also selects which ONNX Runtime binary goes into the layer.' }),
+    .meta({ description: 'The Lambda architecture and which onnxruntime binary goes into the layer.' }),
   logRetentionDays: z
     .literal(LOG_RETENTION_DAYS, { error: `must be one of ${LOG_RETENTION_DAYS.join(', ')}` })
     .default(30)
-    .meta({ description: 'Retention of every log group, in days (a value CloudWatch Logs accepts).' }),
+    .meta({ description: 'Retention of the function log group and the API access log group.' }),
   removalPolicy: oneOf(REMOVAL_POLICIES)
     .default('retain')
     .meta({
       description:
-        'Removal policy of stateful resources. `retain` also turns DynamoDB deletion protection on; `destroy` empties and deletes the buckets and the table with the stack (for dev stacks).',
+        '`retain`: buckets, table and log groups are kept when the stack is deleted, and DynamoDB deletion protection is on. `destroy`: they are emptied and deleted with the stack (dev stacks).',
     }),
   api: apiConfig.prefault({}).meta({ description: 'The inference API: usage plan, request limits, CORS, stage.' }),
   predict: predictConfig.prefault({}).meta({ description: 'The predict function.' }),

@@ -50,15 +50,15 @@ export interface PerformanceThresholdsConfig {
 export const DEFAULT_PERFORMANCE_THRESHOLDS: PerformanceThresholdsConfig = { maxDrop: 0.05, minLabels: 50 };
 
 const thresholdField = {
-  pValue: () => numberIn(0, 1, true).meta({ description: "A feature's test is significant below this p-value." }),
-  psiWarning: () => numberIn(0, 10, true).meta({ description: 'PSI above which a significant feature has drifted (and the drift is a warning).' }),
-  psiCritical: () => numberIn(0, 10).meta({ description: 'PSI above which a significant feature makes the drift critical (at least `psiWarning`).' }),
+  pValue: () => numberIn(0, 1, true).meta({ description: 'A feature\'s KS or chi-square test is significant below it.' }),
+  psiWarning: () => numberIn(0, 10, true).meta({ description: 'A significant feature with PSI above it has drifted; a significant feature above it makes the model\'s drift a warning.' }),
+  psiCritical: () => numberIn(0, 10).meta({ description: 'A significant feature above it makes the drift critical.' }),
   shareWarning: () => numberIn(0, 1, true).meta({ description: 'Share of drifted features for a warning.' }),
-  shareCritical: () => numberIn(0, 1).meta({ description: 'Share of drifted features for critical drift (at least `shareWarning`).' }),
-  minRows: () => integerIn(2, 1_000_000).meta({ description: 'Fewer captured rows (or values of a feature) than this is "insufficient data", never an alarm.' }),
+  shareCritical: () => numberIn(0, 1).meta({ description: 'Share of drifted features for critical drift.' }),
+  minRows: () => integerIn(2, 1_000_000).meta({ description: 'Fewer captured rows (or values of a feature, or feedback labels) give `insufficient_data`, never an alarm.' }),
   wassersteinBound: () =>
     numberIn(0, 100, true).meta({
-      description: 'Wasserstein-1 over the baseline std, beyond what sampling noise gives at the two sizes, above which a significant numeric feature has drifted.',
+      description: 'A significant numeric feature whose Wasserstein-1 distance exceeds the distance sampling noise gives at the two sizes by more than this many baseline standard deviations has drifted (even with a small PSI).',
     }),
 };
 
@@ -120,11 +120,11 @@ export const DEFAULT_MAX_WINDOW_ROWS = 50_000;
 
 /** The `drift` block. */
 export const driftConfig = strictObject({
-  captureSampleRate: numberIn(0, 1).default(1).meta({ description: 'Share of predict requests captured (by request id); 0 turns capture off.' }),
+  captureSampleRate: numberIn(0, 1).default(1).meta({ description: 'Share of predict requests captured (by request id: a retried request is captured the same way); 0 turns capture off. Env `CAPTURE_SAMPLE_RATE` of the predict function.' }),
   captureRetentionDays: integerIn(1, 3650)
     .default(90)
-    .meta({ description: 'Days captured predictions, feedback and reports are kept in the capture bucket.' }),
-  schedule: scheduleExpression().default('rate(1 hour)').meta({ description: 'EventBridge schedule expression of the regular drift check.' }),
+    .meta({ description: 'Lifecycle expiry of everything in the capture bucket (captures, feedback, drift reports).' }),
+  schedule: scheduleExpression().default('rate(1 hour)').meta({ description: 'EventBridge schedule of the regular drift check.' }),
   window: z
     .string({ error: windowError })
     .refine((window) => {
@@ -132,22 +132,22 @@ export const driftConfig = strictObject({
       return minutes !== undefined && minutes >= 1 && minutes <= 10_080;
     }, { error: windowError })
     .default('1h')
-    .meta({ description: 'Window of the regular check (`30m`, `1h`, `24h`, up to `7d`).' }),
+    .meta({ description: 'How far back the regular check looks.' }),
   dailySchedule: scheduleExpression()
     .default('cron(0 2 * * ? *)')
-    .meta({ description: 'EventBridge schedule expression of the daily full report (a 24 h window).' }),
+    .meta({ description: 'Schedule of the daily full report (24 h window).' }),
   thresholds: driftThresholdsConfig.prefault({}).meta({ description: 'Per-feature and overall drift levels.' }),
   performanceMaxDrop: numberIn(0, 1)
     .default(DEFAULT_PERFORMANCE_THRESHOLDS.maxDrop)
-    .meta({ description: 'Largest tolerated drop of live accuracy or ROC AUC (from feedback) below the holdout metric, absolute.' }),
+    .meta({ description: 'Live accuracy or ROC AUC (from feedback) more than this below the holdout metric (absolute) emits `PerformanceDegraded`.' }),
   retrainOnCritical: boolean()
     .default(true)
-    .meta({ description: 'Whether critical drift requests a training run (at most once per model per `pipeline.cooldownMinutes`).' }),
+    .meta({ description: 'Critical drift puts `RetrainRequested` on the bus (the pipeline\'s retrain rule starts a run), at most once per model per `pipeline.cooldownMinutes`.' }),
   maxWindowRows: maxWindowRows()
     .default(DEFAULT_MAX_WINDOW_ROWS)
     .meta({
       description:
-        'Most captured rows one drift check reads and compares: a window holding more is sampled uniformly down to it (the report gives `captured_rows` and `sampled_rows`).',
+        'Most captured rows one drift check holds and compares: a window holding more is sampled uniformly (seeded by model and window end) down to it; the report gives `captured_rows` and `sampled_rows`. In `DRIFT_CONFIG`.',
     }),
 });
 

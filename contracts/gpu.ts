@@ -27,38 +27,38 @@ export const DEFAULT_ENDPOINT = {
 /** One SageMaker real-time endpoint serving one packaged model version. */
 export const sageMakerEndpointConfig = strictObject({
   model: stringMatching(MODEL_NAME, `a model name matching ${MODEL_NAME.source}`).meta({
-    description: 'The registry model the endpoint serves (also the Triton model name inside the package).',
+    description: 'The registry model served; also the Triton model name in the package.',
   }),
   version: integerIn(1, 999_999_999).meta({
-    description: 'The version whose package (`sagemaker/{model}/{version}/model.tar.gz`, written by `mlops package`) it serves.',
+    description: 'The version whose package `sagemaker/{model}/{version}/model.tar.gz` is served (write it with `mlops package` before deploying).',
   }),
   variant: oneOf(ENDPOINT_VARIANTS)
     .default(DEFAULT_ENDPOINT.variant)
-    .meta({ description: '`instance`: real-time instances with auto scaling; `serverless`: Serverless Inference for CPU models with spiky traffic.' }),
+    .meta({ description: 'Instances with auto scaling and data capture, or Serverless Inference (CPU, scales by itself, no data capture).' }),
   image: stringMatching(ECR_IMAGE_URI, 'an ecr image uri like "123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:tag"')
     .optional()
-    .meta({ description: "ECR image URI of the serving container (default: NVIDIA Triton Inference Server 24.09 of the stack's region)." }),
+    .meta({ description: 'The serving container ([default image per region](gpu.md#the-default-image)).' }),
   instanceType: stringMatching(SAGEMAKER_INSTANCE_TYPE, 'a sagemaker instance type like "ml.g5.xlarge"')
     .default(DEFAULT_ENDPOINT.instanceType)
-    .meta({ description: 'Instance type (variant `instance`).' }),
+    .meta({ description: 'Instance type ([choices and cost](gpu.md#instance-choices-and-cost)).' }),
   initialInstanceCount: integerIn(1, 100)
     .default(DEFAULT_ENDPOINT.initialInstanceCount)
-    .meta({ description: 'Instances at creation (variant `instance`), from `minInstances` to `maxInstances`.' }),
-  minInstances: integerIn(1, 100).default(DEFAULT_ENDPOINT.minInstances).meta({ description: 'Fewest instances auto scaling keeps (variant `instance`).' }),
-  maxInstances: integerIn(1, 100).default(DEFAULT_ENDPOINT.maxInstances).meta({ description: 'Most instances auto scaling adds (variant `instance`).' }),
+    .meta({ description: 'Instances at creation.' }),
+  minInstances: integerIn(1, 100).default(DEFAULT_ENDPOINT.minInstances).meta({ description: 'Auto scaling floor (paid for all the time).' }),
+  maxInstances: integerIn(1, 100).default(DEFAULT_ENDPOINT.maxInstances).meta({ description: 'Auto scaling ceiling.' }),
   targetInvocationsPerInstance: integerIn(1, 1_000_000)
     .default(DEFAULT_ENDPOINT.targetInvocationsPerInstance)
-    .meta({ description: 'Target of the target-tracking policy: invocations per instance per minute (variant `instance`).' }),
+    .meta({ description: 'Target of the target-tracking policy, per instance per minute.' }),
   dataCapturePercent: integerIn(0, 100)
     .default(DEFAULT_ENDPOINT.dataCapturePercent)
-    .meta({ description: 'Percent of requests and responses captured to S3 under `data-capture/{endpoint}/` (0 turns capture off; variant `instance`).' }),
+    .meta({ description: 'Share of requests and responses captured to `data-capture/<name>/` in the artifact bucket; 0 turns capture off.' }),
   serverlessMemoryMb: z
     .literal(SERVERLESS_MEMORY_MB, { error: 'must be 1024, 2048, 3072, 4096, 5120 or 6144' })
     .default(DEFAULT_ENDPOINT.serverlessMemoryMb)
-    .meta({ description: 'Memory of a serverless endpoint in MB (variant `serverless`).' }),
+    .meta({ description: 'Memory of a serverless endpoint.' }),
   serverlessMaxConcurrency: integerIn(1, 200)
     .default(DEFAULT_ENDPOINT.serverlessMaxConcurrency)
-    .meta({ description: 'Concurrent invocations of a serverless endpoint (variant `serverless`).' }),
+    .meta({ description: 'Concurrent invocations of a serverless endpoint.' }),
 }).superRefine((endpoint, ctx) => {
   if (endpoint.maxInstances < endpoint.minInstances) {
     addIssue(ctx, ['maxInstances'], `must be an integer from ${endpoint.minInstances} to 100`, endpoint.maxInstances);
@@ -71,31 +71,31 @@ export const sageMakerEndpointConfig = strictObject({
 export const sageMakerServingConfig = strictObject({
   lambdaMaxArtifactBytes: integerIn(1, 10_737_418_240)
     .default(268_435_456)
-    .meta({ description: 'Largest artifact `mlops register` accepts for the Lambda target, in bytes; larger ones must target `sagemaker`.' }),
-  invokeTimeoutMs: integerIn(100, 60_000).default(3000).meta({ description: 'Longest wait of the predict function for one InvokeEndpoint call, in milliseconds.' }),
+    .meta({ description: 'The largest artifact `mlops register` accepts for the Lambda target (`ARTIFACT_TOO_LARGE_FOR_LAMBDA` above it, pointing to `--target sagemaker`); the stack output `LambdaMaxArtifactBytes`, which the CLI reads.' }),
+  invokeTimeoutMs: integerIn(100, 60_000).default(3000).meta({ description: 'Longest wait for one InvokeEndpoint call (`504 ENDPOINT_TIMEOUT`). Env `SAGEMAKER_INVOKE_TIMEOUT_MS`.' }),
   maxThrottleRetries: integerIn(0, 5)
     .default(2)
-    .meta({ description: 'Retries of a throttled InvokeEndpoint call (exponential backoff); other failures are not retried.' }),
-  retryBaseDelayMs: integerIn(0, 5000).default(100).meta({ description: 'Backoff before the first retry, in milliseconds (doubled for each next one).' }),
+    .meta({ description: 'More attempts of a throttled call before `429 ENDPOINT_THROTTLED`; nothing else is retried. Env `SAGEMAKER_MAX_THROTTLE_RETRIES`.' }),
+  retryBaseDelayMs: integerIn(0, 5000).default(100).meta({ description: 'Backoff before retry n (from 0) is this × 2ⁿ. Env `SAGEMAKER_RETRY_BASE_DELAY_MS`.' }),
   circuitFailureThreshold: integerIn(1, 1000)
     .default(5)
-    .meta({ description: "Consecutive failed calls (5xx, timeouts, invalid answers) that open an endpoint's circuit." }),
+    .meta({ description: 'Consecutive failures (5xx, timeouts, invalid answers) that open an endpoint\'s circuit in a container. Env `SAGEMAKER_CIRCUIT_FAILURE_THRESHOLD`.' }),
   circuitOpenSeconds: integerIn(1, 3600)
     .default(30)
-    .meta({ description: 'Seconds an open circuit answers `ENDPOINT_CIRCUIT_OPEN` before it lets a trial call through.' }),
+    .meta({ description: 'How long an open circuit answers `503 ENDPOINT_CIRCUIT_OPEN` before one trial call goes through. Env `SAGEMAKER_CIRCUIT_OPEN_SECONDS`.' }),
   alarms: strictObject({
-    modelLatencyP95Ms: integerIn(1, 600_000).default(1000).meta({ description: 'Model latency p95 above which the latency alarm breaches, in milliseconds.' }),
-    serverErrors: integerIn(1, 1_000_000).default(1).meta({ description: '`Invocation5XXErrors` per period at which the 5xx alarm breaches.' }),
+    modelLatencyP95Ms: integerIn(1, 600_000).default(1000).meta({ description: 'Model latency p95 alarm threshold of every endpoint.' }),
+    serverErrors: integerIn(1, 1_000_000).default(1).meta({ description: '`Invocation5XXErrors` per period at which an endpoint\'s 5xx alarm breaches.' }),
     gpuUtilizationPercent: numberIn(0, 800, true)
       .default(90)
-      .meta({ description: 'Average GPU utilisation in percent (per GPU summed, as SageMaker reports it) above which the GPU alarm breaches.' }),
+      .meta({ description: 'GPU utilisation alarm threshold (instance endpoints).' }),
   })
     .prefault({})
     .meta({ description: 'Alarm thresholds of the endpoints (evaluated like the serving alarms).' }),
   endpoints: z
     .record(z.string(), sageMakerEndpointConfig, { error: 'must be an object of endpoints by name' })
     .default({})
-    .meta({ description: 'The endpoints to create, by endpoint name (what `mlops register --target sagemaker --endpoint NAME` names).' }),
+    .meta({ description: 'One GpuEndpoint per key; the key is the endpoint name registry records name (`--endpoint`).' }),
 }).superRefine((serving, ctx) => {
   const lowerCase = new Set<string>();
   for (const name of Object.keys(serving.endpoints)) {

@@ -27,28 +27,28 @@ export const alarmsConfig = strictObject({
     .lte(3600, { error: periodError })
     .multipleOf(60, { error: periodError })
     .default(60)
-    .meta({ description: 'Period of the serving alarms in seconds.' }),
+    .meta({ description: 'Period of the serving and canary alarms.' }),
   evaluationPeriods: integerIn(1, 100)
     .default(5)
-    .meta({ description: 'Number of periods the serving alarms look at (periods × seconds at most one day).' }),
+    .meta({ description: 'Periods a serving or canary alarm looks at.' }),
   datapointsToAlarm: integerIn(1, 100)
     .default(3)
-    .meta({ description: 'Number of breaching periods among `evaluationPeriods` that puts a serving alarm in ALARM.' }),
+    .meta({ description: 'Breaching periods (of those) that fire it.' }),
   p95LatencyMs: integerIn(1, 30_000)
     .default(1000)
-    .meta({ description: 'API p95 latency (API Gateway `Latency`) above which the latency alarm breaches, in milliseconds.' }),
+    .meta({ description: 'API Gateway p95 `Latency` SLO (`<app>-api-latency-p95`).' }),
   serverErrorRatePercent: numberIn(0, 100, true)
     .default(0.1)
-    .meta({ description: 'Share of API requests answered 5xx, in percent, above which the 5xx alarm breaches.' }),
+    .meta({ description: 'API 5xx share of requests SLO (`<app>-api-5xx-rate`).' }),
   throttles: integerIn(1, 1_000_000)
     .default(1)
-    .meta({ description: 'Throttled invocations of the predict function per period at which the throttle alarm breaches.' }),
+    .meta({ description: 'Predict function throttles per period (`<app>-predict-throttles`).' }),
   pipelineFailures: integerIn(1, 1000)
     .default(1)
-    .meta({ description: 'Failed or timed-out pipeline executions in 5 minutes at which the pipeline alarm fires.' }),
+    .meta({ description: 'Failed pipeline executions in 5 minutes (`<app>-pipeline-failed`).' }),
   driftCritical: integerIn(1, 1000)
     .default(1)
-    .meta({ description: '`DriftCritical` count (summed over models) in 5 minutes at which the drift alarm fires.' }),
+    .meta({ description: 'Critical drift reports in 5 minutes (`<app>-drift-critical`).' }),
 }).superRefine((alarms, ctx) => {
   if (alarms.evaluationPeriods * alarms.periodSeconds > MAX_ALARM_WINDOW_SECONDS) {
     addIssue(
@@ -69,7 +69,7 @@ export const observabilityConfig = strictObject({
   deployment: strictObject({
     strategy: oneOf(DEPLOYMENT_STRATEGIES)
       .default('canary10Percent5Minutes')
-      .meta({ description: 'How CodeDeploy shifts the `live` alias of the predict function to a new version; the serving alarms roll it back.' }),
+      .meta({ description: 'How CodeDeploy shifts the predict function\'s `live` alias to a new version (the serving alarms roll it back).' }),
   })
     .prefault({})
     .meta({ description: "Safe rollout of the predict function's code." }),
@@ -78,7 +78,7 @@ export const observabilityConfig = strictObject({
       error: 'must be an array of endpoint names',
     })
     .default([])
-    .meta({ description: 'Names of SageMaker endpoints whose health (invocations, errors, model latency) the dashboard shows.' }),
+    .meta({ description: 'Endpoints whose health the dashboard shows.' }),
   canary: canaryWatchConfig.prefault({}).meta({ description: "Safe rollout of model versions: the canary watch's thresholds and healthy time." }),
 });
 

@@ -62,7 +62,7 @@ const thresholdFields = {
   minRecall: { schema: ratio, description: 'Lowest accepted recall at the decision threshold.' },
   minPrecision: { schema: ratio, description: 'Lowest accepted precision at the decision threshold.' },
   minF1: { schema: ratio, description: 'Lowest accepted F1 at the decision threshold.' },
-  maxBrier: { schema: ratio, description: 'Highest accepted Brier score.' },
+  maxBrier: { schema: ratio, description: 'Gate bound on the holdout\'s Brier score. Whatever the bounds, the gate refuses a candidate that predicts one class only on the holdout (`single_class`).' },
 } as const;
 
 /** The gate thresholds a run checks (absent: not checked). */
@@ -216,7 +216,7 @@ const seeds = () =>
 
 /** Settings every model's runs use unless the model (or the run's input) overrides them. */
 export const pipelineDefaultsConfig = strictObject({
-  trainer: oneOf(TRAINERS).default('logreg').meta({ description: 'The trainer.' }),
+  trainer: oneOf(TRAINERS).default('logreg').meta({ description: '`logreg` and `gbdt` train in the pipeline Lambda; `sagemaker` runs a training job with `pipeline.sagemaker.trainingImage`; `xgboost` runs SageMaker\'s built-in XGBoost algorithm (AWS\'s image) and converts its model to ONNX ([pipeline.md](pipeline.md#the-xgboost-trainer)).' }),
   seeds: seeds().default([42]).meta({ description: 'Training seeds (1 to 10 non-negative integers); more than one measures seed sensitivity.' }),
   testFraction: numberIn(0, 0.5, true).default(0.25).meta({ description: 'Share of the rows held out for evaluation.' }),
   thresholds: strictObject({
@@ -255,10 +255,13 @@ export const pipelineDefaultsConfig = strictObject({
     .meta({ description: 'How the built-in trainers choose the decision threshold on out-of-fold training scores (never the holdout).' }),
   classWeight: oneOf(CLASS_WEIGHTS)
     .default('none')
-    .meta({ description: '`balanced` weighs each class by rows / (2 × its rows) in the built-in trainers\' loss.' }),
+    .meta({ description: '`balanced` weighs each class by rows / (2 × its rows) in the loss of both built-in trainers (scikit-learn\'s `class_weight="balanced"`); a run\'s `class_weight`, `mlops train --class-weight balanced`.' }),
   missingTokens: missingTokensConfig
     .default([...DEFAULT_MISSING_TOKENS])
-    .meta({ description: 'Cells, besides empty ones, read as missing in an otherwise numeric column (trimmed, any case) by the data validation, the trainer and the evaluation.' }),
+    .meta({
+      description:
+        "Cells, besides empty ones, read as missing (trimmed, any case) in a column that is otherwise numeric, by the data validation, the trainer and the evaluation's holdout alike, so a numeric column with such cells stays numeric (in a categorical column they are categories). The default is declared once in `contracts/missing-values.ts`, which `mlops drift compare` also uses (`--missing-tokens` there); a run's input may set `missing_tokens` (`mlops train --missing-tokens NA,-999`).",
+    }),
 });
 
 /** One model as written: its label, and any setting that differs from the defaults. */
@@ -299,26 +302,26 @@ const pipelineModelInput = strictObject({
 export const xgboostConfig = strictObject({
   version: oneOf(XGBOOST_ALGORITHM_VERSIONS)
     .default('1.7-1')
-    .meta({ description: 'Version of the algorithm image (`sagemaker-xgboost:<version>` in the region\'s AWS account).' }),
+    .meta({ description: 'Tag of the algorithm image `sagemaker-xgboost:<version>`, in the region\'s AWS account (`lib/constructs/sagemaker-xgboost-image.ts`, from the SageMaker Python SDK\'s image map; a region outside it fails the deployment).' }),
   validationFraction: numberIn(0, 0.5, true)
     .default(0.2)
-    .meta({ description: 'Share of the training rows (not the holdout) the job validates on and the decision threshold is chosen on.' }),
+    .meta({ description: 'Share of the training rows (never the holdout) sent as the job\'s `validation` channel; the decision threshold is chosen by `decisionThreshold` on their probabilities.' }),
   hyperparameters: strictObject({
-    numRound: integerIn(1, 10_000).default(100).meta({ description: 'Boosting rounds (trees).' }),
-    maxDepth: integerIn(1, 20).default(6).meta({ description: 'Depth of each tree.' }),
-    eta: numberIn(0, 1, true).default(0.3).meta({ description: 'Learning rate, in (0, 1].' }),
-    minChildWeight: numberIn(0, 1e6).default(1).meta({ description: 'Smallest hessian sum of a child.' }),
+    numRound: integerIn(1, 10_000).default(100).meta({ description: '`num_round`.' }),
+    maxDepth: integerIn(1, 20).default(6).meta({ description: '`max_depth`.' }),
+    eta: numberIn(0, 1, true).default(0.3).meta({ description: '`eta` (learning rate).' }),
+    minChildWeight: numberIn(0, 1e6).default(1).meta({ description: '`min_child_weight`.' }),
     subsample: numberIn(0, 1, true).default(1).meta({ description: 'Share of the rows each tree sees, in (0, 1].' }),
     colsampleBytree: numberIn(0, 1, true).default(1).meta({ description: 'Share of the columns each tree sees, in (0, 1].' }),
     lambda: numberIn(0, 1e6).default(1).meta({ description: 'L2 penalty on leaf weights.' }),
     alpha: numberIn(0, 1e6).default(0).meta({ description: 'L1 penalty on leaf weights.' }),
     gamma: numberIn(0, 1e6).default(0).meta({ description: 'Smallest loss reduction of a split.' }),
-    maxBin: integerIn(2, 1024).default(256).meta({ description: 'Most histogram bins per column (`hist` and `approx`).' }),
-    treeMethod: oneOf(XGBOOST_TREE_METHODS).default('hist').meta({ description: '`hist`, `approx` or `exact` (one instance only).' }),
+    maxBin: integerIn(2, 1024).default(256).meta({ description: '`max_bin` (`hist`, `approx`).' }),
+    treeMethod: oneOf(XGBOOST_TREE_METHODS).default('hist').meta({ description: '`tree_method`.' }),
     earlyStoppingRounds: integerIn(1, 1000)
       .nullable()
       .default(null)
-      .meta({ description: 'Stop when validation AUC has not improved for this many rounds; `null` trains every round.' }),
+      .meta({ description: '`early_stopping_rounds` on the validation AUC; `null` trains every round.' }),
   })
     .prefault({})
     .meta({ description: 'Hyperparameters of the algorithm.' }),
@@ -359,18 +362,18 @@ const pipelineInput = strictObject({
         error: 'must be "" or an ecr image uri like "123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:tag"',
       })
       .default('')
-      .meta({ description: 'ECR image URI of the SageMaker training image; empty is allowed only while no model uses the `sagemaker` trainer.' }),
+      .meta({ description: 'The user\'s image of the `sagemaker` trainer; required when a model uses it.' }),
     instanceType: stringMatching(SAGEMAKER_INSTANCE_TYPE, 'a sagemaker instance type like "ml.m5.xlarge"')
       .default('ml.m5.xlarge')
-      .meta({ description: 'Instance type of the training jobs.' }),
+      .meta({ description: 'Instance type of the SageMaker training jobs (`sagemaker` and `xgboost`).' }),
     roleArn: stringMatching(IAM_ROLE_ARN, 'an iam role arn')
       .optional()
-      .meta({ description: 'ARN of an existing SageMaker execution role to run training jobs with (default: a role is created).' }),
+      .meta({ description: 'An existing execution role for both SageMaker trainers (default: a role is created that reads `datasets/` and `training-data/`, writes `training-jobs/`).' }),
     instanceCount: integerIn(1, 100)
       .default(1)
       .meta({
         description:
-          'Instances of each training job; above 1 the `xgboost` trainer writes one data shard per instance and the job reads them with `S3DataDistributionType` `ShardedByS3Key` (the `sagemaker` trainer runs on one instance).',
+          'Instances of an `xgboost` job: above 1 the data step writes one shard per instance and per channel, and the channels read them with `S3DataDistributionType` `ShardedByS3Key` (each instance its own shard; XGBoost\'s Rabit joins them). The `sagemaker` trainer runs on one instance.',
       }),
   })
     .prefault({})

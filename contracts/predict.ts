@@ -8,26 +8,26 @@ export type OutOfRangePolicy = (typeof OUT_OF_RANGE_POLICIES)[number];
 
 /** The `predict` block. */
 export const predictConfig = strictObject({
-  memorySize: integerIn(128, 10_240).default(1769).meta({ description: 'Memory of the predict function in MB (1769 MB = one full vCPU).' }),
+  memorySize: integerIn(128, 10_240).default(1769).meta({ description: 'Function memory; 1769 MB is one full vCPU.' }),
   timeoutSeconds: integerIn(1, 29)
     .default(10)
-    .meta({ description: "Timeout of the predict function in seconds (at most 29, API Gateway's integration timeout)." }),
+    .meta({ description: 'Function timeout; 29 s is API Gateway\'s integration timeout.' }),
   reservedConcurrency: integerIn(1, 100_000)
     .optional()
-    .meta({ description: "Reserved concurrency of the predict function; unset means the account's unreserved pool." }),
+    .meta({ description: 'Reserved concurrency of the function; unset uses the account\'s unreserved pool.' }),
   provisionedConcurrency: integerIn(0, 100_000)
     .default(0)
-    .meta({ description: 'Provisioned concurrency on the `live` alias (which always exists); 0 means none.' }),
-  onnxIntraOpThreads: integerIn(1, 6).default(1).meta({ description: 'ONNX Runtime intra-op threads per inference session.' }),
+    .meta({ description: '> 0 creates a `live` alias with this provisioned concurrency and points the API at it; 0 creates no alias and the API calls `$LATEST`.' }),
+  onnxIntraOpThreads: integerIn(1, 6).default(1).meta({ description: '`intraOpNumThreads` of every ONNX Runtime session. Env `ONNX_INTRA_OP_THREADS`.' }),
   outOfRange: oneOf(OUT_OF_RANGE_POLICIES)
     .default('warn')
     .meta({
       description:
-        "What predict does with a numeric value outside the answering version's training range (widened by `outOfRangeTolerance`): `off` checks nothing, `warn` answers 200 with `warnings`, `reject` answers 400 `OUT_OF_RANGE`.",
+        'What predict does with a numeric value outside the answering version\'s training range (its baseline min and max, widened by `outOfRangeTolerance`): `off` checks nothing; `warn` answers 200 with a `warnings` array and counts `OutOfRangeValues`; `reject` answers `400 OUT_OF_RANGE`. Null values and features without a numeric baseline are never out of range ([api.md](api.md#out-of-range-values)). Env `OUT_OF_RANGE_POLICY`.',
     }),
   outOfRangeTolerance: numberIn(0, 100)
     .default(0.1)
-    .meta({ description: 'Share of the training range (max − min) tolerated below the training min and above the training max.' }),
+    .meta({ description: 'Share of the training range (max − min) tolerated below the min and above the max: with 0.1 and `Age` trained on 18–68, 13 to 73 is in range. Env `OUT_OF_RANGE_TOLERANCE`.' }),
 }).superRefine((predict, ctx) => {
   if (predict.reservedConcurrency !== undefined && predict.provisionedConcurrency > predict.reservedConcurrency) {
     addIssue(ctx, ['provisionedConcurrency'], `must not exceed predict.reservedConcurrency (${predict.reservedConcurrency})`, predict.provisionedConcurrency);

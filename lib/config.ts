@@ -85,6 +85,13 @@ function parseJson(text: string, what: string): unknown {
   }
 }
 
+/** A source without its top-level `$schema` key, which names the JSON Schema editors check it with (docs/configuration.md). */
+function withoutSchemaKey(source: unknown): unknown {
+  if (!isPlainObject(source) || typeof source['$schema'] !== 'string') return source;
+  const { $schema: _schema, ...rest } = source;
+  return rest;
+}
+
 /**
  * Reads the configuration from the context (`mlops`) and the optional `configFile`, merged over the defaults.
  * @param source an App (or any construct), or a function returning context values
@@ -118,6 +125,6 @@ export function loadConfig(source: ContextSource, cwd: string = process.cwd()): 
     }
   }
 
-  return parseConfig(merge(fromContext, fromFile));
+  return parseConfig(merge(withoutSchemaKey(fromContext), withoutSchemaKey(fromFile)));
 }
 
