@@ -2,13 +2,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
-import { DynamoDbRetrainLedger } from '#adapters/dynamodb-retrain-ledger.ts';
 import { EventBridgePublisher } from '#adapters/eventbridge-publisher.ts';
-import { S3CaptureStore } from '#adapters/s3-captures.ts';
 import type { DriftJobSettings, DriftReportDocument } from '#core/drift/job.ts';
 import { runDriftJob } from '#core/drift/job.ts';
 import { parseWindow, windowSince } from '#core/drift/window.ts';
+import { driftJobAdapters } from '../lambdas/drift-job/adapters.ts';
 import { HttpApiError } from './errors.ts';
 import type { ApiEndpoint } from './connection.ts';
 import { LOCAL_ROUTES, routePath } from '#contracts/routes.ts';
@@ -73,14 +71,15 @@ export class AwsDriftClient implements DriftClient {
     const s3 = new S3Client(this.options.region);
     const events = new EventBridgeClient(this.options.region);
     try {
-      const store = new S3CaptureStore(s3, this.options.bucket);
       const { document } = await runDriftJob(
         {
-          registry: new DynamoDbRegistry(documents, this.options.table),
-          captures: store,
-          reports: store,
-          events: new EventBridgePublisher(events, 'default'),
-          ledger: new DynamoDbRetrainLedger(documents, this.options.table),
+          ...driftJobAdapters({
+            documents,
+            s3,
+            tableName: this.options.table,
+            captureBucketName: this.options.bucket,
+            events: new EventBridgePublisher(events, 'default'),
+          }),
           settings: this.options.settings,
         },
         { model, windowMs, now, kind: 'manual' },

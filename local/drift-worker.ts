@@ -8,12 +8,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
-import { DynamoDbRetrainLedger } from '#adapters/dynamodb-retrain-ledger.ts';
-import { S3CaptureStore } from '#adapters/s3-captures.ts';
 import type { DriftEvent } from '#core/drift/events.ts';
 import type { DriftJobSettings } from '#core/drift/job.ts';
 import { createDriftJobHandler, driftMetricsObserver } from '../lambdas/drift-job/drift-job-handler.ts';
+import { driftJobAdapters } from '../lambdas/drift-job/adapters.ts';
 
 /** What the platform gives the thread when it starts it. */
 export interface DriftWorkerData {
@@ -43,25 +41,24 @@ const data = workerData as DriftWorkerData;
 
 const dynamoClient = new DynamoDBClient({ endpoint: data.dynamoDbEndpoint, region: 'us-east-1', credentials: data.credentials });
 const documents = DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } });
-const captures = new S3CaptureStore(
-  new S3Client({ endpoint: data.s3Endpoint, region: 'us-east-1', credentials: data.credentials, forcePathStyle: true }),
-  data.captureBucket,
-);
 // The environment is the platform's (log level, text format, metrics off), copied when the thread started.
 const { logger, metrics } = await import('#shared/powertools.ts');
 
 /** The run whose events the bus proxy is posting (runs come one at a time, as the Lambda's concurrency of 1 has them). */
 let current = 0;
 const handler = createDriftJobHandler({
-  registry: new DynamoDbRegistry(documents, data.tableName),
-  captures,
-  reports: captures,
-  events: {
-    publish: async (events) => {
-      port.postMessage({ id: current, kind: 'events', events } satisfies DriftWorkerMessage);
+  // The Lambda's adapters on the local servers; the events go to the platform's bus through the parent thread.
+  ...driftJobAdapters({
+    documents,
+    s3: new S3Client({ endpoint: data.s3Endpoint, region: 'us-east-1', credentials: data.credentials, forcePathStyle: true }),
+    tableName: data.tableName,
+    captureBucketName: data.captureBucket,
+    events: {
+      publish: async (events) => {
+        port.postMessage({ id: current, kind: 'events', events } satisfies DriftWorkerMessage);
+      },
     },
-  },
-  ledger: new DynamoDbRetrainLedger(documents, data.tableName),
+  }),
   settings: data.settings,
   logger,
   observer: driftMetricsObserver(metrics),

@@ -6,13 +6,11 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { DriftJobResult } from '#core/drift/job.ts';
 import { parseDriftJobSettings } from '#core/drift/job-settings.ts';
 import { createDocumentClient, createS3Client } from '#adapters/aws-clients.ts';
-import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
-import { DynamoDbRetrainLedger } from '#adapters/dynamodb-retrain-ledger.ts';
 import { EventBridgePublisher } from '#adapters/eventbridge-publisher.ts';
-import { S3CaptureStore } from '#adapters/s3-captures.ts';
 import { requireEnv } from '#shared/environment.ts';
 import { ENV } from '#contracts/env.ts';
 import { logger, metrics, tracer } from '#shared/powertools.ts';
+import { driftJobAdapters } from './adapters.ts';
 import { createDriftJobHandler, driftMetricsObserver } from './drift-job-handler.ts';
 
 /**
@@ -20,20 +18,20 @@ import { createDriftJobHandler, driftMetricsObserver } from './drift-job-handler
  * (`mlops drift run`). Clients are built once per container.
  */
 
-const documentClient = tracer.captureAWSv3Client(createDocumentClient());
-const tableName = requireEnv(ENV.REGISTRY_TABLE_NAME);
 // Checked at cold start: a bad DRIFT_CONFIG fails the init with a message naming the field, not a run with wrong thresholds.
 const settings = parseDriftJobSettings(requireEnv(ENV.DRIFT_CONFIG), ENV.DRIFT_CONFIG);
-const captureStore = new S3CaptureStore(tracer.captureAWSv3Client(createS3Client()), requireEnv(ENV.CAPTURE_BUCKET_NAME));
+const adapters = driftJobAdapters({
+  documents: tracer.captureAWSv3Client(createDocumentClient()),
+  s3: tracer.captureAWSv3Client(createS3Client()),
+  tableName: requireEnv(ENV.REGISTRY_TABLE_NAME),
+  captureBucketName: requireEnv(ENV.CAPTURE_BUCKET_NAME),
+  events: new EventBridgePublisher(tracer.captureAWSv3Client(new EventBridgeClient({})), requireEnv(ENV.EVENT_BUS_NAME)),
+});
 
 /** The uninstrumented handler, for tests and the local schedule runner. */
 export const driftJobHandler: (event: unknown) => Promise<{ results: DriftJobResult['document'][]; failures: { model: string; error: string }[] }> =
   createDriftJobHandler({
-    registry: new DynamoDbRegistry(documentClient, tableName),
-    captures: captureStore,
-    reports: captureStore,
-    events: new EventBridgePublisher(tracer.captureAWSv3Client(new EventBridgeClient({})), requireEnv(ENV.EVENT_BUS_NAME)),
-    ledger: new DynamoDbRetrainLedger(documentClient, tableName),
+    ...adapters,
     settings,
     logger,
     observer: driftMetricsObserver(metrics),
