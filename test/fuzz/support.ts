@@ -303,6 +303,16 @@ export function expectWellFormed(status: number, body: string, context: string, 
     expect.fail(`${context}: answered ${status} with a body that is not JSON: ${body.slice(0, 200)}`);
   }
   if (status < 300) {
+    // JSON.stringify writes NaN and ±Infinity as null: an explanation's numbers are all present and finite.
+    const explanations = (json as { explanations?: Record<string, unknown>[] }).explanations;
+    for (const explanation of explanations ?? []) {
+      for (const field of ['probability', 'log_odds', 'base_value']) {
+        expect(Number.isFinite(explanation[field]), `${context}: explanation ${field} = ${String(explanation[field])}`).toBe(true);
+      }
+      for (const [feature, attribution] of Object.entries(explanation.attributions as Record<string, unknown>)) {
+        expect(Number.isFinite(attribution), `${context}: attribution of ${feature} = ${String(attribution)}`).toBe(true);
+      }
+    }
     const predictions = (json as { predictions?: { probability: unknown; label: unknown }[] }).predictions;
     if (predictions !== undefined) {
       for (const prediction of predictions) {

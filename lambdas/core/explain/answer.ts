@@ -2,7 +2,7 @@
  * The `/explain` answer of one batch: the explainer's values checked and shaped for the client.
  *
  * Every instance is checked before anything is returned: its attributions plus the base value must equal its
- * log-odds within ADDITIVITY_TOLERANCE, and (exact methods) the log-odds read from the graph must give the probability
+ * log-odds within ADDITIVITY_TOLERANCE relative to the size of the terms (at least 1), and (exact methods) the log-odds read from the graph must give the probability
  * the version's own session scored within PROBABILITY_TOLERANCE (the session computes in float32). A failure is an
  * InternalCheckError (500 `EXPLANATION_CHECK_FAILED`), never a wrong answer.
  */
@@ -61,7 +61,11 @@ export function answerExplanations(
     const margin = explanations.margins[i] as number;
     const probability = probabilities[i] as number;
     const gap = additivityGap(explanations, i);
-    if (!(gap <= ADDITIVITY_TOLERANCE)) {
+    // Relative to the terms' size: float64 sums of attributions in the 1e13s (a client's 9e15 for a feature the model
+    // weighs) carry rounding of 1e-3, which is no failure of the explainer.
+    let scale = Math.max(1, Math.abs(explanations.base), Math.abs(margin));
+    for (const v of phi) scale += Math.abs(v);
+    if (!(gap <= ADDITIVITY_TOLERANCE * scale)) {
       throw new InternalCheckError('EXPLANATION_CHECK_FAILED', 'the attributions do not add up to the prediction; no explanation is returned', {
         ...context,
         instance: i,
