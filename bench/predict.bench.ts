@@ -1,4 +1,6 @@
 import { fork } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -25,6 +27,34 @@ const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 2000);
 const WARMUP = 200;
 const BATCH_SIZES = [1, 100];
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const CAPTURE_ITERATIONS = Number(process.env.BENCH_CAPTURE_ITERATIONS ?? 200);
+/** Firehose latencies tried: fast, typical, and past the 50 ms budget (the answer stops waiting). */
+const CAPTURE_DELAYS_MS = [0, 20, 200];
+
+/** A stand-in Firehose endpoint (JSON 1.1): PutRecordBatch succeeds for every record after `delayMs`. */
+async function startFirehoseStandIn(delayMs: number): Promise<{ url: string; records(): number; close(): Promise<void> }> {
+  let received = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const { Records } = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { Records?: unknown[] };
+      const count = Records?.length ?? 0;
+      received += count;
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ FailedPutCount: 0, Encrypted: false, RequestResponses: Array.from({ length: count }, (_, i) => ({ RecordId: `r${i}` })) }));
+      }, delayMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    records: () => received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
 
 async function bundleHandler(outDir: string): Promise<string> {
   const outfile = join(outDir, 'index.js');
@@ -83,36 +113,43 @@ async function main(): Promise<void> {
       JSON.stringify({ onnxBase64: Buffer.from(onnx).toString('base64'), input, columns: preprocessing.columns }),
     );
 
-    const child = fork(join(repoRoot, 'bench/lambda-harness.mjs'), [
-      JSON.stringify({
-        bundlePath,
-        repoRequireFrom: createRequire(import.meta.url).resolve('onnxruntime-node'),
-        iterations: ITERATIONS,
-        warmup: WARMUP,
-        batchSizes: BATCH_SIZES,
-        instance: CREDIT_INSTANCE,
-        referencePath,
-        route: { resource: API_ROUTES.predict.resource, path: routePath(API_ROUTES.predict, { model: 'credit' }) },
-      }),
-    ], {
-      // A fresh container: the handler's settings as the CDK sets them, the SDK pointed at the local servers.
-      env: {
-        ...process.env,
-        POWERTOOLS_METRICS_DISABLED: 'false',
-        POWERTOOLS_DEV: '',
-        [ENV.POWERTOOLS_LOG_LEVEL]: 'INFO',
-        [ENV.ONNX_INTRA_OP_THREADS]: '1',
-        // Lambda resolves layer packages through NODE_PATH=/opt/nodejs/node_modules; here the repo's copy stands in.
-        NODE_PATH: join(repoRoot, 'node_modules'),
-      },
-      execArgv: ['--enable-source-maps', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CPU_PROF] : [])],
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    });
-    const result = await new Promise<HarnessResult>((resolve, reject) => {
-      child.once('message', (message) => resolve(message as HarnessResult));
-      child.once('error', reject);
-      child.once('exit', (code) => code !== 0 && reject(new Error(`the harness exited with ${code}`)));
-    });
+    const harness = (options: { iterations: number; warmup: number; batchSizes: number[]; env?: Record<string, string> }): Promise<HarnessResult> => {
+      const child = fork(join(repoRoot, 'bench/lambda-harness.mjs'), [
+        JSON.stringify({
+          bundlePath,
+          repoRequireFrom: createRequire(import.meta.url).resolve('onnxruntime-node'),
+          iterations: options.iterations,
+          warmup: options.warmup,
+          batchSizes: options.batchSizes,
+          instance: CREDIT_INSTANCE,
+          referencePath,
+          route: { resource: API_ROUTES.predict.resource, path: routePath(API_ROUTES.predict, { model: 'credit' }) },
+        }),
+      ], {
+        // A fresh container: the handler's settings as the CDK sets them, the SDK pointed at the local servers.
+        env: {
+          ...process.env,
+          POWERTOOLS_METRICS_DISABLED: 'false',
+          POWERTOOLS_DEV: '',
+          [ENV.POWERTOOLS_LOG_LEVEL]: 'INFO',
+          [ENV.ONNX_INTRA_OP_THREADS]: '1',
+          // Lambda resolves layer packages through NODE_PATH=/opt/nodejs/node_modules; here the repo's copy stands in.
+          NODE_PATH: join(repoRoot, 'node_modules'),
+          // Capture off unless a run turns it on: the first figures are the handler's own.
+          [ENV.CAPTURE_STREAM_NAME]: '',
+          [ENV.CAPTURE_BUCKET_NAME]: '',
+          ...options.env,
+        },
+        execArgv: ['--enable-source-maps', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CPU_PROF] : [])],
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      });
+      return new Promise<HarnessResult>((resolve, reject) => {
+        child.once('message', (message) => resolve(message as HarnessResult));
+        child.once('error', reject);
+        child.once('exit', (code) => code !== 0 && reject(new Error(`the harness exited with ${code}`)));
+      });
+    };
+    const result = await harness({ iterations: ITERATIONS, warmup: WARMUP, batchSizes: BATCH_SIZES });
 
     console.log(`predict handler benchmark: ${ITERATIONS} warm calls per batch size, interleaved with a bare InferenceSession.run`);
     console.log(`node ${process.version}, onnxruntime-node ${version.metadata.algorithm} model of ${onnx.byteLength} bytes, ${preprocessing.columns} input columns\n`);
@@ -141,6 +178,43 @@ async function main(): Promise<void> {
     console.log(`\naim: the handler adds under 100 µs at batch 1 -> ${added < 100 ? 'met' : 'NOT met'} (${fmt(added)})`);
     console.log(`\ncold start: module load ${result.moduleLoadMs.toFixed(1)} ms; first invocation (registry read, artifact fetch and sha256, session creation, predict) ${result.firstInvokeMs.toFixed(1)} ms; total ${(result.moduleLoadMs + result.firstInvokeMs).toFixed(1)} ms`);
     console.log(`predict bundle: ${(bundleBytes / 1024).toFixed(0)} KiB minified (${(bundleGzip / 1024).toFixed(0)} KiB gzip), onnxruntime-node excluded (it comes from the layer)`);
+
+    // What a sampled request pays for capture in AWS: the bundle with CAPTURE_STREAM_NAME set sends each sampled
+    // prediction with PutRecordBatch and waits for it at most the capture budget (50 ms), here against a stand-in
+    // Firehose endpoint that answers after a chosen delay (an in-region PutRecordBatch takes a few to a few tens of ms).
+    console.log(`\ncapture cost per sampled request (drift.captureSampleRate 1, batch 1, ${CAPTURE_ITERATIONS} calls each; Firehose stood in by a local endpoint):`);
+    console.log('Firehose answers after   handler p50  handler p99  added at p50  added at p99');
+    const baseline = warmOf(1).handler;
+    for (const delayMs of CAPTURE_DELAYS_MS) {
+      const firehose = await startFirehoseStandIn(delayMs);
+      try {
+        const captured = await harness({
+          iterations: CAPTURE_ITERATIONS,
+          warmup: 20,
+          batchSizes: [1],
+          env: {
+            [ENV.CAPTURE_STREAM_NAME]: 'bench-captures',
+            [ENV.CAPTURE_SAMPLE_RATE]: '1',
+            // The local platform's credentials and region (set in this process's environment) serve for it too.
+            AWS_ENDPOINT_URL_FIREHOSE: firehose.url,
+          },
+        });
+        const figures = captured.warm[1];
+        if (figures === undefined) throw new Error('the capture run measured nothing');
+        console.log(
+          [
+            `${delayMs} ms`.padEnd(23),
+            fmt(figures.handler.p50_us).padEnd(11),
+            fmt(figures.handler.p99_us).padEnd(11),
+            fmt(figures.handler.p50_us - baseline.p50_us).padEnd(12),
+            fmt(figures.handler.p99_us - baseline.p99_us),
+          ].join('  '),
+        );
+        if (firehose.records() === 0) throw new Error('the stand-in Firehose received no capture records');
+      } finally {
+        await firehose.close();
+      }
+    }
   } finally {
     await platform.stop();
     rmSync(workDir, { recursive: true, force: true });
