@@ -138,4 +138,15 @@ describe('mlops drift compare', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--window/);
   });
+
+  it('refuses a --since that is not an ISO time, in the future, or given with --window, as usage errors', async () => {
+    const notATime = await mlops('--local', 'drift', 'run', '--model', 'credit', '--since', 'an hour ago');
+    expect([notATime.code, notATime.stderr]).toEqual([2, 'mlops: --since: since must be an ISO 8601 time such as 2026-12-01T10:00:00Z, got "an hour ago"\n']);
+    const future = await mlops('--local', 'drift', 'run', '--model', 'credit', '--since', '2999-01-01T00:00:00Z');
+    expect(future.code).toBe(2);
+    expect(future.stderr).toMatch(/^mlops: --since: since must be before the check's time .*, got "2999-01-01T00:00:00Z"\n$/);
+    const both = await mlops('--local', 'drift', 'run', '--model', 'credit', '--since', '2026-12-01T00:00:00Z', '--window', '2h');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--since.*cannot be used with option '--window/);
+  });
 });
