@@ -3,7 +3,7 @@
  * them from, and its routes.
  */
 import * as z from 'zod';
-import { addIssue, integerIn, oneOf, positiveNumber, stringMatching, strictObject } from './schema.ts';
+import { addIssue, boolean, integerIn, oneOf, positiveNumber, stringMatching, strictObject } from './schema.ts';
 
 /** A CORS origin: `https://host[:port]` (or `http://`). */
 const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/;
@@ -12,29 +12,61 @@ const origin = z
   .string({ error: 'must be "*" or an origin like "https://example.com"' })
   .refine((value) => value === '*' || ORIGIN.test(value), { error: 'must be "*" or an origin like "https://example.com"' });
 
-/** A usage plan throttle with its defaults (the API-wide one, the explain route's). */
-export function throttleSchema(defaults: { readonly rateLimit: number; readonly burstLimit: number }) {
+/**
+ * A throttle with its defaults (the usage plan's per API key, the explain route's, the stage-wide one); `scope` ends
+ * its descriptions (`per API key`).
+ */
+export function throttleSchema(defaults: { readonly rateLimit: number; readonly burstLimit: number }, scope = 'per API key (usage plan)') {
   return strictObject({
     rateLimit: positiveNumber(10_000)
       .default(defaults.rateLimit)
-      .meta({ description: 'Usage plan steady-state requests per second per API key.' }),
-    burstLimit: integerIn(1, 5000).default(defaults.burstLimit).meta({ description: 'Usage plan burst per API key.' }),
+      .meta({ description: `Steady-state requests per second ${scope}.` }),
+    burstLimit: integerIn(1, 5000).default(defaults.burstLimit).meta({ description: `Burst ${scope}.` }),
   });
 }
 
 /** Usage plan throttle applied to every API key. */
 export const throttleConfig = throttleSchema({ rateLimit: 50, burstLimit: 100 });
 
-/** Usage plan quota applied to every API key. */
+/**
+ * Usage plan quota of an API key. There is none by default: once spent, every client of the key gets 429 until the
+ * period ends, so a quota is something to choose, not a default.
+ */
 export const quotaConfig = strictObject({
-  limit: integerIn(1, 2_000_000_000).default(100_000).meta({ description: 'Usage plan requests per key per period.' }),
+  limit: integerIn(1, 2_000_000_000).meta({ description: 'Usage plan requests per key per period.' }),
   period: oneOf(['DAY', 'WEEK', 'MONTH']).default('DAY').meta({ description: 'The quota period.' }),
+});
+
+/** Stage-wide throttle over all callers together (method settings of every method of the stage). */
+export const stageThrottleConfig = throttleSchema(
+  { rateLimit: 500, burstLimit: 1000 },
+  "over all callers together (stage method settings `/*/*`): the ceiling that keeps a flood from using up the predict function's concurrency",
+);
+
+/** The optional AWS WAF web ACL of the API stage. */
+export const wafConfig = strictObject({
+  enabled: boolean()
+    .default(false)
+    .meta({
+      description: 'A WAF web ACL on the stage: AWS managed common rule set and a per-IP rate rule (WAF bills per web ACL, rule and request).',
+    }),
+  rateLimitPer5Minutes: integerIn(100, 2_000_000_000)
+    .default(2000)
+    .meta({ description: 'Requests one client IP may send in any 5 minutes before WAF blocks it (`403`).' }),
 });
 
 /** The `api` block. */
 export const apiConfig = strictObject({
   throttle: throttleConfig.prefault({}).meta({ description: 'Usage plan throttle applied to every API key.' }),
-  quota: quotaConfig.prefault({}).meta({ description: 'Usage plan quota applied to every API key.' }),
+  quota: quotaConfig
+    .optional()
+    .meta({
+      description: 'A usage plan quota per key. None by default: a spent daily quota turns every client away with `429 QUOTA_EXCEEDED` until midnight.',
+    }),
+  stageThrottle: stageThrottleConfig
+    .prefault({})
+    .meta({ description: "Stage-wide throttle over all callers together: the ceiling that keeps one flood from using up the predict function's concurrency." }),
+  waf: wafConfig.prefault({}).meta({ description: 'The optional WAF web ACL of the API stage.' }),
   maxRequestBytes: integerIn(1, 6 * 1024 * 1024)
     .default(1_048_576)
     .meta({ description: 'Largest predict body in bytes, checked by the handler (`413 PAYLOAD_TOO_LARGE`); also shown in the OpenAPI document. Env `MAX_REQUEST_BYTES`.' }),
@@ -55,4 +87,5 @@ export const apiConfig = strictObject({
 export type ThrottleConfig = z.output<typeof throttleConfig>;
 export type QuotaConfig = z.output<typeof quotaConfig>;
 export type QuotaPeriod = QuotaConfig['period'];
+export type WafConfig = z.output<typeof wafConfig>;
 export type ApiConfig = z.output<typeof apiConfig>;

@@ -4,7 +4,7 @@
  * threshold fields, so a bad threshold reads the same at synth and at cold start.
  */
 import * as z from 'zod';
-import { addIssue, boolean, integerIn, nonEmptyString, numberIn, stringMatching, strictObject } from './schema.ts';
+import { addIssue, boolean, integerIn, nonEmptyString, numberIn, oneOf, stringMatching, strictObject } from './schema.ts';
 
 /** Per-feature and overall drift levels (the drift core's `DriftThresholds`). */
 export interface DriftThresholdsConfig {
@@ -118,6 +118,20 @@ const maxWindowRows = () => integerIn(1000, 5_000_000);
 /** The default row cap of a drift check. */
 export const DEFAULT_MAX_WINDOW_ROWS = 50_000;
 
+/**
+ * How a drift-triggered training run promotes its version (`drift.retrainPromotion`, and `retrainPromotion` of
+ * `DRIFT_CONFIG`): the run input's `promotion_mode` and `approval_required`. Nobody is watching when drift fires, so
+ * the default is a canary that waits for a person.
+ */
+export const retrainPromotionConfig = strictObject({
+  mode: oneOf(['production', 'canary'])
+    .default('canary')
+    .meta({ description: 'Whether the retrained version becomes production at once or starts as a canary.' }),
+  approvalRequired: boolean().default(true).meta({ description: "Whether the retrained version waits for a person's approval." }),
+});
+
+export type RetrainPromotionConfig = z.output<typeof retrainPromotionConfig>;
+
 /** The `drift` block. */
 export const driftConfig = strictObject({
   captureSampleRate: numberIn(0, 1).default(1).meta({ description: 'Share of predict requests captured (by request id: a retried request is captured the same way); 0 turns capture off. Env `CAPTURE_SAMPLE_RATE` of the predict function.' }),
@@ -149,6 +163,15 @@ export const driftConfig = strictObject({
       description:
         'Most captured rows one drift check holds and compares: a window holding more is sampled uniformly (seeded by model and window end) down to it; the report gives `captured_rows` and `sampled_rows`. In `DRIFT_CONFIG`.',
     }),
+  retrainPromotion: retrainPromotionConfig
+    .prefault({})
+    .meta({ description: 'How a drift-triggered training run lands: by default as a canary that waits for a person\'s approval.' }),
+  reservedConcurrency: integerIn(1, 100_000)
+    .optional()
+    .meta({
+      description:
+        "Reserved concurrency of the drift function. Single-flight does not need it (a lease in the registry table keeps one run at a time); reserving fails on accounts whose unreserved concurrency is at its minimum. Default: none.",
+    }),
 });
 
 export type DriftConfig = z.output<typeof driftConfig>;
@@ -171,6 +194,7 @@ export const driftJobSettings = strictObject({
   retrainOnCritical: boolean(),
   retrainTargets: z.record(z.string(), retrainTarget, { error: 'must be an object of model name to target' }).optional(),
   maxWindowRows: maxWindowRows().optional(),
+  retrainPromotion: strictObject({ mode: oneOf(['production', 'canary']), approvalRequired: boolean() }).optional(),
 });
 
 export type DriftJobSettingsInput = z.input<typeof driftJobSettings>;

@@ -82,6 +82,10 @@ export const ENV = {
   BATCH_MAX_CONCURRENCY: 'BATCH_MAX_CONCURRENCY',
   /** Tolerated share of failed batches, and of refused rows in a batch, percent (`batch.toleratedFailurePercentage`). */
   BATCH_TOLERATED_FAILURE_PERCENTAGE: 'BATCH_TOLERATED_FAILURE_PERCENTAGE',
+  /** Qualified ARN of the predict function version a CodeDeploy deployment is about to shift traffic to. */
+  TARGET_FUNCTION_ARN: 'TARGET_FUNCTION_ARN',
+  /** Seconds the drift job's lease (single-flight) lasts without being released. */
+  DRIFT_LEASE_SECONDS: 'DRIFT_LEASE_SECONDS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -95,6 +99,7 @@ export const SERVICE_NAMES = {
   canaryWatch: 'canary-watch',
   driftMonitor: 'drift-monitor',
   batchScoring: 'batch-scoring',
+  preTrafficHook: 'pre-traffic-hook',
 } as const;
 
 /**

@@ -11,6 +11,11 @@ export type EndpointVariantKind = (typeof ENDPOINT_VARIANTS)[number];
 
 const SERVERLESS_MEMORY_MB = [1024, 2048, 3072, 4096, 5120, 6144] as const;
 
+/** SageMaker Serverless Inference's largest container image, in GB. */
+export const SERVERLESS_MAX_IMAGE_GB = 10;
+/** The NVIDIA Triton images (the default serving image), which are larger than that. */
+const TRITON_IMAGE = /\/sagemaker-tritonserver[:@]/;
+
 /** The defaults of each endpoint; only `model` and `version` must be given. */
 export const DEFAULT_ENDPOINT = {
   variant: 'instance',
@@ -60,6 +65,15 @@ export const sageMakerEndpointConfig = strictObject({
     .default(DEFAULT_ENDPOINT.serverlessMaxConcurrency)
     .meta({ description: 'Concurrent invocations of a serverless endpoint.' }),
 }).superRefine((endpoint, ctx) => {
+  // Serverless Inference takes images of at most 10 GB; the Triton images (the default) are larger.
+  if (endpoint.variant === 'serverless' && (endpoint.image === undefined || TRITON_IMAGE.test(endpoint.image))) {
+    addIssue(
+      ctx,
+      ['image'],
+      `must be an image of at most ${SERVERLESS_MAX_IMAGE_GB} gb for variant "serverless": the triton images (the default) are larger than serverless inference allows`,
+      endpoint.image,
+    );
+  }
   if (endpoint.maxInstances < endpoint.minInstances) {
     addIssue(ctx, ['maxInstances'], `must be an integer from ${endpoint.minInstances} to 100`, endpoint.maxInstances);
   } else if (endpoint.initialInstanceCount < endpoint.minInstances || endpoint.initialInstanceCount > endpoint.maxInstances) {

@@ -24,6 +24,8 @@ export const METRIC_DIMENSIONS = {
   functionName: 'function_name',
   variant: 'variant',
   endpoint: 'endpoint',
+  /** The predict function version that answered (`VersionServerErrors`, read by the CodeDeploy rollback alarm). */
+  functionVersion: 'function_version',
 } as const;
 
 /** The inference API's metrics (lambdas/inference-api/api-handler.ts, handler.ts). */
@@ -54,6 +56,8 @@ export const API_METRICS = {
   captureDeferred: 'CaptureDeferred',
   captureDropped: 'CaptureDropped',
   feedbackLabels: 'FeedbackLabels',
+  /** 0 or 1 (5xx) per answer, dimension `function_version`: the new version's error rate during a code deployment. */
+  versionServerErrors: 'VersionServerErrors',
 } as const;
 
 /** The inference API's per-variant metrics (lambdas/inference-api/variant-metrics.ts), dimensions `model`, `variant`. */
@@ -111,4 +115,12 @@ export const BATCH_METRICS = {
   jobsSucceeded: 'BatchJobsSucceeded',
   jobsFailed: 'BatchJobsFailed',
   stepErrors: 'BatchStepErrors',
+} as const;
+
+/** The predict function's CodeDeploy pre-traffic hook's metrics (lambdas/pre-traffic-hook/pre-traffic-hook-handler.ts). */
+export const PRE_TRAFFIC_METRICS = {
+  /** The new version answered health and every production model's reference instance. */
+  passed: 'PreTrafficPassed',
+  /** It did not: CodeDeploy was told `Failed` and rolls the deployment back. */
+  failed: 'PreTrafficFailed',
 } as const;

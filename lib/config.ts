@@ -19,7 +19,7 @@ import { ConfigError, show } from '#contracts/schema.ts';
 export { ConfigError } from '#contracts/schema.ts';
 export { DEFAULT_CONFIG, LOG_RETENTION_DAYS } from '#contracts/config.ts';
 export type { LambdaArchitecture, MlopsConfig, RemovalPolicyName } from '#contracts/config.ts';
-export type { ApiConfig, QuotaConfig, QuotaPeriod, ThrottleConfig } from '#contracts/api.ts';
+export type { ApiConfig, QuotaConfig, QuotaPeriod, ThrottleConfig, WafConfig } from '#contracts/api.ts';
 export type { OutOfRangePolicy, PredictConfig } from '#contracts/predict.ts';
 export type { ExplainApproximation, ExplainConfig } from '#contracts/explain.ts';
 export type { ArtifactsConfig, RegistryConfig } from '#contracts/registry.ts';
@@ -35,10 +35,17 @@ export type {
   ProtectedAttributeConfig,
   TrainerKind,
 } from '#contracts/pipeline.ts';
-export { DEPLOYMENT_STRATEGIES } from '#contracts/observability.ts';
-export type { AlarmsConfig, DeploymentConfig, DeploymentStrategy, NotificationsConfig, ObservabilityConfig } from '#contracts/observability.ts';
+export { ALARM_METRIC_LAG_SECONDS, DEPLOYMENT_STRATEGIES, DEPLOYMENT_STRATEGY_INTERVALS, secondsToAlarm } from '#contracts/observability.ts';
+export type {
+  AlarmsConfig,
+  DeploymentConfig,
+  DeploymentStrategy,
+  NotificationsConfig,
+  ObservabilityConfig,
+  RollbackConfig,
+} from '#contracts/observability.ts';
 export type { CanaryWatchConfig } from '#contracts/canary.ts';
-export type { DriftConfig, DriftThresholdsConfig } from '#contracts/drift.ts';
+export type { DriftConfig, DriftThresholdsConfig, RetrainPromotionConfig } from '#contracts/drift.ts';
 export { DEFAULT_ENDPOINT } from '#contracts/gpu.ts';
 export type { EndpointAlarmsConfig, EndpointVariantKind, SageMakerEndpointConfig, SageMakerServingConfig } from '#contracts/gpu.ts';
 

@@ -91,6 +91,8 @@ export class ServerlessMlopsStack extends Stack {
       topic: this.trainingPipeline.topic,
       topicKey: this.trainingPipeline.topicKey,
       canaryAlarms: this.modelRollout.allCanaryAlarms(),
+      registryTable: this.modelStore.registryTable,
+      registryIndexNames: this.modelStore.registryIndexNames,
       gpuEndpoints: this.gpuEndpoints,
     });
 
@@ -206,6 +208,9 @@ export class ServerlessMlopsStack extends Stack {
         alarmNamePrefix: `${config.appName}-${endpointName}`,
       });
       gpu.grantInvoke(predict);
+      if (gpu.quotaMessage !== undefined) {
+        new CfnOutput(this, `EndpointQuota${endpointName.replace(/[^A-Za-z0-9]/g, '')}`, { description: 'SageMaker quota to check before the first deploy', value: gpu.quotaMessage });
+      }
       return gpu;
     });
     if (endpoints.length > 0) {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { DEFAULT_CONFIG } from '#contracts/config.ts';
 import { ENV, SERVICE_NAMES } from '#contracts/env.ts';
 import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -376,7 +377,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         credentials,
         tableName: LOCAL_TABLE_NAME,
         captureBucket: LOCAL_CAPTURE_BUCKET_NAME,
-        settings: { cooldownMinutes: 60, retrainOnCritical: true, ...options.drift?.settings },
+        // As deployed by default (drift.retrainPromotion): a drift-triggered version lands as a canary after a person's approval.
+        settings: { cooldownMinutes: 60, retrainOnCritical: true, retrainPromotion: DEFAULT_CONFIG.drift.retrainPromotion, ...options.drift?.settings },
       },
       (events) => bus.publish(events),
     );

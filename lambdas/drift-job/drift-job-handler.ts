@@ -3,13 +3,20 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { DriftJobDependencies, DriftObserver, DriftReportDocument } from '#core/drift/job.ts';
 import { runDriftJob } from '#core/drift/job.ts';
 import { parseDriftJobEvent } from '#core/drift/job-event.ts';
+import type { DriftLease } from '#core/drift/retrain.ts';
 import type { RegistryReader } from '#core/serving/ports.ts';
 import { DRIFT_METRICS, METRIC_DIMENSIONS } from '#contracts/metrics.ts';
 
 export interface DriftJobHandlerOptions extends Omit<DriftJobDependencies, 'registry'> {
   readonly registry: Pick<RegistryReader, 'getModel' | 'getVersion' | 'listModels'>;
   readonly logger: Logger;
+  /**
+   * Single-flight: a run starts only when it holds the lease (two schedules firing together must not race on the
+   * same window's reports). @default - no lease (one process, e.g. the local schedule runner)
+   */
+  readonly lease?: { readonly store: DriftLease; readonly durationMs: number; readonly holder: () => string };
 }
+
 
 /** Most values of `PredictionScore` in one EMF line (Powertools' and CloudWatch's limit). */
 const MAX_SCORE_VALUES = 100;
@@ -60,8 +67,25 @@ export function scoreSample(values: readonly number[], max: number = MAX_SCORE_V
 /** The drift job over every requested model (default: every model with a production version). */
 export function createDriftJobHandler(options: DriftJobHandlerOptions) {
   const { logger } = options;
-  return async (event: unknown) => {
+  return async (event: unknown): Promise<{ results: DriftReportDocument[]; failures: { model: string; error: string }[]; skipped?: string }> => {
     const invocation = parseDriftJobEvent(event, new Date());
+    const { lease } = options;
+    if (lease === undefined) return run(invocation);
+    const holder = lease.holder();
+    const taken = await lease.store.acquire(holder, new Date(), lease.durationMs);
+    if (!taken.acquired) {
+      const skipped = `another drift run (${taken.holder ?? 'unknown'}) holds the lease until ${taken.expiresAt ?? 'unknown'}`;
+      logger.warn('drift run skipped', { reason: skipped });
+      return { results: [], failures: [], skipped };
+    }
+    try {
+      return await run(invocation);
+    } finally {
+      await lease.store.release(holder).catch((error: unknown) => logger.warn('drift lease not released; it expires by itself', { error: error as Error }));
+    }
+  };
+
+  async function run(invocation: ReturnType<typeof parseDriftJobEvent>) {
     const models =
       invocation.models ?? (await options.registry.listModels()).filter((m) => m.production_version !== null).map((m) => m.model);
     const results: DriftReportDocument[] = [];
@@ -91,5 +115,5 @@ export function createDriftJobHandler(options: DriftJobHandlerOptions) {
       throw new Error(`drift check failed for ${failures.map((f) => f.model).join(', ')}`);
     }
     return { results, failures };
-  };
+  }
 }

@@ -40,6 +40,12 @@ export interface ApiHandlerOptions {
   readonly captureWaitMs?: number;
   /** Stores feedback labels; without it the feedback route answers 404 FEEDBACK_DISABLED. */
   readonly feedback?: FeedbackSink;
+  /**
+   * The function version answering (`AWS_LAMBDA_FUNCTION_VERSION`): every answer adds 0 or 1 (5xx) to
+   * `VersionServerErrors` with dimension `function_version`, which the CodeDeploy rollback alarm reads for the new
+   * version alone. @default - not emitted
+   */
+  readonly functionVersion?: string;
 }
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -255,12 +261,20 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     }
   }
 
+  function versionAnswered(status: number): void {
+    if (options.functionVersion === undefined) return;
+    const versionMetric = metrics.singleMetric();
+    versionMetric.addDimension(METRIC_DIMENSIONS.functionVersion, options.functionVersion);
+    versionMetric.addMetric(API_METRICS.versionServerErrors, MetricUnit.Count, status >= 500 ? 1 : 0);
+  }
+
   return async (event) => {
     const headers = lowerCaseHeaders(event.headers);
     const cors = corsHeaders(headers.origin);
     try {
       const result = await dispatch(event, headers);
       const body = result === undefined ? openApiBody : JSON.stringify(result);
+      versionAnswered(200);
       return { statusCode: 200, headers: { ...JSON_HEADERS, ...cors }, body };
     } catch (error) {
       const { status, body } = toErrorResponse(error);
@@ -274,6 +288,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       errorMetric.addMetric(status >= 500 ? API_METRICS.serverErrors : API_METRICS.clientErrors, MetricUnit.Count, 1);
       const failedVariant = failedVariantOf(error);
       if (failedVariant !== undefined) options.variantMetrics?.failed(failedVariant);
+      versionAnswered(status);
       return { statusCode: status, headers: { ...JSON_HEADERS, ...cors }, body: JSON.stringify(body) };
     } finally {
       logger.removeKeys(['model', 'model_version', 'variant']);

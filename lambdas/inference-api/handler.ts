@@ -225,6 +225,7 @@ export const apiHandler = createApiHandler({
   maxRequestBytes,
   corsAllowOrigins: configEnv(ENV.CORS_ALLOW_ORIGIN, apiConfig.shape.corsAllowOrigins, 'api.corsAllowOrigins', { list: true }),
   serviceVersion: SERVICE_VERSION,
+  ...(process.env.AWS_LAMBDA_FUNCTION_VERSION === undefined ? {} : { functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION }),
   logger,
   metrics,
   variantMetrics,

@@ -12,6 +12,9 @@ import { MlopsFunction } from './mlops-function.ts';
 /** Entry of the drift job Lambda, relative to the repository root. */
 export const DRIFT_JOB_ENTRY = 'lambdas/drift-job/handler.ts';
 
+/** Timeout of the drift function; its lease lasts a minute longer, so a crashed run frees it by itself. */
+export const DRIFT_FUNCTION_TIMEOUT = Duration.minutes(15);
+
 /** Prefixes of the capture bucket the drift job reads, and the one it writes. */
 export const DRIFT_READ_PREFIXES = ['captures/', 'feedback/'] as const;
 export const DRIFT_REPORT_PREFIX = 'drift-reports/';
@@ -30,7 +33,8 @@ export interface DriftMonitorProps {
  * and the daily full report at 02:00 UTC), and on demand. It reads captures and feedback, writes JSON and HTML
  * reports under `drift-reports/`, emits metrics, and puts `DriftDetected`, `PerformanceDegraded` and
  * `RetrainRequested` on the default bus, where the training pipeline's retrain rule picks the last one up.
- * The retrain cooldown (`pipeline.cooldownMinutes`) is a conditional write in the registry table.
+ * The retrain cooldown (`pipeline.cooldownMinutes`) and the single-flight lease are conditional writes in the registry
+ * table; a retrain lands as `drift.retrainPromotion` says (a canary waiting for approval by default).
  */
 export class DriftMonitor extends Construct {
   public readonly driftFunction: MlopsFunction;
@@ -54,6 +58,7 @@ export class DriftMonitor extends Construct {
       retrainOnCritical: config.drift.retrainOnCritical,
       retrainTargets,
       maxWindowRows: config.drift.maxWindowRows,
+      retrainPromotion: config.drift.retrainPromotion,
     });
 
     this.driftFunction = new MlopsFunction(this, 'DriftFunction', {
@@ -62,12 +67,14 @@ export class DriftMonitor extends Construct {
       serviceName: DRIFT_MONITOR_SERVICE_NAME,
       architecture: config.architecture,
       memorySize: 3008,
-      timeout: Duration.minutes(15),
+      timeout: DRIFT_FUNCTION_TIMEOUT,
       logRetentionDays: config.logRetentionDays,
       logRemovalPolicy: removalPolicy,
-      // One run at a time: two schedules firing together must not race on the same window's reports.
-      reservedConcurrentExecutions: 1,
+      // One run at a time comes from the lease in the registry table, not from reserved concurrency (which fails the
+      // deploy on accounts whose unreserved concurrency is at its minimum); reserve only when the config says so.
+      ...(config.drift.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: config.drift.reservedConcurrency }),
       environment: {
+        [ENV.DRIFT_LEASE_SECONDS]: String(DRIFT_FUNCTION_TIMEOUT.toSeconds() + 60),
         [ENV.MLOPS_ENVIRONMENT]: config.appName,
         [ENV.CAPTURE_BUCKET_NAME]: captureBucket.bucketName,
         [ENV.EVENT_BUS_NAME]: 'default',
@@ -76,8 +83,10 @@ export class DriftMonitor extends Construct {
     });
     const fn = this.driftFunction;
     fn.bindRegistryTable(props.registryTable, props.registryIndexNames);
-    // The retrain cooldown item (pk DRIFT#{model}).
-    fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['dynamodb:PutItem'], resources: [props.registryTable.tableArn] }));
+    // The retrain cooldown items (pk DRIFT#{model}) and the single-flight lease (pk DRIFT#LEASE).
+    fn.addToRolePolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [props.registryTable.tableArn] }),
+    );
     fn.grantPrefixRead(captureBucket, DRIFT_READ_PREFIXES);
     fn.addToRolePolicy(
       new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:PutObject'], resources: [captureBucket.arnForObjects(`${DRIFT_REPORT_PREFIX}*`)] }),

@@ -16,3 +16,5 @@ export const CANARY_WATCH_SERVICE_NAME = SERVICE_NAMES.canaryWatch;
 export const DRIFT_MONITOR_SERVICE_NAME = SERVICE_NAMES.driftMonitor;
 /** Powertools service name of the batch scoring function. */
 export const BATCH_SCORING_SERVICE_NAME = SERVICE_NAMES.batchScoring;
+/** Powertools service name of the predict function's CodeDeploy pre-traffic hook. */
+export const PRE_TRAFFIC_HOOK_SERVICE_NAME = SERVICE_NAMES.preTrafficHook;

@@ -20,6 +20,35 @@ export const DATA_CAPTURE_PREFIX = 'data-capture/';
 export const TRITON_REPOSITORY = 'sagemaker-tritonserver';
 export const TRITON_TAG = '24.09-py3';
 
+/**
+ * SageMaker Serverless Inference's largest container image (10 GB); the Triton images are larger, so a serverless
+ * endpoint needs an image of its own (a CPU-only ONNX Runtime server).
+ */
+export const SERVERLESS_MAX_IMAGE_GB = 10;
+
+/** Why a serverless endpoint cannot use `image` (undefined: it may). */
+export function serverlessImageProblem(image: string | undefined): string | undefined {
+  if (image === undefined) {
+    return `the default triton image (${TRITON_REPOSITORY}:${TRITON_TAG}) is larger than serverless inference's ${SERVERLESS_MAX_IMAGE_GB} gb image limit: set an image of at most ${SERVERLESS_MAX_IMAGE_GB} gb`;
+  }
+  if (image.includes(`/${TRITON_REPOSITORY}:`) || image.includes(`/${TRITON_REPOSITORY}@`)) {
+    return `triton images (${TRITON_REPOSITORY}) are larger than serverless inference's ${SERVERLESS_MAX_IMAGE_GB} gb image limit: use an image of at most ${SERVERLESS_MAX_IMAGE_GB} gb`;
+  }
+  return undefined;
+}
+
+/**
+ * What a first deploy of an instance endpoint needs from the account: new accounts often have a quota of 0 for GPU
+ * instance types, and CloudFormation then fails with a bare ResourceLimitExceeded.
+ */
+export function endpointQuotaMessage(instanceType: string, instances: number): string {
+  return (
+    `needs a service quota of at least ${instances} for "${instanceType} for endpoint usage" (Service Quotas > Amazon SageMaker; ` +
+    `new accounts often have 0 for ${instanceType.startsWith('ml.g') || instanceType.startsWith('ml.p') ? 'gpu' : 'some'} instance types): ` +
+    `aws service-quotas list-service-quotas --service-code sagemaker --query "Quotas[?QuotaName=='${instanceType} for endpoint usage']"`
+  );
+}
+
 /** The account that hosts the Triton image in each region (docs/gpu.md lists the resulting URIs). */
 export const TRITON_IMAGE_ACCOUNTS: Readonly<Record<string, string>> = {
   'af-south-1': '626614931356',
@@ -145,6 +174,16 @@ export interface GpuEndpointProps {
    * @default - the endpoint name
    */
   readonly alarmNamePrefix?: string;
+  /**
+   * Share of the instances (percent) the blue/green update shifts to the new fleet first (instance variant).
+   * @default 10
+   */
+  readonly canaryPercent?: number;
+  /**
+   * How long the canary fleet bakes, and the full fleet after it, before the old fleet goes (instance variant).
+   * @default Duration.minutes(10)
+   */
+  readonly bakeTime?: Duration;
 }
 
 /**
@@ -175,6 +214,8 @@ export class GpuEndpoint extends Construct {
   public readonly gpuUtilizationAlarm: Alarm | undefined;
   /** Every alarm of the endpoint. */
   public readonly alarms: readonly Alarm[];
+  /** The account quota an instance endpoint needs (a stack output and docs/gpu.md say it before the deploy fails). */
+  public readonly quotaMessage: string | undefined;
 
   public constructor(scope: Construct, id: string, props: GpuEndpointProps) {
     super(scope, id);
@@ -182,6 +223,9 @@ export class GpuEndpoint extends Construct {
     this.endpointName = props.endpointName;
     this.variant = props.variant ?? 'instance';
     const isInstance = this.variant === 'instance';
+    const imageProblem = isInstance ? undefined : serverlessImageProblem(props.image);
+    if (imageProblem !== undefined) throw new Error(`endpoint ${props.endpointName} is serverless, and ${imageProblem}`);
+    this.quotaMessage = isInstance ? `endpoint ${props.endpointName} ${endpointQuotaMessage(props.instanceType ?? 'ml.g5.xlarge', props.maxInstances ?? 2)}` : undefined;
     const packageKey = `${SAGEMAKER_PACKAGE_PREFIX}${props.modelName}/${props.modelVersion}/model.tar.gz`;
     const capturePrefix = `${DATA_CAPTURE_PREFIX}${props.endpointName}/`;
     const capturePercent = isInstance ? (props.dataCapturePercent ?? 10) : 0;
@@ -279,9 +323,35 @@ export class GpuEndpoint extends Construct {
           }
         : {}),
     });
+    // Alarm names are fixed strings: the endpoint's blue/green rollback reads them, and the alarms read the endpoint's
+    // metrics by name, so neither references the other.
+    const prefix = props.alarmNamePrefix ?? props.endpointName;
+    const alarmNames = { latency: `${prefix}-model-latency-p95`, serverErrors: `${prefix}-5xx`, gpu: `${prefix}-gpu-utilization` };
+    const bake = (props.bakeTime ?? Duration.minutes(10)).toSeconds();
     this.endpoint = new CfnEndpoint(this, 'Endpoint', {
       endpointName: props.endpointName,
       endpointConfigName: this.endpointConfig.attrEndpointConfigName,
+      ...(isInstance
+        ? {
+            // Updates go through SageMaker's deployment guardrails: a canary share of the new fleet first, rolled back
+            // when an endpoint alarm fires; the instance count auto scaling reached is kept (the config's initial
+            // count applies only at creation), while the instance type and model of the new config do apply.
+            deploymentConfig: {
+              blueGreenUpdatePolicy: {
+                trafficRoutingConfiguration: {
+                  type: 'CANARY',
+                  canarySize: { type: 'CAPACITY_PERCENT', value: props.canaryPercent ?? 10 },
+                  waitIntervalInSeconds: bake,
+                },
+                terminationWaitInSeconds: bake,
+                maximumExecutionTimeoutInSeconds: Math.max(3600, 4 * bake + 1800),
+              },
+              autoRollbackConfiguration: { alarms: [{ alarmName: alarmNames.latency }, { alarmName: alarmNames.serverErrors }] },
+            },
+            retainAllVariantProperties: true,
+            excludeRetainedVariantProperties: [{ variantPropertyType: 'DataCaptureConfig' }],
+          }
+        : {}),
     });
     this.endpointArn = stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: props.endpointName.toLowerCase() });
 
@@ -325,10 +395,9 @@ export class GpuEndpoint extends Construct {
       // No traffic is not an outage: SageMaker emits nothing without invocations.
       treatMissingData: TreatMissingData.NOT_BREACHING,
     };
-    const prefix = props.alarmNamePrefix ?? props.endpointName;
     const latencyMs = props.modelLatencyP95Ms ?? 1000;
     this.latencyAlarm = new Alarm(this, 'ModelLatencyAlarm', {
-      alarmName: `${prefix}-model-latency-p95`,
+      alarmName: alarmNames.latency,
       alarmDescription: `SageMaker endpoint ${props.endpointName}: model latency p95 above ${latencyMs} ms (runbook: docs/gpu.md#alarms)`,
       // ModelLatency is in microseconds.
       metric: this.metric('AWS/SageMaker', 'ModelLatency', Stats.p(95), period),
@@ -338,7 +407,7 @@ export class GpuEndpoint extends Construct {
     });
     const serverErrors = props.serverErrors ?? 1;
     this.serverErrorAlarm = new Alarm(this, 'ServerErrorAlarm', {
-      alarmName: `${prefix}-5xx`,
+      alarmName: alarmNames.serverErrors,
       alarmDescription: `SageMaker endpoint ${props.endpointName}: ${serverErrors} or more 5xx invocation errors per period (runbook: docs/gpu.md#alarms)`,
       metric: this.metric('AWS/SageMaker', 'Invocation5XXErrors', Stats.SUM, period),
       threshold: serverErrors,
@@ -348,7 +417,7 @@ export class GpuEndpoint extends Construct {
     if (isInstance) {
       const gpuPercent = props.gpuUtilizationPercent ?? 90;
       this.gpuUtilizationAlarm = new Alarm(this, 'GpuUtilizationAlarm', {
-        alarmName: `${prefix}-gpu-utilization`,
+        alarmName: alarmNames.gpu,
         alarmDescription: `SageMaker endpoint ${props.endpointName}: GPU utilisation above ${gpuPercent} % (saturated: raise maxInstances or the instance size; runbook: docs/gpu.md#alarms)`,
         metric: this.metric('/aws/sagemaker/Endpoints', 'GPUUtilization', Stats.AVERAGE, period),
         threshold: gpuPercent,

@@ -12,6 +12,8 @@ import {
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
+  MockIntegration,
+  PassthroughBehavior,
   Period,
   type RequestValidator,
   ResponseType,
@@ -21,6 +23,7 @@ import {
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Alias, type IFunction, type ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { MlopsConfig } from '../config.ts';
@@ -28,6 +31,7 @@ import { ROUTES, type RouteName } from '#contracts/routes.ts';
 import { ENV, INFERENCE_API_SERVICE_NAME } from './environment.ts';
 import { MlopsFunction, retentionDays } from './mlops-function.ts';
 import { ONNX_RUNTIME_MODULES, OnnxRuntimeLayer } from './onnx-runtime-layer.ts';
+import { healthText, openApiDocumentText } from './openapi-document.ts';
 
 /** Entry of the API Lambda, relative to the repository root. */
 export const INFERENCE_API_ENTRY = 'lambdas/inference-api/handler.ts';
@@ -84,8 +88,10 @@ const GATEWAY_RESPONSES: ReadonlyArray<{
 /**
  * The public inference API: a REST API in front of the predict Lambda (with the ONNX Runtime layer).
  *
- * Routes: those of `contracts/routes.ts` (`ROUTES`), all proxied to the one function; `/v1/health` and
- * `/v1/openapi.json` are open, the others need an API key. Authentication is API keys + a usage plan (throttle, quota).
+ * Routes: those of `contracts/routes.ts` (`ROUTES`). `/v1/health` and `/v1/openapi.json` are open and answered by API
+ * Gateway mock integrations (a public route must not spend predict concurrency); the others need an API key and are
+ * proxied to the one function. Authentication is API keys + a usage plan (per-key throttle, optional quota); a
+ * stage-wide throttle caps all callers together, and an optional WAF web ACL blocks abusive IPs before API Gateway.
  */
 export class InferenceApi extends Construct {
   public readonly restApi: RestApi;
@@ -94,6 +100,8 @@ export class InferenceApi extends Construct {
   public readonly liveAlias: Alias;
   public readonly apiKey: ApiKey;
   public readonly usagePlan: UsagePlan;
+  /** The web ACL of the stage (`api.waf.enabled`). */
+  public readonly webAcl: CfnWebACL | undefined;
 
   public constructor(scope: Construct, id: string, props: InferenceApiProps) {
     super(scope, id);
@@ -179,6 +187,9 @@ export class InferenceApi extends Construct {
         description: `${config.appName} inference API`,
         tracingEnabled: true,
         metricsEnabled: true,
+        // Every method of the stage (`/*/*`): the ceiling over all callers, below the account's regional limit.
+        throttlingRateLimit: config.api.stageThrottle.rateLimit,
+        throttlingBurstLimit: config.api.stageThrottle.burstLimit,
         loggingLevel: MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         accessLogDestination: new LogGroupLogDestination(accessLogGroup),
@@ -217,11 +228,38 @@ export class InferenceApi extends Construct {
     });
 
     const integration = new LambdaIntegration(target, { proxy: true, scopePermissionToMethod: false });
+    // Static answers from API Gateway itself: anyone may call them, so they must not invoke (or throttle) predict.
+    const mock = (body: string): MockIntegration =>
+      new MockIntegration({
+        passthroughBehavior: PassthroughBehavior.NEVER,
+        requestTemplates: { 'application/json': '{"statusCode": 200}' },
+        integrationResponses: [
+          {
+            statusCode: '200',
+            // base64 keeps the JSON away from the template language ($ref, #/components would be VTL syntax).
+            responseTemplates: { 'application/json': `$util.base64Decode("${Buffer.from(body, 'utf8').toString('base64')}")` },
+            responseParameters: { 'method.response.header.Content-Type': "'application/json'" },
+          },
+        ],
+      });
+    const staticBodies: Partial<Record<RouteName, string>> = {
+      health: healthText(),
+      openapi: openApiDocumentText({ ...config.api, maxExplainBatchSize: config.explain.maxBatchSize }),
+    };
+
     // One resource per path segment and one method per route of contracts/routes.ts, in its order.
     const methods = new Map<RouteName, Method>();
     for (const { name, method, resource, requiresApiKey } of ROUTES) {
       let node: IResource = api.root;
       for (const segment of resource.split('/').filter((part) => part !== '')) node = node.getResource(segment) ?? node.addResource(segment);
+      const staticBody = staticBodies[name];
+      if (staticBody !== undefined) {
+        node.addMethod(method, mock(staticBody), {
+          apiKeyRequired: requiresApiKey,
+          methodResponses: [{ statusCode: '200', responseParameters: { 'method.response.header.Content-Type': true } }],
+        });
+        continue;
+      }
       const pathParams = [...resource.matchAll(/\{(\w+)\}/g)].map((match) => match[1]);
       methods.set(
         name,
@@ -256,9 +294,9 @@ export class InferenceApi extends Construct {
     });
     this.usagePlan = api.addUsagePlan('UsagePlan', {
       name: `${config.appName}-default`,
-      description: 'Default usage plan: per-key throttle and quota',
+      description: 'Default usage plan: per-key throttle (and the quota when one is configured)',
       throttle: { rateLimit: config.api.throttle.rateLimit, burstLimit: config.api.throttle.burstLimit },
-      quota: { limit: config.api.quota.limit, period: Period[config.api.quota.period] },
+      ...(config.api.quota === undefined ? {} : { quota: { limit: config.api.quota.limit, period: Period[config.api.quota.period] } }),
       apiStages: [
         {
           api,
@@ -278,10 +316,13 @@ export class InferenceApi extends Construct {
       id: 'AwsSolutions-COG4',
       reason: 'Machine-to-machine inference API authenticated by API keys and usage plans; no Cognito user pool.',
     });
-    Validations.of(api.deploymentStage).acknowledge({
-      id: 'AwsSolutions-APIG3',
-      reason: 'WAF is optional for this platform (per-key throttling and quotas come from the usage plan); a platform team can associate a web ACL with the stage.',
-    });
+    this.webAcl = config.api.waf.enabled ? this.createWebAcl(config) : undefined;
+    if (this.webAcl === undefined) {
+      Validations.of(api.deploymentStage).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason: 'WAF is off in this config (api.waf.enabled: false); the stage-wide and per-key throttles still apply. Turn it on for a public deployment.',
+      });
+    }
     const cloudWatchRole = api.node.tryFindChild('CloudWatchRole');
     if (cloudWatchRole !== undefined) {
       Validations.of(cloudWatchRole).acknowledge({
@@ -289,5 +330,42 @@ export class InferenceApi extends Construct {
         reason: 'The account-level API Gateway logging role uses the AWS managed policy made for exactly this purpose.',
       });
     }
+  }
+
+  /** AWS managed common rules and a per-IP rate rule, associated with the stage; blocked requests answer 403. */
+  private createWebAcl(config: MlopsConfig): CfnWebACL {
+    const visibility = (metricName: string): CfnWebACL.VisibilityConfigProperty => ({
+      cloudWatchMetricsEnabled: true,
+      metricName,
+      sampledRequestsEnabled: true,
+    });
+    const webAcl = new CfnWebACL(this, 'WebAcl', {
+      name: `${config.appName}-inference`,
+      description: `${config.appName} inference API: AWS managed common rules and a per-IP rate limit`,
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility(`${config.appName}-inference`),
+      rules: [
+        {
+          name: 'AWSManagedRulesCommonRuleSet',
+          priority: 0,
+          overrideAction: { none: {} },
+          statement: { managedRuleGroupStatement: { vendorName: 'AWS', name: 'AWSManagedRulesCommonRuleSet' } },
+          visibilityConfig: visibility('common-rules'),
+        },
+        {
+          name: 'RatePerIp',
+          priority: 1,
+          action: { block: {} },
+          statement: { rateBasedStatement: { limit: config.api.waf.rateLimitPer5Minutes, aggregateKeyType: 'IP' } },
+          visibilityConfig: visibility('rate-per-ip'),
+        },
+      ],
+    });
+    new CfnWebACLAssociation(this, 'WebAclAssociation', {
+      resourceArn: this.restApi.deploymentStage.stageArn,
+      webAclArn: webAcl.attrArn,
+    });
+    return webAcl;
   }
 }

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
@@ -27,12 +27,14 @@ import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Alias, IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { DeploymentStrategy, MlopsConfig } from '../config.ts';
 import type { GpuEndpoint } from './gpu-endpoint.ts';
-import { INFERENCE_API_SERVICE_NAME, METRICS_NAMESPACE, TRAINING_PIPELINE_SERVICE_NAME } from './environment.ts';
+import { ENV, INFERENCE_API_SERVICE_NAME, METRICS_NAMESPACE, PRE_TRAFFIC_HOOK_SERVICE_NAME, TRAINING_PIPELINE_SERVICE_NAME } from './environment.ts';
+import { MlopsFunction } from './mlops-function.ts';
 import {
   API_METRICS,
   DRIFT_METRICS,
@@ -46,8 +48,14 @@ export const DEPLOYMENT_CONFIGS: Readonly<Record<DeploymentStrategy, ILambdaDepl
   allAtOnce: LambdaDeploymentConfig.ALL_AT_ONCE,
   canary10Percent5Minutes: LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES,
   canary10Percent10Minutes: LambdaDeploymentConfig.CANARY_10PERCENT_10MINUTES,
-  linear10PercentEvery1Minute: LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_1MINUTE,
+  canary10Percent15Minutes: LambdaDeploymentConfig.CANARY_10PERCENT_15MINUTES,
+  canary10Percent30Minutes: LambdaDeploymentConfig.CANARY_10PERCENT_30MINUTES,
+  linear10PercentEvery3Minutes: LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_3MINUTES,
+  linear10PercentEvery10Minutes: LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_10MINUTES,
 };
+
+/** Entry of the predict function's CodeDeploy pre-traffic hook, relative to the repository root. */
+export const PRE_TRAFFIC_HOOK_ENTRY = 'lambdas/pre-traffic-hook/handler.ts';
 
 /** Period of the dashboard graphs. */
 const DASHBOARD_PERIOD = Duration.minutes(5);
@@ -79,6 +87,10 @@ export interface ObservabilityProps {
    * @default [] (no canary alarms shown)
    */
   readonly canaryAlarms?: readonly IAlarm[];
+  /** The registry the pre-traffic hook reads (production models and their reference instances). */
+  readonly registryTable: ITable;
+  /** GSI names of the registry table the hook may query. */
+  readonly registryIndexNames: readonly string[];
   /**
    * SageMaker endpoints of the GPU path: their alarms notify the topic, join the "serving unhealthy" composite and
    * the alarm widget, and each gets a dashboard row (invocations and errors, model latency, GPU utilisation).
@@ -109,8 +121,12 @@ export class Observability extends Construct {
   public readonly productionFallbackAlarm: Alarm;
   /** Latency OR 5xx OR throttles. */
   public readonly servingUnhealthyAlarm: CompositeAlarm;
-  /** The alarms that roll a predict deployment back (latency, 5xx, throttles). */
+  /** The SLO alarms (latency, 5xx, throttles): they page, they do not roll back. */
   public readonly servingAlarms: readonly Alarm[];
+  /** The alarms that roll a predict deployment back: the new version's 5xx rate and p95 duration. */
+  public readonly rollbackAlarms: readonly Alarm[];
+  /** CodeDeploy's BeforeAllowTraffic hook: predicts through the new version before it gets traffic. */
+  public readonly preTrafficHook: MlopsFunction;
   /** Shifts the `live` alias to new versions of the predict function. */
   public readonly deploymentGroup: LambdaDeploymentGroup;
 
@@ -142,8 +158,9 @@ export class Observability extends Construct {
     this.serverErrorAlarm = new Alarm(this, 'ServerErrorAlarm', {
       alarmName: name('api-5xx-rate'),
       alarmDescription: `API 5xx above ${alarms.serverErrorRatePercent} % of requests (runbook: docs/operations/alarms/api-5xx.md)`,
+      // A period with fewer than minRequests is not judged: one error in 50 requests is not a 0.1 % SLO breach.
       metric: new MathExpression({
-        expression: '100 * FILL(errors, 0) / requests',
+        expression: `IF(requests >= ${alarms.minRequests}, 100 * FILL(errors, 0) / requests, 0)`,
         usingMetrics: {
           errors: api.metric('5XXError', { statistic: Stats.SUM, period }),
           requests: api.metric('Count', { statistic: Stats.SUM, period }),
@@ -233,11 +250,20 @@ export class Observability extends Construct {
     this.allowCloudWatchToPublish(props.topic, props.topicKey);
 
     // --- safe rollout of the predict function --------------------------------------------------------------------
+    this.rollbackAlarms = this.createRollbackAlarms(config, props.predictAlias);
+    for (const alarm of this.rollbackAlarms) alarm.addAlarmAction(action);
+    this.preTrafficHook = this.createPreTrafficHook(config, props);
     this.deploymentGroup = new LambdaDeploymentGroup(this, 'PredictDeployment', {
       alias: props.predictAlias,
       deploymentConfig: DEPLOYMENT_CONFIGS[config.observability.deployment.strategy],
-      alarms: [...this.servingAlarms],
+      alarms: [...this.rollbackAlarms],
+      preHook: this.preTrafficHook,
       autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
+    });
+    const hookId = Stack.of(this).getLogicalId(this.preTrafficHook.node.defaultChild as CfnElement);
+    Validations.of(this.deploymentGroup.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${hookId}.Arn>:*]`,
+      reason: 'CodeDeploy invokes the pre-traffic hook function by any version (the grant LambdaDeploymentGroup makes for its hooks); the function is this one only.',
     });
     Validations.of(this.deploymentGroup.role).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
@@ -267,6 +293,95 @@ export class Observability extends Construct {
       }),
     );
     for (const row of widgets.rows(config, [this.latencyAlarm, this.serverErrorAlarm])) this.dashboard.addWidgets(...row);
+  }
+
+  /**
+   * The new version's own figures, from the first minute of the canary: its 5xx rate (the handler's
+   * `VersionServerErrors` for `function_version` = the version) and its p95 duration (Lambda's `ExecutedVersion`
+   * metrics of the `live` alias), each judged only with `rollback.minRequests` requests in the period. One breaching
+   * period rolls back, so the alarm can fire before the canary interval ends (the config checks the timing rule).
+   */
+  private createRollbackAlarms(config: MlopsConfig, alias: Alias): Alarm[] {
+    const { rollback } = config.observability.deployment;
+    const period = Duration.seconds(rollback.periodSeconds);
+    const version = alias.version.version;
+    const answers = (statistic: string): Metric =>
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: API_METRICS.versionServerErrors,
+        dimensionsMap: {
+          [EMF_DIMENSIONS.service]: INFERENCE_API_SERVICE_NAME,
+          [EMF_DIMENSIONS.environment]: config.appName,
+          [EMF_DIMENSIONS.functionVersion]: version,
+        },
+        statistic,
+        period,
+      });
+    const executed = (metricName: string, statistic: string): Metric =>
+      new Metric({
+        namespace: 'AWS/Lambda',
+        metricName,
+        dimensionsMap: { FunctionName: alias.version.lambda.functionName, Resource: `${alias.version.lambda.functionName}:${alias.aliasName}`, ExecutedVersion: version },
+        statistic,
+        period,
+      });
+    const shape = {
+      evaluationPeriods: rollback.evaluationPeriods,
+      datapointsToAlarm: rollback.evaluationPeriods,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      // No request to the new version is no evidence against it; the pre-traffic hook has called it already.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    };
+    const runbook = 'runbook: docs/operations/automatic-rollback.md';
+    return [
+      new Alarm(this, 'RollbackErrorsAlarm', {
+        alarmName: `${config.appName}-predict-rollback-5xx`,
+        alarmDescription: `New predict version: more than ${rollback.maxErrorRatePercent} % of its answers are 5xx (with ${rollback.minRequests}+ requests); rolls the deployment back (${runbook})`,
+        metric: new MathExpression({
+          expression: `IF(requests >= ${rollback.minRequests}, 100 * rate, 0)`,
+          usingMetrics: { rate: answers(Stats.AVERAGE), requests: answers(Stats.SAMPLE_COUNT) },
+          label: 'new version 5xx %',
+          period,
+        }),
+        threshold: rollback.maxErrorRatePercent,
+        ...shape,
+      }),
+      new Alarm(this, 'RollbackLatencyAlarm', {
+        alarmName: `${config.appName}-predict-rollback-p95`,
+        alarmDescription: `New predict version: p95 duration above ${rollback.maxP95LatencyMs} ms (with ${rollback.minRequests}+ requests); rolls the deployment back (${runbook})`,
+        metric: new MathExpression({
+          expression: `IF(requests >= ${rollback.minRequests}, p95, 0)`,
+          usingMetrics: { p95: executed('Duration', Stats.p(95)), requests: executed('Invocations', Stats.SUM) },
+          label: 'new version p95 ms',
+          period,
+        }),
+        threshold: rollback.maxP95LatencyMs,
+        ...shape,
+      }),
+    ];
+  }
+
+  /** The BeforeAllowTraffic hook: may invoke the new version only, read the registry, and report to CodeDeploy. */
+  private createPreTrafficHook(config: MlopsConfig, props: ObservabilityProps): MlopsFunction {
+    const newVersion = props.predictAlias.version;
+    const hook = new MlopsFunction(this, 'PreTrafficHook', {
+      entry: PRE_TRAFFIC_HOOK_ENTRY,
+      description: 'Serverless MLOps: predicts through a new predict version before CodeDeploy shifts traffic to it',
+      serviceName: PRE_TRAFFIC_HOOK_SERVICE_NAME,
+      architecture: config.architecture,
+      memorySize: 256,
+      timeout: Duration.minutes(5),
+      logRetentionDays: config.logRetentionDays,
+      logRemovalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      environment: {
+        [ENV.MLOPS_ENVIRONMENT]: config.appName,
+        [ENV.TARGET_FUNCTION_ARN]: newVersion.functionArn,
+      },
+    });
+    hook.bindRegistryTable(props.registryTable, props.registryIndexNames);
+    hook.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: [newVersion.functionArn] }));
+    // LambdaDeploymentGroup grants codedeploy:PutLifecycleEventHookExecutionStatus on the deployment group.
+    return hook;
   }
 
   /**

@@ -58,6 +58,9 @@ export const PIPELINE_EVENT_BUS_NAME = 'default';
 /** The event that starts a run (drift monitoring sends it; its `detail` is the run's input). */
 export const RETRAIN_EVENT = { source: 'serverless-mlops.drift', detailType: 'RetrainRequested' } as const;
 
+/** Log groups of state machines live under this prefix (Step Functions vended logs). */
+export const STATE_MACHINE_LOG_GROUP_PREFIX = '/aws/vendedlogs/states/';
+
 /** The managed rule Step Functions creates for `sagemaker:createTrainingJob.sync`. */
 export const SAGEMAKER_SYNC_RULE_NAME = 'StepFunctionsGetEventsForSageMakerTrainingJobsRule';
 
@@ -206,7 +209,9 @@ export class TrainingPipeline extends Construct {
       // One shard per instance (prepare_xgboost_data writes `instanceCount` objects per channel): each reads its own.
       XgboostDataDistribution: xgboostDataDistribution(sagemaker.instanceCount),
     };
+    // Under /aws/vendedlogs/: Step Functions' log delivery then needs no resource policy of its own per log group.
     const logGroup = new LogGroup(this, 'StateMachineLogs', {
+      logGroupName: `${STATE_MACHINE_LOG_GROUP_PREFIX}${config.appName}-training-pipeline`,
       retention: retentionDays(config.logRetentionDays),
       removalPolicy,
     });
@@ -216,8 +221,14 @@ export class TrainingPipeline extends Construct {
       // fromString (not fromFile) keeps the definition inline in the template, where tests can read it.
       definitionBody: DefinitionBody.fromString(readFileSync(join(PROJECT_ROOT, TRAINING_PIPELINE_ASL), 'utf8')),
       definitionSubstitutions: substitutions,
-      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
+      // Errors only, without execution data: inputs and outputs carry approval task tokens and dataset keys.
+      logs: { destination: logGroup, level: LogLevel.ERROR, includeExecutionData: false },
       tracingEnabled: true,
+    });
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions-SF1',
+      reason:
+        'Logs ERROR events without execution data on purpose: ALL with data would write approval task tokens (which approve a model to production) and run inputs to the log group. Execution history keeps every step.',
     });
     this.grantTaskResources(this.stateMachine, fn);
 

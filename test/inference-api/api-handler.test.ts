@@ -753,3 +753,53 @@ describe('createApiHandler prediction capture', () => {
     }
   });
 });
+
+describe('createApiHandler per-version answers', () => {
+  it('adds 0 or 1 (5xx) per answer to VersionServerErrors of its function version, which the rollback alarm reads', async () => {
+    const recorded: { dimensions: Record<string, string>; name: string; value: number }[] = [];
+    const singleMetric = metrics.singleMetric.bind(metrics);
+    const metricSpy = vi.spyOn(metrics, 'singleMetric').mockImplementation(() => {
+      const metric = singleMetric();
+      const dimensions: Record<string, string> = {};
+      const addDimension = metric.addDimension.bind(metric);
+      metric.addDimension = (name, value) => {
+        dimensions[name] = value;
+        return addDimension(name, value);
+      };
+      const addMetric = metric.addMetric.bind(metric);
+      metric.addMetric = (name, unit, value, resolution) => {
+        recorded.push({ dimensions: { ...dimensions }, name, value });
+        return addMetric(name, unit, value, resolution);
+      };
+      return metric;
+    });
+    const failing: RegistryReader = {
+      getModel: async () => Promise.reject(new Error('registry down')),
+      getVersion: async () => Promise.reject(new Error('registry down')),
+      listModels: async () => Promise.reject(new Error('registry down')),
+      listVersions: async () => Promise.reject(new Error('registry down')),
+    };
+    const quiet = vi.spyOn(logger, 'error').mockImplementation(() => {});
+    try {
+      const handler = createApiHandler({
+        service: newService(failing),
+        openApi: {},
+        maxRequestBytes: MAX_REQUEST_BYTES,
+        corsAllowOrigins: [],
+        serviceVersion: '9.9.9',
+        logger,
+        metrics,
+        functionVersion: '7',
+      });
+      expect((await handler(predictEvent(JSON.stringify({ instances: [CREDIT_INSTANCE] })))).statusCode).toBe(503);
+      expect((await handler(apiGatewayEvent({ method: 'GET', resource: '/v1/health', path: '/v1/health' }))).statusCode).toBe(200);
+      expect(recorded.filter((r) => r.name === 'VersionServerErrors')).toEqual([
+        { dimensions: { function_version: '7' }, name: 'VersionServerErrors', value: 1 },
+        { dimensions: { function_version: '7' }, name: 'VersionServerErrors', value: 0 },
+      ]);
+    } finally {
+      metricSpy.mockRestore();
+      quiet.mockRestore();
+    }
+  });
+});

@@ -62,7 +62,7 @@ describe('cdk-nag AwsSolutions', () => {
     ],
     [
       'observability with a SageMaker endpoint and a linear rollout',
-      { observability: { sagemakerEndpointNames: ['credit-endpoint'], deployment: { strategy: 'linear10PercentEvery1Minute' } } },
+      { observability: { sagemakerEndpointNames: ['credit-endpoint'], deployment: { strategy: 'linear10PercentEvery3Minutes' } } },
     ],
   ])('has zero unacknowledged findings for %s', (_name, overrides) => {
     const { app } = buildStack(overrides);

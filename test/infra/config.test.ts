@@ -28,7 +28,8 @@ describe('parseConfig', () => {
       removalPolicy: 'retain',
       api: {
         throttle: { rateLimit: 50, burstLimit: 100 },
-        quota: { limit: 100000, period: 'DAY' },
+        stageThrottle: { rateLimit: 500, burstLimit: 1000 },
+        waf: { enabled: false, rateLimitPer5Minutes: 2000 },
         maxRequestBytes: 1048576,
         maxBatchSize: 1000,
         corsAllowOrigins: [],
@@ -39,6 +40,8 @@ describe('parseConfig', () => {
       artifacts: { noncurrentVersionExpirationDays: 90 },
     });
     expect(config.predict.reservedConcurrency).toBeUndefined();
+    // No daily quota by default: once spent, every client would get 429 until midnight.
+    expect(config.api.quota).toBeUndefined();
     expect(config.pipeline).toEqual({
       defaults: {
         trainer: 'logreg',
@@ -98,8 +101,9 @@ describe('parseConfig', () => {
     const config = parseConfig({ architecture: 'arm64', api: { throttle: { rateLimit: 5 } }, predict: { reservedConcurrency: 20 } });
     expect(config.architecture).toBe('arm64');
     expect(config.api.throttle).toEqual({ rateLimit: 5, burstLimit: 100 });
-    expect(config.api.quota).toEqual(DEFAULT_CONFIG.api.quota);
+    expect(config.api.quota).toBeUndefined();
     expect(config.predict.reservedConcurrency).toBe(20);
+    expect(parseConfig({ api: { quota: { limit: 500, period: 'MONTH' } } }).api.quota).toEqual({ limit: 500, period: 'MONTH' });
   });
 
   it.each([
@@ -107,7 +111,9 @@ describe('parseConfig', () => {
     [{ api: { maxBatchSize: 0 } }, 'config field "api.maxBatchSize" must be an integer from 1 to 10000, got 0'],
     [{ api: { maxBatchSize: 10001 } }, 'config field "api.maxBatchSize" must be an integer from 1 to 10000, got 10001'],
     [{ architecture: 'sparc' }, 'config field "architecture" must be one of "x86_64", "arm64", got "sparc"'],
-    [{ api: { quota: { period: 'YEAR' } } }, 'config field "api.quota.period" must be one of "DAY", "WEEK", "MONTH", got "YEAR"'],
+    [{ api: { quota: { limit: 10, period: 'YEAR' } } }, 'config field "api.quota.period" must be one of "DAY", "WEEK", "MONTH", got "YEAR"'],
+    [{ api: { stageThrottle: { burstLimit: 0 } } }, 'config field "api.stageThrottle.burstLimit" must be an integer from 1 to 5000, got 0'],
+    [{ api: { waf: { rateLimitPer5Minutes: 10 } } }, 'config field "api.waf.rateLimitPer5Minutes" must be an integer from 100 to 2000000000, got 10'],
     [{ predict: { memorySize: '1769' } }, 'config field "predict.memorySize" must be an integer from 128 to 10240, got "1769"'],
     [{ api: { corsAllowOrigins: ['ftp://x'] } }, 'config field "api.corsAllowOrigins[0]" must be "*" or an origin like "https://example.com", got "ftp://x"'],
     [{ api: 3 }, 'config field "api" must be an object, got 3'],
@@ -237,8 +243,13 @@ describe('parseConfig', () => {
         throttles: 1,
         pipelineFailures: 1,
         driftCritical: 1,
+        minRequests: 1000,
       },
-      deployment: { strategy: 'canary10Percent5Minutes' },
+      // The product's rule: roll back at > 10 % errors or > 5 s, within the canary's 5 minutes.
+      deployment: {
+        strategy: 'canary10Percent5Minutes',
+        rollback: { maxErrorRatePercent: 10, maxP95LatencyMs: 5000, minRequests: 10, periodSeconds: 60, evaluationPeriods: 1 },
+      },
       sagemakerEndpointNames: [],
       canary: { maxErrorRatePercent: 1, maxP95LatencyMs: 1000, maxScoreShift: 0.1, minRequests: 50, healthyMinutes: 30, autoPromote: true },
     });
@@ -285,10 +296,14 @@ describe('parseConfig', () => {
       { observability: { alarms: { evaluationPeriods: 2, datapointsToAlarm: 3 } } },
       'config field "observability.alarms.datapointsToAlarm" must be an integer from 1 to 2, got 3',
     ],
-    [{ observability: { alarms: { p99LatencyMs: 2000 } } }, 'config field "observability.alarms.p99LatencyMs" is not a known field (known: periodSeconds, evaluationPeriods, datapointsToAlarm, p95LatencyMs, serverErrorRatePercent, throttles, pipelineFailures, driftCritical), got 2000'],
+    [{ observability: { alarms: { p99LatencyMs: 2000 } } }, 'config field "observability.alarms.p99LatencyMs" is not a known field (known: periodSeconds, evaluationPeriods, datapointsToAlarm, p95LatencyMs, serverErrorRatePercent, throttles, pipelineFailures, driftCritical, minRequests), got 2000'],
     [
       { observability: { deployment: { strategy: 'canary50Percent' } } },
-      'config field "observability.deployment.strategy" must be one of "allAtOnce", "canary10Percent5Minutes", "canary10Percent10Minutes", "linear10PercentEvery1Minute", got "canary50Percent"',
+      'config field "observability.deployment.strategy" must be one of "allAtOnce", "canary10Percent5Minutes", "canary10Percent10Minutes", "canary10Percent15Minutes", "canary10Percent30Minutes", "linear10PercentEvery3Minutes", "linear10PercentEvery10Minutes", got "canary50Percent"',
+    ],
+    [
+      { observability: { deployment: { strategy: 'linear10PercentEvery3Minutes', rollback: { periodSeconds: 120 } } } },
+      'config field "observability.deployment.rollback.evaluationPeriods" times observability.deployment.rollback.periodSeconds (120) plus 120 s of metric lag must fit in the 180 s interval of "linear10PercentEvery3Minutes" (needs 240 s), got 1',
     ],
     [{ observability: { sagemakerEndpointNames: 'credit' } }, 'config field "observability.sagemakerEndpointNames" must be an array of endpoint names, got "credit"'],
     [
@@ -532,7 +547,10 @@ describe('drift config', () => {
       performanceMaxDrop: 0.05,
       retrainOnCritical: true,
       maxWindowRows: 50_000,
+      retrainPromotion: { mode: 'canary', approvalRequired: true },
     });
+    expect(parseConfig({}).drift.reservedConcurrency).toBeUndefined();
+    expect(parseConfig({ drift: { reservedConcurrency: 2 } }).drift.reservedConcurrency).toBe(2);
   });
 
   it('rejects bad values with the field and the value received', () => {

@@ -72,7 +72,16 @@ describe('DriftMonitor', () => {
       retrainTargets: { credit: { target: 'Status', positiveLabel: 'bad' } },
       maxWindowRows: 50_000,
     });
-    expect(fn?.Properties.ReservedConcurrentExecutions).toBe(1);
+    // Single-flight is the lease, not reserved concurrency: reserving fails on accounts at their concurrency minimum.
+    expect(fn?.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(fn?.Properties.Environment.Variables.DRIFT_LEASE_SECONDS).toBe('960');
+    // A drift-triggered retrain lands as a canary waiting for a person.
+    expect(settings['retrainPromotion']).toEqual({ mode: 'canary', approvalRequired: true });
+    const { template: reserved } = buildStack({ drift: { reservedConcurrency: 3 } });
+    reserved.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'drift-monitor' }) },
+      ReservedConcurrentExecutions: 3,
+    });
   });
 
   it('writes a DRIFT_CONFIG the drift job accepts (the handler parses it at cold start)', () => {
@@ -87,7 +96,7 @@ describe('DriftMonitor', () => {
       Roles: [{ Ref: Match.stringLikeRegexp('DriftFunctionRole') }],
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Action: 'dynamodb:PutItem', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('RegistryTable'), 'Arn'] } }),
+          Match.objectLike({ Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem'], Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('RegistryTable'), 'Arn'] } }),
           Match.objectLike({ Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('CaptureBucket'), 'Arn'] }, '/drift-reports/*']] } }),
           Match.objectLike({ Action: 'events:PutEvents' }),
         ]),

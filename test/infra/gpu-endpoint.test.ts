@@ -123,6 +123,46 @@ describe('GpuEndpoint in the stack', () => {
     });
   });
 
+  it('updates the GPU endpoint blue/green: a 10 % canary fleet, rolled back by its alarms, keeping the scaled instance count', () => {
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      EndpointName: 'fraud-gpu',
+      DeploymentConfig: {
+        BlueGreenUpdatePolicy: {
+          TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 }, WaitIntervalInSeconds: 600 },
+          TerminationWaitInSeconds: 600,
+        },
+        AutoRollbackConfiguration: { Alarms: [{ AlarmName: 'serverless-mlops-fraud-gpu-model-latency-p95' }, { AlarmName: 'serverless-mlops-fraud-gpu-5xx' }] },
+      },
+      // Instance count and weights survive an update; the instance type and model of the new config apply.
+      RetainAllVariantProperties: true,
+      ExcludeRetainedVariantProperties: [{ VariantPropertyType: 'DataCaptureConfig' }],
+    });
+    // The rollback alarms exist under the names the endpoint reads.
+    for (const name of ['serverless-mlops-fraud-gpu-model-latency-p95', 'serverless-mlops-fraud-gpu-5xx']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: name });
+    }
+    // Serverless Inference has no blue/green canary: its endpoint has no deployment config.
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: 'credit-spiky', DeploymentConfig: Match.absent() });
+  });
+
+  it('says which SageMaker quota a GPU endpoint needs before the first deploy', () => {
+    const outputs = template.findOutputs('*');
+    const quota = Object.values(outputs).map((output) => String((output as { Value: unknown }).Value)).find((value) => value.includes('fraud-gpu'));
+    expect(quota).toContain('"ml.g5.xlarge for endpoint usage"');
+    expect(quota).toContain('at least 2');
+    expect(quota).toContain('new accounts often have 0');
+  });
+
+  it('refuses a serverless endpoint with the default Triton image, which exceeds the 10 GB image limit', () => {
+    expect(() => buildStack({ sagemakerServing: { endpoints: { spiky: { model: 'credit', version: 1, variant: 'serverless' } } } })).toThrow(
+      'config field "sagemakerServing.endpoints.spiky.image" must be an image of at most 10 gb for variant "serverless": the triton images (the default) are larger than serverless inference allows, got undefined',
+    );
+    const triton = '763104351884.dkr.ecr.us-east-1.amazonaws.com/sagemaker-tritonserver:24.09-py3';
+    expect(() => buildStack({ sagemakerServing: { endpoints: { spiky: { model: 'credit', version: 1, variant: 'serverless', image: triton } } } })).toThrow(
+      /sagemakerServing.endpoints.spiky.image" must be an image of at most 10 gb/,
+    );
+  });
+
   it('scales the GPU variant by target tracking on invocations per instance, with the service-linked role', () => {
     const endpoint = only(template, 'AWS::SageMaker::Endpoint', { EndpointName: 'fraud-gpu' });
     const targetId = only(template, 'AWS::ApplicationAutoScaling::ScalableTarget', {

@@ -1,6 +1,13 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openApiDocument } from '../../lambdas/core/api/openapi.ts';
 import { ROUTES } from '../../contracts/routes.ts';
+import { DEFAULT_CONFIG } from '../../lib/config.ts';
+import { PROJECT_ROOT } from '../../lib/constructs/mlops-function.ts';
+import { OPENAPI_DOCUMENT_PATH, SERVICE_VERSION } from '../../lib/constructs/openapi-document.ts';
+import { openApiTemplateText } from '../../scripts/openapi.ts';
 import { buildStack } from './support.ts';
 
 type CfnResource = { Type?: string; Properties?: Record<string, unknown> };
@@ -150,6 +157,7 @@ describe('InferenceApi', () => {
       expect(routes.get(key)?.['ApiKeyRequired'], key).toBe(true);
     }
     for (const [key, props] of routes) {
+      if (key === 'GET /v1/health' || key === 'GET /v1/openapi.json') continue;
       expect(props['Integration'], key).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' });
       expect(props['RequestValidatorId'], key).toBeDefined();
     }
@@ -164,11 +172,61 @@ describe('InferenceApi', () => {
     expect(Object.keys(template.findResources('AWS::Lambda::Permission', { Properties: { Principal: 'apigateway.amazonaws.com' } }))).toHaveLength(1);
   });
 
-  it('binds an API key to a usage plan with the configured throttle and quota', () => {
+  it('answers health and OpenAPI from API Gateway mock integrations, never invoking a Lambda', () => {
+    const routes = methodsByRoute(template);
+    const bodyOf = (key: string): unknown => {
+      const integration = routes.get(key)?.['Integration'] as { Type: string; Uri?: unknown; IntegrationResponses: { ResponseTemplates: Record<string, string> }[] };
+      expect(integration.Type, key).toBe('MOCK');
+      expect(integration.Uri, key).toBeUndefined();
+      const template = integration.IntegrationResponses[0]?.ResponseTemplates['application/json'] ?? '';
+      const base64 = /^\$util\.base64Decode\("([A-Za-z0-9+/=]+)"\)$/.exec(template)?.[1];
+      expect(base64, key).toBeDefined();
+      return JSON.parse(Buffer.from(base64 ?? '', 'base64').toString('utf8'));
+    };
+    expect(bodyOf('GET /v1/health')).toEqual({ status: 'ok', service: 'inference-api', version: SERVICE_VERSION });
+    const { maxBatchSize, maxRequestBytes } = DEFAULT_CONFIG.api;
+    expect(bodyOf('GET /v1/openapi.json')).toEqual(
+      openApiDocument({ maxBatchSize, maxRequestBytes, maxExplainBatchSize: DEFAULT_CONFIG.explain.maxBatchSize, version: SERVICE_VERSION }),
+    );
+    // A deployment's own limits are the ones its document states (the same document the handler builds).
+    const { template: custom } = buildStack({ api: { maxBatchSize: 25, maxRequestBytes: 4096 }, explain: { maxBatchSize: 3 } });
+    const customOpenApi = methodsByRoute(custom).get('GET /v1/openapi.json')?.['Integration'] as { IntegrationResponses: { ResponseTemplates: Record<string, string> }[] };
+    const encoded = /"([^"]+)"/.exec(customOpenApi.IntegrationResponses[0]?.ResponseTemplates['application/json'] ?? '')?.[1] ?? '';
+    expect(JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'))).toEqual(openApiDocument({ maxBatchSize: 25, maxExplainBatchSize: 3, maxRequestBytes: 4096, version: SERVICE_VERSION }));
+  });
+
+  it('keeps the OpenAPI template current (npm run openapi writes it)', () => {
+    expect(readFileSync(join(PROJECT_ROOT, OPENAPI_DOCUMENT_PATH), 'utf8')).toBe(openApiTemplateText());
+  });
+
+  it('throttles the whole stage, and associates a WAF web ACL only when configured', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: [Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 })],
+    });
+    template.resourceCountIs('AWS::WAFv2::WebACL', 0);
+    const { template: guarded } = buildStack({ api: { stageThrottle: { rateLimit: 20, burstLimit: 40 }, waf: { enabled: true, rateLimitPer5Minutes: 300 } } });
+    guarded.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 })],
+    });
+    guarded.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      DefaultAction: { Allow: {} },
+      Rules: [
+        Match.objectLike({ Name: 'AWSManagedRulesCommonRuleSet', Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' } } }),
+        Match.objectLike({ Name: 'RatePerIp', Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: 300, AggregateKeyType: 'IP' } } }),
+      ],
+    });
+    guarded.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      ResourceArn: Match.anyValue(),
+      WebACLArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('WebAcl'), 'Arn'] },
+    });
+  });
+
+  it('binds an API key to a usage plan with the configured throttle and no daily quota by default', () => {
     template.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
     template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
       Throttle: { RateLimit: 50, BurstLimit: 100 },
-      Quota: { Limit: 100000, Period: 'DAY' },
+      Quota: Match.absent(),
       ApiStages: [{ ApiId: { Ref: Match.anyValue() }, Stage: { Ref: Match.stringLikeRegexp('Stageprod') } }],
     });
     template.hasResourceProperties('AWS::ApiGateway::UsagePlanKey', { KeyType: 'API_KEY' });

@@ -101,11 +101,11 @@ describe('Observability', () => {
       });
     });
 
-    it('alarms on the API 5xx rate (5XXError / Count * 100) above 0.1 %', () => {
+    it('alarms on the API 5xx rate (5XXError / Count * 100) above 0.1 %, judged only with 1000 requests in the period', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         AlarmName: 'serverless-mlops-api-5xx-rate',
         Metrics: Match.arrayWith([
-          Match.objectLike({ Expression: '100 * FILL(errors, 0) / requests', ReturnData: true }),
+          Match.objectLike({ Expression: 'IF(requests >= 1000, 100 * FILL(errors, 0) / requests, 0)', ReturnData: true }),
           Match.objectLike({
             Id: 'errors',
             MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: '5XXError', Namespace: 'AWS/ApiGateway' }), Stat: 'Sum', Period: 60 }),
@@ -220,9 +220,9 @@ describe('Observability', () => {
         AlarmActions: [topic],
         OKActions: [topic],
       });
-      // The five SLO alarms and three canary alarms of the one configured model (test/infra/model-rollout.test.ts).
-      // 8, and batch scoring's failed-jobs alarm (lib/constructs/batch-scoring.ts).
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+      // The five SLO alarms, the production-fallback alarm, the two rollback alarms, three canary alarms of the one
+      // configured model (test/infra/model-rollout.test.ts), and batch scoring's failed-jobs alarm.
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
     });
 
     it('takes thresholds and evaluation from config', () => {
@@ -280,7 +280,10 @@ describe('Observability', () => {
         FunctionVersion: { 'Fn::GetAtt': [Match.stringLikeRegexp('PredictFunctionCurrentVersion'), 'Version'] },
         ProvisionedConcurrencyConfig: Match.absent(),
       });
-      const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as CfnResource[];
+      // Health and OpenAPI are mock integrations: only the Lambda-backed routes invoke the alias.
+      const methods = (Object.values(template.findResources('AWS::ApiGateway::Method')) as CfnResource[]).filter(
+        (method) => (method.Properties?.['Integration'] as { Type?: string } | undefined)?.Type === 'AWS_PROXY',
+      );
       expect(methods.length).toBeGreaterThan(0);
       for (const method of methods) {
         expect(JSON.stringify((method.Properties?.['Integration'] as { Uri: unknown }).Uri)).toContain(JSON.stringify({ Ref: aliasId }));
@@ -288,11 +291,12 @@ describe('Observability', () => {
       template.hasResourceProperties('AWS::Lambda::Permission', { FunctionName: { Ref: aliasId }, Principal: 'apigateway.amazonaws.com' });
     });
 
-    it('shifts the alias with CodeDeploy, canary 10 % for 5 minutes, rolling back on the serving alarms', () => {
-      const [latency, errors, throttles] = ['api-latency-p95', 'api-5xx-rate', 'predict-throttles'].map((n) => alarmId(template, `serverless-mlops-${n}`));
+    it('shifts the alias with CodeDeploy, canary 10 % for 5 minutes, rolling back on the new version\'s alarms only', () => {
+      const [errors, latency] = ['predict-rollback-5xx', 'predict-rollback-p95'].map((n) => alarmId(template, `serverless-mlops-${n}`));
       template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
         DeploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
-        AlarmConfiguration: { Enabled: true, Alarms: [{ Name: { Ref: latency } }, { Name: { Ref: errors } }, { Name: { Ref: throttles } }] },
+        // The SLO alarms (api-latency-p95, api-5xx-rate, predict-throttles) page; they do not roll back.
+        AlarmConfiguration: { Enabled: true, Alarms: [{ Name: { Ref: errors } }, { Name: { Ref: latency } }] },
         AutoRollbackConfiguration: {
           Enabled: true,
           Events: Match.arrayWith(['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM']),
@@ -306,6 +310,7 @@ describe('Observability', () => {
         CodeDeployLambdaAliasUpdate: {
           ApplicationName: { Ref: logicalIdOf(template, 'AWS::CodeDeploy::Application', {}) },
           DeploymentGroupName: { Ref: logicalIdOf(template, 'AWS::CodeDeploy::DeploymentGroup', {}) },
+          BeforeAllowTrafficHook: { Ref: expect.stringMatching(/PreTrafficHook/) },
         },
       });
     });
@@ -313,10 +318,75 @@ describe('Observability', () => {
     it.each([
       ['allAtOnce', 'CodeDeployDefault.LambdaAllAtOnce'],
       ['canary10Percent10Minutes', 'CodeDeployDefault.LambdaCanary10Percent10Minutes'],
-      ['linear10PercentEvery1Minute', 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute'],
+      ['linear10PercentEvery3Minutes', 'CodeDeployDefault.LambdaLinear10PercentEvery3Minutes'],
+      ['canary10Percent30Minutes', 'CodeDeployDefault.LambdaCanary10Percent30Minutes'],
     ])('uses the %s strategy from config', (strategy, configName) => {
       const { template: custom } = buildStack({ observability: { deployment: { strategy } } });
       custom.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', { DeploymentConfigName: configName });
+    });
+
+    it('rolls back on the new version alone: its 5xx share above 10 % and its p95 above 5 s, each with 10+ requests, in one minute', () => {
+      const versionRef = { 'Fn::GetAtt': [Match.stringLikeRegexp('PredictFunctionCurrentVersion'), 'Version'] };
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: 'serverless-mlops-predict-rollback-5xx',
+        Threshold: 10,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: 'IF(requests >= 10, 100 * rate, 0)' }),
+          Match.objectLike({
+            Id: 'rate',
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({
+                MetricName: 'VersionServerErrors',
+                Dimensions: Match.arrayWith([{ Name: 'function_version', Value: versionRef }]),
+              }),
+              Period: 60,
+              Stat: 'Average',
+            }),
+          }),
+        ]),
+      });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: 'serverless-mlops-predict-rollback-p95',
+        Threshold: 5000,
+        EvaluationPeriods: 1,
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: 'IF(requests >= 10, p95, 0)' }),
+          Match.objectLike({
+            Id: 'p95',
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ MetricName: 'Duration', Namespace: 'AWS/Lambda', Dimensions: Match.arrayWith([{ Name: 'ExecutedVersion', Value: versionRef }]) }),
+              Stat: 'p95',
+            }),
+          }),
+        ]),
+      });
+    });
+
+    it('runs a pre-traffic hook that may invoke only the new version, pointed at it by TARGET_FUNCTION_ARN', () => {
+      const hook = Object.entries(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'pre-traffic-hook' } } } }));
+      expect(hook).toHaveLength(1);
+      const [hookId, hookResource] = hook[0] as [string, CfnResource];
+      const variables = (hookResource.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables;
+      expect(variables['TARGET_FUNCTION_ARN']).toEqual({ Ref: expect.stringMatching(/PredictFunctionCurrentVersion/) });
+      const deploymentGroup = Object.values(template.findResources('AWS::CodeDeploy::DeploymentGroup'))[0] as CfnResource;
+      expect(JSON.stringify(deploymentGroup)).not.toContain('PreTrafficHook');
+      const alias = Object.values(template.findResources('AWS::Lambda::Alias'))[0] as CfnResource;
+      expect(alias.UpdatePolicy?.['CodeDeployLambdaAliasUpdate']).toMatchObject({ BeforeAllowTrafficHook: { Ref: hookId } });
+      const policies = Object.values(template.findResources('AWS::IAM::Policy')) as CfnResource[];
+      const hookPolicy = policies.find((policy) => JSON.stringify(policy.Properties?.['Roles']).includes('PreTrafficHookRole'));
+      const invoke = JSON.stringify(hookPolicy?.Properties?.['PolicyDocument']);
+      expect(invoke).toContain('lambda:InvokeFunction');
+      expect(invoke).toMatch(/PredictFunctionCurrentVersion/);
+    });
+
+    it('refuses rollback alarms that cannot reach ALARM within the canary interval', () => {
+      expect(() => buildStack({ observability: { deployment: { rollback: { evaluationPeriods: 4 } } } })).toThrow(
+        'config field "observability.deployment.rollback.evaluationPeriods" times observability.deployment.rollback.periodSeconds (60) plus 120 s of metric lag must fit in the 300 s interval of "canary10Percent5Minutes" (needs 360 s), got 4',
+      );
+      // Three one-minute periods and the lag fit exactly.
+      expect(() => buildStack({ observability: { deployment: { rollback: { evaluationPeriods: 3 } } } })).not.toThrow();
     });
 
     it('keeps provisioned concurrency on the live alias when configured', () => {

@@ -7,6 +7,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config.ts';
 import { ServerlessMlopsStack, stackIdFor } from '../../lib/serverless-mlops-stack.ts';
+import { type CfnTemplate, checkTemplateLimits } from '../../scripts/aws-limits.ts';
 import { runCfnLint, templatesIn } from '../../scripts/cfn-lint.ts';
 import { CFN_LINT } from '../support/optional-tools.ts';
 import { cdkJsonFeatureFlags } from './support.ts';
@@ -41,9 +42,10 @@ describe('full synth with real bundling', () => {
     app.synth(); // throws on any unacknowledged cdk-nag finding
 
     const template = Template.fromStack(stack);
-    // The predict function, the training pipeline function, the canary-watch function, the drift job and batch scoring.
+    // The predict function, the training pipeline function, the canary-watch function, the drift job, batch scoring
+    // and the pre-traffic hook.
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as CfnResource[];
-    expect(functions).toHaveLength(5);
+    expect(functions).toHaveLength(6);
     for (const fn of functions) {
       expect(readdirSync(assetDir(outdir, fn.Properties?.['Code'])).sort()).toEqual(['index.js', 'index.js.map']);
     }
@@ -58,6 +60,9 @@ describe('full synth with real bundling', () => {
       'libonnxruntime.so.1',
       'onnxruntime_binding.node',
     ]);
+
+    // Function and layers unzipped within Lambda's 250 MB, and every other limit, on the bundled assembly.
+    expect(checkTemplateLimits(template.toJSON() as CfnTemplate, { assemblyDir: outdir, modelNames: Object.keys(config.pipeline.models) })).toEqual([]);
 
     const templates = templatesIn(outdir);
     expect(templates.length).toBeGreaterThan(0);

@@ -138,6 +138,19 @@ describe('training-pipeline.asl.json', () => {
     }
   });
 
+  it('names SageMaker training jobs from the run\'s sanitised prefix and never retries their validation errors', () => {
+    const job = states.find(({ state }) => state.Resource === 'arn:aws:states:::sagemaker:createTrainingJob.sync')?.state as
+      | { Parameters: Record<string, unknown>; Retry: { ErrorEquals: string[] }[] }
+      | undefined;
+    expect(job?.Parameters['TrainingJobName.$']).toBe("States.Format('{}-{}', $.run.training_job_prefix, $.seed)");
+    const retried = (job?.Retry ?? []).flatMap((retry) => retry.ErrorEquals);
+    // SageMaker reports a bad name, role or image as a ValidationException inside AmazonSageMakerException: retrying cannot help.
+    for (const error of ['SageMaker.AmazonSageMakerException', 'SageMaker.ValidationException', 'States.ALL', 'States.TaskFailed']) {
+      expect(retried).not.toContain(error);
+    }
+    expect(retried).toContain('SageMaker.ThrottlingException');
+  });
+
   it('catches every Lambda Task, directly, through its Map, or by being on the failure path', () => {
     const failure = failurePath(machine);
     expect(failure.size).toBeGreaterThan(0);
@@ -155,14 +168,16 @@ describe('training-pipeline.asl.json', () => {
 describe('TrainingPipeline', () => {
   const { template, config } = buildStack();
 
-  it('runs a STANDARD state machine that logs ALL and traces, with the ASL inline and every substitution', () => {
+  it('runs a STANDARD state machine that logs errors without execution data and traces, with the ASL inline and every substitution', () => {
     // The training pipeline's (batch scoring's has a fixed name).
     const sm = onlyResource(template, 'AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: Match.absent() } });
+    // Execution data would put approval task tokens in the logs.
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/vendedlogs/states/serverless-mlops-training-pipeline' });
     expect(sm.Properties).toMatchObject({
       StateMachineType: 'STANDARD',
       LoggingConfiguration: {
-        Level: 'ALL',
-        IncludeExecutionData: true,
+        Level: 'ERROR',
+        IncludeExecutionData: false,
         Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [expect.stringMatching(/StateMachineLogs/), 'Arn'] } } }],
       },
       TracingConfiguration: { Enabled: true },

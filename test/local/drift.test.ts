@@ -42,7 +42,13 @@ afterEach(async () => {
   for (const event of platform?.drift.bus.events ?? []) {
     const runId = event.detail.run_id;
     if (typeof runId !== 'string') continue;
-    for (let i = 0; i < 600 && platform.pipeline.get(runId)?.status === 'running'; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 600 && platform.pipeline.get(runId)?.status === 'running'; i++) {
+      // A drift retrain waits for a person by default (drift.retrainPromotion): reject it, as nobody will approve it here.
+      const notice = platform.pipeline.events.find((e) => e.run_id === runId && e.subject?.includes('approval'));
+      const approvalId = notice === undefined ? undefined : /approve ([0-9a-f]{12})/.exec(String(notice.body))?.[1];
+      if (approvalId !== undefined) await platform.approvals.decide(approvalId, { approved: false, by: 'test', reason: 'test over', at: new Date().toISOString() });
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
   await platform?.stop();
   rmSync(dataDir, { recursive: true, force: true });
@@ -154,7 +160,8 @@ describe('drift monitoring on the local platform', () => {
     const runId = retrains[0]?.detail.run_id as string;
     expect(doc.retrain).toMatchObject({ requested: true, run_id: runId });
     expect(platform.pipeline.get(runId)).toBeDefined();
-    expect(retrains[0]?.detail).toMatchObject({ model: 'credit', target: 'Status', positive_label: 'bad', requested_by: 'drift' });
+    // As deployed by default: the retrained version lands as a canary, after a person's approval.
+    expect(retrains[0]?.detail).toMatchObject({ model: 'credit', target: 'Status', positive_label: 'bad', requested_by: 'drift', promotion_mode: 'canary', approval_required: true });
 
     // Within the cooldown, a second critical check reports the drift but does not retrain again.
     const again = await runDrift('2h');

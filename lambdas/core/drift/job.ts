@@ -57,8 +57,18 @@ export interface DriftJobSettings {
    * (seeded by model and window end, so a retried run reads the same sample). @default DEFAULT_MAX_WINDOW_ROWS
    */
   readonly maxWindowRows?: number;
+  /**
+   * How the retrained version lands (`drift.retrainPromotion`): the run input's `promotion_mode` and
+   * `approval_required`. @default - the pipeline's own defaults for the model
+   */
+  readonly retrainPromotion?: RetrainPromotion;
 }
 
+/** How a drift-triggered training run promotes its version. */
+export interface RetrainPromotion {
+  readonly mode: 'production' | 'canary';
+  readonly approvalRequired: boolean;
+}
 
 export interface DriftJobDependencies {
   readonly registry: Pick<RegistryReader, 'getModel' | 'getVersion'>;
@@ -149,8 +159,16 @@ function sampleSeed(model: string, to: Date): number {
 }
 
 /** The training run input of a retrain request: the pipeline's settings, else the production version's lineage. */
-export function retrainInput(model: string, metadata: ModelMetadata, target: RetrainTarget | undefined, runId: string, reason: string) {
+export function retrainInput(
+  model: string,
+  metadata: ModelMetadata,
+  target: RetrainTarget | undefined,
+  runId: string,
+  reason: string,
+  promotion?: RetrainPromotion,
+) {
   return {
+    ...(promotion === undefined ? {} : { promotion_mode: promotion.mode, approval_required: promotion.approvalRequired }),
     run_id: runId,
     model,
     // `mlops train` stores datasets content-addressed, so the production version's data is here.
@@ -273,7 +291,7 @@ export async function runDriftJob(deps: DriftJobDependencies, request: DriftJobR
       const reason = `critical drift (score ${report.drift_score.toFixed(3)}, ${driftedFeatures.length} of ${report.features.length} features drifted) in the ${kind} check`;
       events.push({
         detailType: DRIFT_DETAIL_TYPES.retrainRequested,
-        detail: retrainInput(model, metadata, deps.settings.retrainTargets?.[model], runId, reason),
+        detail: retrainInput(model, metadata, deps.settings.retrainTargets?.[model], runId, reason, deps.settings.retrainPromotion),
       });
       retrain = { requested: true, reason, run_id: runId };
     }

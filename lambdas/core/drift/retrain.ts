@@ -22,3 +22,11 @@ export interface RetrainLedger {
   /** Records the claim and returns true when the rule above allows it, atomically; else returns false and records nothing. */
   claim(model: string, claim: RetrainClaim, cooldownMs: number): Promise<{ claimed: boolean; last?: LastRetrain }>;
 }
+
+/** The single-flight lease of the drift job (adapters: DynamoDbDriftLease). */
+export interface DriftLease {
+  /** Takes the lease unless another holder's lease is still running; answers who holds it otherwise. */
+  acquire(holder: string, now: Date, durationMs: number): Promise<{ readonly acquired: boolean; readonly holder?: string; readonly expiresAt?: string }>;
+  /** Gives the lease back (only if `holder` still holds it). */
+  release(holder: string): Promise<void>;
+}

@@ -14,6 +14,7 @@ import { ENV, parseJsonEnv } from '#contracts/env.ts';
 import type { ProtectedAttribute } from './fairness.ts';
 import type { GateThresholds } from './gate.ts';
 import { THRESHOLD_POLICIES, checkThresholdPolicy, type ThresholdPolicy } from '#core/metrics/threshold.ts';
+import { MAX_SEED, trainingJobPrefix } from './job-name.ts';
 
 /**
  * What one run of the training pipeline is asked to do, and the settings it runs with.
@@ -42,6 +43,8 @@ export const DEFAULT_PIPELINE_CONFIG: ContractPipelineConfig = pipelineConfig.pa
 /** One run as every step sees it: the request with every default filled in. */
 export interface PipelineRun {
   readonly run_id: string;
+  /** Prefix of the SageMaker training job names of this run (`{prefix}-{seed}`), within the service's rule. */
+  readonly training_job_prefix: string;
   readonly model: string;
   readonly dataset: { readonly key: string; readonly sha256: string | null };
   readonly target: string;
@@ -145,7 +148,7 @@ export function normalizeRun(input: unknown, config: PipelineConfig, now: Date, 
   let seeds = defaults.seeds;
   if (seedsRaw !== undefined && seedsRaw !== null) {
     if (!Array.isArray(seedsRaw) || seedsRaw.length === 0 || seedsRaw.length > 10) fail('seeds', 'must be 1 to 10 integers');
-    if (!seedsRaw.every((s) => Number.isInteger(s) && (s as number) >= 0)) fail('seeds', 'must be non-negative integers');
+    if (!seedsRaw.every((s) => Number.isInteger(s) && (s as number) >= 0 && (s as number) <= MAX_SEED)) fail('seeds', `must be integers from 0 to ${MAX_SEED}`);
     seeds = seedsRaw as number[];
   }
   const parametersRaw = raw.parameters;
@@ -171,8 +174,10 @@ export function normalizeRun(input: unknown, config: PipelineConfig, now: Date, 
     fail('missing_tokens', `must be an array of at most 20 non-empty strings of at most 20 characters, got ${JSON.stringify(missingTokens)}`);
   }
 
+  const runId = optionalString(raw, 'run_id') ?? newId();
   return {
-    run_id: optionalString(raw, 'run_id') ?? newId(),
+    run_id: runId,
+    training_job_prefix: trainingJobPrefix(model, runId),
     model,
     dataset: { key: datasetKey, sha256: datasetSha },
     target,

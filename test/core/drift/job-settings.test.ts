@@ -8,6 +8,7 @@ const DEPLOYED = {
   cooldownMinutes: 60,
   retrainOnCritical: true,
   retrainTargets: { credit: { target: 'Status', positiveLabel: 'bad', datasetKey: 'datasets/credit/a.csv' } },
+  retrainPromotion: { mode: 'canary', approvalRequired: true },
 };
 
 const withField = (path: string[], value: unknown): string => {
@@ -65,8 +66,29 @@ describe('parseDriftJobSettings', () => {
     [['retrainTargets'], [], 'DRIFT_CONFIG field "retrainTargets" must be an object of model name to target, got []'],
     [['retrainTargets', 'credit', 'target'], '', 'DRIFT_CONFIG field "retrainTargets.credit.target" must be a non-empty string, got ""'],
     [['retrainTargets', 'credit', 'bucket'], 'x', 'DRIFT_CONFIG field "retrainTargets.credit.bucket" is not a known field (known: datasetKey, target, positiveLabel), got "x"'],
-    [['window'], '1h', 'DRIFT_CONFIG field "window" is not a known field (known: thresholds, performance, cooldownMinutes, retrainOnCritical, retrainTargets, maxWindowRows), got "1h"'],
+    [['retrainPromotion', 'mode'], 'shadow', 'DRIFT_CONFIG field "retrainPromotion.mode" must be one of "production", "canary", got "shadow"'],
+    [['retrainPromotion'], { mode: 'canary' }, 'DRIFT_CONFIG field "retrainPromotion.approvalRequired" must be true or false, got undefined'],
+    [['window'], '1h', 'DRIFT_CONFIG field "window" is not a known field (known: thresholds, performance, cooldownMinutes, retrainOnCritical, retrainTargets, maxWindowRows, retrainPromotion), got "1h"'],
   ] as [string[], unknown, string][])('refuses %j = %j, naming the field', (path, value, message) => {
     expect(errorOf(withField(path, value))).toBe(message);
+  });
+});
+
+describe('retrain input of a drift-triggered run', () => {
+  it('asks for a canary that waits for approval when the settings say so, and leaves the pipeline defaults otherwise', async () => {
+    const { retrainInput } = await import('#core/drift/job.ts');
+    const metadata = { lineage: { data_sha256: 'a'.repeat(64), target: 'Status' }, output: { positive_label: 'bad' } } as never;
+    expect(retrainInput('credit', metadata, undefined, 'drift-credit-1', 'critical drift', { mode: 'canary', approvalRequired: true })).toMatchObject({
+      promotion_mode: 'canary',
+      approval_required: true,
+      requested_by: 'drift',
+    });
+    const plain = retrainInput('credit', metadata, undefined, 'drift-credit-1', 'critical drift');
+    expect(plain).not.toHaveProperty('promotion_mode');
+    expect(plain).not.toHaveProperty('approval_required');
+    expect(parseDriftJobSettings(JSON.stringify({ ...DEPLOYED, retrainPromotion: { mode: 'canary', approvalRequired: true } })).retrainPromotion).toEqual({
+      mode: 'canary',
+      approvalRequired: true,
+    });
   });
 });
