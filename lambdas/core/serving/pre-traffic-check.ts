@@ -4,6 +4,7 @@
  * every production model. Anything but a valid answer fails the deployment, so a version that cannot load its
  * modules, its model or its layer never gets traffic, even when no client calls during the canary.
  */
+import { API_ROUTES, routePath, type RouteSpec } from '#contracts/routes.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import type { RegistryReader } from '#core/serving/ports.ts';
 
@@ -49,20 +50,20 @@ export function referenceInstance(metadata: ModelMetadata): Record<string, numbe
 
 /** An API Gateway REST proxy event (the shape API Gateway sends the predict function). */
 export function proxyEvent(options: {
-  readonly method: 'GET' | 'POST';
-  readonly resource: string;
+  readonly route: RouteSpec;
   readonly pathParameters?: Readonly<Record<string, string>>;
   readonly body?: unknown;
   readonly requestId?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }): Record<string, unknown> {
   const pathParameters = options.pathParameters ?? {};
-  const path = options.resource.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(pathParameters[name] ?? ''));
+  const { method, resource } = options.route;
+  const path = routePath(options.route, pathParameters);
   const requestId = options.requestId ?? 'pre-traffic';
   return {
-    resource: options.resource,
+    resource,
     path,
-    httpMethod: options.method,
+    httpMethod: method,
     headers: { 'content-type': 'application/json', ...options.headers },
     multiValueHeaders: {},
     queryStringParameters: null,
@@ -70,8 +71,8 @@ export function proxyEvent(options: {
     pathParameters: Object.keys(pathParameters).length === 0 ? null : { ...pathParameters },
     stageVariables: null,
     requestContext: {
-      resourcePath: options.resource,
-      httpMethod: options.method,
+      resourcePath: resource,
+      httpMethod: method,
       path,
       requestId,
       stage: 'pre-traffic',
@@ -116,7 +117,7 @@ export async function runPreTrafficCheck(deps: {
     }
   };
   await attempt('health', async () => {
-    const answer = await deps.invoke(proxyEvent({ method: 'GET', resource: '/v1/health' }));
+    const answer = await deps.invoke(proxyEvent({ route: API_ROUTES.health }));
     return answer.statusCode === 200 ? undefined : `answered ${answer.statusCode}: ${answer.body.slice(0, 300)}`;
   });
   let models: Awaited<ReturnType<typeof deps.registry.listModels>> = [];
@@ -132,8 +133,7 @@ export async function runPreTrafficCheck(deps: {
       if (record === undefined) return `version ${version} of ${model.model} is not in the registry`;
       const answer = await deps.invoke(
         proxyEvent({
-          method: 'POST',
-          resource: '/v1/models/{model}/predict',
+          route: API_ROUTES.predict,
           pathParameters: { model: model.model },
           body: { instances: [referenceInstance(record.metadata)] },
         }),
