@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { trainingJobPrefix } from '#core/pipeline/job-name.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,7 +113,8 @@ describe('the xgboost trainer on the local pipeline (training job stood in)', ()
     expect(result.progress).toEqual(expect.arrayContaining(['PrepareXgboostData', 'TrainXgboostOnSageMaker', 'ConvertXgboostModel', 'Evaluate', 'CompareWithChampion', 'Gate']));
     const [request] = requests;
     expect(request).toMatchObject({
-      TrainingJobName: `credit-xgb-${result.run_id}-42`,
+      // The run's sanitised prefix (lambdas/core/pipeline/job-name.ts): a uuid run id does not fit 63 characters whole.
+      TrainingJobName: `${trainingJobPrefix('credit-xgb', result.run_id)}-42`,
       AlgorithmSpecification: { TrainingImage: 'local', TrainingInputMode: 'File' },
       HyperParameters: { objective: 'binary:logistic', eval_metric: 'auc', seed: '42', num_round: '100' },
       ResourceConfig: { InstanceCount: 2, InstanceType: 'ml.m5.xlarge' },
