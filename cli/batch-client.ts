@@ -3,7 +3,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { CliError, HttpApiError } from './errors.ts';
-import type { ApiEndpoint } from './connection.ts';
+import type { ApiEndpoint } from './endpoint.ts';
 import { LOCAL_ROUTES, routePath, type RouteSpec } from '#contracts/routes.ts';
 
 /**

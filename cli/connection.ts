@@ -14,6 +14,8 @@ import { RegistryService } from '#core/registry/registry-service.ts';
 import { AwsDriftClient, type DriftClient, LocalDriftClient } from './drift-client.ts';
 import { parseDriftJobSettings } from '#core/drift/job-settings.ts';
 import { CliError } from './errors.ts';
+import type { ApiEndpoint } from './endpoint.ts';
+import { PLATFORM_FILE_NAME, type LocalPlatformFile } from '#contracts/local-platform.ts';
 import { LocalPipelineClient, SfnPipelineClient, type PipelineClient } from './pipeline-client.ts';
 import { LocalBatchClient, SfnBatchClient, type BatchClient } from './batch-client.ts';
 
@@ -39,11 +41,7 @@ export interface ConnectionOptions {
   readonly cwd: string;
 }
 
-export interface ApiEndpoint {
-  /** Base URL; routes live under `/v1`. */
-  readonly url: string;
-  readonly apiKey: string;
-}
+export type { ApiEndpoint } from './endpoint.ts';
 
 export interface Connection {
   /** Said in messages: "the local platform at …" or "stack serverless-mlops". */
@@ -69,23 +67,7 @@ export interface Connection {
   close(): void;
 }
 
-/** What `local/start.ts` writes to `<dataDir>/platform.json` while the platform runs. */
-export interface LocalPlatformFile {
-  readonly api_url: string;
-  readonly api_key: string;
-  readonly dynamodb_endpoint: string;
-  readonly s3_endpoint: string;
-  readonly table_name: string;
-  readonly bucket_name: string;
-  /** Captures, feedback and drift reports (absent in files written before drift monitoring). */
-  readonly capture_bucket_name?: string;
-  readonly pid?: number;
-  /** The local SageMaker-runtime server (local/sagemaker-runtime.ts). */
-  readonly sagemaker_runtime_endpoint?: string;
-  readonly lambda_max_artifact_bytes?: number;
-  /** Bucket of batch scoring inputs and outputs. @default "mlops-batch" */
-  readonly batch_bucket_name?: string;
-}
+export type { LocalPlatformFile } from '#contracts/local-platform.ts';
 
 const NOT_RUNNING = 'the local platform is not running: start it with npm start';
 
@@ -100,7 +82,7 @@ function isAlive(pid: number): boolean {
 
 /** Reads and checks `platform.json`; a missing file or a dead pid means the platform is not running. */
 export function readLocalPlatformFile(localDir: string, cwd: string): LocalPlatformFile {
-  const file = resolve(cwd, localDir, 'platform.json');
+  const file = resolve(cwd, localDir, PLATFORM_FILE_NAME);
   if (!existsSync(file)) throw new CliError(`${NOT_RUNNING} (no ${file})`);
   let raw: unknown;
   try {

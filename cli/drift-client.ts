@@ -8,7 +8,7 @@ import { runDriftJob } from '#core/drift/job.ts';
 import { parseWindow, windowSince } from '#core/drift/window.ts';
 import { driftJobAdapters } from '../lambdas/drift-job/adapters.ts';
 import { HttpApiError } from './errors.ts';
-import type { ApiEndpoint } from './connection.ts';
+import type { ApiEndpoint } from './endpoint.ts';
 import { LOCAL_ROUTES, routePath } from '#contracts/routes.ts';
 
 /**

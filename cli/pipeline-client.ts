@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { ApprovalStore } from '#core/pipeline/ports.ts';
 import { CliError, HttpApiError } from './errors.ts';
-import type { ApiEndpoint } from './connection.ts';
+import type { ApiEndpoint } from './endpoint.ts';
 import { LOCAL_ROUTES, routePath, type RouteSpec } from '#contracts/routes.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { HttpApiError } from './errors.ts';
-import type { ApiEndpoint } from './connection.ts';
+import type { ApiEndpoint } from './endpoint.ts';
 import { API_ROUTES, routePath } from '#contracts/routes.ts';
 
 /** Calls `POST /v1/models/{model}/predict` of the inference API, as any client would. */

@@ -3,14 +3,20 @@ import { LOCAL_ROUTES, matchTemplate, type RouteSpec } from '#contracts/routes.t
 import type { ApprovalStore } from '#core/pipeline/ports.ts';
 import type { LocalBatchScoring } from './batch-scoring.ts';
 import type { LocalPipeline } from './pipeline.ts';
-import type { LocalDrift } from './platform.ts';
+import type { LocalEventBus } from './event-bus.ts';
 
 /**
  * The local platform's own routes (`LOCAL_ROUTES` of contracts/routes.ts, which says what each does), for the CLI's
  * `--local` mode where AWS has its own APIs (Step Functions StartExecution, DescribeExecution, SendTaskSuccess; Lambda
  * Invoke). Ids are letters, digits, `_` and `-`; a path with another id is no route of these.
  */
-export function localAdminRoutes(pipeline: LocalPipeline, approvals: ApprovalStore, drift?: LocalDrift, batch?: LocalBatchScoring) {
+/** What the admin routes use of the platform's drift monitoring (`LocalDrift` of local/platform.ts). */
+export interface AdminDrift {
+  run(input: Record<string, unknown>): Promise<unknown>;
+  readonly bus: Pick<LocalEventBus, 'events'>;
+}
+
+export function localAdminRoutes(pipeline: LocalPipeline, approvals: ApprovalStore, drift?: AdminDrift, batch?: LocalBatchScoring) {
   return async ({ method, path, body }: { method: string; path: string; body: string }) => {
     try {
       const is = (route: RouteSpec): boolean => method === route.method && path === route.resource;

@@ -1,6 +1,6 @@
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LocalPlatformFile } from '../cli/connection.ts';
+import { PLATFORM_FILE_NAME, type LocalPlatformFile } from '#contracts/local-platform.ts';
 import { LOCAL_BATCH_BUCKET_NAME, LOCAL_BUCKET_NAME, LOCAL_CAPTURE_BUCKET_NAME, LOCAL_TABLE_NAME, type LocalPlatform } from './platform.ts';
 
 /**
@@ -9,7 +9,7 @@ import { LOCAL_BATCH_BUCKET_NAME, LOCAL_BUCKET_NAME, LOCAL_CAPTURE_BUCKET_NAME, 
  * against an in-process platform write it the same way.
  */
 
-export const PLATFORM_FILE_NAME = 'platform.json';
+export { PLATFORM_FILE_NAME } from '#contracts/local-platform.ts';
 
 export function writePlatformFile(dataDir: string, platform: LocalPlatform, pid: number = process.pid): void {
   const file: LocalPlatformFile = {

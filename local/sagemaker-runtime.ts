@@ -5,12 +5,12 @@ import * as ort from 'onnxruntime-node';
 import { KServeFormatError, readRequestInput } from '#core/serving/kserve-v2.ts';
 import { TRITON_MODEL_VERSION } from '#core/packaging/triton.ts';
 import { extractTarEntries } from '#core/pipeline/tar.ts';
-import { readEndpointBinding, type EndpointBinding } from './endpoint-bindings.ts';
+import { readEndpointBinding, type EndpointBinding } from '#core/packaging/endpoint-bindings.ts';
 
 /**
  * A local server that speaks the SageMaker runtime's `InvokeEndpoint` (`POST /endpoints/{name}/invocations`) with
  * KServe v2 JSON bodies, as Triton on a SageMaker endpoint does, backed by onnxruntime-node. Each endpoint serves
- * the `model.tar.gz` that `mlops --local package` bound to it (local/endpoint-bindings.ts), so the predict handler
+ * the `model.tar.gz` that `mlops --local package` bound to it (core/packaging/endpoint-bindings.ts), so the predict handler
  * runs its real SDK path: its address is `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`. Errors use the runtime's shapes
  * (`x-amzn-ErrorType`: ValidationError 400, ModelError 424, ...).
  */

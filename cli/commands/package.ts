@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
 import { packageForSageMaker } from '#core/packaging/sagemaker-package.ts';
 import { SAGEMAKER_ENDPOINT_NAME_PATTERN } from '#core/registry/records.ts';
-import { writeEndpointBinding } from '../../local/endpoint-bindings.ts';
+import { writeEndpointBinding } from '#core/packaging/endpoint-bindings.ts';
 import { parseVersion } from '../arguments.ts';
 import type { Session } from '../context.ts';
 import { CliError } from '../errors.ts';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tritonModelArchive } from '#core/packaging/triton.ts';
 import { kserveRequest } from '#core/serving/kserve-v2.ts';
-import { writeEndpointBinding } from '../../local/endpoint-bindings.ts';
+import { writeEndpointBinding } from '#core/packaging/endpoint-bindings.ts';
 import { startLocalSageMakerRuntime, type RunningSageMakerRuntime } from '../../local/sagemaker-runtime.ts';
 import { trainCreditModel } from '../../examples/credit/train.ts';
 

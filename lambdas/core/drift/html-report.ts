@@ -8,7 +8,7 @@
  */
 import { CHART_JS_SOURCE } from '#core/vendor/chart-js.ts';
 import type { Distribution } from './distributions.ts';
-import type { DriftReportDocument } from './job.ts';
+import type { DriftReportDocument } from './report-document.ts';
 import type { DriftVerdict, FeatureDrift, PredictionDrift } from './report.ts';
 
 export const VERDICT_COLOURS: Record<DriftVerdict, string> = { ok: '#2e7d32', warning: '#ef6c00', critical: '#c62828', insufficient_data: '#616161' };

@@ -15,15 +15,16 @@ import { Reservoir, SeededRandom } from '#core/data/random.ts';
 import { DRIFT_REPORT_PREFIX, datePartition } from '#core/capture/records.ts';
 import type { ModelMetadata, NumericProfile } from '#core/model/metadata.ts';
 import type { RegistryReader } from '#core/serving/ports.ts';
-import { type Distribution, featureDistributions, numericDistribution } from './distributions.ts';
+import { featureDistributions, numericDistribution } from './distributions.ts';
 import { DRIFT_DETAIL_TYPES, type DriftEvent, type DriftEventPublisher } from './events.ts';
 import { renderDriftHtml } from './html-report.ts';
-import { type LivePerformance, type PerformanceThresholds, livePerformance } from './performance.ts';
-import { type DriftReport, type DriftThresholds, driftReport } from './report.ts';
+import type { DriftReportDocument, DriftRunKind, RetrainOutcome } from './report-document.ts';
+import { type PerformanceThresholds, livePerformance } from './performance.ts';
+import { type DriftThresholds, driftReport } from './report.ts';
 import type { RetrainLedger } from './retrain.ts';
 import { assembleWindow } from './window.ts';
 
-export type DriftRunKind = 'hourly' | 'daily' | 'manual';
+export type { DriftReportDocument, DriftRunKind, RetrainOutcome } from './report-document.ts';
 
 /** Writes a report document. */
 export interface ReportWriter {
@@ -86,37 +87,6 @@ export interface DriftJobRequest {
   /** The window's end (a scheduled event's `time`, so a retried run covers the same window). */
   readonly now: Date;
   readonly kind: DriftRunKind;
-}
-
-export interface RetrainOutcome {
-  readonly requested: boolean;
-  /** Why not, when not requested. */
-  readonly reason: string;
-  readonly run_id?: string;
-}
-
-/** The JSON report. */
-export interface DriftReportDocument extends DriftReport {
-  readonly model: string;
-  readonly model_version: number;
-  readonly kind: DriftRunKind;
-  readonly generated_at: string;
-  readonly window: {
-    readonly from: string;
-    readonly to: string;
-    readonly duration_ms: number;
-    /** Rows captured in the window; above `sampled_rows` when the window was sampled down to the row cap. */
-    readonly captured_rows: number;
-    /** Rows read and compared (at most `maxWindowRows`). */
-    readonly sampled_rows: number;
-  };
-  readonly distributions: Readonly<Record<string, Distribution>>;
-  readonly prediction_distribution?: Distribution;
-  readonly performance: LivePerformance;
-  /** Features whose verdict is warning or critical. */
-  readonly drifted_features: string[];
-  readonly retrain?: RetrainOutcome;
-  readonly report_keys: { readonly json: string; readonly html: string };
 }
 
 export interface DriftJobResult {
