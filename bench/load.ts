@@ -1,6 +1,7 @@
 import { Agent, request } from 'node:http';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { API_ROUTES, routePath } from '#contracts/routes.ts';
 import { CREDIT_INSTANCE } from '../test/support/credit-instances.ts';
 
 /**
@@ -23,7 +24,7 @@ const { values } = parseArgs({
   },
 });
 
-const target = new URL(`/v1/models/${values.model}/predict`, values.url);
+const target = new URL(routePath(API_ROUTES.predict, { model: values.model }), values.url);
 const connections = Number(values.connections);
 const durationMs = Number(values.duration) * 1000;
 const timeoutMs = Number(values.timeout);
