@@ -64,6 +64,10 @@ export const ENV = {
   OUT_OF_RANGE_POLICY: 'OUT_OF_RANGE_POLICY',
   /** Share of the training range tolerated beyond each end (`predict.outOfRangeTolerance`). */
   OUT_OF_RANGE_TOLERANCE: 'OUT_OF_RANGE_TOLERANCE',
+  /** The per-instance out-of-distribution score: `off`, `warn` or `reject` (`predict.outOfDistribution`). */
+  OUT_OF_DISTRIBUTION_POLICY: 'OUT_OF_DISTRIBUTION_POLICY',
+  /** The p-value below which an instance is out of distribution (`predict.outOfDistributionPValue`). */
+  OUT_OF_DISTRIBUTION_P_VALUE: 'OUT_OF_DISTRIBUTION_P_VALUE',
   /** Most instances per explain request (`explain.maxBatchSize`). */
   EXPLAIN_MAX_BATCH_SIZE: 'EXPLAIN_MAX_BATCH_SIZE',
   /** Rows of explain's background sample (`explain.backgroundSize`). */

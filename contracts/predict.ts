@@ -28,6 +28,18 @@ export const predictConfig = strictObject({
   outOfRangeTolerance: numberIn(0, 100)
     .default(0.1)
     .meta({ description: 'Share of the training range (max − min) tolerated below the min and above the max: with 0.1 and `Age` trained on 18–68, 13 to 73 is in range. Env `OUT_OF_RANGE_TOLERANCE`.' }),
+  outOfDistribution: oneOf(OUT_OF_RANGE_POLICIES)
+    .default('off')
+    .meta({
+      description:
+        "The per-instance out-of-distribution score against the answering version's training values ([api.md](api.md#out-of-distribution-score)): `off` computes none; `warn` and `reject` add `ood_score` to each prediction, and for an instance whose p-value is below `outOfDistributionPValue` `warn` lists it in `warnings`, `reject` answers `400 OUT_OF_DISTRIBUTION`. Env `OUT_OF_DISTRIBUTION_POLICY`.",
+    }),
+  outOfDistributionPValue: numberIn(0, 1, true)
+    .default(0.01)
+    .meta({
+      description:
+        "An instance is out of distribution when its p-value (Bonferroni's over its features' tail probabilities among the training values) is below this: at most this share of rows from the training distribution are flagged. Env `OUT_OF_DISTRIBUTION_P_VALUE`.",
+    }),
 }).superRefine((predict, ctx) => {
   if (predict.reservedConcurrency !== undefined && predict.provisionedConcurrency > predict.reservedConcurrency) {
     addIssue(ctx, ['provisionedConcurrency'], `must not exceed predict.reservedConcurrency (${predict.reservedConcurrency})`, predict.provisionedConcurrency);

@@ -93,6 +93,8 @@ export interface LocalPlatformOptions {
    * @default - the config defaults: policy `warn`, tolerance 0.1
    */
   readonly outOfRange?: { readonly policy?: OutOfRangePolicy; readonly tolerance?: number };
+  /** The predict handler's out-of-distribution score (the `OUT_OF_DISTRIBUTION_*` variables, `predict.outOfDistribution*`). @default off */
+  readonly outOfDistribution?: { readonly policy?: OutOfRangePolicy; readonly pValue?: number };
   /** The local batch scoring runner's options (tests shorten retries). */
   readonly batch?: Pick<LocalBatchScoringOptions, 'maxConcurrency' | 'retryIntervalMs' | 'onEvent'>;
 }
@@ -209,10 +211,15 @@ async function importBatchHandler(instance: number): Promise<typeof import('../l
 }
 
 /** Always set, never inherited: a platform started earlier in the same process must not leak its policy. */
-function configureRangeCheckEnvironment(options: NonNullable<LocalPlatformOptions['outOfRange']>): void {
+function configureRangeCheckEnvironment(
+  options: NonNullable<LocalPlatformOptions['outOfRange']>,
+  ood: NonNullable<LocalPlatformOptions['outOfDistribution']> = {},
+): void {
   Object.assign(process.env, {
     [ENV.OUT_OF_RANGE_POLICY]: options.policy ?? 'warn',
     [ENV.OUT_OF_RANGE_TOLERANCE]: String(options.tolerance ?? 0.1),
+    [ENV.OUT_OF_DISTRIBUTION_POLICY]: ood.policy ?? 'off',
+    [ENV.OUT_OF_DISTRIBUTION_P_VALUE]: String(ood.pValue ?? 0.01),
   });
 }
 
@@ -338,7 +345,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
     started.push(sagemakerRuntime);
     configureSageMakerEnvironment(sagemakerRuntime.endpoint, options.sagemaker ?? {});
-    configureRangeCheckEnvironment(options.outOfRange ?? {});
+    configureRangeCheckEnvironment(options.outOfRange ?? {}, options.outOfDistribution ?? {});
 
     // Imported only now: the handler module reads its environment when it loads, as in Lambda.
     const figures = new LiveFigures();

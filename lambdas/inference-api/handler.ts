@@ -181,6 +181,10 @@ const service = new ModelService({
     policy: configEnv(ENV.OUT_OF_RANGE_POLICY, predictConfig.shape.outOfRange, 'predict.outOfRange'),
     tolerance: configEnv(ENV.OUT_OF_RANGE_TOLERANCE, predictConfig.shape.outOfRangeTolerance, 'predict.outOfRangeTolerance'),
   },
+  outOfDistribution: {
+    policy: configEnv(ENV.OUT_OF_DISTRIBUTION_POLICY, predictConfig.shape.outOfDistribution, 'predict.outOfDistribution'),
+    pValue: configEnv(ENV.OUT_OF_DISTRIBUTION_P_VALUE, predictConfig.shape.outOfDistributionPValue, 'predict.outOfDistributionPValue'),
+  },
   explain: {
     maxBatchSize: maxExplainBatchSize,
     backgroundSize: configEnv(ENV.EXPLAIN_BACKGROUND_SIZE, explainConfig.shape.backgroundSize, 'explain.backgroundSize'),

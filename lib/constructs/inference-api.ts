@@ -134,6 +134,8 @@ export class InferenceApi extends Construct {
         [ENV.ONNX_INTRA_OP_THREADS]: String(config.predict.onnxIntraOpThreads),
         [ENV.OUT_OF_RANGE_POLICY]: config.predict.outOfRange,
         [ENV.OUT_OF_RANGE_TOLERANCE]: String(config.predict.outOfRangeTolerance),
+        [ENV.OUT_OF_DISTRIBUTION_POLICY]: config.predict.outOfDistribution,
+        [ENV.OUT_OF_DISTRIBUTION_P_VALUE]: String(config.predict.outOfDistributionPValue),
         [ENV.EXPLAIN_MAX_BATCH_SIZE]: String(config.explain.maxBatchSize),
         [ENV.EXPLAIN_BACKGROUND_SIZE]: String(config.explain.backgroundSize),
         [ENV.EXPLAIN_APPROXIMATION]: config.explain.approximation,

@@ -443,6 +443,8 @@ describe('predict out-of-range settings', () => {
     const config = parseConfig(undefined);
     expect(config.predict.outOfRange).toBe('warn');
     expect(config.predict.outOfRangeTolerance).toBe(0.1);
+    expect(config.predict.outOfDistribution).toBe('off');
+    expect(config.predict.outOfDistributionPValue).toBe(0.01);
   });
 
   it('accepts each policy and a tolerance of 0', () => {
@@ -455,6 +457,8 @@ describe('predict out-of-range settings', () => {
     [{ predict: { outOfRange: 'block' } }, 'config field "predict.outOfRange" must be one of "off", "warn", "reject", got "block"'],
     [{ predict: { outOfRangeTolerance: -0.1 } }, 'config field "predict.outOfRangeTolerance" must be a number from 0 to 100, got -0.1'],
     [{ predict: { outOfRangeTolerance: '0.1' } }, 'config field "predict.outOfRangeTolerance" must be a number from 0 to 100, got "0.1"'],
+    [{ predict: { outOfDistribution: 'block' } }, 'config field "predict.outOfDistribution" must be one of "off", "warn", "reject", got "block"'],
+    [{ predict: { outOfDistributionPValue: 0 } }, 'config field "predict.outOfDistributionPValue" must be a number above 0 and at most 1, got 0'],
   ])('rejects %j naming the field and value', (raw, message) => {
     expect(errorOf(() => parseConfig(raw)).message).toBe(message);
   });

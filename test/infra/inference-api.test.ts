@@ -347,7 +347,13 @@ describe('InferenceApi', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'inference-api', OUT_OF_RANGE_POLICY: 'warn', OUT_OF_RANGE_TOLERANCE: '0.1' }) },
     });
-    const { template: rejecting } = buildStack({ predict: { outOfRange: 'reject', outOfRangeTolerance: 0 } });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'inference-api', OUT_OF_DISTRIBUTION_POLICY: 'off', OUT_OF_DISTRIBUTION_P_VALUE: '0.01' }) },
+    });
+    const { template: rejecting } = buildStack({ predict: { outOfRange: 'reject', outOfRangeTolerance: 0, outOfDistribution: 'warn', outOfDistributionPValue: 0.001 } });
+    rejecting.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ OUT_OF_DISTRIBUTION_POLICY: 'warn', OUT_OF_DISTRIBUTION_P_VALUE: '0.001' }) },
+    });
     rejecting.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'inference-api', OUT_OF_RANGE_POLICY: 'reject', OUT_OF_RANGE_TOLERANCE: '0' }) },
     });

@@ -25,6 +25,8 @@ export const VALIDATION_ERROR_CODES = [
   'NON_FINITE_PREDICTION',
   // Only where the deployment's `predict.outOfRange` is `reject` (lambdas/core/serving/range-check.ts).
   'OUT_OF_RANGE',
+  // Only where the deployment's `predict.outOfDistribution` is `reject` (lambdas/core/serving/ood.ts).
+  'OUT_OF_DISTRIBUTION',
 ] as const;
 
 /** What `POST /v1/models/{model}/feedback` answers 400 with (`lambdas/core/capture/feedback-request.ts`). */
@@ -459,16 +461,27 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
                 properties: {
                   label: { type: 'string' },
                   probability: { type: 'number', minimum: 0, maximum: 1 },
+                  ood_score: {
+                    type: 'number',
+                    minimum: 0,
+                    maximum: 1,
+                    description:
+                      "How unusual the instance is against the answering version's training values: 1 − the Bonferroni p-value of its " +
+                      "features' tail probabilities (0 typical, towards 1 unlike any training row). Present where the deployment's " +
+                      '`predict.outOfDistribution` is `warn` or `reject`',
+                  },
                 },
               },
             },
             warnings: {
               type: 'array',
-              maxItems: 100,
+              maxItems: 200,
               description:
                 "Numeric values outside the answering version's training range widened by the tolerance, where the " +
-                "deployment's `predict.outOfRange` is `warn` (at most 100 listed). Absent when there are none",
-              items: { $ref: '#/components/schemas/OutOfRangeWarning' },
+                "deployment's `predict.outOfRange` is `warn` (at most 100 listed), then instances whose out-of-distribution " +
+                "p-value is below `predict.outOfDistributionPValue`, where `predict.outOfDistribution` is `warn` (at most 100). " +
+                'Absent when there are none',
+              items: { oneOf: [{ $ref: '#/components/schemas/OutOfRangeWarning' }, { $ref: '#/components/schemas/OutOfDistributionWarning' }] },
             },
           },
         },
@@ -482,6 +495,17 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
             value: { type: 'number' },
             min: { type: 'number', description: 'The lowest tolerated value: training min − tolerance × (max − min)' },
             max: { type: 'number', description: 'The highest tolerated value: training max + tolerance × (max − min)' },
+          },
+        },
+        OutOfDistributionWarning: {
+          type: 'object',
+          required: ['instance', 'feature', 'code', 'ood_score', 'p_value'],
+          properties: {
+            instance: { type: 'integer', minimum: 0, description: 'The instance of the batch, counted from 0' },
+            feature: { type: ['string', 'null'], description: 'Its most unusual feature (the smallest tail probability)' },
+            code: { const: 'OUT_OF_DISTRIBUTION' },
+            ood_score: { type: 'number', minimum: 0, maximum: 1 },
+            p_value: { type: 'number', minimum: 0, maximum: 1, description: "Bonferroni's p-value over the instance's features" },
           },
         },
         FeedbackRequest: {

@@ -9,7 +9,8 @@ import { compileSchema, validateInstance, validatePredictRequest, type CompiledS
 import { encodeRows } from '#core/model/encode.ts';
 import type { InputSchema, BinaryOutput, FeatureRow } from '#core/model/metadata.ts';
 import { MODEL_NAME_PATTERN, servingTargetOf, type ModelRecord, type ModelVersionRecord, type Stage } from '#core/registry/records.ts';
-import { compileFeatureBounds, findOutOfRange, rejectOutOfRange, type FeatureBounds, type OutOfRangePolicy, type OutOfRangeWarning } from './range-check.ts';
+import { compileOodScorer, oodScore, type OodScorer } from './ood.ts';
+import { MAX_RANGE_WARNINGS, compileFeatureBounds, findOutOfRange, rejectOutOfRange, type FeatureBounds, type OutOfRangePolicy, type OutOfRangeWarning } from './range-check.ts';
 import type { ArtifactReader, RegistryReader, RemoteScoringEngine, ScoringEngine, ScoringSession, ServingObserver } from './ports.ts';
 import { chooseVariant, type Variant } from './traffic.ts';
 
@@ -17,6 +18,23 @@ import { chooseVariant, type Variant } from './traffic.ts';
 export interface Prediction {
   readonly label: string;
   readonly probability: number;
+  /** The instance's out-of-distribution score (ood.ts), when the deployment's `predict.outOfDistribution` is `warn` or `reject`. */
+  readonly ood_score?: number;
+}
+
+/** One out-of-distribution instance, as a `warn` answer lists it. */
+export interface OodWarning {
+  /** Index of the instance in the request's `instances`. */
+  readonly instance: number;
+  /** Its most unusual feature. */
+  readonly feature: string | null;
+  readonly code: 'OUT_OF_DISTRIBUTION';
+  readonly ood_score: number;
+  readonly p_value: number;
+}
+
+function round6(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
 }
 
 /** The label a probability gets: the version's threshold decides (predict and batch scoring share this rule). */
@@ -55,9 +73,10 @@ export interface PredictResponse {
   readonly predictions: Prediction[];
   /**
    * Values outside the answering version's tolerated training range (policy `warn`), at most
-   * `MAX_RANGE_WARNINGS`; absent when there are none, so in-range answers are unchanged.
+   * `MAX_RANGE_WARNINGS`, then out-of-distribution instances (`predict.outOfDistribution` `warn`); absent when there
+   * are none, so ordinary answers are unchanged.
    */
-  readonly warnings?: OutOfRangeWarning[];
+  readonly warnings?: (OutOfRangeWarning | OodWarning)[];
 }
 
 /** The answer of `POST /v1/models/{model}/explain` (see answer.ts for the per-instance fields). */
@@ -142,6 +161,13 @@ export interface ModelServiceOptions {
    * @default - no range check (the deployment config's default is `warn` with tolerance 0.1)
    */
   readonly outOfRange?: { readonly policy: OutOfRangePolicy; readonly tolerance: number };
+  /**
+   * The per-instance out-of-distribution score (ood.ts): `warn` and `reject` add `ood_score` to each prediction; `warn`
+   * adds a warning for each instance whose p-value is below `pValue`, `reject` refuses such a batch with 400
+   * `OUT_OF_DISTRIBUTION`.
+   * @default - no score (the deployment config's default is `off`)
+   */
+  readonly outOfDistribution?: { readonly policy: OutOfRangePolicy; readonly pValue: number };
   /** The explain route's batch limit, background and approximation. @default DEFAULT_EXPLAIN_SETTINGS */
   readonly explain?: ExplainSettings;
 }
@@ -153,6 +179,8 @@ interface LoadedVersion {
   readonly session: ScoringSession;
   /** The tolerated ranges of its numeric features; empty when the range check is off. */
   readonly bounds: readonly FeatureBounds[];
+  /** Its out-of-distribution scorer; undefined when the score is off. */
+  readonly ood?: OodScorer;
 }
 
 /** A model's serving config with the records of the versions it names. */
@@ -274,7 +302,9 @@ export class ModelService {
     const { production } = resolved;
     const { variant, version, loaded } = await this.route(resolved, options);
     const rows = validatePredictRequest(loaded.schema, body, this.options.maxBatchSize);
-    const warnings = this.checkRange(loaded, rows, version, variant);
+    const rangeWarnings = this.checkRange(loaded, rows, version, variant);
+    const ood = this.checkOod(loaded, rows);
+    const warnings = ood === undefined || ood.warnings.length === 0 ? rangeWarnings : [...(rangeWarnings ?? []), ...ood.warnings];
     const input = encodeRows(version.metadata.preprocessing, rows);
 
     const shadow = variant === 'production' ? resolved.shadow : undefined;
@@ -298,7 +328,8 @@ export class ModelService {
     for (let i = 0; i < rows.length; i++) {
       const probability = probabilities[i] ?? Number.NaN;
       if (!Number.isFinite(probability)) throw nonFinitePrediction(version, variant, i, probability);
-      predictions[i] = { label: labelFor(output, probability), probability };
+      const score = ood?.scores[i];
+      predictions[i] = score === undefined ? { label: labelFor(output, probability), probability } : { label: labelFor(output, probability), probability, ood_score: score };
     }
     const response: PredictResponse = { model: name, model_version: version.version, variant, predictions };
     return warnings === undefined ? response : { ...response, warnings };
@@ -407,6 +438,34 @@ export class ModelService {
     if (this.rangePolicy === 'reject') rejectOutOfRange(loaded.bounds, rows);
     else if (this.rangePolicy === 'warn') return this.warnOutOfRange(loaded.bounds, rows, version, variant);
     return undefined;
+  }
+
+  /**
+   * The out-of-distribution scores of a batch, before scoring: `reject` refuses a batch with an instance below the
+   * p-value (400 `OUT_OF_DISTRIBUTION`, naming the first and its most unusual feature), `warn` returns each instance's
+   * score and a warning per flagged instance (at most `MAX_RANGE_WARNINGS`).
+   */
+  private checkOod(loaded: LoadedVersion, rows: readonly FeatureRow[]): { scores: number[]; warnings: OodWarning[] } | undefined {
+    const settings = this.options.outOfDistribution;
+    if (loaded.ood === undefined || settings === undefined || settings.policy === 'off') return undefined;
+    const scores: number[] = [];
+    const warnings: OodWarning[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const result = oodScore(loaded.ood, rows[i] as FeatureRow);
+      scores.push(round6(result.score));
+      if (result.p_value >= settings.pValue) continue;
+      if (settings.policy === 'reject') {
+        throw new RequestValidationError(
+          'OUT_OF_DISTRIBUTION',
+          `instances[${i}] is out of distribution: p = ${result.p_value.toPrecision(3)} below ${settings.pValue}, most unusual feature "${result.feature}"`,
+          { instance: i, feature: result.feature, p_value: result.p_value, ood_score: result.score },
+        );
+      }
+      if (warnings.length < MAX_RANGE_WARNINGS) {
+        warnings.push({ instance: i, feature: result.feature, code: 'OUT_OF_DISTRIBUTION', ood_score: round6(result.score), p_value: result.p_value });
+      }
+    }
+    return { scores, warnings };
   }
 
   /** A version's explainer, built once per container from its artifact (read again and checked) and baseline. */
@@ -746,7 +805,7 @@ export class ModelService {
         );
       }
       const session = this.options.remoteEngine.createRemoteSession(target.endpoint_name, metadata.preprocessing);
-      return { record, schema: compileSchema(metadata.input_schema), session, bounds: this.boundsOf(record) };
+      return { record, schema: compileSchema(metadata.input_schema), session, bounds: this.boundsOf(record), ...this.oodOf(record) };
     }
     const fail = (code: string, message: string, cause: unknown): never => {
       this.observer.modelLoadFailed({ model, version, reason: code, cause });
@@ -770,7 +829,7 @@ export class ModelService {
       fetchMs: sessionStarted - fetchStarted,
       sessionMs: this.now() - sessionStarted,
     });
-    return { record, schema: compileSchema(metadata.input_schema), session, bounds: this.boundsOf(record) };
+    return { record, schema: compileSchema(metadata.input_schema), session, bounds: this.boundsOf(record), ...this.oodOf(record) };
   }
 
   /** The artifact's bytes, checked against the recorded sha256; failures are reported and answered 503. */
@@ -796,6 +855,13 @@ export class ModelService {
       );
     }
     return bytes;
+  }
+
+  /** Compiled once per loaded version, when the score is on. */
+  private oodOf(record: ModelVersionRecord): { ood?: OodScorer } {
+    const settings = this.options.outOfDistribution;
+    if (settings === undefined || settings.policy === 'off') return {};
+    return { ood: compileOodScorer(record.metadata.input_schema, record.metadata.baseline) };
   }
 
   /** Computed once per loaded version: requests only compare. */

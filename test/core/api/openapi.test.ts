@@ -53,7 +53,7 @@ describe('openApiDocument', () => {
     expect(codesOf(operation('/v1/models/{model}/predict', 'post'), '400')).toContain('OUT_OF_RANGE');
     const response = document.components.schemas.PredictResponse;
     expect(response?.required).not.toContain('warnings');
-    expect(response?.properties?.['warnings']).toMatchObject({ type: 'array', items: { $ref: '#/components/schemas/OutOfRangeWarning' } });
+    expect(response?.properties?.['warnings']).toMatchObject({ type: 'array', items: { oneOf: [{ $ref: '#/components/schemas/OutOfRangeWarning' }, { $ref: '#/components/schemas/OutOfDistributionWarning' }] } });
     expect(document.components.schemas.OutOfRangeWarning?.required).toEqual(['instance', 'feature', 'code', 'value', 'min', 'max']);
   });
 

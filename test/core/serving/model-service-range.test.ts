@@ -101,7 +101,12 @@ class CountingEngine implements ScoringEngine, RemoteScoringEngine {
 
 function service(
   policy: OutOfRangePolicy | undefined,
-  options: { versions?: ModelVersionRecord[]; canary?: { version: number; share: number }; reports?: OutOfRangeReport[] } = {},
+  options: {
+    versions?: ModelVersionRecord[];
+    canary?: { version: number; share: number };
+    reports?: OutOfRangeReport[];
+    ood?: { policy: OutOfRangePolicy; pValue: number };
+  } = {},
 ): { service: ModelService; engine: CountingEngine } {
   const engine = new CountingEngine();
   const observer: ServingObserver = {
@@ -121,6 +126,7 @@ function service(
     cacheTtlMs: 30_000,
     maxBatchSize: 10,
     ...(policy === undefined ? {} : { outOfRange: { policy, tolerance: 0.25 } }),
+    ...(options.ood === undefined ? {} : { outOfDistribution: options.ood }),
   };
   return { service: new ModelService(serviceOptions), engine };
 }
@@ -172,6 +178,43 @@ describe('ModelService range check', () => {
     await expect(remote.predict('m', OUT_OF_RANGE)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
     expect(engine.scored).toBe(0);
     await expect(remote.predict('m', IN_RANGE)).resolves.toMatchObject({ model_version: 1 });
+    expect(engine.scored).toBe(1);
+  });
+});
+
+/** Version 1 with 1 000 training ages spread evenly over 20–60 (its 101 percentiles): what the OOD score compares with. */
+function oodVersion(): ModelVersionRecord {
+  const record = versionRecord(1);
+  const age: NumericProfile = { ...numeric(20, 60), count: 1000, percentiles: Array.from({ length: 101 }, (_, i) => 20 + 0.4 * i) };
+  return { ...record, metadata: { ...record.metadata, baseline: { age } } };
+}
+
+describe('ModelService out-of-distribution score', () => {
+  const batch = { instances: [{ age: 40, income: 1 }, { age: 20.5, income: 1 }, { age: 200, income: 1 }, { age: null, income: 1 }] };
+
+  it('adds nothing under off (the default)', async () => {
+    const response = await service(undefined, { versions: [oodVersion()] }).service.predict('m', batch);
+    expect(Object.keys(response)).toEqual(['model', 'model_version', 'variant', 'predictions']);
+    expect(Object.keys(response.predictions[0] ?? {})).toEqual(['label', 'probability']);
+  });
+
+  it('scores every instance under warn and warns of those below the p-value, naming the feature', async () => {
+    const response = await service(undefined, { versions: [oodVersion()], ood: { policy: 'warn', pValue: 0.01 } }).service.predict('m', batch);
+    const scores = response.predictions.map((p) => p.ood_score ?? Number.NaN);
+    // The median age is typical, the training edge unusual but not flagged, 200 beyond every training value, null unscored.
+    expect(scores[0]).toBeLessThan(0.05);
+    expect(scores[1]).toBeGreaterThan(0.9);
+    expect(scores[2]).toBeGreaterThan(0.99);
+    expect(scores[3]).toBe(0);
+    expect(response.warnings).toEqual([{ instance: 2, feature: 'age', code: 'OUT_OF_DISTRIBUTION', ood_score: scores[2], p_value: 2 / 1001 }]);
+  });
+
+  it('refuses a batch with an out-of-distribution instance under reject, before scoring it', async () => {
+    const { service: s, engine } = service(undefined, { versions: [oodVersion()], ood: { policy: 'reject', pValue: 0.01 } });
+    await expect(s.predict('m', batch)).rejects.toMatchObject({ status: 400, code: 'OUT_OF_DISTRIBUTION', details: { instance: 2, feature: 'age' } });
+    expect(engine.scored).toBe(0);
+    const typical = await s.predict('m', { instances: [{ age: 40, income: 1 }] });
+    expect(typical.predictions[0]?.ood_score).toBeLessThan(0.05);
     expect(engine.scored).toBe(1);
   });
 });
