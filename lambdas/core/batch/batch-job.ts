@@ -395,6 +395,26 @@ export interface CaughtError {
   readonly Cause?: string;
 }
 
+/**
+ * Reads at a time when adding up the parts: a job of 1,000,000 rows has 2,000 of them, and all at once would queue
+ * behind the SDK's 50 sockets (and warn), for no gain over a few dozen in flight.
+ */
+export const FINALIZE_READ_CONCURRENCY = 16;
+
+/** `items.map(fn)` with at most `limit` calls in flight; results in the order of `items`. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
 /** Adds up the parts, merges the errors, writes `manifest.json`; returns the events' summary. */
 export async function finalizeJob(
   deps: Pick<BatchJobDeps, 'objects' | 'now'>,
@@ -403,7 +423,7 @@ export async function finalizeJob(
 ): Promise<BatchJobSummary> {
   const { output } = plan;
   const partKeys = (await deps.objects.list(output.bucket, `${output.prefix}_parts/`)).map((o) => o.key).sort();
-  const parts = await Promise.all(partKeys.map(async (key) => JSON.parse(await deps.objects.getText(output.bucket, key)) as PartSummary));
+  const parts = await mapLimited(partKeys, FINALIZE_READ_CONCURRENCY, async (key) => JSON.parse(await deps.objects.getText(output.bucket, key)) as PartSummary);
   let rows = 0;
   let scored = 0;
   let refused = 0;
@@ -420,7 +440,7 @@ export async function finalizeJob(
   }
   let errorsKey: string | null = null;
   if (errorKeys.length > 0) {
-    const bodies = await Promise.all(errorKeys.map((key) => deps.objects.getText(output.bucket, key)));
+    const bodies = await mapLimited(errorKeys, FINALIZE_READ_CONCURRENCY, (key) => deps.objects.getText(output.bucket, key));
     errorsKey = `${output.prefix}errors.csv`;
     await deps.objects.putText(output.bucket, errorsKey, `${ERRORS_HEADER}\n${bodies.join('')}`, 'text/csv');
   }
