@@ -1,14 +1,16 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../contracts/routes.ts';
 import { parseConfig } from '../../lib/config.ts';
 import { ServerlessMlopsStack, stackIdFor } from '../../lib/serverless-mlops-stack.ts';
 import { type CfnTemplate, checkTemplateLimits } from '../../scripts/aws-limits.ts';
 import { runCfnLint, templatesIn } from '../../scripts/cfn-lint.ts';
+import { RehearsalError, rehearse } from '../../scripts/rehearse.ts';
 import { CFN_LINT } from '../support/optional-tools.ts';
 import { cdkJsonFeatureFlags } from './support.ts';
 
@@ -31,17 +33,20 @@ function onlyResource(template: Template, type: string): CfnResource {
 
 describe('full synth with real bundling', () => {
   const outdir = mkdtempSync(join(tmpdir(), 'mlops-synth-'));
-  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
-
-  it('bundles the function and layer locally, passes cdk-nag, and cfn-lint where it is installed', () => {
+  const config = parseConfig(undefined);
+  let template: Template;
+  // One bundled assembly for every test here (bundling is the slow part): the synth checks and the deploy rehearsal.
+  beforeAll(() => {
     // The same wiring as bin/app.ts, with the feature flags of cdk.json and bundling enabled.
     const app = new App({ outdir, context: cdkJsonFeatureFlags() });
-    const config = parseConfig(undefined);
     const stack = new ServerlessMlopsStack(app, stackIdFor(config), { config });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     app.synth(); // throws on any unacknowledged cdk-nag finding
+    template = Template.fromStack(stack);
+  }, 240_000);
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-    const template = Template.fromStack(stack);
+  it('bundles the function and layer locally, passes cdk-nag, and cfn-lint where it is installed', () => {
     // The predict function, the training pipeline function, the canary-watch function, the drift job, batch scoring
     // and the pre-traffic hook.
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as CfnResource[];
@@ -72,4 +77,44 @@ describe('full synth with real bundling', () => {
       expect(lint.status, lint.output).toBe(0);
     }
   });
+
+  it('rehearses the assembly: every function runs from its own asset with its layers, on the events AWS sends it', async () => {
+    const invocations = await rehearse(outdir);
+    const functions = Object.keys(template.findResources('AWS::Lambda::Function'));
+    // Every function of the template was invoked, each with at least one event, and every invocation worked.
+    expect(new Set(invocations.map((invocation) => invocation.function))).toEqual(new Set(functions));
+    expect(invocations.every((invocation) => invocation.ok)).toBe(true);
+    // The predict function through every route of contracts/routes.ts.
+    expect(invocations.filter((invocation) => invocation.event.startsWith('API Gateway '))).toHaveLength(ROUTES.length);
+  }, 240_000);
+
+  it.each([
+    ['a renamed handler file', (dir: string) => renameSync(join(dir, 'index.js'), join(dir, 'main.js')), /Cannot find module|HandlerNotFound/],
+    [
+      'onnxruntime-node bundled instead of taken from the layer',
+      // What esbuild leaves when the module is bundled: a require of its native binding by a path inside the bundle.
+      (dir: string) => writeFileSync(join(dir, 'index.js'), `require('./bin/napi-v6/linux/x64/onnxruntime_binding.node');\n${readFileSync(join(dir, 'index.js'), 'utf8')}`),
+      /onnxruntime_binding\.node/,
+    ],
+  ] as const)('fails with the function named when a bundle is broken: %s', async (_name, breakIt, cause) => {
+    // Prepare: a copy of the assembly whose predict bundle is broken.
+    const broken = mkdtempSync(join(tmpdir(), 'mlops-broken-'));
+    try {
+      cpSync(outdir, broken, { recursive: true });
+      const [predictId, predict] = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('InferenceApiPredictFunction')) ?? [];
+      expect(predictId).toBeDefined();
+      breakIt(assetDir(broken, (predict as CfnResource).Properties?.['Code']));
+      // Act
+      const error = await rehearse(broken, { only: (id) => id === predictId }).then(
+        () => undefined,
+        (failure: unknown) => failure,
+      );
+      // Assess
+      expect(error).toBeInstanceOf(RehearsalError);
+      expect((error as Error).message).toContain(`function ${String(predictId)} failed`);
+      expect((error as Error).message).toMatch(cause);
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
