@@ -1,22 +1,12 @@
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { describe, expect, it, vi } from 'vitest';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { describe, expect, it } from 'vitest';
 import type { DriftReportDocument } from '#core/drift/job.ts';
 import { driftMetricsObserver } from '../../lambdas/drift-job/drift-job-handler.ts';
+import { emfRecords } from '../support/emf-records.ts';
 
-/** Each flush of `emit` as its EMF record; an empty flush (what makes Powertools warn "No application metrics to publish") as `{ empty: true }`. */
+/** Each flush of `emit` as its EMF record (an empty flush is `{ empty: true }`). */
 function records(emit: (metrics: Metrics) => void): Record<string, unknown>[] {
-  const metrics = new Metrics({ serviceName: 'drift-job', namespace: 'ServerlessMLOps' });
-  const out: Record<string, unknown>[] = [];
-  const publish = vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(function (this: Metrics) {
-    out.push(this.hasStoredMetrics() ? (this.serializeMetrics() as unknown as Record<string, unknown>) : { empty: true });
-    this.clearMetrics();
-    this.clearDimensions();
-    this.clearMetadata();
-    return this;
-  });
-  emit(metrics);
-  publish.mockRestore();
-  return out;
+  return emfRecords('drift-job', emit);
 }
 
 const doc = {

@@ -1,23 +1,12 @@
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { describe, expect, it, vi } from 'vitest';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { describe, expect, it } from 'vitest';
 import { ModelUnavailableError, RequestValidationError, TooManyRequestsError } from '#core/api/errors.ts';
 import { MAX_SCORE_VALUES, VariantMetrics, failedVariantOf, scoreSample } from '../../lambdas/inference-api/variant-metrics.ts';
+import { emfRecords } from '../support/emf-records.ts';
 
-/** The EMF records `emit` publishes (metrics output is disabled in tests, so each flush is serialized here; an empty flush is `{ empty: true }`). */
+/** The EMF records `emit` publishes (an empty flush is `{ empty: true }`). */
 function records(emit: (metrics: Metrics) => void): Record<string, unknown>[] {
-  const metrics = new Metrics({ serviceName: 'inference-api', namespace: 'ServerlessMLOps', defaultDimensions: { environment: 'test' } });
-  const out: Record<string, unknown>[] = [];
-  const publish = vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(function (this: Metrics) {
-    // An empty flush is what makes Powertools warn "No application metrics to publish": recorded as one.
-    out.push(this.hasStoredMetrics() ? (this.serializeMetrics() as unknown as Record<string, unknown>) : { empty: true });
-    this.clearMetrics();
-    this.clearDimensions();
-    this.clearMetadata();
-    return this;
-  });
-  emit(metrics);
-  publish.mockRestore();
-  return out;
+  return emfRecords('inference-api', emit, { environment: 'test' });
 }
 
 describe('VariantMetrics', () => {
