@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 // `route`: the predict route's template and a concrete path (contracts/routes.ts, filled by the parent).
-const { bundlePath, repoRequireFrom, iterations, batchSizes, instance, warmup, referencePath, route } = JSON.parse(process.argv[2]);
+// `plan`: per batch size, the warm calls to time and the untimed warm-up calls before them.
+const { bundlePath, repoRequireFrom, plan, instance, referencePath, route } = JSON.parse(process.argv[2]);
 const nodeRequire = createRequire(repoRequireFrom);
 const ns = (start) => Number(process.hrtime.bigint() - start);
 
@@ -72,7 +73,8 @@ const session = await ort.InferenceSession.create(Buffer.from(reference.onnxBase
 });
 
 const warm = {};
-for (const batch of batchSizes) {
+for (const [batchKey, { iterations, warmup }] of Object.entries(plan)) {
+  const batch = Number(batchKey);
   const body = JSON.stringify({ instances: Array.from({ length: batch }, () => instance) });
   const feeds = { features: new ort.Tensor('float32', Float32Array.from(input[batch]), [batch, columns]) };
   for (let i = 0; i < warmup; i++) {
