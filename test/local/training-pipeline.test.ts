@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCsv } from '#core/data/csv.ts';
+import { toLabelledTable } from '#core/data/table.ts';
 import { datasetKey } from '#core/pipeline/run.ts';
 import { TransientError } from '#core/pipeline/steps.ts';
 import { startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
@@ -135,6 +137,26 @@ describe('training pipeline (local Step Functions)', () => {
     expect(version.metadata.input_schema.features.find((f) => f.name === 'Income')?.type).toBe('numeric');
     const profile = version.metadata.baseline['Income'];
     expect(profile?.type === 'numeric' ? profile.missing_rate : 0).toBeGreaterThan(0.15);
+
+    // The predict API labels by the threshold the trainer chose and stored (maxF1 here, not 0.5).
+    const { threshold, positive_label: positive, negative_label: negative } = version.metadata.output;
+    expect(threshold).not.toBe(0.5);
+    const required = version.metadata.input_schema.features.filter((f) => !f.nullable).map((f) => f.name);
+    const instances = toLabelledTable(parseCsv(new TextDecoder().decode(CREDIT_CSV)), 'Status', 'bad')
+      .rows.filter((row) => required.every((name) => row[name] !== null))
+      .slice(0, 300);
+    const response = await fetch(`${platform.url}/v1/models/credit-tokens/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'k' },
+      body: JSON.stringify({ instances }),
+    });
+    const body = (await response.json()) as unknown;
+    expect(response.status, JSON.stringify(body)).toBe(200);
+    const { predictions } = body as { predictions: { label: string; probability: number }[] };
+    for (const p of predictions) expect(p.label).toBe(p.probability >= threshold ? positive : negative);
+    // Some answers lie between the stored threshold and 0.5, where a fixed 0.5 would label them the other way.
+    const between = predictions.filter((p) => (p.probability - threshold) * (p.probability - 0.5) < 0);
+    expect(between.length).toBeGreaterThan(0);
   });
 
   it('rejects a candidate worse than the champion, and the champion stays', async () => {
