@@ -5,7 +5,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
 import { RequestValidationError } from '#core/api/errors.ts';
 import { parseModelMetadata } from '#core/model/metadata-validation.ts';
-import { parseXgboostModel, xgboostToOnnx, XgboostModelError } from '#core/onnx/xgboost-model.ts';
+import { parseXgboostModelBytes } from '#core/onnx/xgboost-binary.ts';
+import { xgboostToOnnx, XgboostModelError } from '#core/onnx/xgboost-model.ts';
 import { DEFAULT_LAMBDA_MAX_ARTIFACT_BYTES, registerArtifact } from '#core/registry/registration.ts';
 import type { ServingTarget } from '#core/registry/records.ts';
 import type { Session } from '../context.ts';
@@ -15,8 +16,9 @@ import { emit } from '../output.ts';
 /**
  * `mlops register --model credit --onnx model.onnx --metadata metadata.json`: checks the
  * artifact against its metadata, uploads it content-addressed and adds a candidate version.
- * `--xgboost model.json` instead of `--onnx` converts an XGBoost model (JSON model format, binary logistic) trained
- * elsewhere into the same ONNX tree ensemble first, fed by the metadata's preprocessing.
+ * `--xgboost model.json` instead of `--onnx` converts an XGBoost model (JSON model format, or the legacy binary one
+ * that SageMaker's built-in algorithm writes as `xgboost-model`; binary logistic) trained elsewhere into the same ONNX
+ * tree ensemble first, fed by the metadata's preprocessing.
  */
 
 interface RegisterOptions {
@@ -82,9 +84,10 @@ function artifactBytes(options: RegisterOptions, metadata: unknown, cwd: string)
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   const path = options.xgboost as string;
-  const model = readJson(path, cwd, 'XGBoost model file');
+  const model = readFile(path, cwd, 'XGBoost model file');
   try {
-    return xgboostToOnnx(parseXgboostModel(model), parseModelMetadata(metadata).preprocessing);
+    // Its JSON model format, or the legacy binary one (SageMaker's built-in algorithm's `xgboost-model`).
+    return xgboostToOnnx(parseXgboostModelBytes(new Uint8Array(model.buffer, model.byteOffset, model.byteLength)), parseModelMetadata(metadata).preprocessing);
   } catch (error) {
     if (error instanceof XgboostModelError) throw new CliError(`${path}: ${error.message}`);
     if (error instanceof RequestValidationError) throw new CliError(error.message);
@@ -102,7 +105,7 @@ export function registerCommand(program: Command, session: Session): void {
     .description('register an ONNX artifact (or an XGBoost model) and its metadata as a new candidate version (same bytes: the existing version)')
     .requiredOption('-m, --model <name>', 'model name (created on first use)')
     .option('--onnx <file>', 'the ONNX artifact (model.onnx)')
-    .option('--xgboost <file>', 'instead of --onnx: an XGBoost model in its JSON format (binary:logistic), converted to ONNX')
+    .option('--xgboost <file>', 'instead of --onnx: an XGBoost model (binary:logistic) in its JSON format or the legacy binary one (xgboost-model), converted to ONNX')
     .requiredOption('--metadata <file>', 'its metadata (metadata.json, as the trainer writes it)')
     .option('--description <text>', "the model's description")
     .option('--reason <text>', 'why, recorded in the audit trail')

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { extractTarEntries } from '#core/pipeline/tar.ts';
 import { runMlops, runMlopsJson, type CliResult } from '../support/mlops-cli.ts';
 import { startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
 import { writePlatformFile } from '../../local/platform-file.ts';
@@ -61,6 +62,32 @@ describe('mlops --local register --xgboost', () => {
     }
     expect(answered.length).toBe(probabilities.length);
     answered.forEach((p, i) => expect(Math.abs(p - (probabilities[i] as number))).toBeLessThanOrEqual(1e-6));
+  });
+
+  it('registers the xgboost-model file SageMaker’s built-in algorithm writes (legacy binary format) with the same probabilities', async () => {
+    // Prepare: the binary model out of the job's model.tar.gz (written by real XGBoost 1.7 as the algorithm does).
+    const binary = extractTarEntries(readFileSync(join(fixtures, 'imputed/sagemaker-model.tar.gz'))).get('xgboost-model') as Uint8Array;
+    const path = join(workDir, 'xgboost-model');
+    writeFileSync(path, binary);
+
+    // Act
+    const registered = await runMlopsJson<{ version: { version: number } }>(
+      local(['register', '--model', 'credit-xgb-bin', '--xgboost', path, '--metadata', join(fixtures, 'imputed/metadata.json')]),
+      { cwd: workDir },
+    );
+    await mlops('promote', '--model', 'credit-xgb-bin', '--version', String(registered.version.version), '--reason', 'xgboost');
+
+    // Assess: the first 100 fixture rows through the API.
+    const { rows } = JSON.parse(readFileSync(join(fixtures, 'rows.json'), 'utf8')) as { rows: unknown[] };
+    const { probabilities } = JSON.parse(readFileSync(join(fixtures, 'imputed/expected.json'), 'utf8')) as { probabilities: number[] };
+    const response = await fetch(`${platform.url}/v1/models/credit-xgb-bin/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': platform.apiKey },
+      body: JSON.stringify({ instances: rows.slice(0, 100) }),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { predictions: { probability: number }[] };
+    body.predictions.forEach((p, i) => expect(Math.abs(p.probability - (probabilities[i] as number))).toBeLessThanOrEqual(1e-6));
   });
 
   it('refuses a model it cannot convert, or both artifacts at once, in one line', async () => {
