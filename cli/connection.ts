@@ -18,6 +18,7 @@ import type { ApiEndpoint } from './endpoint.ts';
 import { PLATFORM_FILE_NAME, type LocalPlatformFile } from '#contracts/local-platform.ts';
 import { LocalPipelineClient, SfnPipelineClient, type PipelineClient } from './pipeline-client.ts';
 import { LocalBatchClient, SfnBatchClient, type BatchClient } from './batch-client.ts';
+import { asError } from '#core/errors.ts';
 
 /**
  * Where the CLI's commands go: the registry (DynamoDB), the artifact bucket (S3), the
@@ -88,7 +89,7 @@ export function readLocalPlatformFile(localDir: string, cwd: string): LocalPlatf
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new CliError(`${file} is not valid JSON (${(error as Error).message}): restart the local platform with npm start`);
+    throw new CliError(`${file} is not valid JSON (${asError(error).message}): restart the local platform with npm start`);
   }
   const record = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   const fields = ['api_url', 'api_key', 'dynamodb_endpoint', 's3_endpoint', 'table_name', 'bucket_name'] as const;

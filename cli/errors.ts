@@ -1,4 +1,4 @@
-import { ApiError } from '#core/api/errors.ts';
+import { ApiError } from '#core/errors.ts';
 
 /**
  * Errors the CLI reports as one line. Anything thrown ends up in `describeError`, which turns

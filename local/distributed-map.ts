@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { parseCsvRecords } from '#core/data/csv.ts';
+import { asError } from '#core/errors.ts';
 
 /**
  * The Distributed Map on this machine. aws-local-stepfunctions runs a `Map` state over an array in its input only: it
@@ -146,7 +147,7 @@ async function runDistributedMap(state: Json, processor: Json, input: unknown, o
   try {
     text = await options.objects.getText(location.Bucket, location.Key);
   } catch (error) {
-    throw new StatesError('States.ItemReaderFailed', `cannot read s3://${location.Bucket}/${location.Key}: ${(error as Error).message}`);
+    throw new StatesError('States.ItemReaderFailed', `cannot read s3://${location.Bucket}/${location.Key}: ${asError(error).message}`);
   }
   const values = readItems(text, (reader['ReaderConfig'] as Json | undefined) ?? {}, location.Key);
   const selector = state['ItemSelector'];

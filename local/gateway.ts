@@ -2,7 +2,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { MAX_ECHOED_STRING_LENGTH, truncateText } from '../lambdas/core/api/errors.ts';
+import { MAX_ECHOED_STRING_LENGTH, truncateText } from '../lambdas/core/errors.ts';
 import { matchRoute, ROUTES } from '#contracts/routes.ts';
 
 /**

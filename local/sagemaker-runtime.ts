@@ -6,6 +6,7 @@ import { KServeFormatError, readRequestInput } from '#core/serving/kserve-v2.ts'
 import { TRITON_MODEL_VERSION } from '#core/packaging/triton.ts';
 import { extractTarEntries } from '#core/pipeline/tar.ts';
 import { readEndpointBinding, type EndpointBinding } from '#core/packaging/endpoint-bindings.ts';
+import { asError } from '#core/errors.ts';
 
 /**
  * A local server that speaks the SageMaker runtime's `InvokeEndpoint` (`POST /endpoints/{name}/invocations`) with
@@ -114,7 +115,7 @@ export async function startLocalSageMakerRuntime(options: LocalSageMakerRuntimeO
     try {
       pkg = await load(binding);
     } catch (error) {
-      sendError(response, 424, 'ModelError', `the model of endpoint ${endpointName} failed to load: ${(error as Error).message}`, { OriginalStatusCode: 500 });
+      sendError(response, 424, 'ModelError', `the model of endpoint ${endpointName} failed to load: ${asError(error).message}`, { OriginalStatusCode: 500 });
       return;
     }
     try {
@@ -135,7 +136,7 @@ export async function startLocalSageMakerRuntime(options: LocalSageMakerRuntimeO
     } catch (error) {
       // Triton answers 400 to a request it cannot run; SageMaker passes a container's error on as ModelError.
       const status = error instanceof KServeFormatError || error instanceof SyntaxError ? 400 : 500;
-      sendError(response, 424, 'ModelError', `Received client error (${status}) from model: ${(error as Error).message}`, { OriginalStatusCode: status });
+      sendError(response, 424, 'ModelError', `Received client error (${status}) from model: ${asError(error).message}`, { OriginalStatusCode: status });
     }
   }
 
@@ -154,7 +155,7 @@ export async function startLocalSageMakerRuntime(options: LocalSageMakerRuntimeO
       return;
     }
     invoke(endpointName, request, response).catch((error: unknown) => {
-      if (!response.headersSent) sendError(response, 500, 'InternalFailure', (error as Error).message);
+      if (!response.headersSent) sendError(response, 500, 'InternalFailure', asError(error).message);
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -10,6 +10,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_SEED, TRAINING_JOB_NAME, trainingJobPrefix } from '#core/pipeline/job-name.ts';
 import { ALARM_METRIC_LAG_SECONDS } from '#contracts/observability.ts';
+import { asError } from '#core/errors.ts';
 
 type Json = Record<string, unknown>;
 interface Resource {
@@ -188,7 +189,7 @@ function checkStateMachines(template: CfnTemplate, modelNames: readonly string[]
     try {
       parsed = JSON.parse(definition);
     } catch (error) {
-      problems.push(`${id}: the definition is not JSON after its substitutions: ${(error as Error).message}`);
+      problems.push(`${id}: the definition is not JSON after its substitutions: ${asError(error).message}`);
       continue;
     }
     for (const expression of trainingJobNameExpressions(parsed)) {

@@ -10,6 +10,7 @@ import type { Session } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { emit, formatFields, formatTable } from '../output.ts';
 import type { DriftSpan } from '../drift-client.ts';
+import { asError } from '#core/errors.ts';
 
 const fmt = (value: number | null | undefined, digits = 4): string =>
   value === null || value === undefined ? '-' : Math.abs(value) > 0 && Math.abs(value) < 1e-4 ? value.toExponential(2) : value.toFixed(digits);
@@ -20,7 +21,7 @@ function readCsv(cwd: string, file: string, option: string) {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new CliError(`${option} ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    throw new CliError(`${option} ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : asError(error).message}`);
   }
   try {
     return parseCsv(text);

@@ -5,6 +5,7 @@ import type { Session } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { emit, formatFields, formatTable } from '../output.ts';
 import { callPredict } from '../predict-client.ts';
+import { asError } from '#core/errors.ts';
 
 /** `mlops predict --model credit --instances '[{…}]'`: scores rows through the inference API. */
 
@@ -21,7 +22,7 @@ export function parseInstances(text: string, source: string): unknown[] {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new CliError(`${source} is not valid JSON: ${(error as Error).message}`);
+    throw new CliError(`${source} is not valid JSON: ${asError(error).message}`);
   }
   if (Array.isArray(value)) return value;
   if (typeof value === 'object' && value !== null) {
@@ -42,7 +43,7 @@ function readInput(options: PredictOptions, cwd: string): unknown[] {
   try {
     text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(cwd, file), 'utf8');
   } catch (error) {
-    throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? asError(error).message}`);
   }
   return parseInstances(text, file);
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
-import { RequestValidationError } from '#core/api/errors.ts';
+import { RequestValidationError, asError } from '#core/errors.ts';
 import { parseModelMetadata } from '#core/model/metadata-validation.ts';
 import { parseXgboostModelBytes } from '#core/onnx/xgboost-binary.ts';
 import { xgboostToOnnx, XgboostModelError } from '#core/onnx/xgboost-model.ts';
@@ -58,7 +58,7 @@ function readFile(path: string, cwd: string, what: string): Buffer {
     return readFileSync(resolve(cwd, path));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(code === 'ENOENT' ? `${what} ${path} does not exist` : `cannot read ${what} ${path}: ${code ?? (error as Error).message}`);
+    throw new CliError(code === 'ENOENT' ? `${what} ${path} does not exist` : `cannot read ${what} ${path}: ${code ?? asError(error).message}`);
   }
 }
 
@@ -67,7 +67,7 @@ function readJson(path: string, cwd: string, what = 'metadata file'): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new CliError(`${what} ${path} is not valid JSON: ${(error as Error).message}`);
+    throw new CliError(`${what} ${path} is not valid JSON: ${asError(error).message}`);
   }
 }
 

@@ -10,6 +10,7 @@ import { CliError } from '../errors.ts';
 import type { RunInput } from '../pipeline-client.ts';
 import { followRun, reportRun, summarizeRun } from '../run-report.ts';
 import { emit } from '../output.ts';
+import { asError } from '#core/errors.ts';
 
 /**
  * `mlops train --data credit.csv --target Status --positive bad --model credit`: uploads the
@@ -41,7 +42,7 @@ function readData(path: string, cwd: string): Uint8Array {
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(code === 'ENOENT' ? `data file ${path} does not exist` : `cannot read data file ${path}: ${code ?? (error as Error).message}`);
+    throw new CliError(code === 'ENOENT' ? `data file ${path} does not exist` : `cannot read data file ${path}: ${code ?? asError(error).message}`);
   }
 }
 

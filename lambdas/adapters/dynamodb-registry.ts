@@ -7,7 +7,7 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { ConflictError } from '#core/api/errors.ts';
+import { ConflictError } from '#core/errors.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import type { ChangeResult, ModelChange, RegistryStore, VersionUpdate } from '#core/registry/ports.ts';
 import {

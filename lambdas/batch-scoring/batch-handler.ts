@@ -9,7 +9,7 @@ import {
   type CaughtError,
   type PartSummary,
 } from '#core/batch/batch-job.ts';
-import { RequestValidationError } from '#core/api/errors.ts';
+import { RequestValidationError } from '#core/errors.ts';
 
 /**
  * The batch scoring function's dispatch, without AWS: Step Functions invokes it with `{ "step": ... }` from

@@ -18,6 +18,7 @@ import { registryConfig } from '#contracts/registry.ts';
 import { logger, metrics, tracer } from '#shared/powertools.ts';
 import { createBatchScoringHandler, type BatchStepEvent } from './batch-handler.ts';
 import { BATCH_METRICS } from '#contracts/metrics.ts';
+import { asError } from '#core/errors.ts';
 
 /**
  * Lambda entry of batch scoring: every Lambda task of step-functions/batch-scoring.asl.json (plan, each batch of the
@@ -42,7 +43,7 @@ const service = new ModelService({
   observer: {
     modelLoaded: ({ model, version, bytes, fetchMs, sessionMs }) =>
       logger.info('model loaded', { model, model_version: version, bytes, fetch_ms: fetchMs, session_ms: sessionMs }),
-    modelLoadFailed: ({ model, version, reason, cause }) => logger.error('model load failed', { model, model_version: version, reason, error: cause as Error }),
+    modelLoadFailed: ({ model, version, reason, cause }) => logger.error('model load failed', { model, model_version: version, reason, error: asError(cause) }),
     canaryFallback: () => undefined,
     shadowScored: () => undefined,
     shadowFailed: () => undefined,
@@ -79,7 +80,7 @@ export async function batchScoringHandler(event: BatchStepEvent): Promise<unknow
   try {
     return await dispatch(event);
   } catch (error) {
-    logger.error('batch step failed', { error: error as Error });
+    logger.error('batch step failed', { error: asError(error) });
     metrics.addMetric(BATCH_METRICS.stepErrors, MetricUnit.Count, 1);
     throw error;
   } finally {

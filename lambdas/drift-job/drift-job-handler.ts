@@ -6,6 +6,7 @@ import { parseDriftJobEvent } from '#core/drift/job-event.ts';
 import type { DriftLease } from '#core/drift/retrain.ts';
 import type { RegistryReader } from '#core/serving/ports.ts';
 import { DRIFT_METRICS, METRIC_DIMENSIONS } from '#contracts/metrics.ts';
+import { asError } from '#core/errors.ts';
 
 export interface DriftJobHandlerOptions extends Omit<DriftJobDependencies, 'registry'> {
   readonly registry: Pick<RegistryReader, 'getModel' | 'getVersion' | 'listModels'>;
@@ -81,7 +82,7 @@ export function createDriftJobHandler(options: DriftJobHandlerOptions) {
     try {
       return await run(invocation);
     } finally {
-      await lease.store.release(holder).catch((error: unknown) => logger.warn('drift lease not released; it expires by itself', { error: error as Error }));
+      await lease.store.release(holder).catch((error: unknown) => logger.warn('drift lease not released; it expires by itself', { error: asError(error) }));
     }
   };
 
@@ -106,7 +107,7 @@ export function createDriftJobHandler(options: DriftJobHandlerOptions) {
         });
         results.push(document);
       } catch (error) {
-        logger.error('drift check failed', { model, error: error as Error });
+        logger.error('drift check failed', { model, error: asError(error) });
         failures.push({ model, error: error instanceof Error ? error.message : String(error) });
       }
     }

@@ -1,15 +1,8 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import {
-  ApiError,
-  MethodNotAllowedError,
-  ModelUnavailableError,
-  NotFoundError,
-  PayloadTooLargeError,
-  RequestValidationError,
-  toErrorResponse,
-} from '#core/api/errors.ts';
+import { ApiError, MethodNotAllowedError, ModelUnavailableError, NotFoundError, PayloadTooLargeError, RequestValidationError, asError } from '#core/errors.ts';
+import { toErrorResponse } from '#core/api/errors.ts';
 import { parseJsonBody } from '#core/api/predict-request.ts';
 import type { ModelService } from '#core/serving/model-service.ts';
 import type { FeedbackSink } from '#core/capture/ports.ts';
@@ -141,7 +134,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       () => true,
       (error: unknown) => {
         const failed = (error as { failed?: unknown[] }).failed;
-        logger.error('prediction capture failed', { request_id: requestId, error: error as Error, records: failed });
+        logger.error('prediction capture failed', { request_id: requestId, error: asError(error), records: failed });
         const captureMetric = metrics.singleMetric();
         captureMetric.addDimension(METRIC_DIMENSIONS.model, response.model);
         captureMetric.addMetric(API_METRICS.captureFailures, MetricUnit.Count, failed?.length ?? instances.length);
@@ -281,7 +274,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       if (error instanceof ApiError && status < 500) {
         logger.info('request refused', { status, code: body.error.code, details: body.error.details });
       } else {
-        logger.error('request failed', { status, code: body.error.code, error: error as Error });
+        logger.error('request failed', { status, code: body.error.code, error: asError(error) });
       }
       const errorMetric = metrics.singleMetric();
       errorMetric.addDimension(METRIC_DIMENSIONS.code, body.error.code);

@@ -30,6 +30,7 @@ import { createMetrics, logger, metrics, tracer } from '#shared/powertools.ts';
 import { createApiHandler } from './api-handler.ts';
 import { VariantMetrics } from './variant-metrics.ts';
 import { API_METRICS, METRIC_DIMENSIONS } from '#contracts/metrics.ts';
+import { asError } from '#core/errors.ts';
 
 /**
  * Lambda entry of the inference API (all routes). Clients, caches and loaded models live
@@ -57,7 +58,7 @@ const observer: ServingObserver = {
     loadMetric.addMetric(API_METRICS.modelLoadTime, MetricUnit.Milliseconds, fetchMs + sessionMs);
   },
   modelLoadFailed({ model, version, reason, cause }) {
-    logger.error('model load failed', { model, model_version: version, reason, error: cause as Error });
+    logger.error('model load failed', { model, model_version: version, reason, error: asError(cause) });
   },
   productionFallback({ model, production_version, serving_version, reason, cause }) {
     // One line naming both versions (runbook: docs/operations/alarms/production-fallback.md).
@@ -66,7 +67,7 @@ const observer: ServingObserver = {
       production_version,
       serving_version,
       reason,
-      error: cause as Error,
+      error: asError(cause),
     });
     const fallbackMetric = metrics.singleMetric();
     fallbackMetric.addDimension(METRIC_DIMENSIONS.model, model);
@@ -75,13 +76,13 @@ const observer: ServingObserver = {
     fallbackMetric.addMetric(API_METRICS.productionFallbacks, MetricUnit.Count, 1);
   },
   staleServingConfig({ model, production_version, age_ms, cause }) {
-    logger.warn('registry unreadable; serving the last known serving config', { model, production_version, age_ms, error: cause as Error });
+    logger.warn('registry unreadable; serving the last known serving config', { model, production_version, age_ms, error: asError(cause) });
     const staleMetric = metrics.singleMetric();
     staleMetric.addDimension(METRIC_DIMENSIONS.model, model);
     staleMetric.addMetric(API_METRICS.staleServingConfig, MetricUnit.Count, 1);
   },
   canaryFallback({ model, canary_version, production_version, reason, cause }) {
-    logger.warn('canary cannot serve; production answered', { model, canary_version, production_version, reason, error: cause as Error });
+    logger.warn('canary cannot serve; production answered', { model, canary_version, production_version, reason, error: asError(cause) });
     const fallbackMetric = metrics.singleMetric();
     fallbackMetric.addDimension(METRIC_DIMENSIONS.model, model);
     fallbackMetric.addMetric(API_METRICS.canaryFallbacks, MetricUnit.Count, 1);
@@ -110,7 +111,7 @@ const observer: ServingObserver = {
     shadowMetric.addMetric(API_METRICS.shadowDisagreements, MetricUnit.Count, disagreements);
   },
   shadowFailed({ model, production_version, shadow_version, reason, cause }) {
-    logger.warn('shadow failed to score', { model, production_version, shadow_version, reason, error: cause as Error });
+    logger.warn('shadow failed to score', { model, production_version, shadow_version, reason, error: asError(cause) });
     const shadowMetric = metrics.singleMetric();
     shadowMetric.addDimension(METRIC_DIMENSIONS.model, model);
     shadowMetric.addMetric(API_METRICS.shadowFailures, MetricUnit.Count, 1);
@@ -141,7 +142,7 @@ const endpointObserver: EndpointObserver = {
     retryMetric.addMetric(API_METRICS.endpointThrottleRetries, MetricUnit.Count, 1);
   },
   endpointFailed({ endpoint, code, kind, attempts, cause }) {
-    logger.error('endpoint call failed', { endpoint, code, kind, attempts, error: cause as Error });
+    logger.error('endpoint call failed', { endpoint, code, kind, attempts, error: asError(cause) });
     const failureMetric = metrics.singleMetric();
     failureMetric.addDimension(METRIC_DIMENSIONS.endpoint, endpoint);
     failureMetric.addDimension(METRIC_DIMENSIONS.code, code);
@@ -206,7 +207,7 @@ export const localCaptureSink =
   captureStreamName === '' && captureStore !== undefined
     ? new S3BatchCaptureSink(captureStore, {
         flushIntervalMs: integerEnv('CAPTURE_FLUSH_INTERVAL_MS', 1000),
-        onFlushError: (error, records) => logger.error('capture flush failed; records kept for the next flush', { records, error: error as Error }),
+        onFlushError: (error, records) => logger.error('capture flush failed; records kept for the next flush', { records, error: asError(error) }),
         onDrop: (records) => {
           logger.warn('capture buffer full; records dropped', { records });
           const dropMetric = metrics.singleMetric();

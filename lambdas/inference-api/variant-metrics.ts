@@ -1,5 +1,5 @@
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { ApiError } from '#core/api/errors.ts';
+import { ApiError } from '#core/errors.ts';
 import { METRIC_DIMENSIONS, VARIANT_METRICS } from '#contracts/metrics.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { asError } from '#core/api/errors.ts';
+import { asError } from '#core/errors.ts';
 import type { GateDecision } from '#core/pipeline/gate.ts';
 import { TransientError, type PipelineSteps } from '#core/pipeline/steps.ts';
 import { METRIC_DIMENSIONS, PIPELINE_METRICS } from '#contracts/metrics.ts';

@@ -1,6 +1,6 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it } from 'vitest';
-import { ModelUnavailableError, RequestValidationError, TooManyRequestsError } from '#core/api/errors.ts';
+import { ModelUnavailableError, RequestValidationError, TooManyRequestsError } from '#core/errors.ts';
 import { MAX_SCORE_VALUES, VariantMetrics, failedVariantOf, scoreSample } from '../../lambdas/inference-api/variant-metrics.ts';
 import { emfRecords } from '../support/emf-records.ts';
 

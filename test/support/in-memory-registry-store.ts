@@ -3,7 +3,7 @@
  * DynamoDB adapter (conditional writes on the model revision, idempotent client tokens),
  * without a database.
  */
-import { ConflictError } from '#core/api/errors.ts';
+import { ConflictError } from '#core/errors.ts';
 import type { ChangeResult, ModelChange, RegistryStore } from '#core/registry/ports.ts';
 import type { AuditRecord, ModelRecord, ModelVersionRecord } from '#core/registry/records.ts';
 

@@ -6,7 +6,7 @@
  * the store's own port: what the in-memory store re-implements must answer as DynamoDB does.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError } from '#core/api/errors.ts';
+import { ConflictError } from '#core/errors.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import type { ModelChange, RegistryStore } from '#core/registry/ports.ts';
 import type { ArtifactLocation, AuditRecord, ModelRecord, ModelVersionRecord } from '#core/registry/records.ts';

@@ -1,5 +1,5 @@
 import type { CategoricalFeatureSpec, FeatureRow, FeatureSpec, FeatureValue, InputSchema } from '#core/model/metadata.ts';
-import { RequestValidationError } from './errors.ts';
+import { RequestValidationError } from '#core/errors.ts';
 
 /**
  * Turns a predict request body into validated feature rows, or throws a

@@ -14,7 +14,7 @@
  * Output layout under the output prefix: `scored/{object}/part-{line}.{csv|jsonl}`, `errors/{object}/part-{line}.csv`
  * (merged into `errors.csv`), `_parts/{object}/{line}.json`, `manifest.json`.
  */
-import { RequestValidationError } from '#core/api/errors.ts';
+import { RequestValidationError } from '#core/errors.ts';
 import { isMissingCell } from '#core/data/table.ts';
 import type { BatchScores, ResolvedVersion, RowScore } from '#core/serving/model-service.ts';
 

@@ -1,4 +1,4 @@
-import { RequestValidationError } from '#core/api/errors.ts';
+import { RequestValidationError } from '#core/errors.ts';
 import type { BinaryOutput } from '#core/model/metadata.ts';
 import type { FeedbackRecord } from './records.ts';
 

@@ -4,7 +4,7 @@
  * (`{"model": "credit", "window": "1h"}`, what `mlops drift run` sends; `{"model": "credit", "since": "<ISO time>"}` for
  * `--since`: the window from that time to the check's).
  */
-import { RequestValidationError } from '#core/api/errors.ts';
+import { RequestValidationError, asError } from '#core/errors.ts';
 import type { DriftRunKind } from './job.ts';
 import { parseWindow, windowSince } from './window.ts';
 
@@ -37,7 +37,7 @@ export function parseDriftJobEvent(event: unknown, now: Date): DriftJobInvocatio
     try {
       windowMs = windowSince(raw.since, at);
     } catch (error) {
-      invalid('since', (error as Error).message);
+      invalid('since', asError(error).message);
     }
   } else {
     const windowText = raw.window ?? (kind === 'daily' ? '24h' : '1h');
@@ -45,7 +45,7 @@ export function parseDriftJobEvent(event: unknown, now: Date): DriftJobInvocatio
     try {
       windowMs = parseWindow(windowText);
     } catch (error) {
-      invalid('window', (error as Error).message);
+      invalid('window', asError(error).message);
     }
   }
   let models: string[] | undefined;

@@ -8,7 +8,7 @@
  * the same documents as `drift-reports/{model}/latest.json|.html`.
  */
 import { DEFAULT_MAX_WINDOW_ROWS } from '#contracts/drift.ts';
-import { NotFoundError } from '#core/api/errors.ts';
+import { NotFoundError } from '#core/errors.ts';
 import type { CaptureReader } from '#core/capture/ports.ts';
 import type { CaptureRecord } from '#core/capture/records.ts';
 import { Reservoir, SeededRandom } from '#core/data/random.ts';

@@ -7,17 +7,13 @@
  * `maxDrop` it is `degraded`. Fewer than `minLabels` joined rows, or one class only (no AUC), give
  * `insufficient_data` for that metric.
  */
-import { DEFAULT_PERFORMANCE_THRESHOLDS as CONTRACT_PERFORMANCE_THRESHOLDS } from '#contracts/drift.ts';
+import { DEFAULT_PERFORMANCE_THRESHOLDS as CONTRACT_PERFORMANCE_THRESHOLDS, type PerformanceThresholdsConfig } from '#contracts/drift.ts';
 import type { CaptureRecord, FeedbackRecord } from '#core/capture/records.ts';
 import { rocAuc } from '#core/metrics/classification.ts';
 import type { BinaryOutput } from '#core/model/metadata.ts';
 
-export interface PerformanceThresholds {
-  /** Largest tolerated absolute drop below the holdout metric. */
-  readonly maxDrop: number;
-  /** Fewest joined labels for a verdict. */
-  readonly minLabels: number;
-}
+/** Live performance thresholds: the config's `drift.performanceMaxDrop` and the label minimum (one declaration, in the contracts). */
+export type PerformanceThresholds = PerformanceThresholdsConfig;
 
 /** The defaults (one declaration, in the contracts; `maxDrop` is the config's `drift.performanceMaxDrop`). */
 export const DEFAULT_PERFORMANCE_THRESHOLDS: PerformanceThresholds = CONTRACT_PERFORMANCE_THRESHOLDS;

@@ -61,7 +61,7 @@
  * shareWarning 0.2, shareCritical 0.3, minRows 50, wassersteinBound 0.1 (a tenth of a baseline std beyond noise, so the
  * verdict finds a 0.2 std shift at 3 000 rows, as the test does: docs/drift.md, "Detectable shifts").
  */
-import { DEFAULT_DRIFT_THRESHOLDS as CONTRACT_DRIFT_THRESHOLDS } from '#contracts/drift.ts';
+import { DEFAULT_DRIFT_THRESHOLDS as CONTRACT_DRIFT_THRESHOLDS, type DriftThresholdsConfig } from '#contracts/drift.ts';
 import { chiSquareContingency } from './chi-square.ts';
 import { ksTwoSample } from './ks.ts';
 import { binShares, categoricalPsi, psi, quantileEdges } from './psi.ts';
@@ -70,19 +70,8 @@ import type { CategoricalProfile, FeatureProfile, FeatureRow, NumericProfile } f
 import { categoryCounts, missingCount } from '#core/profile/baseline.ts';
 import { decodeSample } from '#core/profile/sample.ts';
 
-export interface DriftThresholds {
-  /** A test is significant below this p-value. */
-  readonly pValue: number;
-  readonly psiWarning: number;
-  readonly psiCritical: number;
-  /** Share of drifted features for a warning / critical verdict. */
-  readonly shareWarning: number;
-  readonly shareCritical: number;
-  /** Fewer rows (or non-missing values of a feature) than this is insufficient data. */
-  readonly minRows: number;
-  /** Normalised Wasserstein-1 above this is a material shift of a numeric feature. */
-  readonly wassersteinBound: number;
-}
+/** Per-feature and overall drift levels: the config's `drift.thresholds` (one declaration, in the contracts). */
+export type DriftThresholds = DriftThresholdsConfig;
 
 /** The defaults of the deployment config's `drift.thresholds` (one declaration, in the contracts). */
 export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = CONTRACT_DRIFT_THRESHOLDS;

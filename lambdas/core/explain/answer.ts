@@ -6,7 +6,7 @@
  * the version's own session scored within PROBABILITY_TOLERANCE (the session computes in float32). A failure is an
  * InternalCheckError (500 `EXPLANATION_CHECK_FAILED`), never a wrong answer.
  */
-import { InternalCheckError } from '#core/api/errors.ts';
+import { InternalCheckError } from '#core/errors.ts';
 import type { BinaryOutput, FeatureRow, FeatureValue } from '#core/model/metadata.ts';
 import type { BackgroundSource } from './background.ts';
 import { additivityGap, type ExplainMethod, type Explainer, type Explanations } from './explainer.ts';

@@ -6,7 +6,7 @@
  * (exclusive), got 1.5`.
  */
 import { type EncodedSample, SAMPLE_ENCODING, decodeSample } from '#core/profile/sample.ts';
-import { RequestValidationError } from '#core/api/errors.ts';
+import { RequestValidationError, asError } from '#core/errors.ts';
 import { encodedColumnCount } from './encode.ts';
 import type {
   BinaryOutput,
@@ -265,7 +265,7 @@ function parseSample(value: unknown, field: string): EncodedSample {
   try {
     decodeSample(encoded);
   } catch (error) {
-    invalid(`${field}.data`, `does not decode: ${(error as Error).message}`);
+    invalid(`${field}.data`, `does not decode: ${asError(error).message}`);
   }
   return encoded;
 }

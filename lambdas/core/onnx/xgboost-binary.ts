@@ -20,6 +20,7 @@
  *   tree_info: num_trees i32; then attributes and metrics, not needed here
  */
 import { parseXgboostModel, type XgboostModel, XgboostModelError } from './xgboost-model.ts';
+import { asError } from '#core/errors.ts';
 
 /** The first bytes of the format. */
 export const XGBOOST_BINARY_MAGIC = 'binf';
@@ -165,7 +166,7 @@ export function parseXgboostModelBytes(bytes: Uint8Array): XgboostModel {
     try {
       document = JSON.parse(new TextDecoder().decode(bytes));
     } catch (error) {
-      throw new XgboostModelError('(root)', `xgboost model is not valid JSON: ${(error as Error).message}`);
+      throw new XgboostModelError('(root)', `xgboost model is not valid JSON: ${asError(error).message}`);
     }
     return parseXgboostModel(document);
   }

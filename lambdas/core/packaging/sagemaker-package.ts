@@ -1,4 +1,4 @@
-import { ModelUnavailableError } from '#core/api/errors.ts';
+import { ModelUnavailableError } from '#core/errors.ts';
 import { sagemakerPackageKey, servingTargetOf, type ServingTarget } from '#core/registry/records.ts';
 import type { ArtifactWriter } from '#core/registry/registration.ts';
 import type { RegistryService } from '#core/registry/registry-service.ts';

@@ -15,6 +15,7 @@
  * at the decision threshold must be strictly between 0 and 1. A model that labels every row the same (on imbalanced
  * data, a 0.5 threshold no probability reaches) has a fine ROC AUC and serves a useless label.
  */
+import type { GateThresholdsConfig } from '#contracts/pipeline.ts';
 import type { ClassificationMetrics } from '#core/metrics/classification.ts';
 import type { FairnessReport } from './fairness.ts';
 
@@ -24,25 +25,8 @@ export type GateMetrics = { readonly [K in keyof ClassificationMetrics]?: number
 /** The fairness metrics the gate reads; a `FairnessReport` fits. */
 export type GateFairness = Pick<FairnessReport, 'demographic_parity_ratio' | 'disparate_impact' | 'equal_opportunity_difference'>;
 
-export interface GateThresholds {
-  readonly minRocAuc?: number;
-  readonly minAccuracy?: number;
-  readonly maxLogLoss?: number;
-  readonly minDemographicParityRatio?: number;
-  readonly minDisparateImpact?: number;
-  /** Largest accepted |equal opportunity difference|. */
-  readonly maxEqualOpportunityDifference?: number;
-  /** Lowest accepted average precision (PR AUC). */
-  readonly minPrAuc?: number;
-  /** Lowest accepted recall at the decision threshold. */
-  readonly minRecall?: number;
-  /** Lowest accepted precision at the decision threshold. */
-  readonly minPrecision?: number;
-  /** Lowest accepted F1 at the decision threshold. */
-  readonly minF1?: number;
-  /** Highest accepted Brier score. */
-  readonly maxBrier?: number;
-}
+/** The bounds the gate checks (absent: not checked): the config's gate thresholds (one declaration, in the contracts). */
+export type GateThresholds = GateThresholdsConfig;
 
 export interface GateInput {
   readonly candidate: { readonly metrics: GateMetrics; readonly fairness?: GateFairness };

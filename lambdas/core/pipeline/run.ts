@@ -1,4 +1,4 @@
-import { RequestValidationError } from '#core/api/errors.ts';
+import { RequestValidationError, asError } from '#core/errors.ts';
 import { MODEL_NAME_PATTERN } from '#core/registry/records.ts';
 import {
   pipelineConfig,
@@ -105,7 +105,7 @@ function decisionThresholdOf(value: unknown): ThresholdPolicy | undefined {
   try {
     checkThresholdPolicy(parsed);
   } catch (error) {
-    fail('decision_threshold', (error as Error).message);
+    fail('decision_threshold', asError(error).message);
   }
   return parsed;
 }

@@ -1,4 +1,4 @@
-import { RequestValidationError } from '#core/api/errors.ts';
+import { RequestValidationError } from '#core/errors.ts';
 import { type CalibrationBin, calibrationTable, classificationMetrics } from '#core/metrics/classification.ts';
 import { encodeRows } from '#core/model/encode.ts';
 import type { FeatureImportance, FeatureRow, ModelMetadata } from '#core/model/metadata.ts';

@@ -5,7 +5,7 @@
  * else is refused with a `RequestValidationError` whose message says what is wrong. The same
  * bytes registered again are deduplicated by the registry (artifacts are content-addressed).
  */
-import { RequestValidationError } from '#core/api/errors.ts';
+import { RequestValidationError } from '#core/errors.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import { parseModelMetadata } from '#core/model/metadata-validation.ts';
 import { MODEL_NAME_PATTERN, SAGEMAKER_ENDPOINT_NAME_PATTERN, artifactKey, type ModelVersionRecord, type ServingTarget } from './records.ts';

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, RequestValidationError } from '#core/api/errors.ts';
+import { ConflictError, NotFoundError, RequestValidationError } from '#core/errors.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import type { ChangeResult, ModelChange, RegistryStore, VersionUpdate } from './ports.ts';
 import {

@@ -1,4 +1,5 @@
-import { ConflictError } from '#core/api/errors.ts';
+import type { CanaryWatchConfig } from '#contracts/canary.ts';
+import { ConflictError } from '#core/errors.ts';
 import type { AuditRecord, ModelRecord } from '#core/registry/records.ts';
 
 /**
@@ -21,21 +22,8 @@ export interface VariantFigures {
   readonly meanScore: number | null;
 }
 
-/** Thresholds of a canary (config `observability.canary`). */
-export interface CanaryThresholds {
-  /** Largest accepted share of failed canary requests, in percent. */
-  readonly maxErrorRatePercent: number;
-  /** Largest accepted canary p95 latency, in ms. */
-  readonly maxP95LatencyMs: number;
-  /** Largest accepted |canary mean score − production mean score|. */
-  readonly maxScoreShift: number;
-  /** Canary requests needed before its rates are judged (fewer: keep watching). */
-  readonly minRequests: number;
-  /** How long a canary must stay healthy before it is promoted, in minutes. */
-  readonly healthyMinutes: number;
-  /** Whether a healthy canary is promoted; when false it keeps its share until a person decides. */
-  readonly autoPromote: boolean;
-}
+/** The watch's thresholds and healthy time: the config's `observability.canary` (one declaration, in the contracts). */
+export type CanaryThresholds = CanaryWatchConfig;
 
 export type CanaryAction = 'rollback' | 'promote' | 'watch';
 

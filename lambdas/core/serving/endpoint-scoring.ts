@@ -1,4 +1,4 @@
-import { ModelUnavailableError, TooManyRequestsError, UpstreamTimeoutError } from '#core/api/errors.ts';
+import { ModelUnavailableError, TooManyRequestsError, UpstreamTimeoutError } from '#core/errors.ts';
 import type { Preprocessing } from '#core/model/metadata.ts';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.ts';
 import { kserveRequest, probabilitiesFromResponse } from './kserve-v2.ts';

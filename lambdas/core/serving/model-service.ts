@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ApiError, ModelUnavailableError, NotFoundError, RequestValidationError, UnprocessableError } from '#core/api/errors.ts';
+import { ApiError, ModelUnavailableError, NotFoundError, RequestValidationError, UnprocessableError } from '#core/errors.ts';
 import { answerExplanations, type ExplanationBatch } from '#core/explain/answer.ts';
 import { backgroundFromBaseline } from '#core/explain/background.ts';
 import { createExplainer, ExplainNotSupportedError, type Explainer } from '#core/explain/explainer.ts';

@@ -1,4 +1,4 @@
-import { RequestValidationError } from '#core/api/errors.ts';
+import { RequestValidationError } from '#core/errors.ts';
 import type { FeatureProfile, FeatureRow, InputSchema } from '#core/model/metadata.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RequestValidationError } from '#core/api/errors.ts';
+import { RequestValidationError } from '#core/errors.ts';
 import { compileSchema, parseJsonBody, validatePredictRequest } from '#core/api/predict-request.ts';
 import type { InputSchema } from '#core/model/metadata.ts';
 

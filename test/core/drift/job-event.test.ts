@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RequestValidationError } from '#core/api/errors.ts';
+import { RequestValidationError } from '#core/errors.ts';
 import { parseDriftJobEvent } from '#core/drift/job-event.ts';
 import { windowSince } from '#core/drift/window.ts';
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RequestValidationError } from '#core/api/errors.ts';
+import { RequestValidationError } from '#core/errors.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import { parseModelMetadata } from '#core/model/metadata-validation.ts';
 import { trainCreditModel } from '../../../examples/credit/train.ts';

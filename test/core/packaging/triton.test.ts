@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ModelUnavailableError, NotFoundError } from '#core/api/errors.ts';
+import { ModelUnavailableError, NotFoundError } from '#core/errors.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import { packageForSageMaker } from '#core/packaging/sagemaker-package.ts';
 import { tritonConfig, tritonModelArchive } from '#core/packaging/triton.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
-import { RequestValidationError } from '#core/api/errors.ts';
+import { RequestValidationError } from '#core/errors.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import {
   metadataKey,

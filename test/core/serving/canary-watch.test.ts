@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConflictError } from '#core/api/errors.ts';
+import { ConflictError } from '#core/errors.ts';
 import type { AuditRecord, ModelRecord } from '#core/registry/records.ts';
 import {
   CanaryWatch,

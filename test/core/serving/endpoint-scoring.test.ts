@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '#core/api/errors.ts';
+import { ApiError } from '#core/errors.ts';
 import type { Preprocessing } from '#core/model/metadata.ts';
 import { EndpointCallError, EndpointScoringEngine, type EndpointFailureKind, type EndpointObserver } from '#core/serving/endpoint-scoring.ts';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ApiError } from '#core/api/errors.ts';
+import { ApiError } from '#core/errors.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import type { ModelRecord, ModelVersionRecord, ServingTarget } from '#core/registry/records.ts';
 import { ModelService, type ExplainResponse } from '#core/serving/model-service.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { RequestValidationError } from '#core/api/errors.ts';
+import { RequestValidationError } from '#core/errors.ts';
 import type { ModelMetadata, NumericProfile, Preprocessing } from '#core/model/metadata.ts';
 import type { ModelRecord, ModelVersionRecord, ServingTarget } from '#core/registry/records.ts';
 import { ModelService, type ModelServiceOptions } from '#core/serving/model-service.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, TooManyRequestsError } from '#core/api/errors.ts';
+import { ApiError, TooManyRequestsError } from '#core/errors.ts';
 import type { ModelMetadata, Preprocessing } from '#core/model/metadata.ts';
 import type { ModelRecord, ModelVersionRecord, ServingTarget } from '#core/registry/records.ts';
 import { ModelService } from '#core/serving/model-service.ts';

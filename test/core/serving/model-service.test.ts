@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ModelUnavailableError, NotFoundError, RequestValidationError, TooManyRequestsError } from '#core/api/errors.ts';
+import { ModelUnavailableError, NotFoundError, RequestValidationError, TooManyRequestsError } from '#core/errors.ts';
 import type { ModelMetadata, Preprocessing } from '#core/model/metadata.ts';
 import type { ModelRecord, ModelVersionRecord } from '#core/registry/records.ts';
 import { ModelService } from '#core/serving/model-service.ts';

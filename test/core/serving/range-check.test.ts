@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RequestValidationError } from '#core/api/errors.ts';
+import { RequestValidationError } from '#core/errors.ts';
 import type { FeatureProfile, InputSchema, NumericProfile } from '#core/model/metadata.ts';
 import { compileFeatureBounds, findOutOfRange, MAX_RANGE_WARNINGS, rejectOutOfRange } from '#core/serving/range-check.ts';
 
