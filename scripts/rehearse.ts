@@ -4,8 +4,10 @@
  * for a missing module), with only its layers on NODE_PATH (as /opt/nodejs/node_modules), with the environment of its
  * template resource (table, bucket and topic references mapped to local dynalite, s3rver and a small stub of the other
  * AWS APIs), invoked with the event shapes AWS sends it: API Gateway proxy events through every route, EventBridge
- * scheduled events, a CloudWatch alarm state change, a CodeDeploy lifecycle hook event. A missing module, a wrong
- * handler, a layer Node cannot find or a crash fails the rehearsal with the function named.
+ * scheduled events, a CloudWatch alarm state change, a CodeDeploy lifecycle hook event, Step Functions task inputs.
+ * The training pipeline's state machine (its definition from the template, after its substitutions) then runs a
+ * training run in aws-local-stepfunctions, each Lambda task invoking the asset its ARN names. A missing module, a
+ * wrong handler, a layer Node cannot find or a crash fails the rehearsal with the function named.
  *
  *   npm run rehearse [-- --assembly cdk.out]     (without an assembly: cdk synth writes one first)
  */
@@ -19,6 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { createHash } from 'node:crypto';
+import { datasetKey } from '#core/pipeline/run.ts';
 import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
 import { RegistryService } from '#core/registry/registry-service.ts';
@@ -38,6 +43,8 @@ const ACCOUNT = '000000000000';
 const TABLE = 'rehearsal-registry';
 /** The credit data set, in the artifact bucket, for the pipeline's steps. */
 const REHEARSAL_DATASET_KEY = 'datasets/credit/rehearsal.csv';
+/** The model the state machine's rehearsal run trains (a first version: no champion to beat). */
+const PIPELINE_MODEL = 'rehearsal';
 /** Where the batch job's input lies in the batch bucket. */
 const REHEARSAL_BATCH_PREFIX = 'rehearsal/in/';
 
@@ -81,14 +88,20 @@ function templatesOf(assemblyDir: string): { name: string; template: CfnTemplate
 }
 
 /** A template value with references resolved to the local stand-ins. */
-function resolveValue(value: unknown, resources: Record<string, Resource>, buckets: Map<string, string>): string {
+function resolveValue(value: unknown, resources: Record<string, Resource>, buckets: Map<string, string>, mappings: Json = {}): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (typeof value !== 'object' || value === null) return '';
   const intrinsic = value as Json;
   if ('Fn::Join' in intrinsic) {
     const [separator, parts] = intrinsic['Fn::Join'] as [string, unknown[]];
-    return parts.map((part) => resolveValue(part, resources, buckets)).join(separator);
+    return parts.map((part) => resolveValue(part, resources, buckets, mappings)).join(separator);
+  }
+  if ('Fn::FindInMap' in intrinsic) {
+    const [map, key, attribute] = (intrinsic['Fn::FindInMap'] as unknown[]).map((part) => resolveValue(part, resources, buckets, mappings));
+    const found = ((mappings[map ?? ''] as Record<string, Json> | undefined)?.[key ?? ''] as Json | undefined)?.[attribute ?? ''];
+    if (typeof found !== 'string') throw new RehearsalError(`the mapping ${String(map)} has no ${String(key)}.${String(attribute)}`);
+    return found;
   }
   const ref = intrinsic['Ref'];
   const getAtt = intrinsic['Fn::GetAtt'] as [string, string] | undefined;
@@ -111,9 +124,11 @@ function resolveValue(value: unknown, resources: Record<string, Resource>, bucke
       return getAtt === undefined ? `rehearsal-${id}` : `arn:aws:firehose:${REGION}:${ACCOUNT}:deliverystream/rehearsal-${id}`;
     case 'AWS::Lambda::Version':
       // The version's ARN: the function it belongs to, qualified.
-      return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${resolveValue((resource.Properties?.['FunctionName'] as Json | undefined) ?? {}, resources, buckets)}:1`;
+      return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${resolveValue((resource.Properties?.['FunctionName'] as Json | undefined) ?? {}, resources, buckets, mappings)}:1`;
     case 'AWS::Lambda::Function':
       return getAtt === undefined ? id : `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`;
+    case 'AWS::IAM::Role':
+      return getAtt === undefined ? id : `arn:aws:iam::${ACCOUNT}:role/${id}`;
     default:
       throw new RehearsalError(`cannot map a reference to ${id} (${resource?.Type ?? 'not in the template'}) to a local value`);
   }
@@ -318,6 +333,90 @@ class AwsStub {
   }
 }
 
+type Definition = ConstructorParameters<typeof StateMachine>[0];
+type JsonValue = Parameters<NonNullable<NonNullable<NonNullable<Parameters<StateMachine['run']>[1]>['overrides']>['taskResourceLocalHandlers']>[string]>[0];
+
+/** A state machine of the template: its definition after `DefinitionSubstitutions`, with references mapped. */
+interface RehearsedStateMachine {
+  readonly logicalId: string;
+  readonly definition: Definition;
+  /** Names of its `DefinitionSubstitutions` (`PipelineFunctionArn` marks the training pipeline). */
+  readonly substitutions: readonly string[];
+}
+
+function stateMachinesOf(template: CfnTemplate, buckets: Map<string, string>): RehearsedStateMachine[] {
+  const resources = (template.Resources ?? {}) as Record<string, Resource>;
+  const mappings = ((template as { Mappings?: Json }).Mappings ?? {}) as Json;
+  return Object.entries(resources)
+    .filter(([, resource]) => resource.Type === 'AWS::StepFunctions::StateMachine')
+    .map(([logicalId, resource]) => {
+      let text = resolveValue(resource.Properties?.['DefinitionString'], resources, buckets, mappings);
+      const substitutions = (resource.Properties?.['DefinitionSubstitutions'] ?? {}) as Json;
+      for (const [name, value] of Object.entries(substitutions)) text = text.split(`\${${name}}`).join(resolveValue(value, resources, buckets, mappings));
+      const left = /\$\{(\w+)\}/.exec(text);
+      if (left !== null) throw new RehearsalError(`state machine ${logicalId}: \${${left[1] ?? ''}} has no substitution`);
+      return { logicalId, definition: JSON.parse(text) as Definition, substitutions: Object.keys(substitutions) };
+    });
+}
+
+/** Every Task state of a definition (inside Map states too), with its resource. */
+function taskStates(definition: Definition): Map<string, string> {
+  const tasks = new Map<string, string>();
+  const visit = (states: Record<string, Record<string, unknown>>): void => {
+    for (const [name, state] of Object.entries(states)) {
+      if (state['Type'] === 'Task') tasks.set(name, String(state['Resource']));
+      const processor = (state['ItemProcessor'] ?? state['Iterator']) as { States?: Record<string, Record<string, unknown>> } | undefined;
+      if (processor?.States !== undefined) visit(processor.States);
+    }
+  };
+  visit(definition.States as unknown as Record<string, Record<string, unknown>>);
+  return tasks;
+}
+
+/**
+ * Runs the training pipeline's state machine as deployed (its definition from the template) in aws-local-stepfunctions:
+ * each Lambda task runs the asset its `FunctionName` names, SNS and EventBridge tasks are recorded, SageMaker tasks
+ * fail (they need AWS; the run uses the built-in trainer). Resolves with a problem, or undefined when the run
+ * promoted a version.
+ */
+async function runTrainingPipeline(machine: RehearsedStateMachine, functions: ReadonlyMap<string, LocalFunction>, input: Json): Promise<string | undefined> {
+  const handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
+  for (const [name, resource] of taskStates(machine.definition)) {
+    if (resource.startsWith('arn:aws:states:::lambda:invoke')) {
+      handlers[name] = async (task): Promise<JsonValue> => {
+        const { FunctionName, Payload } = task as { FunctionName: string; Payload: unknown };
+        const functionName = /function:([^:]+)/.exec(FunctionName)?.[1] ?? FunctionName;
+        const fn = functions.get(functionName);
+        if (fn === undefined) throw new RehearsalError(`state ${name} invokes ${FunctionName}, which is not a function of the template`);
+        if (resource.endsWith('.waitForTaskToken')) return { approved: true, decided_by: 'rehearsal', reason: 'rehearsal' };
+        const [outcome] = await fn.invoke([Payload]);
+        if (outcome?.ok !== true) throw new RehearsalError(`function ${functionName} failed in state ${name}: ${(outcome?.detail ?? 'no answer').split('\n').slice(0, 3).join(' | ')}`);
+        return { Payload: (outcome.result ?? null) as JsonValue };
+      };
+    } else if (resource === 'arn:aws:states:::sns:publish') {
+      handlers[name] = async () => ({ MessageId: 'rehearsal' });
+    } else if (resource === 'arn:aws:states:::events:putEvents') {
+      handlers[name] = async (task) => ({ FailedEntryCount: 0, Entries: ((task as { Entries?: unknown[] }).Entries ?? []).map(() => ({ EventId: 'rehearsal' })) });
+    } else {
+      handlers[name] = async () => {
+        throw new RehearsalError(`state ${name} (${resource}) needs AWS`);
+      };
+    }
+  }
+  const stateMachine = new StateMachine(machine.definition, { validationOptions: { checkPaths: true, checkArn: true } });
+  const retryIntervalOverrides = Object.fromEntries([...taskStates(machine.definition).keys()].map((name) => [name, 0]));
+  try {
+    const output = (await stateMachine.run(input as JsonValue, { overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides } }).result) as {
+      promotion?: { result?: { mode?: string; version?: number } };
+    } | null;
+    const promoted = output?.promotion?.result;
+    return promoted?.mode === 'production' && promoted.version === 1 ? undefined : `ended without promoting version 1: ${JSON.stringify(output).slice(0, 600)}`;
+  } catch (error) {
+    const failure = error as { message?: string; cause?: { message?: string } };
+    return `failed: ${failure.cause?.message ?? failure.message ?? String(error)}`;
+  }
+}
+
 /** The events each kind of function receives in AWS. */
 function eventsFor(service: string, environment: Readonly<Record<string, string>>): { name: string; event: unknown; check?: (result: unknown) => string | undefined }[] {
   const status = (result: unknown): string | undefined => {
@@ -407,6 +506,7 @@ export async function rehearse(
   const buckets = new Map<string, string>();
   const templates = templatesOf(assemblyDir);
   const functions = templates.flatMap(({ template }) => functionsOf(assemblyDir, template, buckets));
+  const stateMachines = templates.flatMap(({ template }) => stateMachinesOf(template, buckets));
   const limitProblems = templates.flatMap(({ name, template }) => checkTemplateLimits(template, { assemblyDir }).map((problem) => `${name}: ${problem}`));
   let dynalite: RunningEmulator | undefined;
   let dynamo: RunningEmulator | undefined;
@@ -434,6 +534,8 @@ export async function rehearse(
     if (artifactBucket !== undefined) {
       const csv = readFileSync(join(PROJECT_ROOT, 'examples', 'credit', 'credit_data.csv'));
       await s3Client.send(new PutObjectCommand({ Bucket: artifactBucket, Key: REHEARSAL_DATASET_KEY, Body: csv }));
+      // Where `mlops train` puts a data set (content-addressed), for the state machine's run.
+      await s3Client.send(new PutObjectCommand({ Bucket: artifactBucket, Key: datasetKey(PIPELINE_MODEL, createHash('sha256').update(csv).digest('hex')), Body: csv }));
     }
     const batchBucket = functions.find((fn) => fn.service === 'batch-scoring')?.environment[ENV.BATCH_BUCKET_NAMES]?.split(',')[0];
     if (batchBucket !== undefined) {
@@ -472,6 +574,30 @@ export async function rehearse(
         log(`${problem === undefined ? 'ok  ' : 'FAIL'} ${local.fn.logicalId} (${local.fn.service}) <- ${event.name}${problem === undefined ? '' : `: ${problem.split('\n')[0] ?? ''}`}`);
       });
     }
+    // The training pipeline's state machine as deployed, its Lambda tasks run by the assets above.
+    const byName = new Map(running.map((local) => [local.fn.logicalId, local]));
+    for (const machine of stateMachines) {
+      if (!machine.substitutions.includes('PipelineFunctionArn')) {
+        // The batch state machine's Distributed Map has no aws-local-stepfunctions counterpart; its function's plan step ran above.
+        log(`skip ${machine.logicalId} (a Distributed Map; its function ran above)`);
+        continue;
+      }
+      if (options.only !== undefined && !options.only(machine.logicalId)) continue;
+      const csv = readFileSync(join(PROJECT_ROOT, 'examples', 'credit', 'credit_data.csv'));
+      const sha256 = createHash('sha256').update(csv).digest('hex');
+      const problem = await runTrainingPipeline(machine, byName, {
+        model: PIPELINE_MODEL,
+        dataset: { key: datasetKey(PIPELINE_MODEL, sha256), sha256 },
+        target: 'Status',
+        positive_label: 'bad',
+        trainer: 'logreg',
+        promotion_mode: 'production',
+        approval_required: false,
+        requested_by: 'rehearsal',
+      });
+      invocations.push({ function: machine.logicalId, event: 'Step Functions execution (logreg run)', ok: problem === undefined, detail: problem ?? 'ok' });
+      log(`${problem === undefined ? 'ok  ' : 'FAIL'} ${machine.logicalId} (state machine) <- a training run${problem === undefined ? '' : `: ${problem.split('\n')[0] ?? ''}`}`);
+    }
   } finally {
     for (const local of running) local.remove();
     await stub.stop();
@@ -484,7 +610,7 @@ export async function rehearse(
   if (failed.length > 0 || limitProblems.length > 0) {
     throw new RehearsalError(
       [
-        ...failed.map((invocation) => `function ${invocation.function} failed on ${invocation.event}: ${invocation.detail.split('\n').slice(0, 3).join(' | ')}`),
+        ...failed.map((invocation) => `${invocation.event.startsWith('Step Functions execution') ? 'state machine' : 'function'} ${invocation.function} failed on ${invocation.event}: ${invocation.detail.split('\n').slice(0, 3).join(' | ')}`),
         ...limitProblems.map((problem) => `aws limit: ${problem}`),
       ].join('\n'),
     );
