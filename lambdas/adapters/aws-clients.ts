@@ -1,7 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 
 /**
  * SDK clients as the platform builds them. Endpoints come from the SDK's own
@@ -20,10 +19,5 @@ export function createS3Client(): S3Client {
   return new S3Client({ forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined });
 }
 
-/**
- * SageMaker runtime (`InvokeEndpoint`); `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME` points it at the local server. One
- * attempt per call: the serving core retries throttled calls itself, within its own bound.
- */
-export function createSageMakerRuntimeClient(): SageMakerRuntimeClient {
-  return new SageMakerRuntimeClient({ maxAttempts: 1 });
-}
+// The SageMaker runtime client is built in sagemaker-runtime-invoker.ts, loaded only when a version served by an
+// endpoint is first called (a cold start skips that SDK client).

@@ -1,4 +1,4 @@
-import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { EndpointCallError, type EndpointFailureKind, type EndpointInvoker } from '#core/serving/endpoint-scoring.ts';
 
 /**
@@ -28,6 +28,14 @@ export function classifyInvokeError(error: unknown, timedOut: boolean): Endpoint
   if (shape.$fault === 'client') return 'client_error';
   // No HTTP answer at all (connection refused or reset): the endpoint is unreachable.
   return 'server_error';
+}
+
+/**
+ * SageMaker runtime (`InvokeEndpoint`); `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME` points it at the local server. One
+ * attempt per call: the serving core retries throttled calls itself, within its own bound.
+ */
+export function createSageMakerRuntimeClient(): SageMakerRuntimeClient {
+  return new SageMakerRuntimeClient({ maxAttempts: 1 });
 }
 
 export class SageMakerRuntimeInvoker implements EndpointInvoker {

@@ -4,12 +4,11 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { openApiDocument } from '#core/api/openapi.ts';
-import { EndpointScoringEngine, type EndpointObserver } from '#core/serving/endpoint-scoring.ts';
+import { EndpointScoringEngine, type EndpointInvoker, type EndpointObserver } from '#core/serving/endpoint-scoring.ts';
 import { ModelService } from '#core/serving/model-service.ts';
 import type { ServingObserver, ShadowComparison } from '#core/serving/ports.ts';
 import { shadowAgreements } from '#core/serving/shadow-agreement.ts';
-import { createDocumentClient, createS3Client, createSageMakerRuntimeClient } from '#adapters/aws-clients.ts';
-import { SageMakerRuntimeInvoker } from '#adapters/sagemaker-runtime-invoker.ts';
+import { createDocumentClient, createS3Client } from '#adapters/aws-clients.ts';
 import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
@@ -21,10 +20,8 @@ import { ENV, configEnv } from '#contracts/env.ts';
 import { sageMakerServingConfig } from '#contracts/gpu.ts';
 import { predictConfig } from '#contracts/predict.ts';
 import { registryConfig } from '#contracts/registry.ts';
-import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { PredictionCapture } from '#core/capture/prediction-capture.ts';
 import type { CaptureSink } from '#core/capture/ports.ts';
-import { FirehoseCaptureSink } from '#adapters/firehose-capture-sink.ts';
 import { S3BatchCaptureSink, S3CaptureStore } from '#adapters/s3-captures.ts';
 import { createMetrics, logger, metrics, tracer } from '#shared/powertools.ts';
 import { createApiHandler } from './api-handler.ts';
@@ -158,9 +155,22 @@ const endpointObserver: EndpointObserver = {
   },
 };
 
-const sageMakerRuntime = tracer.captureAWSv3Client(createSageMakerRuntimeClient());
+/**
+ * The SageMaker runtime client and its invoker load on the first call to a version served by an endpoint: most
+ * containers never make one, and the SDK client is a sizeable part of module load (docs/benchmarks.md).
+ */
+let sageMakerInvoker: Promise<EndpointInvoker> | undefined;
+const lazySageMakerInvoker: EndpointInvoker = {
+  async invoke(endpointName, body, timeoutMs) {
+    sageMakerInvoker ??= import('#adapters/sagemaker-runtime-invoker.ts').then(
+      ({ SageMakerRuntimeInvoker, createSageMakerRuntimeClient }) => new SageMakerRuntimeInvoker(tracer.captureAWSv3Client(createSageMakerRuntimeClient())),
+    );
+    return (await sageMakerInvoker).invoke(endpointName, body, timeoutMs);
+  },
+};
+
 const remoteEngine = new EndpointScoringEngine({
-  invoker: new SageMakerRuntimeInvoker(sageMakerRuntime),
+  invoker: lazySageMakerInvoker,
   timeoutMs: configEnv(ENV.SAGEMAKER_INVOKE_TIMEOUT_MS, serving.invokeTimeoutMs, 'sagemakerServing.invokeTimeoutMs'),
   maxThrottleRetries: configEnv(ENV.SAGEMAKER_MAX_THROTTLE_RETRIES, serving.maxThrottleRetries, 'sagemakerServing.maxThrottleRetries'),
   retryBaseDelayMs: configEnv(ENV.SAGEMAKER_RETRY_BASE_DELAY_MS, serving.retryBaseDelayMs, 'sagemakerServing.retryBaseDelayMs'),
@@ -215,8 +225,19 @@ export const localCaptureSink =
         },
       })
     : undefined;
-const captureSink: CaptureSink | undefined =
-  captureStreamName !== '' ? new FirehoseCaptureSink(tracer.captureAWSv3Client(new FirehoseClient({})), captureStreamName) : localCaptureSink;
+/** The Firehose client and sink load with the first sampled capture, not at module load (as the SageMaker invoker). */
+function lazyFirehoseSink(streamName: string): CaptureSink {
+  let sink: Promise<CaptureSink> | undefined;
+  return {
+    async put(records) {
+      sink ??= Promise.all([import('@aws-sdk/client-firehose'), import('#adapters/firehose-capture-sink.ts')]).then(
+        ([{ FirehoseClient }, { FirehoseCaptureSink }]) => new FirehoseCaptureSink(tracer.captureAWSv3Client(new FirehoseClient({})), streamName),
+      );
+      return (await sink).put(records);
+    },
+  };
+}
+const captureSink: CaptureSink | undefined = captureStreamName !== '' ? lazyFirehoseSink(captureStreamName) : localCaptureSink;
 const capture =
   captureSink === undefined ? undefined : new PredictionCapture({
         sink: captureSink,
