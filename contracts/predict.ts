@@ -17,7 +17,7 @@ export const predictConfig = strictObject({
     .meta({ description: 'Reserved concurrency of the function; unset uses the account\'s unreserved pool.' }),
   provisionedConcurrency: integerIn(0, 100_000)
     .default(0)
-    .meta({ description: '> 0 creates a `live` alias with this provisioned concurrency and points the API at it; 0 creates no alias and the API calls `$LATEST`.' }),
+    .meta({ description: 'Provisioned concurrency on the `live` alias (which always exists: API Gateway invokes it and CodeDeploy shifts it); 0 means none.' }),
   onnxIntraOpThreads: integerIn(1, 6).default(1).meta({ description: '`intraOpNumThreads` of every ONNX Runtime session. Env `ONNX_INTRA_OP_THREADS`.' }),
   outOfRange: oneOf(OUT_OF_RANGE_POLICIES)
     .default('warn')
