@@ -627,7 +627,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     execFileSync(process.execPath, [join(PROJECT_ROOT, 'node_modules', 'aws-cdk', 'bin', 'cdk'), 'synth', '--quiet', '-o', assembly], { cwd: PROJECT_ROOT, stdio: 'inherit' });
   }
   rehearse(assembly, { log: (line) => console.log(line) })
-    .then((invocations) => console.log(`rehearsal passed: ${invocations.length} invocations of ${new Set(invocations.map((i) => i.function)).size} functions`))
+    .then((invocations) => {
+      const machines = new Set(invocations.filter((i) => i.event.startsWith('Step Functions execution')).map((i) => i.function));
+      const functions = new Set(invocations.map((i) => i.function).filter((id) => !machines.has(id)));
+      console.log(`rehearsal passed: ${invocations.length} invocations of ${functions.size} functions and ${machines.size} state machine run`);
+    })
     .catch((error: unknown) => {
       console.error(error instanceof RehearsalError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error));
       process.exit(1);
