@@ -120,21 +120,18 @@ export function validateInstance(compiled: CompiledSchema, instance: unknown, in
       received: describeType(instance),
     });
   }
-  for (const key of Object.keys(instance)) {
-    if (!compiled.names.has(key)) {
-      throw new RequestValidationError('UNKNOWN_FEATURE', `${fieldOf(index, key)} is not a feature of this model`, {
-        field: fieldOf(index, key),
-        expected_features: [...compiled.names],
-      });
-    }
-  }
-  const row: Record<string, FeatureValue> = {};
   const features = compiled.schema.features;
+  // With as many keys as features, all of them present means none unknown: the per-key lookup runs only when the
+  // counts differ or a feature is missing (then an unknown key, if any, is reported first, as always).
+  const keyCount = Object.keys(instance).length;
+  if (keyCount !== features.length) rejectUnknownFeatures(compiled, instance, index);
+  const row: Record<string, FeatureValue> = {};
   for (let f = 0; f < features.length; f++) {
     const feature = features[f] as FeatureSpec;
     const name = feature.name;
     // hasOwn, not `in` or undefined: a feature may be named like an Object.prototype member.
     if (!Object.hasOwn(instance, name)) {
+      rejectUnknownFeatures(compiled, instance, index);
       throw new RequestValidationError(
         'MISSING_FEATURE',
         `${fieldOf(index, name)} is missing; send null for a missing value${feature.nullable ? '' : ' (this feature does not accept one)'}`,
@@ -162,6 +159,18 @@ export function validateInstance(compiled: CompiledSchema, instance: unknown, in
     }
   }
   return row;
+}
+
+/** Throws `UNKNOWN_FEATURE` for the first key of `instance` that is not a feature of the model. */
+function rejectUnknownFeatures(compiled: CompiledSchema, instance: Record<string, unknown>, index: number): void {
+  for (const key of Object.keys(instance)) {
+    if (!compiled.names.has(key)) {
+      throw new RequestValidationError('UNKNOWN_FEATURE', `${fieldOf(index, key)} is not a feature of this model`, {
+        field: fieldOf(index, key),
+        expected_features: [...compiled.names],
+      });
+    }
+  }
 }
 
 function isNonFiniteMarker(value: unknown): value is string {

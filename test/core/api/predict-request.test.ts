@@ -177,6 +177,18 @@ describe('validatePredictRequest', () => {
     });
   });
 
+  it('names the unknown feature, not the missing one, when an instance has a feature renamed (as many keys as features)', () => {
+    const { job: _job, ...withoutJob } = VALID;
+    const error = validationError(() => validateBody(withInstance({ ...withoutJob, jobb: 'fixed' })));
+    expect(error).toMatchObject({ code: 'UNKNOWN_FEATURE', details: { field: 'instances[0].jobb' } });
+  });
+
+  it('names the missing feature when there is no unknown one (fewer keys than features)', () => {
+    const { income: _income, ...withoutIncome } = VALID;
+    const error = validationError(() => validateBody(withInstance(withoutIncome)));
+    expect(error).toMatchObject({ code: 'MISSING_FEATURE', details: { field: 'instances[0].income' } });
+  });
+
   describe('INVALID_TYPE', () => {
     it('refuses a string for a number', () => {
       const error = validationError(() => validateBody(withInstance({ ...VALID, age: '30' })));
