@@ -533,7 +533,7 @@ describe('createApiHandler bad client input', () => {
     const result = await handler(predictEvent(`{"instances":[{"${key}":1}]}`, {}));
     // The body is over this test's 64 KiB limit; the feature name is what would be echoed, so lift the limit here.
     expect(result.statusCode).toBe(413);
-    const roomy = createApiHandler({
+    const roomy = asInvocations(createApiHandler({
       service: newService(),
       openApi: {},
       maxRequestBytes: 4 * 1024 * 1024,
@@ -541,7 +541,7 @@ describe('createApiHandler bad client input', () => {
       serviceVersion: '9.9.9',
       logger,
       metrics,
-    });
+    }), metrics);
     const unknown = await roomy(predictEvent(`{"instances":[{"${key}":1}]}`));
     expect(unknown.statusCode).toBe(400);
     expect(errorOf(unknown).code).toBe('UNKNOWN_FEATURE');
@@ -686,7 +686,7 @@ describe('createApiHandler prediction capture', () => {
       return metric;
     });
     try {
-      const withCapture = createApiHandler({
+      const withCapture = asInvocations(createApiHandler({
         service: newService(),
         openApi: {},
         maxRequestBytes: MAX_REQUEST_BYTES,
@@ -696,7 +696,7 @@ describe('createApiHandler prediction capture', () => {
         metrics,
         capture: hanging,
         captureWaitMs: 5,
-      });
+      }), metrics);
       // A handler that awaited the capture would never answer: the test would time out.
       const result = await withCapture(predictEvent(ONE_INSTANCE));
       expect(result.statusCode).toBe(200);
@@ -781,7 +781,7 @@ describe('createApiHandler per-version answers', () => {
     };
     const quiet = vi.spyOn(logger, 'error').mockImplementation(() => {});
     try {
-      const handler = createApiHandler({
+      const handler = asInvocations(createApiHandler({
         service: newService(failing),
         openApi: {},
         maxRequestBytes: MAX_REQUEST_BYTES,
@@ -790,7 +790,7 @@ describe('createApiHandler per-version answers', () => {
         logger,
         metrics,
         functionVersion: '7',
-      });
+      }), metrics);
       expect((await handler(predictEvent(JSON.stringify({ instances: [CREDIT_INSTANCE] })))).statusCode).toBe(503);
       expect((await handler(apiGatewayEvent({ method: 'GET', resource: '/v1/health', path: '/v1/health' }))).statusCode).toBe(200);
       expect(recorded.filter((r) => r.name === 'VersionServerErrors')).toEqual([
