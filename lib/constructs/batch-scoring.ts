@@ -15,10 +15,10 @@ import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cd
 import { Construct } from 'constructs';
 import type { MlopsConfig } from '../config.ts';
 import { BATCH_SCORING_SERVICE_NAME, ENV, METRICS_NAMESPACE } from './environment.ts';
-import { logicalIdOf } from './drift-monitor.ts';
 import { MlopsFunction, PROJECT_ROOT, retentionDays } from './mlops-function.ts';
 import { ONNX_RUNTIME_MODULES } from './onnx-runtime-layer.ts';
 import { BATCH_METRICS } from '#contracts/metrics.ts';
+import { logicalIdOf } from './logical-id.ts';
 
 /** Entry of the batch scoring Lambda (every Lambda task of the batch state machine), relative to the repository root. */
 export const BATCH_SCORING_ENTRY = 'lambdas/batch-scoring/handler.ts';

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import type { MlopsConfig } from '../config.ts';
 import { DRIFT_MONITOR_SERVICE_NAME, ENV } from './environment.ts';
 import { MlopsFunction } from './mlops-function.ts';
+import { logicalIdOf } from './logical-id.ts';
 
 /** Entry of the drift job Lambda, relative to the repository root. */
 export const DRIFT_JOB_ENTRY = 'lambdas/drift-job/handler.ts';
@@ -117,13 +118,4 @@ export class DriftMonitor extends Construct {
       targets: [target('daily', '24h')],
     });
   }
-}
-
-/** `{ "Fn::GetAtt": [logicalId, "Arn"] }` → logicalId (how cdk-nag names the resource in findings). */
-export function logicalIdOf(resolved: unknown): string | undefined {
-  if (typeof resolved !== 'object' || resolved === null || !('Fn::GetAtt' in resolved)) return undefined;
-  const getAtt: unknown = resolved['Fn::GetAtt'];
-  if (!Array.isArray(getAtt)) return undefined;
-  const first: unknown = getAtt[0];
-  return typeof first === 'string' ? first : undefined;
 }

@@ -6,6 +6,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { ECR_IMAGE_URI, type EndpointVariantKind } from '../config.ts';
+import { logicalIdOf } from './logical-id.ts';
 
 /** The production variant every endpoint has (one model per endpoint). */
 export const ENDPOINT_VARIANT_NAME = 'AllTraffic';
@@ -486,13 +487,4 @@ export class GpuEndpoint extends Construct {
       });
     }
   }
-}
-
-/** `{ "Fn::GetAtt": [logicalId, "Arn"] }` → logicalId (how cdk-nag names the resource in findings). */
-function logicalIdOf(resolved: unknown): string | undefined {
-  if (typeof resolved !== 'object' || resolved === null || !('Fn::GetAtt' in resolved)) return undefined;
-  const getAtt: unknown = resolved['Fn::GetAtt'];
-  if (!Array.isArray(getAtt)) return undefined;
-  const first: unknown = getAtt[0];
-  return typeof first === 'string' ? first : undefined;
 }

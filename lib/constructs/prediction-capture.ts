@@ -7,6 +7,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { ENV } from './environment.ts';
 import type { MlopsFunction } from './mlops-function.ts';
 import { retentionDays } from './mlops-function.ts';
+import { logicalIdOf } from './logical-id.ts';
 
 /** Where Firehose writes captures: one prefix per model, version, UTC date and hour (dynamic partitioning). */
 export const CAPTURE_S3_PREFIX =
@@ -154,13 +155,4 @@ export class PredictionCapture extends Construct {
       });
     }
   }
-}
-
-/** `{ "Fn::GetAtt": [logicalId, "Arn"] }` → logicalId (how cdk-nag names the resource in findings). */
-function logicalIdOf(resolved: unknown): string | undefined {
-  if (typeof resolved !== 'object' || resolved === null || !('Fn::GetAtt' in resolved)) return undefined;
-  const getAtt: unknown = resolved['Fn::GetAtt'];
-  if (!Array.isArray(getAtt)) return undefined;
-  const first: unknown = getAtt[0];
-  return typeof first === 'string' ? first : undefined;
 }

@@ -19,6 +19,7 @@ import { ENV, TRAINING_PIPELINE_SERVICE_NAME } from './environment.ts';
 import { MlopsFunction, PROJECT_ROOT, retentionDays } from './mlops-function.ts';
 import { ONNX_RUNTIME_MODULES } from './onnx-runtime-layer.ts';
 import { xgboostImageUri } from './sagemaker-xgboost-image.ts';
+import { logicalIdOf } from './logical-id.ts';
 
 /** Entry of the pipeline Lambda (every Lambda task of the state machine), relative to the repository root. */
 export const TRAINING_PIPELINE_ENTRY = 'lambdas/training-pipeline/handler.ts';
@@ -423,13 +424,4 @@ export class TrainingPipeline extends Construct {
     }
     return role;
   }
-}
-
-/** `{ "Fn::GetAtt": [logicalId, "Arn"] }` → logicalId (how cdk-nag names the resource in findings). */
-function logicalIdOf(resolved: unknown): string | undefined {
-  if (typeof resolved !== 'object' || resolved === null || !('Fn::GetAtt' in resolved)) return undefined;
-  const getAtt: unknown = resolved['Fn::GetAtt'];
-  if (!Array.isArray(getAtt)) return undefined;
-  const first: unknown = getAtt[0];
-  return typeof first === 'string' ? first : undefined;
 }
