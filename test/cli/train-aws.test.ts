@@ -161,6 +161,8 @@ function serveExecution(answers: StepAnswers, cuts: (events: RecordedExecution['
 }
 
 const TRAIN = ['train', '--data', CREDIT_CSV, '--target', 'Status', '--positive', 'bad', '--model', 'credit'];
+/** The steps an approval-gated run prints up to its approval. */
+const UP_TO_APPROVAL = ['validate the data', 'train and evaluate', 'compare with the champion', 'gate', 'wait for approval'];
 const STEP_LINE = /^ {2}✓ (.+?) +\d+(\.\d)? m?s$/;
 
 function stepsPrinted(stderr: string): string[] {
@@ -211,11 +213,7 @@ describe('mlops train (AWS)', () => {
     expect(sleeps).toEqual([2000, 2000]);
     // Each state the ASL went through once, as it finished, however often the history was read; with a duration.
     expect(stepsPrinted(result.stderr)).toEqual([
-      'validate the data',
-      'train and evaluate',
-      'compare with the champion',
-      'gate',
-      'wait for approval',
+      ...UP_TO_APPROVAL,
       'register the version',
       'promote',
       'notify: promoted',
@@ -284,11 +282,7 @@ describe('mlops train (AWS)', () => {
     expect(result.code).toBe(3); // the run ended with its candidate rejected
     expect(result.stderr).toContain(`  waiting for approval: mlops approve ${id}  or  mlops reject ${id}\n`);
     expect(stepsPrinted(result.stderr)).toEqual([
-      'validate the data',
-      'train and evaluate',
-      'compare with the champion',
-      'gate',
-      'wait for approval',
+      ...UP_TO_APPROVAL,
       'record the rejection',
       'notify: rejected',
       'event: ModelRejected',
