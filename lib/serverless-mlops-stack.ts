@@ -55,8 +55,7 @@ export class ServerlessMlopsStack extends Stack {
 
     this.inferenceApi = new InferenceApi(this, 'InferenceApi', {
       config,
-      registryTable: this.modelStore.registryTable,
-      registryIndexNames: this.modelStore.registryIndexNames,
+      registry: this.modelStore,
       artifactBucket: this.modelStore.artifactBucket,
       artifactPrefix: ARTIFACT_PREFIX,
       onnxLayer: onnx.layer,
@@ -64,8 +63,7 @@ export class ServerlessMlopsStack extends Stack {
 
     this.trainingPipeline = new TrainingPipeline(this, 'TrainingPipeline', {
       config,
-      registryTable: this.modelStore.registryTable,
-      registryIndexNames: this.modelStore.registryIndexNames,
+      registry: this.modelStore,
       artifactBucket: this.modelStore.artifactBucket,
       onnxLayer: onnx.layer,
     });
@@ -73,8 +71,7 @@ export class ServerlessMlopsStack extends Stack {
     // Canary model versions: alarms, and the watch that rolls them back or promotes them.
     this.modelRollout = new ModelRollout(this, 'ModelRollout', {
       config,
-      registryTable: this.modelStore.registryTable,
-      registryIndexNames: this.modelStore.registryIndexNames,
+      registry: this.modelStore,
       topic: this.trainingPipeline.topic,
       topicKey: this.trainingPipeline.topicKey,
     });
@@ -91,15 +88,13 @@ export class ServerlessMlopsStack extends Stack {
       topic: this.trainingPipeline.topic,
       topicKey: this.trainingPipeline.topicKey,
       canaryAlarms: this.modelRollout.allCanaryAlarms(),
-      registryTable: this.modelStore.registryTable,
-      registryIndexNames: this.modelStore.registryIndexNames,
+      registry: this.modelStore,
       gpuEndpoints: this.gpuEndpoints,
     });
 
     this.batchScoring = new BatchScoring(this, 'BatchScoring', {
       config,
-      registryTable: this.modelStore.registryTable,
-      registryIndexNames: this.modelStore.registryIndexNames,
+      registry: this.modelStore,
       artifactBucket: this.modelStore.artifactBucket,
       onnxLayer: onnx.layer,
       topic: this.trainingPipeline.topic,
@@ -125,8 +120,7 @@ export class ServerlessMlopsStack extends Stack {
     this.predictionCapture.bindPredictFunction(this.inferenceApi.predictFunction, config.drift.captureSampleRate);
     this.driftMonitor = new DriftMonitor(this, 'DriftMonitor', {
       config,
-      registryTable: this.modelStore.registryTable,
-      registryIndexNames: this.modelStore.registryIndexNames,
+      registry: this.modelStore,
       captureBucket: this.predictionCapture.bucket,
     });
     new CfnOutput(this, 'CaptureBucketName', {

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, GraphWidget, type IWidget, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -19,6 +18,7 @@ import { MlopsFunction, PROJECT_ROOT, retentionDays } from './mlops-function.ts'
 import { ONNX_RUNTIME_MODULES } from './onnx-runtime-layer.ts';
 import { BATCH_METRICS } from '#contracts/metrics.ts';
 import { logicalIdOf } from './logical-id.ts';
+import type { IModelRegistry } from './model-store.ts';
 
 /** Entry of the batch scoring Lambda (every Lambda task of the batch state machine), relative to the repository root. */
 export const BATCH_SCORING_ENTRY = 'lambdas/batch-scoring/handler.ts';
@@ -33,9 +33,8 @@ export const BATCH_EVENT_SOURCE = 'serverless-mlops.batch';
 
 export interface BatchScoringProps {
   readonly config: MlopsConfig;
-  readonly registryTable: ITable;
-  /** GSI names of the registry table the function may query. */
-  readonly registryIndexNames: readonly string[];
+  /** The model registry: read through its `grantRegistryRead`, written (where this construct writes) on its table. */
+  readonly registry: IModelRegistry;
   /** Where registered artifacts are (read under `models/`). */
   readonly artifactBucket: IBucket;
   /** The ONNX Runtime layer shared with the inference API: batches are scored by the same runtime. */
@@ -105,7 +104,7 @@ export class BatchScoring extends Construct {
       },
     });
     const fn = this.batchFunction;
-    fn.bindRegistryTable(props.registryTable, props.registryIndexNames).bindArtifactBucket(artifactBucket, 'models/');
+    props.registry.grantRegistryRead(fn).bindArtifactBucket(artifactBucket, 'models/');
     fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
     fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetObject', 's3:PutObject'], resources: [bucket.arnForObjects('*')] }));
     const bucketId = logicalIdOf(stack.resolve(bucket.bucketArn));

@@ -1,5 +1,4 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, EventField, type IRule, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -9,6 +8,7 @@ import type { MlopsConfig } from '../config.ts';
 import { DRIFT_MONITOR_SERVICE_NAME, ENV } from './environment.ts';
 import { MlopsFunction } from './mlops-function.ts';
 import { logicalIdOf } from './logical-id.ts';
+import type { IModelRegistry } from './model-store.ts';
 
 /** Entry of the drift job Lambda, relative to the repository root. */
 export const DRIFT_JOB_ENTRY = 'lambdas/drift-job/handler.ts';
@@ -22,9 +22,8 @@ export const DRIFT_REPORT_PREFIX = 'drift-reports/';
 
 export interface DriftMonitorProps {
   readonly config: MlopsConfig;
-  readonly registryTable: ITable;
-  /** GSI names of the registry table the job may query (listing models). */
-  readonly registryIndexNames: readonly string[];
+  /** The model registry: read through its `grantRegistryRead`, written (where this construct writes) on its table. */
+  readonly registry: IModelRegistry;
   /** The capture bucket (captures, feedback, reports). */
   readonly captureBucket: IBucket;
 }
@@ -83,10 +82,10 @@ export class DriftMonitor extends Construct {
       },
     });
     const fn = this.driftFunction;
-    fn.bindRegistryTable(props.registryTable, props.registryIndexNames);
+    props.registry.grantRegistryRead(fn);
     // The retrain cooldown items (pk DRIFT#{model}) and the single-flight lease (pk DRIFT#LEASE).
     fn.addToRolePolicy(
-      new PolicyStatement({ effect: Effect.ALLOW, actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [props.registryTable.tableArn] }),
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [props.registry.registryTable.tableArn] }),
     );
     fn.grantPrefixRead(captureBucket, DRIFT_READ_PREFIXES);
     fn.addToRolePolicy(

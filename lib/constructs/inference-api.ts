@@ -20,7 +20,6 @@ import {
   RestApi,
   type UsagePlan,
 } from 'aws-cdk-lib/aws-apigateway';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Alias, type IFunction, type ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
@@ -32,6 +31,7 @@ import { ENV, INFERENCE_API_SERVICE_NAME } from './environment.ts';
 import { MlopsFunction, retentionDays } from './mlops-function.ts';
 import { ONNX_RUNTIME_MODULES, OnnxRuntimeLayer } from './onnx-runtime-layer.ts';
 import { healthText, openApiDocumentText } from './openapi-document.ts';
+import type { IModelRegistry } from './model-store.ts';
 
 /** Entry of the API Lambda, relative to the repository root. */
 export const INFERENCE_API_ENTRY = 'lambdas/inference-api/handler.ts';
@@ -41,9 +41,8 @@ export const LIVE_ALIAS_NAME = 'live';
 
 export interface InferenceApiProps {
   readonly config: MlopsConfig;
-  readonly registryTable: ITable;
-  /** GSI names of the registry table the function may query. */
-  readonly registryIndexNames: readonly string[];
+  /** The model registry: read through its `grantRegistryRead`, written (where this construct writes) on its table. */
+  readonly registry: IModelRegistry;
   readonly artifactBucket: IBucket;
   /** Key prefix of the artifacts the function may read. */
   readonly artifactPrefix: string;
@@ -143,8 +142,8 @@ export class InferenceApi extends Construct {
         [ENV.EXPLAIN_TOP_CONTRIBUTIONS]: String(config.explain.topContributions),
       },
     });
-    this.predictFunction
-      .bindRegistryTable(props.registryTable, props.registryIndexNames)
+    props.registry
+      .grantRegistryRead(this.predictFunction)
       .bindArtifactBucket(props.artifactBucket, props.artifactPrefix);
 
     // The API always calls the `live` alias: CodeDeploy (the Observability construct) shifts it from one published

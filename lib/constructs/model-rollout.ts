@@ -8,7 +8,6 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -19,6 +18,7 @@ import type { MlopsConfig } from '../config.ts';
 import { CANARY_WATCH_SERVICE_NAME, ENV, INFERENCE_API_SERVICE_NAME, METRICS_NAMESPACE } from './environment.ts';
 import { MlopsFunction } from './mlops-function.ts';
 import { METRIC_DIMENSIONS, VARIANT_METRICS } from '#contracts/metrics.ts';
+import type { IModelRegistry } from './model-store.ts';
 
 /** Entry of the canary-watch Lambda, relative to the repository root. */
 export const CANARY_WATCH_ENTRY = 'lambdas/canary-watch/handler.ts';
@@ -32,10 +32,8 @@ export interface ModelRolloutProps {
    * `observability.alarms`; one set of canary alarms per model of `pipeline.models`.
    */
   readonly config: MlopsConfig;
-  /** The registry the watch reads and changes (canary clear, promote). */
-  readonly registryTable: ITable;
-  /** Indexes of the registry table the registry queries. */
-  readonly registryIndexNames: readonly string[];
+  /** The model registry: read through its `grantRegistryRead`, written (where this construct writes) on its table. */
+  readonly registry: IModelRegistry;
   /** Where the canary alarms and the watch's rollbacks and promotions are announced. */
   readonly topic: ITopic;
   /**
@@ -94,12 +92,12 @@ export class ModelRollout extends Construct {
     });
     const fn = this.watchFunction;
     // Reads through the house helper; writes: the registry's change transactions (conditioned put and updates).
-    fn.bindRegistryTable(props.registryTable, props.registryIndexNames);
+    props.registry.grantRegistryRead(fn);
     fn.addToRolePolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-        resources: [props.registryTable.tableArn],
+        resources: [props.registry.registryTable.tableArn],
       }),
     );
     fn.grantOnAnyResource(

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, type ITable, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import type { MlopsFunction } from './mlops-function.ts';
 
 /** The registry's one global secondary index. */
 export const REGISTRY_GSI1 = 'gsi1';
@@ -28,7 +29,18 @@ export interface ModelStoreProps {
  *  - table: the AWS managed key (`aws/dynamodb`): key usage is visible in CloudTrail, and there is no key policy
  *    to manage or grant (a customer key would add cost and grants for little gain on registry metadata).
  */
-export class ModelStore extends Construct {
+/** The model registry as the constructs that use it see it: a grant for readers, the table for writers. */
+export interface IModelRegistry {
+  /** The registry table; a construct that writes to it grants its own write actions on it. */
+  readonly registryTable: ITable;
+  /**
+   * Grants `fn` the registry reads (`dynamodb:GetItem` and `Query` on the table and its indexes) and sets its
+   * `REGISTRY_TABLE_NAME`. Returns `fn`.
+   */
+  grantRegistryRead<F extends MlopsFunction>(fn: F): F;
+}
+
+export class ModelStore extends Construct implements IModelRegistry {
   public readonly artifactBucket: IBucket;
   public readonly registryTable: ITable;
   public readonly accessLogsBucket: IBucket;
@@ -90,5 +102,11 @@ export class ModelStore extends Construct {
     this.accessLogsBucket = accessLogsBucket;
     this.artifactBucket = artifactBucket;
     this.registryTable = registryTable;
+  }
+
+  /** {@inheritDoc IModelRegistry.grantRegistryRead} */
+  public grantRegistryRead<F extends MlopsFunction>(fn: F): F {
+    fn.bindRegistryTable(this.registryTable, this.registryIndexNames);
+    return fn;
   }
 }

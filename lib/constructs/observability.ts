@@ -27,7 +27,6 @@ import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Alias, IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -42,6 +41,7 @@ import {
   PIPELINE_METRICS,
   VARIANT_METRICS,
 } from '#contracts/metrics.ts';
+import type { IModelRegistry } from './model-store.ts';
 
 /** CodeDeploy's predefined Lambda configs, by config name. */
 export const DEPLOYMENT_CONFIGS: Readonly<Record<DeploymentStrategy, ILambdaDeploymentConfig>> = {
@@ -87,10 +87,8 @@ export interface ObservabilityProps {
    * @default [] (no canary alarms shown)
    */
   readonly canaryAlarms?: readonly IAlarm[];
-  /** The registry the pre-traffic hook reads (production models and their reference instances). */
-  readonly registryTable: ITable;
-  /** GSI names of the registry table the hook may query. */
-  readonly registryIndexNames: readonly string[];
+  /** The model registry: read through its `grantRegistryRead`, written (where this construct writes) on its table. */
+  readonly registry: IModelRegistry;
   /**
    * SageMaker endpoints of the GPU path: their alarms notify the topic, join the "serving unhealthy" composite and
    * the alarm widget, and each gets a dashboard row (invocations and errors, model latency, GPU utilisation).
@@ -378,7 +376,7 @@ export class Observability extends Construct {
         [ENV.TARGET_FUNCTION_ARN]: newVersion.functionArn,
       },
     });
-    hook.bindRegistryTable(props.registryTable, props.registryIndexNames);
+    props.registry.grantRegistryRead(hook);
     hook.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: [newVersion.functionArn] }));
     // LambdaDeploymentGroup grants codedeploy:PutLifecycleEventHookExecutionStatus on the deployment group.
     return hook;

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type IRule, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, type IGrantable, type IRole, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -20,6 +19,7 @@ import { MlopsFunction, PROJECT_ROOT, retentionDays } from './mlops-function.ts'
 import { ONNX_RUNTIME_MODULES } from './onnx-runtime-layer.ts';
 import { xgboostImageUri } from './sagemaker-xgboost-image.ts';
 import { logicalIdOf } from './logical-id.ts';
+import type { IModelRegistry } from './model-store.ts';
 
 /** Entry of the pipeline Lambda (every Lambda task of the state machine), relative to the repository root. */
 export const TRAINING_PIPELINE_ENTRY = 'lambdas/training-pipeline/handler.ts';
@@ -80,9 +80,8 @@ export const XGBOOST_INPUT_PREFIX = 'training-data/';
 
 export interface TrainingPipelineProps {
   readonly config: MlopsConfig;
-  readonly registryTable: ITable;
-  /** GSI names of the registry table the function may query. */
-  readonly registryIndexNames: readonly string[];
+  /** The model registry: read through its `grantRegistryRead`, written (where this construct writes) on its table. */
+  readonly registry: IModelRegistry;
   readonly artifactBucket: IBucket;
   /** The ONNX Runtime layer (shared with the inference API), used to evaluate candidates with the serving runtime. */
   readonly onnxLayer: ILayerVersion;
@@ -161,12 +160,12 @@ export class TrainingPipeline extends Construct {
     const fn = this.pipelineFunction;
     // Reads (model lookups, champion) through the house helper; writes: registrations (transactions of puts and
     // updates with conditions) and approval requests, both in the registry table.
-    fn.bindRegistryTable(props.registryTable, props.registryIndexNames).bindArtifactBucket(artifactBucket, 'models/');
+    props.registry.grantRegistryRead(fn).bindArtifactBucket(artifactBucket, 'models/');
     fn.addToRolePolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-        resources: [props.registryTable.tableArn],
+        resources: [props.registry.registryTable.tableArn],
       }),
     );
     const readOnly = PIPELINE_READ_PREFIXES.filter((prefix) => prefix !== 'models/');
