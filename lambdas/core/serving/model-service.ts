@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { ApiError, ModelUnavailableError, NotFoundError, RequestValidationError, UnprocessableError } from '#core/errors.ts';
-import { answerExplanations, type ExplanationBatch } from '#core/explain/answer.ts';
-import { backgroundFromBaseline } from '#core/explain/background.ts';
-import { createExplainer, ExplainNotSupportedError, type Explainer } from '#core/explain/explainer.ts';
-import { readExplainableGraph } from '#core/explain/onnx-reader.ts';
+// The explain code is imported when a version's explainer is first built or an explanation answered, not at module
+// load: predict never needs it, and a cold start skips its evaluation (docs/benchmarks.md).
+import type { ExplanationBatch } from '#core/explain/answer.ts';
+import type { Explainer } from '#core/explain/explainer.ts';
 import { DEFAULT_EXPLAIN_SETTINGS, type ExplainSettings } from '#core/explain/settings.ts';
 import { compileSchema, validateInstance, validatePredictRequest, type CompiledSchema } from '#core/api/predict-request.ts';
 import { encodeRows } from '#core/model/encode.ts';
@@ -362,6 +362,7 @@ export class ModelService {
     } catch (cause) {
       throw new ModelUnavailableError('INFERENCE_FAILED', `model "${name}" version ${version.version} failed to score the explanation's samples`, details, { cause });
     }
+    const { answerExplanations } = await import('#core/explain/answer.ts');
     const batch = answerExplanations(explainer, explanations, rows, probabilities, version.metadata.output, this.explainSettings.topContributions, details);
     const response: ExplainResponse = { model: name, model_version: version.version, variant, ...batch };
     return warnings === undefined ? response : { ...response, warnings };
@@ -484,6 +485,11 @@ export class ModelService {
 
   private async buildExplainer(record: ModelVersionRecord, details: Readonly<Record<string, unknown>>): Promise<Explainer> {
     const bytes = await this.readArtifact(record);
+    const [{ readExplainableGraph }, { createExplainer, ExplainNotSupportedError }, { backgroundFromBaseline }] = await Promise.all([
+      import('#core/explain/onnx-reader.ts'),
+      import('#core/explain/explainer.ts'),
+      import('#core/explain/background.ts'),
+    ]);
     const { metadata } = record;
     const { preprocessing } = metadata;
     let graph;
