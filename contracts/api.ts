@@ -4,6 +4,7 @@
  */
 import * as z from 'zod';
 import { addIssue, boolean, integerIn, oneOf, positiveNumber, stringMatching, strictObject } from './schema.ts';
+import { MODEL_NAME } from './registry.ts';
 
 /** A CORS origin: `https://host[:port]` (or `http://`). */
 const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/;
@@ -55,6 +56,48 @@ export const wafConfig = strictObject({
     .meta({ description: 'Requests one client IP may send in any 5 minutes before WAF blocks it (`403`).' }),
 });
 
+/** An API consumer's name: its usage plan's and API key's name suffix, its log key and metric dimension value. */
+export const CONSUMER_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
+
+const consumerName = stringMatching(CONSUMER_NAME, 'lowercase letters, digits and dashes, starting with a letter (2 to 32 characters)');
+
+const modelList = z
+  .array(stringMatching(MODEL_NAME, `a model name matching ${MODEL_NAME.source}`), { error: 'must be an array of model names' })
+  .min(1, { error: 'must name at least one model (leave it out to allow every model)' });
+
+/**
+ * One API consumer (a tenant): its own API key and usage plan, and optionally the models it may call. A consumer calling
+ * another model gets `403 MODEL_NOT_ALLOWED`. Key rotation: docs/operations/api-key-rotation.md.
+ */
+export const consumerConfig = strictObject({
+  name: consumerName.meta({
+    description: 'Unique name: the API key and usage plan are `{appName}-{name}`; the `consumer` key of log lines, metric dimension and captured predictions.',
+  }),
+  throttle: throttleConfig.optional().meta({ description: "The consumer's usage plan throttle. Default: `api.throttle`." }),
+  quota: quotaConfig.optional().meta({ description: "The consumer's usage plan quota. None by default." }),
+  models: modelList.optional().meta({ description: 'The models this consumer may call (predict, explain, feedback, describe, versions). Default: every model.' }),
+  keyVersion: integerIn(1, 1000)
+    .default(1)
+    .meta({
+      description:
+        'Raise it to rotate the key: a deploy creates a new API key in the usage plan, and `retiredKeyVersions` keeps listed older versions valid until the clients have switched.',
+    }),
+  retiredKeyVersions: z
+    .array(integerIn(1, 1000), { error: 'must be an array of key versions' })
+    .default([])
+    .meta({ description: 'Older key versions still accepted during a rotation (remove them, then deploy, to end the overlap).' }),
+}).superRefine((consumer, ctx) => {
+  for (const version of consumer.retiredKeyVersions) {
+    if (version >= consumer.keyVersion) addIssue(ctx, ['retiredKeyVersions'], `must be below keyVersion (${consumer.keyVersion})`, version);
+  }
+});
+
+/** What the predict function knows of the consumers, by API key id (env `API_CONSUMERS`, JSON). */
+export const consumerDirectory = z.record(
+  z.string().min(1),
+  strictObject({ name: consumerName, models: modelList.optional() }),
+);
+
 /** The `api` block. */
 export const apiConfig = strictObject({
   throttle: throttleConfig.prefault({}).meta({ description: 'Usage plan throttle applied to every API key.' }),
@@ -78,7 +121,21 @@ export const apiConfig = strictObject({
   stageName: stringMatching(/^[A-Za-z0-9_]{1,64}$/, 'letters, digits or underscores (1 to 64)')
     .default('prod')
     .meta({ description: 'The API Gateway stage: the first path segment of the API URL.' }),
+  consumers: z
+    .array(consumerConfig, { error: 'must be an array of consumers' })
+    .max(50)
+    .default([])
+    .meta({
+      description:
+        'API consumers (tenants), each with its own API key, usage plan and optional model allow-list (`403 MODEL_NOT_ALLOWED`). Empty: only the default key. Env `API_CONSUMERS` (key id to consumer).',
+    }),
 }).superRefine((api, ctx) => {
+  const names = new Set<string>();
+  for (const [index, consumer] of api.consumers.entries()) {
+    if (consumer.name === 'default') addIssue(ctx, ['consumers', index, 'name'], 'must not be "default" (the name of the default key)', consumer.name);
+    if (names.has(consumer.name)) addIssue(ctx, ['consumers', index, 'name'], 'must be unique', consumer.name);
+    names.add(consumer.name);
+  }
   if (api.corsAllowOrigins.includes('*') && api.corsAllowOrigins.length > 1) {
     addIssue(ctx, ['corsAllowOrigins'], 'must not combine "*" with other origins', api.corsAllowOrigins);
   }
@@ -89,3 +146,5 @@ export type QuotaConfig = z.output<typeof quotaConfig>;
 export type QuotaPeriod = QuotaConfig['period'];
 export type WafConfig = z.output<typeof wafConfig>;
 export type ApiConfig = z.output<typeof apiConfig>;
+export type ConsumerConfig = z.output<typeof consumerConfig>;
+export type ConsumerDirectory = z.output<typeof consumerDirectory>;

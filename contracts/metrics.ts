@@ -26,6 +26,8 @@ export const METRIC_DIMENSIONS = {
   endpoint: 'endpoint',
   /** The predict function version that answered (`VersionServerErrors`, read by the CodeDeploy rollback alarm). */
   functionVersion: 'function_version',
+  /** The API consumer (`api.consumers`) that called (`ConsumerRequests`); `default` for the default key. */
+  consumer: 'consumer',
 } as const;
 
 /** The inference API's metrics (lambdas/inference-api/api-handler.ts, handler.ts). */
@@ -58,6 +60,8 @@ export const API_METRICS = {
   feedbackLabels: 'FeedbackLabels',
   /** 0 or 1 (5xx) per answer, dimension `function_version`: the new version's error rate during a code deployment. */
   versionServerErrors: 'VersionServerErrors',
+  /** One per request of a configured API consumer, dimensions `consumer` and `route` (and `model` on model routes). */
+  consumerRequests: 'ConsumerRequests',
 } as const;
 
 /** The inference API's per-variant metrics (lambdas/inference-api/variant-metrics.ts), dimensions `model`, `variant`. */

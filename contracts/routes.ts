@@ -56,6 +56,10 @@ export const LOCAL_ROUTES = {
   startBatchJob: { method: 'POST', resource: '/local/v1/batch/jobs' },
   /** A batch job's status, progress, output and events. */
   describeBatchJob: { method: 'GET', resource: '/local/v1/batch/jobs/{id}' },
+  /** The API consumers' valid keys (`api.consumers`), values included. */
+  listApiKeys: { method: 'GET', resource: '/local/v1/keys' },
+  /** Rotates a consumer's key (body: `{"consumer", "overlap_seconds"}`): a new key, the old one valid until the overlap ends. */
+  rotateApiKey: { method: 'POST', resource: '/local/v1/keys/rotate' },
 } as const satisfies Record<string, RouteSpec>;
 
 /**

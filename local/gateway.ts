@@ -22,7 +22,13 @@ const GATEWAY_PAYLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
 
 export interface GatewayOptions {
   readonly handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+  /** The default key: the only one the local platform's own routes (`/local/`) accept. */
   readonly apiKey: string;
+  /**
+   * The id of a presented key when it is valid for the API routes (the consumers' keys, `local/api-keys.ts`), put on
+   * the event as `requestContext.identity.apiKeyId` like API Gateway does. @default - only `apiKey`, with no id
+   */
+  readonly authenticate?: (presented: string | undefined) => string | undefined;
   /** @default 0 (any free port) */
   readonly port?: number;
   /** @default '127.0.0.1' */
@@ -124,6 +130,7 @@ function toEvent(
   resource: string,
   pathParameters: Record<string, string>,
   body: Buffer,
+  apiKeyId: string | null,
 ): APIGatewayProxyEvent {
   const headers = headerRecord(request);
   const query = Object.fromEntries(url.searchParams.entries());
@@ -150,7 +157,7 @@ function toEvent(
         accessKey: null,
         accountId: null,
         apiKey: headers['x-api-key'] ?? null,
-        apiKeyId: null,
+        apiKeyId,
         caller: null,
         clientCert: null,
         cognitoAuthenticationProvider: null,
@@ -236,9 +243,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
     const match = matchRoute(method, url.pathname);
     const isPublic = match.kind === 'matched' ? !match.route.requiresApiKey : PUBLIC_PATHS.has(url.pathname);
-    const presented = request.headers['x-api-key'];
+    const presentedHeader = request.headers['x-api-key'];
+    const presented = typeof presentedHeader === 'string' ? presentedHeader : undefined;
+    const apiKeyId = options.authenticate !== undefined ? options.authenticate(presented) : keysMatch(presented, options.apiKey) ? null : undefined;
     // The key first: without one, nothing tells which paths or methods exist.
-    if (!isPublic && !keysMatch(typeof presented === 'string' ? presented : undefined, options.apiKey)) {
+    if (!isPublic && apiKeyId === undefined) {
       return send(403, errorBody('FORBIDDEN', 'a valid API key is required in the x-api-key header'));
     }
     if (match.kind === 'not-found') return send(404, errorBody('ROUTE_NOT_FOUND', `no route for ${method} ${url.pathname}`));
@@ -249,7 +258,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
     const body = await readBodyWithinLimit();
     if (body === undefined) return tooLarge();
-    const result = await options.handler(toEvent(request, url, match.route.resource, match.pathParameters, body));
+    const result = await options.handler(toEvent(request, url, match.route.resource, match.pathParameters, body, apiKeyId ?? null));
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
     response.writeHead(result.statusCode, headers);

@@ -39,6 +39,9 @@ import { LocalEventBus } from './event-bus.ts';
 import { startDriftSchedules } from './drift-schedules.ts';
 import { startLocalSageMakerRuntime, type EndpointFault, type RunningSageMakerRuntime } from './sagemaker-runtime.ts';
 import { DEFAULT_LAMBDA_MAX_ARTIFACT_BYTES } from '#core/registry/registration.ts';
+import type { ConsumerConfig } from '#contracts/api.ts';
+import { LocalApiKeys } from './api-keys.ts';
+import { localKeyRoutes } from './key-routes.ts';
 
 /**
  * The whole platform on one machine: DynamoDB and S3 emulators, the registry seeded with the
@@ -59,6 +62,13 @@ export interface LocalPlatformOptions {
   /** Where the emulators keep their data. */
   readonly dataDir: string;
   readonly apiKey: string;
+  /**
+   * The API consumers (`api.consumers`): each gets its own key (kept in `<dataDir>/api-keys.json`), and the handler
+   * learns key id to consumer as from `API_CONSUMERS` in AWS. @default [] (only the default key)
+   */
+  readonly consumers?: readonly ConsumerConfig[];
+  /** The clock of key rotation overlaps (tests). @default Date.now */
+  readonly now?: () => number;
   /** @default 0 (any free port) */
   readonly port?: number;
   /** @default '127.0.0.1' */
@@ -142,6 +152,8 @@ export interface LocalDrift {
 export interface LocalPlatform {
   readonly url: string;
   readonly apiKey: string;
+  /** The API consumers' keys: list and rotate (also `/local/v1/keys`, `mlops --local keys`). */
+  readonly apiKeys: LocalApiKeys;
   readonly dynamoDbEndpoint: string;
   readonly s3Endpoint: string;
   readonly seeded: boolean;
@@ -358,7 +370,16 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
     started.push({ close: () => canaryWatch.stop() });
     const instance = handlerInstances++;
-    const { handler, localCaptureSink, shadowListeners } = await importHandler(instance);
+    const { handler, localCaptureSink, shadowListeners, setApiConsumers } = await importHandler(instance);
+    const apiKeys = new LocalApiKeys({
+      file: join(options.dataDir, 'api-keys.json'),
+      defaultKey: options.apiKey,
+      consumers: options.consumers ?? [],
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+    /** What `API_CONSUMERS` holds in AWS, refreshed per request so a rotation or an ended overlap shows at once. */
+    const refreshConsumers = (): void => setApiConsumers(apiKeys.directory());
+    refreshConsumers();
     shadowListeners.push((comparison) => figures.recordShadow(comparison));
     const { batchScoringHandler } = await importBatchHandler(instance);
     const batch = new LocalBatchScoring({
@@ -438,16 +459,22 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         }),
       pages: dashboardPages(figures, driftVerdicts),
       apiKey: options.apiKey,
+      authenticate: (presented) => {
+        const id = apiKeys.authenticate(presented);
+        if (id !== undefined) refreshConsumers();
+        return id;
+      },
       port: options.port ?? 0,
       host: options.host ?? '127.0.0.1',
       corsAllowOrigins: (process.env[ENV.CORS_ALLOW_ORIGIN] ?? '').split(',').filter((o) => o !== ''),
       onRequest: options.onRequest,
-      localRoutes: localAdminRoutes(pipeline, approvals, drift, batch),
+      localRoutes: localKeyRoutes(apiKeys, localAdminRoutes(pipeline, approvals, drift, batch)),
     });
     started.push(gateway);
     return {
       url: gateway.url,
       apiKey: options.apiKey,
+      apiKeys,
       dynamoDbEndpoint: dynamoDb.endpoint,
       s3Endpoint: s3.endpoint,
       seeded,

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { API_ROUTES, routePath } from '#contracts/routes.ts';
+import { API_ROUTES, LOCAL_ROUTES, routePath } from '#contracts/routes.ts';
+import { parseMlopsConfig } from '#contracts/config.ts';
 import { LOCAL_CAPTURE_BUCKET_NAME, startLocalPlatform } from './platform.ts';
 import { removePlatformFile, writePlatformFile } from './platform-file.ts';
 import { acquireStartLock, assertPortFree, portError, StartError } from './start-lock.ts';
@@ -9,7 +10,8 @@ import { acquireStartLock, assertPortFree, portError, StartError } from './start
 /**
  * `npm start`: runs the whole platform on this machine with no AWS account.
  * Honours PORT (default 3000) and MLOPS_API_KEY (otherwise a key is generated once and kept
- * in .mlops-local/api-key); data lives in .mlops-local/ and survives restarts.
+ * in .mlops-local/api-key); data lives in .mlops-local/ and survives restarts. MLOPS_CONFIG_FILE names a deployment
+ * config file (the `-c configFile=` format) whose `api.consumers` get keys of their own (.mlops-local/api-keys.json).
  */
 
 const dataDir = resolve(process.env.MLOPS_LOCAL_DIR ?? '.mlops-local');
@@ -38,6 +40,24 @@ function apiKey(): string {
   return generated;
 }
 
+/** The `api.consumers` of MLOPS_CONFIG_FILE (none without it), validated as `cdk synth` validates them. */
+function consumers() {
+  const file = process.env.MLOPS_CONFIG_FILE;
+  if (file === undefined || file === '') return [];
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(resolve(file), 'utf8'));
+  } catch (error) {
+    throw new StartError(`MLOPS_CONFIG_FILE ${file} could not be read as JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const { $schema: _schema, ...config } = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  try {
+    return parseMlopsConfig(config).api.consumers;
+  } catch (error) {
+    throw new StartError(`MLOPS_CONFIG_FILE ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 /** Seconds between two local drift checks (the hourly schedule, sped up so a drift shows within a minute). */
 const driftIntervalSeconds = Number(process.env.MLOPS_DRIFT_INTERVAL_SECONDS ?? 60);
 if (!Number.isInteger(driftIntervalSeconds) || driftIntervalSeconds < 0) {
@@ -46,6 +66,7 @@ if (!Number.isInteger(driftIntervalSeconds) || driftIntervalSeconds < 0) {
 }
 
 async function main(): Promise<void> {
+  const configuredConsumers = consumers();
   mkdirSync(dataDir, { recursive: true });
   // Before anything touches the directory: a second npm start on it is refused, naming the first.
   const lock = acquireStartLock(dataDir, port);
@@ -60,6 +81,7 @@ async function main(): Promise<void> {
   const platform = await startLocalPlatform({
     dataDir,
     apiKey: key,
+    consumers: configuredConsumers,
     port,
     onRequest: ({ method, path, status, ms }) => {
       // The dashboard polls its data every 2 s: not worth a log line each time.
@@ -108,6 +130,10 @@ async function main(): Promise<void> {
   DynamoDB ${platform.dynamoDbEndpoint}   S3 ${platform.s3Endpoint}
   SageMaker runtime ${platform.sagemakerRuntime.endpoint} (models registered with --target sagemaker; docs/gpu.md)
 
+${platform.apiKeys
+  .list()
+  .map((k) => `  Consumer ${k.consumer}  key ${k.value}`)
+  .join('\n')}${platform.apiKeys.list().length > 0 ? `\n  Rotate a key: npx mlops --local keys rotate --consumer NAME --overlap-seconds 300 (POST ${LOCAL_ROUTES.rotateApiKey.resource})\n` : ''}
   Try it:
   curl -s -X POST ${platform.url}${routePath(API_ROUTES.predict, { model: 'credit' })} \\
     -H 'x-api-key: ${platform.apiKey}' -H 'content-type: application/json' \\

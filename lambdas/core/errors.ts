@@ -44,6 +44,11 @@ export class NotFoundError extends ApiError {
   readonly status = 404;
 }
 
+/** The caller is known but may not do this, e.g. an API consumer calling a model outside its allow-list (403). */
+export class ForbiddenError extends ApiError {
+  readonly status = 403;
+}
+
 /** The route exists but not for this method (405). */
 export class MethodNotAllowedError extends ApiError {
   readonly status = 405;

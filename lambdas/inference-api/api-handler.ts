@@ -10,6 +10,7 @@ import { MAX_FEEDBACK_BYTES, MAX_REQUEST_ID_LENGTH, parseFeedbackRequest } from 
 import type { PredictionCapture } from '#core/capture/prediction-capture.ts';
 import type { FeatureRow } from '#core/model/metadata.ts';
 import { matchRoute, ROUTES, type RouteName } from '#contracts/routes.ts';
+import { assertModelAllowed, consumerOf, DEFAULT_CONSUMER, type Consumer, type ConsumerLookup } from '#core/api/consumers.ts';
 import { failedVariantOf, type VariantMetrics } from './variant-metrics.ts';
 import { API_METRICS, METRIC_DIMENSIONS } from '#contracts/metrics.ts';
 
@@ -39,6 +40,12 @@ export interface ApiHandlerOptions {
    * version alone. @default - not emitted
    */
   readonly functionVersion?: string;
+  /**
+   * The API consumers by API key id (`API_CONSUMERS`): a consumer's name goes into the log keys, captured predictions
+   * and `ConsumerRequests`; a consumer with a model allow-list gets `403 MODEL_NOT_ALLOWED` for any other model.
+   * Read per request (the local platform replaces it on a key rotation). @default - every key is the default consumer
+   */
+  readonly consumers?: () => ConsumerLookup;
 }
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -85,6 +92,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   const { service, logger, metrics } = options;
   const routesByResource = new Map(ROUTES.map((route) => [`${route.method} ${route.resource}`, route.name]));
   const openApiBody = JSON.stringify(options.openApi);
+  const consumersOf = options.consumers ?? ((): ConsumerLookup => ({}));
 
   function corsHeaders(origin: string | undefined): Record<string, string> {
     if (options.corsAllowOrigins.length === 0) return {};
@@ -114,7 +122,12 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
    * silently) and counted, and never fails the prediction. The answer waits for the delivery at most
    * `captureWaitMs` (counted in `CaptureDeferred` when it had to go without it): capture never holds a request hostage.
    */
-  async function capturePrediction(requestId: string, body: unknown, response: Awaited<ReturnType<ModelService['predict']>>): Promise<void> {
+  async function capturePrediction(
+    requestId: string,
+    consumer: Consumer,
+    body: unknown,
+    response: Awaited<ReturnType<ModelService['predict']>>,
+  ): Promise<void> {
     if (options.capture === undefined) return;
     const instances = (body as { instances?: FeatureRow[] }).instances ?? [];
     let delivery: Promise<unknown>;
@@ -124,6 +137,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         model: response.model,
         modelVersion: response.model_version,
         variant: response.variant,
+        consumer: consumer.name,
         instances,
         predictions: response.predictions,
       });
@@ -173,13 +187,28 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     const { name, model } = resolveRoute(event);
     metrics.addDimension(METRIC_DIMENSIONS.route, name);
     metrics.addMetric(API_METRICS.requests, MetricUnit.Count, 1);
+    const consumers = consumersOf();
+    const consumer = consumerOf(consumers, event.requestContext.identity?.apiKeyId);
+    logger.appendKeys({ consumer: consumer.name });
+    // Only where consumers are configured: a metric per consumer and route costs what a custom metric costs.
+    if (consumer !== DEFAULT_CONSUMER || Object.keys(consumers).length > 0) {
+      const consumerMetric = metrics.singleMetric();
+      consumerMetric.addDimension(METRIC_DIMENSIONS.consumer, consumer.name);
+      consumerMetric.addDimension(METRIC_DIMENSIONS.route, name);
+      consumerMetric.addMetric(API_METRICS.consumerRequests, MetricUnit.Count, 1);
+    }
+    // Before any model lookup: a consumer learns nothing of a model it may not call, not even whether it exists.
+    if (model !== undefined) assertModelAllowed(consumer, model);
     switch (name) {
       case 'health':
         return { status: 'ok', service: 'inference-api', version: options.serviceVersion };
       case 'openapi':
         return undefined;
-      case 'listModels':
-        return { models: await service.listModels() };
+      case 'listModels': {
+        const models = await service.listModels();
+        const allowed = consumer.models;
+        return { models: allowed === undefined ? models : models.filter((summary) => allowed.includes(summary.model)) };
+      }
       case 'describeModel':
         return service.describeModel(model ?? '');
       case 'listVersions': {
@@ -212,7 +241,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         logger.debug('prediction served', { rows: response.predictions.length });
         // The id feedback refers to: the caller's x-request-id, else the gateway's request id.
         const requestId = callerRequestId || event.requestContext.requestId;
-        await capturePrediction(requestId, body, response);
+        await capturePrediction(requestId, consumer, body, response);
         return { ...response, request_id: requestId };
       }
       case 'explain': {
@@ -284,7 +313,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       versionAnswered(status);
       return { statusCode: status, headers: { ...JSON_HEADERS, ...cors }, body: JSON.stringify(body) };
     } finally {
-      logger.removeKeys(['model', 'model_version', 'variant']);
+      logger.removeKeys(['model', 'model_version', 'variant', 'consumer']);
     }
   };
 }

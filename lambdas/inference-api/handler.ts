@@ -13,7 +13,7 @@ import { DynamoDbRegistry } from '#adapters/dynamodb-registry.ts';
 import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { S3ArtifactStore } from '#adapters/s3-artifacts.ts';
 import { integerEnv, requireEnv } from '#shared/environment.ts';
-import { apiConfig } from '#contracts/api.ts';
+import { apiConfig, consumerDirectory } from '#contracts/api.ts';
 import { driftConfig } from '#contracts/drift.ts';
 import { explainConfig } from '#contracts/explain.ts';
 import { ENV, configEnv } from '#contracts/env.ts';
@@ -28,6 +28,7 @@ import { createApiHandler } from './api-handler.ts';
 import { VariantMetrics } from './variant-metrics.ts';
 import { API_METRICS, METRIC_DIMENSIONS } from '#contracts/metrics.ts';
 import { asError } from '#core/errors.ts';
+import type { ConsumerLookup } from '#core/api/consumers.ts';
 
 /**
  * Lambda entry of the inference API (all routes). Clients, caches and loaded models live
@@ -244,6 +245,15 @@ const capture =
         sampleRate: configEnv(ENV.CAPTURE_SAMPLE_RATE, driftConfig.shape.captureSampleRate, 'drift.captureSampleRate'),
       });
 
+/**
+ * The API consumers by key id (`API_CONSUMERS`, from `api.consumers`), read at cold start. Exported so the local
+ * platform can replace it when it rotates a key (in AWS a rotation is a deploy, hence a new cold start).
+ */
+let apiConsumers: ConsumerLookup = configEnv(ENV.API_CONSUMERS, consumerDirectory.optional(), 'api.consumers') ?? {};
+export function setApiConsumers(directory: ConsumerLookup): void {
+  apiConsumers = directory;
+}
+
 /** The uninstrumented handler, for tests and the local gateway. */
 export const apiHandler = createApiHandler({
   service,
@@ -257,6 +267,7 @@ export const apiHandler = createApiHandler({
   variantMetrics,
   ...(capture === undefined ? {} : { capture }),
   ...(captureStore === undefined ? {} : { feedback: captureStore }),
+  consumers: () => apiConsumers,
 });
 
 export const handler = middy(apiHandler)

@@ -8,6 +8,8 @@ export interface ServedPrediction {
   readonly model: string;
   readonly modelVersion: number;
   readonly variant: string;
+  /** The API consumer that called. */
+  readonly consumer?: string;
   readonly instances: readonly FeatureRow[];
   readonly predictions: readonly { readonly label: string; readonly probability: number }[];
 }

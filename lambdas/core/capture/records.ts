@@ -4,7 +4,7 @@
  * partitioning) and by the local batch sink, and read back by the drift job.
  *
  * One record per scored instance, one JSON object per line:
- * `{"request_id","row","model","model_version","variant","captured_at","features",{"prediction"}}`.
+ * `{"request_id","row","model","model_version","variant","consumer","captured_at","features",{"prediction"}}`.
  * Keys: `captures/model={model}/version={version}/date={YYYY-MM-DD}/hour={HH}/…` (UTC).
  * Feedback labels: `feedback/model={model}/date={YYYY-MM-DD}/hour={HH}/{sha256(request_id)}-{row}-{uuid}.json`, the id inside.
  */
@@ -20,6 +20,8 @@ export interface CaptureRecord {
   readonly model_version: number;
   /** `production` or `canary`: the drift job compares production's records with production's baseline. */
   readonly variant: string;
+  /** The API consumer that called (`api.consumers`; `default` for the default key). Absent in records captured before consumers. */
+  readonly consumer?: string;
   /** ISO 8601 UTC. */
   readonly captured_at: string;
   readonly features: FeatureRow;
@@ -87,6 +89,7 @@ export function captureRecords(input: {
   readonly model: string;
   readonly modelVersion: number;
   readonly variant: string;
+  readonly consumer?: string;
   readonly at: Date;
   readonly instances: readonly FeatureRow[];
   readonly predictions: readonly { readonly label: string; readonly probability: number }[];
@@ -98,6 +101,7 @@ export function captureRecords(input: {
     model: input.model,
     model_version: input.modelVersion,
     variant: input.variant,
+    ...(input.consumer === undefined ? {} : { consumer: input.consumer }),
     captured_at: capturedAt,
     features,
     prediction: input.predictions[row] ?? { label: '', probability: Number.NaN },

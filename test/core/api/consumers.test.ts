@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { parseMlopsConfig } from '../../../contracts/config.ts';
+import { consumerDirectory } from '../../../contracts/api.ts';
+import { configEnv, ENV } from '../../../contracts/env.ts';
+import { assertModelAllowed, consumerOf, DEFAULT_CONSUMER } from '../../../lambdas/core/api/consumers.ts';
+import { ForbiddenError } from '../../../lambdas/core/errors.ts';
+
+const DIRECTORY = { 'key-a': { name: 'bank-a', models: ['credit'] }, 'key-b': { name: 'bank-b' } };
+
+describe('consumerOf', () => {
+  it('finds the consumer of a key id, and the default consumer for any other or no key id', () => {
+    expect(consumerOf(DIRECTORY, 'key-a')).toEqual({ name: 'bank-a', models: ['credit'] });
+    for (const id of ['key-c', null, undefined, '', 'toString', '__proto__', 'constructor']) expect(consumerOf(DIRECTORY, id)).toBe(DEFAULT_CONSUMER);
+  });
+});
+
+describe('assertModelAllowed', () => {
+  it('lets a consumer without a list call every model and one with a list only its models', () => {
+    expect(() => assertModelAllowed({ name: 'bank-b' }, 'anything')).not.toThrow();
+    expect(() => assertModelAllowed(DIRECTORY['key-a'], 'credit')).not.toThrow();
+    let thrown: unknown;
+    try {
+      assertModelAllowed(DIRECTORY['key-a'], 'credit2');
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ForbiddenError);
+    expect(thrown).toMatchObject({ status: 403, code: 'MODEL_NOT_ALLOWED', details: { consumer: 'bank-a', model: 'credit2', allowed: ['credit'] } });
+  });
+});
+
+describe('api.consumers', () => {
+  const consumers = (list: unknown) => () => parseMlopsConfig({ api: { consumers: list } });
+
+  it('defaults to none, and fills a consumer key version 1 without retired versions', () => {
+    expect(parseMlopsConfig({}).api.consumers).toEqual([]);
+    expect(parseMlopsConfig({ api: { consumers: [{ name: 'bank-a' }] } }).api.consumers).toEqual([{ name: 'bank-a', keyVersion: 1, retiredKeyVersions: [] }]);
+  });
+
+  it('refuses duplicate or reserved names, bad model names, an empty model list and retired versions not below the current one', () => {
+    expect(consumers([{ name: 'bank-a' }, { name: 'bank-a' }])).toThrow(/api\.consumers\[1\]\.name.*must be unique/);
+    expect(consumers([{ name: 'default' }])).toThrow(/must not be "default"/);
+    expect(consumers([{ name: 'Bank A' }])).toThrow(/api\.consumers\[0\]\.name/);
+    expect(consumers([{ name: 'bank-a', models: [] }])).toThrow(/at least one model/);
+    expect(consumers([{ name: 'bank-a', models: ['Credit!'] }])).toThrow(/api\.consumers\[0\]\.models/);
+    expect(consumers([{ name: 'bank-a', keyVersion: 2, retiredKeyVersions: [2] }])).toThrow(/must be below keyVersion \(2\)/);
+    expect(consumers([{ name: 'bank-a', apiKey: 'secret' }])).toThrow(/apiKey/);
+  });
+
+  it('reads the directory from API_CONSUMERS and refuses a malformed one at cold start', () => {
+    const read = (value: string | undefined) => configEnv(ENV.API_CONSUMERS, consumerDirectory.optional(), 'api.consumers', { env: { [ENV.API_CONSUMERS]: value } });
+    expect(read(undefined)).toBeUndefined();
+    expect(read(JSON.stringify(DIRECTORY))).toEqual(DIRECTORY);
+    expect(() => read('{"k":{"name":"Bad Name"}}')).toThrow(/API_CONSUMERS/);
+  });
+});
