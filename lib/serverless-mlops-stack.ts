@@ -12,6 +12,7 @@ import { TrainingPipeline } from './constructs/training-pipeline.ts';
 import { BatchScoring } from './constructs/batch-scoring.ts';
 import { DriftMonitor } from './constructs/drift-monitor.ts';
 import { PredictionCapture } from './constructs/prediction-capture.ts';
+import { withoutRedundantDependsOn } from './redundant-depends-on.ts';
 
 export interface ServerlessMlopsStackProps extends StackProps {
   readonly config: MlopsConfig;
@@ -215,6 +216,13 @@ export class ServerlessMlopsStack extends Stack {
       predict.addEnvironment(ENV.SAGEMAKER_CIRCUIT_OPEN_SECONDS, String(serving.circuitOpenSeconds));
     }
     return endpoints;
+  }
+
+  /** The template without the `DependsOn` entries its references already imply (cfn-lint W3005): see `withoutRedundantDependsOn`. */
+  protected override _toCloudFormation(): ReturnType<Stack['_toCloudFormation']> {
+    const template = super._toCloudFormation() as { Resources?: Record<string, unknown> };
+    withoutRedundantDependsOn(template);
+    return template;
   }
 }
 
