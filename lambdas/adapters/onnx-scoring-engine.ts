@@ -46,6 +46,9 @@ export class OnnxScoringEngine implements ScoringEngine {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
+      // A failed run throws with onnxruntime's message, which the handler logs as structured JSON; onnxruntime's own
+      // copy (coloured plain text on stderr) would only add an unparsed line per failure to the function's log.
+      logSeverityLevel: 4,
       ...(this.options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: this.options.intraOpNumThreads }),
     };
     const session = await ort.InferenceSession.create(bytes, sessionOptions);
