@@ -92,11 +92,32 @@ export const consumerConfig = strictObject({
   }
 });
 
-/** What the predict function knows of the consumers, by API key id (env `API_CONSUMERS`, JSON). */
-export const consumerDirectory = z.record(
-  z.string().min(1),
-  strictObject({ name: consumerName, models: modelList.optional() }),
-);
+/**
+ * What the predict function knows of the consumers (env `API_CONSUMERS`): a JSON list of `{"name", "models"?, "keyIds"}`
+ * (a list, as the key ids are CloudFormation references), read as key id to consumer.
+ */
+export const consumerDirectory = z
+  .array(strictObject({ name: consumerName, models: modelList.optional(), keyIds: z.array(z.string().min(1)).min(1) }), {
+    error: 'must be an array of consumers with their key ids',
+  })
+  .transform((consumers) =>
+    Object.fromEntries(consumers.flatMap(({ keyIds, ...consumer }) => keyIds.map((keyId) => [keyId, consumer] as const))),
+  );
+
+/** Length of an API Gateway API key id (`a1b2c3d4e5`). */
+const API_KEY_ID_LENGTH = 10;
+/** The most bytes `API_CONSUMERS` may take of the predict function's environment (Lambda allows 4 KB for all variables). */
+export const MAX_CONSUMERS_ENV_BYTES = 2048;
+
+/** The bytes `API_CONSUMERS` will take for these consumers (key ids at their real length). */
+export function consumersEnvBytes(consumers: readonly z.output<typeof consumerConfig>[]): number {
+  const list = consumers.map((consumer) => ({
+    name: consumer.name,
+    ...(consumer.models === undefined ? {} : { models: consumer.models }),
+    keyIds: [consumer.keyVersion, ...consumer.retiredKeyVersions].map(() => 'x'.repeat(API_KEY_ID_LENGTH)),
+  }));
+  return consumers.length === 0 ? 0 : Buffer.byteLength(JSON.stringify(list));
+}
 
 /** The `api` block. */
 export const apiConfig = strictObject({
@@ -123,7 +144,6 @@ export const apiConfig = strictObject({
     .meta({ description: 'The API Gateway stage: the first path segment of the API URL.' }),
   consumers: z
     .array(consumerConfig, { error: 'must be an array of consumers' })
-    .max(50)
     .default([])
     .meta({
       description:
@@ -135,6 +155,15 @@ export const apiConfig = strictObject({
     if (consumer.name === 'default') addIssue(ctx, ['consumers', index, 'name'], 'must not be "default" (the name of the default key)', consumer.name);
     if (names.has(consumer.name)) addIssue(ctx, ['consumers', index, 'name'], 'must be unique', consumer.name);
     names.add(consumer.name);
+  }
+  const bytes = consumersEnvBytes(api.consumers);
+  if (bytes > MAX_CONSUMERS_ENV_BYTES) {
+    addIssue(
+      ctx,
+      ['consumers'],
+      `take ${bytes} bytes of the predict function's environment (API_CONSUMERS), more than ${MAX_CONSUMERS_ENV_BYTES} (Lambda allows 4 KB for all variables): fewer consumers, shorter model lists or fewer retired key versions`,
+      `${api.consumers.length} consumers`,
+    );
   }
   if (api.corsAllowOrigins.includes('*') && api.corsAllowOrigins.length > 1) {
     addIssue(ctx, ['corsAllowOrigins'], 'must not combine "*" with other origins', api.corsAllowOrigins);
@@ -148,3 +177,4 @@ export type WafConfig = z.output<typeof wafConfig>;
 export type ApiConfig = z.output<typeof apiConfig>;
 export type ConsumerConfig = z.output<typeof consumerConfig>;
 export type ConsumerDirectory = z.output<typeof consumerDirectory>;
+export type ConsumerKeyList = z.input<typeof consumerDirectory>;

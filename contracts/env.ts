@@ -20,7 +20,7 @@ export const ENV = {
   REGISTRY_CACHE_TTL_SECONDS: 'REGISTRY_CACHE_TTL_SECONDS',
   /** How long a model's last known serving config keeps serving while the registry is unreadable (`registry.staleServingSeconds`). */
   REGISTRY_STALE_SERVING_SECONDS: 'REGISTRY_STALE_SERVING_SECONDS',
-  /** The API consumers by API key id, as JSON (`{"<keyId>": {"name", "models"?}}`, from `api.consumers`), parsed with `consumerDirectory`. */
+  /** The API consumers' keys as JSON (`[{"keyId", "name", "models"?}]`, from `api.consumers`), parsed with `consumerDirectory`. */
   API_CONSUMERS: 'API_CONSUMERS',
   /** Comma-separated allowed CORS origins; empty means no CORS headers (`api.corsAllowOrigins`). */
   CORS_ALLOW_ORIGIN: 'CORS_ALLOW_ORIGIN',

@@ -67,19 +67,25 @@ export const CODEDEPLOY_INTERVALS: Readonly<Record<string, number>> = {
 /** A worst-case run id of the pipeline (a uuid) for the training job name check. */
 const SAMPLE_RUN_ID = 'ffffffff-ffff-4fff-bfff-ffffffffffff';
 
-/** Length of an intrinsic once CloudFormation resolves it, estimated on the long side. */
-function estimate(value: unknown): string {
+/** What a `Ref` to a resource of these types resolves to, when it is short and of known length (an API key's id). */
+const REF_LENGTHS: Readonly<Record<string, number>> = { 'AWS::ApiGateway::ApiKey': 10 };
+
+/** Length of an intrinsic once CloudFormation resolves it, estimated on the long side; `template` tells what a `Ref` names. */
+function estimate(value: unknown, template?: CfnTemplate): string {
+  const inner = (part: unknown): string => estimate(part, template);
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) return value.map(estimate).join(',');
+  if (Array.isArray(value)) return value.map(inner).join(',');
   if (typeof value !== 'object' || value === null) return '';
   const intrinsic = value as Json;
   if ('Fn::Join' in intrinsic) {
     const [separator, parts] = intrinsic['Fn::Join'] as [string, unknown[]];
-    return parts.map(estimate).join(separator);
+    return parts.map(inner).join(separator);
   }
   if ('Ref' in intrinsic) {
     const ref = String(intrinsic['Ref']);
+    const known = REF_LENGTHS[template?.Resources?.[ref]?.Type ?? ''];
+    if (known !== undefined) return 'x'.repeat(known);
     if (ref.startsWith('AWS::')) return { 'AWS::Region': 'ap-southeast-3', 'AWS::AccountId': '123456789012', 'AWS::Partition': 'aws-iso-b', 'AWS::URLSuffix': 'amazonaws.com' }[ref] ?? 'x'.repeat(64);
     // A generated physical name or an ARN (a version's ARN, a topic's ARN): 128 characters covers either.
     return 'x'.repeat(128);
@@ -87,7 +93,7 @@ function estimate(value: unknown): string {
   if ('Fn::GetAtt' in intrinsic) return 'x'.repeat(160);
   if ('Fn::FindInMap' in intrinsic) return 'x'.repeat(16);
   if ('Fn::Sub' in intrinsic || 'Fn::Select' in intrinsic || 'Fn::ImportValue' in intrinsic) return 'x'.repeat(160);
-  return JSON.stringify(Object.fromEntries(Object.entries(intrinsic).map(([key, inner]) => [key, estimate(inner)])));
+  return JSON.stringify(Object.fromEntries(Object.entries(intrinsic).map(([key, part]) => [key, inner(part)])));
 }
 
 function resources(template: CfnTemplate, type?: string): [string, Resource][] {
@@ -109,7 +115,7 @@ function checkNames(template: CfnTemplate, problems: string[]): void {
 function checkLambdaEnvironment(template: CfnTemplate, problems: string[]): void {
   for (const [id, resource] of resources(template, 'AWS::Lambda::Function')) {
     const variables = ((resource.Properties?.['Environment'] as Json | undefined)?.['Variables'] ?? {}) as Json;
-    const bytes = Object.entries(variables).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(estimate(value)), 0);
+    const bytes = Object.entries(variables).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(estimate(value, template)), 0);
     if (bytes > LIMITS.lambdaEnvironmentBytes) problems.push(`${id}: environment variables take about ${bytes} bytes, Lambda allows ${LIMITS.lambdaEnvironmentBytes}`);
   }
 }

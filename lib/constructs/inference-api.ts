@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogField,
   AccessLogFormat,
@@ -18,7 +18,7 @@ import {
   type RequestValidator,
   ResponseType,
   RestApi,
-  type UsagePlan,
+  UsagePlan,
 } from 'aws-cdk-lib/aws-apigateway';
 import { Alias, type IFunction, type ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -27,6 +27,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { MlopsConfig } from '../config.ts';
 import { ROUTES, type RouteName } from '#contracts/routes.ts';
+import type { ConsumerConfig, ConsumerKeyList } from '#contracts/api.ts';
 import { ENV, INFERENCE_API_SERVICE_NAME } from './environment.ts';
 import { MlopsFunction, retentionDays } from './mlops-function.ts';
 import { ONNX_RUNTIME_MODULES, OnnxRuntimeLayer } from './onnx-runtime-layer.ts';
@@ -99,6 +100,8 @@ export class InferenceApi extends Construct {
   public readonly liveAlias: Alias;
   public readonly apiKey: ApiKey;
   public readonly usagePlan: UsagePlan;
+  /** Per API consumer (`api.consumers`): its usage plan and its keys by key version. */
+  public readonly consumers: ReadonlyMap<string, { readonly usagePlan: UsagePlan; readonly keys: ReadonlyMap<number, ApiKey> }>;
   /** The web ACL of the stage (`api.waf.enabled`). */
   public readonly webAcl: CfnWebACL | undefined;
 
@@ -307,6 +310,7 @@ export class InferenceApi extends Construct {
       ],
     });
     this.usagePlan.addApiKey(this.apiKey);
+    this.consumers = this.createConsumers(config, explainMethod);
 
     Validations.of(api).acknowledge({
       id: 'AwsSolutions-APIG4',
@@ -331,6 +335,50 @@ export class InferenceApi extends Construct {
         reason: 'The account-level API Gateway logging role uses the AWS managed policy made for exactly this purpose.',
       });
     }
+  }
+
+  /**
+   * Per consumer a usage plan (its throttle, optional quota, the explain route's throttle) and an API key per valid key
+   * version (`keyVersion` and the `retiredKeyVersions` still in their overlap); the predict function learns key id to
+   * consumer from `API_CONSUMERS`. Rotation: docs/operations/api-key-rotation.md.
+   */
+  private createConsumers(config: MlopsConfig, explainMethod: Method): InferenceApi['consumers'] {
+    const consumers = new Map<string, { usagePlan: UsagePlan; keys: Map<number, ApiKey> }>();
+    const directory: ConsumerKeyList = [];
+    for (const consumer of config.api.consumers) {
+      // The name itself in the id (logical ids drop its dashes and add a hash of the path, so names never collide).
+      const id = `Consumer-${consumer.name}-`;
+      const throttle = consumer.throttle ?? config.api.throttle;
+      const usagePlan = new UsagePlan(this, `${id}UsagePlan`, {
+        name: `${config.appName}-${consumer.name}`,
+        description: `Usage plan of API consumer ${consumer.name}`,
+        throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
+        ...(consumer.quota === undefined ? {} : { quota: { limit: consumer.quota.limit, period: Period[consumer.quota.period] } }),
+        apiStages: [
+          {
+            api: this.restApi,
+            stage: this.restApi.deploymentStage,
+            throttle: [{ method: explainMethod, throttle: { rateLimit: config.explain.throttle.rateLimit, burstLimit: config.explain.throttle.burstLimit } }],
+          },
+        ],
+      });
+      const keys = new Map<number, ApiKey>();
+      const keyIds: string[] = [];
+      for (const version of keyVersions(consumer)) {
+        const key = new ApiKey(this, `${id}KeyV${version}`, {
+          apiKeyName: `${config.appName}-${consumer.name}-v${version}`,
+          description: `API key version ${version} of consumer ${consumer.name}`,
+          enabled: true,
+        });
+        usagePlan.addApiKey(key);
+        keys.set(version, key);
+        keyIds.push(key.keyId);
+      }
+      directory.push({ name: consumer.name, ...(consumer.models === undefined ? {} : { models: [...consumer.models] }), keyIds });
+      consumers.set(consumer.name, { usagePlan, keys });
+    }
+    if (directory.length > 0) this.predictFunction.addEnvironment(ENV.API_CONSUMERS, Stack.of(this).toJsonString(directory));
+    return consumers;
   }
 
   /** AWS managed common rules and a per-IP rate rule, associated with the stage; blocked requests answer 403. */
@@ -370,3 +418,9 @@ export class InferenceApi extends Construct {
     return webAcl;
   }
 }
+
+/** The key versions of a consumer that are valid now: the current one and the retired ones still in their overlap. */
+function keyVersions(consumer: ConsumerConfig): number[] {
+  return [consumer.keyVersion, ...consumer.retiredKeyVersions];
+}
+

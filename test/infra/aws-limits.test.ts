@@ -30,6 +30,19 @@ const CONFIGS: ReadonlyArray<readonly [string, unknown]> = [
       },
     },
   ],
+  [
+    'the most API consumers, each in a key rotation and with a model allow-list',
+    {
+      api: {
+        consumers: Array.from({ length: 14 }, (_, i) => ({
+          name: `tenant-with-a-long-name-${String(i).padStart(2, '0')}`,
+          models: ['credit', 'customer_churn_propensity'],
+          keyVersion: 2,
+          retiredKeyVersions: [1],
+        })),
+      },
+    },
+  ],
 ];
 
 const built = new Map<unknown, { template: CfnTemplate; models: string[] }>();

@@ -61,6 +61,10 @@ describe('cdk-nag AwsSolutions', () => {
       },
     ],
     [
+      'API consumers, one with a quota and a key rotation in progress',
+      { api: { consumers: [{ name: 'bank-a', models: ['credit'], quota: { limit: 1000, period: 'DAY' }, keyVersion: 2, retiredKeyVersions: [1] }, { name: 'bank-b' }] } },
+    ],
+    [
       'observability with a SageMaker endpoint and a linear rollout',
       { observability: { sagemakerEndpointNames: ['credit-endpoint'], deployment: { strategy: 'linear10PercentEvery3Minutes' } } },
     ],

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openApiDocument } from '../../lambdas/core/api/openapi.ts';
 import { ROUTES } from '../../contracts/routes.ts';
+import { consumerDirectory } from '../../contracts/api.ts';
 import { DEFAULT_CONFIG } from '../../lib/config.ts';
 import { PROJECT_ROOT } from '../../lib/constructs/mlops-function.ts';
 import { OPENAPI_DOCUMENT_PATH, SERVICE_VERSION } from '../../lib/constructs/openapi-document.ts';
@@ -356,6 +357,49 @@ describe('InferenceApi', () => {
     });
     rejecting.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'inference-api', OUT_OF_RANGE_POLICY: 'reject', OUT_OF_RANGE_TOLERANCE: '0' }) },
+    });
+  });
+
+  it('gives each API consumer its usage plan and a key per valid key version, and tells the predict function key id to consumer', () => {
+    template.resourceCountIs('AWS::ApiGateway::UsagePlan', 1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'inference-api', API_CONSUMERS: Match.absent() }) },
+    });
+    const { template: tenants } = buildStack({
+      api: {
+        consumers: [
+          { name: 'bank-a', models: ['credit'], quota: { limit: 5000, period: 'MONTH' }, keyVersion: 3, retiredKeyVersions: [2] },
+          { name: 'bank-b', throttle: { rateLimit: 5, burstLimit: 10 } },
+        ],
+      },
+    });
+    tenants.resourceCountIs('AWS::ApiGateway::UsagePlan', 3);
+    tenants.resourceCountIs('AWS::ApiGateway::ApiKey', 4);
+    tenants.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 4);
+    tenants.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      UsagePlanName: 'serverless-mlops-bank-a',
+      Throttle: { RateLimit: 50, BurstLimit: 100 },
+      Quota: { Limit: 5000, Period: 'MONTH' },
+      ApiStages: [Match.objectLike({ Stage: { Ref: Match.stringLikeRegexp('Stageprod') }, Throttle: Match.anyValue() })],
+    });
+    tenants.hasResourceProperties('AWS::ApiGateway::UsagePlan', { UsagePlanName: 'serverless-mlops-bank-b', Throttle: { RateLimit: 5, BurstLimit: 10 }, Quota: Match.absent() });
+    for (const name of ['serverless-mlops-bank-a-v3', 'serverless-mlops-bank-a-v2', 'serverless-mlops-bank-b-v1']) {
+      tenants.hasResourceProperties('AWS::ApiGateway::ApiKey', { Name: name, Enabled: true });
+    }
+
+    // The variable, with each key's Ref replaced by its logical id, is what the handler parses at cold start.
+    const keyIds = Object.entries(tenants.findResources('AWS::ApiGateway::ApiKey') as Record<string, CfnResource>).map(([id, key]) => [String(key.Properties?.['Name']), id]);
+    const predict = Object.values(tenants.findResources('AWS::Lambda::Function') as Record<string, CfnResource>).find(
+      (fn) => (fn.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['POWERTOOLS_SERVICE_NAME'] === 'inference-api',
+    );
+    const value = (predict?.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['API_CONSUMERS'] as { 'Fn::Join': [string, unknown[]] };
+    const text = value['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : String(refOf(part)))).join('');
+    const directory = consumerDirectory.parse(JSON.parse(text));
+    const idOf = (name: string): string => keyIds.find(([keyName]) => keyName === name)?.[1] ?? '';
+    expect(directory).toEqual({
+      [idOf('serverless-mlops-bank-a-v3')]: { name: 'bank-a', models: ['credit'] },
+      [idOf('serverless-mlops-bank-a-v2')]: { name: 'bank-a', models: ['credit'] },
+      [idOf('serverless-mlops-bank-b-v1')]: { name: 'bank-b' },
     });
   });
 });

@@ -58,6 +58,9 @@ const errorResponse = (description: string, codes: readonly string[]) => ({
   },
 });
 
+/** The 403 of a model route: no valid key (API Gateway), or an API consumer calling a model outside its `models` list. */
+const modelForbidden = errorResponse('Missing or invalid API key, or a model this API consumer may not call', ['FORBIDDEN', 'MODEL_NOT_ALLOWED']);
+
 const modelParameter = {
   name: 'model',
   in: 'path',
@@ -164,7 +167,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
               content: { 'application/json': { schema: { $ref: '#/components/schemas/ModelDescription' } } },
             },
             '400': errorResponse('Not a model name', ['INVALID_MODEL_NAME']),
-            '403': errorResponse('Missing or invalid API key', ['FORBIDDEN']),
+            '403': modelForbidden,
             '404': errorResponse('Unknown model, or no production version', ['MODEL_NOT_FOUND', 'NO_PRODUCTION_VERSION']),
           },
         },
@@ -191,7 +194,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
               },
             },
             '400': errorResponse('Not a model name', ['INVALID_MODEL_NAME']),
-            '403': errorResponse('Missing or invalid API key', ['FORBIDDEN']),
+            '403': modelForbidden,
             '404': errorResponse('Unknown model', ['MODEL_NOT_FOUND']),
             '503': errorResponse('The registry cannot be read now; retry later', ['REGISTRY_UNAVAILABLE']),
           },
@@ -215,7 +218,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
               content: { 'application/json': { schema: { $ref: '#/components/schemas/PredictResponse' } } },
             },
             '400': errorResponse('The body breaks the model contract', VALIDATION_ERROR_CODES),
-            '403': errorResponse('Missing or invalid API key', ['FORBIDDEN']),
+            '403': modelForbidden,
             '404': errorResponse('Unknown model, or no production version', ['MODEL_NOT_FOUND', 'NO_PRODUCTION_VERSION']),
             '413': errorResponse(`Body larger than ${options.maxRequestBytes} bytes`, ['PAYLOAD_TOO_LARGE']),
             '429': errorResponse("Rate or quota of the usage plan exceeded, or the model's endpoint is at capacity", [
@@ -251,7 +254,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
               content: { 'application/json': { schema: { $ref: '#/components/schemas/ExplainResponse' } } },
             },
             '400': errorResponse('The body breaks the model contract', VALIDATION_ERROR_CODES),
-            '403': errorResponse('Missing or invalid API key', ['FORBIDDEN']),
+            '403': modelForbidden,
             '404': errorResponse('Unknown model, or no production version', ['MODEL_NOT_FOUND', 'NO_PRODUCTION_VERSION']),
             '413': errorResponse(`Body larger than ${options.maxRequestBytes} bytes`, ['PAYLOAD_TOO_LARGE']),
             '422': errorResponse(
@@ -283,7 +286,7 @@ export function openApiDocument(options: OpenApiOptions): Record<string, unknown
               content: { 'application/json': { schema: { $ref: '#/components/schemas/FeedbackResponse' } } },
             },
             '400': errorResponse('The body is not a valid label', FEEDBACK_VALIDATION_ERROR_CODES),
-            '403': errorResponse('Missing or invalid API key', ['FORBIDDEN']),
+            '403': modelForbidden,
             '413': errorResponse('Body larger than 16 KiB', ['PAYLOAD_TOO_LARGE']),
             '404': errorResponse('Unknown model, no production version, or feedback off (prediction capture is off)', [
               'MODEL_NOT_FOUND',

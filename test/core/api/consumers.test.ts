@@ -45,12 +45,23 @@ describe('api.consumers', () => {
     expect(consumers([{ name: 'bank-a', models: ['Credit!'] }])).toThrow(/api\.consumers\[0\]\.models/);
     expect(consumers([{ name: 'bank-a', keyVersion: 2, retiredKeyVersions: [2] }])).toThrow(/must be below keyVersion \(2\)/);
     expect(consumers([{ name: 'bank-a', apiKey: 'secret' }])).toThrow(/apiKey/);
+    // What fits the predict function's 4 KB environment.
+    const many = (count: number) => Array.from({ length: count }, (_, i) => ({ name: `tenant-${i}`, models: ['credit', 'fraud'], keyVersion: 2, retiredKeyVersions: [1] }));
+    expect(() => parseMlopsConfig({ api: { consumers: many(20) } })).not.toThrow();
+    expect(consumers(many(40))).toThrow(/api\.consumers.*bytes of the predict function's environment \(API_CONSUMERS\), more than 2048/);
   });
 
   it('reads the directory from API_CONSUMERS and refuses a malformed one at cold start', () => {
     const read = (value: string | undefined) => configEnv(ENV.API_CONSUMERS, consumerDirectory.optional(), 'api.consumers', { env: { [ENV.API_CONSUMERS]: value } });
     expect(read(undefined)).toBeUndefined();
-    expect(read(JSON.stringify(DIRECTORY))).toEqual(DIRECTORY);
-    expect(() => read('{"k":{"name":"Bad Name"}}')).toThrow(/API_CONSUMERS/);
+    const list = [
+      { name: 'bank-a', models: ['credit'], keyIds: ['key-a'] },
+      { name: 'bank-b', keyIds: ['key-b'] },
+    ];
+    expect(read(JSON.stringify(list))).toEqual(DIRECTORY);
+    expect(read('[{"name":"bank-a","keyIds":["new","old"]}]')).toEqual({ new: { name: 'bank-a' }, old: { name: 'bank-a' } });
+    expect(() => read('[{"keyIds":["k"],"name":"Bad Name"}]')).toThrow(/API_CONSUMERS/);
+    expect(() => read('[{"keyIds":[],"name":"bank-a"}]')).toThrow(/API_CONSUMERS/);
+    expect(() => read('{"k":{"name":"bank-a"}}')).toThrow(/API_CONSUMERS/);
   });
 });
