@@ -189,9 +189,10 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     metrics.addMetric(API_METRICS.requests, MetricUnit.Count, 1);
     const consumers = consumersOf();
     const consumer = consumerOf(consumers, event.requestContext.identity?.apiKeyId);
-    logger.appendKeys({ consumer: consumer.name });
-    // Only where consumers are configured: a metric per consumer and route costs what a custom metric costs.
+    // Only where consumers are configured (a metric per consumer and route costs what a custom metric costs): there
+    // every log line of the request names its consumer (`default` for the default key), and `ConsumerRequests` counts it.
     if (consumer !== DEFAULT_CONSUMER || Object.keys(consumers).length > 0) {
+      logger.appendKeys({ consumer: consumer.name });
       const consumerMetric = metrics.singleMetric();
       consumerMetric.addDimension(METRIC_DIMENSIONS.consumer, consumer.name);
       consumerMetric.addDimension(METRIC_DIMENSIONS.route, name);
