@@ -4,6 +4,7 @@ import { canaryCommand } from './commands/canary.ts';
 import { describeCommand } from './commands/describe.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { driftCommand } from './commands/drift.ts';
+import { keysCommand } from './commands/keys.ts';
 import { historyCommand } from './commands/history.ts';
 import { listCommand } from './commands/list.ts';
 import { packageCommand } from './commands/package.ts';
@@ -118,6 +119,7 @@ export function buildProgram(session: Session, held: HeldError = {}): Command {
   approveCommand(program, session);
   runsCommand(program, session);
   driftCommand(program, session);
+  keysCommand(program, session);
   packageCommand(program, session);
 
   program.addHelpText(

@@ -133,7 +133,7 @@ async function main(): Promise<void> {
 ${platform.apiKeys
   .list()
   .map((k) => `  Consumer ${k.consumer}  key ${k.value}`)
-  .join('\n')}${platform.apiKeys.list().length > 0 ? `\n  Rotate a key: POST ${LOCAL_ROUTES.rotateApiKey.resource} {"consumer": NAME, "overlap_seconds": 300} with the API key above (docs/operations/api-key-rotation.md)\n` : ''}
+  .join('\n')}${platform.apiKeys.list().length > 0 ? `\n  Rotate a key: npx mlops --local keys rotate --consumer NAME --overlap-seconds 300 (POST ${LOCAL_ROUTES.rotateApiKey.resource}; docs/operations/api-key-rotation.md)\n` : ''}
   Try it:
   curl -s -X POST ${platform.url}${routePath(API_ROUTES.predict, { model: 'credit' })} \\
     -H 'x-api-key: ${platform.apiKey}' -H 'content-type: application/json' \\

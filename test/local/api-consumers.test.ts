@@ -9,6 +9,8 @@ import { registerArtifact } from '../../lambdas/core/registry/registration.ts';
 import { trainCreditModel } from '../../examples/credit/train.ts';
 import { startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
 import { CREDIT_INSTANCE } from '../support/credit-instances.ts';
+import { writePlatformFile } from '../../local/platform-file.ts';
+import { runMlops } from '../support/mlops-cli.ts';
 
 /**
  * API consumers on the local platform: each configured consumer gets its own key; one limited to `credit` is refused
@@ -162,5 +164,27 @@ describe('API consumers on the local platform', () => {
     expect(refused.json.error).toMatchObject({ code: 'FORBIDDEN' });
     expect((await predict('credit', newKey)).status).toBe(200);
     expect(platform.apiKeys.list().filter((k) => k.consumer === 'bank-a').map((k) => k.value)).toEqual([newKey]);
+  }, 60_000);
+
+  it('rotates through `mlops --local keys rotate`, refusing a bad overlap and an unknown consumer', async () => {
+    writePlatformFile(dataDir, platform);
+    const mlops = (...args: string[]) => runMlops(['--local', '--local-dir', dataDir, ...args], { cwd: dataDir });
+    const oldKey = keyOf('bank-b');
+    const bad = await mlops('keys', 'rotate', '--consumer', 'bank-b', '--overlap-seconds', '-5');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/whole number of seconds/);
+    const unknown = await mlops('keys', 'rotate', '--consumer', 'nobody', '--overlap-seconds', '5');
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/no consumer "nobody"/);
+
+    const rotated = await mlops('--json', 'keys', 'rotate', '--consumer', 'bank-b', '--overlap-seconds', '30');
+    expect(rotated.stderr).toBe('');
+    const newKey = (JSON.parse(rotated.stdout) as { key: { value: string } }).key.value;
+    const listed = JSON.parse((await mlops('--json', 'keys', 'list')).stdout) as { keys: { value: string }[] };
+    expect(listed.keys.map((k) => k.value)).toEqual(expect.arrayContaining([oldKey, newKey]));
+    expect((await predict('fraud', oldKey)).status).toBe(200);
+    clock += 30_000;
+    expect((await predict('fraud', oldKey)).status).toBe(403);
+    expect((await predict('fraud', newKey)).status).toBe(200);
   }, 60_000);
 });
