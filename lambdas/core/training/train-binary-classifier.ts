@@ -201,6 +201,43 @@ function prepareTraining(input: TrainBinaryClassifierInput): PreparedTraining {
   return { seed, testFraction, policy, classWeight, sampleWeights: classWeights(trainLabels, classWeight), table, trainRows, trainLabels, holdoutRows, holdoutLabels, fitted };
 }
 
+/** The matrices both trainers fit and score on, as `trainLogisticRegression` and `trainGradientBoosting` build them. */
+export interface EncodedTrainingData {
+  readonly columns: number;
+  readonly trainLabels: Uint8Array;
+  readonly holdoutLabels: Uint8Array;
+  /** Encoded (imputed, one-hot) rows, row-major float32: what the trees split. */
+  readonly trainEncoded: Float32Array;
+  readonly holdoutEncoded: Float32Array;
+  /** The encoded rows standardised in float64: what the logistic regression fits. */
+  readonly trainScaled: Float64Array;
+  readonly holdoutScaled: Float64Array;
+  /** Per training row, its class weight (undefined for `classWeight: 'none'`). */
+  readonly sampleWeights: Float64Array | undefined;
+}
+
+/**
+ * The split, preprocessing and encoding of a training run without the model: the trainers' benchmark times the fits
+ * on exactly these matrices and hands them to scikit-learn (bench/trainers.bench.ts).
+ * @throws TrainingDataError as `trainLogisticRegression` does.
+ */
+export function encodeTrainingData(input: TrainBinaryClassifierInput): EncodedTrainingData {
+  const prepared = prepareTraining(input);
+  const { preprocessing, scaling } = prepared.fitted;
+  const trainEncoded = encodeRows(preprocessing, prepared.trainRows);
+  const holdoutEncoded = encodeRows(preprocessing, prepared.holdoutRows);
+  return {
+    columns: preprocessing.columns,
+    trainLabels: prepared.trainLabels,
+    holdoutLabels: prepared.holdoutLabels,
+    trainEncoded,
+    holdoutEncoded,
+    trainScaled: scale(trainEncoded, scaling),
+    holdoutScaled: scale(holdoutEncoded, scaling),
+    sampleWeights: prepared.sampleWeights,
+  };
+}
+
 /** Per row, rows / (2 × rows of its class) for `balanced` (scikit-learn's formula); undefined for `none`. */
 export function classWeights(labels: Uint8Array, classWeight: ClassWeight): Float64Array | undefined {
   if (classWeight === 'none') return undefined;
