@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rocAuc } from '#core/metrics/classification.ts';
 import { fitGradientBoosting, predictGradientBoosting, resolveGradientBoostingOptions } from '#core/training/gradient-boosting.ts';
@@ -158,7 +158,7 @@ function main(): void {
   const holdoutRows = data.holdoutLabels.length;
   console.log(
     `\ntrainers benchmark: lending club, ${trainRows.toLocaleString('en')} training and ${holdoutRows.toLocaleString('en')} holdout rows, ` +
-      `${data.columns} encoded columns (split seed ${SEED}), fit time only, median of ${REPEATS} after a warm-up fit; node ${process.version}`,
+      `${data.columns} encoded columns (split seed ${SEED}), fit time only, median of ${REPEATS} after a warm-up fit; node ${process.version}, load average ${(loadavg()[0] as number).toFixed(2)}`,
   );
 
   const l2 = DEFAULT_L2;
