@@ -803,3 +803,87 @@ describe('createApiHandler per-version answers', () => {
     }
   });
 });
+
+describe('createApiHandler API consumers', () => {
+  /** A handler whose key `key-id` (the events' `apiKeyId`) is consumer bank-a, limited to credit; what it counts and captures. */
+  function consumerHandler(consumers: Record<string, { name: string; models?: string[] }>) {
+    const counted: { name: string; dimensions: Record<string, string> }[] = [];
+    const captured: unknown[] = [];
+    const singleMetric = metrics.singleMetric.bind(metrics);
+    const metricSpy = vi.spyOn(metrics, 'singleMetric').mockImplementation(() => {
+      const metric = singleMetric();
+      const dimensions: Record<string, string> = {};
+      const addDimension = metric.addDimension.bind(metric);
+      metric.addDimension = (name, value) => {
+        dimensions[name] = value;
+        return addDimension(name, value);
+      };
+      const addMetric = metric.addMetric.bind(metric);
+      metric.addMetric = (name, unit, value) => {
+        counted.push({ name, dimensions: { ...dimensions } });
+        return addMetric(name, unit, value);
+      };
+      return metric;
+    });
+    const keySpy = vi.spyOn(logger, 'appendKeys');
+    const handler = asInvocations(
+      createApiHandler({
+        service: newService(),
+        openApi: {},
+        maxRequestBytes: MAX_REQUEST_BYTES,
+        corsAllowOrigins: [],
+        serviceVersion: '9.9.9',
+        logger,
+        metrics,
+        capture: new PredictionCapture({ sink: { put: async (records) => void captured.push(...records) }, sampleRate: 1 }),
+        consumers: () => consumers,
+      }),
+      metrics,
+    );
+    const restore = (): void => {
+      metricSpy.mockRestore();
+      keySpy.mockRestore();
+    };
+    return { handler, counted, captured, keySpy, restore };
+  }
+
+  it('names the consumer in its log keys, ConsumerRequests and the captured records, and refuses models outside its list', async () => {
+    const { handler, counted, captured, keySpy, restore } = consumerHandler({ 'key-id': { name: 'bank-a', models: ['credit'] } });
+    try {
+      expect((await handler(predictEvent(ONE_INSTANCE))).statusCode).toBe(200);
+      expect(keySpy).toHaveBeenCalledWith({ consumer: 'bank-a' });
+      expect(counted).toContainEqual({ name: 'ConsumerRequests', dimensions: { consumer: 'bank-a', route: 'predict' } });
+      expect(captured).toEqual([expect.objectContaining({ model: 'credit', consumer: 'bank-a' })]);
+
+      const refused = await handler(predictEvent(ONE_INSTANCE, { path: '/v1/models/fraud/predict', model: 'fraud' }));
+      expect(refused.statusCode).toBe(403);
+      expect(errorOf(refused)).toEqual({
+        code: 'MODEL_NOT_ALLOWED',
+        message: 'consumer bank-a may not call model fraud',
+        details: { consumer: 'bank-a', model: 'fraud', allowed: ['credit'] },
+      });
+      expect(counted).toContainEqual({ name: 'ClientErrors', dimensions: { code: 'MODEL_NOT_ALLOWED' } });
+    } finally {
+      restore();
+    }
+  });
+
+  it('treats a key outside the directory as the default consumer, and adds nothing where no consumers are configured', async () => {
+    const configured = consumerHandler({ 'another-key': { name: 'bank-b', models: ['fraud'] } });
+    try {
+      expect((await configured.handler(predictEvent(ONE_INSTANCE))).statusCode).toBe(200);
+      expect(configured.counted).toContainEqual({ name: 'ConsumerRequests', dimensions: { consumer: 'default', route: 'predict' } });
+    } finally {
+      configured.restore();
+    }
+    const none = consumerHandler({});
+    try {
+      expect((await none.handler(predictEvent(ONE_INSTANCE))).statusCode).toBe(200);
+      expect(none.counted.map((metric) => metric.name)).not.toContain('ConsumerRequests');
+      expect(none.keySpy).not.toHaveBeenCalledWith(expect.objectContaining({ consumer: expect.anything() }));
+      expect(none.captured).toEqual([expect.objectContaining({ consumer: 'default' })]);
+    } finally {
+      none.restore();
+    }
+  });
+});
