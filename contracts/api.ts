@@ -59,6 +59,9 @@ export const wafConfig = strictObject({
 /** An API consumer's name: its usage plan's and API key's name suffix, its log key and metric dimension value. */
 export const CONSUMER_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 
+/** The consumer of the deployment's default key (not a configured consumer): may call every model. */
+export const DEFAULT_CONSUMER_NAME = 'default';
+
 const consumerName = stringMatching(CONSUMER_NAME, 'lowercase letters, digits and dashes, starting with a letter (2 to 32 characters)');
 
 const modelList = z
@@ -152,7 +155,9 @@ export const apiConfig = strictObject({
 }).superRefine((api, ctx) => {
   const names = new Set<string>();
   for (const [index, consumer] of api.consumers.entries()) {
-    if (consumer.name === 'default') addIssue(ctx, ['consumers', index, 'name'], 'must not be "default" (the name of the default key)', consumer.name);
+    if (consumer.name === DEFAULT_CONSUMER_NAME) {
+      addIssue(ctx, ['consumers', index, 'name'], `must not be "${DEFAULT_CONSUMER_NAME}" (the consumer of the default key)`, consumer.name);
+    }
     if (names.has(consumer.name)) addIssue(ctx, ['consumers', index, 'name'], 'must be unique', consumer.name);
     names.add(consumer.name);
   }

@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as z from 'zod';
-import { CONSUMER_NAME, type ConsumerConfig, type ConsumerDirectory } from '#contracts/api.ts';
+import { CONSUMER_NAME, DEFAULT_CONSUMER_NAME, type ConsumerConfig, type ConsumerDirectory } from '#contracts/api.ts';
 
 /**
  * The local platform's API keys: the default key and one per API consumer (`api.consumers`), each with an id the
@@ -11,7 +11,7 @@ import { CONSUMER_NAME, type ConsumerConfig, type ConsumerDirectory } from '#con
  */
 
 /** The id of the default key (`npm start`'s `MLOPS_API_KEY` or `.mlops-local/api-key`): no consumer, every model. */
-export const DEFAULT_KEY_ID = 'default';
+export const DEFAULT_KEY_ID = DEFAULT_CONSUMER_NAME;
 
 const storedKey = z.object({
   id: z.string(),

@@ -5,6 +5,7 @@
  * `default` consumer, which may call every model.
  */
 import { ForbiddenError } from '#core/errors.ts';
+import { DEFAULT_CONSUMER_NAME } from '#contracts/api.ts';
 
 /** A consumer as the predict function knows it. */
 export interface Consumer {
@@ -14,7 +15,7 @@ export interface Consumer {
 }
 
 /** The consumer of a key that is in no directory entry (the deployment's default key). */
-export const DEFAULT_CONSUMER: Consumer = { name: 'default' };
+export const DEFAULT_CONSUMER: Consumer = { name: DEFAULT_CONSUMER_NAME };
 
 /** Key id to consumer. */
 export type ConsumerLookup = Readonly<Record<string, Consumer>>;
