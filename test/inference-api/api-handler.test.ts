@@ -28,6 +28,7 @@ import { startDynamoDb, startS3, type RunningEmulator } from '../../local/emulat
 import { ensureRegistryTable } from '../../local/provision.ts';
 import { REFERENCE_MODEL, seedReferenceModel } from '../../local/seed.ts';
 import { asInvocations } from '../support/invocations.ts';
+import { recordSingleMetrics } from '../support/single-metrics.ts';
 import { CREDIT_INSTANCE, RISKY_CREDIT_INSTANCE } from '../support/credit-instances.ts';
 
 /**
@@ -674,17 +675,7 @@ describe('createApiHandler feedback route', () => {
 describe('createApiHandler prediction capture', () => {
   it('answers without waiting past its budget for a capture that never completes, counting CaptureDeferred', async () => {
     const hanging = new PredictionCapture({ sink: { put: () => new Promise<void>(() => undefined) }, sampleRate: 1 });
-    const counted: string[] = [];
-    const singleMetric = metrics.singleMetric.bind(metrics);
-    const metricSpy = vi.spyOn(metrics, 'singleMetric').mockImplementation(() => {
-      const metric = singleMetric();
-      const addMetric = metric.addMetric.bind(metric);
-      metric.addMetric = (name, unit, value) => {
-        counted.push(name);
-        return addMetric(name, unit, value);
-      };
-      return metric;
-    });
+    const { recorded, restore } = recordSingleMetrics(metrics);
     try {
       const withCapture = asInvocations(createApiHandler({
         service: newService(),
@@ -700,9 +691,9 @@ describe('createApiHandler prediction capture', () => {
       // A handler that awaited the capture would never answer: the test would time out.
       const result = await withCapture(predictEvent(ONE_INSTANCE));
       expect(result.statusCode).toBe(200);
-      expect(counted).toContain('CaptureDeferred');
+      expect(recorded.map((r) => r.name)).toContain('CaptureDeferred');
     } finally {
-      metricSpy.mockRestore();
+      restore();
     }
   });
 
@@ -716,17 +707,8 @@ describe('createApiHandler prediction capture', () => {
     }));
     const capture = new PredictionCapture({ sink: new FirehoseCaptureSink(firehose, 'capture-stream', { baseDelayMs: 0 }), sampleRate: 1 });
     const logged = vi.spyOn(logger, 'error');
-    const counted: { name: string; value: number }[] = [];
-    const singleMetric = metrics.singleMetric.bind(metrics);
-    const metricSpy = vi.spyOn(metrics, 'singleMetric').mockImplementation(() => {
-      const metric = singleMetric();
-      const addMetric = metric.addMetric.bind(metric);
-      metric.addMetric = (name, unit, value, resolution) => {
-        counted.push({ name, value });
-        return addMetric(name, unit, value, resolution);
-      };
-      return metric;
-    });
+    const { recorded, restore: restoreMetrics } = recordSingleMetrics(metrics);
+    const counted = (): { name: string; value: number }[] => recorded.map(({ name, value }) => ({ name, value }));
     try {
       // Act
       const result = await newHandler(newService(), undefined, capture)(
@@ -737,17 +719,17 @@ describe('createApiHandler prediction capture', () => {
       expect(result.statusCode).toBe(200);
       expect(json(result)).toMatchObject({ request_id: 'lost-1', model_version: 1 });
       // Past the handler's wait budget (50 ms; slow machines) the failure is reported in the background: wait for it.
-      await vi.waitFor(() => expect(counted).toContainEqual({ name: 'CaptureFailures', value: 2 }), { timeout: 10_000 });
+      await vi.waitFor(() => expect(counted()).toContainEqual({ name: 'CaptureFailures', value: 2 }), { timeout: 10_000 });
       expect(firehoseMock.commandCalls(PutRecordBatchCommand)).toHaveLength(3);
       const failure = logged.mock.calls.find(([message]) => message === 'prediction capture failed');
       expect(failure?.[1]).toMatchObject({
         request_id: 'lost-1',
         records: [expect.objectContaining({ request_id: 'lost-1', row: 0 }), expect.objectContaining({ request_id: 'lost-1', row: 1 })],
       });
-      expect(counted).toContainEqual({ name: 'CaptureFailures', value: 2 });
+      expect(counted()).toContainEqual({ name: 'CaptureFailures', value: 2 });
     } finally {
       logged.mockRestore();
-      metricSpy.mockRestore();
+      restoreMetrics();
       firehoseMock.restore();
       firehose.destroy();
     }
@@ -756,23 +738,7 @@ describe('createApiHandler prediction capture', () => {
 
 describe('createApiHandler per-version answers', () => {
   it('adds 0 or 1 (5xx) per answer to VersionServerErrors of its function version, which the rollback alarm reads', async () => {
-    const recorded: { dimensions: Record<string, string>; name: string; value: number }[] = [];
-    const singleMetric = metrics.singleMetric.bind(metrics);
-    const metricSpy = vi.spyOn(metrics, 'singleMetric').mockImplementation(() => {
-      const metric = singleMetric();
-      const dimensions: Record<string, string> = {};
-      const addDimension = metric.addDimension.bind(metric);
-      metric.addDimension = (name, value) => {
-        dimensions[name] = value;
-        return addDimension(name, value);
-      };
-      const addMetric = metric.addMetric.bind(metric);
-      metric.addMetric = (name, unit, value, resolution) => {
-        recorded.push({ dimensions: { ...dimensions }, name, value });
-        return addMetric(name, unit, value, resolution);
-      };
-      return metric;
-    });
+    const { recorded, restore } = recordSingleMetrics(metrics);
     const failing: RegistryReader = {
       getModel: async () => Promise.reject(new Error('registry down')),
       getVersion: async () => Promise.reject(new Error('registry down')),
@@ -798,7 +764,7 @@ describe('createApiHandler per-version answers', () => {
         { dimensions: { function_version: '7' }, name: 'VersionServerErrors', value: 0 },
       ]);
     } finally {
-      metricSpy.mockRestore();
+      restore();
       quiet.mockRestore();
     }
   });
@@ -807,24 +773,14 @@ describe('createApiHandler per-version answers', () => {
 describe('createApiHandler API consumers', () => {
   /** A handler whose key `key-id` (the events' `apiKeyId`) is consumer bank-a, limited to credit; what it counts and captures. */
   function consumerHandler(consumers: Record<string, { name: string; models?: string[] }>) {
-    const counted: { name: string; dimensions: Record<string, string> }[] = [];
     const captured: unknown[] = [];
-    const singleMetric = metrics.singleMetric.bind(metrics);
-    const metricSpy = vi.spyOn(metrics, 'singleMetric').mockImplementation(() => {
-      const metric = singleMetric();
-      const dimensions: Record<string, string> = {};
-      const addDimension = metric.addDimension.bind(metric);
-      metric.addDimension = (name, value) => {
-        dimensions[name] = value;
-        return addDimension(name, value);
-      };
-      const addMetric = metric.addMetric.bind(metric);
-      metric.addMetric = (name, unit, value) => {
-        counted.push({ name, dimensions: { ...dimensions } });
-        return addMetric(name, unit, value);
-      };
-      return metric;
-    });
+    const { recorded, restore: restoreMetrics } = recordSingleMetrics(metrics);
+    // What was counted, by name and dimensions.
+    const counted = {
+      get all(): { name: string; dimensions: Record<string, string> }[] {
+        return recorded.map(({ name, dimensions }) => ({ name, dimensions }));
+      },
+    };
     const keySpy = vi.spyOn(logger, 'appendKeys');
     const handler = asInvocations(
       createApiHandler({
@@ -841,7 +797,7 @@ describe('createApiHandler API consumers', () => {
       metrics,
     );
     const restore = (): void => {
-      metricSpy.mockRestore();
+      restoreMetrics();
       keySpy.mockRestore();
     };
     return { handler, counted, captured, keySpy, restore };
@@ -852,7 +808,7 @@ describe('createApiHandler API consumers', () => {
     try {
       expect((await handler(predictEvent(ONE_INSTANCE))).statusCode).toBe(200);
       expect(keySpy).toHaveBeenCalledWith({ consumer: 'bank-a' });
-      expect(counted).toContainEqual({ name: 'ConsumerRequests', dimensions: { consumer: 'bank-a', route: 'predict' } });
+      expect(counted.all).toContainEqual({ name: 'ConsumerRequests', dimensions: { consumer: 'bank-a', route: 'predict' } });
       expect(captured).toEqual([expect.objectContaining({ model: 'credit', consumer: 'bank-a' })]);
 
       const refused = await handler(predictEvent(ONE_INSTANCE, { path: '/v1/models/fraud/predict', model: 'fraud' }));
@@ -862,7 +818,7 @@ describe('createApiHandler API consumers', () => {
         message: 'consumer bank-a may not call model fraud',
         details: { consumer: 'bank-a', model: 'fraud', allowed: ['credit'] },
       });
-      expect(counted).toContainEqual({ name: 'ClientErrors', dimensions: { code: 'MODEL_NOT_ALLOWED' } });
+      expect(counted.all).toContainEqual({ name: 'ClientErrors', dimensions: { code: 'MODEL_NOT_ALLOWED' } });
     } finally {
       restore();
     }
@@ -872,14 +828,14 @@ describe('createApiHandler API consumers', () => {
     const configured = consumerHandler({ 'another-key': { name: 'bank-b', models: ['fraud'] } });
     try {
       expect((await configured.handler(predictEvent(ONE_INSTANCE))).statusCode).toBe(200);
-      expect(configured.counted).toContainEqual({ name: 'ConsumerRequests', dimensions: { consumer: 'default', route: 'predict' } });
+      expect(configured.counted.all).toContainEqual({ name: 'ConsumerRequests', dimensions: { consumer: 'default', route: 'predict' } });
     } finally {
       configured.restore();
     }
     const none = consumerHandler({});
     try {
       expect((await none.handler(predictEvent(ONE_INSTANCE))).statusCode).toBe(200);
-      expect(none.counted.map((metric) => metric.name)).not.toContain('ConsumerRequests');
+      expect(none.counted.all.map((metric) => metric.name)).not.toContain('ConsumerRequests');
       expect(none.keySpy).not.toHaveBeenCalledWith(expect.objectContaining({ consumer: expect.anything() }));
       expect(none.captured).toEqual([expect.objectContaining({ consumer: 'default' })]);
     } finally {
