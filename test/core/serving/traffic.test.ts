@@ -54,6 +54,22 @@ describe('routingBucket', () => {
   });
 });
 
+describe('routingBucket is stable across releases', () => {
+  // A caller keeps its side of a split only while a key's bucket never changes, so the hash is part of the contract:
+  // FNV-1a 32 over the UTF-16LE bytes of `${model}\u0000${key}`, then murmur3's fmix32, divided by 2^32. These values
+  // were computed by an independent implementation of that definition (Python, over `str.encode('utf-16-le')`).
+  it.each([
+    ['credit', 'customer-42', 0.5422629434615374],
+    ['credit', '6f1c2a9e-0b3d-4c57-9e21-000000000001', 0.4312307278160006],
+    ['fraud', '顧客-7', 0.015735410153865814],
+    ['credit', 'Łódź', 0.9285202794708312],
+    ['credit', '', 0.06688770232722163],
+    ['', '', 0.0965376936364919],
+  ])('puts model %j, key %j at %s', (name, key, bucket) => {
+    expect(routingBucket(name, key)).toBe(bucket);
+  });
+});
+
 describe('routingBucket outside Latin-1', () => {
   it('separates keys that differ only in the high byte of a character', () => {
     // U+0141, U+0241, … U+FF41 share their low byte 0x41 with "A": a hash of low bytes alone would put them all in one bucket.
@@ -128,7 +144,22 @@ describe('chooseVariant', () => {
     const record = model('credit', { version: 2, share: 0.3 });
     expect(chooseVariant(record, undefined, () => 0.29)).toEqual({ variant: 'canary', version: 2 });
     expect(chooseVariant(record, undefined, () => 0.3)).toEqual({ variant: 'production', version: 1 });
-    expect(chooseVariant(record, '', () => 0.1)).toEqual({ variant: 'canary', version: 2 });
+    expect(chooseVariant(record, '', () => 0.29)).toEqual({ variant: 'canary', version: 2 });
+    expect(chooseVariant(record, '', () => 0.3)).toEqual({ variant: 'production', version: 1 });
+  });
+
+  it('routes a canary share of 1 entirely to the canary, by key and by draw', () => {
+    const record = model('credit', { version: 2, share: 1 });
+    for (let i = 0; i < 100; i++) expect(chooseVariant(record, requestId(i), never)).toEqual({ variant: 'canary', version: 2 });
+    expect(chooseVariant(record, undefined, () => 0.999_999)).toEqual({ variant: 'canary', version: 2 });
+  });
+
+  it('answers production without a random draw when there is nothing to split: no canary, a share of 0, or the canary is production', () => {
+    for (const canary of [null, { version: 2, share: 0 }, { version: 1, share: 1 }]) {
+      const record = model('credit', canary);
+      expect(chooseVariant(record, undefined, never)).toEqual({ variant: 'production', version: 1 });
+      for (let i = 0; i < 100; i++) expect(chooseVariant(record, requestId(i), never)).toEqual({ variant: 'production', version: 1 });
+    }
   });
 
   it('answers production when there is no canary, and refuses a model without production', () => {
