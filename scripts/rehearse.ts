@@ -6,7 +6,8 @@
  * AWS APIs), invoked with the event shapes AWS sends it: API Gateway proxy events through every route, EventBridge
  * scheduled events, a CloudWatch alarm state change, a CodeDeploy lifecycle hook event, Step Functions task inputs.
  * The training pipeline's state machine (its definition from the template, after its substitutions) then runs a
- * training run in aws-local-stepfunctions, each Lambda task invoking the asset its ARN names. A missing module, a
+ * training run in aws-local-stepfunctions, each Lambda task invoking the asset its ARN names, and the batch scoring
+ * state machine a batch job, its Distributed Map run by the local stand-in (local/distributed-map.ts). A missing module, a
  * wrong handler, a layer Node cannot find or a crash fails the rehearsal with the function named.
  *
  *   npm run rehearse [-- --assembly cdk.out]     (without an assembly: cdk synth writes one first)
@@ -30,6 +31,8 @@ import { RegistryService } from '#core/registry/registry-service.ts';
 import { proxyEvent } from '#core/serving/pre-traffic-check.ts';
 import { ENV } from '#contracts/env.ts';
 import { ROUTES } from '#contracts/routes.ts';
+import { S3BatchObjects } from '#adapters/s3-batch-objects.ts';
+import { localizeDistributedMaps, type LocalMapObjects, type LocalTaskHandler } from '../local/distributed-map.ts';
 import { startTransactionProxy } from '../local/dynamodb-transactions.ts';
 import { startDynamoDb, startS3, type RunningEmulator } from '../local/emulators.ts';
 import { ensureRegistryTable } from '../local/provision.ts';
@@ -47,6 +50,8 @@ const REHEARSAL_DATASET_KEY = 'datasets/credit/rehearsal.csv';
 const PIPELINE_MODEL = 'rehearsal';
 /** Where the batch job's input lies in the batch bucket. */
 const REHEARSAL_BATCH_PREFIX = 'rehearsal/in/';
+/** The rows of the batch job's input (after its header). */
+const REHEARSAL_BATCH_ROWS = 20;
 
 type Json = Record<string, unknown>;
 interface Resource {
@@ -374,13 +379,12 @@ function taskStates(definition: Definition): Map<string, string> {
 }
 
 /**
- * Runs the training pipeline's state machine as deployed (its definition from the template) in aws-local-stepfunctions:
- * each Lambda task runs the asset its `FunctionName` names, SNS and EventBridge tasks are recorded, SageMaker tasks
- * fail (they need AWS; the run uses the built-in trainer). Resolves with a problem, or undefined when the run
- * promoted a version.
+ * The local handlers of a deployed definition's Task states (inside Map item processors too): each Lambda task runs
+ * the asset its `FunctionName` names, SNS and EventBridge tasks are recorded, a task token's wait is answered as an
+ * approval, and SageMaker tasks fail (they need AWS).
  */
-async function runTrainingPipeline(machine: RehearsedStateMachine, functions: ReadonlyMap<string, LocalFunction>, input: Json): Promise<string | undefined> {
-  const handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
+function taskHandlers(machine: RehearsedStateMachine, functions: ReadonlyMap<string, LocalFunction>): Record<string, LocalTaskHandler> {
+  const handlers: Record<string, LocalTaskHandler> = {};
   for (const [name, resource] of taskStates(machine.definition)) {
     if (resource.startsWith('arn:aws:states:::lambda:invoke')) {
       handlers[name] = async (task): Promise<JsonValue> => {
@@ -403,18 +407,52 @@ async function runTrainingPipeline(machine: RehearsedStateMachine, functions: Re
       };
     }
   }
-  const stateMachine = new StateMachine(machine.definition, { validationOptions: { checkPaths: true, checkArn: true } });
-  const retryIntervalOverrides = Object.fromEntries([...taskStates(machine.definition).keys()].map((name) => [name, 0]));
+  return handlers;
+}
+
+/** Runs a definition to its end; resolves with its output, or with the problem that failed it. */
+async function runToEnd(definition: Definition, handlers: Record<string, LocalTaskHandler>, input: Json): Promise<{ output: unknown } | { problem: string }> {
+  const stateMachine = new StateMachine(definition, { validationOptions: { checkPaths: true, checkArn: true } });
+  const retryIntervalOverrides = Object.fromEntries(Object.keys(handlers).map((name) => [name, 0]));
   try {
-    const output = (await stateMachine.run(input as JsonValue, { overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides } }).result) as {
-      promotion?: { result?: { mode?: string; version?: number } };
-    } | null;
-    const promoted = output?.promotion?.result;
-    return promoted?.mode === 'production' && promoted.version === 1 ? undefined : `ended without promoting version 1: ${JSON.stringify(output).slice(0, 600)}`;
+    return { output: await stateMachine.run(input as JsonValue, { overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides } }).result };
   } catch (error) {
     const failure = error as { message?: string; cause?: { message?: string } };
-    return `failed: ${failure.cause?.message ?? failure.message ?? String(error)}`;
+    return { problem: `failed: ${failure.cause?.message ?? failure.message ?? String(error)}` };
   }
+}
+
+/**
+ * Runs the training pipeline's state machine as deployed (its definition from the template) in aws-local-stepfunctions,
+ * its tasks run by `taskHandlers` (the run uses the built-in trainer). Resolves with a problem, or undefined when the
+ * run promoted a version.
+ */
+async function runTrainingPipeline(machine: RehearsedStateMachine, functions: ReadonlyMap<string, LocalFunction>, input: Json): Promise<string | undefined> {
+  const run = await runToEnd(machine.definition, taskHandlers(machine, functions), input);
+  if ('problem' in run) return run.problem;
+  const promoted = (run.output as { promotion?: { result?: { mode?: string; version?: number } } } | null)?.promotion?.result;
+  return promoted?.mode === 'production' && promoted.version === 1 ? undefined : `ended without promoting version 1: ${JSON.stringify(run.output).slice(0, 600)}`;
+}
+
+/**
+ * Runs the batch scoring state machine as deployed: its Distributed Map through the local stand-in of
+ * local/distributed-map.ts (aws-local-stepfunctions has none), which reads the job's CSV from s3rver as the ItemReader
+ * would and writes the ResultWriter's manifest there, each batch scored by the batch function's asset. Resolves with a
+ * problem, or undefined when the job scored every row of its input.
+ */
+async function runBatchScoring(
+  machine: RehearsedStateMachine,
+  functions: ReadonlyMap<string, LocalFunction>,
+  objects: LocalMapObjects,
+  input: Json,
+  rows: number,
+): Promise<string | undefined> {
+  const handlers = taskHandlers(machine, functions);
+  const { definition, handlers: mapHandlers } = localizeDistributedMaps(machine.definition, { objects, processorHandlers: handlers });
+  const run = await runToEnd(definition, { ...handlers, ...mapHandlers }, input);
+  if ('problem' in run) return run.problem;
+  const result = run.output as { status?: string; rows_in?: number; rows_scored?: number } | null;
+  return result?.status === 'succeeded' && result.rows_in === rows && result.rows_scored === rows ? undefined : `ended without scoring all ${rows} rows: ${JSON.stringify(run.output).slice(0, 600)}`;
 }
 
 /** The events each kind of function receives in AWS. */
@@ -539,7 +577,7 @@ export async function rehearse(
     }
     const batchBucket = functions.find((fn) => fn.service === 'batch-scoring')?.environment[ENV.BATCH_BUCKET_NAMES]?.split(',')[0];
     if (batchBucket !== undefined) {
-      const rows = readFileSync(join(PROJECT_ROOT, 'examples', 'credit', 'credit_data.csv'), 'utf8').split('\n').slice(0, 21).join('\n');
+      const rows = readFileSync(join(PROJECT_ROOT, 'examples', 'credit', 'credit_data.csv'), 'utf8').split('\n').slice(0, REHEARSAL_BATCH_ROWS + 1).join('\n');
       await s3Client.send(new PutObjectCommand({ Bucket: batchBucket, Key: `${REHEARSAL_BATCH_PREFIX}credit.csv`, Body: rows }));
     }
     dynamoClient.destroy();
@@ -577,12 +615,21 @@ export async function rehearse(
     // The training pipeline's state machine as deployed, its Lambda tasks run by the assets above.
     const byName = new Map(running.map((local) => [local.fn.logicalId, local]));
     for (const machine of stateMachines) {
+      if (options.only !== undefined && !options.only(machine.logicalId)) continue;
       if (!machine.substitutions.includes('PipelineFunctionArn')) {
-        // The batch state machine's Distributed Map has no aws-local-stepfunctions counterpart; its function's plan step ran above.
-        log(`skip ${machine.logicalId} (a Distributed Map; its function ran above)`);
+        const bucket = batchBucket ?? '';
+        const objects = new S3BatchObjects(new S3Client({ endpoint: s3.endpoint, region: REGION, credentials, forcePathStyle: true }));
+        const problem = await runBatchScoring(
+          machine,
+          byName,
+          objects,
+          { model: REFERENCE_MODEL, input: `s3://${bucket}/${REHEARSAL_BATCH_PREFIX}`, output: `s3://${bucket}/rehearsal/out/`, job_id: 'rehearsal' },
+          REHEARSAL_BATCH_ROWS,
+        );
+        invocations.push({ function: machine.logicalId, event: 'Step Functions execution (batch job)', ok: problem === undefined, detail: problem ?? 'ok' });
+        log(`${problem === undefined ? 'ok  ' : 'FAIL'} ${machine.logicalId} (state machine) <- a batch job${problem === undefined ? '' : `: ${problem.split('\n')[0] ?? ''}`}`);
         continue;
       }
-      if (options.only !== undefined && !options.only(machine.logicalId)) continue;
       const csv = readFileSync(join(PROJECT_ROOT, 'examples', 'credit', 'credit_data.csv'));
       const sha256 = createHash('sha256').update(csv).digest('hex');
       const problem = await runTrainingPipeline(machine, byName, {

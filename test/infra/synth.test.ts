@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../contracts/routes.ts';
@@ -78,13 +78,15 @@ describe('full synth with real bundling', () => {
     }
   });
 
-  it('rehearses the assembly: every function runs from its own asset with its layers, on the events AWS sends it, and the pipeline state machine runs', async () => {
+  it('rehearses the assembly: every function runs from its own asset with its layers, on the events AWS sends it, and both state machines run', async () => {
     const invocations = await rehearse(outdir);
     const functions = Object.keys(template.findResources('AWS::Lambda::Function'));
-    const [pipeline] = Object.keys(template.findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: Match.absent() } }));
+    const machines = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'));
+    expect(machines).toHaveLength(2);
     // Every function of the template was invoked, each with at least one event, the training pipeline's state machine
-    // ran a training run to a promoted version, and every invocation worked.
-    expect(new Set(invocations.map((invocation) => invocation.function))).toEqual(new Set([...functions, pipeline]));
+    // ran a training run to a promoted version, the batch scoring state machine (its Distributed Map through the local
+    // stand-in) scored every row of a job, and every invocation worked.
+    expect(new Set(invocations.map((invocation) => invocation.function))).toEqual(new Set([...functions, ...machines]));
     expect(invocations.every((invocation) => invocation.ok)).toBe(true);
     // The predict function through every route of contracts/routes.ts.
     expect(invocations.filter((invocation) => invocation.event.startsWith('API Gateway '))).toHaveLength(ROUTES.length);
