@@ -13,8 +13,10 @@ export interface Distribution {
   readonly current: number[];
 }
 
+/** An integer in full, anything else to 4 significant digits (1200.4 → 1200, 0.1 → 0.1, 2.5e-7 → 2.5e-7). */
 function formatEdge(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toPrecision(4).replace(/\.?0+$/, '');
+  // Through Number, not by stripping trailing zeros from the text: that turned 1200.4 ("1200") into "12".
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
 }
 
 /** Labels of the right-closed bins cut by `edges`. */

@@ -26,8 +26,10 @@ export function parseWindow(text: string): number {
  * @throws WindowFormatError when `since` is not an ISO 8601 time, is not before `now`, or is more than 7 days before it
  */
 export function windowSince(since: string, now: Date): number {
-  const at = Date.parse(since);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(since.trim()) || Number.isNaN(at)) throw new WindowFormatError(`since must be an ISO 8601 time such as 2026-12-01T10:00:00Z, got "${since}"`);
+  // Trimmed for both checks, as parseWindow trims: Date.parse refuses a time with a space around it.
+  const text = since.trim();
+  const at = Date.parse(text);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(at)) throw new WindowFormatError(`since must be an ISO 8601 time such as 2026-12-01T10:00:00Z, got "${since}"`);
   const ms = now.getTime() - at;
   if (ms <= 0) throw new WindowFormatError(`since must be before the check's time ${now.toISOString()}, got "${since}"`);
   if (ms > MAX_WINDOW_MS) throw new WindowFormatError(`since must be at most 7 days before the check's time ${now.toISOString()}, got "${since}"`);
