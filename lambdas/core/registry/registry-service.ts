@@ -289,8 +289,8 @@ export class RegistryService {
     });
   }
 
-  /** Sends a deterministic share of requests to a version beside production. */
-  setCanary(request: VersionChangeRequest & { readonly share: number }): Promise<ChangeOutcome> {
+  /** Sends a deterministic share of requests to a version beside production. Async: a bad share rejects, never throws. */
+  async setCanary(request: VersionChangeRequest & { readonly share: number }): Promise<ChangeOutcome> {
     if (!(request.share > 0 && request.share < 1)) {
       throw new RequestValidationError('INVALID_SHARE', `canary share must be between 0 and 1 (exclusive), got ${request.share}`, {
         share: request.share,

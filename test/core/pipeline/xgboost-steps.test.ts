@@ -7,10 +7,10 @@ import { compileSchema, validatePredictRequest } from '#core/api/predict-request
 import { encodeRows } from '#core/model/encode.ts';
 import { parseModelMetadata } from '#core/model/metadata-validation.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
-import type { ObjectStore } from '#core/pipeline/ports.ts';
 import { DEFAULT_PIPELINE_CONFIG, normalizeRun, type PipelineConfig } from '#core/pipeline/run.ts';
 import { PipelineStepError, PipelineSteps, type XgboostData } from '#core/pipeline/steps.ts';
 import { splitLabelledCsv } from '#core/training/holdout.ts';
+import { MemoryObjects } from '../../support/memory-objects.ts';
 import { tarArchive } from '../../support/tar.ts';
 
 /**
@@ -23,24 +23,6 @@ const CREDIT_CSV = readFileSync(new URL('../../../examples/credit/credit_data.cs
 const fixtures = new URL('../../fixtures/xgboost/', import.meta.url);
 const readJson = (path: string): unknown => JSON.parse(readFileSync(new URL(path, fixtures), 'utf8'));
 const { rows: fixtureRows } = readJson('rows.json') as { rows: Record<string, number | string | null>[] };
-
-class MemoryObjects implements ObjectStore {
-  readonly objects = new Map<string, Uint8Array>();
-  async getBytes(key: string): Promise<Uint8Array> {
-    const bytes = this.objects.get(key);
-    if (bytes === undefined) throw new Error(`no object ${key}`);
-    return bytes;
-  }
-  async getBytesIfExists(key: string): Promise<Uint8Array | undefined> {
-    return this.objects.get(key);
-  }
-  async putBytes(key: string, bytes: Uint8Array): Promise<void> {
-    this.objects.set(key, bytes);
-  }
-  text(key: string): string {
-    return new TextDecoder().decode(this.objects.get(key));
-  }
-}
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 

@@ -4,6 +4,7 @@ import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
 import { RequestValidationError } from '#core/errors.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import {
+  artifactVerifier,
   metadataKey,
   registerArtifact,
   type ArtifactInspector,
@@ -347,5 +348,118 @@ describe('registerArtifact signature checks', () => {
     expect(await refusedWith({ inputs: [input], outputs: [{ ...output, type: 'non-tensor', shape: [] }] })).toBe(
       'graph output "probability" must be float32, got non-tensor',
     );
+  });
+});
+
+describe('registerArtifact refusals: codes, messages and details', () => {
+  const input = { name: 'features', type: 'float32', shape: ['batch', 26] };
+  const output = { name: 'probability', type: 'float32', shape: ['batch', 1] };
+
+  async function refused(signature: GraphSignature | (() => Promise<GraphSignature>), overrides: Partial<RegisterArtifactRequest> = {}): Promise<RequestValidationError> {
+    const inspect = typeof signature === 'function' ? signature : async () => signature;
+    const error = await refusal(registerArtifact(request(overrides), { ...deps, inspector: { inspect } }));
+    await expectNothingWritten();
+    return error;
+  }
+
+  it('names the graph’s values, or none, and the value asked for', async () => {
+    const noInput = await refused({ inputs: [{ ...input, name: 'x' }, { ...input, name: 'y' }], outputs: [output] });
+    expect([noInput.message, noInput.details]).toEqual([
+      'the graph has no input "features" (named by metadata preprocessing.input_name); its inputs are "x", "y"',
+      { input: 'features', graph: ['x', 'y'] },
+    ]);
+    const noOutput = await refused({ inputs: [input], outputs: [] });
+    expect([noOutput.message, noOutput.details]).toEqual([
+      'the graph has no output "probability" (named by metadata preprocessing.output_name); its outputs are none',
+      { output: 'probability', graph: [] },
+    ]);
+  });
+
+  it('gives the value, its type or its shape in the details of each shape refusal', async () => {
+    const type = await refused({ inputs: [{ ...input, type: 'int64' }], outputs: [output] });
+    expect(type.details).toEqual({ input: 'features', type: 'int64' });
+    const rank = await refused({ inputs: [input], outputs: [{ ...output, shape: [] }] });
+    expect([rank.message, rank.details]).toEqual(['graph output "probability" must have rank 2 [batch, 1], got no declared shape', { output: 'probability', shape: [] }]);
+    const symbolic = await refused({ inputs: [{ ...input, shape: ['', 'n', 26] }], outputs: [output] });
+    expect(symbolic.message).toBe('graph input "features" must have rank 2 [batch, 26], got shape [?, n, 26]');
+    const batch = await refused({ inputs: [{ ...input, shape: [0, 26] }], outputs: [output] });
+    expect([batch.message, batch.details]).toEqual([
+      'graph input "features" must have a dynamic batch dimension (requests score many rows), got shape [0, 26]',
+      { input: 'features', shape: [0, 26] },
+    ]);
+    const columns = await refused({ inputs: [{ ...input, shape: [-1, 25] }], outputs: [output] });
+    expect([columns.message, columns.details]).toEqual([
+      'graph input "features" has 25 columns but preprocessing.columns is 26',
+      { input: 'features', shape: [-1, 25], expected: 26 },
+    ]);
+    const extra = await refused({ inputs: [input, { ...input, name: 'a' }, { ...input, name: 'b' }], outputs: [output] });
+    expect([extra.message, extra.details]).toEqual([
+      'the graph has inputs the predict handler does not feed: "a", "b" (only "features" is fed)',
+      { input: 'features', graph: ['features', 'a', 'b'] },
+    ]);
+  });
+
+  it('says why the artifact does not load: the first line of the runtime’s message, or what was thrown', async () => {
+    const fail = (thrown: unknown) => () => Promise.reject(thrown);
+    const multiLine = await refused(fail(new Error('  protobuf parsing failed\n    at Session.load\n')));
+    expect([multiLine.code, multiLine.message, multiLine.details]).toEqual([
+      'ARTIFACT_INVALID',
+      'the artifact does not load in onnxruntime: protobuf parsing failed',
+      { size_bytes: onnx.length },
+    ]);
+    expect((await refused(fail(new Error('')))).message).toBe('the artifact does not load in onnxruntime: unknown error');
+    expect((await refused(fail(new Error('\n\nlater line')))).message).toBe('the artifact does not load in onnxruntime: later line');
+    expect((await refused(fail(new Error(' \n ')))).message).toBe('the artifact does not load in onnxruntime: unknown error');
+    expect((await refused(fail('bad magic'))).message).toBe('the artifact does not load in onnxruntime: bad magic');
+  });
+
+  it('refuses an empty artifact, a bad model name and a bad endpoint name with their details and messages', async () => {
+    const empty = await refused({ inputs: [input], outputs: [output] }, { bytes: new Uint8Array(0) });
+    expect(empty.details).toEqual({ size_bytes: 0 });
+    const name = await refused({ inputs: [input], outputs: [output] }, { model: 'Bad Name' });
+    expect([name.message, name.details]).toEqual([
+      'model name "Bad Name" must be 1-63 lower-case letters, digits, "-" or "_", starting with a letter or digit',
+      { model: 'Bad Name' },
+    ]);
+    const endpoint = await refused({ inputs: [input], outputs: [output] }, { servingTarget: { kind: 'sagemaker', endpoint_name: 'a_b' } });
+    expect(endpoint.message).toBe('endpoint name "a_b" must be 1-63 letters, digits or dashes, starting and ending with a letter or digit');
+  });
+
+  it('says what the metadata holds, and passes the client token on so that a retry is replayed', async () => {
+    const signature = { inputs: [input], outputs: [output] };
+    const first = await registerArtifact(request({ clientToken: 'once' }), { ...deps, inspector: { inspect: async () => signature } });
+    expect(first.checks[0]).toBe(
+      `metadata is complete: ${metadata.input_schema.features.length} features, 26 encoded columns, ` +
+        `labels "${metadata.output.positive_label}"/"${metadata.output.negative_label}"`,
+    );
+    expect((await store.history('credit')).map((r) => r.client_token)).toEqual(['once']);
+  });
+});
+
+describe('artifactVerifier', () => {
+  const bytes = new TextEncoder().encode('stored bytes');
+  const version = (recorded: string) => ({ artifact: { key: 'models/m/x.onnx', sha256: recorded, size_bytes: bytes.length } }) as never;
+
+  it('names the sha256 read and the one recorded when they differ, without loading the bytes', async () => {
+    let inspected = 0;
+    const verify = artifactVerifier({ read: async () => bytes, inspector: { inspect: async () => ((inspected++, { inputs: [], outputs: [] })) }, sha256 });
+    await expect(verify(version('0'.repeat(64)))).rejects.toThrow(`its sha256 is ${sha256(bytes)}, not the recorded ${'0'.repeat(64)}`);
+    expect(inspected).toBe(0);
+    await verify(version(sha256(bytes)));
+    expect(inspected).toBe(1);
+  });
+
+  it('keeps the runtime’s error as the cause when the bytes do not load', async () => {
+    const cause = new Error('invalid model');
+    const error = await artifactVerifier({ read: async () => bytes, inspector: { inspect: () => Promise.reject(cause) }, sha256 })(version(sha256(bytes))).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toBe('it does not load in onnxruntime (invalid model)');
+    expect(error?.cause).toBe(cause);
+    const plain = await artifactVerifier({ read: async () => bytes, inspector: { inspect: () => Promise.reject('nope') }, sha256 })(version(sha256(bytes))).catch(
+      (e: unknown) => e as Error,
+    );
+    expect(plain?.message).toBe('it does not load in onnxruntime (nope)');
   });
 });
