@@ -322,6 +322,14 @@ describe('RegistryService lifecycle rules', () => {
       expect((await registry.rollback({ model: 'rc', actor: 'a' })).model).toMatchObject({ production_version: 1, canary: null, shadow_version: 3 });
     });
 
+    it('keeps a canary of another version', async () => {
+      await registerMany('rk', 3);
+      await registry.promote({ model: 'rk', version: 1, actor: 'a' });
+      await registry.promote({ model: 'rk', version: 2, actor: 'a' });
+      await registry.setCanary({ model: 'rk', version: 3, share: 0.3, actor: 'a' });
+      expect((await registry.rollback({ model: 'rk', actor: 'a' })).model).toMatchObject({ production_version: 1, canary: { version: 3, share: 0.3 } });
+    });
+
     it('refuses with NOTHING_TO_ROLL_BACK naming the model, and refuses to return to a deleted version', async () => {
       await registerMany('none', 2);
       const error = await refusal(registry.rollback({ model: 'none', actor: 'a' }));
@@ -479,6 +487,39 @@ describe('RegistryService lifecycle rules', () => {
       const audits = (await memory.history('nv')).length;
       expect((await refusal(registry.promote({ model: 'nv', version: 5, actor: 'a' }))).code).toBe('VERSION_NOT_FOUND');
       expect(await memory.history('nv')).toHaveLength(audits);
+    });
+
+    it('asks the store about a client token only when the request has one', async () => {
+      await registerMany('ask', 2);
+      const asked: string[] = [];
+      const wasApplied = memory.wasApplied.bind(memory);
+      memory.wasApplied = async (model, token) => {
+        asked.push(token);
+        return wasApplied(model, token);
+      };
+      await registry.promote({ model: 'ask', version: 1, actor: 'a' });
+      await registry.promote({ model: 'ask', version: 2, actor: 'a', clientToken: 'mine' });
+      expect(asked).toEqual(['mine']);
+    });
+
+    it('records an applied change without a reason with an empty one', async () => {
+      await registerMany('quiet', 1);
+      await registry.archive({ model: 'quiet', version: 1, actor: 'a' });
+      expect((await lastAudit('quiet'))?.reason).toBe('');
+    });
+
+    it('audits a version that is not a number (an unchecked caller) as none', async () => {
+      await registerMany('odd', 1);
+      await refusal(registry.promote({ model: 'odd', version: '1' as never, actor: 'a', expectedRevision: 0 }));
+      expect(await lastAudit('odd')).toMatchObject({ action: 'promote', version: null, outcome: 'conflict' });
+    });
+
+    it('lets a canary go beside a production pointer whose version the store lost, as there is nothing to compare', async () => {
+      await registerMany('lost', 2);
+      const model = await registry.getModel('lost');
+      memory.models.set('lost', { ...model, production_version: 9 });
+      await registry.setCanary({ model: 'lost', version: 2, share: 0.5, actor: 'a' });
+      expect((await registry.getModel('lost')).canary).toEqual({ version: 2, share: 0.5 });
     });
 
     it('answers a retried change as replayed without planning it again, even when it would now be refused', async () => {
