@@ -101,7 +101,7 @@ describe('special functions', () => {
     expect(logGamma(0)).toBe(Number.POSITIVE_INFINITY);
     expect(logGamma(-3)).toBe(Number.POSITIVE_INFINITY);
     // Γ(¼) = 3.6256099082219083, |Γ(−½)| = 2√π, Γ(0.1) = 9.513507698668732.
-    expect(logGamma(0.25)).toBeCloseTo(Math.log(3.6256099082219083), 13);
+    expect(logGamma(0.25)).toBeCloseTo(Math.log(3.625609908221908), 13);
     expect(logGamma(-0.5)).toBeCloseTo(Math.log(2 * Math.sqrt(Math.PI)), 13);
     expect(logGamma(0.1)).toBeCloseTo(Math.log(9.513507698668732), 13);
     expect(logGamma(0.5)).toBeCloseTo(Math.log(Math.sqrt(Math.PI)), 14);
