@@ -106,6 +106,7 @@ export const SERVICE_NAMES = {
   driftMonitor: 'drift-monitor',
   batchScoring: 'batch-scoring',
   preTrafficHook: 'pre-traffic-hook',
+  endpointScaling: 'endpoint-scaling',
 } as const;
 
 /**

@@ -131,3 +131,25 @@ export function worstCaseInvokeMs(serving: Pick<SageMakerServingConfig, 'invokeT
 export type SageMakerEndpointConfig = z.output<typeof sageMakerEndpointConfig>;
 export type EndpointAlarmsConfig = z.output<typeof sageMakerServingConfig>['alarms'];
 export type SageMakerServingConfig = z.output<typeof sageMakerServingConfig>;
+
+/**
+ * The production variant of an endpoint of this kind and instance type. The name follows the instance type because
+ * SageMaker refuses an UpdateEndpoint that changes the instance type of a variant registered with Application Auto
+ * Scaling: a new instance type is a new variant (the old one's scalable target is deregistered first, see
+ * {@link scalingReleaseProperties}), while a new model or image keeps the name, and with it the scaled count.
+ * `ml.g5.xlarge` → `ml-g5-xlarge`; a serverless variant (no instance type, no scalable target) is `serverless`.
+ */
+export function endpointVariantName(kind: EndpointVariantKind, instanceType: string): string {
+  return kind === 'serverless' ? 'serverless' : instanceType.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 63);
+}
+
+/**
+ * The properties of the `Custom::EndpointScalingRelease` resource of each endpoint (lib/constructs/gpu-endpoint.ts
+ * sets them; lambdas/endpoint-scaling parses them): before CloudFormation updates the endpoint, every scalable target
+ * of the endpoint's variants other than `VariantName` is deregistered.
+ */
+export const scalingReleaseProperties = z.object({
+  EndpointName: z.string().regex(SAGEMAKER_ENDPOINT_NAME),
+  VariantName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/),
+});
+export type ScalingReleaseProperties = z.output<typeof scalingReleaseProperties>;

@@ -121,6 +121,12 @@ export const BATCH_METRICS = {
   stepErrors: 'BatchStepErrors',
 } as const;
 
+/** The endpoint-scaling custom resource's metrics (lambdas/endpoint-scaling/scaling-release-handler.ts). */
+export const ENDPOINT_SCALING_METRICS = {
+  /** Scalable targets of other variants of an endpoint deregistered before its update (one per variant). */
+  released: 'EndpointScalingReleased',
+} as const;
+
 /** The predict function's CodeDeploy pre-traffic hook's metrics (lambdas/pre-traffic-hook/pre-traffic-hook-handler.ts). */
 export const PRE_TRAFFIC_METRICS = {
   /** The new version answered health and every production model's reference instance. */

@@ -201,6 +201,10 @@ export class ServerlessMlopsStack extends Stack {
         evaluationPeriods: alarms.evaluationPeriods,
         datapointsToAlarm: alarms.datapointsToAlarm,
         alarmNamePrefix: `${config.appName}-${endpointName}`,
+        environmentName: config.appName,
+        lambdaArchitecture: config.architecture,
+        logRetentionDays: config.logRetentionDays,
+        logRemovalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
       });
       gpu.grantInvoke(predict);
       if (gpu.quotaMessage !== undefined) {

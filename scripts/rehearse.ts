@@ -270,12 +270,19 @@ async function body(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The endpoint the rehearsal's `Custom::EndpointScalingRelease` request names, and the variant it has registered. */
+const REHEARSAL_ENDPOINT = 'rehearsal-endpoint';
+const REHEARSAL_OLD_VARIANT = 'AllTraffic';
+
 /**
  * The AWS APIs the functions call besides DynamoDB and S3, answered locally: Lambda Invoke (runs the invoked
- * function's asset), CodeDeploy's hook status (recorded), Firehose, EventBridge and SNS (accepted and recorded).
+ * function's asset), CodeDeploy's hook status (recorded), Firehose, EventBridge and SNS (accepted and recorded),
+ * Application Auto Scaling's SageMaker targets (one registered variant), and CloudFormation's pre-signed response URL.
  */
 class AwsStub {
   public readonly hookStatuses: string[] = [];
+  /** What custom resource functions PUT to their `ResponseURL`. */
+  public readonly cloudFormationResponses: unknown[] = [];
   public readonly calls: string[] = [];
   private server: Server | undefined;
   public url = '';
@@ -317,6 +324,19 @@ class AwsStub {
       const input = JSON.parse(text) as { status: string };
       this.hookStatuses.push(input.status);
       return json(200, { lifecycleEventHookExecutionId: 'rehearsal' });
+    }
+    if (request.method === 'PUT' && request.url === CFN_RESPONSE_PATH) {
+      this.cloudFormationResponses.push(JSON.parse(text) as unknown);
+      response.writeHead(200);
+      return void response.end();
+    }
+    if (target === 'AnyScaleFrontendService.DescribeScalableTargets') {
+      this.calls.push('application-autoscaling:DescribeScalableTargets');
+      return json(200, { ScalableTargets: [{ ServiceNamespace: 'sagemaker', ResourceId: `endpoint/${REHEARSAL_ENDPOINT}/variant/${REHEARSAL_OLD_VARIANT}`, ScalableDimension: 'sagemaker:variant:DesiredInstanceCount', MinCapacity: 1, MaxCapacity: 2 }] });
+    }
+    if (target === 'AnyScaleFrontendService.DeregisterScalableTarget') {
+      this.calls.push(`application-autoscaling:DeregisterScalableTarget ${(JSON.parse(text) as { ResourceId?: string }).ResourceId ?? ''}`);
+      return json(200, {});
     }
     if (target.startsWith('Firehose_')) {
       this.calls.push(`firehose:${target.split('.')[1] ?? ''}`);
@@ -455,8 +475,11 @@ async function runBatchScoring(
   return result?.status === 'succeeded' && result.rows_in === rows && result.rows_scored === rows ? undefined : `ended without scoring all ${rows} rows: ${JSON.stringify(run.output).slice(0, 600)}`;
 }
 
-/** The events each kind of function receives in AWS. */
-function eventsFor(service: string, environment: Readonly<Record<string, string>>): { name: string; event: unknown; check?: (result: unknown) => string | undefined }[] {
+/** Where custom resource functions answer CloudFormation (on the stub). */
+const CFN_RESPONSE_PATH = '/cloudformation-response';
+
+/** The events each kind of function receives in AWS (`stubUrl`: the local stand-in of the other AWS APIs). */
+function eventsFor(service: string, environment: Readonly<Record<string, string>>, stubUrl: string): { name: string; event: unknown; check?: (result: unknown) => string | undefined }[] {
   const status = (result: unknown): string | undefined => {
     const code = (result as { statusCode?: number } | null)?.statusCode;
     return typeof code === 'number' && code < 500 ? undefined : `answered ${String(code)}: ${JSON.stringify(result).slice(0, 400)}`;
@@ -503,6 +526,28 @@ function eventsFor(service: string, environment: Readonly<Record<string, string>
       ];
     case 'pre-traffic-hook':
       return [{ name: 'CodeDeploy lifecycle hook event', event: { DeploymentId: 'd-REHEARSAL', LifecycleEventHookExecutionId: 'rehearsal-hook' }, check: (result) => ((result as { status?: string }).status === 'Succeeded' ? undefined : `reported ${JSON.stringify(result).slice(0, 600)}`) }];
+    case 'endpoint-scaling':
+      // CloudFormation's custom resource request before an endpoint update that changes the instance type.
+      return [
+        {
+          name: 'CloudFormation custom resource request (Update, new variant)',
+          event: {
+            RequestType: 'Update',
+            ResponseURL: `${stubUrl}${CFN_RESPONSE_PATH}`,
+            StackId: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/rehearsal/1`,
+            RequestId: 'rehearsal',
+            LogicalResourceId: 'RehearsalScalingRelease',
+            PhysicalResourceId: `${REHEARSAL_ENDPOINT}-scaling-release`,
+            ResourceType: 'Custom::EndpointScalingRelease',
+            ResourceProperties: { EndpointName: REHEARSAL_ENDPOINT, VariantName: 'ml-g5-xlarge' },
+            OldResourceProperties: { EndpointName: REHEARSAL_ENDPOINT, VariantName: REHEARSAL_OLD_VARIANT },
+          },
+          check: (result) => {
+            const answer = result as { Status?: string; Data?: { Released?: string } } | null;
+            return answer?.Status === 'SUCCESS' && answer.Data?.Released === REHEARSAL_OLD_VARIANT ? undefined : `answered ${JSON.stringify(result).slice(0, 400)}`;
+          },
+        },
+      ];
     case 'training-pipeline':
       // A Step Functions task input of the first step (the state machine's Payload).
       return [
@@ -591,6 +636,7 @@ export async function rehearse(
       AWS_ENDPOINT_URL_FIREHOSE: stub.url,
       AWS_ENDPOINT_URL_EVENTBRIDGE: stub.url,
       AWS_ENDPOINT_URL_SNS: stub.url,
+      AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING: stub.url,
     };
     for (const fn of functions) {
       const local = new LocalFunction(fn, endpoints);
@@ -599,7 +645,7 @@ export async function rehearse(
     }
     for (const local of running) {
       if (options.only !== undefined && !options.only(local.fn.logicalId)) continue;
-      const events = eventsFor(local.fn.service, local.fn.environment);
+      const events = eventsFor(local.fn.service, local.fn.environment, stub.url);
       if (events.length === 0) {
         invocations.push({ function: local.fn.logicalId, event: '(none)', ok: false, detail: `no event shape is known for service ${local.fn.service}` });
         continue;

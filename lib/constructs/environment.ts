@@ -18,3 +18,5 @@ export const DRIFT_MONITOR_SERVICE_NAME = SERVICE_NAMES.driftMonitor;
 export const BATCH_SCORING_SERVICE_NAME = SERVICE_NAMES.batchScoring;
 /** Powertools service name of the predict function's CodeDeploy pre-traffic hook. */
 export const PRE_TRAFFIC_HOOK_SERVICE_NAME = SERVICE_NAMES.preTrafficHook;
+/** Powertools service name of the endpoints' scaling-release custom resource function. */
+export const ENDPOINT_SCALING_SERVICE_NAME = SERVICE_NAMES.endpointScaling;

@@ -1,15 +1,21 @@
-import { ArnFormat, Aws, CfnMapping, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, CfnMapping, CustomResource, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { PredefinedMetric, ScalableTarget, ServiceNamespace } from 'aws-cdk-lib/aws-applicationautoscaling';
 import { Alarm, ComparisonOperator, Metric, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, Grant, type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
-import { ECR_IMAGE_URI, type EndpointVariantKind } from '../config.ts';
+import { endpointVariantName } from '#contracts/gpu.ts';
+import { ECR_IMAGE_URI, type EndpointVariantKind, type LambdaArchitecture } from '../config.ts';
+import { ENDPOINT_SCALING_SERVICE_NAME, ENV } from './environment.ts';
 import { logicalIdOf } from './logical-id.ts';
+import { MlopsFunction } from './mlops-function.ts';
 
-/** The production variant every endpoint has (one model per endpoint). */
-export const ENDPOINT_VARIANT_NAME = 'AllTraffic';
+/** Entry of the function behind the endpoints' `Custom::EndpointScalingRelease` resources. */
+export const ENDPOINT_SCALING_ENTRY = 'lambdas/endpoint-scaling/handler.ts';
+
+/** Construct id, at the stack level, of the one scaling-release function every endpoint of the stack shares. */
+const SCALING_RELEASE_ID = 'EndpointScalingRelease';
 
 /** Key prefix of the SageMaker packages in the artifact bucket (`mlops package` writes `{prefix}{model}/{version}/model.tar.gz`). */
 export const SAGEMAKER_PACKAGE_PREFIX = 'sagemaker/';
@@ -176,6 +182,26 @@ export interface GpuEndpointProps {
    */
   readonly alarmNamePrefix?: string;
   /**
+   * The `environment` metric dimension of the scaling-release function (the platform's `appName`).
+   * @default - the stack's name
+   */
+  readonly environmentName?: string;
+  /**
+   * Architecture of the scaling-release function (one per stack, created with the stack's first endpoint).
+   * @default "x86_64"
+   */
+  readonly lambdaArchitecture?: LambdaArchitecture;
+  /**
+   * Log retention of the scaling-release function, in days.
+   * @default 30
+   */
+  readonly logRetentionDays?: number;
+  /**
+   * Removal policy of the scaling-release function's log group.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /**
    * Share of the instances (percent) the blue/green update shifts to the new fleet first (instance variant).
    * @default 10
    */
@@ -196,7 +222,11 @@ export interface GpuEndpointProps {
  */
 export class GpuEndpoint extends Construct {
   public readonly endpointName: string;
-  public readonly variantName = ENDPOINT_VARIANT_NAME;
+  /**
+   * The one production variant (one model per endpoint), named after its instance type (`ml-g5-xlarge`; `serverless`):
+   * a change of instance type is a new variant, a change of model or image keeps it (see `endpointVariantName`).
+   */
+  public readonly variantName: string;
   public readonly variant: EndpointVariantKind;
   /** `arn:...:endpoint/{name}` (SageMaker spells endpoint names in lower case in ARNs). */
   public readonly endpointArn: string;
@@ -215,6 +245,11 @@ export class GpuEndpoint extends Construct {
   public readonly gpuUtilizationAlarm: Alarm | undefined;
   /** Every alarm of the endpoint. */
   public readonly alarms: readonly Alarm[];
+  /**
+   * `Custom::EndpointScalingRelease`: runs before every create and update of the endpoint and deregisters the scalable
+   * targets of its other variants, which SageMaker requires before an update replaces an autoscaled variant.
+   */
+  public readonly scalingRelease: CustomResource;
   /** The account quota an instance endpoint needs (a stack output and docs/gpu.md say it before the deploy fails). */
   public readonly quotaMessage: string | undefined;
 
@@ -224,6 +259,7 @@ export class GpuEndpoint extends Construct {
     this.endpointName = props.endpointName;
     this.variant = props.variant ?? 'instance';
     const isInstance = this.variant === 'instance';
+    this.variantName = endpointVariantName(this.variant, props.instanceType ?? 'ml.g5.xlarge');
     const imageProblem = isInstance ? undefined : serverlessImageProblem(props.image);
     if (imageProblem !== undefined) throw new Error(`endpoint ${props.endpointName} is serverless, and ${imageProblem}`);
     this.quotaMessage = isInstance ? `endpoint ${props.endpointName} ${endpointQuotaMessage(props.instanceType ?? 'ml.g5.xlarge', props.maxInstances ?? 2)}` : undefined;
@@ -296,14 +332,14 @@ export class GpuEndpoint extends Construct {
 
     const variant: CfnEndpointConfig.ProductionVariantProperty = isInstance
       ? {
-          variantName: ENDPOINT_VARIANT_NAME,
+          variantName: this.variantName,
           modelName: this.model.attrModelName,
           instanceType: props.instanceType ?? 'ml.g5.xlarge',
           initialInstanceCount: props.initialInstanceCount ?? 1,
           initialVariantWeight: 1,
         }
       : {
-          variantName: ENDPOINT_VARIANT_NAME,
+          variantName: this.variantName,
           modelName: this.model.attrModelName,
           serverlessConfig: {
             memorySizeInMb: props.serverlessMemoryMb ?? 4096,
@@ -335,8 +371,9 @@ export class GpuEndpoint extends Construct {
       ...(isInstance
         ? {
             // Updates go through SageMaker's deployment guardrails: a canary share of the new fleet first, rolled back
-            // when an endpoint alarm fires; the instance count auto scaling reached is kept (the config's initial
-            // count applies only at creation), while the instance type and model of the new config do apply.
+            // when an endpoint alarm fires. A variant of the same name (same instance type: a new model or image)
+            // keeps the instance count auto scaling reached; a new instance type is a new variant, which starts at the
+            // config's initial count (docs/gpu.md#changing-the-instance-type).
             deploymentConfig: {
               blueGreenUpdatePolicy: {
                 trafficRoutingConfiguration: {
@@ -354,6 +391,7 @@ export class GpuEndpoint extends Construct {
           }
         : {}),
     });
+    this.scalingRelease = this.releaseScalingBeforeUpdates(props);
     this.endpointArn = stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: props.endpointName.toLowerCase() });
 
     if (isInstance) {
@@ -373,7 +411,7 @@ export class GpuEndpoint extends Construct {
       this.scalableTarget = new ScalableTarget(this, 'ScalableTarget', {
         serviceNamespace: ServiceNamespace.SAGEMAKER,
         role: scalingRole,
-        resourceId: `endpoint/${props.endpointName}/variant/${ENDPOINT_VARIANT_NAME}`,
+        resourceId: `endpoint/${props.endpointName}/variant/${this.variantName}`,
         scalableDimension: 'sagemaker:variant:DesiredInstanceCount',
         minCapacity: minInstances,
         maxCapacity: Math.max(minInstances, props.maxInstances ?? 2),
@@ -434,7 +472,7 @@ export class GpuEndpoint extends Construct {
     return new Metric({
       namespace,
       metricName,
-      dimensionsMap: { EndpointName: this.endpointName, VariantName: ENDPOINT_VARIANT_NAME },
+      dimensionsMap: { EndpointName: this.endpointName, VariantName: this.variantName },
       statistic,
       period,
       label: `${metricName} ${statistic}`,
@@ -444,6 +482,61 @@ export class GpuEndpoint extends Construct {
   /** Allows `sagemaker:InvokeEndpoint` on this endpoint only. */
   public grantInvoke(grantee: IGrantable): Grant {
     return Grant.addToPrincipal({ grantee, actions: ['sagemaker:InvokeEndpoint'], resourceArns: [this.endpointArn] });
+  }
+
+  /**
+   * The endpoint's `Custom::EndpointScalingRelease`, which the endpoint depends on: CloudFormation updates it (its
+   * `VariantName` changed with the instance type) before it updates the endpoint, so the old variant's scalable target
+   * is gone when UpdateEndpoint replaces that variant. The replaced ScalableTarget resource itself is removed only in
+   * the cleanup phase, after the update, which is too late (and then finds it already deregistered). On a rollback,
+   * CloudFormation updates it back to the old variant name first, which releases the new variant's target before the
+   * endpoint goes back.
+   */
+  private releaseScalingBeforeUpdates(props: GpuEndpointProps): CustomResource {
+    const release = new CustomResource(this, 'ScalingRelease', {
+      serviceToken: this.scalingReleaseFunction(props).functionArn,
+      resourceType: 'Custom::EndpointScalingRelease',
+      properties: { EndpointName: props.endpointName, VariantName: this.variantName },
+      // Application Auto Scaling answers in seconds; a stuck call fails the update in minutes, not CloudFormation's hour.
+      serviceTimeout: Duration.minutes(5),
+    });
+    this.endpoint.node.addDependency(release);
+    return release;
+  }
+
+  /** The stack's one scaling-release function, created with its first endpoint. */
+  private scalingReleaseFunction(props: GpuEndpointProps): MlopsFunction {
+    const stack = Stack.of(this);
+    const existing = stack.node.tryFindChild(SCALING_RELEASE_ID)?.node.tryFindChild('Function');
+    if (existing instanceof MlopsFunction) return existing;
+    const scope = new Construct(stack, SCALING_RELEASE_ID);
+    const fn = new MlopsFunction(scope, 'Function', {
+      entry: ENDPOINT_SCALING_ENTRY,
+      description: "Serverless MLOps: deregisters a SageMaker endpoint's replaced variants from auto scaling before CloudFormation updates it",
+      serviceName: ENDPOINT_SCALING_SERVICE_NAME,
+      architecture: props.lambdaArchitecture ?? 'x86_64',
+      memorySize: 256,
+      timeout: Duration.minutes(1),
+      logRetentionDays: props.logRetentionDays ?? 30,
+      logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+      environment: { [ENV.MLOPS_ENVIRONMENT]: props.environmentName ?? stack.stackName },
+    });
+    fn.grantOnAnyResource(
+      'DescribeScalableTargetsPolicy',
+      ['application-autoscaling:DescribeScalableTargets'],
+      'application-autoscaling:DescribeScalableTargets has no resource-level permissions: it lists the SageMaker targets to find the endpoint\'s variants.',
+    );
+    // Scalable target ARNs end in an id Application Auto Scaling generates (not the endpoint or variant name), so the
+    // grant cannot name one endpoint's targets: the function deregisters only those of the endpoint it is given.
+    const targets = stack.formatArn({ service: 'application-autoscaling', resource: 'scalable-target', resourceName: '*' });
+    fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['application-autoscaling:DeregisterScalableTarget'], resources: [targets] }));
+    if (fn.role !== undefined) {
+      Validations.of(fn.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:application-autoscaling:<AWS::Region>:<AWS::AccountId>:scalable-target/*]',
+        reason: 'Scalable target ARNs end in an id Application Auto Scaling generates, so DeregisterScalableTarget cannot be granted per endpoint; the function deregisters only the variants of the endpoint its custom resource names.',
+      });
+    }
+    return fn;
   }
 
   /** The image URI and the ARN of its ECR repository (for the pull permissions). */

@@ -35,7 +35,7 @@ export function retentionDays(days: number): RetentionDays {
  * {@link MlopsFunction.grantOnAnyResource}), where the cdk-nag `AwsSolutions-IAM5[Resource::*]` finding is acknowledged
  * for that policy alone: a write action widened to `*` lands in the role's default policy, unacknowledged.
  */
-export const ANY_RESOURCE_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'cloudwatch:GetMetricData'] as const;
+export const ANY_RESOURCE_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'cloudwatch:GetMetricData', 'application-autoscaling:DescribeScalableTargets'] as const;
 
 /** One of {@link ANY_RESOURCE_ACTIONS}. */
 export type AnyResourceAction = (typeof ANY_RESOURCE_ACTIONS)[number];

@@ -109,7 +109,7 @@ describe('GpuEndpoint in the stack', () => {
 
   it('configures a GPU instance variant with data capture to S3', () => {
     template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
-      ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: { 'Fn::GetAtt': [fraudModel, 'ModelName'] }, InstanceType: 'ml.g5.xlarge', InitialInstanceCount: 1, InitialVariantWeight: 1 }],
+      ProductionVariants: [{ VariantName: 'ml-g5-xlarge', ModelName: { 'Fn::GetAtt': [fraudModel, 'ModelName'] }, InstanceType: 'ml.g5.xlarge', InitialInstanceCount: 1, InitialVariantWeight: 1 }],
       DataCaptureConfig: {
         EnableCapture: true,
         InitialSamplingPercentage: 10,
@@ -133,7 +133,7 @@ describe('GpuEndpoint in the stack', () => {
         },
         AutoRollbackConfiguration: { Alarms: [{ AlarmName: 'serverless-mlops-fraud-gpu-model-latency-p95' }, { AlarmName: 'serverless-mlops-fraud-gpu-5xx' }] },
       },
-      // Instance count and weights survive an update; the instance type and model of the new config apply.
+      // Instance count and weights of a variant of the same name survive an update (see the instance type change below).
       RetainAllVariantProperties: true,
       ExcludeRetainedVariantProperties: [{ VariantPropertyType: 'DataCaptureConfig' }],
     });
@@ -167,7 +167,7 @@ describe('GpuEndpoint in the stack', () => {
     const endpoint = only(template, 'AWS::SageMaker::Endpoint', { EndpointName: 'fraud-gpu' });
     const targetId = only(template, 'AWS::ApplicationAutoScaling::ScalableTarget', {
       ServiceNamespace: 'sagemaker',
-      ResourceId: 'endpoint/fraud-gpu/variant/AllTraffic',
+      ResourceId: 'endpoint/fraud-gpu/variant/ml-g5-xlarge',
       ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
       MinCapacity: 1,
       MaxCapacity: 2,
@@ -195,7 +195,7 @@ describe('GpuEndpoint in the stack', () => {
       PrimaryContainer: Match.objectLike({ Image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/onnx-server:1.4' }),
     });
     template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
-      ProductionVariants: [Match.objectLike({ VariantName: 'AllTraffic', ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 20 } })],
+      ProductionVariants: [Match.objectLike({ VariantName: 'serverless', ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 20 } })],
       DataCaptureConfig: Match.absent(),
     });
   });
@@ -257,7 +257,7 @@ describe('GpuEndpoint in the stack', () => {
 
   it('alarms on model latency, 5xx and GPU utilisation, notifying the topic and joining the serving composite', () => {
     const topic = { Ref: Match.stringLikeRegexp('^TrainingPipelineNotificationTopic') };
-    const dimensions = [{ Name: 'EndpointName', Value: 'fraud-gpu' }, { Name: 'VariantName', Value: 'AllTraffic' }];
+    const dimensions = [{ Name: 'EndpointName', Value: 'fraud-gpu' }, { Name: 'VariantName', Value: 'ml-g5-xlarge' }];
     const alarm = (name: string, namespace: string, metricName: string, stat: string, threshold: number, operator: string): void =>
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         AlarmName: name,
@@ -318,12 +318,149 @@ describe('GpuEndpoint in the stack', () => {
   });
 });
 
+/** The resources of a template by logical id. */
+function resourcesOf(template: Template): Record<string, CfnResource> {
+  return (template.toJSON() as { Resources: Record<string, CfnResource> }).Resources;
+}
+
+/** Logical ids present in both templates whose definition differs (what CloudFormation updates or replaces). */
+function changedIds(before: Template, after: Template): string[] {
+  const old = resourcesOf(before);
+  return Object.entries(resourcesOf(after))
+    .filter(([id, resource]) => old[id] !== undefined && JSON.stringify(old[id]) !== JSON.stringify(resource))
+    .map(([id]) => id)
+    .sort();
+}
+
+/** Every logical id `id` depends on, directly or through others (`DependsOn`, `Ref`, `Fn::GetAtt`). */
+function dependenciesOf(template: Template, id: string): Set<string> {
+  const resources = resourcesOf(template);
+  const direct = (of: string): string[] => {
+    const resource = resources[of];
+    if (resource === undefined) return [];
+    const text = JSON.stringify(resource.Properties ?? {});
+    const refs = [...text.matchAll(/"Ref":"([^"]+)"|"Fn::GetAtt":\["([^"]+)"/g)].map((match) => match[1] ?? match[2] ?? '');
+    return [...(resource.DependsOn ?? []), ...refs].filter((ref) => resources[ref] !== undefined);
+  };
+  const seen = new Set<string>();
+  const queue = direct(id);
+  while (queue.length > 0) {
+    const next = queue.pop() ?? '';
+    if (seen.has(next)) continue;
+    seen.add(next);
+    queue.push(...direct(next));
+  }
+  return seen;
+}
+
+describe('GpuEndpoint updates', () => {
+  const endpointConfig = (overrides: Record<string, unknown>) => ({ sagemakerServing: { endpoints: { 'fraud-gpu': { model: 'fraud', version: 3, ...overrides } } } });
+  const { template: before } = buildStack(endpointConfig({}));
+  const { template: newType } = buildStack(endpointConfig({ instanceType: 'ml.g6.xlarge' }));
+  const { template: newModel } = buildStack(endpointConfig({ version: 4 }));
+  const ids = (template: Template) => ({
+    endpoint: only(template, 'AWS::SageMaker::Endpoint', { EndpointName: 'fraud-gpu' }),
+    config: only(template, 'AWS::SageMaker::EndpointConfig', {}),
+    model: only(template, 'AWS::SageMaker::Model', {}),
+    target: only(template, 'AWS::ApplicationAutoScaling::ScalableTarget', {}),
+    policy: only(template, 'AWS::ApplicationAutoScaling::ScalingPolicy', {}),
+    release: only(template, 'Custom::EndpointScalingRelease', {}),
+    alarms: logicalIds(template, 'AWS::CloudWatch::Alarm').filter((id) => id.startsWith('GpuEndpointfraudgpu')).sort(),
+    dashboard: only(template, 'AWS::CloudWatch::Dashboard', {}),
+  });
+  const old = ids(before);
+
+  it('names the variant after its instance type, and releases its scaling before every update of the endpoint', () => {
+    before.hasResourceProperties('AWS::SageMaker::EndpointConfig', { ProductionVariants: [Match.objectLike({ VariantName: 'ml-g5-xlarge', InstanceType: 'ml.g5.xlarge' })] });
+    before.hasResourceProperties('Custom::EndpointScalingRelease', {
+      ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EndpointScalingReleaseFunction'), 'Arn'] },
+      EndpointName: 'fraud-gpu',
+      VariantName: 'ml-g5-xlarge',
+      ServiceTimeout: '300',
+    });
+    // The endpoint waits for the release; the release waits for nothing of the endpoint's (it runs first).
+    expect(resourcesOf(before)[old.endpoint]?.DependsOn).toContain(old.release);
+    const releaseNeeds = dependenciesOf(before, old.release);
+    for (const id of [old.endpoint, old.config, old.target, old.policy]) expect(releaseNeeds.has(id), id).toBe(false);
+    // The scalable target is registered after the endpoint exists (and after its update).
+    expect(dependenciesOf(before, old.target).has(old.endpoint)).toBe(true);
+  });
+
+  it('deploys a change of instance type: a new variant, its old scalable target deregistered before the endpoint update', () => {
+    const next = ids(newType);
+    // Same logical ids: the endpoint is updated in place (same name), the rest follows the new variant.
+    expect(next).toEqual(old);
+    expect(changedIds(before, newType)).toEqual(
+      [old.config, old.target, old.release, ...old.alarms, old.dashboard, ...changedIds(before, newType).filter((id) => id.startsWith('EndpointQuota'))].sort(),
+    );
+    // The endpoint config is replaced (every property of AWS::SageMaker::EndpointConfig requires replacement) with a
+    // variant of another name: the endpoint update removes ml-g5-xlarge and adds ml-g6-xlarge at the initial count.
+    newType.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [{ VariantName: 'ml-g6-xlarge', InstanceType: 'ml.g6.xlarge', InitialInstanceCount: 1, InitialVariantWeight: 1, ModelName: Match.anyValue() }],
+    });
+    // SageMaker fails that update while ml-g5-xlarge is a scalable target: the release, updated to the new variant
+    // name, deregisters it first, because the endpoint depends on the release.
+    newType.hasResourceProperties('Custom::EndpointScalingRelease', { EndpointName: 'fraud-gpu', VariantName: 'ml-g6-xlarge' });
+    expect(resourcesOf(newType)[next.endpoint]?.DependsOn).toContain(next.release);
+    // The scalable target's ResourceId changed (a replacement): the new one registers ml-g6-xlarge after the endpoint
+    // update; the old one is deleted in the cleanup phase (already deregistered by then).
+    newType.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { ResourceId: 'endpoint/fraud-gpu/variant/ml-g6-xlarge', MinCapacity: 1, MaxCapacity: 2 });
+    expect(dependenciesOf(newType, next.target).has(next.endpoint)).toBe(true);
+    newType.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { ScalingTargetId: { Ref: next.target } });
+    // The alarms (same names: the endpoint's rollback reads them) and the dashboard watch the new variant.
+    for (const id of next.alarms) {
+      const metric = JSON.stringify(resourcesOf(newType)[id]?.Properties?.['Metrics']);
+      expect(metric).toContain('{"Name":"VariantName","Value":"ml-g6-xlarge"}');
+    }
+    expect(JSON.stringify(resourcesOf(newType)[next.dashboard])).toContain('ml-g6-xlarge');
+    // Nothing names the old variant any more.
+    expect(JSON.stringify(newType.toJSON())).not.toContain('ml-g5-xlarge');
+    // The model is untouched.
+    expect(resourcesOf(newType)[next.model]).toEqual(resourcesOf(before)[old.model]);
+  });
+
+  it('keeps the variant, its scalable target and so its scaled instance count across a model change', () => {
+    const next = ids(newModel);
+    expect(next).toEqual(old);
+    const changed = changedIds(before, newModel);
+    // The model (new package, a replacement), and so the config that names it by GetAtt (replaced with it), which
+    // the endpoint is updated to.
+    expect(changed).toContain(old.model);
+    expect(resourcesOf(newModel)[old.config]?.Properties?.['ProductionVariants']).toEqual([expect.objectContaining({ ModelName: { 'Fn::GetAtt': [old.model, 'ModelName'] } })]);
+    // Not the release (CloudFormation does not invoke it), not the scalable target or its policy, not the alarms.
+    for (const id of [old.release, old.target, old.policy, ...old.alarms, old.dashboard]) expect(changed, id).not.toContain(id);
+    newModel.hasResourceProperties('AWS::SageMaker::EndpointConfig', { ProductionVariants: [Match.objectLike({ VariantName: 'ml-g5-xlarge' })] });
+    // Same variant name + RetainAllVariantProperties: SageMaker keeps the count auto scaling reached.
+    newModel.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: 'fraud-gpu', RetainAllVariantProperties: true });
+  });
+
+  it('gives the one scaling-release function of the stack only the listing and deregistration of scalable targets', () => {
+    const { template } = buildStack(GPU_CONFIG);
+    // Two endpoints, one function.
+    expect(logicalIds(template, 'Custom::EndpointScalingRelease')).toHaveLength(2);
+    const fn = only(template, 'AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'endpoint-scaling' }) } });
+    const roleId = (resourcesOf(template)[fn]?.Properties?.['Role'] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0] ?? '';
+    const statements = statementsOfRole(template, roleId).filter((statement) => JSON.stringify(statement.Action).includes('application-autoscaling'));
+    expect(statements).toHaveLength(2);
+    expect(statements).toEqual([
+      {
+        Action: 'application-autoscaling:DeregisterScalableTarget',
+        Effect: 'Allow',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':application-autoscaling:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':scalable-target/*']] },
+      },
+      // In a policy of its own, where cdk-nag's Resource::* finding is acknowledged for this read action alone.
+      { Action: 'application-autoscaling:DescribeScalableTargets', Effect: 'Allow', Resource: '*' },
+    ]);
+    expect(JSON.stringify(statementsOfRole(template, roleId))).not.toMatch(/RegisterScalableTarget"|sagemaker:|PutScalingPolicy/);
+  });
+});
+
 describe('examples/gpu/sagemaker-config.json', () => {
   it('configures one GPU endpoint with its scaling (what docs/gpu.md synthesizes)', () => {
     const config = loadConfig((key) => (key === 'configFile' ? 'examples/gpu/sagemaker-config.json' : undefined), PROJECT_ROOT);
     const { template } = buildStack({ sagemakerServing: config.sagemakerServing });
     template.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: 'credit-gpu' });
-    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { ResourceId: 'endpoint/credit-gpu/variant/AllTraffic', MinCapacity: 1, MaxCapacity: 4 });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { ResourceId: 'endpoint/credit-gpu/variant/ml-g5-xlarge', MinCapacity: 1, MaxCapacity: 4 });
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
       TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: 200 }),
     });
