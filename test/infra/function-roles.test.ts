@@ -138,7 +138,7 @@ describe('function roles', () => {
   it('refuse a write action through grantOnAnyResource at synth', () => {
     const fn = driftFunction(unsynthesized().stack);
     expect(() => fn.grantOnAnyResource('Widened', ['dynamodb:PutItem' as never], 'no')).toThrow(
-      'actions on resource "*" must be among xray:PutTraceSegments, xray:PutTelemetryRecords, cloudwatch:GetMetricData, got dynamodb:PutItem',
+      'actions on resource "*" must be among xray:PutTraceSegments, xray:PutTelemetryRecords, cloudwatch:GetMetricData, application-autoscaling:DescribeScalableTargets, got dynamodb:PutItem',
     );
   });
 });
