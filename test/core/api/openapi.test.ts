@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FEEDBACK_VALIDATION_ERROR_CODES, openApiDocument } from '#core/api/openapi.ts';
 import { ROUTES } from '../../../contracts/routes.ts';
+import { OPENAPI_PLACEHOLDERS, openApiDocumentText, SERVICE_VERSION } from '../../../lib/constructs/openapi-document.ts';
 
 interface Operation {
   operationId: string;
@@ -22,6 +23,14 @@ const operation = (path: string, method: string): Operation => {
 const codesOf = (op: Operation, status: string): string[] => Object.keys(op.responses[status]?.content?.['application/json']?.examples ?? {});
 
 describe('openApiDocument', () => {
+  it('is the document API Gateway serves (the committed template, npm run openapi), for any limits', () => {
+    // GET /v1/openapi.json is answered by a mock integration from lib/constructs/openapi.template.json, and by the
+    // handler (local gateway) from this function: a change to one that the other lacks is a document that differs by path.
+    const limits = { maxBatchSize: 25, maxExplainBatchSize: 3, maxRequestBytes: 4096 };
+    expect(openApiDocument({ ...limits, version: SERVICE_VERSION })).toEqual(JSON.parse(openApiDocumentText(limits)));
+    expect(openApiDocument({ ...OPENAPI_PLACEHOLDERS, version: SERVICE_VERSION })).toEqual(JSON.parse(openApiDocumentText(OPENAPI_PLACEHOLDERS)));
+  });
+
   it('describes every route the API serves, under the route name as operationId', () => {
     for (const route of ROUTES) {
       expect(operation(route.resource, route.method.toLowerCase()).operationId).toBe(route.name);
@@ -41,6 +50,17 @@ describe('openApiDocument', () => {
     expect(Object.keys(request?.properties ?? {})).toEqual(['request_id', 'label', 'row']);
     expect(request?.additionalProperties).toBe(false);
     expect(document.components.schemas.FeedbackResponse?.required).toEqual(['accepted', 'model', 'request_id', 'row', 'label']);
+  });
+
+  it('states the deployment\'s batch limits and body size, the explain limit 10 unless given', () => {
+    const instances = (schema: string): unknown => (document.components.schemas[schema]?.properties as Record<string, unknown>)['instances'];
+    expect(instances('PredictRequest')).toMatchObject({ type: 'array', minItems: 1, maxItems: 100 });
+    expect(instances('ExplainRequest')).toMatchObject({ type: 'array', minItems: 1, maxItems: 10 });
+    const explicit = openApiDocument({ maxBatchSize: 7, maxExplainBatchSize: 2, maxRequestBytes: 512, version: '1.2.3' }) as typeof document & { info: { version: string } };
+    expect(explicit.info.version).toBe('1.2.3');
+    expect(explicit.components.schemas.ExplainRequest?.properties?.['instances']).toMatchObject({ maxItems: 2 });
+    expect(explicit.components.schemas.PredictRequest?.properties?.['instances']).toMatchObject({ maxItems: 7 });
+    expect(JSON.stringify(explicit.paths['/v1/models/{model}/predict'])).toContain('Body larger than 512 bytes');
   });
 
   it('has request_id in the predict answer', () => {

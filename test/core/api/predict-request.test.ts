@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RequestValidationError } from '#core/errors.ts';
-import { compileSchema, parseJsonBody, validatePredictRequest } from '#core/api/predict-request.ts';
+import { compileSchema, FLOAT32_MAX, parseJsonBody, validateInstance, validatePredictRequest } from '#core/api/predict-request.ts';
 import type { InputSchema } from '#core/model/metadata.ts';
 
 const schema: InputSchema = {
@@ -266,5 +266,124 @@ describe('validatePredictRequest', () => {
   it('treats categories case-sensitively and does not match Object.prototype names', () => {
     expect(validationError(() => validateBody(withInstance({ ...VALID, home: 'Rent' }))).code).toBe('UNKNOWN_CATEGORY');
     expect(validationError(() => validateBody(withInstance({ ...VALID, home: 'constructor' }))).code).toBe('UNKNOWN_CATEGORY');
+  });
+});
+
+/** The largest double below `x` and the smallest above it (x > 0). */
+function neighbours(x: number): [number, number] {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  view.setBigUint64(0, bits - 1n);
+  const below = view.getFloat64(0);
+  view.setBigUint64(0, bits + 1n);
+  return [below, view.getFloat64(0)];
+}
+
+describe('the float32 range', () => {
+  it('accepts the largest float32 of either sign, and refuses the next double beyond it as VALUE_BEYOND_FLOAT32', () => {
+    const [below, above] = neighbours(FLOAT32_MAX);
+    expect(FLOAT32_MAX).toBe(new Float32Array([3.4028234663852886e38])[0]);
+    expect(validateBody(withInstance({ ...VALID, age: FLOAT32_MAX, income: -FLOAT32_MAX }))).toEqual([{ ...VALID, age: FLOAT32_MAX, income: -FLOAT32_MAX }]);
+    expect(validateBody(withInstance({ ...VALID, age: below, income: -below }))).toEqual([{ ...VALID, age: below, income: -below }]);
+    for (const value of [above, -above, 1e39, -1e308]) {
+      const error = validationError(() => validateBody(withInstance({ ...VALID, income: value })));
+      expect(error).toMatchObject({
+        code: 'VALUE_BEYOND_FLOAT32',
+        message: `instances[0].income is beyond the range of a float32 (±${FLOAT32_MAX})`,
+        details: { field: 'instances[0].income', received: String(value), limit: FLOAT32_MAX },
+      });
+    }
+  });
+});
+
+describe('what each refusal says', () => {
+  it.each([
+    ['an empty body', () => parseJsonBody(''), 'MALFORMED_JSON', 'the request body is empty; send a JSON object', {}],
+    ['a body that is not an object', () => validateBody([]), 'INVALID_BODY', 'the request body must be a JSON object with "instances"', { received: 'array' }],
+    ['an unknown top-level field', () => validateBody({ instances: [VALID], model: 1 }), 'INVALID_BODY', 'unknown top-level field "model"; only "instances" is accepted', { field: 'model' }],
+    ['instances that are not an array', () => validateBody({ instances: {} }), 'INVALID_BODY', '"instances" must be an array of objects', { field: 'instances', received: 'object' }],
+    ['an empty batch', () => validateBody({ instances: [] }), 'EMPTY_BATCH', '"instances" must hold at least one instance', { field: 'instances' }],
+    ['a batch over the limit', () => validateBody({ instances: [VALID, VALID, VALID, VALID, VALID] }), 'BATCH_TOO_LARGE', '"instances" holds 5 instances; the limit is 3', { field: 'instances', received: 5, limit: 3 }],
+    ['an instance that is not an object', () => validateBody({ instances: [VALID, VALID, 'x'] }), 'INVALID_INSTANCE', 'instances[2] must be an object of feature values', { field: 'instances[2]', received: 'string' }],
+    ['a missing nullable feature', () => validateBody(withInstance({ age: 1, home: null, job: 'fixed' })), 'MISSING_FEATURE', 'instances[0].income is missing; send null for a missing value', { field: 'instances[0].income', nullable: true }],
+    ['a missing feature that is not nullable', () => validateBody(withInstance({ income: 1, home: null, job: 'fixed' })), 'MISSING_FEATURE', 'instances[0].age is missing; send null for a missing value (this feature does not accept one)', { field: 'instances[0].age', nullable: false }],
+    ['an unknown feature', () => validateBody(withInstance({ ...VALID, shoe: 1 })), 'UNKNOWN_FEATURE', 'instances[0].shoe is not a feature of this model', { field: 'instances[0].shoe', expected_features: ['age', 'income', 'home', 'job'] }],
+    ['a null that is not allowed', () => validateBody(withInstance({ ...VALID, job: null })), 'NULL_NOT_ALLOWED', 'instances[0].job cannot be null for this model', { field: 'instances[0].job' }],
+    ['a string for a number', () => validateBody(withInstance({ ...VALID, age: '1' })), 'INVALID_TYPE', 'instances[0].age must be a number', { field: 'instances[0].age', expected: 'number', received: 'string' }],
+    ['a number for a category', () => validateBody(withInstance({ ...VALID, home: 1 })), 'INVALID_TYPE', 'instances[0].home must be a string category', { field: 'instances[0].home', expected: 'string', received: 'number' }],
+    ['an unknown category', () => validateBody(withInstance({ ...VALID, job: 'none' })), 'UNKNOWN_CATEGORY', 'instances[0].job has a category the model does not know', { field: 'instances[0].job', received: 'none', allowed: ['fixed', 'freelance'] }],
+    ['a non-finite number', () => validateBody(withInstance({ ...VALID, age: Number.NaN })), 'NON_FINITE_VALUE', 'instances[0].age must be a finite number', { field: 'instances[0].age', received: 'NaN' }],
+    ['a bare NaN for a number', () => parseAndValidate('{"instances":[{"age":NaN,"income":1,"home":"rent","job":"fixed"}]}'), 'NON_FINITE_VALUE', 'instances[0].age must be a finite number', { field: 'instances[0].age', received: 'NaN' }],
+    ['a bare Infinity for a category', () => parseAndValidate('{"instances":[{"age":1,"income":1,"home":"rent","job":Infinity}]}'), 'NON_FINITE_VALUE', 'instances[0].job must be a category, not a non-finite number', { field: 'instances[0].job', received: 'Infinity' }],
+    ['a bare -Infinity for a nullable category', () => parseAndValidate('{"instances":[{"age":1,"income":1,"home":-Infinity,"job":"fixed"}]}'), 'NON_FINITE_VALUE', 'instances[0].home must be a category, not a non-finite number', { field: 'instances[0].home', received: '-Infinity' }],
+  ] as const)('refuses %s with its code, message and details', (_what, action, code, message, details) => {
+    const error = validationError(action);
+    expect({ code: error.code, message: error.message, details: error.details, status: error.status }).toEqual({ code, message, details, status: 400 });
+  });
+});
+
+describe('bare non-finite tokens', () => {
+  const errorOfParse = (body: string): string => {
+    try {
+      JSON.parse(body);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error('the body parses');
+  };
+
+  it('gives the parser\'s own reason for a broken body, even one that also holds a bare token', () => {
+    for (const body of ['{"instances": [', '{"instances": [{"age": NaN', '{"age": NaN,}']) {
+      const error = validationError(() => parseJsonBody(body));
+      expect(error).toMatchObject({ code: 'MALFORMED_JSON', message: 'the request body is not valid JSON', details: { reason: errorOfParse(body) } });
+    }
+  });
+
+  it('skips escaped quotes inside strings when it looks for the tokens', () => {
+    // After `\"` the string goes on: "NaN" inside it is text, and the bare NaN after it is still found.
+    const body = '{"instances":[{"age":1,"home":"a \\" NaN \\\\","income":NaN,"job":"fixed"}]}';
+    expect(JSON.parse(body.replace('NaN,', '1,'))).toMatchObject({ instances: [{ home: 'a " NaN \\' }] });
+    const error = validationError(() => parseAndValidate(body));
+    expect(error).toMatchObject({ code: 'NON_FINITE_VALUE', details: { field: 'instances[0].income', received: 'NaN' } });
+  });
+
+  it('finds every token of a body, each at its own field, in any order and next to any punctuation', () => {
+    const parsed = parseJsonBody('{"a":[NaN,-Infinity,Infinity],"b":{"c":-Infinity},"d":"Infinity"}') as { a: string[]; b: { c: string }; d: string };
+    const compiledList = compileSchema({ schema_version: 1, features: [{ name: 'x', type: 'numeric', nullable: false }] });
+    const received = [...parsed.a, parsed.b.c].map((value) => validationError(() => validateInstance(compiledList, { x: value }, 0)).details.received);
+    expect(received).toEqual(['NaN', '-Infinity', 'Infinity', '-Infinity']);
+    expect(parsed.d).toBe('Infinity');
+  });
+
+  it('keeps a string that only looks like a marker a plain string', () => {
+    const error = validationError(() => validateBody(withInstance({ ...VALID, age: 'non-finite:NaN' })));
+    expect(error).toMatchObject({ code: 'INVALID_TYPE', details: { received: 'string' } });
+  });
+});
+
+describe('validateInstance', () => {
+  it('validates one row on its own, naming it by the index it is given', () => {
+    expect(validateInstance(compiled, VALID, 41)).toEqual(VALID);
+    expect(validationError(() => validateInstance(compiled, { ...VALID, age: 'x' }, 41))).toMatchObject({ code: 'INVALID_TYPE', details: { field: 'instances[41].age' } });
+    expect(validationError(() => validateInstance(compiled, [VALID], 7))).toMatchObject({ code: 'INVALID_INSTANCE', details: { field: 'instances[7]', received: 'array' } });
+  });
+
+  it('returns only the schema\'s features, in schema order', () => {
+    const row = validateInstance(compiled, { job: 'freelance', home: null, income: 2, age: 3 }, 0);
+    expect(Object.keys(row)).toEqual(['age', 'income', 'home', 'job']);
+  });
+
+  it('reports the first problem in schema order, the unknown key before any missing one', () => {
+    expect(validationError(() => validateInstance(compiled, { age: 'x', income: 'y', home: 'castle', job: 1 }, 0)).details.field).toBe('instances[0].age');
+    expect(validationError(() => validateInstance(compiled, { age: 1, income: 'y', home: 'castle', job: 1 }, 0)).details.field).toBe('instances[0].income');
+    expect(validationError(() => validateInstance(compiled, { zzz: 1 }, 0))).toMatchObject({ code: 'UNKNOWN_FEATURE', details: { field: 'instances[0].zzz' } });
+  });
+
+  it('keeps only categorical features\' categories: a numeric feature has none to match', () => {
+    const mixed = compileSchema({ schema_version: 1, features: [{ name: 'n', type: 'numeric', nullable: false }, { name: 'c', type: 'categorical', nullable: false, categories: ['1'] }] });
+    expect([...mixed.categories.keys()]).toEqual(['c']);
+    expect([...mixed.names]).toEqual(['n', 'c']);
+    expect(validateInstance(mixed, { n: 1, c: '1' }, 0)).toEqual({ n: 1, c: '1' });
   });
 });
