@@ -157,4 +157,64 @@ describe('EndpointScoringEngine', () => {
     expect(scoring.circuitState('a')).toBe('open');
     expect(scoring.circuitState('b')).toBe('closed');
   });
+  it('says in each error what happened and keeps what caused it', async () => {
+    const throttled = await failure(engine([{ kind: 'throttled' }], { maxThrottleRetries: 1 }).score());
+    expect(throttled.message).toBe("the model's inference endpoint is at capacity (throttled 2 times); retry with backoff");
+    expect(throttled.cause).toMatchObject({ name: 'EndpointCallError', kind: 'throttled', message: 'scripted throttled' });
+    const timeout = await failure(engine([{ kind: 'timeout' }]).score());
+    expect(timeout.message).toBe("the model's inference endpoint did not answer within 750 ms");
+    expect(timeout.cause).toBeInstanceOf(EndpointCallError);
+    const failed = await failure(engine([{ kind: 'server_error' }]).score());
+    expect(failed.message).toBe("the model's inference endpoint failed to score the request");
+    expect(failed.cause).toMatchObject({ kind: 'server_error' });
+    const invalid = await failure(engine([{ body: '{}' }]).score());
+    expect([invalid.message, invalid.details]).toEqual(["the model's inference endpoint answered something that is not a prediction", {}]);
+    expect(invalid.cause).toMatchObject({ name: 'KServeFormatError', message: 'the response has no "outputs" array' });
+  });
+
+  it('treats any other error of the invoker as a server error', async () => {
+    const invoker = { invoke: async (): Promise<string> => Promise.reject(new TypeError('fetch failed')) };
+    const events: string[] = [];
+    const scoring = new EndpointScoringEngine({
+      invoker,
+      timeoutMs: 10,
+      maxThrottleRetries: 3,
+      retryBaseDelayMs: 1,
+      failureThreshold: 1,
+      openMs: 1000,
+      now: () => 0,
+      observer: { endpointRetried: () => undefined, endpointFailed: ({ code, kind, attempts }) => events.push(`${code} ${kind} ${attempts}`), circuitChanged: () => undefined },
+    });
+    const error = await failure(scoring.createRemoteSession('ep', PREPROCESSING).score(new Float32Array(2), 1));
+    expect([error.status, error.code, error.cause]).toEqual([503, 'ENDPOINT_FAILED', new TypeError('fetch failed')]);
+    expect(events).toEqual(['ENDPOINT_FAILED server_error 1']);
+    expect(scoring.circuitState('ep')).toBe('open');
+  });
+
+  it('counts an answer that is not a prediction against the circuit, with the attempts it took', async () => {
+    const { score, scoring, events, invoker } = engine([{ kind: 'throttled' }, { body: 'oops' }], { failureThreshold: 1 });
+    await failure(score());
+    expect(events).toEqual(['retry 1 after 50', 'circuit closed->open', 'failed ENDPOINT_INVALID_RESPONSE invalid_response 2']);
+    expect(scoring.circuitState('ep')).toBe('open');
+    expect((await failure(score())).code).toBe('ENDPOINT_CIRCUIT_OPEN');
+    expect(invoker.calls).toHaveLength(2);
+  });
+
+  it('gives a throttled half-open trial back, so the next call may try instead of being refused', async () => {
+    const { score, clock, invoker } = engine([{ kind: 'server_error' }, { kind: 'throttled' }, { body: ANSWER }], { failureThreshold: 1, maxThrottleRetries: 0 });
+    await failure(score());
+    clock.now = 30_000;
+    expect((await failure(score())).code).toBe('ENDPOINT_THROTTLED');
+    expect(Array.from(await score())).toEqual([0.25, 0.75]);
+    expect(invoker.calls).toHaveLength(3);
+  });
+
+  it('waits between throttled attempts with a real timer when given no sleep', async () => {
+    const invoker = new ScriptedInvoker([{ kind: 'throttled' }, { body: ANSWER }]);
+    const scoring = new EndpointScoringEngine({ invoker, timeoutMs: 10, maxThrottleRetries: 1, retryBaseDelayMs: 1, failureThreshold: 1, openMs: 1000 });
+    const session = scoring.createRemoteSession('ep', PREPROCESSING);
+    expect(Array.from(await session.score(new Float32Array(4), 2))).toEqual([0.25, 0.75]);
+    expect(invoker.calls).toHaveLength(2);
+    await expect(session.release()).resolves.toBeUndefined();
+  });
 });

@@ -850,4 +850,133 @@ describe('ModelService', () => {
       });
     });
   });
+  describe('model names', () => {
+    it.each(['Credit', '-credit', 'a'.repeat(64), 'credit scoring', '', 'crédit'])('answers INVALID_MODEL_NAME (400) for %j before any registry read', async (name) => {
+      const { service, registry } = setup();
+      for (const call of [() => service.predict(name, { instances: [ROW] }), () => service.listVersions(name), () => service.describeModel(name)]) {
+        const error = await rejection(call());
+        expect(error).toBeInstanceOf(RequestValidationError);
+        expect(error).toMatchObject({
+          code: 'INVALID_MODEL_NAME',
+          status: 400,
+          message: `"${name}" is not a model name (^[a-z0-9][a-z0-9-_]{0,62}$)`,
+          details: { field: 'model', received: name, pattern: '^[a-z0-9][a-z0-9-_]{0,62}$' },
+        });
+      }
+      expect(registry.getModelCalls).toBe(0);
+    });
+
+    it('accepts a name of 63 characters', async () => {
+      const { service, registry } = setup();
+      const name = `c${'-'.repeat(61)}9`;
+      registry.addModel(name, 1, 1);
+      expect((await service.predict(name, { instances: [ROW] })).model).toBe(name);
+    });
+  });
+
+  describe('a probability that is not a number', () => {
+    it.each([Number.NaN, Number.POSITIVE_INFINITY])('refuses the instance with NON_FINITE_PREDICTION (400) naming its row, never a 200 (%s)', async (bad) => {
+      const { service, engine } = setup();
+      engine.probabilities = [0.2, bad];
+      const error = await rejection(service.predict('credit', { instances: [ROW, ROW] }));
+      expect(error).toBeInstanceOf(RequestValidationError);
+      expect(error).toMatchObject({
+        code: 'NON_FINITE_PREDICTION',
+        status: 400,
+        message: `instances[1] cannot be scored: the model answered ${String(bad)} for its values`,
+        details: { field: 'instances[1]', model: 'credit', model_version: 1, variant: 'production' },
+      });
+    });
+  });
+
+  describe('batch scoring (resolveVersion, scoreRows)', () => {
+    it('resolves the production version, or the version asked for, with its features by name and type', async () => {
+      const { service } = setup();
+      const expected = (version: number) => ({
+        model: 'credit',
+        model_version: version,
+        artifact_sha256: versionRecord('credit', version).artifact.sha256,
+        serving_target: { kind: 'lambda' },
+        features: [
+          { name: 'age', type: 'numeric' },
+          { name: 'home', type: 'categorical' },
+        ],
+      });
+      expect(await service.resolveVersion('credit')).toEqual(expected(1));
+      expect(await service.resolveVersion('credit', 2)).toEqual(expected(2));
+    });
+
+    it('refuses a missing or soft-deleted version with VERSION_NOT_FOUND (404)', async () => {
+      const { service, registry } = setup();
+      registry.softDelete('credit', 2);
+      for (const version of [2, 9]) {
+        const error = await rejection(service.resolveVersion('credit', version));
+        expect(error).toBeInstanceOf(NotFoundError);
+        expect(error).toMatchObject({ code: 'VERSION_NOT_FOUND', status: 404, message: `model "credit" has no version ${version}`, details: { model: 'credit', model_version: version } });
+        await expect(service.scoreRows('credit', version, [ROW])).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
+      }
+    });
+
+    it('answers REGISTRY_UNAVAILABLE (503) when the version cannot be read', async () => {
+      const { service, registry } = setup();
+      registry.failing = true;
+      const error = await rejection(service.scoreRows('credit', 2, [ROW]));
+      expect(error).toBeInstanceOf(ModelUnavailableError);
+      expect(error).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', message: 'the registry could not be read for model "credit" version 2; retry later' });
+    });
+
+    it('scores each row in input order with the version\'s threshold, refusing bad rows one by one', async () => {
+      const { service, engine } = setup();
+      engine.probabilities = [0.2, 0.5];
+      const scores = await service.scoreRows('credit', 2, [ROW, { ...ROW, home: 'castle' }, { age: null, home: null }, 'x', { ...ROW, shoe: 1 }]);
+      expect(scores).toEqual({
+        model: 'credit',
+        model_version: 2,
+        artifact_sha256: versionRecord('credit', 2).artifact.sha256,
+        results: [
+          { ok: true, probability: expect.closeTo(0.2, 6), label: 'good' },
+          { ok: false, code: 'UNKNOWN_CATEGORY', message: 'instances[1].home has a category the model does not know', field: 'instances[1].home' },
+          { ok: true, probability: 0.5, label: 'bad' },
+          { ok: false, code: 'INVALID_INSTANCE', message: 'instances[3] must be an object of feature values', field: 'instances[3]' },
+          { ok: false, code: 'UNKNOWN_FEATURE', message: 'instances[4].shoe is not a feature of this model', field: 'instances[4].shoe' },
+        ],
+      });
+    });
+
+    it('does not score at all when every row is refused', async () => {
+      const { service, engine } = setup();
+      engine.failScore = true; // a session run, even of no rows, would fail the batch
+      const scores = await service.scoreRows('credit', 1, [{ age: 'x', home: null }]);
+      expect(scores.results).toEqual([{ ok: false, code: 'INVALID_TYPE', message: 'instances[0].age must be a number', field: 'instances[0].age' }]);
+      expect(engine.createSessionCalls).toBe(1);
+      expect(await service.scoreRows('credit', 1, [])).toMatchObject({ results: [] });
+    });
+
+    it('refuses a row the model answers NaN for, not the batch', async () => {
+      const { service, engine } = setup();
+      engine.probabilities = [0.9, Number.NaN];
+      const { results } = await service.scoreRows('credit', 1, [ROW, ROW]);
+      expect(results).toEqual([
+        { ok: true, probability: expect.closeTo(0.9, 6), label: 'bad' },
+        { ok: false, code: 'NON_FINITE_PREDICTION', message: 'instances[1] cannot be scored: the model answered NaN for its values', field: 'instances[1]' },
+      ]);
+    });
+
+    it('fails the whole batch when the version cannot score, and loads a version once for many batches', async () => {
+      const { service, engine } = setup();
+      await service.scoreRows('credit', 2, [ROW]);
+      await service.scoreRows('credit', 2, [ROW]);
+      expect(engine.createSessionCalls).toBe(1);
+      engine.failScore = true;
+      await expect(service.scoreRows('credit', 2, [ROW])).rejects.toMatchObject({ code: 'INFERENCE_FAILED', details: { model: 'credit', model_version: 2, variant: 'production' } });
+    });
+
+    it('reads a version record once per container', async () => {
+      const { service, registry } = setup();
+      await service.scoreRows('credit', 2, [ROW]);
+      registry.failing = true;
+      expect((await service.scoreRows('credit', 2, [ROW])).results).toHaveLength(1);
+      expect((await service.resolveVersion('credit', 2)).model_version).toBe(2);
+    });
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RequestValidationError } from '#core/errors.ts';
 import type { FeatureProfile, InputSchema, NumericProfile } from '#core/model/metadata.ts';
-import { compileFeatureBounds, findOutOfRange, MAX_RANGE_WARNINGS, rejectOutOfRange } from '#core/serving/range-check.ts';
+import { compileFeatureBounds, findOutOfRange, MAX_RANGE_WARNINGS, OUT_OF_RANGE_POLICIES, rejectOutOfRange } from '#core/serving/range-check.ts';
 
 const schema: InputSchema = {
   schema_version: 1,
@@ -111,5 +111,39 @@ describe('rejectOutOfRange', () => {
     expect(error.code).toBe('OUT_OF_RANGE');
     expect(error.details).toEqual({ field: 'instances[1].Income', received: 2000, min: -89.3, max: 1054.3 });
     expect(error.message).toContain('instances[1].Income is 2000');
+  });
+});
+
+describe('rejectOutOfRange at the bounds', () => {
+  const bounds = compileFeatureBounds(schema, baseline, 0.1);
+
+  it('accepts values exactly at either bound and refuses values just beyond them', () => {
+    expect(() => rejectOutOfRange(bounds, [{ Age: 13, Income: 1054.3 }, { Age: 73, Income: -89.3 }])).not.toThrow();
+    for (const [row, field] of [
+      [{ Age: 12.999, Income: 0 }, 'instances[0].Age'],
+      [{ Age: 73.001, Income: 0 }, 'instances[0].Age'],
+      [{ Age: 20, Income: -89.31 }, 'instances[0].Income'],
+    ] as const) {
+      expect(() => rejectOutOfRange(bounds, [row])).toThrow(expect.objectContaining({ code: 'OUT_OF_RANGE', details: expect.objectContaining({ field }) }));
+    }
+  });
+
+  it('says which value is outside which range in its message', () => {
+    expect(() => rejectOutOfRange(bounds, [{ Age: 9, Income: 0 }])).toThrow(
+      'instances[0].Age is 9, outside the range this model version was trained on (with tolerance): 13 to 73',
+    );
+  });
+});
+
+describe('compileFeatureBounds without a profile', () => {
+  it('skips a feature whose baseline entry is there but empty', () => {
+    const sparse = { Age: undefined, Income: numeric(0, 10) } as unknown as Record<string, FeatureProfile>;
+    expect(compileFeatureBounds(schema, sparse, 0)).toEqual([{ feature: 'Income', min: 0, max: 10 }]);
+  });
+});
+
+describe('OUT_OF_RANGE_POLICIES', () => {
+  it('offers off, warn and reject, the policies a deployment chooses from (predict.outOfRange)', () => {
+    expect(OUT_OF_RANGE_POLICIES).toEqual(['off', 'warn', 'reject']);
   });
 });
