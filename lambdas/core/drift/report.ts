@@ -415,8 +415,9 @@ export function driftReport(input: DriftInput): DriftReport {
   if (input.scores !== undefined) {
     const current = input.scores.current.filter((s) => Number.isFinite(s));
     const b = input.scores.baseline;
-    const sample = Array.isArray(b) ? (b as readonly number[]) : undefined;
-    const profile = Array.isArray(b) ? sampleProfile(b as readonly number[]) : (b as Pick<NumericProfile, 'quantiles' | 'std' | 'count' | 'percentiles'>);
+    // A baseline sample's non-finite scores are left out as the window's are (KS refuses NaN).
+    const sample = Array.isArray(b) ? (b as readonly number[]).filter((s) => Number.isFinite(s)) : undefined;
+    const profile = sample === undefined ? (b as Pick<NumericProfile, 'quantiles' | 'std' | 'count' | 'percentiles'>) : sampleProfile(sample);
     if (!enough || current.length < t.minRows || profile.count === 0) {
       prediction = { test: 'ks', statistic: null, p_value: null, psi: null, wasserstein: null, wasserstein_normalised: null, wasserstein_noise: null, count: current.length, drifted: false, verdict: 'insufficient_data' };
     } else {
@@ -474,9 +475,9 @@ function importanceShares(importance: Readonly<Record<string, number>> | undefin
   return new Map(Object.entries(importance).map(([name, v]) => [name, Number.isFinite(v) && v > 0 ? v / total : 0]));
 }
 
-/** Quantiles (numpy's linear interpolation), population std and count of a score sample. */
+/** Quantiles (numpy's linear interpolation), population std and count of a sample of finite scores. */
 function sampleProfile(values: readonly number[]): Pick<NumericProfile, 'quantiles' | 'std' | 'count'> {
-  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  const sorted = [...values].sort((a, b) => a - b);
   const count = sorted.length;
   if (count === 0) return { quantiles: new Array<number>(11).fill(0), std: 0, count: 0 };
   const quantiles = Array.from({ length: 11 }, (_, i) => {

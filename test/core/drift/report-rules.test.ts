@@ -265,6 +265,23 @@ describe('categorical features', () => {
     expect(c?.p_value).toBeCloseTo(expected.pvalue, 12);
   });
 
+  it('tests a category the window no longer has', () => {
+    // Training saw a and b; the window only a: a column with a current count of 0, and drift.
+    const c = driftReport({ baseline: { c: categorical({ a: 500, b: 500 }) }, current: column('c', times(100, 'a')) }).features[0];
+    const expected = chiSquareContingency([
+      [500, 500],
+      [100, 0],
+    ]);
+    expect(c?.statistic).toBeCloseTo(expected.statistic, 12);
+    expect(c).toMatchObject({ drifted: true, verdict: 'critical' });
+  });
+
+  it('tests a categorical feature with exactly minRows values, and not one with fewer', () => {
+    const current = column('c', [...steadyValues(60), null]);
+    expect(driftReport({ baseline: { c: SKEWED }, current, thresholds: { minRows: 60 } }).features[0]?.verdict).toBe('critical');
+    expect(driftReport({ baseline: { c: SKEWED }, current, thresholds: { minRows: 61 } }).features[0]).toMatchObject({ verdict: 'insufficient_data', statistic: null });
+  });
+
   it('has nothing to test when the reference counts are all zero (rounded away in older metadata)', () => {
     const older: CategoricalProfile = { type: 'categorical', count: 100, missing_rate: 0, frequencies: { a: 0.001, b: 0.001 } };
     const c = driftReport({ baseline: { c: older }, current: column('c', [...times(30, 'a'), ...times(30, 'b')]) }).features[0];
@@ -282,7 +299,11 @@ describe('categorical features', () => {
     expect(first.drifted).toBe(true);
     const p = first.p_value as number;
     const effect = first.psi as number;
-    expect(feature(driftReport({ baseline: { c: SKEWED }, current: column('c', steadyValues(100)), thresholds: { pValue: p } }), 'c').drifted).toBe(false);
+    const atP = driftReport({ baseline: { c: SKEWED }, current: column('c', steadyValues(100)), thresholds: { pValue: p } });
+    expect(feature(atP, 'c').drifted).toBe(false);
+    // Not significant either: its PSI raises no level and is no drift score.
+    expect(atP.verdict).toBe('ok');
+    expect(atP.drift_score).toBe(0);
     expect(feature(driftReport({ baseline: { c: SKEWED }, current: column('c', steadyValues(100)), thresholds: { psiWarning: effect, psiCritical: effect } }), 'c').drifted).toBe(false);
     expect(feature(driftReport({ baseline: { c: SKEWED }, current: column('c', steadyValues(100)), thresholds: { psiCritical: effect } }), 'c').verdict).toBe('warning');
     expect(feature(driftReport({ baseline: { c: STEADY }, current }), 'c').verdict).toBe('critical');
@@ -441,6 +462,19 @@ describe('the overall verdict', () => {
     expect(complete.verdict).toBe('ok');
   });
 
+  it('takes the largest PSI of the significant features for the levels and the score', () => {
+    // Both significant: b's PSI is above psiCritical, a's below psiWarning (a is not even drifted).
+    const baseline = { a: categorical({ x: 5000, y: 5000 }), b: SKEWED };
+    const current = zip(column('a', Array.from({ length: 4000 }, (_, i) => (i % 100 < 46 ? 'x' : 'y'))), column('b', steadyValues(4000)));
+    const report = driftReport({ baseline, current, thresholds: { shareWarning: 1, shareCritical: 1 } });
+    const [a, b] = [feature(report, 'a'), feature(report, 'b')];
+    expect(a.p_value).toBeLessThan(T.pValue);
+    expect(a.psi).toBeLessThan(T.psiWarning);
+    expect(b.psi).toBeGreaterThan(T.psiCritical);
+    expect(report.drift_score).toBe(b.psi);
+    expect(report.verdict).toBe('critical');
+  });
+
   it('scores drift as the largest significant PSI, the prediction\'s included, and 0 when none is significant', () => {
     const scores = Array.from({ length: 1000 }, (_, i) => (i + 0.5) / 1000);
     const calm = driftReport({ baseline: { s: STEADY }, current: column('s', steadyValues(1000)), scores: { baseline: scores, current: scores } });
@@ -463,8 +497,19 @@ describe('the prediction check', () => {
     const report = driftReport({ baseline: { s: STEADY }, current, scores: { baseline: scores, current: withGaps } });
     expect(report.prediction).toMatchObject({ count: 60, test: 'ks' });
     expect(report.prediction?.p_value).toBe(ksTwoSample(scores.slice(0, 60), scores).pvalue);
+    expect(driftReport({ baseline: { s: STEADY }, current, scores: { baseline: scores, current: withGaps }, thresholds: { minRows: 60 } }).prediction?.p_value).toBe(report.prediction?.p_value);
     const short = driftReport({ baseline: { s: STEADY }, current, scores: { baseline: scores, current: withGaps }, thresholds: { minRows: 61 } });
     expect(short.prediction).toEqual({ test: 'ks', statistic: null, p_value: null, psi: null, wasserstein: null, wasserstein_normalised: null, wasserstein_noise: null, count: 60, drifted: false, verdict: 'insufficient_data' });
+  });
+
+  it('leaves out the non-finite scores of a baseline sample too', () => {
+    const report = driftReport({ baseline: { s: STEADY }, current, scores: { baseline: [Number.NaN, ...scores, Number.NEGATIVE_INFINITY], current: scores } });
+    expect(report.prediction).toMatchObject({ statistic: 0, p_value: 1, verdict: 'ok' });
+    expect(report.prediction?.wasserstein).toBe(0);
+  });
+
+  it('is absent without scores', () => {
+    expect(driftReport({ baseline: { s: STEADY }, current })).not.toHaveProperty('prediction');
   });
 
   it('takes a profile of the scores as their baseline', () => {
