@@ -26,6 +26,15 @@ export function throttleSchema(defaults: { readonly rateLimit: number; readonly 
   });
 }
 
+/**
+ * API Gateway's own `429` answers (its THROTTLED and QUOTA_EXCEEDED gateway responses, in the platform's error shape
+ * with empty details); the local gateway answers the same when it applies the usage plans (local/throttles.ts).
+ */
+export const GATEWAY_LIMIT_ERRORS = {
+  throttled: { code: 'THROTTLED', message: 'too many requests, retry with backoff' },
+  quotaExceeded: { code: 'QUOTA_EXCEEDED', message: 'usage plan quota exceeded' },
+} as const;
+
 /** Usage plan throttle applied to every API key. */
 export const throttleConfig = throttleSchema({ rateLimit: 50, burstLimit: 100 });
 

@@ -83,6 +83,13 @@ export class LocalApiKeys {
     return match;
   }
 
+  /** The consumer of a key id while the key is valid (`default` for the default key); undefined otherwise. */
+  consumerOf(keyId: string): string | undefined {
+    if (keyId === DEFAULT_KEY_ID) return DEFAULT_CONSUMER_NAME;
+    const now = this.now();
+    return this.keys.find((key) => key.id === keyId && this.isValid(key, now))?.consumer;
+  }
+
   /** What the predict function learns from `API_CONSUMERS` in AWS: key id to consumer, for every key still valid. */
   directory(): ConsumerDirectory {
     const now = this.now();

@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { MAX_ECHOED_STRING_LENGTH, truncateText } from '../lambdas/core/errors.ts';
 import { matchRoute, ROUTES } from '#contracts/routes.ts';
+import { DEFAULT_KEY_ID } from './api-keys.ts';
 
 /**
  * A local stand-in for API Gateway: it matches the same routes, checks the `x-api-key`
@@ -29,6 +30,12 @@ export interface GatewayOptions {
    * the event as `requestContext.identity.apiKeyId` like API Gateway does. @default - only `apiKey`, with no id
    */
   readonly authenticate?: (presented: string | undefined) => string | undefined;
+  /**
+   * The usage plans and stage throttle (`local/throttles.ts`): called once per API request after the key check, with
+   * the key id of a route that needs one; a refusal is answered `429` in the shape API Gateway's gateway responses
+   * give it. @default - no limits
+   */
+  readonly admit?: (request: { keyId: string | undefined; method: string; resource: string }) => { code: string; message: string } | undefined;
   /** @default 0 (any free port) */
   readonly port?: number;
   /** @default '127.0.0.1' */
@@ -256,6 +263,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         allow: match.allowed.join(', '),
       });
     }
+    const refusal = options.admit?.({
+      keyId: match.route.requiresApiKey ? (apiKeyId ?? DEFAULT_KEY_ID) : undefined,
+      method,
+      resource: match.route.resource,
+    });
+    if (refusal !== undefined) return send(429, errorBody(refusal.code, refusal.message));
     const body = await readBodyWithinLimit();
     if (body === undefined) return tooLarge();
     const result = await options.handler(toEvent(request, url, match.route.resource, match.pathParameters, body, apiKeyId ?? null));

@@ -41,6 +41,7 @@ import { startLocalSageMakerRuntime, type EndpointFault, type RunningSageMakerRu
 import { DEFAULT_LAMBDA_MAX_ARTIFACT_BYTES } from '#core/registry/registration.ts';
 import type { ConsumerConfig } from '#contracts/api.ts';
 import { LocalApiKeys } from './api-keys.ts';
+import { LocalThrottles, type LocalLimitsConfig } from './throttles.ts';
 import { localKeyRoutes } from './key-routes.ts';
 
 /**
@@ -67,7 +68,13 @@ export interface LocalPlatformOptions {
    * learns key id to consumer as from `API_CONSUMERS` in AWS. @default [] (only the default key)
    */
   readonly consumers?: readonly ConsumerConfig[];
-  /** The clock of key rotation overlaps (tests). @default Date.now */
+  /**
+   * The usage plans (per-key throttle and quota, the explain route's per-key throttle) and the stage throttle, applied
+   * by the gateway as API Gateway applies them (`local/throttles.ts`); `npm start` passes the config's.
+   * @default - none: no request is throttled
+   */
+  readonly limits?: LocalLimitsConfig;
+  /** The clock of key rotation overlaps, token buckets and quotas (tests). @default Date.now */
   readonly now?: () => number;
   /** @default 0 (any free port) */
   readonly port?: number;
@@ -449,7 +456,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       invocations = turn.catch(() => undefined);
       return turn;
     };
+    const throttles =
+      options.limits === undefined ? undefined : new LocalThrottles(options.limits, (keyId) => apiKeys.consumerOf(keyId), options.now ?? Date.now);
     const gateway: RunningGateway = await startGateway({
+      ...(throttles === undefined ? {} : { admit: (request) => throttles.admit(request) }),
       handler: (event) =>
         invokeInTurn(async () => {
           const began = performance.now();

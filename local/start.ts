@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { API_ROUTES, LOCAL_ROUTES, routePath } from '#contracts/routes.ts';
-import { parseMlopsConfig } from '#contracts/config.ts';
+import { DEFAULT_CONFIG, type MlopsConfig, parseMlopsConfig } from '#contracts/config.ts';
 import { LOCAL_CAPTURE_BUCKET_NAME, startLocalPlatform } from './platform.ts';
 import { removePlatformFile, writePlatformFile } from './platform-file.ts';
 import { acquireStartLock, assertPortFree, portError, StartError } from './start-lock.ts';
@@ -11,7 +11,8 @@ import { acquireStartLock, assertPortFree, portError, StartError } from './start
  * `npm start`: runs the whole platform on this machine with no AWS account.
  * Honours PORT (default 3000) and MLOPS_API_KEY (otherwise a key is generated once and kept
  * in .mlops-local/api-key); data lives in .mlops-local/ and survives restarts. MLOPS_CONFIG_FILE names a deployment
- * config file (the `-c configFile=` format) whose `api.consumers` get keys of their own (.mlops-local/api-keys.json).
+ * config file (the `-c configFile=` format) whose `api.consumers` get keys of their own (.mlops-local/api-keys.json);
+ * the gateway applies its usage plans and stage throttle (the defaults without a file) as API Gateway does.
  */
 
 const dataDir = resolve(process.env.MLOPS_LOCAL_DIR ?? '.mlops-local');
@@ -40,10 +41,13 @@ function apiKey(): string {
   return generated;
 }
 
-/** The `api.consumers` of MLOPS_CONFIG_FILE (none without it), validated as `cdk synth` validates them. */
-function consumers() {
+/**
+ * The `api` block of MLOPS_CONFIG_FILE (the defaults without it), validated as `cdk synth` validates it: its consumers,
+ * and the usage plans and stage throttle the local gateway applies as API Gateway does.
+ */
+function deploymentConfig(): MlopsConfig {
   const file = process.env.MLOPS_CONFIG_FILE;
-  if (file === undefined || file === '') return [];
+  if (file === undefined || file === '') return DEFAULT_CONFIG;
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(resolve(file), 'utf8'));
@@ -52,7 +56,7 @@ function consumers() {
   }
   const { $schema: _schema, ...config } = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   try {
-    return parseMlopsConfig(config).api.consumers;
+    return parseMlopsConfig(config);
   } catch (error) {
     throw new StartError(`MLOPS_CONFIG_FILE ${file}: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -66,7 +70,7 @@ if (!Number.isInteger(driftIntervalSeconds) || driftIntervalSeconds < 0) {
 }
 
 async function main(): Promise<void> {
-  const configuredConsumers = consumers();
+  const { api, explain } = deploymentConfig();
   mkdirSync(dataDir, { recursive: true });
   // Before anything touches the directory: a second npm start on it is refused, naming the first.
   const lock = acquireStartLock(dataDir, port);
@@ -81,7 +85,8 @@ async function main(): Promise<void> {
   const platform = await startLocalPlatform({
     dataDir,
     apiKey: key,
-    consumers: configuredConsumers,
+    consumers: api.consumers,
+    limits: { throttle: api.throttle, quota: api.quota, stageThrottle: api.stageThrottle, explainThrottle: explain.throttle, consumers: api.consumers },
     port,
     onRequest: ({ method, path, status, ms }) => {
       // The dashboard polls its data every 2 s: not worth a log line each time.

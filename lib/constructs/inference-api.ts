@@ -27,7 +27,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { MlopsConfig } from '../config.ts';
 import { ROUTES, type RouteName } from '#contracts/routes.ts';
-import type { ConsumerConfig, ConsumerKeyList } from '#contracts/api.ts';
+import { type ConsumerConfig, type ConsumerKeyList, GATEWAY_LIMIT_ERRORS } from '#contracts/api.ts';
 import { ENV, INFERENCE_API_SERVICE_NAME } from './environment.ts';
 import { MlopsFunction, retentionDays } from './mlops-function.ts';
 import { ONNX_RUNTIME_MODULES, OnnxRuntimeLayer } from './onnx-runtime-layer.ts';
@@ -78,8 +78,8 @@ const GATEWAY_RESPONSES: ReadonlyArray<{
   { id: 'InvalidApiKey', type: ResponseType.INVALID_API_KEY, statusCode: '403', code: 'FORBIDDEN', message: 'missing or invalid api key (x-api-key header)' },
   // With no authorizers, API Gateway answers this for a path or method that does not exist.
   { id: 'MissingAuthToken', type: ResponseType.MISSING_AUTHENTICATION_TOKEN, statusCode: '404', code: 'ROUTE_NOT_FOUND', message: 'no such route' },
-  { id: 'Throttled', type: ResponseType.THROTTLED, statusCode: '429', code: 'THROTTLED', message: 'too many requests, retry with backoff' },
-  { id: 'QuotaExceeded', type: ResponseType.QUOTA_EXCEEDED, statusCode: '429', code: 'QUOTA_EXCEEDED', message: 'usage plan quota exceeded' },
+  { id: 'Throttled', type: ResponseType.THROTTLED, statusCode: '429', ...GATEWAY_LIMIT_ERRORS.throttled },
+  { id: 'QuotaExceeded', type: ResponseType.QUOTA_EXCEEDED, statusCode: '429', ...GATEWAY_LIMIT_ERRORS.quotaExceeded },
   { id: 'RequestTooLarge', type: ResponseType.REQUEST_TOO_LARGE, statusCode: '413', code: 'PAYLOAD_TOO_LARGE', message: 'request body too large' },
   { id: 'BadRequestParameters', type: ResponseType.BAD_REQUEST_PARAMETERS, statusCode: '400', code: 'BAD_REQUEST', message: null },
   { id: 'IntegrationTimeout', type: ResponseType.INTEGRATION_TIMEOUT, statusCode: '504', code: 'TIMEOUT', message: 'the request timed out' },
