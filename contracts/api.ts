@@ -47,10 +47,10 @@ export const quotaConfig = strictObject({
   period: oneOf(['DAY', 'WEEK', 'MONTH']).default('DAY').meta({ description: 'The quota period.' }),
 });
 
-/** Stage-wide throttle over all callers together (method settings of every method of the stage). */
+/** Stage-wide throttle over all callers together (method settings of every method of the stage, each method on its own). */
 export const stageThrottleConfig = throttleSchema(
   { rateLimit: 500, burstLimit: 1000 },
-  "over all callers together (stage method settings `/*/*`): the ceiling that keeps a flood from using up the predict function's concurrency",
+  "over all callers together, for each method (stage method settings `/*/*`, which API Gateway applies to every method on its own): the ceiling that keeps a flood from using up the predict function's concurrency",
 );
 
 /** The optional AWS WAF web ACL of the API stage. */
