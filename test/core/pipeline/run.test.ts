@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MISSING_TOKENS } from '#contracts/missing-values.ts';
 import { pipelineConfig } from '#contracts/pipeline.ts';
-import { normalizeRun } from '#core/pipeline/run.ts';
+import { RequestValidationError } from '#core/errors.ts';
+import { DEFAULT_PIPELINE_CONFIG, datasetKey, normalizeRun, parsePipelineConfig } from '#core/pipeline/run.ts';
 
 const config = pipelineConfig.parse({
   defaults: { missingTokens: ['NA', '-999'] },
@@ -25,5 +26,205 @@ describe('normalizeRun: missing tokens', () => {
 
   it.each([['NA'], [['']], [[1]], [Array.from({ length: 21 }, (_, i) => `t${i}`)], [['x'.repeat(21)]]])('refuses missing_tokens %j naming the field', (tokens) => {
     expect(() => run({ model: 'plain', missing_tokens: tokens })).toThrow(/missing_tokens.*must be an array of at most 20 non-empty strings/);
+  });
+});
+
+describe('normalizeRun: fields, defaults and refusals', () => {
+  const full = pipelineConfig.parse({
+    defaults: { seeds: [1, 2], testFraction: 0.3, maxRegression: 0.01, maxSeedSpread: 0.05, approvalRequired: true, classWeight: 'balanced' },
+    models: {
+      credit: {
+        target: 'Status',
+        positiveLabel: 'bad',
+        datasetKey: 'datasets/credit/default.csv',
+        protectedAttribute: { feature: 'Age', kind: 'numeric_below', value: 25 },
+        favorableOutcome: 'positive',
+        promotion: { mode: 'canary', canaryShare: 0.25 },
+        decisionThreshold: { policy: 'fixed', threshold: 0.4 },
+        trainer: 'gbdt',
+      },
+    },
+  });
+  const normalize = (input: unknown) => normalizeRun(input, full, now, () => '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0');
+
+  function refusal(input: unknown): { code: string; message: string; details: unknown } {
+    try {
+      normalize(input);
+    } catch (error) {
+      if (error instanceof RequestValidationError) return { code: error.code, message: error.message, details: error.details };
+      throw error;
+    }
+    throw new Error('expected the run to be refused');
+  }
+
+  it('fills a minimal run of a configured model from its settings and the defaults', () => {
+    expect(normalize({ model: 'credit' })).toEqual({
+      run_id: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+      training_job_prefix: 'credit-a5b4c3d2e1f0',
+      model: 'credit',
+      dataset: { key: 'datasets/credit/default.csv', sha256: null },
+      target: 'Status',
+      positive_label: 'bad',
+      trainer: 'gbdt',
+      seeds: [1, 2],
+      test_fraction: 0.3,
+      parameters: {},
+      decision_threshold: { policy: 'fixed', threshold: 0.4 },
+      class_weight: 'balanced',
+      missing_tokens: full.defaults.missingTokens,
+      thresholds: full.defaults.thresholds,
+      max_regression: 0.01,
+      max_seed_spread: 0.05,
+      protected_attribute: { feature: 'Age', kind: 'numeric_below', value: 25 },
+      favorable_outcome: 'positive',
+      approval_required: true,
+      promotion: { mode: 'canary', canary_share: 0.25 },
+      requested_by: 'unknown',
+      reason: '',
+      started_at: '2026-12-02T00:00:00.000Z',
+    });
+  });
+
+  it('takes every per-run field from the input over the config', () => {
+    const run = normalize({
+      model: 'credit',
+      run_id: 'nightly-7',
+      dataset: { key: 'datasets/credit/other.csv', sha256: 'ab'.repeat(32) },
+      target: 'Label',
+      positive_label: 'yes',
+      trainer: 'logreg',
+      seeds: [0, 2_147_483_647],
+      test_fraction: 0.2,
+      parameters: { l2: 0.5, maxIterations: 10 },
+      decision_threshold: { policy: 'targetRecall', recall: 0.8 },
+      class_weight: 'none',
+      approval_required: false,
+      promotion_mode: 'production',
+      canary_share: 0.5,
+      requested_by: 'alice',
+      reason: 'new data',
+      started_at: '2026-12-01T00:00:00Z',
+    });
+    expect(run).toMatchObject({
+      run_id: 'nightly-7',
+      training_job_prefix: 'credit-nightly7',
+      dataset: { key: 'datasets/credit/other.csv', sha256: 'ab'.repeat(32) },
+      target: 'Label',
+      positive_label: 'yes',
+      trainer: 'logreg',
+      seeds: [0, 2_147_483_647],
+      test_fraction: 0.2,
+      parameters: { l2: 0.5, maxIterations: 10 },
+      decision_threshold: { policy: 'targetRecall', recall: 0.8 },
+      class_weight: 'none',
+      approval_required: false,
+      promotion: { mode: 'production', canary_share: 0.5 },
+      requested_by: 'alice',
+      reason: 'new data',
+      started_at: '2026-12-01T00:00:00Z',
+    });
+  });
+
+  it('reads null fields as absent', () => {
+    const run = normalize({ model: 'credit', dataset: null, seeds: null, parameters: null, approval_required: null, trainer: null, decision_threshold: null, reason: null });
+    expect(run).toMatchObject({ dataset: { key: 'datasets/credit/default.csv', sha256: null }, seeds: [1, 2], parameters: {}, approval_required: true, trainer: 'gbdt', reason: '' });
+    expect(normalize({ model: 'credit', dataset: { key: 'datasets/x.csv', sha256: null } }).dataset).toEqual({ key: 'datasets/x.csv', sha256: null });
+  });
+
+  it('needs a target, a positive label and a dataset for a model without config', () => {
+    expect(refusal({ model: 'fresh', positive_label: '1', dataset: { key: 'datasets/a.csv' } }).message).toBe('run field "target" is required for a model without config');
+    expect(refusal({ model: 'fresh', target: 'y', dataset: { key: 'datasets/a.csv' } }).message).toBe('run field "positive_label" is required for a model without config');
+    expect(refusal({ model: 'fresh', target: 'y', positive_label: '1' })).toEqual({
+      code: 'INVALID_RUN',
+      message: 'run field "dataset.key" is required (or set datasetKey for the model in the config)',
+      details: { field: 'dataset.key' },
+    });
+    expect(normalize({ model: 'fresh', target: 'y', positive_label: '1', dataset: { key: 'datasets/a.csv' } })).toMatchObject({
+      trainer: 'logreg',
+      seeds: [1, 2],
+      protected_attribute: null,
+      promotion: { mode: 'production', canary_share: 0.1 },
+    });
+  });
+
+  it.each([
+    [[], '(input)', 'must be an object'],
+    [null, '(input)', 'must be an object'],
+    ['credit', '(input)', 'must be an object'],
+    [{}, 'model', 'is required'],
+    [{ model: '' }, 'model', 'must be a non-empty string, got ""'],
+    [{ model: 7 }, 'model', 'must be a non-empty string, got 7'],
+    [{ model: 'Credit' }, 'model', 'must match ^[a-z0-9][a-z0-9-_]{0,62}$, got "Credit"'],
+    [{ model: 'credit', dataset: { key: 'models/x.onnx' } }, 'dataset.key', 'must start with datasets/, got "models/x.onnx"'],
+    [{ model: 'credit', dataset: { key: 'a/datasets/x.csv' } }, 'dataset.key', 'must start with datasets/, got "a/datasets/x.csv"'],
+    [{ model: 'credit', seeds: [] }, 'seeds', 'must be 1 to 10 integers'],
+    [{ model: 'credit', seeds: 42 }, 'seeds', 'must be 1 to 10 integers'],
+    [{ model: 'credit', seeds: Array.from({ length: 11 }, (_, i) => i) }, 'seeds', 'must be 1 to 10 integers'],
+    [{ model: 'credit', seeds: [1.5] }, 'seeds', 'must be integers from 0 to 2147483647'],
+    [{ model: 'credit', seeds: [-1] }, 'seeds', 'must be integers from 0 to 2147483647'],
+    [{ model: 'credit', seeds: [2_147_483_648] }, 'seeds', 'must be integers from 0 to 2147483647'],
+    [{ model: 'credit', seeds: ['1'] }, 'seeds', 'must be integers from 0 to 2147483647'],
+    [{ model: 'credit', parameters: [1] }, 'parameters', 'must be an object of numbers'],
+    [{ model: 'credit', parameters: 'l2=1' }, 'parameters', 'must be an object of numbers'],
+    [{ model: 'credit', parameters: { l2: '1' } }, 'parameters.l2', 'must be a finite number'],
+    [{ model: 'credit', parameters: { l2: Number.POSITIVE_INFINITY } }, 'parameters.l2', 'must be a finite number'],
+    [{ model: 'credit', approval_required: 'yes' }, 'approval_required', 'must be a boolean'],
+    [{ model: 'credit', promotion_mode: 'shadow' }, 'promotion_mode', 'must be production or canary'],
+    [{ model: 'credit', canary_share: 0 }, 'canary_share', 'must be between 0 and 1, got 0'],
+    [{ model: 'credit', canary_share: 1 }, 'canary_share', 'must be between 0 and 1, got 1'],
+    [{ model: 'credit', canary_share: '0.5' }, 'canary_share', 'must be a finite number, got "0.5"'],
+    [{ model: 'credit', test_fraction: Number.NaN }, 'test_fraction', 'must be a finite number, got null'],
+    [{ model: 'credit', class_weight: 'auto' }, 'class_weight', 'must be none or balanced, got "auto"'],
+    [{ model: 'credit', trainer: 'sklearn' }, 'trainer', 'must be one of logreg, gbdt, sagemaker, xgboost, got "sklearn"'],
+    [{ model: 'credit', trainer: 3 }, 'trainer', 'must be one of logreg, gbdt, sagemaker, xgboost, got 3'],
+    [{ model: 'credit', requested_by: '' }, 'requested_by', 'must be a non-empty string, got ""'],
+    [{ model: 'credit', decision_threshold: 'maxF1' }, 'decision_threshold', 'must be an object with a policy, got "maxF1"'],
+    [{ model: 'credit', decision_threshold: ['maxF1'] }, 'decision_threshold', 'must be an object with a policy, got ["maxF1"]'],
+    [{ model: 'credit', decision_threshold: { policy: 'best' } }, 'decision_threshold.policy', 'must be one of maxF1, youden, targetRecall, cost, fixed, got "best"'],
+    [{ model: 'credit', decision_threshold: { policy: 'targetRecall' } }, 'decision_threshold.recall', 'is required with policy targetRecall'],
+    [{ model: 'credit', decision_threshold: { policy: 'cost', falsePositive: 1 } }, 'decision_threshold.falseNegative', 'is required with policy cost'],
+    [{ model: 'credit', decision_threshold: { policy: 'cost', falseNegative: 1 } }, 'decision_threshold.falsePositive', 'is required with policy cost'],
+    [{ model: 'credit', decision_threshold: { policy: 'fixed' } }, 'decision_threshold.threshold', 'is required with policy fixed'],
+    [{ model: 'credit', decision_threshold: { policy: 'fixed', threshold: 1 } }, 'decision_threshold', 'fixed threshold must be in (0, 1), got 1'],
+  ])('refuses %j naming the field', (input, field, message) => {
+    expect(refusal(input)).toEqual({ code: 'INVALID_RUN', message: `run field "${field}" ${message}`, details: { field } });
+  });
+
+  it('accepts each threshold policy with its parameters, and no more than it needs', () => {
+    const policy = (decision_threshold: unknown) => normalize({ model: 'credit', decision_threshold }).decision_threshold;
+    expect(policy({ policy: 'maxF1', recall: 0.5 })).toEqual({ policy: 'maxF1' });
+    expect(policy({ policy: 'youden' })).toEqual({ policy: 'youden' });
+    expect(policy({ policy: 'cost', falsePositive: 1, falseNegative: 5, threshold: 0.3 })).toEqual({ policy: 'cost', falsePositive: 1, falseNegative: 5 });
+    expect(policy({ policy: 'fixed', threshold: 0.3 })).toEqual({ policy: 'fixed', threshold: 0.3 });
+  });
+
+  it('accepts 10 seeds and the bounds of the canary share’s range just inside', () => {
+    expect(normalize({ model: 'credit', seeds: Array.from({ length: 10 }, (_, i) => i) }).seeds).toHaveLength(10);
+    expect(normalize({ model: 'credit', canary_share: 0.001 }).promotion.canary_share).toBe(0.001);
+    expect(normalize({ model: 'credit', canary_share: 0.999 }).promotion.canary_share).toBe(0.999);
+    expect(normalize({ model: 'credit', missing_tokens: Array.from({ length: 20 }, (_, i) => `t${i}`.padEnd(20, 'x')) }).missing_tokens).toHaveLength(20);
+  });
+
+  it('refuses missing tokens that are blank once trimmed', () => {
+    expect(refusal({ model: 'credit', missing_tokens: ['  '] }).message).toBe(
+      'run field "missing_tokens" must be an array of at most 20 non-empty strings of at most 20 characters, got ["  "]',
+    );
+  });
+});
+
+describe('parsePipelineConfig and datasetKey', () => {
+  it('reads the defaults when PIPELINE_CONFIG is unset or blank, and the JSON the CDK sets', () => {
+    expect(parsePipelineConfig(undefined)).toEqual(DEFAULT_PIPELINE_CONFIG);
+    expect(parsePipelineConfig('  ')).toEqual(DEFAULT_PIPELINE_CONFIG);
+    expect(parsePipelineConfig(JSON.stringify({ defaults: { seeds: [3] } })).defaults.seeds).toEqual([3]);
+  });
+
+  it('fails naming the variable and the field on a bad value', () => {
+    expect(() => parsePipelineConfig('{')).toThrow(/^environment variable PIPELINE_CONFIG: not valid json/);
+    expect(() => parsePipelineConfig(JSON.stringify({ defaults: { seeds: [] } }))).toThrow(/PIPELINE_CONFIG.*pipeline\.defaults\.seeds/);
+  });
+
+  it('keys a dataset by model and content', () => {
+    expect(datasetKey('credit', 'ab12')).toBe('datasets/credit/ab12.csv');
   });
 });
