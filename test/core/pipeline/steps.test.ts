@@ -22,7 +22,9 @@ import { tarArchive } from '../../support/tar.ts';
  * (test/local/training-pipeline.test.ts runs the same steps through the real ASL on the local platform.)
  */
 
-const CREDIT_CSV = new Uint8Array(readFileSync(new URL('../../../examples/credit/credit_data.csv', import.meta.url)));
+const FULL_CSV = new Uint8Array(readFileSync(new URL('../../../examples/credit/credit_data.csv', import.meta.url)));
+/** The first 800 rows of the credit data: enough to train and judge, and quick, as the mutation run repeats it. */
+const CREDIT_CSV = new TextEncoder().encode(`${new TextDecoder().decode(FULL_CSV).split('\n').slice(0, 801).join('\n')}\n`);
 const DATASET = 'datasets/credit.csv';
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 const NOW = new Date('2026-12-02T10:00:00.000Z');
@@ -316,7 +318,7 @@ describe('evaluate', () => {
     expect(evaluation.holdout_rows).toBe(holdout.rows.length);
     expect(Object.keys(evaluation.metrics)).toEqual(expect.arrayContaining(['roc_auc', 'accuracy', 'f1']));
     for (const value of Object.values(evaluation.metrics)) expect(Math.round(value * 1e6) / 1e6).toBe(value);
-    expect(evaluation.metrics.roc_auc).toBeGreaterThan(0.75);
+    expect(evaluation.metrics.roc_auc).toBeGreaterThan(0.7);
     expect(evaluation.fairness).toBeNull();
     expect(evaluation.calibration).toHaveLength(10);
     expect(evaluation.calibration.reduce((sum, bin) => sum + bin.count, 0)).toBe(holdout.rows.length);
@@ -324,10 +326,8 @@ describe('evaluate', () => {
       for (const value of [bin.mean_predicted, bin.observed_rate]) if (value !== null) expect(Math.round(value * 1e6) / 1e6).toBe(value);
     }
     expect(evaluation.calibration.some((bin) => bin.mean_predicted === null)).toBe(evaluation.calibration.some((bin) => bin.count === 0));
-    // Batches of 1000 rows, 5 ms each by the fake clock.
-    const totalMs = Math.ceil(holdout.rows.length / 1000) * 5;
-    expect(totalMs).toBe(10);
-    expect(evaluation.latency).toEqual({ total_ms: totalMs, ms_per_1000_rows: Math.round((totalMs / holdout.rows.length) * 1000 * 1e6) / 1e6 });
+    // One batch (fewer than 1000 rows), 5 ms by the fake clock.
+    expect(evaluation.latency).toEqual({ total_ms: 5, ms_per_1000_rows: Math.round((5 / holdout.rows.length) * 1000 * 1e6) / 1e6 });
     const features = (objects.json(trained.candidate.metadata_key) as { input_schema: { features: { name: string }[] } }).input_schema.features.map((f) => f.name);
     expect(Object.keys(evaluation.importance?.mean_abs_shap ?? {}).sort()).toEqual([...features].sort());
     for (const value of Object.values(evaluation.importance?.mean_abs_shap ?? {})) expect(Math.round(value * 1e6) / 1e6).toBe(value);
@@ -337,6 +337,7 @@ describe('evaluate', () => {
   it('scores a holdout of more than 1000 rows in batches of 1000', async () => {
     const { steps, objects } = setup();
     for (const [key, bytes] of trained.objects.objects) objects.objects.set(key, bytes);
+    objects.objects.set(DATASET, FULL_CSV);
     const evaluation = await steps.evaluate(runOf({ test_fraction: 0.5 }), 42, trained.candidate);
     expect(evaluation.holdout_rows).toBeGreaterThan(2000);
     expect(evaluation.holdout_rows).toBeLessThanOrEqual(3000);
