@@ -132,3 +132,62 @@ describe('fairness of the credit model by age', () => {
     expect(Math.abs(report.equal_opportunity_difference ?? Number.NaN)).toBeLessThanOrEqual(1);
   });
 });
+
+describe('fairness edges: messages, bounds and empty groups', () => {
+  it('names both groups when both are empty or both lack positives', () => {
+    const empty = fairnessMetrics({ labels: [], predicted: [], protectedGroup: [] });
+    expect(empty.notes).toEqual([
+      'the protected and reference groups are empty: demographic parity ratio and disparate impact are undefined',
+      'the protected and reference groups have no actual positives: equal opportunity difference is undefined',
+    ]);
+    const reference = fairnessMetrics({ labels: [1, 0], predicted: [1, 0], protectedGroup: [true, true] });
+    expect(reference.notes).toEqual([
+      'the reference group is empty: demographic parity ratio and disparate impact are undefined',
+      'the reference group has no actual positives: equal opportunity difference is undefined',
+    ]);
+    expect(reference.reference).toEqual({ count: 0, actual_positive: 0, predicted_positive: 0, true_positive: 0, selection_rate: null, true_positive_rate: null });
+    expect(reference.protected).toEqual({ count: 2, actual_positive: 1, predicted_positive: 1, true_positive: 1, selection_rate: 0.5, true_positive_rate: 1 });
+  });
+
+  it('counts true positives only where label and prediction are both 1', () => {
+    const report = fairnessMetrics({ labels: [1, 1, 0, 0], predicted: [1, 0, 1, 0], protectedGroup: [true, true, true, true] });
+    expect(report.protected).toMatchObject({ actual_positive: 2, predicted_positive: 2, true_positive: 1, true_positive_rate: 0.5 });
+  });
+
+  it('takes a group flag only when it is true', () => {
+    const report = fairnessMetrics({ labels: [1, 0], predicted: [1, 0], protectedGroup: [1 as unknown as boolean, true] });
+    expect([report.protected.count, report.reference.count]).toEqual([1, 1]);
+  });
+
+  it('accepts thresholds 0 and 1 and probabilities at the ends, and refuses anything outside', () => {
+    expect(fairnessMetrics({ labels: [1, 0], probabilities: [0, 1], threshold: 0, protectedGroup: [true, false] }).protected.predicted_positive).toBe(1);
+    expect(fairnessMetrics({ labels: [1, 0], probabilities: [0, 1], threshold: 1, protectedGroup: [true, false] }).reference.predicted_positive).toBe(1);
+    expect(() => fairnessMetrics({ labels: [1], probabilities: [0.5], threshold: -0.1, protectedGroup: [true] })).toThrow('threshold must be in [0, 1], got -0.1');
+    expect(() => fairnessMetrics({ labels: [1], probabilities: [0.5], threshold: Number.NaN, protectedGroup: [true] })).toThrow('threshold must be in [0, 1], got NaN');
+    expect(() => fairnessMetrics({ labels: [1, 0], probabilities: [0.5, 1.01], protectedGroup: [true, false] })).toThrow('probabilities[1] must be in [0, 1], got 1.01');
+    expect(() => fairnessMetrics({ labels: [1], probabilities: [-0.01], protectedGroup: [true] })).toThrow('probabilities[0] must be in [0, 1], got -0.01');
+    expect(() => fairnessMetrics({ labels: [1], probabilities: [0.5, 0.5], protectedGroup: [true] })).toThrow('probabilities (2) and labels (1) differ in length');
+    expect(() => fairnessMetrics({ labels: [1], predicted: [1, 0], protectedGroup: [true] })).toThrow('predicted (2) and labels (1) differ in length');
+  });
+
+  it('refuses labels and predictions other than 0 and 1, naming the index', () => {
+    expect(() => fairnessMetrics({ labels: [1, 2], predicted: [1, 1], protectedGroup: [true, false] })).toThrow('labels[1] must be 0 or 1, got 2');
+    expect(() => fairnessMetrics({ labels: [1, 0], predicted: [1, -1], protectedGroup: [true, false] })).toThrow('predicted[1] must be 0 or 1, got -1');
+  });
+
+  it('refuses a malformed attribute with its message', () => {
+    const rows = [{ Age: 30, Home: 'rent' }];
+    expect(() => groupFromAttribute(rows, { feature: 'Age', kind: 'numeric_below', value: Number.POSITIVE_INFINITY })).toThrow('numeric_below needs a finite number value, got Infinity');
+    expect(() => groupFromAttribute(rows, { feature: 'Age', kind: 'numeric_below', value: '30' as never })).toThrow('numeric_below needs a finite number value, got 30');
+    expect(() => groupFromAttribute(rows, { feature: 'Home', kind: 'category_in', value: 'rent' as never })).toThrow('category_in needs an array of strings as its value');
+    expect(() => groupFromAttribute(rows, { feature: 'Home', kind: 'category_in', value: [1] as never })).toThrow('category_in needs an array of strings as its value');
+    expect(() => groupFromAttribute(rows, { feature: 'Home', kind: 'equals', value: 'rent' } as never)).toThrow('unknown attribute kind "equals"');
+    expect(() => groupFromAttribute(rows, { feature: 'Home', kind: 'numeric_below', value: 1 })).toThrow('feature "Home" is categorical ("rent" in row 1); numeric_below needs numbers');
+    expect(() => groupFromAttribute([{ Age: 1 }, {}], { feature: 'Age', kind: 'numeric_below', value: 1 })).toThrow('row 2 has no feature "Age"');
+  });
+
+  it('takes a missing category as reference, and a value exactly at the numeric bound as reference', () => {
+    expect(groupFromAttribute([{ Home: null }, { Home: 'null' }], { feature: 'Home', kind: 'category_in', value: ['null'] })).toEqual([false, true]);
+    expect(groupFromAttribute([{ Age: 25 }, { Age: 24.999 }], { feature: 'Age', kind: 'numeric_below', value: 25 })).toEqual([false, true]);
+  });
+});

@@ -180,6 +180,11 @@ describe('evaluateGate against the champion', () => {
     const decision = gate({ champion: { metrics: { accuracy: 0.8 } } });
     expect(reason(decision, 'champion_regression')).toMatchObject({ passed: false, value: null, message: 'the champion has no roc_auc, so the two cannot be compared' });
   });
+
+  it('fails naming the candidate when the candidate lacks the compared metric', () => {
+    const decision = gate({ champion: { metrics: { ...metrics, brier: 0.1 } }, compareMetric: 'brier' });
+    expect(reason(decision, 'champion_regression')).toMatchObject({ passed: false, value: null, message: 'the candidate has no brier, so the two cannot be compared' });
+  });
 });
 
 describe('evaluateGate seed spread', () => {
