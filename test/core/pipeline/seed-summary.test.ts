@@ -37,9 +37,10 @@ describe('summarizeSeeds', () => {
 });
 
 describe('seedSpread', () => {
-  const summary = summarizeSeeds([{ roc_auc: 0.8 }, { roc_auc: 0.82 }, { roc_auc: 0.84 }]);
+  const spread = () => summarizeSeeds([{ roc_auc: 0.8 }, { roc_auc: 0.82 }, { roc_auc: 0.84 }]);
 
   it('passes when the std is at most the max, and fails above it', () => {
+    const summary = spread();
     const ok = seedSpread(summary, 'roc_auc', 0.03);
     expect(ok).toMatchObject({ metric: 'roc_auc', runs: 3, max: 0.03, passed: true, message: 'roc_auc std across 3 seeds is 0.0200, within the 0.03 allowed' });
     expect(ok.mean).toBeCloseTo(0.82, 12);
@@ -48,12 +49,14 @@ describe('seedSpread', () => {
   });
 
   it('feeds the gate directly', () => {
+    const summary = spread();
     const decision = evaluateGate({ candidate: { metrics: { roc_auc: 0.82 } }, thresholds: {}, maxRegression: 0.01, seedSpread: seedSpread(summary, 'roc_auc', 0.01) });
     expect(decision.passed).toBe(false);
     expect(decision.reasons.map((r) => r.check)).toEqual(['seed_spread']);
   });
 
   it('throws for an unknown metric or an invalid max', () => {
+    const summary = spread();
     expect(() => seedSpread(summary, 'f1', 0.01)).toThrow('metric "f1" is not in the seed summary (metrics: roc_auc)');
     expect(() => seedSpread(summary, 'roc_auc', -1)).toThrow(RangeError);
   });

@@ -29,9 +29,9 @@ describe('canonicalJson', () => {
 });
 
 describe('stepCacheKey', () => {
-  const key = stepCacheKey(base);
 
   it('is the sha256 hex of the canonical JSON', () => {
+    const key = stepCacheKey(base);
     expect(key).toMatch(/^[0-9a-f]{64}$/);
     const document = canonicalJson({
       cache_key_version: 1,
@@ -44,6 +44,7 @@ describe('stepCacheKey', () => {
   });
 
   it('does not depend on the key order of the parameters or of the input', () => {
+    const key = stepCacheKey(base);
     const reordered: StepCacheInput = {
       trainerVersion: '1.0.0',
       parameters: { features: { bin: { Income: 10 }, drop: ['Age'] }, seeds: [1, 2, 3], test_fraction: 0.25, l2: 1 },
@@ -55,6 +56,7 @@ describe('stepCacheKey', () => {
   });
 
   it('changes when anything changes', () => {
+    const key = stepCacheKey(base);
     const variants: StepCacheInput[] = [
       { ...base, dataSha256: 'b'.repeat(64) },
       { ...base, trainer: 'other-trainer' },

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
 import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { pipelineConfig } from '#contracts/pipeline.ts';
@@ -112,16 +112,29 @@ function withComparison(run: PipelineRun, seedRuns: SeedRun[], champion: Compari
   };
 }
 
-/** Trained and evaluated once for the tests that only read them. */
-let trained: { candidate: Candidate; evaluation: Evaluation; objects: MemoryObjects; run: PipelineRun };
+/**
+ * Trained, and evaluated, once for the tests that only read them: inside the first test that asks, not in a
+ * `beforeAll`, so that the mutation run sees which test ran the code (code run outside tests makes every mutant in it
+ * "static", re-tested with every test of the folder).
+ */
+let candidateOnce: Promise<{ candidate: Candidate; objects: MemoryObjects; run: PipelineRun; steps: PipelineSteps }> | undefined;
+let evaluationOnce: Promise<Evaluation> | undefined;
 
-beforeAll(async () => {
-  const { steps, objects } = setup();
-  const run = runOf({ dataset: { key: DATASET, sha256: sha256(CREDIT_CSV) } });
-  const candidate = (await steps.dispatch({ step: 'train', run, seed: 42 })) as Candidate;
-  const evaluation = (await steps.dispatch({ step: 'evaluate', run, seed: '42', candidate })) as Evaluation;
-  trained = { candidate, evaluation, objects, run };
-});
+function trainedCandidate() {
+  candidateOnce ??= (async () => {
+    const { steps, objects } = setup();
+    const run = runOf({ dataset: { key: DATASET, sha256: sha256(CREDIT_CSV) } });
+    const candidate = (await steps.dispatch({ step: 'train', run, seed: 42 })) as Candidate;
+    return { candidate, objects, run, steps };
+  })();
+  return candidateOnce;
+}
+
+async function training(): Promise<{ candidate: Candidate; evaluation: Evaluation; objects: MemoryObjects; run: PipelineRun }> {
+  const { candidate, objects, run, steps } = await trainedCandidate();
+  evaluationOnce ??= steps.dispatch({ step: 'evaluate', run, seed: '42', candidate }) as Promise<Evaluation>;
+  return { candidate, objects, run, evaluation: await evaluationOnce };
+}
 
 describe('PipelineSteps.dispatch', () => {
   it('refuses a step it does not know, naming it', async () => {
@@ -177,7 +190,8 @@ describe('train', () => {
     expect(error.message).toBe(`the ${trainer} trainer runs as a SageMaker training job`);
   });
 
-  it('trains a candidate under the cache key of its inputs, metadata and artifact side by side', () => {
+  it('trains a candidate under the cache key of its inputs, metadata and artifact side by side', async () => {
+    const trained = await trainedCandidate();
     const { candidate, objects, run } = trained;
     const cacheKey = stepCacheKey({
       dataSha256: sha256(CREDIT_CSV),
@@ -213,6 +227,7 @@ describe('train', () => {
   });
 
   it('reuses the cached artifact of the same inputs, and trains again when its metadata is missing', async () => {
+    const trained = await trainedCandidate();
     const { steps, objects } = setup();
     for (const [key, bytes] of trained.objects.objects) if (key.startsWith('training-cache/')) objects.objects.set(key, bytes);
     // The run without a dataset sha256 hashes the data itself: same key.
@@ -227,6 +242,7 @@ describe('train', () => {
   });
 
   it('keys another seed, other parameters and the gbdt trainer apart', async () => {
+    const trained = await trainedCandidate();
     const { steps } = setup();
     const gbdt = await steps.train(runOf({ trainer: 'gbdt', parameters: { trees: 3, maxDepth: 2 } }), 42);
     expect(gbdt.algorithm).toBe('gradient_boosted_trees');
@@ -277,6 +293,7 @@ describe('import_sagemaker_model', () => {
   const key = 'training-jobs/credit/run-1/output/model.tar.gz';
 
   it('takes model.onnx and metadata.json out of the job’s model.tar.gz into the run’s prefix', async () => {
+    const trained = await trainedCandidate();
     const { steps, objects } = setup();
     const onnx = trained.objects.objects.get(trained.candidate.artifact_key) as Uint8Array;
     const metadata = trained.objects.objects.get(trained.candidate.metadata_key) as Uint8Array;
@@ -311,7 +328,8 @@ describe('import_sagemaker_model', () => {
 });
 
 describe('evaluate', () => {
-  it('scores the holdout of its seed in onnxruntime: rounded metrics, calibration, latency and importance', () => {
+  it('scores the holdout of its seed in onnxruntime: rounded metrics, calibration, latency and importance', async () => {
+    const trained = await training();
     const { evaluation, objects, run } = trained;
     const holdout = splitLabelledCsv({ csv: new TextDecoder().decode(CREDIT_CSV), target: 'Status', positiveLabel: 'bad', seed: 42, testFraction: run.test_fraction, missingTokens: run.missing_tokens }).holdout;
     expect(evaluation.seed).toBe(42);
@@ -335,6 +353,7 @@ describe('evaluate', () => {
   });
 
   it('scores a holdout of more than 1000 rows in batches of 1000', async () => {
+    const trained = await training();
     const { steps, objects } = setup();
     for (const [key, bytes] of trained.objects.objects) objects.objects.set(key, bytes);
     objects.objects.set(DATASET, FULL_CSV);
@@ -346,6 +365,7 @@ describe('evaluate', () => {
   });
 
   it('measures fairness on the protected attribute, with the favourable outcome either way', async () => {
+    const trained = await training();
     const { steps, objects } = setup();
     for (const [key, bytes] of trained.objects.objects) objects.objects.set(key, bytes);
     const favourable = (outcome: 'positive' | 'negative') => ({ ...runOf({ model: 'fair' }), favorable_outcome: outcome });
@@ -365,6 +385,7 @@ describe('evaluate', () => {
   });
 
   it('refuses an artifact whose bytes no longer match the candidate’s sha256', async () => {
+    const trained = await training();
     const { steps, objects } = setup();
     for (const [key, bytes] of trained.objects.objects) objects.objects.set(key, bytes);
     // A copy: Buffer.prototype.slice would share the trained bytes.
@@ -377,7 +398,8 @@ describe('evaluate', () => {
 });
 
 /** The steps after evaluation, over a registry of their own with the trained candidate's objects. */
-function afterEvaluation() {
+async function afterEvaluation() {
+  const trained = await training();
   const context = setup();
   for (const [key, bytes] of trained.objects.objects) context.objects.objects.set(key, bytes);
   const seedRun: SeedRun = { seed: 42, candidate: trained.candidate, evaluation: trained.evaluation };
@@ -386,14 +408,14 @@ function afterEvaluation() {
 
 describe('compare_with_champion', () => {
   it('refuses a run without seed runs', async () => {
-    const { steps } = afterEvaluation();
+    const { steps } = await afterEvaluation();
     const error = await refusal(steps.compareWithChampion({ ...runOf(), seed_runs: [] }));
     expect([error instanceof PipelineStepError, error.message]).toEqual([true, 'no seed produced a candidate']);
     expect((await refusal(steps.compareWithChampion(runOf()))).message).toBe('no seed produced a candidate');
   });
 
   it('has no champion for a new model, nor for one without a production version', async () => {
-    const { steps, seedRun } = afterEvaluation();
+    const { steps, seedRun } = await afterEvaluation();
     const comparison = (await steps.dispatch({ step: 'compare_with_champion', run: { ...runOf(), seed_runs: [seedRun, { ...seedRun, seed: 7 }] } })) as Comparison;
     expect(comparison).toMatchObject({ candidate: seedRun, champion: null, champion_note: 'model "credit" has no production version yet' });
     expect(comparison.seeds.runs).toBe(2);
@@ -404,7 +426,7 @@ describe('compare_with_champion', () => {
   });
 
   it('scores the production version on the candidate’s holdout', async () => {
-    const { steps, seedRun, registry } = afterEvaluation();
+    const { steps, seedRun, registry } = await afterEvaluation();
     const { version } = await steps.register(withComparison(runOf(), [seedRun]));
     await registry.promote({ model: 'credit', version, actor: 'a' });
     const comparison = await steps.compareWithChampion({ ...runOf(), seed_runs: [seedRun] });
@@ -415,13 +437,13 @@ describe('compare_with_champion', () => {
 
 describe('gate', () => {
   it('refuses a run without a comparison', async () => {
-    const { steps } = afterEvaluation();
+    const { steps } = await afterEvaluation();
     const error = await refusal(() => steps.gate(runOf()));
     expect([error instanceof PipelineStepError, error.message]).toEqual([true, 'the run has no comparison with the champion']);
   });
 
   it('drops the fairness thresholds for a model without a protected attribute, and holds a model with one to them', async () => {
-    const { steps, seedRun } = afterEvaluation();
+    const { steps, seedRun } = await afterEvaluation();
     const plain = (await steps.dispatch({ step: 'gate', run: withComparison(runOf(), [seedRun]) })) as ReturnType<PipelineSteps['gate']>;
     expect(plain.passed).toBe(true);
     expect(plain.reasons.map((r) => r.check)).toEqual(['min_roc_auc', 'single_class']);
@@ -432,7 +454,7 @@ describe('gate', () => {
   });
 
   it('checks the champion when there is one, and the seed spread of several seeds', async () => {
-    const { steps, seedRun } = afterEvaluation();
+    const { steps, seedRun } = await afterEvaluation();
     const champion = { version: 3, metrics: { ...seedRun.evaluation.metrics, roc_auc: 0.99 } };
     const decision = steps.gate(withComparison(runOf(), [seedRun, seedRun], champion));
     expect(decision.passed).toBe(false);
@@ -447,7 +469,7 @@ describe('gate', () => {
 
 describe('request_approval', () => {
   it('stores the request under a short id of the token, with a summary of candidate and champion', async () => {
-    const { steps, seedRun, approvals } = afterEvaluation();
+    const { steps, seedRun, approvals } = await afterEvaluation();
     const m = seedRun.evaluation.metrics;
     const line = (metrics: Record<string, number>) => `roc_auc ${(metrics.roc_auc as number).toFixed(4)}, accuracy ${(metrics.accuracy as number).toFixed(4)}, f1 ${(metrics.f1 as number).toFixed(4)}`;
     const result = await steps.dispatch({ step: 'request_approval', run: withComparison(runOf(), [seedRun]), token: 'task-token-1' });
@@ -470,7 +492,7 @@ describe('request_approval', () => {
 
 describe('register', () => {
   it('registers the candidate with the metrics measured here, its importance, and the run as actor, reason and token', async () => {
-    const { steps, seedRun, store, objects } = afterEvaluation();
+    const { steps, seedRun, store, objects } = await afterEvaluation();
     const result = (await steps.dispatch({ step: 'register', run: withComparison(runOf(), [seedRun]) })) as { version: number; deduplicated: boolean; checks: string[] };
     expect(result).toMatchObject({ version: 1, deduplicated: false });
     expect(result.checks.at(-1)).toBe(`registered version 1 as a candidate (sha256 ${seedRun.candidate.sha256})`);
@@ -483,7 +505,7 @@ describe('register', () => {
   });
 
   it('adds the fairness numbers to the metrics, leaves out undefined ones, and says the run without a reason', async () => {
-    const { steps, seedRun, store } = afterEvaluation();
+    const { steps, seedRun, store } = await afterEvaluation();
     const fairness = {
       protected: { count: 1, actual_positive: 0, predicted_positive: 0, true_positive: 0, selection_rate: 0, true_positive_rate: null },
       reference: { count: 1, actual_positive: 0, predicted_positive: 0, true_positive: 0, selection_rate: 0, true_positive_rate: null },
@@ -500,7 +522,7 @@ describe('register', () => {
     expect(version?.metadata.feature_importance).toBeUndefined();
     expect((await store.history('credit'))[0]?.reason).toBe('training run run-1');
 
-    const { steps: other, store: otherStore } = afterEvaluation();
+    const { steps: other, store: otherStore } = await afterEvaluation();
     const partial = { ...fairness, demographic_parity_ratio: null, disparate_impact: null, equal_opportunity_difference: null };
     await other.register(withComparison(runOf(), [{ ...seedRun, evaluation: { ...seedRun.evaluation, fairness: partial } }]));
     const metrics = (await otherStore.getVersion('credit', 1))?.metadata.metrics ?? {};
@@ -510,14 +532,14 @@ describe('register', () => {
 
 describe('promote', () => {
   async function registered(mode: 'production' | 'canary' = 'production') {
-    const context = afterEvaluation();
+    const context = await afterEvaluation();
     const run = withComparison(runOf({ promotion_mode: mode, canary_share: 0.2 }), [context.seedRun]);
     const { version } = await context.steps.register(run);
     return { ...context, run: { ...run, registered: { result: { version } } } };
   }
 
   it('refuses a run that registered nothing', async () => {
-    const { steps, seedRun } = afterEvaluation();
+    const { steps, seedRun } = await afterEvaluation();
     const error = await refusal(steps.promote(withComparison(runOf(), [seedRun])));
     expect([error instanceof PipelineStepError, error.message]).toEqual([true, 'nothing was registered']);
   });
@@ -560,7 +582,7 @@ describe('promote', () => {
 
 describe('record_rejection', () => {
   it('at ValidateData: the failed checks of the report, or a sentence when there is none; nothing registered', async () => {
-    const { steps, objects } = afterEvaluation();
+    const { steps, objects } = await afterEvaluation();
     objects.objects.set('datasets/tiny.csv', new TextEncoder().encode('Status,Age\nbad,30\n'));
     const validated = await steps.validateData({ model: 'credit', dataset: { key: 'datasets/tiny.csv' } });
     const report = objects.json(validated.validation.report_key) as { checks: { passed: boolean; message: string }[] };
@@ -583,7 +605,7 @@ describe('record_rejection', () => {
   });
 
   it('at the gate: registers the candidate as rejected with the failed checks', async () => {
-    const { steps, seedRun, store } = afterEvaluation();
+    const { steps, seedRun, store } = await afterEvaluation();
     const gate = { passed: false, reasons: [{ check: 'min_roc_auc', passed: true, value: 0.8, threshold: 0.7, message: 'fine' }, { check: 'seed_spread', passed: false, value: 0.1, threshold: 0.02, message: 'too noisy' }] };
     const result = await steps.recordRejection({ ...withComparison(runOf(), [seedRun]), gate: { result: gate } } as never, 'Gate');
     expect(result).toEqual({
@@ -595,7 +617,7 @@ describe('record_rejection', () => {
   });
 
   it('after a person’s rejection: who and why, as far as known', async () => {
-    const { steps, seedRun } = afterEvaluation();
+    const { steps, seedRun } = await afterEvaluation();
     const base = withComparison(runOf(), [seedRun]);
     const reasons = async (approval: Record<string, unknown>) => (await steps.recordRejection({ ...base, approval } as never, 'Approval')).event.reasons;
     expect(await reasons({ approved: false, decided_by: 'alice', reason: 'too risky' })).toEqual(['rejected by alice: too risky']);
@@ -606,7 +628,8 @@ describe('record_rejection', () => {
   });
 
   it('records the rejection without a version when there is no comparison, or the candidate cannot be registered', async () => {
-    const { steps, seedRun, objects } = afterEvaluation();
+    const trained = await training();
+    const { steps, seedRun, objects } = await afterEvaluation();
     expect((await steps.recordRejection(runOf(), 'Gate')).event).toMatchObject({ reasons: [], version: null });
     objects.objects.set(trained.candidate.artifact_key, new TextEncoder().encode('not a model'));
     expect((await steps.recordRejection(withComparison(runOf(), [seedRun]), 'Gate')).event.version).toBeNull();
@@ -617,7 +640,7 @@ describe('record_rejection', () => {
 
 describe('record_failure', () => {
   it('keeps the message of a Lambda error’s JSON cause, or a plain cause as it is, and writes the outcome', async () => {
-    const { steps, objects } = afterEvaluation();
+    const { steps, objects } = await afterEvaluation();
     const lambdaError = await steps.dispatch({ step: 'record_failure', run: { ...runOf(), error: { Error: 'PipelineStepError', Cause: JSON.stringify({ errorMessage: 'no seed produced a candidate', stack: ['x'] }) } } });
     expect(lambdaError).toEqual({
       message: 'training run run-1 of model credit failed: PipelineStepError: no seed produced a candidate',
@@ -638,7 +661,7 @@ describe('record_failure', () => {
   });
 
   it('names an unknown model or run, and writes no outcome without both', async () => {
-    const { steps, objects } = afterEvaluation();
+    const { steps, objects } = await afterEvaluation();
     const result = await steps.recordFailure({ error: { Error: 'States.Runtime' } } as never);
     expect(result).toEqual({
       message: 'training run unknown of model unknown failed: States.Runtime: ',
