@@ -276,6 +276,19 @@ describe('categorical features', () => {
     expect(c).toMatchObject({ drifted: true, verdict: 'critical' });
   });
 
+  it('tests a category training never took but knew of (count 0) as its own column, not as unseen', () => {
+    const profile = categorical({ a: 60, b: 40, c: 0 });
+    const c = driftReport({ baseline: { c: profile }, current: column('c', [...times(30, 'a'), ...times(50, 'b'), ...times(5, 'c')]) }).features[0];
+    expect(c?.unseen_categories).toEqual([]);
+    expect(c?.statistic).toBeCloseTo(
+      chiSquareContingency([
+        [60, 40, 0],
+        [30, 50, 5],
+      ]).statistic,
+      12,
+    );
+  });
+
   it('tests a categorical feature with exactly minRows values, and not one with fewer', () => {
     const current = column('c', [...steadyValues(60), null]);
     expect(driftReport({ baseline: { c: SKEWED }, current, thresholds: { minRows: 60 } }).features[0]?.verdict).toBe('critical');
