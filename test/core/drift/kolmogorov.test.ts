@@ -25,6 +25,7 @@ describe('kolmogn against scipy.stats.kstwo', () => {
     expect(Math.abs(kolmogn(n, x, false) - sf)).toBeLessThanOrEqual(1e-9);
     // Relative precision in the far tail, where the absolute bound says nothing.
     if (sf > 0 && sf < 1e-6) expect(kolmogn(n, x, false) / sf).toBeCloseTo(1, 6);
+    if (cdf > 0 && cdf < 1e-6) expect(kolmogn(n, x, true) / cdf).toBeCloseTo(1, 6);
   });
 
   it('is NaN for a size that is not a positive integer, and 0 or 1 outside (0, 1)', () => {

@@ -31,6 +31,8 @@ describe('chiSquare', () => {
   it('accepts totals that differ by up to 1e-8 (relative to the smaller), as SciPy does', () => {
     expect(CHI_SQUARE_SUM_RTOL).toBe(1e-8);
     expect(chiSquare([50, 50], [50, 50 + 0.5e-6]).dof).toBe(1);
+    // Exactly 1e-8 apart is still accepted.
+    expect(chiSquare([50_000_000, 50_000_000], [50_000_000, 50_000_001]).dof).toBe(1);
     expect(() => chiSquare([50, 50], [50, 50 + 2e-6])).toThrow(RangeError);
     // Relative to the smaller total: 1e-6 over 100 is 1e-8 of the observed, just over it of the expected.
     expect(() => chiSquare([50, 50 - 1.5e-6], [50, 50])).toThrow(RangeError);
@@ -259,6 +261,8 @@ describe('Wasserstein-1', () => {
     expect(nullWasserstein([3, 0, 2, 1], 4, 12)).toBeCloseTo(Math.sqrt(2 / Math.PI) * Math.sqrt(1 / 4 + 1 / 12) * integral, 15);
     // Ties add nothing: [0, 0, 1] has one gap, at F = ⅔.
     expect(nullWasserstein([0, 1, 0], 5, 5)).toBeCloseTo(Math.sqrt(2 / Math.PI) * Math.sqrt(2 / 5) * Math.sqrt((2 / 3) * (1 / 3)), 15);
+    // Gaps of 2 and 3: each weighs by its width.
+    expect(nullWasserstein([0, 2, 5], 3, 3)).toBeCloseTo(Math.sqrt(2 / Math.PI) * Math.sqrt(2 / 3) * Math.sqrt(2 / 9) * (2 + 3), 15);
     expect(nullWasserstein([], 5, 5)).toBe(0);
     expect(nullWasserstein([0, 1], 0, 5)).toBe(0);
     expect(nullWasserstein([0, 1], 5, 0)).toBe(0);
