@@ -1,7 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError, loadConfig, type MlopsConfig } from '../lib/config.ts';
-import { ServerlessMlopsStack, stackIdFor } from '../lib/serverless-mlops-stack.ts';
+import { createPlatform } from '../lib/serverless-mlops-stack.ts';
 
 const app = new App();
 
@@ -16,8 +16,10 @@ try {
   throw err;
 }
 
-// Environment-agnostic on purpose: no lookups, synthesizes without AWS credentials.
-new ServerlessMlopsStack(app, stackIdFor(config), { config });
+// Environment-agnostic on purpose: no lookups, synthesizes without AWS credentials. Two stacks: `{appName}-data`
+// (buckets, registry table; termination protection) and `{appName}` (everything else), which depends on it, so
+// `cdk deploy --all` deploys the data stack first.
+createPlatform(app, config);
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 

@@ -166,7 +166,7 @@ async function stackOutputs(stack: string, region: string | undefined): Promise<
     if (error instanceof Error && error.name === 'ValidationError' && /does not exist/.test(error.message)) {
       const where = region === undefined ? '' : ` in ${region}`;
       throw new CliError(
-        `stack "${stack}" does not exist${where}: deploy it (npx cdk deploy), pass --stack/--region, or use --local for the local platform`,
+        `stack "${stack}" does not exist${where}: deploy it (npx cdk deploy --all), pass --stack/--region, or use --local for the local platform`,
       );
     }
     throw error;
@@ -177,12 +177,22 @@ async function stackOutputs(stack: string, region: string | undefined): Promise<
 
 function requireOutput(outputs: Map<string, string>, key: string, stack: string): string {
   const value = outputs.get(key);
-  if (value === undefined) throw new CliError(`stack "${stack}" has no output ${key}: is it a serverless-mlops stack, fully deployed?`);
+  if (value === undefined) {
+    // The data stack ({appName}-data) has the bucket and table outputs but none of the serving side's.
+    const hint = outputs.has('BatchBucketArn') && !outputs.has('ApiUrl') ? ` (it is a data stack: pass the serving stack, --stack ${stack.replace(/-data$/, '')})` : ': is it a serverless-mlops stack, fully deployed?';
+    throw new CliError(`stack "${stack}" has no output ${key}${hint}`);
+  }
   return value;
 }
 
 async function connectAws(options: ConnectionOptions): Promise<Connection> {
   const outputs = await stackOutputs(options.stack, options.region);
+  // The serving stack names its data stack (buckets, registry table), whose outputs complete its own. A stack deployed
+  // before the split has no DataStackName and every output itself.
+  const dataStack = outputs.get('DataStackName');
+  if (dataStack !== undefined && dataStack !== options.stack) {
+    for (const [key, value] of await stackOutputs(dataStack, options.region)) if (!outputs.has(key)) outputs.set(key, value);
+  }
   const table = requireOutput(outputs, 'RegistryTableName', options.stack);
   const bucket = requireOutput(outputs, 'ArtifactBucketName', options.stack);
   const region = options.region === undefined ? {} : { region: options.region };

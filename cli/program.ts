@@ -85,7 +85,7 @@ export function buildProgram(session: Session, held: HeldError = {}): Command {
     )
     .addOption(new Option('--local', 'use the local platform started by npm start').conflicts('stack'))
     .option('--local-dir <dir>', "the local platform's data directory (env MLOPS_LOCAL_DIR, default .mlops-local)")
-    .option('--stack <name>', 'CloudFormation stack of the platform (env MLOPS_STACK, default serverless-mlops)')
+    .option('--stack <name>', 'CloudFormation stack of the platform: the serving stack {appName}, not {appName}-data (env MLOPS_STACK, default serverless-mlops)')
     .option('--region <region>', 'AWS region (default: from your AWS configuration)')
     .option('--json', 'print JSON for scripts instead of tables')
     .option('--actor <name>', 'who is recorded in the audit trail (env MLOPS_ACTOR, default $USER@hostname)')

@@ -31,7 +31,7 @@ export type RemovalPolicyName = (typeof REMOVAL_POLICIES)[number];
 export const mlopsConfig = strictObject({
   appName: stringMatching(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, 'lowercase letters, digits and dashes, starting with a letter (2 to 40 characters)')
     .default('serverless-mlops')
-    .meta({ description: 'The stack name and id, the `app` tag, the REST API name (`{appName}-inference`), the usage plan name (`{appName}-default`). Changing it creates a new stack.' }),
+    .meta({ description: 'The serving stack\'s name and id (the data stack is `{appName}-data`), the `app` tag, the REST API name (`{appName}-inference`), the usage plan name (`{appName}-default`). Changing it creates new stacks.' }),
   architecture: oneOf(ARCHITECTURES)
     .default('x86_64')
     .meta({ description: 'The Lambda architecture and which onnxruntime binary goes into the layer.' }),
@@ -43,7 +43,7 @@ export const mlopsConfig = strictObject({
     .default('retain')
     .meta({
       description:
-        '`retain`: buckets, table and log groups are kept when the stack is deleted, and DynamoDB deletion protection is on. `destroy`: they are emptied and deleted with the stack (dev stacks).',
+        '`retain`: buckets and table (data stack) and log groups are kept when their stack is deleted, and DynamoDB deletion protection is on. `destroy`: they are emptied and deleted with their stack (dev stacks). The data stack has termination protection either way.',
     }),
   api: apiConfig.prefault({}).meta({ description: 'The inference API: usage plan, request limits, CORS, stage.' }),
   predict: predictConfig.prefault({}).meta({ description: 'The predict function.' }),

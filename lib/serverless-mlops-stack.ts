@@ -1,29 +1,35 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { MlopsConfig } from './config.ts';
+import { DataImports } from './constructs/data-imports.ts';
 import { ENV } from './constructs/environment.ts';
 import { GpuEndpoint } from './constructs/gpu-endpoint.ts';
 import { InferenceApi } from './constructs/inference-api.ts';
 import { ModelRollout } from './constructs/model-rollout.ts';
-import { ARTIFACT_PREFIX, ModelStore } from './constructs/model-store.ts';
+import { ARTIFACT_PREFIX } from './constructs/model-store.ts';
 import { Observability } from './constructs/observability.ts';
 import { OnnxRuntimeLayer } from './constructs/onnx-runtime-layer.ts';
 import { TrainingPipeline } from './constructs/training-pipeline.ts';
 import { BatchScoring } from './constructs/batch-scoring.ts';
 import { DriftMonitor } from './constructs/drift-monitor.ts';
 import { PredictionCapture } from './constructs/prediction-capture.ts';
-import { withoutRedundantDependsOn } from './redundant-depends-on.ts';
+import { dataStackIdFor, MlopsDataStack } from './data-stack.ts';
+import { PlatformStack, type PlatformStackProps } from './platform-stack.ts';
 
-export interface ServerlessMlopsStackProps extends StackProps {
-  readonly config: MlopsConfig;
+export interface ServerlessMlopsStackProps extends PlatformStackProps {
+  /** The data stack whose buckets and registry table this stack uses (imported by their exports); deployed first. */
+  readonly data: MlopsDataStack;
 }
 
 /**
- * The platform: model store (artifact bucket + registry table), the inference API, the training pipeline, and their
- * observability (dashboard, alarms, CodeDeploy rollout of the predict function).
+ * The serving side of the platform: the inference API, the training pipeline, batch scoring, prediction capture's
+ * delivery stream, drift monitoring and their observability (dashboard, alarms, CodeDeploy rollout of the predict
+ * function). Everything that holds data (artifacts, registry, captures, batch data) is in the data stack
+ * ({@link MlopsDataStack}), imported here: destroying and redeploying this stack loses none of it.
  */
-export class ServerlessMlopsStack extends Stack {
-  public readonly modelStore: ModelStore;
+export class ServerlessMlopsStack extends PlatformStack {
+  /** The data stack's buckets and registry table, imported. */
+  public readonly data: DataImports;
   public readonly inferenceApi: InferenceApi;
   public readonly trainingPipeline: TrainingPipeline;
   public readonly observability: Observability;
@@ -35,44 +41,39 @@ export class ServerlessMlopsStack extends Stack {
   public readonly gpuEndpoints: readonly GpuEndpoint[];
 
   public constructor(scope: Construct, id: string, props: ServerlessMlopsStackProps) {
-    const { config, ...stackProps } = props;
+    const { config, data: dataStack, ...stackProps } = props;
     super(scope, id, {
-      description: `${config.appName}: ONNX model registry, artifact store, inference API and training pipeline (serverless-mlops)`,
+      description: `${config.appName}: inference API, training pipeline, batch scoring and drift monitoring (serverless-mlops, serving)`,
+      config,
       ...stackProps,
     });
-    // Dashboard and scalable target tags are newer than cfn-lint's resource schema (E3002 'Tags' unexpected); neither
-    // holds data.
-    const tagOptions = { excludeResourceTypes: ['AWS::CloudWatch::Dashboard', 'AWS::ApplicationAutoScaling::ScalableTarget'] };
-    Tags.of(this).add('app', config.appName, tagOptions);
-    Tags.of(this).add('managed-by', 'cdk', tagOptions);
-
-    this.modelStore = new ModelStore(this, 'ModelStore', {
-      noncurrentVersionExpirationDays: config.artifacts.noncurrentVersionExpirationDays,
-      removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
-    });
+    // No automatic cross-stack reference: the imports name the data stack's exports, so the order is explicit.
+    this.addStackDependency(dataStack, 'the buckets and the registry table are imported from the data stack');
+    this.data = new DataImports(this, 'Data', { dataStackName: dataStack.stackName, registryIndexNames: dataStack.modelStore.registryIndexNames });
+    const data = this.data;
 
     // One ONNX Runtime layer for the predict function and the pipeline (which evaluates with the serving runtime).
     const onnx = new OnnxRuntimeLayer(this, 'OnnxRuntime', { architecture: config.architecture });
 
     this.inferenceApi = new InferenceApi(this, 'InferenceApi', {
       config,
-      registry: this.modelStore,
-      artifactBucket: this.modelStore.artifactBucket,
+      registry: data,
+      artifactBucket: data.artifactBucket,
       artifactPrefix: ARTIFACT_PREFIX,
       onnxLayer: onnx.layer,
     });
 
     this.trainingPipeline = new TrainingPipeline(this, 'TrainingPipeline', {
       config,
-      registry: this.modelStore,
-      artifactBucket: this.modelStore.artifactBucket,
+      registry: data,
+      artifactBucket: data.artifactBucket,
       onnxLayer: onnx.layer,
     });
 
     // Canary model versions: alarms, and the watch that rolls them back or promotes them.
     this.modelRollout = new ModelRollout(this, 'ModelRollout', {
       config,
-      registry: this.modelStore,
+      registry: data,
       topic: this.trainingPipeline.topic,
       topicKey: this.trainingPipeline.topicKey,
     });
@@ -89,44 +90,35 @@ export class ServerlessMlopsStack extends Stack {
       topic: this.trainingPipeline.topic,
       topicKey: this.trainingPipeline.topicKey,
       canaryAlarms: this.modelRollout.allCanaryAlarms(),
-      registry: this.modelStore,
+      registry: data,
       gpuEndpoints: this.gpuEndpoints,
     });
 
     this.batchScoring = new BatchScoring(this, 'BatchScoring', {
       config,
-      registry: this.modelStore,
-      artifactBucket: this.modelStore.artifactBucket,
+      registry: data,
+      artifactBucket: data.artifactBucket,
       onnxLayer: onnx.layer,
       topic: this.trainingPipeline.topic,
       ...(this.trainingPipeline.topicKey === undefined ? {} : { topicKey: this.trainingPipeline.topicKey }),
-      accessLogsBucket: this.modelStore.accessLogsBucket,
+      bucket: data.batchBucket,
     });
     this.observability.dashboard.addWidgets(...this.batchScoring.dashboardWidgets(config));
     new CfnOutput(this, 'BatchStateMachineArn', {
       description: 'Batch scoring state machine (mlops batch score starts it)',
       value: this.batchScoring.stateMachine.stateMachineArn,
     });
-    new CfnOutput(this, 'BatchBucketName', {
-      description: 'Bucket of batch scoring inputs and outputs (s3://<name>/<prefix>/)',
-      value: this.batchScoring.bucket.bucketName,
-    });
 
     this.predictionCapture = new PredictionCapture(this, 'PredictionCapture', {
-      retentionDays: config.drift.captureRetentionDays,
+      bucket: data.captureBucket,
       logRetentionDays: config.logRetentionDays,
-      accessLogsBucket: this.modelStore.accessLogsBucket,
       removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
     this.predictionCapture.bindPredictFunction(this.inferenceApi.predictFunction, config.drift.captureSampleRate);
     this.driftMonitor = new DriftMonitor(this, 'DriftMonitor', {
       config,
-      registry: this.modelStore,
+      registry: data,
       captureBucket: this.predictionCapture.bucket,
-    });
-    new CfnOutput(this, 'CaptureBucketName', {
-      description: 'Captured predictions, feedback labels and drift reports (drift-reports/{model}/latest.html)',
-      value: this.predictionCapture.bucket.bucketName,
     });
     new CfnOutput(this, 'DriftJobConfig', {
       description: 'Settings of the drift job (mlops drift run uses them)',
@@ -142,8 +134,9 @@ export class ServerlessMlopsStack extends Stack {
       description: 'Id of the default API key (aws apigateway get-api-key --api-key <id> --include-value)',
       value: this.inferenceApi.apiKey.keyId,
     });
-    new CfnOutput(this, 'ArtifactBucketName', { value: this.modelStore.artifactBucket.bucketName });
-    new CfnOutput(this, 'RegistryTableName', { value: this.modelStore.registryTable.tableName });
+    // The bucket and table names are the data stack's outputs (an output of an import would only repeat them, cfn-lint
+    // W6001): the mlops CLI reads this stack's outputs, then those of the stack this one names.
+    new CfnOutput(this, 'DataStackName', { description: 'The data stack: buckets and registry table (its outputs name them)', value: dataStack.stackName });
     new CfnOutput(this, 'StateMachineArn', {
       description: 'Training pipeline state machine (aws stepfunctions start-execution --state-machine-arn <arn>)',
       value: this.trainingPipeline.stateMachine.stateMachineArn,
@@ -183,7 +176,7 @@ export class ServerlessMlopsStack extends Stack {
         endpointName,
         modelName: endpoint.model,
         modelVersion: endpoint.version,
-        artifactBucket: this.modelStore.artifactBucket,
+        artifactBucket: this.data.artifactBucket,
         image: endpoint.image,
         variant: endpoint.variant,
         instanceType: endpoint.instanceType,
@@ -221,16 +214,22 @@ export class ServerlessMlopsStack extends Stack {
     }
     return endpoints;
   }
-
-  /** The template without the `DependsOn` entries its references already imply (cfn-lint W3005): see `withoutRedundantDependsOn`. */
-  protected override _toCloudFormation(): ReturnType<Stack['_toCloudFormation']> {
-    const template = super._toCloudFormation() as { Resources?: Record<string, unknown> };
-    withoutRedundantDependsOn(template);
-    return template;
-  }
 }
 
-/** The stack's construct id and name for a config. */
+/** The serving stack's construct id and name for a config: `{appName}` (the name the mlops CLI's `--stack` defaults to). */
 export function stackIdFor(config: MlopsConfig): string {
   return config.appName;
+}
+
+/** Both stacks of the platform. */
+export interface Platform {
+  readonly data: MlopsDataStack;
+  readonly serving: ServerlessMlopsStack;
+}
+
+/** The platform for a config: the data stack, and the serving stack that depends on it (what bin/app.ts deploys). */
+export function createPlatform(scope: Construct, config: MlopsConfig): Platform {
+  const data = new MlopsDataStack(scope, dataStackIdFor(config), { config });
+  const serving = new ServerlessMlopsStack(scope, stackIdFor(config), { config, data });
+  return { data, serving };
 }

@@ -92,21 +92,59 @@ function templatesOf(assemblyDir: string): { name: string; template: CfnTemplate
     .map(([name, artifact]) => ({ name, template: JSON.parse(readFileSync(join(assemblyDir, String(artifact.properties?.templateFile)), 'utf8')) as CfnTemplate }));
 }
 
+/** What a template's references resolve against: its resources and mappings, the local buckets, the assembly's exports. */
+interface Locals {
+  readonly resources: Record<string, Resource>;
+  readonly mappings: Json;
+  /** Local bucket name by the logical id of the template's bucket (shared by every template of the assembly). */
+  readonly buckets: Map<string, string>;
+  /** The value of each export of the assembly's stacks, resolved in the exporting stack (`Fn::ImportValue`). */
+  readonly exports: ReadonlyMap<string, () => string>;
+}
+
+/** The references of one template, resolved against its own resources and the exports of every template. */
+function localsOf(template: CfnTemplate, buckets: Map<string, string>, exports: ReadonlyMap<string, () => string>): Locals {
+  return { resources: (template.Resources ?? {}) as Record<string, Resource>, mappings: ((template as { Mappings?: Json }).Mappings ?? {}) as Json, buckets, exports };
+}
+
+/**
+ * The exports of the assembly's stacks (`Outputs.*.Export.Name`), each resolved in its own template when imported:
+ * a function of the serving stack that imports the data stack's bucket gets the same local bucket as a `Ref` would.
+ */
+function exportsOf(templates: readonly { template: CfnTemplate }[], buckets: Map<string, string>): Map<string, () => string> {
+  const exports = new Map<string, () => string>();
+  for (const { template } of templates) {
+    const locals = localsOf(template, buckets, exports);
+    for (const output of Object.values((template.Outputs ?? {}) as Record<string, { Value?: unknown; Export?: { Name?: unknown } }>)) {
+      const name = output.Export?.Name;
+      if (typeof name === 'string') exports.set(name, () => resolveValue(output.Value, locals));
+    }
+  }
+  return exports;
+}
+
 /** A template value with references resolved to the local stand-ins. */
-function resolveValue(value: unknown, resources: Record<string, Resource>, buckets: Map<string, string>, mappings: Json = {}): string {
+function resolveValue(value: unknown, locals: Locals): string {
+  const { resources, buckets, mappings } = locals;
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (typeof value !== 'object' || value === null) return '';
   const intrinsic = value as Json;
   if ('Fn::Join' in intrinsic) {
     const [separator, parts] = intrinsic['Fn::Join'] as [string, unknown[]];
-    return parts.map((part) => resolveValue(part, resources, buckets, mappings)).join(separator);
+    return parts.map((part) => resolveValue(part, locals)).join(separator);
   }
   if ('Fn::FindInMap' in intrinsic) {
-    const [map, key, attribute] = (intrinsic['Fn::FindInMap'] as unknown[]).map((part) => resolveValue(part, resources, buckets, mappings));
+    const [map, key, attribute] = (intrinsic['Fn::FindInMap'] as unknown[]).map((part) => resolveValue(part, locals));
     const found = ((mappings[map ?? ''] as Record<string, Json> | undefined)?.[key ?? ''] as Json | undefined)?.[attribute ?? ''];
     if (typeof found !== 'string') throw new RehearsalError(`the mapping ${String(map)} has no ${String(key)}.${String(attribute)}`);
     return found;
+  }
+  if ('Fn::ImportValue' in intrinsic) {
+    const name = resolveValue(intrinsic['Fn::ImportValue'], locals);
+    const exported = locals.exports.get(name);
+    if (exported === undefined) throw new RehearsalError(`no stack of the assembly exports ${name} (Fn::ImportValue)`);
+    return exported();
   }
   const ref = intrinsic['Ref'];
   const getAtt = intrinsic['Fn::GetAtt'] as [string, string] | undefined;
@@ -129,7 +167,7 @@ function resolveValue(value: unknown, resources: Record<string, Resource>, bucke
       return getAtt === undefined ? `rehearsal-${id}` : `arn:aws:firehose:${REGION}:${ACCOUNT}:deliverystream/rehearsal-${id}`;
     case 'AWS::Lambda::Version':
       // The version's ARN: the function it belongs to, qualified.
-      return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${resolveValue((resource.Properties?.['FunctionName'] as Json | undefined) ?? {}, resources, buckets, mappings)}:1`;
+      return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${resolveValue((resource.Properties?.['FunctionName'] as Json | undefined) ?? {}, locals)}:1`;
     case 'AWS::Lambda::Function':
       return getAtt === undefined ? id : `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`;
     case 'AWS::IAM::Role':
@@ -139,8 +177,8 @@ function resolveValue(value: unknown, resources: Record<string, Resource>, bucke
   }
 }
 
-function functionsOf(assemblyDir: string, template: CfnTemplate, buckets: Map<string, string>): RehearsedFunction[] {
-  const resources = (template.Resources ?? {}) as Record<string, Resource>;
+function functionsOf(assemblyDir: string, locals: Locals): RehearsedFunction[] {
+  const { resources } = locals;
   const layerDir = (ref: unknown): string => {
     const id = String((ref as Json)['Ref']);
     const dir = assetDirectory(assemblyDir, resources[id]?.Properties?.['Content']);
@@ -156,7 +194,7 @@ function functionsOf(assemblyDir: string, template: CfnTemplate, buckets: Map<st
         throw new RehearsalError(`function ${logicalId}: no bundled asset in ${assemblyDir} (was the assembly synthesized with bundling?)`);
       }
       const variables = ((props['Environment'] as Json | undefined)?.['Variables'] ?? {}) as Json;
-      const environment = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, resolveValue(value, resources, buckets)]));
+      const environment = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, resolveValue(value, locals)]));
       return {
         logicalId,
         service: environment[ENV.POWERTOOLS_SERVICE_NAME] ?? logicalId,
@@ -369,15 +407,14 @@ interface RehearsedStateMachine {
   readonly substitutions: readonly string[];
 }
 
-function stateMachinesOf(template: CfnTemplate, buckets: Map<string, string>): RehearsedStateMachine[] {
-  const resources = (template.Resources ?? {}) as Record<string, Resource>;
-  const mappings = ((template as { Mappings?: Json }).Mappings ?? {}) as Json;
+function stateMachinesOf(locals: Locals): RehearsedStateMachine[] {
+  const { resources } = locals;
   return Object.entries(resources)
     .filter(([, resource]) => resource.Type === 'AWS::StepFunctions::StateMachine')
     .map(([logicalId, resource]) => {
-      let text = resolveValue(resource.Properties?.['DefinitionString'], resources, buckets, mappings);
+      let text = resolveValue(resource.Properties?.['DefinitionString'], locals);
       const substitutions = (resource.Properties?.['DefinitionSubstitutions'] ?? {}) as Json;
-      for (const [name, value] of Object.entries(substitutions)) text = text.split(`\${${name}}`).join(resolveValue(value, resources, buckets, mappings));
+      for (const [name, value] of Object.entries(substitutions)) text = text.split(`\${${name}}`).join(resolveValue(value, locals));
       const left = /\$\{(\w+)\}/.exec(text);
       if (left !== null) throw new RehearsalError(`state machine ${logicalId}: \${${left[1] ?? ''}} has no substitution`);
       return { logicalId, definition: JSON.parse(text) as Definition, substitutions: Object.keys(substitutions) };
@@ -588,8 +625,11 @@ export async function rehearse(
   const dataDir = mkdtempSync(join(tmpdir(), 'rehearse-data-'));
   const buckets = new Map<string, string>();
   const templates = templatesOf(assemblyDir);
-  const functions = templates.flatMap(({ template }) => functionsOf(assemblyDir, template, buckets));
-  const stateMachines = templates.flatMap(({ template }) => stateMachinesOf(template, buckets));
+  // References across stacks (the serving stack's imports of the data stack's buckets and table) resolve in the
+  // exporting template, to the same local stand-ins as references within a stack.
+  const exports = exportsOf(templates, buckets);
+  const functions = templates.flatMap(({ template }) => functionsOf(assemblyDir, localsOf(template, buckets, exports)));
+  const stateMachines = templates.flatMap(({ template }) => stateMachinesOf(localsOf(template, buckets, exports)));
   const limitProblems = templates.flatMap(({ name, template }) => checkTemplateLimits(template, { assemblyDir }).map((problem) => `${name}: ${problem}`));
   let dynalite: RunningEmulator | undefined;
   let dynamo: RunningEmulator | undefined;

@@ -17,7 +17,7 @@ import { BATCH_SCORING_SERVICE_NAME, ENV, METRICS_NAMESPACE } from './environmen
 import { MlopsFunction, PROJECT_ROOT, retentionDays } from './mlops-function.ts';
 import { ONNX_RUNTIME_MODULES } from './onnx-runtime-layer.ts';
 import { BATCH_METRICS } from '#contracts/metrics.ts';
-import { logicalIdOf } from './logical-id.ts';
+import { nagArnOf } from './logical-id.ts';
 import type { IModelRegistry } from './model-store.ts';
 
 /** Entry of the batch scoring Lambda (every Lambda task of the batch state machine), relative to the repository root. */
@@ -43,12 +43,46 @@ export interface BatchScoringProps {
   readonly topic: ITopic;
   /** The topic's key, when the topic was created with one. @default - the topic is not encrypted with a key of the stack */
   readonly topicKey?: IKey;
+  /** The batch bucket (the data stack's {@link BatchStore}): jobs read their input and write their output there. */
+  readonly bucket: IBucket;
+}
+
+export interface BatchStoreProps {
   /** Server access logs of the batch bucket go here. */
   readonly accessLogsBucket: IBucket;
+  /**
+   * Whether the bucket and its objects go with the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
- * Batch scoring: the batch bucket (jobs read their input and write their output there), the batch function (plan,
+ * Where batch jobs' inputs and outputs stay: the batch bucket (SSE-S3, TLS only, access-logged). It lives in the data
+ * stack: a job's output is the user's data, and outlives a redeploy or a teardown of the serving stack.
+ */
+export class BatchStore extends Construct {
+  public readonly bucket: Bucket;
+
+  public constructor(scope: Construct, id: string, props: BatchStoreProps) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.bucket = new Bucket(this, 'BatchBucket', {
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: props.accessLogsBucket,
+      serverAccessLogsPrefix: 'batch-bucket/',
+      lifecycleRules: [{ id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) }],
+      removalPolicy,
+      autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
+    });
+  }
+}
+
+/**
+ * Batch scoring over the batch bucket of the data stack (jobs read their input and write their output there): the batch function (plan,
  * score a batch, finalize), the Step Functions state machine of `step-functions/batch-scoring.asl.json` with its
  * Distributed Map and SageMaker Batch Transform branch, the failed-jobs alarm and the dashboard row.
  */
@@ -66,17 +100,7 @@ export class BatchScoring extends Construct {
     const destroy = config.removalPolicy === 'destroy';
     const removalPolicy = destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
-    this.bucket = new Bucket(this, 'BatchBucket', {
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: props.accessLogsBucket,
-      serverAccessLogsPrefix: 'batch-bucket/',
-      lifecycleRules: [{ id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) }],
-      removalPolicy,
-      autoDeleteObjects: destroy,
-    });
+    this.bucket = props.bucket;
     const bucket = this.bucket;
 
     this.batchFunction = new MlopsFunction(this, 'BatchFunction', {
@@ -107,10 +131,10 @@ export class BatchScoring extends Construct {
     props.registry.grantRegistryRead(fn).bindArtifactBucket(artifactBucket, 'models/');
     fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
     fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetObject', 's3:PutObject'], resources: [bucket.arnForObjects('*')] }));
-    const bucketId = logicalIdOf(stack.resolve(bucket.bucketArn));
+    const nagBucketArn = nagArnOf(stack.resolve(bucket.bucketArn));
     const objectsReason = 'Batch jobs read their input and write their output under prefixes each job names; keys are not known at deploy time.';
-    if (fn.role !== undefined && bucketId !== undefined) {
-      Validations.of(fn.role).acknowledge({ id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`, reason: objectsReason });
+    if (fn.role !== undefined && nagBucketArn !== undefined) {
+      Validations.of(fn.role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${nagBucketArn}/*]`, reason: objectsReason });
     }
 
     // --- the state machine ------------------------------------------------------------------------------------
@@ -182,7 +206,7 @@ export class BatchScoring extends Construct {
     );
     const acknowledge = (resource: string, reason: string) => Validations.of(sm.role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason });
     acknowledge('*', 'Logging to CloudWatch Logs (vended-log delivery actions) and X-Ray tracing only accept Resource "*".');
-    if (bucketId !== undefined) acknowledge(`<${bucketId}.Arn>/*`, `The Distributed Map's ItemReader and ResultWriter: ${objectsReason}`);
+    if (nagBucketArn !== undefined) acknowledge(`${nagBucketArn}/*`, `The Distributed Map's ItemReader and ResultWriter: ${objectsReason}`);
     acknowledge(
       `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stateMachineName}/*`,
       "The Distributed Map's child executions are named by Step Functions at run time.",

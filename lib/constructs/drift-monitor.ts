@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import type { MlopsConfig } from '../config.ts';
 import { DRIFT_MONITOR_SERVICE_NAME, ENV } from './environment.ts';
 import { MlopsFunction } from './mlops-function.ts';
-import { logicalIdOf } from './logical-id.ts';
+import { nagArnOf } from './logical-id.ts';
 import type { IModelRegistry } from './model-store.ts';
 
 /** Entry of the drift job Lambda, relative to the repository root. */
@@ -92,11 +92,11 @@ export class DriftMonitor extends Construct {
       new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:PutObject'], resources: [captureBucket.arnForObjects(`${DRIFT_REPORT_PREFIX}*`)] }),
     );
     EventBus.fromEventBusName(this, 'DefaultBus', 'default').grantPutEventsTo(fn);
-    const bucketId = logicalIdOf(Stack.of(this).resolve(captureBucket.bucketArn));
-    if (fn.role !== undefined && bucketId !== undefined) {
+    const nagBucketArn = nagArnOf(Stack.of(this).resolve(captureBucket.bucketArn));
+    if (fn.role !== undefined && nagBucketArn !== undefined) {
       for (const prefix of [...DRIFT_READ_PREFIXES, DRIFT_REPORT_PREFIX]) {
         Validations.of(fn.role).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+          id: `AwsSolutions-IAM5[Resource::${nagBucketArn}/${prefix}*]`,
           reason: `The drift job reads or writes per model, version, date and hour under ${prefix}; keys are not known at deploy time.`,
         });
       }

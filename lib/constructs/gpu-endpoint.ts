@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { endpointVariantName } from '#contracts/gpu.ts';
 import { ECR_IMAGE_URI, type EndpointVariantKind, type LambdaArchitecture } from '../config.ts';
 import { ENDPOINT_SCALING_SERVICE_NAME, ENV } from './environment.ts';
-import { logicalIdOf } from './logical-id.ts';
+import { nagArnOf } from './logical-id.ts';
 import { MlopsFunction } from './mlops-function.ts';
 
 /** Entry of the function behind the endpoints' `Custom::EndpointScalingRelease` resources. */
@@ -572,10 +572,10 @@ export class GpuEndpoint extends Construct {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/${props.endpointName}:*]`,
       reason: `SageMaker writes each instance of endpoint ${props.endpointName} to its own stream of the endpoint's log group.`,
     });
-    const bucketId = logicalIdOf(Stack.of(this).resolve(props.artifactBucket.bucketArn));
-    if (capturePrefix !== undefined && bucketId !== undefined) {
+    const nagBucketArn = nagArnOf(Stack.of(this).resolve(props.artifactBucket.bucketArn));
+    if (capturePrefix !== undefined && nagBucketArn !== undefined) {
       Validations.of(this.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${capturePrefix}*]`,
+        id: `AwsSolutions-IAM5[Resource::${nagBucketArn}/${capturePrefix}*]`,
         reason: `Data capture writes one object per captured batch under ${capturePrefix}; SageMaker makes the keys.`,
       });
     }

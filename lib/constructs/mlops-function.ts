@@ -10,6 +10,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { LambdaArchitecture } from '../config.ts';
 import { ENV, METRICS_NAMESPACE } from './environment.ts';
+import { nagArnOf } from './logical-id.ts';
 
 /** The repository root (where package.json and package-lock.json live). */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -183,11 +184,10 @@ export class MlopsFunction extends NodejsFunction {
     if (bucket.encryptionKey !== undefined) bucket.encryptionKey.grantDecrypt(this);
     this.addEnvironment(ENV.ARTIFACT_BUCKET_NAME, bucket.bucketName);
     if (this.role !== undefined) {
-      const bucketArn = Stack.of(this).resolve(bucket.bucketArn);
-      const logicalId = bucketLogicalIdFromArn(bucketArn);
-      if (logicalId !== undefined) {
+      const nagBucketArn = nagArnOf(Stack.of(this).resolve(bucket.bucketArn));
+      if (nagBucketArn !== undefined) {
         Validations.of(this.role).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${prefix}*]`,
+          id: `AwsSolutions-IAM5[Resource::${nagBucketArn}/${prefix}*]`,
           reason: `Reads model artifacts by content hash under ${prefix}{model}/{sha256}.(onnx|json); keys are not known at deploy time.`,
         });
       }
@@ -214,13 +214,4 @@ export class MlopsFunction extends NodejsFunction {
     );
     return this;
   }
-}
-
-/** `{ "Fn::GetAtt": [logicalId, "Arn"] }` → logicalId (how cdk-nag names the resource in findings). */
-function bucketLogicalIdFromArn(resolved: unknown): string | undefined {
-  if (typeof resolved !== 'object' || resolved === null || !('Fn::GetAtt' in resolved)) return undefined;
-  const getAtt: unknown = resolved['Fn::GetAtt'];
-  if (!Array.isArray(getAtt)) return undefined;
-  const first: unknown = getAtt[0];
-  return typeof first === 'string' ? first : undefined;
 }

@@ -7,7 +7,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { ENV } from './environment.ts';
 import type { MlopsFunction } from './mlops-function.ts';
 import { retentionDays } from './mlops-function.ts';
-import { logicalIdOf } from './logical-id.ts';
+import { nagArnOf } from './logical-id.ts';
 
 /** Where Firehose writes captures: one prefix per model, version, UTC date and hour (dynamic partitioning). */
 export const CAPTURE_S3_PREFIX =
@@ -17,11 +17,9 @@ export const CAPTURE_ERROR_PREFIX = 'capture-errors/!{firehose:error-output-type
 /** The jq query dynamic partitioning reads the partition keys with. */
 export const CAPTURE_PARTITION_QUERY = '{model:.model,model_version:.model_version}';
 
-export interface PredictionCaptureProps {
+export interface CaptureStoreProps {
   /** Days captures, feedback and drift reports are kept. */
   readonly retentionDays: number;
-  /** Log group retention of the delivery stream's error log, in days. */
-  readonly logRetentionDays: number;
   /** Destination of the capture bucket's server access logs (the model store's access log bucket). */
   readonly accessLogsBucket: IBucket;
   /**
@@ -29,26 +27,16 @@ export interface PredictionCaptureProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
-  /**
-   * Seconds Firehose buffers records before writing an object (60 to 900).
-   * @default 60
-   */
-  readonly bufferIntervalSeconds?: number;
 }
 
 /**
- * Prediction capture: the capture bucket (captures, feedback labels, drift reports; SSE-S3, TLS only, expiring) and
- * a Firehose delivery stream that writes the predict function's records as JSON lines under
- * `captures/model=…/version=…/date=…/hour=…/`. Firehose retries delivery to S3 and writes what it cannot deliver
- * under `capture-errors/`; the predict function retries records PutRecordBatch reports as failed.
+ * Where captured predictions stay: the capture bucket (captures, feedback labels, drift reports; SSE-S3, TLS only,
+ * expiring after `retentionDays`). It lives in the data stack; the delivery stream that fills it does not.
  */
-export class PredictionCapture extends Construct {
+export class CaptureStore extends Construct {
   public readonly bucket: Bucket;
-  public readonly deliveryStream: CfnDeliveryStream;
-  /** ARN of the delivery stream. */
-  public readonly deliveryStreamArn: string;
 
-  public constructor(scope: Construct, id: string, props: PredictionCaptureProps) {
+  public constructor(scope: Construct, id: string, props: CaptureStoreProps) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.bucket = new Bucket(this, 'CaptureBucket', {
@@ -64,6 +52,41 @@ export class PredictionCapture extends Construct {
       removalPolicy,
       autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
     });
+  }
+}
+
+export interface PredictionCaptureProps {
+  /** The capture bucket (the data stack's {@link CaptureStore}): Firehose writes under `captures/` and `capture-errors/`. */
+  readonly bucket: IBucket;
+  /** Log group retention of the delivery stream's error log, in days. */
+  readonly logRetentionDays: number;
+  /**
+   * Whether the delivery stream's error log goes with the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Seconds Firehose buffers records before writing an object (60 to 900).
+   * @default 60
+   */
+  readonly bufferIntervalSeconds?: number;
+}
+
+/**
+ * Prediction capture into the capture bucket of the data stack: a Firehose delivery stream that writes the predict function's records as JSON lines under
+ * `captures/model=…/version=…/date=…/hour=…/`. Firehose retries delivery to S3 and writes what it cannot deliver
+ * under `capture-errors/`; the predict function retries records PutRecordBatch reports as failed.
+ */
+export class PredictionCapture extends Construct {
+  public readonly bucket: IBucket;
+  public readonly deliveryStream: CfnDeliveryStream;
+  /** ARN of the delivery stream. */
+  public readonly deliveryStreamArn: string;
+
+  public constructor(scope: Construct, id: string, props: PredictionCaptureProps) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.bucket = props.bucket;
 
     const logGroup = new LogGroup(this, 'DeliveryLogs', { retention: retentionDays(props.logRetentionDays), removalPolicy });
     const logStream = new LogStream(this, 'DeliveryErrors', { logGroup, removalPolicy });
@@ -89,11 +112,11 @@ export class PredictionCapture extends Construct {
       }),
     );
     logGroup.grantWrite(role);
-    const bucketId = logicalIdOf(Stack.of(this).resolve(this.bucket.bucketArn));
-    if (bucketId !== undefined) {
+    const nagBucketArn = nagArnOf(Stack.of(this).resolve(this.bucket.bucketArn));
+    if (nagBucketArn !== undefined) {
       for (const prefix of ['captures/', 'capture-errors/']) {
         Validations.of(role).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+          id: `AwsSolutions-IAM5[Resource::${nagBucketArn}/${prefix}*]`,
           reason: `Firehose writes one object per buffer under ${prefix} with partition keys and times in the key.`,
         });
       }
@@ -146,11 +169,11 @@ export class PredictionCapture extends Construct {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects('feedback/*')] }),
     );
-    const bucketId = logicalIdOf(Stack.of(this).resolve(this.bucket.bucketArn));
+    const nagBucketArn = nagArnOf(Stack.of(this).resolve(this.bucket.bucketArn));
     const role = (grantee as { role?: IConstruct }).role;
-    if (bucketId !== undefined && role !== undefined) {
+    if (nagBucketArn !== undefined && role !== undefined) {
       Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/feedback/*]`,
+        id: `AwsSolutions-IAM5[Resource::${nagBucketArn}/feedback/*]`,
         reason: 'Each feedback label is its own object, keyed by model, date, hour and request id.',
       });
     }

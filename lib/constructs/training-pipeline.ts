@@ -18,7 +18,7 @@ import { ENV, TRAINING_PIPELINE_SERVICE_NAME } from './environment.ts';
 import { MlopsFunction, PROJECT_ROOT, retentionDays } from './mlops-function.ts';
 import { ONNX_RUNTIME_MODULES } from './onnx-runtime-layer.ts';
 import { xgboostImageUri } from './sagemaker-xgboost-image.ts';
-import { logicalIdOf } from './logical-id.ts';
+import { nagArnOf } from './logical-id.ts';
 import type { IModelRegistry } from './model-store.ts';
 
 /** Entry of the pipeline Lambda (every Lambda task of the state machine), relative to the repository root. */
@@ -179,11 +179,11 @@ export class TrainingPipeline extends Construct {
       }),
     );
     this.grantPublish(fn);
-    const bucketId = logicalIdOf(stack.resolve(artifactBucket.bucketArn));
-    if (fn.role !== undefined && bucketId !== undefined) {
+    const nagBucketArn = nagArnOf(stack.resolve(artifactBucket.bucketArn));
+    if (fn.role !== undefined && nagBucketArn !== undefined) {
       for (const prefix of new Set([...PIPELINE_READ_PREFIXES, ...PIPELINE_WRITE_PREFIXES].filter((p) => p !== 'models/'))) {
         Validations.of(fn.role).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+          id: `AwsSolutions-IAM5[Resource::${nagBucketArn}/${prefix}*]`,
           reason: `The pipeline reads and writes run-specific objects under ${prefix} (keys carry the model, run id or a content hash, unknown at deploy time).`,
         });
       }
@@ -193,7 +193,7 @@ export class TrainingPipeline extends Construct {
     const { sagemaker } = config.pipeline;
     this.sageMakerRole =
       sagemaker.roleArn === undefined
-        ? this.createSageMakerRole(artifactBucket, sagemaker.trainingImage, bucketId)
+        ? this.createSageMakerRole(artifactBucket, sagemaker.trainingImage, nagBucketArn)
         : Role.fromRoleArn(this, 'SageMakerRole', sagemaker.roleArn, { mutable: false });
 
     // --- the state machine ------------------------------------------------------------------------------------
@@ -340,7 +340,7 @@ export class TrainingPipeline extends Construct {
    * The SageMaker execution role: datasets (and the xgboost trainer's encoded rows) in, job output out, its own logs
    * and metrics, the user's training image. The built-in XGBoost image is AWS's and needs no ECR grant.
    */
-  private createSageMakerRole(bucket: IBucket, trainingImage: string, bucketId: string | undefined): Role {
+  private createSageMakerRole(bucket: IBucket, trainingImage: string, nagBucketArn: string | undefined): Role {
     const stack = Stack.of(this);
     const role = new Role(this, 'SageMakerRole', {
       assumedBy: new ServicePrincipal('sagemaker.amazonaws.com'),
@@ -413,10 +413,10 @@ export class TrainingPipeline extends Construct {
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs:*]',
       reason: 'SageMaker writes each training job to its own stream of the /aws/sagemaker/TrainingJobs log group.',
     });
-    if (bucketId !== undefined) {
+    if (nagBucketArn !== undefined) {
       for (const prefix of [SAGEMAKER_INPUT_PREFIX, XGBOOST_INPUT_PREFIX, SAGEMAKER_OUTPUT_PREFIX]) {
         Validations.of(role).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+          id: `AwsSolutions-IAM5[Resource::${nagBucketArn}/${prefix}*]`,
           reason: `Training jobs read the run's dataset under ${SAGEMAKER_INPUT_PREFIX} (the xgboost trainer's encoded rows under ${XGBOOST_INPUT_PREFIX}{model}/{run_id}/) and write their output under ${SAGEMAKER_OUTPUT_PREFIX}{model}/{run_id}/; keys are per run.`,
         });
       }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APIGatewayClient, GetApiKeyCommand } from '@aws-sdk/client-api-gateway';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, readLocalPlatformFile } from '../../cli/connection.ts';
@@ -13,10 +14,12 @@ import { runMlops, type CliResult } from '../support/mlops-cli.ts';
 
 const cloudFormation = mockClient(CloudFormationClient);
 const apiGateway = mockClient(APIGatewayClient);
+const s3 = mockClient(S3Client);
 
 afterEach(() => {
   cloudFormation.reset();
   apiGateway.reset();
+  s3.reset();
 });
 
 const mlops = (...args: string[]): Promise<CliResult> => runMlops(args, { cwd: tmpdir() });
@@ -70,6 +73,64 @@ describe('AWS connection', () => {
     }
   });
 
+  it("reads the serving stack's outputs, then those of the data stack it names: the bucket and table of the registry", async () => {
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'my-mlops' }).resolves({
+      Stacks: [
+        {
+          StackName: 'my-mlops',
+          CreationTime: new Date(0),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: [
+            { OutputKey: 'ApiUrl', OutputValue: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/' },
+            { OutputKey: 'DataStackName', OutputValue: 'my-mlops-data' },
+            { OutputKey: 'LambdaMaxArtifactBytes', OutputValue: '1048576' },
+          ],
+        },
+      ],
+    });
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'my-mlops-data' }).resolves({
+      Stacks: [
+        {
+          StackName: 'my-mlops-data',
+          CreationTime: new Date(0),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: [
+            { OutputKey: 'ArtifactBucketName', OutputValue: 'data-artifacts' },
+            { OutputKey: 'ArtifactBucketArn', OutputValue: 'arn:aws:s3:::data-artifacts' },
+            { OutputKey: 'RegistryTableName', OutputValue: 'data-registry' },
+          ],
+        },
+      ],
+    });
+    s3.on(GetObjectCommand).rejects(Object.assign(new Error('no such key'), { name: 'NoSuchKey' }));
+    const connection = await connect({ local: false, localDir: '.mlops-local', stack: 'my-mlops', region: 'eu-west-1', cwd: tmpdir() });
+    try {
+      await connection.artifacts.getArtifact('models/credit/abc.onnx').catch(() => undefined);
+      expect(s3.commandCalls(GetObjectCommand).map((call) => call.args[0].input.Bucket)).toEqual(['data-artifacts']);
+      expect(cloudFormation.commandCalls(DescribeStacksCommand).map((call) => call.args[0].input.StackName)).toEqual(['my-mlops', 'my-mlops-data']);
+      expect(connection.lambdaMaxArtifactBytes).toBe(1_048_576);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('points from a data stack given as --stack to its serving stack', async () => {
+    const data = [
+      { OutputKey: 'ArtifactBucketName', OutputValue: 'artifacts' },
+      { OutputKey: 'RegistryTableName', OutputValue: 'registry' },
+      { OutputKey: 'BatchBucketArn', OutputValue: 'arn:aws:s3:::batch' },
+    ];
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'my-mlops-data' }).resolves({
+      Stacks: [{ StackName: 'my-mlops-data', CreationTime: new Date(0), StackStatus: 'CREATE_COMPLETE', Outputs: data }],
+    });
+    const connection = await connect({ local: false, localDir: '.mlops-local', stack: 'my-mlops-data', region: 'eu-west-1', cwd: tmpdir() });
+    try {
+      await expect(connection.api()).rejects.toThrow('stack "my-mlops-data" has no output ApiUrl (it is a data stack: pass the serving stack, --stack my-mlops)');
+    } finally {
+      connection.close();
+    }
+  });
+
   it('says when the stack does not exist', async () => {
     cloudFormation
       .on(DescribeStacksCommand)
@@ -77,7 +138,7 @@ describe('AWS connection', () => {
     const result = await mlops('--stack', 'nope', '--region', 'eu-west-1', 'list');
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
-      'mlops: stack "nope" does not exist in eu-west-1: deploy it (npx cdk deploy), pass --stack/--region, or use --local for the local platform\n',
+      'mlops: stack "nope" does not exist in eu-west-1: deploy it (npx cdk deploy --all), pass --stack/--region, or use --local for the local platform\n',
     );
   });
 

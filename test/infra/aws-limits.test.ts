@@ -45,24 +45,37 @@ const CONFIGS: ReadonlyArray<readonly [string, unknown]> = [
   ],
 ];
 
-const built = new Map<unknown, { template: CfnTemplate; models: string[] }>();
+const built = new Map<unknown, { template: CfnTemplate; dataTemplate: CfnTemplate; models: string[] }>();
 
-/** A fresh copy (tests change it) of the template of a config, synthesized once. */
-function synthesized(overrides: unknown): { template: CfnTemplate; models: string[] } {
+/** A fresh copy (tests change it) of the templates of a config (serving and data stack), synthesized once. */
+function synthesized(overrides: unknown): { template: CfnTemplate; dataTemplate: CfnTemplate; models: string[] } {
   let entry = built.get(overrides);
   if (entry === undefined) {
-    const { template, config } = buildStack(overrides);
-    entry = { template: template.toJSON() as CfnTemplate, models: Object.keys(config.pipeline.models) };
+    const { template, dataTemplate, config } = buildStack(overrides);
+    entry = { template: template.toJSON() as CfnTemplate, dataTemplate: dataTemplate.toJSON() as CfnTemplate, models: Object.keys(config.pipeline.models) };
     built.set(overrides, entry);
   }
-  return { template: structuredClone(entry.template), models: entry.models };
+  return { template: structuredClone(entry.template), dataTemplate: structuredClone(entry.dataTemplate), models: entry.models };
 }
 
 describe('AWS limits of the synthesized templates', () => {
-  it.each(CONFIGS)('%s fits every checked limit', (_name, overrides) => {
-    const { template, models } = synthesized(overrides);
+  it.each(CONFIGS)('%s fits every checked limit, in each stack', (_name, overrides) => {
+    const { template, dataTemplate, models } = synthesized(overrides);
     // Besides the configured models, any model name the registry accepts may be trained on request.
     expect(checkTemplateLimits(template, { modelNames: [...models, LONG_MODEL, `${'m'.repeat(62)}_`] })).toEqual([]);
+    expect(checkTemplateLimits(dataTemplate)).toEqual([]);
+  });
+
+  it('counts resources per template: a stack is held to the 500 resources of its own template', () => {
+    const { dataTemplate } = synthesized(CONFIGS[3]?.[1]);
+    const data = Object.keys(dataTemplate.Resources ?? {}).length;
+    // Fill the data stack up to the limit with copies of one of its resources: still within, though both together are not.
+    const [, sample] = Object.entries(dataTemplate.Resources ?? {})[0] ?? [];
+    const filled = { ...dataTemplate, Resources: { ...dataTemplate.Resources } } as { Resources: Record<string, unknown> };
+    for (let i = data; i < 500; i++) filled.Resources[`Copy${i}`] = structuredClone(sample);
+    expect(checkTemplateLimits(filled as CfnTemplate).filter((line) => line.includes('resources'))).toEqual([]);
+    filled.Resources['OneTooMany'] = structuredClone(sample);
+    expect(checkTemplateLimits(filled as CfnTemplate)).toContain('the template has 501 resources, CloudFormation allows 500');
   });
 
   it('fails a training job name made from the raw model name (40 characters with "_")', () => {

@@ -90,8 +90,8 @@ describe('BatchScoring construct', () => {
     expect(batch).toEqual([]);
   });
 
-  it('outputs the state machine and the bucket the CLI uses', () => {
+  it('outputs the state machine and (from the data stack) the bucket the CLI uses', () => {
     built.template.hasOutput('BatchStateMachineArn', {});
-    built.template.hasOutput('BatchBucketName', {});
+    built.dataTemplate.hasOutput('BatchBucketName', {});
   });
 });

@@ -19,6 +19,12 @@ describe('cdk-nag AwsSolutions', () => {
     expect(findings(stack).some((line) => line.startsWith('AwsSolutions-S1 '))).toBe(true);
   });
 
+  it('checks both stacks of the app: a finding in the data stack is reported', () => {
+    const { app, dataStack } = buildStack();
+    new Bucket(dataStack, 'Unlogged');
+    expect(findings(app).filter((line) => line.startsWith('AwsSolutions-S1 ')).map((line) => line.split(':')[0])).toEqual([`AwsSolutions-S1 at ${dataStack.stackName}/Unlogged/Resource`]);
+  });
+
   it.each([
     ['the default config', undefined],
     [

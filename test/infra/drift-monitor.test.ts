@@ -5,10 +5,10 @@ import { CAPTURE_S3_PREFIX } from '../../lib/constructs/prediction-capture.ts';
 import { DRIFT_DETAIL_TYPES, DRIFT_EVENT_SOURCE } from '#core/drift/events.ts';
 import { parseDriftJobSettings } from '#core/drift/job-settings.ts';
 import { capturePartitionPrefix } from '#core/capture/records.ts';
-import { buildStack } from './support.ts';
+import { buildStack, IMPORTED_TABLE_ARN, importedObjects } from './support.ts';
 
 describe('PredictionCapture', () => {
-  const { template } = buildStack();
+  const { template, dataTemplate } = buildStack();
 
   it('delivers JSON lines to the capture bucket, partitioned by model, version, date and hour', () => {
     template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
@@ -27,8 +27,8 @@ describe('PredictionCapture', () => {
     expect(CAPTURE_S3_PREFIX.replace(/!\{[^}]+\}/g, 'X')).toBe('captures/model=X/version=X/date=X/hour=X/');
   });
 
-  it('keeps the capture bucket encrypted, private, TLS only and expiring', () => {
-    template.hasResourceProperties('AWS::S3::Bucket', {
+  it('keeps the capture bucket (in the data stack) encrypted, private, TLS only and expiring', () => {
+    dataTemplate.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
       LoggingConfiguration: { LogFilePrefix: 'capture-bucket/' },
       LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 90, Status: 'Enabled' })]) },
@@ -96,8 +96,8 @@ describe('DriftMonitor', () => {
       Roles: [{ Ref: Match.stringLikeRegexp('DriftFunctionRole') }],
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem'], Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('RegistryTable'), 'Arn'] } }),
-          Match.objectLike({ Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('CaptureBucket'), 'Arn'] }, '/drift-reports/*']] } }),
+          Match.objectLike({ Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem'], Resource: IMPORTED_TABLE_ARN }),
+          Match.objectLike({ Action: 's3:PutObject', Resource: importedObjects('CaptureBucketArn', 'drift-reports/*') }),
           Match.objectLike({ Action: 'events:PutEvents' }),
         ]),
       },

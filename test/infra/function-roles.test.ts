@@ -6,7 +6,7 @@ import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { ANY_RESOURCE_ACTIONS, MlopsFunction } from '../../lib/constructs/mlops-function.ts';
 import { parseConfig } from '../../lib/config.ts';
-import { ServerlessMlopsStack, stackIdFor } from '../../lib/serverless-mlops-stack.ts';
+import { createPlatform } from '../../lib/serverless-mlops-stack.ts';
 import { buildStack, unbundledApp } from './support.ts';
 
 type Json = Record<string, unknown>;
@@ -79,7 +79,7 @@ function nagFindings(scope: IConstruct): string[] {
 function unsynthesized(): { app: ReturnType<typeof unbundledApp>; stack: Stack } {
   const config = parseConfig(undefined);
   const app = unbundledApp();
-  return { app, stack: new ServerlessMlopsStack(app, stackIdFor(config), { config }) };
+  return { app, stack: createPlatform(app, config).serving };
 }
 
 function driftFunction(stack: Stack): MlopsFunction {

@@ -9,10 +9,10 @@ import { loadConfig, parseConfig } from '../../lib/config.ts';
 import { INFERENCE_API_SERVICE_NAME, METRICS_NAMESPACE } from '../../lib/constructs/environment.ts';
 import { TRITON_IMAGE_ACCOUNTS } from '../../lib/constructs/gpu-endpoint.ts';
 import { PROJECT_ROOT } from '../../lib/constructs/mlops-function.ts';
-import { ServerlessMlopsStack, stackIdFor } from '../../lib/serverless-mlops-stack.ts';
+import { createPlatform } from '../../lib/serverless-mlops-stack.ts';
 import { runCfnLint, templatesIn } from '../../scripts/cfn-lint.ts';
 import { CFN_LINT } from '../support/optional-tools.ts';
-import { buildStack, cdkJsonFeatureFlags } from './support.ts';
+import { buildStack, cdkJsonFeatureFlags, imported, importedObjects } from './support.ts';
 
 type CfnResource = { Type: string; Properties?: Record<string, unknown>; DependsOn?: string[] };
 
@@ -98,7 +98,7 @@ describe('GpuEndpoint in the stack', () => {
         Image: {
           'Fn::Join': ['', [{ 'Fn::FindInMap': ['TritonImageAccounts', { Ref: 'AWS::Region' }, 'account'] }, '.dkr.ecr.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/sagemaker-tritonserver:24.09-py3']],
         },
-        ModelDataUrl: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^ModelStoreArtifactBucket') }, '/sagemaker/fraud/3/model.tar.gz']] },
+        ModelDataUrl: { 'Fn::Join': ['', ['s3://', imported('ArtifactBucketName'), '/sagemaker/fraud/3/model.tar.gz']] },
         Environment: { SAGEMAKER_TRITON_DEFAULT_MODEL_NAME: 'fraud' },
       },
     });
@@ -113,7 +113,7 @@ describe('GpuEndpoint in the stack', () => {
       DataCaptureConfig: {
         EnableCapture: true,
         InitialSamplingPercentage: 10,
-        DestinationS3Uri: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^ModelStoreArtifactBucket') }, '/data-capture/fraud-gpu/']] },
+        DestinationS3Uri: { 'Fn::Join': ['', ['s3://', imported('ArtifactBucketName'), '/data-capture/fraud-gpu/']] },
         CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
       },
     });
@@ -203,8 +203,8 @@ describe('GpuEndpoint in the stack', () => {
   it("gives each endpoint's execution role only its package, its capture prefix, its logs and its image", () => {
     const roleId = only(template, 'AWS::IAM::Role', { Description: 'Execution role of SageMaker endpoint fraud-gpu' });
     expect(statementsOfRole(template, roleId)).toEqual([
-      { Action: 's3:GetObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [expect.objectContaining({ 'Fn::GetAtt': [expect.stringMatching(/^ModelStoreArtifactBucket/), 'Arn'] }), '/sagemaker/fraud/3/model.tar.gz']] } },
-      { Action: 's3:PutObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [expect.objectContaining({ 'Fn::GetAtt': [expect.stringMatching(/^ModelStoreArtifactBucket/), 'Arn'] }), '/data-capture/fraud-gpu/*']] } },
+      { Action: 's3:GetObject', Effect: 'Allow', Resource: importedObjects('ArtifactBucketArn', 'sagemaker/fraud/3/model.tar.gz') },
+      { Action: 's3:PutObject', Effect: 'Allow', Resource: importedObjects('ArtifactBucketArn', 'data-capture/fraud-gpu/*') },
       {
         Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
         Effect: 'Allow',
@@ -474,7 +474,7 @@ describe('GpuEndpoint template', () => {
   it('synthesizes with a GPU and a serverless endpoint, and passes cfn-lint where it is installed', () => {
     const app = new App({ outdir, context: { ...cdkJsonFeatureFlags(), 'aws:cdk:bundling-stacks': [] } });
     const config = parseConfig(GPU_CONFIG);
-    new ServerlessMlopsStack(app, stackIdFor(config), { config });
+    createPlatform(app, config);
     app.synth();
     expect(templatesIn(outdir).length).toBeGreaterThan(0);
     // Without cfn-lint (and without CI) the end-of-run line says this was not checked.

@@ -9,7 +9,7 @@ import { DEFAULT_CONFIG } from '../../lib/config.ts';
 import { PROJECT_ROOT } from '../../lib/constructs/mlops-function.ts';
 import { OPENAPI_DOCUMENT_PATH, SERVICE_VERSION } from '../../lib/constructs/openapi-document.ts';
 import { openApiTemplateText } from '../../scripts/openapi.ts';
-import { buildStack } from './support.ts';
+import { buildStack, imported, IMPORTED_GSI1_ARN, IMPORTED_TABLE_ARN, importedObjects } from './support.ts';
 
 type CfnResource = { Type?: string; Properties?: Record<string, unknown> };
 
@@ -56,8 +56,8 @@ describe('InferenceApi', () => {
           POWERTOOLS_SERVICE_NAME: 'inference-api',
           POWERTOOLS_METRICS_NAMESPACE: 'ServerlessMLOps',
           POWERTOOLS_LOG_LEVEL: 'INFO',
-          REGISTRY_TABLE_NAME: { Ref: Match.stringLikeRegexp('RegistryTable') },
-          ARTIFACT_BUCKET_NAME: { Ref: Match.stringLikeRegexp('ArtifactBucket') },
+          REGISTRY_TABLE_NAME: imported('RegistryTableName'),
+          ARTIFACT_BUCKET_NAME: imported('ArtifactBucketName'),
           MAX_BATCH_SIZE: '1000',
           MAX_REQUEST_BYTES: '1048576',
           REGISTRY_CACHE_TTL_SECONDS: '30',
@@ -93,20 +93,20 @@ describe('InferenceApi', () => {
             Effect: 'Allow',
             Action: ['dynamodb:GetItem', 'dynamodb:Query'],
             Resource: [
-              { 'Fn::GetAtt': [Match.stringLikeRegexp('RegistryTable'), 'Arn'] },
-              { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/index/gsi1$')])] },
+              IMPORTED_GSI1_ARN,
+              IMPORTED_TABLE_ARN,
             ],
           },
           {
             Effect: 'Allow',
             Action: 's3:GetObject',
-            Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('ArtifactBucket'), 'Arn'] }, '/models/*']] },
+            Resource: importedObjects('ArtifactBucketArn', 'models/*'),
           },
           {
             Effect: 'Allow',
             Action: 's3:ListBucket',
             Condition: { StringLike: { 's3:prefix': ['models/*'] } },
-            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('ArtifactBucket'), 'Arn'] },
+            Resource: imported('ArtifactBucketArn'),
           },
         ]),
       },
@@ -127,7 +127,7 @@ describe('InferenceApi', () => {
     expect(JSON.stringify(statements)).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem)|s3:DeleteObject/);
     const writes = statements.filter((st) => [st.Action].flat().some((a) => a === 's3:PutObject'));
     expect(writes).toHaveLength(1);
-    expect(JSON.stringify(writes[0]?.Resource)).toMatch(/CaptureBucket.*\/feedback\/\*/);
+    expect(writes[0]?.Resource).toEqual(importedObjects('CaptureBucketArn', 'feedback/*'));
   });
 
   it('exposes the eight routes of ROUTES, API key required except health and openapi', () => {

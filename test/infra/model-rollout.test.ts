@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { buildStack } from './support.ts';
+import { buildStack, imported } from './support.ts';
 
 type Json = Record<string, unknown>;
 type CfnResource = { Properties?: Record<string, unknown> };
@@ -44,7 +44,7 @@ describe('ModelRollout', () => {
           MLOPS_ENVIRONMENT: 'serverless-mlops',
           INFERENCE_SERVICE_NAME: 'inference-api',
           NOTIFICATION_TOPIC_ARN: topic,
-          REGISTRY_TABLE_NAME: { Ref: Match.stringLikeRegexp('RegistryTable') },
+          REGISTRY_TABLE_NAME: imported('RegistryTableName'),
           CANARY_THRESHOLDS: JSON.stringify({ maxErrorRatePercent: 1, maxP95LatencyMs: 1000, maxScoreShift: 0.1, minRequests: 50, healthyMinutes: 30, autoPromote: true }),
         }),
       },
@@ -77,7 +77,8 @@ describe('ModelRollout', () => {
     expect(resourceOf('cloudwatch:GetMetricData')).toBe('"*"');
     expect(resourceOf('sns:Publish')).toMatch(/^\{"Ref":"TrainingPipelineNotificationTopic\w+"\}$/);
     for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem']) {
-      expect(resourceOf(action)).toMatch(/^\{"Fn::GetAtt":\["ModelStoreRegistryTable\w+","Arn"\]\}$/);
+      // The data stack's table, by its imported name.
+      expect(resourceOf(action)).toMatch(/^\{"Fn::Join":\["",\[.*":table\/",\{"Fn::ImportValue":"serverless-mlops-data:RegistryTableName"\}\]\]\}$/);
     }
   });
 

@@ -4,7 +4,9 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { parseConfig, type MlopsConfig } from '../../lib/config.ts';
 import { PROJECT_ROOT } from '../../lib/constructs/mlops-function.ts';
-import { ServerlessMlopsStack, stackIdFor } from '../../lib/serverless-mlops-stack.ts';
+import { type DataExportKey, dataExportName } from '../../lib/constructs/data-imports.ts';
+import type { MlopsDataStack } from '../../lib/data-stack.ts';
+import { createPlatform, type ServerlessMlopsStack } from '../../lib/serverless-mlops-stack.ts';
 
 /** The feature flags of cdk.json (everything in its context except our own `mlops` block). */
 export function cdkJsonFeatureFlags(): Record<string, unknown> {
@@ -22,15 +24,35 @@ export function unbundledApp(): App {
 
 export interface Built {
   readonly app: App;
+  /** The serving stack (API, pipeline, monitoring): what most tests look at. */
   readonly stack: ServerlessMlopsStack;
   readonly template: Template;
+  /** The data stack (buckets, registry table). */
+  readonly dataStack: MlopsDataStack;
+  readonly dataTemplate: Template;
   readonly config: MlopsConfig;
 }
 
-/** The whole stack, unbundled, from a partial config merged over the defaults. */
+/** Both stacks of the platform, as bin/app.ts builds them, unbundled, from a partial config merged over the defaults. */
 export function buildStack(overrides: unknown = undefined): Built {
   const config = parseConfig(overrides);
   const app = unbundledApp();
-  const stack = new ServerlessMlopsStack(app, stackIdFor(config), { config });
-  return { app, stack, template: Template.fromStack(stack), config };
+  const { data, serving } = createPlatform(app, config);
+  return { app, stack: serving, template: Template.fromStack(serving), dataStack: data, dataTemplate: Template.fromStack(data), config };
 }
+
+/** `Fn::ImportValue` of one of the default data stack's exports (`serverless-mlops-data:{key}`). */
+export function imported(key: DataExportKey): { 'Fn::ImportValue': string } {
+  return { 'Fn::ImportValue': dataExportName('serverless-mlops-data', key) };
+}
+
+/** The ARN of objects under `pattern` in one of the data stack's buckets, as the serving stack's policies spell it. */
+export function importedObjects(key: 'ArtifactBucketArn' | 'CaptureBucketArn' | 'BatchBucketArn', pattern: string): { 'Fn::Join': [string, unknown[]] } {
+  return { 'Fn::Join': ['', [imported(key), `/${pattern}`]] };
+}
+
+const TABLE_ARN_PREFIX = ['arn:', { Ref: 'AWS::Partition' }, ':dynamodb:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':table/', imported('RegistryTableName')];
+/** The registry table's ARN as the serving stack builds it from the imported name. */
+export const IMPORTED_TABLE_ARN = { 'Fn::Join': ['', TABLE_ARN_PREFIX] };
+/** The ARN of the registry table's index `gsi1`, from the imported name. */
+export const IMPORTED_GSI1_ARN = { 'Fn::Join': ['', [...TABLE_ARN_PREFIX, '/index/gsi1']] };

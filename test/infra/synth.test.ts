@@ -7,7 +7,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../contracts/routes.ts';
 import { parseConfig } from '../../lib/config.ts';
-import { ServerlessMlopsStack, stackIdFor } from '../../lib/serverless-mlops-stack.ts';
+import { createPlatform } from '../../lib/serverless-mlops-stack.ts';
 import { type CfnTemplate, checkTemplateLimits } from '../../scripts/aws-limits.ts';
 import { runCfnLint, templatesIn } from '../../scripts/cfn-lint.ts';
 import { RehearsalError, rehearse } from '../../scripts/rehearse.ts';
@@ -35,14 +35,16 @@ describe('full synth with real bundling', () => {
   const outdir = mkdtempSync(join(tmpdir(), 'mlops-synth-'));
   const config = parseConfig(undefined);
   let template: Template;
+  let dataTemplate: Template;
   // One bundled assembly for every test here (bundling is the slow part): the synth checks and the deploy rehearsal.
   beforeAll(() => {
     // The same wiring as bin/app.ts, with the feature flags of cdk.json and bundling enabled.
     const app = new App({ outdir, context: cdkJsonFeatureFlags() });
-    const stack = new ServerlessMlopsStack(app, stackIdFor(config), { config });
+    const { data, serving } = createPlatform(app, config);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-    app.synth(); // throws on any unacknowledged cdk-nag finding
-    template = Template.fromStack(stack);
+    app.synth(); // throws on any unacknowledged cdk-nag finding, in either stack
+    template = Template.fromStack(serving);
+    dataTemplate = Template.fromStack(data);
   }, 240_000);
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
@@ -68,9 +70,11 @@ describe('full synth with real bundling', () => {
 
     // Function and layers unzipped within Lambda's 250 MB, and every other limit, on the bundled assembly.
     expect(checkTemplateLimits(template.toJSON() as CfnTemplate, { assemblyDir: outdir, modelNames: Object.keys(config.pipeline.models) })).toEqual([]);
+    expect(checkTemplateLimits(dataTemplate.toJSON() as CfnTemplate, { assemblyDir: outdir })).toEqual([]);
 
+    // Both stacks' templates, each linted.
     const templates = templatesIn(outdir);
-    expect(templates.length).toBeGreaterThan(0);
+    expect(templates.map((file) => file.slice(outdir.length + 1)).sort()).toEqual([`${config.appName}-data.template.json`, `${config.appName}.template.json`]);
     // Without cfn-lint (and without CI) the end-of-run line says this was not checked.
     if (CFN_LINT.present()) {
       const lint = runCfnLint(templates);
@@ -91,6 +95,29 @@ describe('full synth with real bundling', () => {
     // The predict function through every route of contracts/routes.ts.
     expect(invocations.filter((invocation) => invocation.event.startsWith('API Gateway '))).toHaveLength(ROUTES.length);
   }, 240_000);
+
+  it('resolves the serving stack\'s imports in the data stack\'s template, and fails naming an import no stack exports', async () => {
+    // Prepare: a copy of the assembly whose data stack no longer exports the artifact bucket's name.
+    const broken = mkdtempSync(join(tmpdir(), 'mlops-unexported-'));
+    try {
+      cpSync(outdir, broken, { recursive: true });
+      const dataFile = join(broken, `${config.appName}-data.template.json`);
+      const data = JSON.parse(readFileSync(dataFile, 'utf8')) as { Outputs: Record<string, { Export?: unknown }> };
+      expect(data.Outputs['ArtifactBucketName']?.Export).toEqual({ Name: `${config.appName}-data:ArtifactBucketName` });
+      delete data.Outputs['ArtifactBucketName'];
+      writeFileSync(dataFile, JSON.stringify(data));
+      // Act
+      const error = await rehearse(broken, { only: () => false }).then(
+        () => undefined,
+        (failure: unknown) => failure,
+      );
+      // Assess
+      expect(error).toBeInstanceOf(RehearsalError);
+      expect((error as Error).message).toBe(`no stack of the assembly exports ${config.appName}-data:ArtifactBucketName (Fn::ImportValue)`);
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it.each([
     ['a renamed handler file', (dir: string) => renameSync(join(dir, 'index.js'), join(dir, 'main.js')), /Cannot find module|HandlerNotFound/],

@@ -12,7 +12,7 @@ import {
   TRAINING_IMAGE_NOT_SET,
   TRAINING_PIPELINE_ASL,
 } from '../../lib/constructs/training-pipeline.ts';
-import { buildStack } from './support.ts';
+import { buildStack, imported, IMPORTED_TABLE_ARN, importedObjects } from './support.ts';
 
 type Json = Record<string, unknown>;
 type CfnResource = { Type?: string; Properties?: Json };
@@ -198,7 +198,8 @@ describe('TrainingPipeline', () => {
       SageMakerRoleArn: { 'Fn::GetAtt': [expect.stringMatching(/SageMakerRole/), 'Arn'] },
       TrainingImage: TRAINING_IMAGE_NOT_SET,
       TrainingInstanceType: 'ml.m5.xlarge',
-      ArtifactBucketName: { Ref: expect.stringMatching(/ArtifactBucket/) },
+      // The data stack's bucket, imported.
+      ArtifactBucketName: { 'Fn::ImportValue': 'serverless-mlops-data:ArtifactBucketName' },
       // AWS's built-in algorithm image of the deployment region (an environment-agnostic stack: a mapping).
       XgboostImage: {
         'Fn::Join': [
@@ -276,9 +277,7 @@ describe('TrainingPipeline', () => {
       ManagedPolicyArns: Match.absent(),
     });
     const statements = statementsOf(template, /SageMakerRole/);
-    const objects = (prefix: string): Json => ({
-      'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/ArtifactBucket/), 'Arn'] }, `/${prefix}*`]],
-    });
+    const objects = (prefix: string): Json => importedObjects('ArtifactBucketArn', `${prefix}*`);
     expect(statements).toEqual(
       expect.arrayContaining([
         // The datasets, and the xgboost trainer's encoded rows; nothing else of the bucket.
@@ -342,17 +341,15 @@ describe('TrainingPipeline', () => {
       PIPELINE_CONFIG: pipelineConfigJson(config.pipeline),
       NOTIFICATION_TOPIC_ARN: { Ref: expect.stringMatching(/NotificationTopic/) },
       ONNX_INTRA_OP_THREADS: '1',
-      REGISTRY_TABLE_NAME: { Ref: expect.stringMatching(/RegistryTable/) },
-      ARTIFACT_BUCKET_NAME: { Ref: expect.stringMatching(/ArtifactBucket/) },
+      REGISTRY_TABLE_NAME: imported('RegistryTableName'),
+      ARTIFACT_BUCKET_NAME: imported('ArtifactBucketName'),
     });
     expect(JSON.parse(String(variables['PIPELINE_CONFIG']))).toEqual(JSON.parse(JSON.stringify(config.pipeline)));
   });
 
   it('lets the pipeline function read its prefixes, write only cache, runs, models and the xgboost rows, and publish', () => {
     const statements = statementsOf(template, /PipelineFunctionRole/);
-    const objects = (prefix: string): Json => ({
-      'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/ArtifactBucket/), 'Arn'] }, `/${prefix}*`]],
-    });
+    const objects = (prefix: string): Json => importedObjects('ArtifactBucketArn', `${prefix}*`);
     const actions = (action: string): unknown[] => statements.filter((s) => [s['Action']].flat().includes(action)).flatMap((s) => [s['Resource']].flat());
     expect(actions('s3:GetObject')).toEqual(
       expect.arrayContaining(['datasets/', 'training-cache/', 'pipeline-runs/', 'models/', 'training-jobs/'].map(objects)),
@@ -360,7 +357,7 @@ describe('TrainingPipeline', () => {
     const writes = actions('s3:PutObject');
     expect(writes).toHaveLength(4);
     expect(writes).toEqual(expect.arrayContaining(['training-cache/', 'pipeline-runs/', 'models/', 'training-data/'].map(objects)));
-    expect(actions('dynamodb:PutItem')).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/RegistryTable/), 'Arn'] }]);
+    expect(actions('dynamodb:PutItem')).toEqual([IMPORTED_TABLE_ARN]);
     expect(actions('sns:Publish')).toEqual([{ Ref: expect.stringMatching(/NotificationTopic/) }]);
     expect(JSON.stringify(statements)).not.toMatch(/s3:DeleteObject|dynamodb:DeleteItem|dynamodb:Scan|"s3:\*"|"dynamodb:\*"/);
   });
