@@ -1,5 +1,6 @@
 /**
- * Synthesizes the CDK app into a temporary directory and runs cfn-lint on every template.
+ * Synthesizes the CDK app into a temporary directory and runs cfn-lint on every template (the data stack and the
+ * serving stack).
  * Exits non-zero when synthesis fails (config error, unacknowledged cdk-nag finding) or cfn-lint reports an error;
  * cfn-lint warnings and informational findings are printed but do not fail.
  *
