@@ -38,6 +38,42 @@ describe('drift job input', () => {
     expect((error as RequestValidationError).code).toBe('INVALID_DRIFT_EVENT');
   });
 
+  it('reads the models to check: one model, a list (empty names and non-strings dropped), or every model', () => {
+    expect(parseDriftJobEvent({ model: 'credit' }, NOW).models).toEqual(['credit']);
+    expect(parseDriftJobEvent({ models: ['a', '', 7, 'b'] }, NOW).models).toEqual(['a', 'b']);
+    expect(parseDriftJobEvent({ model: '', models: ['a'] }, NOW).models).toEqual(['a']);
+    expect(parseDriftJobEvent({ model: 5 }, NOW)).not.toHaveProperty('models');
+    expect(parseDriftJobEvent({ model: '' }, NOW)).not.toHaveProperty('models');
+    expect(parseDriftJobEvent({ models: 'credit' }, NOW)).not.toHaveProperty('models');
+    expect(parseDriftJobEvent(null, NOW)).toEqual({ kind: 'manual', windowMs: 3_600_000, now: NOW });
+    expect(parseDriftJobEvent('hourly', NOW)).toEqual({ kind: 'manual', windowMs: 3_600_000, now: NOW });
+  });
+
+  it('takes the schedule\'s kind and its event time as the window end', () => {
+    expect(parseDriftJobEvent({ kind: 'hourly', time: '2026-12-01T09:00:00Z' }, NOW)).toEqual({ kind: 'hourly', windowMs: 3_600_000, now: new Date('2026-12-01T09:00:00Z') });
+    expect(parseDriftJobEvent({ kind: 'daily', window: '2h' }, NOW)).toMatchObject({ kind: 'daily', windowMs: 7_200_000 });
+    expect(parseDriftJobEvent({ kind: 'manual' }, NOW).kind).toBe('manual');
+  });
+
+  it.each([
+    [{ kind: 'weekly' }, 'kind', 'drift job input "kind" must be hourly, daily or manual, got "weekly"'],
+    [{ kind: '' }, 'kind', 'drift job input "kind" must be hourly, daily or manual, got ""'],
+    [{ time: 'noon' }, 'time', 'drift job input "time" must be an ISO 8601 time, got "noon"'],
+    [{ time: 1733047200000 }, 'time', 'drift job input "time" must be an ISO 8601 time, got 1733047200000'],
+    [{ window: 60 }, 'window', 'drift job input "window" must be a string such as "1h", got 60'],
+    [{ window: '1w' }, 'window', 'drift job input "window" window must look like 30m, 1h or 7d, got "1w"'],
+    [{ window: '8d' }, 'window', 'drift job input "window" window must be from 1m to 7d, got "8d"'],
+  ])('refuses %j, naming the field in the details', (event, field, message) => {
+    let error: unknown;
+    try {
+      parseDriftJobEvent(event, NOW);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(RequestValidationError);
+    expect(error).toMatchObject({ code: 'INVALID_DRIFT_EVENT', message, details: { field } });
+  });
+
   it('windowSince accepts exactly 7 days and a time with an offset', () => {
     expect(windowSince('2026-11-24T10:00:00Z', NOW)).toBe(7 * 86_400_000);
     expect(windowSince('2026-12-01T11:00:00+02:00', NOW)).toBe(3_600_000);

@@ -26,6 +26,7 @@ const errorOf = (json: string): string => {
     parseDriftJobSettings(json);
   } catch (error) {
     expect(error).toBeInstanceOf(DriftSettingsError);
+    expect((error as Error).name).toBe('DriftSettingsError');
     return (error as Error).message;
   }
   throw new Error('parseDriftJobSettings accepted it');

@@ -52,7 +52,7 @@ describe('windowSince', () => {
     expect(windowSince(' 2026-12-01T09:00:00Z\n', NOW)).toBe(3_600_000);
   });
 
-  it.each(['2026-12-01', '12/01/2026 09:00', 'yesterday', '2026-12-01T99:00:00Z'])('refuses %j, which is no ISO 8601 time', (since) => {
+  it.each(['2026-12-01', '12/01/2026 09:00', 'yesterday', '2026-12-01T99:00:00Z', '+002026-12-01T09:00:00Z'])('refuses %j, which is no ISO 8601 time', (since) => {
     const error = thrown(() => windowSince(since, NOW));
     expect(error).toBeInstanceOf(WindowFormatError);
     expect(error.message).toBe(`since must be an ISO 8601 time such as 2026-12-01T10:00:00Z, got "${since}"`);
