@@ -71,6 +71,34 @@ describe('judgeCanary', () => {
   });
 });
 
+describe('judgeCanary at its thresholds', () => {
+  it('judges a canary with exactly the requests needed', () => {
+    expect(judgeCanary({ canary: figures({ requests: 20, errors: 2 }), production: figures(), onForMs: MINUTE }, THRESHOLDS).action).toBe('rollback');
+    expect(judgeCanary({ canary: figures({ requests: 20 }), production: figures(), onForMs: 30 * MINUTE }, THRESHOLDS).action).toBe('promote');
+  });
+
+  it('breaches only above the latency and score-shift thresholds, not at them', () => {
+    const at = judgeCanary(
+      { canary: figures({ p95LatencyMs: 1000, meanScore: 0.75 }), production: figures({ meanScore: 0.5 }), onForMs: 30 * MINUTE },
+      { ...THRESHOLDS, maxScoreShift: 0.25 },
+    );
+    expect(at.action).toBe('promote');
+    const above = judgeCanary(
+      { canary: figures({ p95LatencyMs: 1000.5, meanScore: 0.75 }), production: figures({ meanScore: 0.5 }), onForMs: 30 * MINUTE },
+      { ...THRESHOLDS, maxScoreShift: 0.125 },
+    );
+    expect(above).toEqual({
+      action: 'rollback',
+      reasons: ['canary p95 latency 1000.5 ms is above 1000 ms', "canary mean score 0.75 differs from production's 0.5 by 0.25, more than 0.125"],
+    });
+  });
+
+  it('does not judge latency or score shift that the canary has no figure for', () => {
+    const verdict = judgeCanary({ canary: figures({ p95LatencyMs: null, meanScore: null }), production: figures({ meanScore: 0.9 }), onForMs: 30 * MINUTE }, THRESHOLDS);
+    expect(verdict.action).toBe('promote');
+  });
+});
+
 function modelRecord(overrides: Partial<ModelRecord> = {}): ModelRecord {
   return {
     model: 'credit',
@@ -102,6 +130,12 @@ describe('canarySetAt', () => {
     expect(canarySetAt(history, modelRecord())).toBe('2026-01-01T09:20:00.000Z');
     expect(canarySetAt(history, modelRecord({ canary: { version: 3, share: 0.1 } }))).toBeUndefined();
     expect(canarySetAt(history, modelRecord({ canary: null }))).toBeUndefined();
+  });
+
+  it('ignores later records of the same version that did not set the canary', () => {
+    const history = [audit('canary_set', 2, '2026-01-01T09:00:00.000Z'), audit('canary_clear', 2, '2026-01-01T09:10:00.000Z'), audit('promote', 2, '2026-01-01T09:20:00.000Z')];
+    expect(canarySetAt(history, modelRecord())).toBe('2026-01-01T09:00:00.000Z');
+    expect(canarySetAt([], modelRecord())).toBeUndefined();
   });
 });
 
@@ -187,6 +221,79 @@ describe('CanaryWatch', () => {
     const [check] = await watch.checkAll();
     expect(check?.outcome).toBe('skipped');
     expect(notifications).toEqual([]);
+  });
+
+  it('notifies the reasons and both sides\' figures, with the runbook on a rollback', async () => {
+    const { watch, notifications } = setup({ canary: figures({ errors: 50, p95LatencyMs: null, meanScore: null }), production: figures({ p95LatencyMs: 12.345, meanScore: 0.123456 }) });
+    await watch.checkAll();
+    expect(notifications).toEqual([
+      {
+        subject: '[credit] canary version 2 rolled back',
+        message: [
+          'automatic rollback of canary version 2: canary error rate 50 % (50 of 100 requests) is above 1 %',
+          '',
+          'canary: 100 requests, 50 errors, p95 n/a, mean score n/a',
+          'production (version 1): 100 requests, 0 errors, p95 12.3 ms, mean score 0.1235',
+          'on canary for 600 s',
+          'runbook: docs/operations/automatic-rollback.md',
+        ].join('\n'),
+      },
+    ]);
+  });
+
+  it('notifies a promotion with how to go back', async () => {
+    const { watch, notifications } = setup({ canary: figures(), nowIso: '2026-01-01T09:45:00.000Z' });
+    await watch.checkAll();
+    expect(notifications[0]?.message.split('\n')).toEqual([
+      'automatic promote of canary version 2: canary healthy for 30 minutes over 100 requests (error rate 0 %)',
+      '',
+      'canary: 100 requests, 0 errors, p95 40 ms, mean score 0.3',
+      'production (version 1): 100 requests, 0 errors, p95 40 ms, mean score 0.3',
+      'on canary for 2700 s',
+      'the previous production version is archived; `mlops rollback` returns to it',
+    ]);
+  });
+
+  it('skips a model with a canary but no production version', async () => {
+    const queries: unknown[] = [];
+    const watch = new CanaryWatch({
+      registry: {
+        listModels: async () => [modelRecord({ production_version: null })],
+        history: async () => [],
+        clearCanary: async () => undefined,
+        promote: async () => undefined,
+      },
+      figures: {
+        figures: async (query) => {
+          queries.push(query);
+          return { canary: figures(), production: figures() };
+        },
+      },
+      notifier: { notify: async () => undefined },
+      thresholds: THRESHOLDS,
+    });
+    expect(await watch.checkAll()).toEqual([]);
+    expect(queries).toEqual([]);
+  });
+
+  it('measures the time on canary against the real clock by default, from the model\'s update time when the trail is silent', async () => {
+    const calls: string[] = [];
+    const watch = new CanaryWatch({
+      registry: {
+        listModels: async () => [modelRecord({ updated_at: '2020-01-01T00:00:00.000Z' })],
+        history: async () => [],
+        clearCanary: async () => undefined,
+        promote: async (request) => void calls.push(`promote by ${request.actor}`),
+      },
+      figures: { figures: async () => ({ canary: figures(), production: figures() }) },
+      notifier: { notify: async () => undefined },
+      thresholds: THRESHOLDS,
+      actor: 'night-watch',
+    });
+    const [check] = await watch.checkAll();
+    expect(check?.evidence.onForMs).toBeGreaterThan(Date.parse('2025-01-01T00:00:00.000Z') - Date.parse('2020-01-01T00:00:00.000Z'));
+    expect(check?.outcome).toBe('applied');
+    expect(calls).toEqual(['promote by night-watch']);
   });
 
   it('lets other failures through, to be retried', async () => {
