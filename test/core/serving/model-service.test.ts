@@ -809,6 +809,25 @@ describe('ModelService', () => {
       registry.failing = true;
       expect(await rejection(service.listVersions('credit'))).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', status: 503 });
     });
+
+    it('says which model is missing, and which read failed in an outage', async () => {
+      const { service, registry } = setup();
+      expect(await rejection(service.listVersions('nope'))).toMatchObject({ message: 'model "nope" does not exist', details: { model: 'nope' } });
+      const versionsDown: RegistryReader = {
+        getModel: (model) => registry.getModel(model),
+        getVersion: (model, version) => registry.getVersion(model, version),
+        listModels: () => registry.listModels(),
+        listVersions: async () => Promise.reject(new Error('throttled')),
+      };
+      const onlyVersions = new ModelService({ registry: versionsDown, artifacts: new FakeArtifacts(registry), engine: new FakeEngine(), cacheTtlMs: TTL_MS, maxBatchSize: 10 });
+      registry.addModel('fraud', 1, 1);
+      const error = await rejection(onlyVersions.listVersions('fraud'));
+      expect(error).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', message: 'the registry could not be read for the versions of model "fraud"; retry later' });
+      expect(error.cause).toEqual(new Error('throttled'));
+      registry.failing = true;
+      expect(await rejection(service.listModels())).toMatchObject({ message: 'the registry could not be read for the model list; retry later' });
+      expect(await rejection(service.predict('credit', { instances: [ROW] }))).toMatchObject({ message: 'the registry could not be read for model "credit"; retry later' });
+    });
   });
 
   describe('listModels', () => {
