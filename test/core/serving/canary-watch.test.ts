@@ -241,6 +241,14 @@ describe('CanaryWatch', () => {
     ]);
   });
 
+  it('gives every breach in the reason it records, separated by semicolons', async () => {
+    const { watch, calls } = setup({ canary: figures({ errors: 50, p95LatencyMs: 2000 }) });
+    await watch.checkAll();
+    expect(calls[0]?.request['reason']).toBe(
+      'automatic rollback of canary version 2: canary error rate 50 % (50 of 100 requests) is above 1 %; canary p95 latency 2000 ms is above 1000 ms',
+    );
+  });
+
   it('notifies a promotion with how to go back', async () => {
     const { watch, notifications } = setup({ canary: figures(), nowIso: '2026-01-01T09:45:00.000Z' });
     await watch.checkAll();

@@ -142,6 +142,7 @@ describe('EndpointScoringEngine', () => {
     clock.now = 12_000;
     const open = await failure(score());
     expect([open.status, open.code, open.details]).toEqual([503, 'ENDPOINT_CIRCUIT_OPEN', { retry_after_seconds: 18 }]);
+    expect(open.message).toBe("the model's inference endpoint is failing; calls are paused, retry in 18 s");
     expect(invoker.calls).toHaveLength(2);
 
     clock.now = 30_000;

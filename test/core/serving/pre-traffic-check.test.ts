@@ -40,6 +40,11 @@ describe('referenceInstance', () => {
     expect(referenceInstance(meta)).toEqual({ home: 'free' });
   });
 
+  it('does not take a category from a profile of the other kind, even one named like a letter', () => {
+    const meta = metadata([categorical('grade', ['A', 'S'])], { grade: numericProfile([1, 2, 3], 2) });
+    expect(referenceInstance(meta)).toEqual({ grade: 'A' });
+  });
+
   it('falls back to the first category of the schema, then to the empty string', () => {
     const meta = metadata([categorical('a', ['x', 'y']), categorical('b', ['p', 'q']), categorical('c', []), categorical('d', ['k'])], {
       a: categoricalProfile({ z: 1 }),
@@ -146,6 +151,7 @@ describe('runPreTrafficCheck', () => {
     ['a probability as a string', answer({ predictions: [{ probability: '0.5' }] }), 'answered a probability outside [0, 1]: 0.5'],
     ['no probability', answer({ predictions: [{ label: 1 }] }), 'answered a probability outside [0, 1]: undefined'],
     ['a null probability', answer('{"predictions":[{"probability":null}]}'), 'answered a probability outside [0, 1]: null'],
+    ['a null prediction', answer('{"predictions":[null]}'), 'answered a probability outside [0, 1]: undefined'],
   ])('fails a predict check on %s, saying what the version answered', async (_what, predict, detail) => {
     const result = await runPreTrafficCheck({ registry: registry([model('credit', 3)]), invoke: version(predict).invoke });
     expect(result.ok).toBe(false);
