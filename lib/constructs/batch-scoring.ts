@@ -8,7 +8,7 @@ import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
-import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -18,7 +18,7 @@ import { MlopsFunction, PROJECT_ROOT, retentionDays } from './mlops-function.ts'
 import { ONNX_RUNTIME_MODULES } from './onnx-runtime-layer.ts';
 import { BATCH_METRICS } from '#contracts/metrics.ts';
 import { nagArnOf } from './logical-id.ts';
-import type { IModelRegistry } from './model-store.ts';
+import { type IModelRegistry, privateBucketProps } from './model-store.ts';
 
 /** Entry of the batch scoring Lambda (every Lambda task of the batch state machine), relative to the repository root. */
 export const BATCH_SCORING_ENTRY = 'lambdas/batch-scoring/handler.ts';
@@ -68,15 +68,10 @@ export class BatchStore extends Construct {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.bucket = new Bucket(this, 'BatchBucket', {
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...privateBucketProps(removalPolicy),
       serverAccessLogsBucket: props.accessLogsBucket,
       serverAccessLogsPrefix: 'batch-bucket/',
       lifecycleRules: [{ id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) }],
-      removalPolicy,
-      autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
     });
   }
 }

@@ -1,8 +1,24 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, type ITable, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, type BucketProps, type IBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { MlopsFunction } from './mlops-function.ts';
+
+/**
+ * The secure defaults every bucket of the platform shares: SSE-S3, TLS only, no public access, ACLs off, and the
+ * removal policy (with its objects emptied first when it is `DESTROY`). Each bucket adds its own logging,
+ * versioning and lifecycle.
+ */
+export function privateBucketProps(removalPolicy: RemovalPolicy): BucketProps {
+  return {
+    encryption: BucketEncryption.S3_MANAGED,
+    enforceSSL: true,
+    blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+    objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    removalPolicy,
+    autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
+  };
+}
 
 /** The registry's one global secondary index. */
 export const REGISTRY_GSI1 = 'gsi1';
@@ -53,22 +69,14 @@ export class ModelStore extends Construct implements IModelRegistry {
     const destroy = removalPolicy === RemovalPolicy.DESTROY;
 
     const accessLogsBucket = new Bucket(this, 'AccessLogsBucket', {
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...privateBucketProps(removalPolicy),
       versioned: false,
       lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
-      removalPolicy,
-      autoDeleteObjects: destroy,
     });
     // No AwsSolutions-S1 finding here: cdk-nag recognises a bucket that is another bucket's log destination.
 
     const artifactBucket = new Bucket(this, 'ArtifactBucket', {
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...privateBucketProps(removalPolicy),
       versioned: true,
       serverAccessLogsBucket: accessLogsBucket,
       serverAccessLogsPrefix: 'artifact-bucket/',
@@ -79,8 +87,6 @@ export class ModelStore extends Construct implements IModelRegistry {
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
       ],
-      removalPolicy,
-      autoDeleteObjects: destroy,
     });
 
     const registryTable = new Table(this, 'RegistryTable', {

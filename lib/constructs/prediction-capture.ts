@@ -2,12 +2,13 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Effect, type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { LogGroup, LogStream } from 'aws-cdk-lib/aws-logs';
-import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
 import { ENV } from './environment.ts';
 import type { MlopsFunction } from './mlops-function.ts';
 import { retentionDays } from './mlops-function.ts';
 import { nagArnOf } from './logical-id.ts';
+import { privateBucketProps } from './model-store.ts';
 
 /** Where Firehose writes captures: one prefix per model, version, UTC date and hour (dynamic partitioning). */
 export const CAPTURE_S3_PREFIX =
@@ -40,17 +41,12 @@ export class CaptureStore extends Construct {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.bucket = new Bucket(this, 'CaptureBucket', {
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...privateBucketProps(removalPolicy),
       serverAccessLogsBucket: props.accessLogsBucket,
       serverAccessLogsPrefix: 'capture-bucket/',
       lifecycleRules: [
         { id: 'expire-captures', expiration: Duration.days(props.retentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
-      removalPolicy,
-      autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
     });
   }
 }
