@@ -204,7 +204,11 @@ describe('validateTrainingData: what each check says', () => {
   it('passes each rate exactly at its limit and fails just over it', () => {
     // 20 rows, 1 positive: minority 5 %.
     const atMinority = validateTrainingData(syntheticCsv(20, (i) => ({ y: i === 0 ? 'yes' : 'no' })), { target: 'y', positiveLabel: 'yes', minRows: 20 });
-    expect(check(atMinority, 'class_balance')).toMatchObject({ passed: true, value: 0.05 });
+    expect(check(atMinority, 'class_balance')).toMatchObject({
+      passed: true,
+      value: 0.05,
+      message: 'the rarer (positive "yes") class is 5% of the rows, at least the 5% required',
+    });
     expect(check(atMinority, 'min_rows')).toMatchObject({ passed: true, message: '20 rows, at least the 20 required' });
     // 10 rows, 1 duplicate: 10 %.
     const atDuplicates = validateTrainingData(syntheticCsv(10, (i) => (i === 9 ? { y: 'yes', x: '0', z: 'c0' } : {})), { target: 'y', positiveLabel: 'yes', minRows: 0 });
@@ -257,5 +261,15 @@ describe('validateTrainingData: what each check says', () => {
     expect(() => validateTrainingData('', { ...spec, minMinorityRate: 0.6 })).toThrow('minMinorityRate must be in [0, 0.5], got 0.6');
     expect(() => validateTrainingData('', { ...spec, maxMissingRate: Number.NaN })).toThrow('maxMissingRate must be in [0, 1], got NaN');
     expect(validateTrainingData('y,x\n', { ...spec, target: 'y', minRows: 0, maxMissingRate: 0, maxDuplicateRate: 1, minMinorityRate: 0.5 }).rows).toBe(0);
+  });
+
+  it('counts a single feature column as enough', () => {
+    const report = validateTrainingData('y,x\nyes,1\nno,2\n', { target: 'y', positiveLabel: 'yes', minRows: 0 });
+    expect(check(report, 'has_features')).toMatchObject({ passed: true, value: 1, message: '1 feature columns besides the target' });
+  });
+
+  it('keeps a missing token in a categorical column as a category, not as missing', () => {
+    const report = validateTrainingData(syntheticCsv(10, (i) => ({ z: i % 2 === 0 ? 'NA' : 'own' })), { target: 'y', positiveLabel: 'yes', minRows: 0 });
+    expect(report.per_column.find((c) => c.name === 'z')).toEqual({ name: 'z', kind: 'categorical', missing_rate: 0, distinct: 2 });
   });
 });

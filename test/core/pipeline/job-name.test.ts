@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_SEED, TRAINING_JOB_NAME, trainingJobPrefix } from '#core/pipeline/job-name.ts';
+import { MAX_JOB_PREFIX_LENGTH, MAX_SEED, TRAINING_JOB_NAME, trainingJobPrefix } from '#core/pipeline/job-name.ts';
 import { DEFAULT_PIPELINE_CONFIG, normalizeRun } from '#core/pipeline/run.ts';
 
 const UUID = '7f3c2a1e-9b4d-4c8e-a5f6-0123456789ab';
@@ -32,5 +32,33 @@ describe('trainingJobPrefix', () => {
     expect(() =>
       normalizeRun({ model: 'credit', dataset: { key: 'datasets/x.csv' }, target: 'y', positive_label: '1', seeds: [MAX_SEED + 1] }, DEFAULT_PIPELINE_CONFIG, new Date(0), () => UUID),
     ).toThrow(/seeds/);
+  });
+});
+
+describe('training job names, exactly', () => {
+  it('anchors the name rule at both ends', () => {
+    expect(TRAINING_JOB_NAME.test('-credit-1')).toBe(false);
+    expect(TRAINING_JOB_NAME.test('credit-1-')).toBe(false);
+    expect(TRAINING_JOB_NAME.test('credit--1')).toBe(true);
+    expect(TRAINING_JOB_NAME.test('a'.repeat(63))).toBe(true);
+    expect(TRAINING_JOB_NAME.test('a'.repeat(64))).toBe(false);
+  });
+
+  it('turns each run of other characters into one dash and trims dashes at both ends', () => {
+    expect(trainingJobPrefix('__credit__risk__', 'r1')).toBe('credit-risk-r1');
+    expect(trainingJobPrefix('a.b', 'r1')).toBe('a-b-r1');
+  });
+
+  it('cuts a long model name to the room left by the run id, dropping the dashes the cut leaves', () => {
+    // 52 − 12 − 1 = 39 characters of model; the 39th is the dash "_" became.
+    const model = `${'m'.repeat(38)}_x${'y'.repeat(20)}`;
+    expect(trainingJobPrefix(model, UUID)).toBe(`${'m'.repeat(38)}-0123456789ab`);
+    expect(trainingJobPrefix('m'.repeat(63), UUID)).toBe(`${'m'.repeat(39)}-0123456789ab`);
+    expect(trainingJobPrefix('m'.repeat(63), UUID)).toHaveLength(MAX_JOB_PREFIX_LENGTH);
+  });
+
+  it('falls back to "model" and "run" when nothing usable is left', () => {
+    expect(trainingJobPrefix('__', '---')).toBe('model-run');
+    expect(trainingJobPrefix('credit', '')).toBe('credit-run');
   });
 });

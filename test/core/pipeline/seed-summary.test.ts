@@ -61,3 +61,27 @@ describe('seedSpread', () => {
     expect(() => seedSpread(summary, 'roc_auc', -1)).toThrow(RangeError);
   });
 });
+
+describe('seed summaries, exactly', () => {
+  it('names the run that misses a metric, or adds one, and says none for the other side', () => {
+    expect(() => summarizeSeeds([{ a: 1, b: 2 }, { a: 1, b: 2 }, { a: 1 }])).toThrow('seed run 3 reports different metrics than run 1 (missing: b; extra: none)');
+    expect(() => summarizeSeeds([{ a: 1 }, { a: 1, b: 2 }])).toThrow('seed run 2 reports different metrics than run 1 (missing: none; extra: b)');
+  });
+
+  it('names the run and the metric that is not finite', () => {
+    expect(() => summarizeSeeds([{ a: 1 }, { a: 2 }, { a: Number.POSITIVE_INFINITY }])).toThrow('seed run 3: metric "a" is not a finite number (Infinity)');
+  });
+
+  it('passes a spread exactly at the max, and accepts a max of 0 for identical runs', () => {
+    const summary = summarizeSeeds([{ m: 1 }, { m: 3 }]);
+    expect(seedSpread(summary, 'm', Math.SQRT2).passed).toBe(true);
+    expect(seedSpread(summarizeSeeds([{ m: 0.5 }, { m: 0.5 }]), 'm', 0)).toMatchObject({ passed: true, message: 'm std across 2 seeds is 0.0000, within the 0 allowed' });
+  });
+
+  it('refuses a negative or infinite max, and an unknown metric, with their messages', () => {
+    const summary = summarizeSeeds([{ m: 1 }, { n: 2, m: 2 }].map(({ m }) => ({ m })));
+    expect(() => seedSpread(summary, 'm', -0.01)).toThrow('max spread must be a non-negative number, got -0.01');
+    expect(() => seedSpread(summary, 'm', Number.POSITIVE_INFINITY)).toThrow('max spread must be a non-negative number, got Infinity');
+    expect(() => seedSpread(summarizeSeeds([{ a: 1, b: 2 }]), 'c', 0.1)).toThrow('metric "c" is not in the seed summary (metrics: a, b)');
+  });
+});

@@ -77,3 +77,27 @@ describe('stepCacheKey', () => {
     expect(() => stepCacheKey({ ...base, trainerVersion: '' })).toThrow(RangeError);
   });
 });
+
+describe('canonical JSON, exactly', () => {
+  it('names the path of what it refuses, inside arrays and objects', () => {
+    expect(() => canonicalJson({ a: [1, { b: Number.POSITIVE_INFINITY }] })).toThrow('$.a[1].b is not a finite number (Infinity)');
+    expect(() => canonicalJson({ f: () => 1 })).toThrow('$.f is a function, which JSON cannot represent');
+    expect(() => canonicalJson([Symbol('s')])).toThrow('$[0] is a symbol, which JSON cannot represent');
+    expect(() => canonicalJson(new Map())).toThrow('$ is not a plain object');
+  });
+
+  it('accepts objects without a prototype, and sorts keys by code unit, equal prefixes shorter first', () => {
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { b: 1, a: 2 });
+    expect(canonicalJson(bare)).toBe('{"a":2,"b":1}');
+    expect(canonicalJson({ b: 1, a: 2, ab: 3, B: 4, aa: 5 })).toBe('{"B":4,"a":2,"aa":5,"ab":3,"b":1}');
+    expect(canonicalJson([])).toBe('[]');
+    expect(canonicalJson({})).toBe('{}');
+  });
+
+  it('refuses a missing or non-string trainer or trainer version', () => {
+    const base2 = { dataSha256: 'a'.repeat(64), parameters: {}, trainer: 't', trainerVersion: '1' };
+    expect(() => stepCacheKey({ ...base2, trainer: undefined as never })).toThrow('trainer must be a non-empty string');
+    expect(() => stepCacheKey({ ...base2, trainerVersion: 1 as never })).toThrow('trainerVersion must be a non-empty string');
+    expect(stepCacheKey(base2)).toBe(createHash('sha256').update(canonicalJson({ cache_key_version: 1, data_sha256: 'a'.repeat(64), parameters: {}, trainer: 't', trainer_version: '1' }), 'utf8').digest('hex'));
+  });
+});

@@ -54,6 +54,10 @@ describe('writeTarArchive', () => {
     expect(() => writeTarArchive([{ name: `${'é'.repeat(50)}x` }])).toThrow(`tar entry name "${'é'.repeat(50)}x" is longer than 100 bytes`);
   });
 
+  it('writes no data block for an empty file', () => {
+    expect(writeTarArchive([{ name: 'e', bytes: new Uint8Array(0) }]).length).toBe(512 + 1024);
+  });
+
   it('writes an empty archive as the two end blocks', () => {
     expect(writeTarArchive([])).toEqual(new Uint8Array(1024));
   });
@@ -130,4 +134,22 @@ describe('extractTarEntries', () => {
     const archive = concat(header('\u001fodd', 1, '0'), padded(new Uint8Array([5])), new Uint8Array(1024));
     expect([...extractTarEntries(archive).keys()]).toEqual(['\u001fodd']);
   });
+
+  it('trims only a leading ./ and keeps a name with ./ inside', () => {
+    const archive = concat(header('a/./b.txt', 1, '0'), padded(new Uint8Array([1])), new Uint8Array(1024));
+    expect([...extractTarEntries(archive).keys()]).toEqual(['a/./b.txt']);
+  });
+
+  it('reads the name up to its first NUL, ignoring bytes after it', () => {
+    const block = header('short.txt', 1, '0');
+    block.set(new TextEncoder().encode('junk'), 20);
+    const archive = concat(block, padded(new Uint8Array([1])), new Uint8Array(1024));
+    expect([...extractTarEntries(archive).keys()]).toEqual(['short.txt']);
+  });
+
+  it('reads an archive that ends right after its last file, without end blocks', () => {
+    const archive = concat(header('last.txt', 2, '0'), padded(new Uint8Array([3, 4])));
+    expect(extractTarEntries(archive).get('last.txt')).toEqual(new Uint8Array([3, 4]));
+  });
 });
+
