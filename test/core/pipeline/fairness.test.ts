@@ -181,6 +181,7 @@ describe('fairness edges: messages, bounds and empty groups', () => {
     expect(() => groupFromAttribute(rows, { feature: 'Age', kind: 'numeric_below', value: '30' as never })).toThrow('numeric_below needs a finite number value, got 30');
     expect(() => groupFromAttribute(rows, { feature: 'Home', kind: 'category_in', value: 'rent' as never })).toThrow('category_in needs an array of strings as its value');
     expect(() => groupFromAttribute(rows, { feature: 'Home', kind: 'category_in', value: [1] as never })).toThrow('category_in needs an array of strings as its value');
+    expect(() => groupFromAttribute(rows, { feature: 'Home', kind: 'category_in', value: ['rent', 1] as never })).toThrow('category_in needs an array of strings as its value');
     expect(() => groupFromAttribute(rows, { feature: 'Home', kind: 'equals', value: 'rent' } as never)).toThrow('unknown attribute kind "equals"');
     expect(() => groupFromAttribute(rows, { feature: 'Home', kind: 'numeric_below', value: 1 })).toThrow('feature "Home" is categorical ("rent" in row 1); numeric_below needs numbers');
     expect(() => groupFromAttribute([{ Age: 1 }, {}], { feature: 'Age', kind: 'numeric_below', value: 1 })).toThrow('row 2 has no feature "Age"');

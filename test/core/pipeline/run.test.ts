@@ -126,7 +126,19 @@ describe('normalizeRun: fields, defaults and refusals', () => {
   });
 
   it('reads null fields as absent', () => {
-    const run = normalize({ model: 'credit', dataset: null, seeds: null, parameters: null, approval_required: null, trainer: null, decision_threshold: null, reason: null });
+    const run = normalize({
+      model: 'credit',
+      dataset: null,
+      seeds: null,
+      parameters: null,
+      approval_required: null,
+      trainer: null,
+      decision_threshold: null,
+      reason: null,
+      test_fraction: null,
+      canary_share: null,
+    });
+    expect(run).toMatchObject({ test_fraction: 0.3, promotion: { canary_share: 0.25 } });
     expect(run).toMatchObject({ dataset: { key: 'datasets/credit/default.csv', sha256: null }, seeds: [1, 2], parameters: {}, approval_required: true, trainer: 'gbdt', reason: '' });
     expect(normalize({ model: 'credit', dataset: { key: 'datasets/x.csv', sha256: null } }).dataset).toEqual({ key: 'datasets/x.csv', sha256: null });
   });
@@ -164,6 +176,7 @@ describe('normalizeRun: fields, defaults and refusals', () => {
     [{ model: 'credit', seeds: [-1] }, 'seeds', 'must be integers from 0 to 2147483647'],
     [{ model: 'credit', seeds: [2_147_483_648] }, 'seeds', 'must be integers from 0 to 2147483647'],
     [{ model: 'credit', seeds: ['1'] }, 'seeds', 'must be integers from 0 to 2147483647'],
+    [{ model: 'credit', seeds: [1, -1] }, 'seeds', 'must be integers from 0 to 2147483647'],
     [{ model: 'credit', parameters: [1] }, 'parameters', 'must be an object of numbers'],
     [{ model: 'credit', parameters: 'l2=1' }, 'parameters', 'must be an object of numbers'],
     [{ model: 'credit', parameters: { l2: '1' } }, 'parameters.l2', 'must be a finite number'],
@@ -203,6 +216,10 @@ describe('normalizeRun: fields, defaults and refusals', () => {
     expect(normalize({ model: 'credit', canary_share: 0.001 }).promotion.canary_share).toBe(0.001);
     expect(normalize({ model: 'credit', canary_share: 0.999 }).promotion.canary_share).toBe(0.999);
     expect(normalize({ model: 'credit', missing_tokens: Array.from({ length: 20 }, (_, i) => `t${i}`.padEnd(20, 'x')) }).missing_tokens).toHaveLength(20);
+  });
+
+  it('refuses a list of missing tokens with one bad token among good ones', () => {
+    expect(refusal({ model: 'credit', missing_tokens: ['NA', ''] }).details).toEqual({ field: 'missing_tokens' });
   });
 
   it('refuses missing tokens that are blank once trimmed', () => {
