@@ -14,7 +14,24 @@ describe('consumerOf', () => {
   });
 });
 
+describe('consumerOf without a key id', () => {
+  it('answers the default consumer for a missing key id even where a directory entry is named like one', () => {
+    const odd = { null: { name: 'bank-null' }, undefined: { name: 'bank-undefined' } };
+    expect(consumerOf(odd, null)).toBe(DEFAULT_CONSUMER);
+    expect(consumerOf(odd, undefined)).toBe(DEFAULT_CONSUMER);
+    expect(consumerOf(odd, 'null')).toEqual({ name: 'bank-null' });
+    expect(DEFAULT_CONSUMER).toEqual({ name: 'default' });
+  });
+});
+
 describe('assertModelAllowed', () => {
+  it('says which consumer may not call which model', () => {
+    expect(() => assertModelAllowed({ name: 'bank-a', models: ['credit', 'fraud'] }, 'churn')).toThrow('consumer bank-a may not call model churn');
+    expect(() => assertModelAllowed({ name: 'bank-a', models: [] }, 'credit')).toThrow(ForbiddenError);
+  });
+});
+
+describe('assertModelAllowed for listed consumers', () => {
   it('lets a consumer without a list call every model and one with a list only its models', () => {
     expect(() => assertModelAllowed({ name: 'bank-b' }, 'anything')).not.toThrow();
     expect(() => assertModelAllowed(DIRECTORY['key-a'], 'credit')).not.toThrow();

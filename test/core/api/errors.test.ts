@@ -81,4 +81,9 @@ describe('toErrorResponse', () => {
     ).body.error;
     expect(details).toEqual({ a: { b: { c: { d: '…', list: '…', text: 'kept', n: 2 } } } });
   });
+
+  it('counts the levels of nested lists too', () => {
+    const { details } = toErrorResponse(new RequestValidationError('X', 'm', { a: [[[[1]]]], b: [[['x']]] })).body.error;
+    expect(details).toEqual({ a: [[['…']]], b: [[['x']]] });
+  });
 });

@@ -57,6 +57,10 @@ describe('parseJsonBody', () => {
     expect(error.status).toBe(400);
   });
 
+  it('says a body of whitespace is empty, not broken', () => {
+    expect(validationError(() => parseJsonBody(' \n\t '))).toMatchObject({ code: 'MALFORMED_JSON', message: 'the request body is empty; send a JSON object', details: {} });
+  });
+
   it('refuses broken JSON as MALFORMED_JSON with the parser reason', () => {
     const error = validationError(() => parseJsonBody('{"instances": ['));
     expect(error.code).toBe('MALFORMED_JSON');
