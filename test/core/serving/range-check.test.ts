@@ -135,6 +135,14 @@ describe('rejectOutOfRange at the bounds', () => {
   });
 });
 
+describe('missing values', () => {
+  it('never flags null, even for a feature whose range excludes 0', () => {
+    const bounds = compileFeatureBounds(schema, baseline, 0.1);
+    expect(findOutOfRange(bounds, [{ Age: null, Income: null }])).toEqual({ count: 0, warnings: [] });
+    expect(() => rejectOutOfRange(bounds, [{ Age: null, Income: null }])).not.toThrow();
+  });
+});
+
 describe('compileFeatureBounds without a profile', () => {
   it('skips a feature whose baseline entry is there but empty', () => {
     const sparse = { Age: undefined, Income: numeric(0, 10) } as unknown as Record<string, FeatureProfile>;
