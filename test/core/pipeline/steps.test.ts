@@ -166,11 +166,11 @@ describe('validate_data', () => {
 
   it('sums up failed data by the messages of its failed checks', async () => {
     const { steps, objects } = setup();
-    objects.objects.set('datasets/tiny.csv', new TextEncoder().encode('Status,Age\nbad,30\ngood,\n'));
+    objects.objects.set('datasets/tiny.csv', new TextEncoder().encode('Status,Age\nbad,30\n'));
     const result = await steps.validateData({ model: 'credit', dataset: { key: 'datasets/tiny.csv' } });
     const report = objects.json(result.validation.report_key) as { checks: { passed: boolean; message: string }[] };
     const failed = report.checks.filter((c) => !c.passed).map((c) => c.message);
-    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.length).toBeGreaterThan(1);
     expect(result.validation).toEqual({ passed: false, report_key: 'pipeline-runs/credit/run-1/data-quality.json', summary: failed.join('; ') });
   });
 
@@ -310,6 +310,8 @@ describe('import_sagemaker_model', () => {
       cache_hit: false,
     });
     expect(sha256(objects.objects.get(candidate.artifact_key) as Uint8Array)).toBe(sha256(onnx));
+    expect(objects.contentTypes.get(candidate.artifact_key)).toBe('application/octet-stream');
+    expect(objects.contentTypes.get(candidate.metadata_key)).toBe('application/json');
     expect(objects.json(candidate.metadata_key)).toEqual(JSON.parse(new TextDecoder().decode(metadata)));
   });
 
@@ -350,6 +352,7 @@ describe('evaluate', () => {
     expect(Object.keys(evaluation.importance?.mean_abs_shap ?? {}).sort()).toEqual([...features].sort());
     for (const value of Object.values(evaluation.importance?.mean_abs_shap ?? {})) expect(Math.round(value * 1e6) / 1e6).toBe(value);
     expect(objects.json('pipeline-runs/credit/run-1/evaluation-seed-42.json')).toEqual(JSON.parse(JSON.stringify(evaluation)));
+    expect(objects.contentTypes.get('pipeline-runs/credit/run-1/evaluation-seed-42.json')).toBe('application/json');
   });
 
   it('scores a holdout of more than 1000 rows in batches of 1000', async () => {
@@ -382,6 +385,10 @@ describe('evaluate', () => {
       expect(n[group].actual_positive).toBe(p[group].count - p[group].actual_positive);
     }
     expect(positive.metrics).toEqual(negative.metrics);
+    // Anchored to the labels: with the positive class favourable, the groups' actual positives are the holdout's "bad" rows.
+    const run = favourable('positive');
+    const holdout = splitLabelledCsv({ csv: new TextDecoder().decode(CREDIT_CSV), target: 'Status', positiveLabel: 'bad', seed: 42, testFraction: run.test_fraction, missingTokens: run.missing_tokens }).holdout;
+    expect(p.protected.actual_positive + p.reference.actual_positive).toBe(Array.from(holdout.labels).filter((l) => l === 1).length);
   });
 
   it('refuses an artifact whose bytes no longer match the candidate’s sha256', async () => {
@@ -558,6 +565,7 @@ describe('promote', () => {
     expect((await registry.getModel('credit')).production_version).toBe(1);
     expect((await store.history('credit')).find((r) => r.action === 'promote')).toMatchObject({ actor: 'pipeline:ci', reason: 'training run run-1', client_token: 'promote-run-1' });
     expect(objects.json('pipeline-runs/credit/run-1/outcome.json')).toEqual({ model: 'credit', run_id: 'run-1', at: NOW.toISOString(), outcome: 'promoted', version: 1, mode: 'production', metrics: m });
+    expect(objects.contentTypes.get('pipeline-runs/credit/run-1/outcome.json')).toBe('application/json');
 
     // A retry after the flip changes nothing and answers the same.
     const revision = (await registry.getModel('credit')).revision;
@@ -606,14 +614,21 @@ describe('record_rejection', () => {
 
   it('at the gate: registers the candidate as rejected with the failed checks', async () => {
     const { steps, seedRun, store } = await afterEvaluation();
-    const gate = { passed: false, reasons: [{ check: 'min_roc_auc', passed: true, value: 0.8, threshold: 0.7, message: 'fine' }, { check: 'seed_spread', passed: false, value: 0.1, threshold: 0.02, message: 'too noisy' }] };
+    const gate = {
+      passed: false,
+      reasons: [
+        { check: 'min_roc_auc', passed: true, value: 0.8, threshold: 0.7, message: 'fine' },
+        { check: 'seed_spread', passed: false, value: 0.1, threshold: 0.02, message: 'too noisy' },
+        { check: 'min_f1', passed: false, value: 0.1, threshold: 0.5, message: 'f1 too low' },
+      ],
+    };
     const result = await steps.recordRejection({ ...withComparison(runOf(), [seedRun]), gate: { result: gate } } as never, 'Gate');
     expect(result).toEqual({
-      message: 'training run run-1 of model credit rejected at Gate: too noisy',
-      event: { model: 'credit', run_id: 'run-1', stage: 'Gate', reasons: ['too noisy'], version: 1 },
+      message: 'training run run-1 of model credit rejected at Gate: too noisy; f1 too low',
+      event: { model: 'credit', run_id: 'run-1', stage: 'Gate', reasons: ['too noisy', 'f1 too low'], version: 1 },
     });
     expect((await store.getVersion('credit', 1))?.stage).toBe('rejected');
-    expect((await store.history('credit')).at(-1)).toMatchObject({ action: 'reject', actor: 'pipeline:ci', reason: 'too noisy', client_token: 'reject-run-1' });
+    expect((await store.history('credit')).at(-1)).toMatchObject({ action: 'reject', actor: 'pipeline:ci', reason: 'too noisy; f1 too low', client_token: 'reject-run-1' });
   });
 
   it('after a person’s rejection: who and why, as far as known', async () => {
