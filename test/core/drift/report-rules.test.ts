@@ -390,9 +390,14 @@ describe('rows, missing values and insufficient data', () => {
     expect(report.verdict).toBe('insufficient_data');
   });
 
-  it('gives missing rates of 0 for an empty window', () => {
+  it('gives missing rates of 0 for an empty window, and calls nothing drifted', () => {
     const report = driftReport({ baseline: { x: numeric, c: STEADY }, current: [] });
     expect(report.features.map((f) => f.missing_rate)).toEqual([0, 0]);
+    expect(report.features.map((f) => [f.verdict, f.drifted])).toEqual([
+      ['insufficient_data', false],
+      ['insufficient_data', false],
+    ]);
+    expect(report.drifted_share).toBe(0);
     expect(report.rows).toBe(0);
   });
 
@@ -401,6 +406,7 @@ describe('rows, missing values and insufficient data', () => {
     const report = driftReport({ baseline: {}, current: column('x', times(100, 1)), scores: { baseline: scores, current: scores.map((s) => s * s * s) } });
     expect(report.prediction?.verdict).toBe('critical');
     expect(report.verdict).toBe('insufficient_data');
+    expect(report.drifted_share).toBe(0);
   });
 });
 
