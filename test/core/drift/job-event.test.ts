@@ -60,6 +60,7 @@ describe('drift job input', () => {
     [{ kind: '' }, 'kind', 'drift job input "kind" must be hourly, daily or manual, got ""'],
     [{ time: 'noon' }, 'time', 'drift job input "time" must be an ISO 8601 time, got "noon"'],
     [{ time: 1733047200000 }, 'time', 'drift job input "time" must be an ISO 8601 time, got 1733047200000'],
+    [{ time: ['2026-12-01T09:00:00Z'] }, 'time', 'drift job input "time" must be an ISO 8601 time, got ["2026-12-01T09:00:00Z"]'],
     [{ window: 60 }, 'window', 'drift job input "window" must be a string such as "1h", got 60'],
     [{ window: '1w' }, 'window', 'drift job input "window" window must look like 30m, 1h or 7d, got "1w"'],
     [{ window: '8d' }, 'window', 'drift job input "window" window must be from 1m to 7d, got "8d"'],
