@@ -125,6 +125,9 @@ describe('special functions', () => {
       expect(regularizedGammaP(1, x)).toBeCloseTo(1 - Math.exp(-x), 14);
       expect(regularizedGammaQ(1, x) / Math.exp(-x)).toBeCloseTo(1, 12);
     }
+    // Far above a + 1 only the continued fraction is usable: the series' terms overflow there.
+    expect(regularizedGammaP(1, 800)).toBe(1);
+    expect(regularizedGammaQ(1, 800)).toBeCloseTo(0, 300);
     // a = 3: Q(3, x) = e^−x (1 + x + x²/2).
     for (const x of [0.2, 3.9, 4, 4.1, 25]) {
       expect(regularizedGammaQ(3, x) / (Math.exp(-x) * (1 + x + (x * x) / 2))).toBeCloseTo(1, 12);
