@@ -201,6 +201,12 @@ describe('runDriftJob', () => {
     expect(recorded.claims).toEqual([]);
   });
 
+  it('runs without an observer', async () => {
+    const { deps } = harness({ records: records(100, steady) });
+    const { observer: _observer, ...unobserved } = deps;
+    expect((await run(unobserved)).document.verdict).toBe('ok');
+  });
+
   it('leaves the prediction out without a prediction profile', async () => {
     const { deps } = harness({ records: records(100, steady) });
     const { document } = await run(deps);
@@ -271,6 +277,7 @@ describe('runDriftJob', () => {
     });
     const { document, events, retrain } = await run(deps, 'daily');
     expect(document.verdict).toBe('warning');
+    expect(document.drifted_features).toEqual(['home']);
     expect(document.thresholds).toMatchObject({ psiWarning: 0.01, psiCritical: 0.2 });
     expect(events).toHaveLength(1);
     expect(events[0]?.detail).toMatchObject({ severity: 'warning', prediction_verdict: 'ok' });
