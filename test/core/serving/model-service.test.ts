@@ -597,6 +597,16 @@ describe('ModelService', () => {
       expect(comparison?.meanAbsDiff).toBeCloseTo(0.1, 6);
     });
 
+    it('labels each side at its threshold exactly as predict does, and reports each row\'s absolute difference', async () => {
+      const { service, observer, engine } = shadowSetup();
+      // 0.5 is the threshold: positive on both sides, so no disagreement; the differences are |p − q| per row.
+      engine.byVersion.set(1, [0.5, 0.25, 0.75]);
+      engine.byVersion.set(2, [0.5, 0.75, 0.25]);
+      await service.predict('credit', { instances: [ROW, ROW, ROW] });
+      expect(observer.shadows[0]).toMatchObject({ rows: 3, disagreements: 2, absDiffs: [0, 0.5, 0.5] });
+      expect(observer.shadows[0]?.meanAbsDiff).toBeCloseTo(1 / 3, 12);
+    });
+
     it('loads the shadow once and compares on every request', async () => {
       const { service, observer, engine } = shadowSetup();
       for (let i = 0; i < 5; i++) await service.predict('credit', { instances: [ROW] });
