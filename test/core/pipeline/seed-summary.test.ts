@@ -66,6 +66,7 @@ describe('seed summaries, exactly', () => {
   it('names the run that misses a metric, or adds one, and says none for the other side', () => {
     expect(() => summarizeSeeds([{ a: 1, b: 2 }, { a: 1, b: 2 }, { a: 1 }])).toThrow('seed run 3 reports different metrics than run 1 (missing: b; extra: none)');
     expect(() => summarizeSeeds([{ a: 1 }, { a: 1, b: 2 }])).toThrow('seed run 2 reports different metrics than run 1 (missing: none; extra: b)');
+    expect(() => summarizeSeeds([{ a: 1, b: 2, c: 3 }, { a: 1, d: 4, e: 5 }])).toThrow('seed run 2 reports different metrics than run 1 (missing: b, c; extra: d, e)');
   });
 
   it('names the run and the metric that is not finite', () => {

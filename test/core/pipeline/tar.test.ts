@@ -147,6 +147,13 @@ describe('extractTarEntries', () => {
     expect([...extractTarEntries(archive).keys()]).toEqual(['short.txt']);
   });
 
+  it('reads an archive of one header and nothing else, and ignores a partial block of junk after a file', () => {
+    expect(extractTarEntries(header('only.txt', 0, '0')).get('only.txt')).toEqual(new Uint8Array(0));
+    const junk = new Uint8Array(100).fill(0x78);
+    const archive = concat(header('kept.txt', 1, '0'), padded(new Uint8Array([1])), junk);
+    expect([...extractTarEntries(archive).keys()]).toEqual(['kept.txt']);
+  });
+
   it('reads an archive that ends right after its last file, without end blocks', () => {
     const archive = concat(header('last.txt', 2, '0'), padded(new Uint8Array([3, 4])));
     expect(extractTarEntries(archive).get('last.txt')).toEqual(new Uint8Array([3, 4]));
