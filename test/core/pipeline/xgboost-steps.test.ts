@@ -124,6 +124,33 @@ describe('prepare_xgboost_data', () => {
     await expect(steps.prepareXgboostData(run, 42)).rejects.toThrow(/run parameter "trees" is not an xgboost trainer parameter \(alpha, colsample_bytree/);
   });
 
+  it('writes the shards as text/csv under part-00000.csv, part-00001.csv…, and the draft as JSON beside the run', async () => {
+    const { objects, steps, run } = setup(2);
+
+    const data = await steps.prepareXgboostData(run, 42);
+
+    expect(data.metadata_key).toBe('pipeline-runs/credit/run-1/xgboost-seed-42/metadata-draft.json');
+    expect(objects.contentTypes.get(data.metadata_key)).toBe('application/json');
+    expect(objects.puts).toEqual([
+      'training-data/credit/run-1/seed-42/train/part-00000.csv',
+      'training-data/credit/run-1/seed-42/train/part-00001.csv',
+      'training-data/credit/run-1/seed-42/validation/part-00000.csv',
+      'training-data/credit/run-1/seed-42/validation/part-00001.csv',
+      data.metadata_key,
+    ]);
+    for (const key of objects.puts.slice(0, 4)) expect(objects.contentTypes.get(key)).toBe('text/csv');
+  });
+
+  it('answers data the xgboost split cannot use (not CSV, one class) as a step error with the split’s message', async () => {
+    const { objects, steps, run } = setup(1);
+    objects.objects.set('datasets/credit.csv', new TextEncoder().encode('Status,Income\n"bad,1\n'));
+    await expect(steps.prepareXgboostData(run, 42)).rejects.toThrow(PipelineStepError);
+    await expect(steps.prepareXgboostData(run, 42)).rejects.toThrow(/^the data is not valid CSV: /);
+    const oneClass = ['Status,Income', ...Array.from({ length: 200 }, (_, i) => `good,${i}`)].join('\n');
+    objects.objects.set('datasets/credit.csv', new TextEncoder().encode(oneClass));
+    await expect(steps.prepareXgboostData(run, 42)).rejects.toThrow(PipelineStepError);
+  });
+
   it('refuses more instances than rows to shard', async () => {
     const { objects, steps, run } = setup(100);
     const small = CREDIT_CSV.toString('utf8').split('\n').slice(0, 300).join('\n');
@@ -180,6 +207,23 @@ describe('import_xgboost_model', () => {
       expect(metadata.prediction_profile).toBeDefined();
     },
   );
+
+  it('stores the converted model as application/octet-stream and its metadata as application/json', async () => {
+    const { objects, candidate } = await convert('imputed');
+    expect(candidate.artifact_key).toBe('pipeline-runs/credit/run-1/xgboost-seed-42/model.onnx');
+    expect(candidate.metadata_key).toBe('pipeline-runs/credit/run-1/xgboost-seed-42/metadata.json');
+    expect(objects.contentTypes.get(candidate.artifact_key)).toBe('application/octet-stream');
+    expect(objects.contentTypes.get(candidate.metadata_key)).toBe('application/json');
+    // A converted model never comes from the step cache: the training job made it.
+    expect(candidate.cache_hit).toBe(false);
+  });
+
+  it('answers a dataset changed under the job that the split cannot use as a step error', async () => {
+    const { objects, steps, run, data, job } = await convert('imputed');
+    objects.objects.set('datasets/credit.csv', new TextEncoder().encode('Status,Income\n"bad,1\n'));
+    await expect(steps.importXgboostModel(run, 42, job, data)).rejects.toThrow(PipelineStepError);
+    await expect(steps.importXgboostModel(run, 42, job, data)).rejects.toThrow(/^the data is not valid CSV: /);
+  });
 
   it('chooses the threshold on the validation rows with a policy that needs scores', async () => {
     const { objects, steps, run, data, job } = await convert('imputed');
