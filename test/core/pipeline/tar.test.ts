@@ -133,6 +133,10 @@ describe('extractTarEntries', () => {
     // 0x1f alone is a file name's first byte, not gzip.
     const archive = concat(header('\u001fodd', 1, '0'), padded(new Uint8Array([5])), new Uint8Array(1024));
     expect([...extractTarEntries(archive).keys()]).toEqual(['\u001fodd']);
+    // Nor is 0x8b alone in second place: "ċ" is 0xc4 0x8b in UTF-8.
+    const second = concat(header('ċ.txt', 1, '0'), padded(new Uint8Array([6])), new Uint8Array(1024));
+    expect(second[1]).toBe(0x8b);
+    expect([...extractTarEntries(second).keys()]).toEqual(['ċ.txt']);
   });
 
   it('trims only a leading ./ and keeps a name with ./ inside', () => {
