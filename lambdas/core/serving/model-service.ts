@@ -547,7 +547,7 @@ export class ModelService {
     for (let i = 0; i < instances.length; i++) {
       try {
         const row = validateInstance(loaded.schema, instances[i], i);
-        if (this.rangePolicy === 'reject') rejectOutOfRange(loaded.bounds, [row]);
+        if (this.rangePolicy === 'reject') rejectOutOfRange(loaded.bounds, [row], i);
         valid.push(row);
         positions.push(i);
       } catch (error) {

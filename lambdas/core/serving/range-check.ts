@@ -84,15 +84,18 @@ export function findOutOfRange(bounds: readonly FeatureBounds[], rows: readonly 
   return { count, warnings };
 }
 
-/** Throws a 400 `OUT_OF_RANGE` naming the first numeric value of `rows` outside its bounds (and looks no further). */
-export function rejectOutOfRange(bounds: readonly FeatureBounds[], rows: readonly FeatureRow[]): void {
+/**
+ * Throws a 400 `OUT_OF_RANGE` naming the first numeric value of `rows` outside its bounds (and looks no further);
+ * `firstInstance` is the request index of `rows[0]` (a batch that checks its rows one at a time names each by its own).
+ */
+export function rejectOutOfRange(bounds: readonly FeatureBounds[], rows: readonly FeatureRow[], firstInstance = 0): void {
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as FeatureRow;
     for (let f = 0; f < bounds.length; f++) {
       const { feature, min, max } = bounds[f] as FeatureBounds;
       const value = row[feature];
       if (typeof value !== 'number' || (value >= min && value <= max)) continue;
-      const field = `instances[${i}].${feature}`;
+      const field = `instances[${firstInstance + i}].${feature}`;
       throw new RequestValidationError(
         'OUT_OF_RANGE',
         `${field} is ${value}, outside the range this model version was trained on (with tolerance): ${min} to ${max}`,

@@ -106,6 +106,9 @@ function service(
     canary?: { version: number; share: number };
     reports?: OutOfRangeReport[];
     ood?: { policy: OutOfRangePolicy; pValue: number };
+    maxBatchSize?: number;
+    /** An observer with none of the optional hooks (`outOfRange` among them). */
+    bareObserver?: boolean;
   } = {},
 ): { service: ModelService; engine: CountingEngine } {
   const engine = new CountingEngine();
@@ -115,7 +118,7 @@ function service(
     canaryFallback: () => undefined,
     shadowScored: () => undefined,
     shadowFailed: () => undefined,
-    outOfRange: (report) => options.reports?.push(report),
+    ...(options.bareObserver === true ? {} : { outOfRange: (report: OutOfRangeReport) => options.reports?.push(report) }),
   };
   const serviceOptions: ModelServiceOptions = {
     registry: registry(options.versions ?? [versionRecord(1)], options.canary ?? null),
@@ -124,7 +127,7 @@ function service(
     remoteEngine: engine,
     observer,
     cacheTtlMs: 30_000,
-    maxBatchSize: 10,
+    maxBatchSize: options.maxBatchSize ?? 10,
     ...(policy === undefined ? {} : { outOfRange: { policy, tolerance: 0.25 } }),
     ...(options.ood === undefined ? {} : { outOfDistribution: options.ood }),
   };
@@ -164,6 +167,30 @@ describe('ModelService range check', () => {
   it.each([['off' as const], [undefined]])('checks nothing with policy %s', async (policy) => {
     const response = await service(policy).service.predict('m', OUT_OF_RANGE);
     expect(response).not.toHaveProperty('warnings');
+  });
+
+  it('answers with warnings under warn with an observer that takes no out-of-range reports', async () => {
+    const response = await service('warn', { bareObserver: true }).service.predict('m', OUT_OF_RANGE);
+    expect(response.warnings).toMatchObject([{ instance: 1, feature: 'age', code: 'OUT_OF_RANGE', value: 71 }]);
+  });
+
+  it('refuses out-of-range rows one by one in batch scoring under reject, each by its own index, and scores them under warn and off', async () => {
+    const rows = [{ age: 30, income: 1 }, { age: 71, income: 1 }];
+    const { service: rejecting, engine } = service('reject');
+    const batch = await rejecting.scoreRows('m', 1, rows);
+    expect(batch.results[0]).toEqual({ ok: true, probability: 0.25, label: 'good' });
+    // The refusal names the row by its own index in the batch (it named instances[0] for every row before).
+    expect(batch.results[1]).toStrictEqual({
+      ok: false,
+      code: 'OUT_OF_RANGE',
+      field: 'instances[1].age',
+      message: 'instances[1].age is 71, outside the range this model version was trained on (with tolerance): 10 to 70',
+    });
+    expect(engine.scored).toBe(1);
+    for (const policy of ['warn', 'off'] as const) {
+      const { results } = await service(policy).service.scoreRows('m', 1, rows);
+      expect(results.map((r) => r.ok)).toEqual([true, true]);
+    }
   });
 
   it("checks a canary's requests against the canary's own baseline", async () => {
@@ -207,6 +234,32 @@ describe('ModelService out-of-distribution score', () => {
     expect(scores[2]).toBeGreaterThan(0.99);
     expect(scores[3]).toBe(0);
     expect(response.warnings).toEqual([{ instance: 2, feature: 'age', code: 'OUT_OF_DISTRIBUTION', ood_score: scores[2], p_value: 2 / 1001 }]);
+  });
+
+  it('adds nothing under an explicit off, even with a p-value set', async () => {
+    const response = await service(undefined, { versions: [oodVersion()], ood: { policy: 'off', pValue: 0.5 } }).service.predict('m', batch);
+    expect(Object.keys(response)).toEqual(['model', 'model_version', 'variant', 'predictions']);
+    expect(Object.keys(response.predictions[2] ?? {})).toEqual(['label', 'probability']);
+  });
+
+  it('does not flag an instance whose p-value equals the configured one, and flags it just above', async () => {
+    const far = { instances: [{ age: 200, income: 1 }] };
+    const at = await service(undefined, { versions: [oodVersion()], ood: { policy: 'warn', pValue: 2 / 1001 } }).service.predict('m', far);
+    expect(at.warnings).toBeUndefined();
+    expect(at.predictions[0]?.ood_score).toBeGreaterThan(0.99);
+    const { service: rejecting } = service(undefined, { versions: [oodVersion()], ood: { policy: 'reject', pValue: 2 / 1001 } });
+    await expect(rejecting.predict('m', far)).resolves.toMatchObject({ model_version: 1 });
+    const above = await service(undefined, { versions: [oodVersion()], ood: { policy: 'warn', pValue: 2.000001 / 1001 } }).service.predict('m', far);
+    expect(above.warnings).toMatchObject([{ instance: 0, code: 'OUT_OF_DISTRIBUTION', p_value: 2 / 1001 }]);
+  });
+
+  it('lists at most 100 out-of-distribution warnings, yet scores every instance', async () => {
+    const instances = Array.from({ length: 101 }, () => ({ age: 200, income: 1 }));
+    const { service: s } = service(undefined, { versions: [oodVersion()], ood: { policy: 'warn', pValue: 0.01 }, maxBatchSize: 200 });
+    const response = await s.predict('m', { instances });
+    expect(response.predictions.filter((p) => (p.ood_score ?? 0) > 0.99)).toHaveLength(101);
+    expect(response.warnings).toHaveLength(100);
+    expect(response.warnings?.at(-1)).toMatchObject({ instance: 99 });
   });
 
   it('refuses a batch with an out-of-distribution instance under reject, before scoring it', async () => {

@@ -73,6 +73,8 @@ class FakeRegistry implements RegistryReader {
   readonly models = new Map<string, ModelRecord>();
   readonly versions = new Map<string, ModelVersionRecord>();
   failing = false;
+  /** Versions (`model@version`) whose reads throw while the rest answer. */
+  readonly failingVersions = new Set<string>();
   getModelCalls = 0;
 
   addModel(model: string, versions: number, production: number | null): void {
@@ -127,7 +129,7 @@ class FakeRegistry implements RegistryReader {
   }
 
   async getVersion(model: string, version: number): Promise<ModelVersionRecord | undefined> {
-    if (this.failing) throw new Error('registry is down');
+    if (this.failing || this.failingVersions.has(`${model}@${version}`)) throw new Error('registry is down');
     return this.versions.get(`${model}@${version}`);
   }
 
@@ -146,6 +148,8 @@ class FakeRegistry implements RegistryReader {
 class FakeArtifacts implements ArtifactReader {
   readonly reads: string[] = [];
   readonly override = new Map<string, Uint8Array>();
+  /** Keys whose reads throw while the rest answer. */
+  readonly failingKeys = new Set<string>();
   failing = false;
 
   constructor(private readonly registry: FakeRegistry) {}
@@ -154,7 +158,7 @@ class FakeArtifacts implements ArtifactReader {
     this.reads.push(key);
     // Yield so concurrent callers really overlap with the load.
     await new Promise((resolve) => setTimeout(resolve, 5));
-    if (this.failing) throw new Error('no such key');
+    if (this.failing || this.failingKeys.has(key)) throw new Error('no such key');
     const replaced = this.override.get(key);
     if (replaced !== undefined) return replaced;
     for (const record of this.registry.versions.values()) {
@@ -411,6 +415,18 @@ describe('ModelService', () => {
       expect(await rejection(service.predict('later', { instances: [ROW] }))).toMatchObject({ code: 'MODEL_NOT_FOUND' });
       clock.now += TTL_MS;
       expect((await service.predict('later', { instances: [ROW] })).model).toBe('later');
+    });
+
+    it('keeps the 1 024 most recently read names cached and reads the oldest one again', async () => {
+      // Prepare: 1 025 distinct unknown names, each answered (and cached) MODEL_NOT_FOUND.
+      const { service, registry } = setup();
+      for (let i = 0; i <= 1024; i++) await rejection(service.predict(`unknown-${i}`, { instances: [ROW] }));
+      const reads = registry.getModelCalls;
+      // Act, Assess: the second oldest is still cached; the oldest, dropped, is read again.
+      expect(await rejection(service.predict('unknown-1', { instances: [ROW] }))).toMatchObject({ code: 'MODEL_NOT_FOUND' });
+      expect(registry.getModelCalls).toBe(reads);
+      expect(await rejection(service.predict('unknown-0', { instances: [ROW] }))).toMatchObject({ code: 'MODEL_NOT_FOUND' });
+      expect(registry.getModelCalls).toBe(reads + 1);
     });
   });
 
@@ -732,6 +748,95 @@ describe('ModelService', () => {
       artifacts.failing = true;
       expect(await rejection(service.predict('credit', { instances: [ROW] }))).toMatchObject({ code: 'ARTIFACT_UNAVAILABLE', status: 503 });
       expect(observer.productionFallbacks).toEqual([]);
+    });
+
+    it('tries the most recent earlier production version first, never production itself, and at most three of them', async () => {
+      // Prepare: 6 promoted after 1, 2, 6 (an earlier term of its own), 3, 4 and 5; 6, 5 and 4 are corrupted.
+      const { service, registry, artifacts, observer } = setup();
+      registry.addModel('credit', 6, 1);
+      registry.promoteOver('credit', 6, [1, 2, 6, 3, 4, 5]);
+      for (const version of [6, 5, 4]) artifacts.override.set(versionRecord('credit', version).artifact.key, tampered);
+      // Act, Assess: 3 is the third candidate (5, 4, 3), not 1 (oldest first) and not a second try of 6.
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(3);
+      expect(observer.productionFallbacks).toEqual([{ model: 'credit', production_version: 6, serving_version: 3, reason: 'ARTIFACT_INTEGRITY_FAILED' }]);
+    });
+
+    it('counts production listed in its own history among the three candidates it tries', async () => {
+      const { service, registry, artifacts, observer } = setup();
+      registry.addModel('credit', 5, 1);
+      registry.promoteOver('credit', 5, [1, 2, 3, 5, 4]);
+      for (const version of [5, 4, 3]) artifacts.override.set(versionRecord('credit', version).artifact.key, tampered);
+      // Candidates 4, 3, 2 (5 itself is not one): 2 serves.
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(2);
+      expect(observer.productionFallbacks.map((f) => f.serving_version)).toEqual([2]);
+    });
+
+    it('gives up after three bad earlier versions with production\'s own 503, though a fourth would load', async () => {
+      const { service, registry, artifacts, observer } = setup();
+      registry.addModel('credit', 5, 1);
+      registry.promoteOver('credit', 5, [1, 2, 3, 4]);
+      for (const version of [5, 4, 3, 2]) artifacts.override.set(versionRecord('credit', version).artifact.key, tampered);
+      expect(await rejection(service.predict('credit', { instances: [ROW] }))).toMatchObject({
+        code: 'ARTIFACT_INTEGRITY_FAILED',
+        status: 503,
+        details: { model: 'credit', model_version: 5 },
+      });
+      expect(observer.productionFallbacks).toEqual([]);
+      expect(artifacts.reads).not.toContain(versionRecord('credit', 1).artifact.key);
+    });
+
+    it('does not fall back when only production\'s artifact is unreadable (an outage, ARTIFACT_UNAVAILABLE)', async () => {
+      const { service, registry, artifacts, observer } = setup();
+      registry.promoteOver('credit', 2, [1]);
+      artifacts.failingKeys.add(versionRecord('credit', 2).artifact.key);
+      expect(await rejection(service.predict('credit', { instances: [ROW] }))).toMatchObject({ code: 'ARTIFACT_UNAVAILABLE', status: 503 });
+      expect(observer.productionFallbacks).toEqual([]);
+      expect(artifacts.reads).not.toContain(versionRecord('credit', 1).artifact.key);
+    });
+
+    it('answers production\'s own 503 when the registry cannot read an earlier version, without trying older ones', async () => {
+      const { service, registry, artifacts, observer } = setup();
+      registry.addModel('credit', 3, 1);
+      registry.promoteOver('credit', 3, [1, 2]);
+      artifacts.override.set(versionRecord('credit', 3).artifact.key, tampered);
+      registry.failingVersions.add('credit@2');
+      expect(await rejection(service.predict('credit', { instances: [ROW] }))).toMatchObject({
+        code: 'ARTIFACT_INTEGRITY_FAILED',
+        status: 503,
+        details: { model: 'credit', model_version: 3 },
+      });
+      expect(observer.productionFallbacks).toEqual([]);
+      expect(artifacts.reads).not.toContain(versionRecord('credit', 1).artifact.key);
+    });
+
+    it('falls back and serves stale config with an observer that has no optional hooks', async () => {
+      const registry = new FakeRegistry();
+      registry.addModel('credit', 2, 1);
+      registry.promoteOver('credit', 2, [1]);
+      const artifacts = new FakeArtifacts(registry);
+      artifacts.override.set(versionRecord('credit', 2).artifact.key, tampered);
+      const clock = { now: 1_000_000 };
+      const minimal: ServingObserver = {
+        modelLoaded: () => undefined,
+        modelLoadFailed: () => undefined,
+        canaryFallback: () => undefined,
+        shadowScored: () => undefined,
+        shadowFailed: () => undefined,
+      };
+      const service = new ModelService({
+        registry,
+        artifacts,
+        engine: new FakeEngine(),
+        observer: minimal,
+        cacheTtlMs: TTL_MS,
+        maxBatchSize: 10,
+        staleServingMs: 10 * TTL_MS,
+        now: () => clock.now,
+      });
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(1);
+      registry.failing = true;
+      clock.now += TTL_MS;
+      expect((await service.predict('credit', { instances: [ROW] })).model_version).toBe(1);
     });
 
     it('keeps the fallback version loaded beyond the loaded-version limit', async () => {

@@ -112,6 +112,14 @@ describe('rejectOutOfRange', () => {
     expect(error.details).toEqual({ field: 'instances[1].Income', received: 2000, min: -89.3, max: 1054.3 });
     expect(error.message).toContain('instances[1].Income is 2000');
   });
+
+  it('names the row by its request index when the rows start at firstInstance', () => {
+    const rows = [
+      { Age: 40, Home: 'rent', Income: 100, Debt: 0 },
+      { Age: 40, Home: 'rent', Income: 2000, Debt: 0 },
+    ];
+    expect(() => rejectOutOfRange(bounds, rows, 5)).toThrow(expect.objectContaining({ code: 'OUT_OF_RANGE', details: expect.objectContaining({ field: 'instances[6].Income' }) }));
+  });
 });
 
 describe('rejectOutOfRange at the bounds', () => {
