@@ -12,6 +12,10 @@ import { stepCacheKey } from '#core/pipeline/step-cache.ts';
 import { splitLabelledCsv } from '#core/training/holdout.ts';
 import { GBDT_TRAINER, GBDT_TRAINER_VERSION, TRAINER, TRAINER_VERSION } from '#core/training/train-binary-classifier.ts';
 import { RegistryService } from '#core/registry/registry-service.ts';
+import type { ScoringEngine } from '#core/serving/ports.ts';
+import { groupFromAttribute } from '#core/pipeline/fairness.ts';
+import { encodeRows } from '#core/model/encode.ts';
+import type { ModelMetadata } from '#core/model/metadata.ts';
 import { InMemoryRegistryStore } from '../../support/in-memory-registry-store.ts';
 import { MemoryObjects } from '../../support/memory-objects.ts';
 import { tarArchive } from '../../support/tar.ts';
@@ -29,7 +33,22 @@ const DATASET = 'datasets/credit.csv';
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 const NOW = new Date('2026-12-02T10:00:00.000Z');
 const inspector = new OnnxArtifactInspector();
-const engine = new OnnxScoringEngine();
+const onnx = new OnnxScoringEngine();
+/** onnxruntime-node, counting the sessions the steps open and release. */
+const sessions = { opened: 0, released: 0 };
+const engine: ScoringEngine = {
+  async createSession(bytes, preprocessing) {
+    const session = await onnx.createSession(bytes, preprocessing);
+    sessions.opened += 1;
+    return {
+      score: (input, rows) => session.score(input, rows),
+      release: async () => {
+        sessions.released += 1;
+        await session.release();
+      },
+    };
+  },
+};
 
 const config = pipelineConfig.parse({
   models: {
@@ -389,6 +408,53 @@ describe('evaluate', () => {
     const run = favourable('positive');
     const holdout = splitLabelledCsv({ csv: new TextDecoder().decode(CREDIT_CSV), target: 'Status', positiveLabel: 'bad', seed: 42, testFraction: run.test_fraction, missingTokens: run.missing_tokens }).holdout;
     expect(p.protected.actual_positive + p.reference.actual_positive).toBe(Array.from(holdout.labels).filter((l) => l === 1).length);
+  });
+
+  it('releases every scoring session it opens', async () => {
+    const trained = await training();
+    const { steps, objects } = setup();
+    for (const [key, bytes] of trained.objects.objects) objects.objects.set(key, bytes);
+    const before = { ...sessions };
+    await steps.evaluate(runOf(), 42, trained.candidate);
+    expect(sessions.opened).toBeGreaterThan(before.opened);
+    expect(sessions.released - before.released).toBe(sessions.opened - before.opened);
+  });
+
+  it('leaves the calibration bins without predictions null, and rounds the others', async () => {
+    const trained = await training();
+    const { steps, objects } = setup();
+    for (const [key, bytes] of trained.objects.objects) objects.objects.set(key, bytes);
+    // 40 rows: a holdout of 10, too few to fill ten bins.
+    objects.objects.set(DATASET, new TextEncoder().encode(`${new TextDecoder().decode(CREDIT_CSV).split('\n').slice(0, 41).join('\n')}\n`));
+    const evaluation = await steps.evaluate(runOf(), 42, trained.candidate);
+    expect(evaluation.calibration.some((bin) => bin.count === 0)).toBe(true);
+    for (const bin of evaluation.calibration) {
+      expect([bin.mean_predicted === null, bin.observed_rate === null]).toEqual([bin.count === 0, bin.count === 0]);
+      for (const value of [bin.mean_predicted, bin.observed_rate]) if (value !== null) expect(Math.round(value * 1e6) / 1e6).toBe(value);
+    }
+  });
+
+  it('counts a probability exactly at the threshold as the positive prediction in the fairness report', async () => {
+    const trained = await training();
+    const { steps, objects } = setup();
+    for (const [key, bytes] of trained.objects.objects) objects.objects.set(key, bytes);
+    const run = { ...runOf({ model: 'fair' }), favorable_outcome: 'positive' as const };
+    const holdout = splitLabelledCsv({ csv: new TextDecoder().decode(CREDIT_CSV), target: 'Status', positiveLabel: 'bad', seed: 42, testFraction: run.test_fraction, missingTokens: run.missing_tokens }).holdout;
+    const metadata = objects.json(trained.candidate.metadata_key) as ModelMetadata;
+    const session = await onnx.createSession(objects.objects.get(trained.candidate.artifact_key) as Uint8Array, metadata.preprocessing);
+    const probabilities = Array.from(await session.score(encodeRows(metadata.preprocessing, holdout.rows), holdout.rows.length));
+    await session.release();
+    const group = groupFromAttribute(holdout.rows, { feature: 'Age', kind: 'numeric_below', value: 25 });
+    // The threshold at a protected row's own probability, which p > threshold would leave out.
+    const ranked = probabilities.filter((_, i) => group[i]).sort((a, b) => a - b);
+    const threshold = ranked[Math.floor(ranked.length / 2)] as number;
+    objects.objects.set(trained.candidate.metadata_key, new TextEncoder().encode(JSON.stringify({ ...metadata, output: { ...metadata.output, threshold } })));
+    const fairness = (await steps.evaluate(run, 42, { ...trained.candidate })).fairness;
+    const positives = (inGroup: boolean) => probabilities.filter((p, i) => group[i] === inGroup && p >= threshold).length;
+    expect(fairness?.protected.predicted_positive).toBe(positives(true));
+    expect(fairness?.reference.predicted_positive).toBe(positives(false));
+    expect(positives(true)).toBeGreaterThan(0);
+    expect(positives(true)).toBeLessThan(group.filter(Boolean).length);
   });
 
   it('refuses an artifact whose bytes no longer match the candidate’s sha256', async () => {

@@ -9,6 +9,7 @@ import { parseModelMetadata } from '#core/model/metadata-validation.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import { DEFAULT_PIPELINE_CONFIG, normalizeRun, type PipelineConfig } from '#core/pipeline/run.ts';
 import { PipelineStepError, PipelineSteps, type XgboostData } from '#core/pipeline/steps.ts';
+import type { ScoringEngine } from '#core/serving/ports.ts';
 import { splitLabelledCsv } from '#core/training/holdout.ts';
 import { MemoryObjects } from '../../support/memory-objects.ts';
 import { tarArchive } from '../../support/tar.ts';
@@ -26,7 +27,7 @@ const { rows: fixtureRows } = readJson('rows.json') as { rows: Record<string, nu
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-function setup(instanceCount = 1, runInput: Record<string, unknown> = {}) {
+function setup(instanceCount = 1, runInput: Record<string, unknown> = {}, engine: ScoringEngine = new OnnxScoringEngine()) {
   const objects = new MemoryObjects();
   objects.objects.set('datasets/credit.csv', new Uint8Array(CREDIT_CSV));
   const config: PipelineConfig = { ...DEFAULT_PIPELINE_CONFIG, sagemaker: { ...DEFAULT_PIPELINE_CONFIG.sagemaker, instanceCount } };
@@ -35,7 +36,7 @@ function setup(instanceCount = 1, runInput: Record<string, unknown> = {}) {
     registry: {} as never,
     inspector: {} as never,
     approvals: {} as never,
-    engine: new OnnxScoringEngine(),
+    engine,
     config,
     sha256,
     newId: () => 'run-1',
@@ -160,8 +161,8 @@ describe('prepare_xgboost_data', () => {
 });
 
 describe('import_xgboost_model', () => {
-  async function convert(variant: string) {
-    const { objects, steps, run } = setup();
+  async function convert(variant: string, engine?: ScoringEngine) {
+    const { objects, steps, run } = setup(1, {}, engine);
     const data: XgboostData = {
       train_prefix: 'training-data/credit/run-1/seed-42/train/',
       validation_prefix: 'training-data/credit/run-1/seed-42/validation/',
@@ -216,6 +217,20 @@ describe('import_xgboost_model', () => {
     expect(objects.contentTypes.get(candidate.metadata_key)).toBe('application/json');
     // A converted model never comes from the step cache: the training job made it.
     expect(candidate.cache_hit).toBe(false);
+  });
+
+  it('releases the session it scores the validation and holdout rows in', async () => {
+    const onnx = new OnnxScoringEngine();
+    const sessions = { opened: 0, released: 0 };
+    const engine: ScoringEngine = {
+      async createSession(bytes, preprocessing) {
+        const session = await onnx.createSession(bytes, preprocessing);
+        sessions.opened += 1;
+        return { score: (input, rows) => session.score(input, rows), release: async () => { sessions.released += 1; await session.release(); } };
+      },
+    };
+    await convert('imputed', engine);
+    expect(sessions).toEqual({ opened: 1, released: 1 });
   });
 
   it('answers a dataset changed under the job that the split cannot use as a step error', async () => {
