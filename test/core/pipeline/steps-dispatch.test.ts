@@ -45,6 +45,8 @@ describe('PipelineSteps.dispatch routing', () => {
     const { steps } = setup();
     const error = await failure(steps.dispatch({ step: 'prepare_xgboost_data', run: run(), seed: '3' }));
     expect(error).toBeInstanceOf(PipelineStepError);
+    // The name Lambda reports as the errorType the state machine sees.
+    expect(error.name).toBe('PipelineStepError');
     expect(error.message).toBe('prepare_xgboost_data is a step of the xgboost trainer, not logreg');
   });
 
