@@ -251,6 +251,18 @@ describe('ModelService out-of-distribution score', () => {
     await expect(rejecting.predict('m', far)).resolves.toMatchObject({ model_version: 1 });
     const above = await service(undefined, { versions: [oodVersion()], ood: { policy: 'warn', pValue: 2.000001 / 1001 } }).service.predict('m', far);
     expect(above.warnings).toMatchObject([{ instance: 0, code: 'OUT_OF_DISTRIBUTION', p_value: 2 / 1001 }]);
+    // Scores are rounded to six decimals, never scaled: a score stays within [0, 1].
+    const score = above.predictions[0]?.ood_score ?? Number.NaN;
+    expect(score).toBeLessThanOrEqual(1);
+    expect(Math.round(score * 1e6) / 1e6).toBe(score);
+    expect((above.warnings?.[0] as { ood_score: number }).ood_score).toBe(score);
+  });
+
+  it('says which instance is out of distribution, at what p-value, and by which feature', async () => {
+    const { service: s } = service(undefined, { versions: [oodVersion()], ood: { policy: 'reject', pValue: 0.01 } });
+    await expect(s.predict('m', { instances: [{ age: 40, income: 1 }, { age: 200, income: 1 }] })).rejects.toMatchObject({
+      message: 'instances[1] is out of distribution: p = 0.00200 below 0.01, most unusual feature "age"',
+    });
   });
 
   it('lists at most 100 out-of-distribution warnings, yet scores every instance', async () => {

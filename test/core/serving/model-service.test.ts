@@ -335,6 +335,75 @@ describe('ModelService', () => {
       expect(error).toMatchObject({ code: 'VERSION_RECORD_MISSING', status: 503 });
     });
 
+    it('says which model and version each resolution and load error is about', async () => {
+      const { service, registry, artifacts, engine } = setup();
+      expect((await rejection(service.predict('nope', { instances: [ROW] }))).message).toBe('model "nope" does not exist');
+      registry.addModel('fresh', 1, null);
+      expect((await rejection(service.predict('fresh', { instances: [ROW] }))).message).toBe('model "fresh" has no production version yet');
+      registry.addModel('gone', 1, 7);
+      expect(await rejection(service.predict('gone', { instances: [ROW] }))).toMatchObject({
+        message: 'model "gone" points at version 7, which the registry does not hold',
+        details: { model: 'gone', model_version: 7 },
+      });
+      registry.addModel('unread', 1, 1);
+      artifacts.failingKeys.add(versionRecord('unread', 1).artifact.key);
+      const unread = await rejection(service.predict('unread', { instances: [ROW] }));
+      expect(unread.message).toBe('the artifact of model "unread" version 1 cannot be read');
+      expect((unread.cause as Error).message).toBe('no such key');
+      registry.addModel('tampered', 1, 1);
+      artifacts.override.set(versionRecord('tampered', 1).artifact.key, new TextEncoder().encode('tampered'));
+      const tampered = await rejection(service.predict('tampered', { instances: [ROW] }));
+      expect(tampered.message).toBe('the artifact of model "tampered" version 1 does not match its recorded sha256');
+      expect((tampered.cause as Error).message).toBe(
+        `expected sha256 ${versionRecord('tampered', 1).artifact.sha256}, got ${sha256Hex(new TextEncoder().encode('tampered'))}`,
+      );
+      registry.addModel('invalid', 1, 1);
+      engine.failCreate = true;
+      const invalid = await rejection(service.predict('invalid', { instances: [ROW] }));
+      expect(invalid.message).toBe('the artifact of model "invalid" version 1 cannot be loaded');
+      expect((invalid.cause as Error).message).toBe('protobuf parsing failed');
+    });
+
+    it('answers ARTIFACT_UNAVAILABLE or ARTIFACT_INVALID when a port answers nothing', async () => {
+      const { service, registry, artifacts, engine } = setup();
+      registry.addModel('empty', 1, 1);
+      artifacts.getArtifact = async () => undefined as unknown as Uint8Array;
+      expect(await rejection(service.predict('empty', { instances: [ROW] }))).toMatchObject({ code: 'ARTIFACT_UNAVAILABLE', message: 'artifact read returned nothing' });
+      artifacts.getArtifact = async () => artifactBytes(1);
+      engine.createSession = async () => undefined as unknown as ScoringSession;
+      expect(await rejection(service.predict('empty', { instances: [ROW] }))).toMatchObject({ code: 'ARTIFACT_INVALID', message: 'session creation returned nothing' });
+    });
+
+    it('reports how long the fetch and the session creation took, each on its own', async () => {
+      const registry = new FakeRegistry();
+      registry.addModel('credit', 1, 1);
+      const clock = { now: 1_000_000 };
+      const loads: { fetchMs: number; sessionMs: number; bytes: number }[] = [];
+      const engine = new FakeEngine();
+      const create = engine.createSession.bind(engine);
+      engine.createSession = async (bytes, received) => {
+        clock.now += 11;
+        return create(bytes, received);
+      };
+      const service = new ModelService({
+        registry,
+        artifacts: { getArtifact: async () => { clock.now += 7; return artifactBytes(1); } },
+        engine,
+        observer: {
+          modelLoaded: (event) => loads.push({ fetchMs: event.fetchMs, sessionMs: event.sessionMs, bytes: event.bytes }),
+          modelLoadFailed: () => undefined,
+          canaryFallback: () => undefined,
+          shadowScored: () => undefined,
+          shadowFailed: () => undefined,
+        },
+        cacheTtlMs: TTL_MS,
+        maxBatchSize: 10,
+        now: () => clock.now,
+      });
+      await service.predict('credit', { instances: [ROW] });
+      expect(loads).toEqual([{ fetchMs: 7, sessionMs: 11, bytes: artifactBytes(1).byteLength }]);
+    });
+
     it('validates the body against the production schema after loading', async () => {
       const { service } = setup();
       const error = await rejection(service.predict('credit', { instances: [{ ...ROW, home: 'castle' }] }));
