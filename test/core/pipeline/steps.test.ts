@@ -498,6 +498,14 @@ describe('compare_with_champion', () => {
     expect((await steps.compareWithChampion({ ...runOf(), seed_runs: [seedRun] })).champion).toBeNull();
   });
 
+  it('looks for the run’s own model, not another model’s production version', async () => {
+    const { steps, seedRun, registry } = await afterEvaluation();
+    const { version } = await steps.register(withComparison(runOf(), [seedRun]));
+    await registry.promote({ model: 'credit', version, actor: 'a' });
+    const comparison = await steps.compareWithChampion({ ...runOf({ model: 'fair' }), seed_runs: [seedRun] });
+    expect(comparison).toMatchObject({ champion: null, champion_note: 'model "fair" has no production version yet' });
+  });
+
   it('scores the production version on the candidate’s holdout', async () => {
     const { steps, seedRun, registry } = await afterEvaluation();
     const { version } = await steps.register(withComparison(runOf(), [seedRun]));
@@ -524,6 +532,17 @@ describe('gate', () => {
     const fair = steps.gate(withComparison(runOf({ model: 'fair' }), [seedRun]));
     expect(fair.passed).toBe(false);
     expect(fair.reasons.map((r) => r.check)).toEqual(expect.arrayContaining(['min_roc_auc', 'min_demographic_parity_ratio']));
+  });
+
+  it('hands the gate the candidate’s fairness report when it has one, and says “not measured” when it has none', async () => {
+    const { steps, seedRun } = await afterEvaluation();
+    const unmeasured = steps.gate(withComparison(runOf({ model: 'fair' }), [seedRun]));
+    expect(unmeasured.reasons.find((r) => r.check === 'min_demographic_parity_ratio')?.message).toMatch(/was not measured/);
+
+    const fairness = { demographic_parity_ratio: 0.95, disparate_impact: 1.02, equal_opportunity_difference: 0.01 } as unknown as Evaluation['fairness'];
+    const measured = steps.gate(withComparison(runOf({ model: 'fair' }), [{ ...seedRun, evaluation: { ...seedRun.evaluation, fairness } }]));
+    const checks = Object.fromEntries(measured.reasons.map((r) => [r.check, r.passed]));
+    expect(checks).toMatchObject({ min_demographic_parity_ratio: true, min_disparate_impact: true, max_equal_opportunity_difference: true });
   });
 
   it('checks the champion when there is one, and the seed spread of several seeds', async () => {
@@ -651,6 +670,23 @@ describe('promote', () => {
     expect(result.message).toMatch(/^model credit version 1 promoted to canary at 0\.2 by training run run-1: roc_auc /);
     expect(await registry.getModel('credit')).toMatchObject({ production_version: 2, canary: { version: 1, share: 0.2 } });
     expect(seedRun.seed).toBe(42);
+  });
+
+  it('promotes straight to production in production mode even when a champion serves', async () => {
+    const { steps, run, registry } = await registered('production');
+    await registry.register({ model: 'credit', artifact: { key: 'models/credit/x.onnx', sha256: 'a'.repeat(64), size_bytes: 1 }, metadata: (await registry.getVersion('credit', 1)).metadata, actor: 'a' });
+    await registry.promote({ model: 'credit', version: 2, actor: 'a' });
+    expect(await steps.promote(run)).toMatchObject({ version: 1, mode: 'production' });
+    expect(await registry.getModel('credit')).toMatchObject({ production_version: 1, canary: null });
+  });
+
+  it('leaves a candidate someone already made production as it is, in canary mode too: no canary of itself, no second promotion', async () => {
+    const { steps, run, registry, store } = await registered('canary');
+    await registry.promote({ model: 'credit', version: 1, actor: 'a' });
+    const revision = (await registry.getModel('credit')).revision;
+    expect(await steps.promote(run)).toMatchObject({ version: 1, mode: 'production', event: { mode: 'production' } });
+    expect(await registry.getModel('credit')).toMatchObject({ production_version: 1, canary: null, revision });
+    expect((await store.history('credit')).filter((r) => r.action === 'promote').map((r) => r.actor)).toEqual(['a']);
   });
 });
 
