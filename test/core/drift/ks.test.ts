@@ -45,3 +45,42 @@ describe('kstwoSf against scipy.stats.kstwo.sf', () => {
     expect(Math.abs(kstwoSf(vector.d, vector.n) - vector.sf)).toBeLessThanOrEqual(PVALUE_TOLERANCE);
   });
 });
+
+describe('ksTwoSample edge cases checked against SciPy 1.10 by hand', () => {
+  const shifted = (n: number): [number[], number[]] => {
+    const a = Array.from({ length: n }, (_, i) => i);
+    return [a, a.map((v) => v + 0.5)];
+  };
+
+  it('falls back to the asymptotic p-value when the exact sum rounds above 1 (SciPy warns and switches)', () => {
+    // n1 = n2 = 7, D = 1/7: the "outside the square" sum is 1.0000000000000002 in float64, which is
+    // not a probability, so ks_2samp says "Exact calculation unsuccessful. Switching to method=asymp."
+    // and returns kstwo.sf(1/7, 4) = 0.9999609537692629 (SciPy 1.10.1).
+    const [a, b] = shifted(7);
+    const result = ksTwoSample(a, b);
+    expect(result.method).toBe('asymp');
+    expect(result.statistic).toBe(0.14285714285714285);
+    expect(result.pvalue).toBeCloseTo(0.9999609537692629, 12);
+    // n = 5 is another such size; its asymptotic p-value is exactly 1 after clipping.
+    const [c, d] = shifted(5);
+    expect(ksTwoSample(c, d)).toEqual({ statistic: 0.2, pvalue: 1, method: 'asymp' });
+  });
+
+  it('keeps an exact p-value of 0 (underflow) exact, as SciPy does for disjoint samples of 600', () => {
+    const a = Array.from({ length: 600 }, (_, i) => i);
+    const result = ksTwoSample(a, a.map((v) => v + 1000));
+    expect(result).toEqual({ statistic: 1, pvalue: 0, method: 'exact' });
+  });
+
+  it('reports the statistic bit for bit as SciPy does (snapped to h/lcm only in exact mode)', () => {
+    for (const vector of ksVectors.ks_2samp) {
+      expect(ksTwoSample(vector.a, vector.b).statistic, vector.name).toBe(vector.statistic);
+    }
+  });
+
+  it('names the problem when a sample is empty or holds NaN, whichever sample it is', () => {
+    expect(() => ksTwoSample([], [1])).toThrow(/samples must not be empty/);
+    expect(() => ksTwoSample([1], [])).toThrow(/samples must not be empty/);
+    expect(() => ksTwoSample([1], [2, Number.NaN])).toThrow(/samples must not contain NaN/);
+  });
+});
