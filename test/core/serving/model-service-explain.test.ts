@@ -195,11 +195,54 @@ describe('ModelService.explain', () => {
     const sum = Object.values(explanation?.attributions ?? {}).reduce((a, b) => a + b, explanation?.base_value ?? 0);
     expect(Math.abs(sum - (explanation?.log_odds as number))).toBeLessThan(1e-6);
 
-    const refusing = serviceOf([{ record: record(1, squared), bytes }], { approximation: 'refuse' });
+    const reads: string[] = [];
+    const refusing = serviceOf([{ record: record(1, squared), bytes }], { approximation: 'refuse', reads });
     expect(await apiErrorOf(refusing.explain('credit', { instances: [CREDIT_INSTANCE] }))).toMatchObject({
       status: 422,
       code: 'EXPLAIN_NOT_SUPPORTED',
+      message: 'model "credit" version 1 has no exact SHAP method and this deployment does not approximate',
       details: { reason: 'no_exact_method', graph: expect.stringContaining('Mul') },
+    });
+    // The refusal stays: the artifact is not read again (once to load, once for the explainer).
+    expect(await apiErrorOf(refusing.explain('credit', { instances: [CREDIT_INSTANCE] }))).toMatchObject({ code: 'EXPLAIN_NOT_SUPPORTED' });
+    expect(reads).toHaveLength(2);
+
+    // A failure while scoring the samples is the model's 503, naming the version.
+    const failingSamples: ScoringEngine = {
+      createSession: async (sessionBytes, preprocessing) => {
+        const real = await engine.createSession(sessionBytes, preprocessing);
+        return {
+          score: async (input, rows) => {
+            if (rows > 1) throw new Error('out of memory');
+            return real.score(input, rows);
+          },
+          release: async () => real.release(),
+        };
+      },
+    };
+    const failing = serviceOf([{ record: record(1, squared), bytes }], { engine: failingSamples });
+    const error = await apiErrorOf(failing.explain('credit', { instances: [CREDIT_INSTANCE] }));
+    expect(error).toMatchObject({
+      status: 503,
+      code: 'INFERENCE_FAILED',
+      message: 'model "credit" version 1 failed to score the explanation\'s samples',
+      details: { model: 'credit', model_version: 1, variant: 'production' },
+    });
+    expect((error.cause as Error).message).toBe('out of memory');
+  });
+
+  it('answers 503 ARTIFACT_INVALID when the artifact loads in the runtime but cannot be read as ONNX for the explainer', async () => {
+    const lenient: ScoringEngine = {
+      createSession: async () => ({ score: async (_input, rows) => new Float32Array(rows).fill(0.5), release: async () => undefined }),
+    };
+    const bytes = new TextEncoder().encode('not an onnx graph');
+    const service = serviceOf([{ record: record(1, { bytes, metadata: logreg.metadata }), bytes }], { engine: lenient });
+    expect((await service.predict('credit', { instances: [CREDIT_INSTANCE] })).model_version).toBe(1);
+    expect(await apiErrorOf(service.explain('credit', { instances: [CREDIT_INSTANCE] }))).toMatchObject({
+      status: 503,
+      code: 'ARTIFACT_INVALID',
+      message: 'the artifact of model "credit" version 1 cannot be read as ONNX',
+      details: { model: 'credit', model_version: 1, variant: 'production' },
     });
   });
 
