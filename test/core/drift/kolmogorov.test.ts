@@ -63,3 +63,40 @@ describe('smirnov against scipy.special.smirnov', () => {
     for (const [n, x] of [[0, 0.5], [-1, 0.5], [5, -0.1], [5, 1.1], [Number.NaN, 0.5], [5, Number.NaN]] as const) expect(smirnov(n, x)).toBeNaN();
   });
 });
+
+describe('kolmogn and smirnov at points of each branch, against SciPy 1.17.1 by hand', () => {
+  // [n, x, SciPy value, relative tolerance]: scipy.stats.kstwo.sf(x, n), chosen where a slip in the Pomeranz indices,
+  // a branch bound or a shortcut moves the value beyond the tolerance.
+  const sf: [number, number, number, number][] = [
+    [5, 0.4, 0.3087999999999995, 1e-13], // Pomeranz, t = 2 (f = 0)
+    [5, 0.38987177379235854, 0.33679151053888057, 1e-13], // Pomeranz, n·x² = 0.76, f > 0.5
+    [7, 0.35809270964032747, 0.2617043715538091, 1e-13], // Pomeranz, f < 0.5
+    [20, 0.4472135954999579, 0.00036273969781830395, 1e-13], // Pomeranz at n·x² = 4
+    [7, 0.7559289460184544, 0.00011456909085370609, 1e-13], // x ≥ 0.5: 2·smirnov
+    [100, 0.2, 0.0005551927327988775, 5e-12], // n·x² = 4 exactly: Pomeranz, not smirnov
+    [141, 0.12491131605836449, 0.022396359228156186, 1e-12], // n > 140, n·x² = 2.2: 2·smirnov
+    [1000001, 0.01, 2.748852491618876e-87, 1e-13], // smirnov's asymptotic form, logp < −ln 2
+  ];
+  it.each(sf)('kstwo.sf(%f) for n=%i', (n, x, expected, rel) => {
+    expect(Math.abs(kolmogn(n, x, false) / expected - 1)).toBeLessThanOrEqual(rel);
+    expect(Math.abs(kstwoSf(x, n) / expected - 1)).toBeLessThanOrEqual(rel);
+  });
+
+  it('kstwo.cdf in the regions of the Ruben–Gambino formula, Durbin and Pelz–Good for n > 140', () => {
+    expect(kolmogn(141, 0.003617021276595745, true) / 4.826847807659713e-300).toBeCloseTo(1, 12); // t ≤ 1, Stirling
+    expect(kolmogn(100000, 0.0005528774813678875, true) / 5.3880857363412265e-17).toBeCloseTo(1, 10); // Durbin
+    expect(kolmogn(1000001, 0.4, true)).toBe(1); // n·x² ≥ 18
+    expect(kolmogn(1000001, 2.4999975000025e-6, true)).toBe(0); // t ≤ 0.5
+    expect(kolmogn(500, 0.0016, true)).toBe(0); // t ≤ 1, n > 140: underflows, as in SciPy
+    expect(kolmogn(1000001, 0.019235374443986528, false)).toBe(0); // n·x² ≥ 370
+  });
+
+  it('kstwo.sf for a sample of one is 1 − x above 1/2, as SciPy says', () => {
+    expect(kstwoSf(0.8717797887081347, 1)).toBeCloseTo(0.2564404225837307, 15);
+  });
+
+  it('smirnov for n above a million, both sides of −ln 2 and below x = 1/n', () => {
+    expect(smirnov(1000001, 0.0005477222836440927)).toBeCloseTo(0.548611244623532, 14); // logp > −ln 2
+    expect(smirnov(1000001, 7.999992000008e-7)).toBeCloseTo(0.9999982195710317, 14); // n·x < 1
+  });
+});
