@@ -37,7 +37,7 @@ function record(version: number, artifact: Artifact, target?: ServingTarget): Mo
 
 function serviceOf(
   versions: { record: ModelVersionRecord; bytes: Uint8Array }[],
-  options: { canary?: number; engine?: ScoringEngine; approximation?: 'sampling' | 'refuse'; reads?: string[] } = {},
+  options: { canary?: number; engine?: ScoringEngine; approximation?: 'sampling' | 'refuse'; reads?: string[]; rangePolicy?: 'warn' } = {},
 ): ModelService {
   const model: ModelRecord = {
     model: 'credit',
@@ -71,6 +71,7 @@ function serviceOf(
     engine: options.engine ?? engine,
     cacheTtlMs: 60_000,
     maxBatchSize: 1000,
+    ...(options.rangePolicy === undefined ? {} : { outOfRange: { policy: options.rangePolicy, tolerance: 0 } }),
     explain: { maxBatchSize: 10, backgroundSize: 50, approximation: options.approximation ?? 'sampling', samplingBudget: 500, topContributions: 3 },
   });
 }
@@ -173,6 +174,7 @@ describe('ModelService.explain', () => {
     expect(await apiErrorOf(service.explain('credit', { instances: [CREDIT_INSTANCE] }))).toMatchObject({
       status: 422,
       code: 'EXPLAIN_NOT_SUPPORTED',
+      message: 'model "credit" version 1 is served by a SageMaker endpoint; explanations are computed from the ONNX graph in the API function',
       details: { reason: 'sagemaker_endpoint', model_version: 1 },
     });
   });
@@ -229,6 +231,15 @@ describe('ModelService.explain', () => {
       details: { model: 'credit', model_version: 1, variant: 'production' },
     });
     expect((error.cause as Error).message).toBe('out of memory');
+  });
+
+  it('carries the range warnings under warn, and no warnings field when every value is in range', async () => {
+    const service = serviceOf([{ record: record(1, logreg), bytes: logreg.bytes }], { rangePolicy: 'warn' });
+    const inRange = await service.explain('credit', { instances: [CREDIT_INSTANCE] });
+    expect(Object.keys(inRange)).not.toContain('warnings');
+    const outOfRange = await service.explain('credit', { instances: [{ ...CREDIT_INSTANCE, Amount: 1e7 }] });
+    expect(outOfRange.warnings).toMatchObject([{ instance: 0, feature: 'Amount', code: 'OUT_OF_RANGE', value: 1e7 }]);
+    expect(outOfRange.explanations).toHaveLength(1);
   });
 
   it('answers 503 ARTIFACT_INVALID when the artifact loads in the runtime but cannot be read as ONNX for the explainer', async () => {

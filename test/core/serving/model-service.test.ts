@@ -417,7 +417,18 @@ describe('ModelService', () => {
       const error = await rejection(service.predict('credit', { instances: [ROW] }));
       expect(error).toBeInstanceOf(ModelUnavailableError);
       expect(error).toMatchObject({ code: 'INFERENCE_FAILED', status: 503, details: { model: 'credit', model_version: 1 } });
+      expect(error.message).toBe('model "credit" version 1 failed to score');
       expect(error.cause).toBeInstanceOf(Error);
+    });
+
+    it('says which version record the registry could not read', async () => {
+      const { service, registry } = setup();
+      registry.failingVersions.add('credit@1');
+      expect(await rejection(service.predict('credit', { instances: [ROW] }))).toMatchObject({
+        code: 'REGISTRY_UNAVAILABLE',
+        status: 503,
+        message: 'the registry could not be read for model "credit" version 1; retry later',
+      });
     });
 
     it("keeps an endpoint's own error code and status, adding the version and variant that failed", async () => {
