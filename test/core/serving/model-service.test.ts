@@ -579,6 +579,25 @@ describe('ModelService', () => {
       await new Promise((resolve) => setTimeout(resolve, 0));
       expect(engine.released).toBe(1);
     });
+
+    it('releases only down to the limit, counting a resolution that expires this instant as no longer in use', async () => {
+      // Prepare: a limit of two, models a and b loaded, their resolutions expiring exactly when c loads.
+      const { service, registry, clock, engine } = setup({ maxLoadedVersions: 2 });
+      for (const name of ['a', 'b', 'c']) registry.addModel(name, 1, 1);
+      await service.predict('a', { instances: [ROW] });
+      await service.predict('b', { instances: [ROW] });
+      clock.now += TTL_MS;
+      // Act
+      await service.predict('c', { instances: [ROW] });
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      // Assess: a (the oldest) is released, b stays loaded, a is loaded again when asked for.
+      expect(engine.released).toBe(1);
+      expect(engine.createSessionCalls).toBe(3);
+      await service.predict('b', { instances: [ROW] });
+      expect(engine.createSessionCalls).toBe(3);
+      await service.predict('a', { instances: [ROW] });
+      expect(engine.createSessionCalls).toBe(4);
+    });
   });
 
   describe('canary', () => {
