@@ -722,6 +722,14 @@ describe('ModelService', () => {
       expect(observer.shadows[0]?.meanAbsDiff).toBeCloseTo(1 / 3, 12);
     });
 
+    it('reports no disagreement when both sides label every row positive, or every row negative, alike', async () => {
+      const { service, observer, engine } = shadowSetup();
+      engine.byVersion.set(1, [0.9, 0.1]);
+      engine.byVersion.set(2, [0.8, 0.2]);
+      await service.predict('credit', { instances: [ROW, ROW] });
+      expect(observer.shadows[0]).toMatchObject({ rows: 2, disagreements: 0 });
+    });
+
     it('loads the shadow once and compares on every request', async () => {
       const { service, observer, engine } = shadowSetup();
       for (let i = 0; i < 5; i++) await service.predict('credit', { instances: [ROW] });
