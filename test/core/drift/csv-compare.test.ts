@@ -4,20 +4,12 @@ import { parseCsv, type ParsedCsv } from '#core/data/csv.ts';
 import { ColumnMismatchError, compareCsv } from '#core/drift/csv-compare.ts';
 import { ksTwoSample } from '#core/drift/ks.ts';
 import { PVALUE_TOLERANCE, STATISTIC_TOLERANCE, contingencyVectors } from './vectors.ts';
+import { thrown } from '../../support/thrown.ts';
 
 /** `mlops drift compare`'s core: two CSV documents compared column by column, the reference playing the baseline. */
 
 const fixture = (name: string): ParsedCsv => parseCsv(readFileSync(new URL(`../../fixtures/drift/${name}`, import.meta.url), 'utf8'));
 const csv = (header: string[], rows: (string | null)[][]): ParsedCsv => ({ header, rows });
-
-function thrown(act: () => unknown): Error {
-  try {
-    act();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('compareCsv', () => {
   it('matches SciPy on the fixture pair: KS on the raw numeric column, chi2_contingency on the categories, the missing rates as two proportions', () => {

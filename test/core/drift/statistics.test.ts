@@ -4,21 +4,13 @@ import { ksTwoSample } from '#core/drift/ks.ts';
 import { PSI_EPSILON, baselineBinShares, binIndex, binShares, categoricalPsi, numericPsi, psi, quantileEdges } from '#core/drift/psi.ts';
 import { chiSquareSf, logGamma, regularizedGammaP, regularizedGammaQ, roundHalfEven } from '#core/drift/special.ts';
 import { normalisedWasserstein, nullWasserstein, wasserstein1 } from '#core/drift/wasserstein.ts';
+import { thrown } from '../../support/thrown.ts';
 
 /**
  * The drift statistics at their edges: what they refuse and with which message, what they return for degenerate input,
  * and the exact values of small cases worked by hand. The SciPy vectors (chi-square.test.ts, ks.test.ts,
  * psi-wasserstein.test.ts) check the ordinary cases.
  */
-
-function thrown(act: () => unknown): Error {
-  try {
-    act();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('chiSquare', () => {
   it('says what is wrong with its input', () => {

@@ -1,19 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { CaptureRecord } from '#core/capture/records.ts';
 import { MAX_WINDOW_MS, WindowFormatError, assembleWindow, parseWindow, windowSince } from '#core/drift/window.ts';
+import { thrown } from '../../support/thrown.ts';
 
 /** Drift windows: the durations a check accepts, and the rows a window holds. */
 
 const NOW = new Date('2026-12-01T10:00:00.000Z');
-
-function thrown(act: () => unknown): Error {
-  try {
-    act();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('parseWindow', () => {
   it('reads minutes, hours and days, with surrounding spaces', () => {
