@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '#core/errors.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import type { ModelRecord, ModelVersionRecord, ServingTarget } from '#core/registry/records.ts';
+import { ExplainNotSupportedError } from '#core/explain/explainer.ts';
 import { ModelService, type ExplainResponse } from '#core/serving/model-service.ts';
 import type { ArtifactReader, RegistryReader, ScoringEngine, ScoringSession } from '#core/serving/ports.ts';
 import { trainGradientBoosting, trainLogisticRegression } from '#core/training/train-binary-classifier.ts';
@@ -199,12 +200,15 @@ describe('ModelService.explain', () => {
 
     const reads: string[] = [];
     const refusing = serviceOf([{ record: record(1, squared), bytes }], { approximation: 'refuse', reads });
-    expect(await apiErrorOf(refusing.explain('credit', { instances: [CREDIT_INSTANCE] }))).toMatchObject({
+    const refusal = await apiErrorOf(refusing.explain('credit', { instances: [CREDIT_INSTANCE] }));
+    expect(refusal).toMatchObject({
       status: 422,
       code: 'EXPLAIN_NOT_SUPPORTED',
       message: 'model "credit" version 1 has no exact SHAP method and this deployment does not approximate',
       details: { reason: 'no_exact_method', graph: expect.stringContaining('Mul') },
     });
+    expect(refusal.cause).toBeInstanceOf(ExplainNotSupportedError);
+    expect((refusal.cause as Error).message).toMatch(/^the graph has no exact SHAP method \(.*Mul.*\) and sampling is off$/);
     // The refusal stays: the artifact is not read again (once to load, once for the explainer).
     expect(await apiErrorOf(refusing.explain('credit', { instances: [CREDIT_INSTANCE] }))).toMatchObject({ code: 'EXPLAIN_NOT_SUPPORTED' });
     expect(reads).toHaveLength(2);
@@ -249,12 +253,30 @@ describe('ModelService.explain', () => {
     const bytes = new TextEncoder().encode('not an onnx graph');
     const service = serviceOf([{ record: record(1, { bytes, metadata: logreg.metadata }), bytes }], { engine: lenient });
     expect((await service.predict('credit', { instances: [CREDIT_INSTANCE] })).model_version).toBe(1);
-    expect(await apiErrorOf(service.explain('credit', { instances: [CREDIT_INSTANCE] }))).toMatchObject({
+    const error = await apiErrorOf(service.explain('credit', { instances: [CREDIT_INSTANCE] }));
+    expect(error).toMatchObject({
       status: 503,
       code: 'ARTIFACT_INVALID',
       message: 'the artifact of model "credit" version 1 cannot be read as ONNX',
       details: { model: 'credit', model_version: 1, variant: 'production' },
     });
+    // The reader's own complaint stays attached for the logs.
+    expect(error.cause).toBeInstanceOf(Error);
+  });
+
+  it('fails with the fault itself, not 422 EXPLAIN_NOT_SUPPORTED, when the version\'s encodings name a feature its schema lacks', async () => {
+    // An inconsistent version: predict imputes the unknown encoding's column, the explainer cannot map it to a feature.
+    const { preprocessing } = logreg.metadata;
+    const [first] = preprocessing.encodings;
+    const renamed = { ...logreg.metadata, preprocessing: { ...preprocessing, encodings: preprocessing.encodings.map((e) => (e === first ? { ...e, feature: 'Tenure' } : e)) } };
+    const service = serviceOf([{ record: record(1, { bytes: logreg.bytes, metadata: renamed }), bytes: logreg.bytes }]);
+    expect((await service.predict('credit', { instances: [CREDIT_INSTANCE] })).model_version).toBe(1);
+    const error = await service.explain('credit', { instances: [CREDIT_INSTANCE] }).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).not.toBeInstanceOf(ApiError);
+    expect((error as Error).message).toBe('encoding of "Tenure", which is not in the input schema');
   });
 
   it('answers 500 EXPLANATION_CHECK_FAILED, never the explanation, when the graph read disagrees with the session', async () => {
