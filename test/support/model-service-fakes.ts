@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
 import type { ModelMetadata, Preprocessing } from '#core/model/metadata.ts';
 import type { ModelRecord, ModelVersionRecord } from '#core/registry/records.ts';
-import { ModelService } from '#core/serving/model-service.ts';
+import { ModelService, type ModelServiceOptions } from '#core/serving/model-service.ts';
 import type { ArtifactReader, RegistryReader, ScoringEngine, ScoringSession, ServingObserver, ShadowComparison } from '#core/serving/ports.ts';
 
 /**
- * The fakes of ModelService's unit tests (model-service.test.ts, model-service-request.test.ts): a registry, an object
+ * The fakes of ModelService's unit tests (model-service.test.ts, -request, -cache and -shadow): a registry, an object
  * store and an engine in memory, each able to fail the way its AWS or onnxruntime counterpart does, and an observer
  * that records what it is told.
  */
@@ -73,6 +73,8 @@ export class FakeRegistry implements RegistryReader {
   /** Versions (`model@version`) whose reads throw while the rest answer. */
   readonly failingVersions = new Set<string>();
   getModelCalls = 0;
+  /** Every version read (`model@version`), in the order asked. */
+  readonly versionReads: string[] = [];
 
   addModel(model: string, versions: number, production: number | null): void {
     for (let v = 1; v <= versions; v++) this.versions.set(`${model}@${v}`, versionRecord(model, v));
@@ -126,6 +128,7 @@ export class FakeRegistry implements RegistryReader {
   }
 
   async getVersion(model: string, version: number): Promise<ModelVersionRecord | undefined> {
+    this.versionReads.push(`${model}@${version}`);
     if (this.failing || this.failingVersions.has(`${model}@${version}`)) throw new Error('registry is down');
     return this.versions.get(`${model}@${version}`);
   }
@@ -182,6 +185,8 @@ export class FakeEngine implements ScoringEngine {
   readonly failScoreFor = new Set<number>();
   probabilities: readonly number[] = [0.2, 0.5, 0.9];
   readonly byVersion = new Map<number, readonly number[]>();
+  /** Versions whose sessions answer this many probabilities whatever the rows asked (a broken graph or endpoint). */
+  readonly answeredRows = new Map<number, number>();
   readonly sessionsFor: string[] = [];
 
   async createSession(bytes: Uint8Array, received: Preprocessing): Promise<ScoringSession> {
@@ -200,7 +205,7 @@ export class FakeEngine implements ScoringEngine {
         if (this.failScore || this.failScoreFor.has(version)) throw new Error('kernel failure');
         expect(input.length).toBe(rows * preprocessing.columns);
         const probabilities = this.byVersion.get(version) ?? this.probabilities;
-        return Float32Array.from({ length: rows }, (_, i) => probabilities[i % probabilities.length] ?? 0);
+        return Float32Array.from({ length: this.answeredRows.get(version) ?? rows }, (_, i) => probabilities[i % probabilities.length] ?? 0);
       },
       release: async (): Promise<void> => {
         released = true;
@@ -235,8 +240,12 @@ export class RecordingObserver implements ServingObserver {
   }
   readonly shadows: ShadowComparison[] = [];
   readonly shadowFailures: { model: string; production_version: number; shadow_version: number; reason: string }[] = [];
+  /** The `cause` of each canary fallback and shadow failure, in order. */
+  readonly fallbackCauses: unknown[] = [];
+  readonly shadowFailureCauses: unknown[] = [];
 
-  canaryFallback(event: { model: string; canary_version: number; production_version: number; reason: string }): void {
+  canaryFallback(event: { model: string; canary_version: number; production_version: number; reason: string; cause: unknown }): void {
+    this.fallbackCauses.push(event.cause);
     this.fallbacks.push({ model: event.model, canary_version: event.canary_version, production_version: event.production_version, reason: event.reason });
   }
 
@@ -244,7 +253,8 @@ export class RecordingObserver implements ServingObserver {
     this.shadows.push(event);
   }
 
-  shadowFailed(event: { model: string; production_version: number; shadow_version: number; reason: string }): void {
+  shadowFailed(event: { model: string; production_version: number; shadow_version: number; reason: string; cause: unknown }): void {
+    this.shadowFailureCauses.push(event.cause);
     this.shadowFailures.push({
       model: event.model,
       production_version: event.production_version,
@@ -254,7 +264,8 @@ export class RecordingObserver implements ServingObserver {
   }
 }
 
-export function setup(options: { maxLoadedVersions?: number; random?: () => number; staleServingMs?: number } = {}) {
+/** The credit model (versions 1 and 2, production 1) served with the fakes, a clock at 1 000 000 ms and `options` on top. */
+export function setup(options: Partial<ModelServiceOptions> = {}) {
   const registry = new FakeRegistry();
   registry.addModel('credit', 2, 1);
   const artifacts = new FakeArtifacts(registry);
