@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { pipelineConfig } from '#contracts/pipeline.ts';
 import { normalizeRun } from '#core/pipeline/run.ts';
-import { PipelineStepError, PipelineSteps, XGBOOST_MODEL_FILE, type XgboostData } from '#core/pipeline/steps.ts';
+import { PipelineStepError, PipelineSteps, TransientError, XGBOOST_MODEL_FILE, type XgboostData } from '#core/pipeline/steps.ts';
 import { MemoryObjects } from '../../support/memory-objects.ts';
 import { tarArchive } from '../../support/tar.ts';
 
@@ -39,6 +40,28 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
   if (!(error instanceof Error)) throw new Error('expected the step to fail');
   return error;
 }
+
+describe('the errors the state machine matches', () => {
+  it('names a transient failure as every Lambda task of the ASL retries it', () => {
+    const asl = JSON.parse(readFileSync(new URL('../../../step-functions/training-pipeline.asl.json', import.meta.url), 'utf8')) as unknown;
+    const lambdaRetries: string[][] = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) for (const item of node) walk(item);
+      else if (typeof node === 'object' && node !== null) {
+        for (const [key, value] of Object.entries(node)) {
+          if (key === 'Retry') for (const retry of value as { ErrorEquals: string[] }[]) if (retry.ErrorEquals.includes('Lambda.ServiceException')) lambdaRetries.push(retry.ErrorEquals);
+          walk(value);
+        }
+      }
+    };
+    walk(asl);
+    expect(lambdaRetries.length).toBeGreaterThan(10);
+    // Lambda reports the error's name as the errorType that `ErrorEquals` matches.
+    const error = new TransientError('throttled', { cause: new Error('SlowDown') });
+    expect([error instanceof Error, error.name, error.message]).toEqual([true, 'TransientError', 'throttled']);
+    for (const retried of lambdaRetries) expect(retried).toContain(error.name);
+  });
+});
 
 describe('PipelineSteps.dispatch routing', () => {
   it('runs prepare_xgboost_data, which refuses a run of another trainer', async () => {

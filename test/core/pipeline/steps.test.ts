@@ -15,10 +15,12 @@ import { RegistryService } from '#core/registry/registry-service.ts';
 import type { ScoringEngine } from '#core/serving/ports.ts';
 import { groupFromAttribute } from '#core/pipeline/fairness.ts';
 import { encodeRows } from '#core/model/encode.ts';
+import { globalImportance } from '#core/explain/importance.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import { InMemoryRegistryStore } from '../../support/in-memory-registry-store.ts';
 import { MemoryObjects } from '../../support/memory-objects.ts';
 import { tarArchive } from '../../support/tar.ts';
+import onnxProto from 'onnx-proto';
 
 /**
  * The training pipeline's steps in process: the credit data in an object store in memory, the registry over the
@@ -455,6 +457,42 @@ describe('evaluate', () => {
     expect(fairness?.reference.predicted_positive).toBe(positives(false));
     expect(positives(true)).toBeGreaterThan(0);
     expect(positives(true)).toBeLessThan(group.filter(Boolean).length);
+  });
+
+  it('explains a graph without an exact SHAP method by sampling through one session of the candidate, and releases it', async () => {
+    // A SageMaker job may write any graph: here the logistic regression's Sigmoid output squared (not linear before a
+    // Sigmoid, not trees), so importance falls back to permutation sampling, which scores through a session.
+    const trained = await training();
+    const { steps, objects } = setup();
+    const model = onnxProto.onnx.ModelProto.decode(trained.objects.objects.get(trained.candidate.artifact_key) as Uint8Array);
+    const graph = model.graph as onnxProto.onnx.GraphProto;
+    const metadata = trained.objects.json(trained.candidate.metadata_key) as ModelMetadata;
+    const last = graph.node[graph.node.length - 1] as onnxProto.onnx.NodeProto;
+    last.output = ['sigmoid_out'];
+    graph.node.push(onnxProto.onnx.NodeProto.create({ opType: 'Mul', input: ['sigmoid_out', 'sigmoid_out'], output: [metadata.preprocessing.output_name] }));
+    const squared = onnxProto.onnx.ModelProto.encode(model).finish();
+    const key = 'training-jobs/credit/run-1/output/model.tar.gz';
+    objects.objects.set(key, gzipSync(tarArchive({ 'model.onnx': squared, 'metadata.json': new TextEncoder().encode(JSON.stringify(metadata)) })));
+    const candidate = await steps.importSageMakerModel(runOf(), 42, { model_artifacts: `s3://artifact-bucket/${key}` });
+
+    const before = { ...sessions };
+    const evaluation = await steps.evaluate(runOf(), 42, candidate);
+    // One session scores the holdout, one more is opened for the sampling: once, for its 100 rows in two batches.
+    expect([sessions.opened - before.opened, sessions.released - before.released]).toEqual([2, 2]);
+
+    const run = runOf();
+    const holdout = splitLabelledCsv({ csv: new TextDecoder().decode(CREDIT_CSV), target: 'Status', positiveLabel: 'bad', seed: 42, testFraction: run.test_fraction, missingTokens: run.missing_tokens }).holdout;
+    expect(holdout.rows.length).toBeGreaterThan(100);
+    const session = await onnx.createSession(squared, metadata.preprocessing);
+    const expected = await globalImportance(squared, metadata, holdout.rows, (input, count) => session.score(input, count));
+    await session.release();
+    expect(expected.method).toBe('sampling');
+    expect(evaluation.importance).toEqual({
+      ...expected,
+      rows: 100,
+      mean_abs_shap: Object.fromEntries(Object.entries(expected.mean_abs_shap).map(([feature, value]) => [feature, Math.round(value * 1e6) / 1e6])),
+    });
+    expect(Object.values(evaluation.importance?.mean_abs_shap ?? {}).some((value) => value > 0)).toBe(true);
   });
 
   it('refuses an artifact whose bytes no longer match the candidate’s sha256', async () => {
