@@ -377,7 +377,12 @@ export class ModelService {
     }
     // Warm requests take the loaded version directly; only misses wait on a load (or find production's fallback).
     const loaded = this.ready.get(loadKey(production)) ?? (await this.loadProduction(resolved));
-    return { variant: 'production', version: loaded.record, loaded };
+    if (this.ready.get(loadKey(loaded.record)) === loaded) return { variant: 'production', version: loaded.record, loaded };
+    // Released by eviction since this config loaded it (a config served stale outlives its TTL, and eviction spares only
+    // fresh ones): load it again rather than score with a released session.
+    this.productionLoads.delete(resolved);
+    const reloaded = await this.loadProduction(resolved);
+    return { variant: 'production', version: reloaded.record, loaded: reloaded };
   }
 
   /**

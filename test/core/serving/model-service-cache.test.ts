@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
 import { ModelUnavailableError } from '#core/errors.ts';
 import type { ModelRecord } from '#core/registry/records.ts';
+import { ModelService } from '#core/serving/model-service.ts';
 import type { RemoteScoringEngine } from '#core/serving/ports.ts';
-import { ROW, TTL_MS, rejection, setup, versionRecord } from '../../support/model-service-fakes.ts';
+import { constantScoreOnnx } from '../../support/canary-artifacts.ts';
+import { FakeArtifacts, FakeRegistry, ROW, TTL_MS, metadata, rejection, setup, sha256Hex, versionRecord } from '../../support/model-service-fakes.ts';
 
 /**
  * ModelService's serving-config cache, version records and loads: what the registry and the artifact store are asked,
@@ -170,6 +173,50 @@ describe('ModelService version records and loads', () => {
     expect(engine.released).toBe(1);
     gate.resolve();
     expect((await held).model).toBe('held');
+  });
+
+  it('serves the last known config while the registry is down with its production version loaded again, when eviction released it', async () => {
+    // Prepare: a limit of one; credit served, its config expired, then "other" loaded, which releases credit's version.
+    const { service, registry, clock, engine, observer } = setup({ maxLoadedVersions: 1, staleServingMs: 10 * TTL_MS });
+    registry.addModel('other', 1, 1);
+    await service.predict('credit', { instances: [ROW] });
+    clock.now += TTL_MS;
+    await service.predict('other', { instances: [ROW] });
+    await settled();
+    expect(engine.released).toBe(1);
+    // Act: the registry goes down; credit's last known config keeps serving.
+    registry.failing = true;
+    const answer = await service.predict('credit', { instances: [ROW] });
+    // Assess: answered by a fresh session of version 1, not the released one.
+    expect(answer).toMatchObject({ model_version: 1, variant: 'production' });
+    expect(observer.stale).toEqual([{ model: 'credit', production_version: 1, age_ms: TTL_MS }]);
+    expect(engine.createSessionCalls).toBe(3);
+  });
+
+  it('keeps nothing of a released version: explaining it again builds its explainer again from its artifact', async () => {
+    // Prepare: versions 1 (production) and 2 of a real ONNX graph, onnxruntime, a limit of one loaded version.
+    const bytes = constantScoreOnnx(metadata.preprocessing, 0.3);
+    const registry = new FakeRegistry();
+    registry.addModel('credit', 2, 1);
+    const artifacts = new FakeArtifacts(registry);
+    const [first, second] = [1, 2].map((version) => {
+      const record = versionRecord('credit', version);
+      registry.versions.set(`credit@${version}`, { ...record, artifact: { ...record.artifact, sha256: sha256Hex(bytes), size_bytes: bytes.byteLength } });
+      artifacts.override.set(record.artifact.key, bytes);
+      return record.artifact.key;
+    });
+    const clock = { now: 1_000_000 };
+    const engine = new OnnxScoringEngine({ intraOpNumThreads: 1 });
+    const service = new ModelService({ registry, artifacts, engine, cacheTtlMs: TTL_MS, maxBatchSize: 10, maxLoadedVersions: 1, now: () => clock.now });
+    expect((await service.explain('credit', { instances: [ROW] })).explanations).toHaveLength(1);
+    expect(artifacts.reads).toEqual([first, first]);
+    // Act: production's config expires and a batch loads version 2, which releases version 1; then version 1 explains again.
+    clock.now += TTL_MS;
+    await service.scoreRows('credit', 2, [ROW]);
+    const again = await service.explain('credit', { instances: [ROW] });
+    // Assess: version 1's artifact is read for its session and for its explainer, both built anew.
+    expect(again).toMatchObject({ model_version: 1, variant: 'production' });
+    expect(artifacts.reads).toEqual([first, first, second, first, first]);
   });
 
   it('refuses a SageMaker-served version when the deployment has no remote engine, saying so', async () => {
