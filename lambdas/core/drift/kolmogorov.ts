@@ -293,6 +293,9 @@ export function smirnov(n: number, x: number): number {
   }
   let n1mxfl = n - nxfl - (alpha === 0 ? 0 : 1);
   if (alpha === 0) n1mxfl -= 1;
+  // Exact for x ≤ 1/n. At x = fl(1/n) for n > 10⁶ SciPy differs on purpose here: its double-double n·x lands just
+  // above 1 and it takes the asymptotic form below, up to 4·10⁻⁹ relative off; n·x rounds to 1 in doubles, and we keep
+  // the exact value, continuous with the one at the double below (the distribution is continuous in x).
   if (nxfl === 0 || (nxfl === 1 && alpha === 0)) return clip(1 - x * (1 + x) ** (n - 1));
   if (-2 * n * x * x < CEPHES_MINLOG) return 0;
   if (nxfl >= n - 1) return clip((1 - x) ** n);

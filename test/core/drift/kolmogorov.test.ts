@@ -8,6 +8,13 @@ import { kolmogn, kstwoSf, smirnov } from '#core/drift/kolmogorov.ts';
  * points `ks_2samp` reaches; these reach every method with both `cdf` and `sf`.
  */
 
+/** The largest double below a positive double. */
+function nextBelow(x: number): number {
+  const bits = new BigUint64Array(new Float64Array([x]).buffer);
+  bits[0] = (bits[0] as bigint) - 1n;
+  return new Float64Array(bits.buffer)[0] as number;
+}
+
 const vectors = JSON.parse(readFileSync(new URL('../../fixtures/drift/kolmogorov.json', import.meta.url), 'utf8')) as {
   meta: { scipy: string };
   kolmogn: [number, number, number, number][];
@@ -101,5 +108,29 @@ describe('kolmogn and smirnov at points of each branch, against SciPy 1.17.1 by 
     // n = 10⁶ is still summed exactly (SciPy's asymptotic form starts above it); our sum of logarithms is 2·10⁻⁸
     // relative from SciPy's double-double one here, the asymptotic form 5·10⁻⁶.
     expect(Math.abs(smirnov(1_000_000, 0.002) / 0.0003350138551835359 - 1)).toBeLessThanOrEqual(1e-7);
+  });
+
+  it('smirnov at n = 10⁶ sums its terms until the rest is below ε·sum, not a fixed share of them', () => {
+    // Exact values: the Birnbaum–Tingey sum in mpmath at 40 digits (SciPy's double-double sum agrees to 10⁻¹⁶). Our
+    // sum of logarithms is 2·10⁻⁸ relative above them; stopping 4/(terms left) instead of 4·(terms left) terms early
+    // drops 7·10⁻⁸ of the sum.
+    for (const [x, exact] of [[0.0075, 1.3775246746425664e-49], [0.01, 1.36866522077406e-87]] as const) {
+      expect(Math.abs(smirnov(1_000_000, x) / exact - 1)).toBeLessThanOrEqual(4e-8);
+    }
+  });
+
+  it('smirnov above a million is continuous across x = 1/n, where SciPy is not', () => {
+    // Pr(D⁺ ≥ x) is continuous in x. In doubles n·fl(1/n) is exactly 1, so we take Cephes' exact formula for
+    // x ≤ 1/n, 1 − x(1 + x)^(n−1), there as at the double just below. SciPy's double-double n·x lands just above 1
+    // and takes the n > 10⁶ asymptotic form, 2·10⁻⁹ relative lower at n = 2·10⁶: we keep the exact value.
+    const exact = (n: number, x: number) => -Math.expm1(Math.log(x) + (n - 1) * Math.log1p(x));
+    for (const n of [1_000_001, 2_000_000, 10_000_000]) {
+      const x = 1 / n;
+      expect(n * x).toBe(1);
+      const below = nextBelow(x);
+      expect(Math.abs(smirnov(n, x) / smirnov(n, below) - 1)).toBeLessThanOrEqual(1e-13);
+      expect(Math.abs(smirnov(n, x) / exact(n, x) - 1)).toBeLessThanOrEqual(1e-13);
+      expect(Math.abs(smirnov(n, below) / exact(n, below) - 1)).toBeLessThanOrEqual(1e-13);
+    }
   });
 });
