@@ -221,6 +221,16 @@ describe('evaluateGate on imbalance', () => {
     expect(evaluateGate({ candidate: { metrics }, thresholds: {}, maxRegression: 0 }).reasons.map((r) => r.check)).not.toContain('single_class');
   });
 
+  it('names the threshold in the single-class message only when the metrics hold one', () => {
+    const { threshold: _threshold, ...withoutThreshold } = imbalanced;
+    const oneClass = evaluateGate({ candidate: { metrics: { ...withoutThreshold, predicted_positive_rate: 1 } }, thresholds: {}, maxRegression: 0 });
+    expect(reason(oneClass, 'single_class').message).toBe('every holdout row is predicted positive: the served label would never change');
+    const both = evaluateGate({ candidate: { metrics: withoutThreshold }, thresholds: {}, maxRegression: 0 });
+    expect(reason(both, 'single_class').message).toBe('9% of the holdout rows are predicted positive: both classes are predicted');
+    const withThreshold = evaluateGate({ candidate: { metrics: imbalanced }, thresholds: {}, maxRegression: 0 });
+    expect(reason(withThreshold, 'single_class').message).toBe('9% of the holdout rows are predicted positive at threshold 0.14: both classes are predicted');
+  });
+
   it('holds PR AUC, recall, precision, F1 and the Brier score to configured bounds', () => {
     const decision = evaluateGate({
       candidate: { metrics: imbalanced },
@@ -230,6 +240,14 @@ describe('evaluateGate on imbalance', () => {
     expect(failed(decision)).toEqual(['min_pr_auc', 'min_precision', 'max_brier']);
     expect(reason(decision, 'min_recall')).toMatchObject({ passed: true, value: 0.3, threshold: 0.25 });
     expect(reason(decision, 'max_brier').message).toBe('Brier score 0.048 is above the max 0.04');
+    // Each bound under its own check name and label, passing or not.
+    expect(decision.reasons.filter((r) => r.check !== 'single_class').map((r) => [r.check, r.passed, r.message])).toEqual([
+      ['min_pr_auc', false, 'PR AUC 0.14 is below the min 0.2'],
+      ['min_recall', true, 'recall 0.3 is at least the min 0.25'],
+      ['min_precision', false, 'precision 0.17 is below the min 0.2'],
+      ['min_f1', true, 'F1 0.22 is at least the min 0.2'],
+      ['max_brier', false, 'Brier score 0.048 is above the max 0.04'],
+    ]);
   });
 
   it('compares the Brier score with the champion as lower is better', () => {
