@@ -85,5 +85,6 @@ describe('compareCsv', () => {
     expect(error.message).toBe('the files must have the same columns; missing from current: x; not in reference: z, w');
     expect(thrown(() => compareCsv(a, csv(['x'], []))).message).toBe('the files must have the same columns; missing from current: y');
     expect(thrown(() => compareCsv(a, csv(['x', 'y', 'z'], []))).message).toBe('the files must have the same columns; not in reference: z');
+    expect(thrown(() => compareCsv(csv(['x', 'y', 'v'], []), csv(['v'], []))).message).toBe('the files must have the same columns; missing from current: x, y');
   });
 });

@@ -91,17 +91,22 @@ function chartData(html: string): {
   return JSON.parse(match[1] as string);
 }
 
+/** A two-column table's rows, header cell to data cell; the table holds those rows and nothing between them. */
+function rowsOf(table: string): Record<string, string> {
+  const rows = [...table.matchAll(/<tr><th>(.*?)<\/th><td>(.*?)<\/td><\/tr>/g)];
+  expect(rows.map((m) => m[0]).join('')).toBe(table);
+  return Object.fromEntries(rows.map((m) => [m[1], m[2]]));
+}
+
 /** The summary table's rows, header cell to data cell. */
 function summary(html: string): Record<string, string> {
-  const table = /<table class="summary">(.*?)<\/table>/s.exec(html)?.[1] ?? '';
-  return Object.fromEntries([...table.matchAll(/<tr><th>(.*?)<\/th><td>(.*?)<\/td><\/tr>/g)].map((m) => [m[1], m[2]]));
+  return rowsOf(/<table class="summary">(.*?)<\/table>/s.exec(html)?.[1] ?? '');
 }
 
 /** The statistics table of the section with this index, header cell to data cell. */
 function stats(html: string, index: number): Record<string, string> {
   const section = new RegExp(`<section class="feature" id="feature-${index}">(.*?)</section>`, 's').exec(html)?.[1] ?? '';
-  const table = /<table class="stats">(.*?)<\/table>/s.exec(section)?.[1] ?? '';
-  return Object.fromEntries([...table.matchAll(/<tr><th>(.*?)<\/th><td>(.*?)<\/td><\/tr>/g)].map((m) => [m[1], m[2]]));
+  return rowsOf(/<table class="stats">(.*?)<\/table>/s.exec(section)?.[1] ?? '');
 }
 
 describe('escapeHtml', () => {
@@ -122,6 +127,11 @@ describe('featuresBySeverity', () => {
   it('orders within a level by importance first, features without one last', () => {
     const ordered = featuresBySeverity([f('a', 'ok', 0.5), f('b', 'ok', 0.01), f('c', 'ok', 0.9), f('d', 'critical', 0.3)], { b: 0.7, a: 0.2 });
     expect(ordered.map((x) => x.name)).toEqual(['d', 'b', 'a', 'c']);
+  });
+
+  it('puts an untested feature after the tested ones of its level, whichever comes first in the input', () => {
+    expect(featuresBySeverity([f('g', 'ok', null), f('a', 'ok', 0.01)]).map((x) => x.name)).toEqual(['a', 'g']);
+    expect(featuresBySeverity([f('a', 'ok', 0.01), f('g', 'ok', null)]).map((x) => x.name)).toEqual(['a', 'g']);
   });
 
   it('does not reorder its argument', () => {
@@ -180,6 +190,8 @@ describe('renderDriftHtml', () => {
       ),
     );
     expect(requested['drifted features']).toBe('0 of 2 (0.0%)');
+    const both = summary(renderDriftHtml(documentOf({ drifted_features: ['income', 'home'], drifted_share: 1 })));
+    expect(both['drifted features']).toBe('2 of 2 (100.0%): income, home');
     expect(requested.retraining).toBe('requested (drift-credit-1): critical drift &lt;now&gt;');
     expect(requested['live performance']).toBe('80 labels: accuracy 0.8000 (holdout 0.9000), ROC AUC – (holdout 0.9000) — degraded');
     const declined = summary(renderDriftHtml(documentOf({ retrain: { requested: false, reason: 'cooldown' } })));
@@ -191,11 +203,12 @@ describe('renderDriftHtml', () => {
   it('lists the features by severity in the overview, each linked to its section, with importance when given', () => {
     const html = renderDriftHtml(documentOf());
     const overview = /<table class="overview">(.*?)<\/table>/s.exec(html)?.[1] ?? '';
-    expect(overview).toContain('<thead><tr><th>feature</th><th>verdict</th><th>test</th><th>p-value</th><th>PSI</th><th>W / std</th><th>missing now</th><th>missing in training</th></tr></thead>');
-    expect(overview).toContain(
-      `<tr><td><a href="#feature-1">income</a></td><td><span class="badge" style="background:${VERDICT_COLOURS.critical}">critical</span></td><td>KS</td><td>0.001234</td><td>0.3000</td><td>0.5000</td><td>2.5%</td><td>1.3%</td></tr>`,
+    expect(overview).toBe(
+      '<thead><tr><th>feature</th><th>verdict</th><th>test</th><th>p-value</th><th>PSI</th><th>W / std</th><th>missing now</th><th>missing in training</th></tr></thead><tbody>' +
+        `<tr><td><a href="#feature-1">income</a></td><td><span class="badge" style="background:${VERDICT_COLOURS.critical}">critical</span></td><td>KS</td><td>0.001234</td><td>0.3000</td><td>0.5000</td><td>2.5%</td><td>1.3%</td></tr>` +
+        `<tr><td><a href="#feature-2">home</a></td><td><span class="badge" style="background:${VERDICT_COLOURS.ok}">ok</span></td><td>chi-square</td><td>0.500000</td><td>0.0100</td><td>–</td><td>0.0%</td><td>0.0%</td></tr>` +
+        '</tbody>',
     );
-    expect(overview).toContain(`<tr><td><a href="#feature-2">home</a></td><td><span class="badge" style="background:${VERDICT_COLOURS.ok}">ok</span></td><td>chi-square</td><td>0.500000</td><td>0.0100</td><td>–</td><td>0.0%</td><td>0.0%</td></tr>`);
     expect(html).toContain('<h2>Features by severity</h2>');
     const weighted = renderDriftHtml(documentOf(), { importance: { income: 0.25, home: 0.000012 } });
     expect(weighted).toContain('<h2>Features by severity, then importance</h2>');
@@ -228,6 +241,8 @@ describe('renderDriftHtml', () => {
       'missing (current / baseline)': '2.5% / 1.3%',
       'missing-rate test': 'χ² 12.5000, p 0.000400, PSI 0.2000 — <strong>warning</strong>',
     });
+    // One section a line, in the page's order.
+    expect(html).toContain('</section>\n<section class="feature" id="feature-2">');
     expect(stats(html, 2)).toEqual({
       test: 'chi-square (test of homogeneity, 2 × k)',
       statistic: 'Infinity',
@@ -248,6 +263,39 @@ describe('renderDriftHtml', () => {
     expect(rows).not.toHaveProperty('its noise level at these sizes');
     expect(rows['Wasserstein-1']).toBe('1.5000');
     expect(html).toContain('<p>no distribution</p>');
+    expect(chartData(html).distributions).toEqual([]);
+  });
+
+  it('shows no row for a statistic a feature lacks, whether the key is absent, undefined or an empty list', () => {
+    const html = renderDriftHtml(
+      documentOf({
+        features: [numeric('income', { wasserstein: undefined, wasserstein_normalised: undefined, wasserstein_noise: undefined }), categoricalFeature('home', { unseen_categories: undefined }), categoricalFeature('job')],
+      }),
+    );
+    expect(Object.keys(stats(html, 1))).toEqual(['test', 'statistic', 'p-value', 'PSI', 'values', 'missing (current / baseline)', 'missing-rate test']);
+    expect(Object.keys(stats(html, 2))).toEqual(['test', 'statistic', 'p-value', 'PSI', 'values', 'missing (current / baseline)', 'missing-rate test']);
+    expect(Object.keys(stats(html, 3))).toEqual(['test', 'statistic', 'p-value', 'PSI', 'values', 'missing (current / baseline)', 'missing-rate test']);
+  });
+
+  it('writes a missing rate that is not a number as a dash, and values down to 10⁻⁴ in fixed notation', () => {
+    const html = renderDriftHtml(documentOf({ features: [numeric('income', { missing_rate: Number.NaN, psi: 1e-4, p_value: 1e-4, statistic: 9.9e-5 })], distributions: {} }));
+    expect(stats(html, 1)).toMatchObject({ statistic: '9.90e-5', 'p-value': '0.000100', PSI: '0.0001', 'missing (current / baseline)': '– / 1.3%' });
+    expect(html).toContain('<td>0.000100</td><td>0.0001</td><td>0.5000</td><td>–</td><td>1.3%</td></tr>');
+  });
+
+  it('colours each verdict as docs/drift.md says: ok green, warning orange, critical red, untested grey, the baseline bars light grey', () => {
+    const html = renderDriftHtml(
+      documentOf({
+        features: [numeric('a'), numeric('b', { verdict: 'warning' }), categoricalFeature('c'), categoricalFeature('d', { verdict: 'insufficient_data', psi: null })],
+        distributions: { a: { bins: ['x'], baseline: [1], current: [1] } },
+      }),
+    );
+    expect(chartData(html).psi.colours).toEqual(['#c62828', '#ef6c00', '#2e7d32', '#616161']);
+    expect(chartData(html).distributions.map((d) => d.colour)).toEqual(['#c62828']);
+    expect(chartData(html).baselineColour).toBe('#9e9e9e');
+    for (const [verdict, colour] of [['critical', '#c62828'], ['warning', '#ef6c00'], ['ok', '#2e7d32'], ['insufficient data', '#616161']]) {
+      expect(html).toContain(`<span class="badge" style="background:${colour}">${verdict}</span>`);
+    }
   });
 
   it('charts each feature\'s PSI and distributions in the page\'s order, coloured by verdict', () => {

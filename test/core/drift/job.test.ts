@@ -53,6 +53,8 @@ interface Recorded {
   published: DriftEvent[][];
   claims: unknown[][];
   observed: { document: DriftReportDocument; scores: readonly number[] }[];
+  /** The request ids of the rows each read kept in its sample. */
+  sampled: string[][];
 }
 
 function harness(options: {
@@ -64,13 +66,14 @@ function harness(options: {
   model?: ModelRecord | undefined;
   version?: ModelVersionRecord | undefined;
 }): { deps: DriftJobDependencies; recorded: Recorded } {
-  const recorded: Recorded = { reads: [], feedbackReads: [], puts: [], published: [], claims: [], observed: [] };
+  const recorded: Recorded = { reads: [], feedbackReads: [], puts: [], published: [], claims: [], observed: [], sampled: [] };
   const model = 'model' in options ? options.model : ({ model: 'credit', production_version: 2 } as ModelRecord);
   const version = 'version' in options ? options.version : ({ model: 'credit', version: 2, metadata: options.metadata ?? metadata() } as ModelVersionRecord);
   const captures: CaptureReader = {
     async readCaptures(name: string, v: number, from: Date, to: Date, sample?: Reservoir<CaptureRecord>) {
       recorded.reads.push([name, v, from.toISOString(), to.toISOString()]);
       for (const r of options.records ?? []) sample?.offer(r);
+      if (sample !== undefined) recorded.sampled.push(sample.items.map((r) => r.request_id));
       return sample === undefined ? (options.records ?? []) : sample.items;
     },
     async readFeedback(name: string, from: Date, to: Date) {
@@ -327,5 +330,21 @@ describe('runDriftJob', () => {
     const { document } = await run(deps);
     expect(document.window).toMatchObject({ captured_rows: 300, sampled_rows: 120 });
     expect(document.rows).toBe(120);
+  });
+
+  it('draws the same sample on every run over the same model and window end, and another for another model or end', async () => {
+    const { deps, recorded } = harness({ records: records(300, steady), settings: { maxWindowRows: 5 } });
+    const at = (model: string, now: Date) => runDriftJob(deps, { model, windowMs: HOUR, now, kind: 'hourly' });
+    await at('credit', NOW);
+    await at('credit', new Date(NOW.getTime()));
+    await at('credit', new Date(NOW.getTime() + 1000));
+    await at('scoring', NOW);
+    const [first, again, later, other] = recorded.sampled;
+    // Pinned: a rerun of a past window after an upgrade draws the rows it drew then.
+    expect(first).toEqual(['r52', 'r218', 'r2', 'r199', 'r63']);
+    expect(again).toEqual(first);
+    expect(later).not.toEqual(first);
+    expect(other).not.toEqual(first);
+    expect(other).not.toEqual(later);
   });
 });
