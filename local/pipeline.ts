@@ -153,6 +153,8 @@ export class LocalPipeline {
   private readonly machine: StateMachine;
   private readonly tasks: Set<string>;
   private readonly handler: PipelineHandler;
+  /** Set by {@link close}: the runs directory is no longer this process's to write. */
+  private closed = false;
 
   constructor(private readonly options: LocalPipelineOptions) {
     this.handler = options.createHandler({
@@ -192,12 +194,34 @@ export class LocalPipeline {
     }
   }
 
+  /**
+   * Stops recording runs. A run still going (a retrain the drift job started, one waiting for approval) carries on
+   * in memory, but its end is no longer written: the platform that owned the directory has stopped (a test may
+   * already be deleting it), and the next start finds the run `running` and marks it `Interrupted`, as after a crash.
+   */
+  close(): void {
+    this.closed = true;
+  }
+
   private persist(run: LocalRun): void {
     const directory = this.options.runsDir;
-    if (directory === undefined) return;
+    if (directory === undefined || this.closed) return;
     const path = join(directory, `${encodeURIComponent(run.run_id).slice(0, 200)}.json`);
     writeFileSync(`${path}.tmp`, JSON.stringify(run));
     renameSync(`${path}.tmp`, path);
+  }
+
+  /**
+   * Records a run's end without letting a write failure reject `done`: nobody awaits a drift-triggered run, and an
+   * unhandled rejection would stop the whole platform. The run in memory is right; its file stays `running` and is
+   * recovered as `Interrupted` at the next start.
+   */
+  private persistEnd(run: LocalRun): void {
+    try {
+      this.persist(run);
+    } catch (error) {
+      console.error(`pipeline run ${run.run_id} ended ${run.status}, but its record could not be written:`, error);
+    }
   }
 
   get(runId: string): LocalRun | undefined {
@@ -235,7 +259,7 @@ export class LocalPipeline {
         run.status = 'succeeded';
         run.ended_at = new Date().toISOString();
         run.output = output;
-        this.persist(run);
+        this.persistEnd(run);
         return run;
       },
       (error: unknown) => {
@@ -245,7 +269,7 @@ export class LocalPipeline {
         const failure = error as { name?: string; message?: string; cause?: { name?: string; message?: string } };
         const cause = failure.cause ?? failure;
         run.error = { name: String(cause.name ?? 'Error'), message: String(cause.message ?? error) };
-        this.persist(run);
+        this.persistEnd(run);
         return run;
       },
     );

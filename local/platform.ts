@@ -357,6 +357,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         (event) =>
           createPipelineHandler({ steps, notifier, logger: powertools.logger, metrics: powertools.createMetrics() })(event),
     });
+    started.push({ close: async () => pipeline.close() });
 
     const sagemakerRuntime = await startLocalSageMakerRuntime({
       store: artifacts,
