@@ -4,6 +4,7 @@
  * threshold fields, so a bad threshold reads the same at synth and at cold start.
  */
 import * as z from 'zod';
+import { CLASS_WEIGHTS, TRAINERS, decisionThresholdConfig, missingTokensConfig, type PipelineModelConfig } from './pipeline.ts';
 import { addIssue, boolean, integerIn, nonEmptyString, numberIn, oneOf, stringMatching, strictObject } from './schema.ts';
 
 /** Per-feature and overall drift levels (the drift core's `DriftThresholds`). */
@@ -156,7 +157,10 @@ export const driftConfig = strictObject({
     .meta({ description: 'Live accuracy or ROC AUC (from feedback) more than this below the holdout metric (absolute) emits `PerformanceDegraded`.' }),
   retrainOnCritical: boolean()
     .default(true)
-    .meta({ description: 'Critical drift puts `RetrainRequested` on the bus (the pipeline\'s retrain rule starts a run), at most once per model per `pipeline.cooldownMinutes`.' }),
+    .meta({
+      description:
+        "Critical drift puts `RetrainRequested` on the bus (the pipeline's retrain rule starts a run), at most once per model per `pipeline.cooldownMinutes`. The run trains as the production version was trained (its trainer, hyperparameters, threshold policy, class weight and missing tokens, from its metadata) unless `pipeline.models.NAME` sets them ([drift.md](drift.md#what-a-retrain-inherits)).",
+    }),
   maxWindowRows: maxWindowRows()
     .default(DEFAULT_MAX_WINDOW_ROWS)
     .meta({
@@ -176,12 +180,44 @@ export const driftConfig = strictObject({
 
 export type DriftConfig = z.output<typeof driftConfig>;
 
-/** What a drift-triggered retrain of one model trains on. */
+/**
+ * What a drift-triggered retrain of one model trains on, and how: the settings `pipeline.models.NAME` gives for the
+ * model. A setting given here wins over what the production version's lineage records; one absent is inherited from
+ * the lineage (docs/drift.md#what-a-retrain-inherits).
+ */
 const retrainTarget = strictObject({
   datasetKey: nonEmptyString().optional(),
   target: nonEmptyString().optional(),
   positiveLabel: nonEmptyString().optional(),
+  trainer: oneOf(TRAINERS).optional(),
+  decisionThreshold: decisionThresholdConfig.optional(),
+  classWeight: oneOf(CLASS_WEIGHTS).optional(),
+  missingTokens: missingTokensConfig.optional(),
 });
+
+/** One model's retrain target as `DRIFT_CONFIG` carries it. */
+export type RetrainTargetConfig = z.output<typeof retrainTarget>;
+
+/**
+ * The retrain targets of `DRIFT_CONFIG` from the pipeline's models: each model's label, data and the training settings
+ * its config gives itself (never the pipeline-wide defaults: a retrain keeps the production version's unless the model's
+ * own config says otherwise). The CDK and the local platform both build them here.
+ */
+export function retrainTargetsOf(models: Readonly<Record<string, PipelineModelConfig>>): Record<string, RetrainTargetConfig> {
+  const targets: Record<string, RetrainTargetConfig> = {};
+  for (const [name, model] of Object.entries(models)) {
+    targets[name] = {
+      target: model.target,
+      positiveLabel: model.positiveLabel,
+      ...(model.datasetKey === undefined ? {} : { datasetKey: model.datasetKey }),
+      ...(model.trainer === undefined ? {} : { trainer: model.trainer }),
+      ...(model.decisionThreshold === undefined ? {} : { decisionThreshold: model.decisionThreshold }),
+      ...(model.classWeight === undefined ? {} : { classWeight: model.classWeight }),
+      ...(model.missingTokens === undefined ? {} : { missingTokens: model.missingTokens }),
+    };
+  }
+  return targets;
+}
 
 /** The `DRIFT_CONFIG` JSON (and the `DriftJobConfig` stack output): what the drift job runs with. */
 export const driftJobSettings = strictObject({

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { DEFAULT_CONFIG } from '#contracts/config.ts';
+import { retrainTargetsOf } from '#contracts/drift.ts';
 import { ENV, SERVICE_NAMES } from '#contracts/env.ts';
 import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -414,7 +415,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         tableName: LOCAL_TABLE_NAME,
         captureBucket: LOCAL_CAPTURE_BUCKET_NAME,
         // As deployed by default (drift.retrainPromotion): a drift-triggered version lands as a canary after a person's approval.
-        settings: { cooldownMinutes: 60, retrainOnCritical: true, retrainPromotion: DEFAULT_CONFIG.drift.retrainPromotion, ...options.drift?.settings },
+        // The retrain targets as the CDK builds them, from the pipeline config the local pipeline runs with.
+        settings: {
+          cooldownMinutes: 60,
+          retrainOnCritical: true,
+          retrainPromotion: DEFAULT_CONFIG.drift.retrainPromotion,
+          retrainTargets: retrainTargetsOf((options.pipelineConfig ?? DEFAULT_PIPELINE_CONFIG).models),
+          ...options.drift?.settings,
+        },
       },
       (events) => bus.publish(events),
     );

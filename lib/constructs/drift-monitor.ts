@@ -4,6 +4,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { retrainTargetsOf } from '#contracts/drift.ts';
 import type { MlopsConfig } from '../config.ts';
 import { DRIFT_MONITOR_SERVICE_NAME, ENV } from './environment.ts';
 import { MlopsFunction } from './mlops-function.ts';
@@ -47,16 +48,12 @@ export class DriftMonitor extends Construct {
     super(scope, id);
     const { config, captureBucket } = props;
     const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
-    const retrainTargets: Record<string, { datasetKey?: string; target: string; positiveLabel: string }> = {};
-    for (const [name, model] of Object.entries(config.pipeline.models)) {
-      retrainTargets[name] = { target: model.target, positiveLabel: model.positiveLabel, ...(model.datasetKey === undefined ? {} : { datasetKey: model.datasetKey }) };
-    }
     this.settingsJson = JSON.stringify({
       thresholds: config.drift.thresholds,
       performance: { maxDrop: config.drift.performanceMaxDrop, minLabels: config.drift.thresholds.minRows },
       cooldownMinutes: config.pipeline.cooldownMinutes,
       retrainOnCritical: config.drift.retrainOnCritical,
-      retrainTargets,
+      retrainTargets: retrainTargetsOf(config.pipeline.models),
       maxWindowRows: config.drift.maxWindowRows,
       retrainPromotion: config.drift.retrainPromotion,
     });

@@ -72,6 +72,13 @@ describe('DriftMonitor', () => {
       retrainTargets: { credit: { target: 'Status', positiveLabel: 'bad' } },
       maxWindowRows: 50_000,
     });
+    // The model's own training settings (the default credit model's fixed threshold), none of the pipeline-wide defaults:
+    // a retrain keeps the production version's trainer and settings unless the model's config gives its own.
+    expect((settings['retrainTargets'] as Record<string, unknown>)['credit']).toEqual({
+      target: 'Status',
+      positiveLabel: 'bad',
+      decisionThreshold: { policy: 'fixed', threshold: 0.5 },
+    });
     // Single-flight is the lease, not reserved concurrency: reserving fails on accounts at their concurrency minimum.
     expect(fn?.Properties.ReservedConcurrentExecutions).toBeUndefined();
     expect(fn?.Properties.Environment.Variables.DRIFT_LEASE_SECONDS).toBe('960');

@@ -1,13 +1,18 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
 import { parseCsv } from '#core/data/csv.ts';
 import { SeededRandom } from '#core/data/random.ts';
 import { toLabelledTable } from '#core/data/table.ts';
 import type { DriftReportDocument } from '#core/drift/job.ts';
 import type { FeatureRow } from '#core/model/metadata.ts';
+import { registerArtifact } from '#core/registry/registration.ts';
+import { trainGradientBoosting } from '#core/training/train-binary-classifier.ts';
+import { CREDIT_POSITIVE_LABEL, CREDIT_SEED, CREDIT_TARGET, CREDIT_THRESHOLD_POLICY } from '../../examples/credit/train.ts';
 import { startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
 
 /**
@@ -32,10 +37,50 @@ beforeAll(() => {
 });
 
 // A platform of its own for every test: no captures, reports, events or cooldown of another test.
+/** The runs the pipeline's first step made of its inputs (what every later step reads). */
+let validatedRuns: Record<string, unknown>[];
+
 beforeEach(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'mlops-drift-'));
-  platform = await startLocalPlatform({ dataDir, apiKey: API_KEY, registryCacheTtlSeconds: 0, pipeline: { retryIntervalMs: 0 } });
+  validatedRuns = [];
+  platform = await startLocalPlatform({
+    dataDir,
+    apiKey: API_KEY,
+    registryCacheTtlSeconds: 0,
+    pipeline: {
+      retryIntervalMs: 0,
+      stepOverride: async (step, _payload, next) => {
+        const result = await next();
+        if (step === 'validate_data') validatedRuns.push(result as Record<string, unknown>);
+        return result;
+      },
+    },
+  });
 });
+
+/**
+ * Registers and promotes a credit version trained with gradient-boosted trees (few, for speed) on the same data as the
+ * seeded logistic regression: a champion whose trainer is not the pipeline's default one.
+ */
+async function promoteGbdtVersion(): Promise<number> {
+  const bytes = readFileSync(new URL('../../examples/credit/credit_data.csv', import.meta.url));
+  const { onnx, metadata } = trainGradientBoosting({
+    csv: bytes.toString('utf8'),
+    target: CREDIT_TARGET,
+    positiveLabel: CREDIT_POSITIVE_LABEL,
+    seed: CREDIT_SEED,
+    trees: 8,
+    maxDepth: 3,
+    thresholdPolicy: CREDIT_THRESHOLD_POLICY,
+    dataSha256: createHash('sha256').update(bytes).digest('hex'),
+  });
+  const { version } = await registerArtifact(
+    { model: 'credit', bytes: onnx, metadata, description: 'credit, gbdt', actor: 'tester', reason: 'a gbdt champion' },
+    { inspector: new OnnxArtifactInspector(), artifacts: platform.artifacts, registry: platform.registryService, sha256: (b) => createHash('sha256').update(b).digest('hex') },
+  );
+  await platform.registryService.promote({ model: 'credit', version: version.version, actor: 'tester', reason: 'a gbdt champion' });
+  return version.version;
+}
 
 afterEach(async () => {
   // A retrain started by the test may still be running: let it end before the emulators stop.
@@ -136,7 +181,9 @@ describe('drift monitoring on the local platform', () => {
     expect(platform.drift.bus.events.filter((e) => e['detail-type'] === 'DriftDetected')).toHaveLength(0);
   });
 
-  it('finds shifted Income and Home, writes the reports, emits DriftDetected and starts retraining once', async () => {
+  it('finds shifted Income and Home, writes the reports, emits DriftDetected and starts retraining once, with the champion\'s trainer', async () => {
+    // The production version is gbdt (the pipeline's default trainer is logreg): its retrain must train gbdt again.
+    await promoteGbdtVersion();
     const shifted = rows.slice(400, 1400).map((r, i): FeatureRow => ({ ...r, Income: (r.Income as number) * 1.5, Home: i % 2 === 0 ? 'owner' : (r.Home ?? null) }));
     await sendTraffic('shifted', shifted);
 
@@ -162,6 +209,15 @@ describe('drift monitoring on the local platform', () => {
     expect(platform.pipeline.get(runId)).toBeDefined();
     // As deployed by default: the retrained version lands as a canary, after a person's approval.
     expect(retrains[0]?.detail).toMatchObject({ model: 'credit', target: 'Status', positive_label: 'bad', requested_by: 'drift', promotion_mode: 'canary', approval_required: true });
+    // The run trains what the production version is: gbdt with its trees, not the pipeline's default logistic regression.
+    expect(retrains[0]?.detail).toMatchObject({ trainer: 'gbdt', parameters: { trees: 8, maxDepth: 3 }, decision_threshold: CREDIT_THRESHOLD_POLICY });
+    await vi.waitFor(() => expect(validatedRuns.find((r) => r.run_id === runId)).toBeDefined(), { timeout: 30_000, interval: 50 });
+    expect(validatedRuns.find((r) => r.run_id === runId)).toMatchObject({
+      trainer: 'gbdt',
+      parameters: { trees: 8, maxDepth: 3 },
+      decision_threshold: CREDIT_THRESHOLD_POLICY,
+      validation: { passed: true },
+    });
 
     // Within the cooldown, a second critical check reports the drift but does not retrain again.
     const again = await runDrift('2h');

@@ -13,7 +13,7 @@ import type { CaptureReader } from '#core/capture/ports.ts';
 import type { CaptureRecord } from '#core/capture/records.ts';
 import { Reservoir, SeededRandom } from '#core/data/random.ts';
 import { DRIFT_REPORT_PREFIX, datePartition } from '#core/capture/records.ts';
-import type { ModelMetadata, NumericProfile } from '#core/model/metadata.ts';
+import type { NumericProfile } from '#core/model/metadata.ts';
 import type { RegistryReader } from '#core/serving/ports.ts';
 import { featureDistributions, numericDistribution } from './distributions.ts';
 import { DRIFT_DETAIL_TYPES, type DriftEvent, type DriftEventPublisher } from './events.ts';
@@ -22,9 +22,11 @@ import type { DriftReportDocument, DriftRunKind, RetrainOutcome } from './report
 import { type PerformanceThresholds, livePerformance } from './performance.ts';
 import { type DriftThresholds, driftReport } from './report.ts';
 import type { RetrainLedger } from './retrain.ts';
+import { retrainInput, type RetrainPromotion, type RetrainTarget } from './retrain-input.ts';
 import { assembleWindow } from './window.ts';
 
 export type { DriftReportDocument, DriftRunKind, RetrainOutcome } from './report-document.ts';
+export { retrainInput, type RetrainPromotion, type RetrainTarget } from './retrain-input.ts';
 
 /** Writes a report document. */
 export interface ReportWriter {
@@ -35,13 +37,6 @@ export interface ReportWriter {
 export interface DriftObserver {
   /** `scores`: the window's prediction scores (for the score distribution metric). */
   reported(document: DriftReportDocument, window: { readonly scores: readonly number[] }): void;
-}
-
-/** How a model is retrained (from the pipeline config); the production version's lineage fills the gaps. */
-export interface RetrainTarget {
-  readonly datasetKey?: string;
-  readonly target?: string;
-  readonly positiveLabel?: string;
 }
 
 export interface DriftJobSettings {
@@ -63,12 +58,6 @@ export interface DriftJobSettings {
    * `approval_required`. @default - the pipeline's own defaults for the model
    */
   readonly retrainPromotion?: RetrainPromotion;
-}
-
-/** How a drift-triggered training run promotes its version. */
-export interface RetrainPromotion {
-  readonly mode: 'production' | 'canary';
-  readonly approvalRequired: boolean;
 }
 
 export interface DriftJobDependencies {
@@ -126,28 +115,6 @@ function sampleSeed(model: string, to: Date): number {
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
   return hash;
-}
-
-/** The training run input of a retrain request: the pipeline's settings, else the production version's lineage. */
-export function retrainInput(
-  model: string,
-  metadata: ModelMetadata,
-  target: RetrainTarget | undefined,
-  runId: string,
-  reason: string,
-  promotion?: RetrainPromotion,
-) {
-  return {
-    ...(promotion === undefined ? {} : { promotion_mode: promotion.mode, approval_required: promotion.approvalRequired }),
-    run_id: runId,
-    model,
-    // `mlops train` stores datasets content-addressed, so the production version's data is here.
-    dataset: { key: target?.datasetKey ?? `datasets/${model}/${metadata.lineage.data_sha256}.csv` },
-    target: target?.target ?? metadata.lineage.target,
-    positive_label: target?.positiveLabel ?? metadata.output.positive_label,
-    requested_by: 'drift',
-    reason,
-  };
 }
 
 async function productionVersion(registry: DriftJobDependencies['registry'], model: string) {
@@ -258,12 +225,11 @@ export async function runDriftJob(deps: DriftJobDependencies, request: DriftJobR
         reason: `cooldown: retrain ${last?.request_id ?? '?'} was requested at ${last?.requested_at ?? '?'} (cooldown ${deps.settings.cooldownMinutes} min)`,
       };
     } else {
-      const reason = `critical drift (score ${report.drift_score.toFixed(3)}, ${driftedFeatures.length} of ${report.features.length} features drifted) in the ${kind} check`;
-      events.push({
-        detailType: DRIFT_DETAIL_TYPES.retrainRequested,
-        detail: retrainInput(model, metadata, deps.settings.retrainTargets?.[model], runId, reason, deps.settings.retrainPromotion),
-      });
-      retrain = { requested: true, reason, run_id: runId };
+      const why = `critical drift (score ${report.drift_score.toFixed(3)}, ${driftedFeatures.length} of ${report.features.length} features drifted) in the ${kind} check`;
+      const detail = retrainInput(model, metadata, deps.settings.retrainTargets?.[model], runId, why, deps.settings.retrainPromotion);
+      events.push({ detailType: DRIFT_DETAIL_TYPES.retrainRequested, detail });
+      // The request's reason: the drift, and what the run could not inherit from the production version.
+      retrain = { requested: true, reason: detail.reason, run_id: runId };
     }
   }
 

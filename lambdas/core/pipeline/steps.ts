@@ -331,6 +331,8 @@ export class PipelineSteps {
         validation_fraction: String(this.xgboostConfig().validationFraction),
         instance_count: String(shards),
         missing_tokens: JSON.stringify(run.missing_tokens),
+        // Read back by a drift-triggered retrain (scale_pos_weight alone does not say whether it came from it).
+        class_weight: run.class_weight,
       },
       version: this.xgboostConfig().version,
     });

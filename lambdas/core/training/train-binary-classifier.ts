@@ -8,6 +8,7 @@
  * at that threshold → baseline profile of the training rows → ONNX graph.
  * Both trainers share every step but the model. Deterministic: the same inputs give the same bytes.
  */
+import { DEFAULT_MISSING_TOKENS } from '#contracts/missing-values.ts';
 import { CsvFormatError, parseCsv } from '#core/data/csv.ts';
 import type { LabelledTable } from '#core/data/table.ts';
 import { TrainingDataError, toLabelledTable } from '#core/data/table.ts';
@@ -357,7 +358,12 @@ function finishTraining(input: TrainBinaryClassifierInput, prepared: PreparedTra
       rows: table.rows.length,
       target: input.target,
       seed,
-      parameters: { ...model.parameters, ...lineageParameters(prepared, model.selection) },
+      parameters: {
+        ...model.parameters,
+        ...lineageParameters(prepared, model.selection),
+        // As the xgboost trainer records them: a drift-triggered retrain reads them back.
+        missing_tokens: JSON.stringify(input.missingTokens ?? DEFAULT_MISSING_TOKENS),
+      },
       trainer: model.trainer,
       trainer_version: model.trainerVersion,
     },

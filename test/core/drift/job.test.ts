@@ -25,7 +25,7 @@ function metadata(over: Partial<ModelMetadata> = {}): ModelMetadata {
     output: { positive_label: 'bad', negative_label: 'good', threshold: 0.5 },
     metrics: { accuracy: 0.9, roc_auc: 0.9 },
     baseline: { home: HOME, tenure: { ...HOME, counts: { short: 500, long: 500 }, frequencies: { short: 0.5, long: 0.5 } } },
-    lineage: { data_sha256: 'abc123', rows: 1000, target: 'Status', seed: 1, parameters: {}, trainer: 'test', trainer_version: '1' },
+    lineage: { data_sha256: 'abc123', rows: 1000, target: 'Status', seed: 1, parameters: {}, trainer: 'builtin-logreg', trainer_version: '1.1.0' },
     ...over,
   };
 }
@@ -123,6 +123,7 @@ describe('report keys and retrain ids', () => {
       dataset: { key: 'datasets/credit/abc123.csv' },
       target: 'Status',
       positive_label: 'bad',
+      trainer: 'logreg',
       requested_by: 'drift',
       reason: 'why',
     });
@@ -136,6 +137,7 @@ describe('report keys and retrain ids', () => {
       dataset: { key: 'd/new.csv' },
       target: 'Default',
       positive_label: 'yes',
+      trainer: 'logreg',
       requested_by: 'drift',
       reason: 'why',
     });

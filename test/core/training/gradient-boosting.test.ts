@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { rocAuc } from '#core/metrics/classification.ts';
+import { DEFAULT_MISSING_TOKENS } from '#contracts/missing-values.ts';
 import { binMatrix, binOf, fitBins, float32Threshold } from '#core/training/gbdt/binning.ts';
 import type { RegressionTree, SplitNode } from '#core/training/gradient-boosting.ts';
 import {
@@ -153,6 +154,7 @@ describe('trainGradientBoosting on the credit data', () => {
         threshold_policy: 'maxF1',
         threshold_folds: 2,
         class_weight: 'none',
+        missing_tokens: JSON.stringify(DEFAULT_MISSING_TOKENS),
       },
       trainer: 'builtin-gbdt',
       trainer_version: '1.1.0',

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeRows } from '#core/model/encode.ts';
+import { DEFAULT_MISSING_TOKENS } from '#contracts/missing-values.ts';
 import type { TrainedBinaryClassifier } from '#core/training/train-binary-classifier.ts';
 import { TrainingDataError, trainLogisticRegression } from '#core/training/train-binary-classifier.ts';
 
@@ -43,7 +44,7 @@ describe('trainLogisticRegression on the credit data', () => {
       rows: 4454,
       target: 'Status',
       seed: 42,
-      parameters: { l2: 1, test_fraction: 0.25, max_iterations: 100, threshold_policy: 'maxF1', threshold_folds: 3, class_weight: 'none' },
+      parameters: { l2: 1, test_fraction: 0.25, max_iterations: 100, threshold_policy: 'maxF1', threshold_folds: 3, class_weight: 'none', missing_tokens: JSON.stringify(DEFAULT_MISSING_TOKENS) },
       trainer: 'builtin-logreg',
       trainer_version: '1.1.0',
     });
