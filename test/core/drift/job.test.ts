@@ -255,6 +255,22 @@ describe('runDriftJob', () => {
     expect(events[1]?.detail).toMatchObject({ dataset: { key: 'data/credit.csv' }, promotion_mode: 'canary', approval_required: false });
   });
 
+  it('retrains with the production version\'s trainer, and says in the report when the pipeline cannot run it', async () => {
+    const gbdt = harness({ records: records(100, homeFlipped), metadata: metadata({ lineage: { ...metadata().lineage, trainer: 'builtin-gbdt', parameters: { trees: 20 } } }) });
+    const trained = await run(gbdt.deps);
+    expect(trained.events[1]?.detail).toMatchObject({ trainer: 'gbdt', parameters: { trees: 20 } });
+    expect(trained.retrain.reason).toMatch(/^critical drift \(score [0-9.]+, 1 of 2 features drifted\) in the hourly check$/);
+
+    const byHand = harness({ records: records(100, homeFlipped), metadata: metadata({ lineage: { ...metadata().lineage, trainer: 'hand-made' } }) });
+    const { document, events, retrain } = await run(byHand.deps);
+    const note = `the production version's trainer "hand-made" is not one the pipeline runs (logreg, gbdt, sagemaker, xgboost), so the run uses the pipeline's trainer for the model (set pipeline.models.credit.trainer to choose it)`;
+    expect(retrain).toMatchObject({ requested: true, reason: expect.stringContaining(`check; ${note}`) });
+    // The report and the request say the same: whoever approves the candidate reads why it is another family.
+    expect(document.retrain?.reason).toBe(retrain.reason);
+    expect(events[1]?.detail).toMatchObject({ reason: retrain.reason });
+    expect(events[1]?.detail).not.toHaveProperty('trainer');
+  });
+
   it('requests no retrain in the cooldown, and says whose request holds it', async () => {
     const { deps } = harness({ records: records(100, homeFlipped), claim: { claimed: false, last: { request_id: 'drift-credit-x', requested_at: '2026-12-01T08:30:00.000Z' } }, settings: { cooldownMinutes: 90 } });
     const { events, retrain } = await run(deps);
