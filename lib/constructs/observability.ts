@@ -389,6 +389,11 @@ export class Observability extends Construct {
   private allowCloudWatchToPublish(topic: ITopic, key: IKey | undefined): void {
     const stack = Stack.of(this);
     const cloudWatch = new ServicePrincipal('cloudwatch.amazonaws.com');
+    // Only this account's alarms (confused deputy): CloudWatch acts for whoever owns the alarm.
+    const fromOwnAlarms = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+    };
     topic.addToResourcePolicy(
       new PolicyStatement({
         sid: 'AllowCloudWatchAlarms',
@@ -396,10 +401,7 @@ export class Observability extends Construct {
         principals: [cloudWatch],
         actions: ['sns:Publish'],
         resources: [topic.topicArn],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
-        },
+        conditions: fromOwnAlarms,
       }),
     );
     key?.addToResourcePolicy(
@@ -409,6 +411,7 @@ export class Observability extends Construct {
         principals: [cloudWatch],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
+        conditions: fromOwnAlarms,
       }),
     );
   }

@@ -262,6 +262,20 @@ describe('Observability', () => {
       });
     });
 
+    it("lets CloudWatch use the topic's key only for this account's alarms (no confused deputy)", () => {
+      const alarmArns = {
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:*']],
+      };
+      const keys = Object.values(template.findResources('AWS::KMS::Key')) as CfnResource[];
+      const statements = keys.flatMap((key) => (key.Properties?.['KeyPolicy'] as { Statement: { Principal?: unknown; Condition?: unknown }[] }).Statement);
+      const cloudWatch = statements.filter((statement) => JSON.stringify(statement.Principal) === JSON.stringify({ Service: 'cloudwatch.amazonaws.com' }));
+      expect(cloudWatch).toHaveLength(1);
+      expect(cloudWatch[0]?.Condition).toEqual({
+        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        ArnLike: { 'aws:SourceArn': alarmArns },
+      });
+    });
+
     it('notifies an existing topic given in config', () => {
       const arn = 'arn:aws:sns:eu-west-1:123456789012:alerts';
       const { template: imported } = buildStack({ notifications: { topicArn: arn } });
