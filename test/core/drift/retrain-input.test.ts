@@ -263,3 +263,90 @@ describe('inheritedDecisionThreshold', () => {
     expect(inheritedDecisionThreshold(output({ policy: 'fixed', parameters: {} }, 1))).toBeUndefined();
   });
 });
+
+describe('retrainInput from a lineage the trainers did not write (hand-made or edited metadata)', () => {
+  it('sends exactly the run input a logistic regression champion gives at the bounds its trainer accepts', () => {
+    const champion: ModelMetadata = {
+      ...withLineage(logreg, { parameters: { l2: 0, max_iterations: 100_000, threshold_folds: 10 } }),
+      // No threshold selection recorded: the run's policy is left to the pipeline.
+      output: { positive_label: 'bad', negative_label: 'good', threshold: 0.5 },
+    };
+    const input = retrainInput(MODEL, champion, undefined, 'drift-7', 'critical drift');
+    expect(input).toStrictEqual({
+      run_id: 'drift-7',
+      model: MODEL,
+      dataset: { key: `datasets/${MODEL}/${SHA}.csv` },
+      target: 'Status',
+      positive_label: 'bad',
+      trainer: 'logreg',
+      parameters: { l2: 0, maxIterations: 100_000, thresholdFolds: 10 },
+      requested_by: 'drift',
+      reason: 'critical drift',
+    });
+    expect(runOf(input).parameters).toEqual({ l2: 0, maxIterations: 100_000, thresholdFolds: 10 });
+
+    // One past each bound: the trainer would refuse them, so none is sent.
+    const beyond = retrainInput(MODEL, withLineage(logreg, { parameters: { l2: -0.001, max_iterations: 100_001, threshold_folds: 11 } }), undefined, 'd', 'why');
+    expect(beyond).not.toHaveProperty('parameters');
+  });
+
+  it('sends no gradient-boosting option its trainer would refuse, each checked as the trainer checks it', () => {
+    const refused = { trees: 0, learning_rate: 1.5, lambda: -1, min_child_weight: -0.5, min_split_gain: -2, max_bins: 257 };
+    for (const [name, value] of Object.entries(refused)) {
+      const input = retrainInput(MODEL, withLineage(gbdt, { parameters: { [name]: value, max_depth: 16, subsample: 1 } }), undefined, 'd', 'why');
+      expect(input.parameters, name).toStrictEqual({ maxDepth: 16, subsample: 1 });
+    }
+    // And the accepted ones at their bounds.
+    const accepted = retrainInput(MODEL, withLineage(gbdt, { parameters: { trees: 1, learning_rate: 1, lambda: 0, min_child_weight: 0, min_split_gain: 0, max_bins: 256 } }), undefined, 'd', 'why');
+    expect(accepted.parameters).toStrictEqual({ trees: 1, learningRate: 1, lambda: 0, minChildWeight: 0, minSplitGain: 0, maxBins: 256 });
+    // A value that is no number is left out, not sent as an empty option.
+    expect(retrainInput(MODEL, withLineage(gbdt, { parameters: { trees: 'many' } }), undefined, 'd', 'why')).not.toHaveProperty('parameters');
+  });
+
+  it('reads no number from an empty or blank string, and sends no negative or tree_method value to xgboost', () => {
+    const lineage = { trainer: 'sagemaker-xgboost', parameters: { alpha: '', gamma: '  ', eta: '-0.1', tree_method: '1', lambda: '2' } };
+    const input = retrainInput(MODEL, withLineage(gbdt, lineage), undefined, 'd', 'why');
+    expect(input.parameters).toStrictEqual({ lambda: 2 });
+    // The data step takes the run's parameters: a tree_method among them would fail the run ("is a name").
+    const run = runOf(input);
+    expect(() =>
+      xgboostHyperparameters({ config: DEFAULT_PIPELINE_CONFIG.xgboost, seed: 1, classWeight: 'none', labels: Uint8Array.from([0, 1]), overrides: run.parameters }),
+    ).not.toThrow();
+    expect(() =>
+      xgboostHyperparameters({ config: DEFAULT_PIPELINE_CONFIG.xgboost, seed: 1, classWeight: 'none', labels: Uint8Array.from([0, 1]), overrides: { tree_method: 1 } }),
+    ).toThrow('run parameter "tree_method" is a name');
+  });
+
+  it('sends a sagemaker image none of its lineage parameters, even those named as XGBoost names them', () => {
+    const input = retrainInput(MODEL, withLineage(gbdt, { trainer: 'sagemaker', parameters: { eta: 0.3, max_depth: 4 } }), undefined, 'd', 'why');
+    expect(input).toMatchObject({ trainer: 'sagemaker' });
+    expect(input).not.toHaveProperty('parameters');
+  });
+
+  it.each(['constructor', 'toString', '__proto__'])('reads the trainer name %j as no trainer the pipeline runs', (name) => {
+    const input = retrainInput(MODEL, withLineage(gbdt, { trainer: name }), undefined, 'drift-1', 'critical drift');
+    expect(input).toStrictEqual({
+      run_id: 'drift-1',
+      model: MODEL,
+      dataset: { key: `datasets/${MODEL}/${SHA}.csv` },
+      target: 'Status',
+      positive_label: 'bad',
+      decision_threshold: { policy: 'targetRecall', recall: 0.7 },
+      requested_by: 'drift',
+      reason: `critical drift; the production version's trainer "${name}" is not one the pipeline runs (logreg, gbdt, sagemaker, xgboost), so the run uses the pipeline's trainer for the model (set pipeline.models.${MODEL}.trainer to choose it)`,
+    });
+  });
+
+  it('sends no missing tokens the lineage records as something other than a JSON list', () => {
+    for (const missing_tokens of ['NA', '{"NA": 1}', '[]x']) {
+      const input = retrainInput(MODEL, withLineage(logreg, { parameters: { missing_tokens } }), undefined, 'd', 'why');
+      expect(input, missing_tokens).not.toHaveProperty('missing_tokens');
+    }
+  });
+});
+
+describe('inheritedDecisionThreshold without an output', () => {
+  it('leaves the policy to the pipeline', () => {
+    expect(inheritedDecisionThreshold(undefined)).toBeUndefined();
+  });
+});
