@@ -43,7 +43,7 @@ export const mlopsConfig = strictObject({
     .default('retain')
     .meta({
       description:
-        '`retain`: buckets and table (data stack) and log groups are kept when their stack is deleted, and DynamoDB deletion protection is on. `destroy`: they are emptied and deleted with their stack (dev stacks). The data stack has termination protection either way.',
+        '`retain`: buckets and table (data stack) and log groups are kept when their stack is deleted, and DynamoDB deletion protection is on. `destroy`: they are emptied and deleted with their stack (dev stacks). The data stack has termination protection either way. The state machines\' log groups (fixed names under `/aws/vendedlogs/states/`) are deleted with the serving stack either way, so that it can be created again.',
     }),
   api: apiConfig.prefault({}).meta({ description: 'The inference API: usage plan, request limits, CORS, stage.' }),
   predict: predictConfig.prefault({}).meta({ description: 'The predict function.' }),

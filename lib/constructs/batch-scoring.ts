@@ -7,14 +7,14 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { MlopsConfig } from '../config.ts';
 import { BATCH_SCORING_SERVICE_NAME, ENV, METRICS_NAMESPACE } from './environment.ts';
-import { MlopsFunction, PROJECT_ROOT, retentionDays } from './mlops-function.ts';
+import { stateMachineLogGroup } from './log-groups.ts';
+import { MlopsFunction, PROJECT_ROOT } from './mlops-function.ts';
 import { ONNX_RUNTIME_MODULES } from './onnx-runtime-layer.ts';
 import { BATCH_METRICS } from '#contracts/metrics.ts';
 import { nagArnOf } from './logical-id.ts';
@@ -139,11 +139,7 @@ export class BatchScoring extends Construct {
       EventBusName: 'default',
       TransformInstanceType: config.batch.transformInstanceType,
     };
-    const logGroup = new LogGroup(this, 'StateMachineLogs', {
-      logGroupName: `/aws/vendedlogs/states/${config.appName}-batch-scoring`,
-      retention: retentionDays(config.logRetentionDays),
-      removalPolicy,
-    });
+    const logGroup = stateMachineLogGroup(this, 'StateMachineLogs', { name: `${config.appName}-batch-scoring`, logRetentionDays: config.logRetentionDays });
     // A fixed name: the Distributed Map starts child executions of this very state machine, and its role names it.
     const stateMachineName = `${config.appName}-batch-scoring`;
     this.stateMachine = new StateMachine(this, 'StateMachine', {

@@ -6,7 +6,6 @@ import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, type IGrantable, type IRole, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -15,7 +14,8 @@ import { Construct } from 'constructs';
 import { ECR_IMAGE_URI, type MlopsConfig, pipelineConfigJson } from '../config.ts';
 import { xgboostDataDistribution } from '#contracts/pipeline.ts';
 import { ENV, TRAINING_PIPELINE_SERVICE_NAME } from './environment.ts';
-import { MlopsFunction, PROJECT_ROOT, retentionDays } from './mlops-function.ts';
+import { stateMachineLogGroup } from './log-groups.ts';
+import { MlopsFunction, PROJECT_ROOT } from './mlops-function.ts';
 import { ONNX_RUNTIME_MODULES } from './onnx-runtime-layer.ts';
 import { xgboostImageUri } from './sagemaker-xgboost-image.ts';
 import { nagArnOf } from './logical-id.ts';
@@ -60,7 +60,6 @@ export const PIPELINE_EVENT_BUS_NAME = 'default';
 export const RETRAIN_EVENT = { source: 'serverless-mlops.drift', detailType: 'RetrainRequested' } as const;
 
 /** Log groups of state machines live under this prefix (Step Functions vended logs). */
-export const STATE_MACHINE_LOG_GROUP_PREFIX = '/aws/vendedlogs/states/';
 
 /** The managed rule Step Functions creates for `sagemaker:createTrainingJob.sync`. */
 export const SAGEMAKER_SYNC_RULE_NAME = 'StepFunctionsGetEventsForSageMakerTrainingJobsRule';
@@ -209,12 +208,7 @@ export class TrainingPipeline extends Construct {
       // One shard per instance (prepare_xgboost_data writes `instanceCount` objects per channel): each reads its own.
       XgboostDataDistribution: xgboostDataDistribution(sagemaker.instanceCount),
     };
-    // Under /aws/vendedlogs/: Step Functions' log delivery then needs no resource policy of its own per log group.
-    const logGroup = new LogGroup(this, 'StateMachineLogs', {
-      logGroupName: `${STATE_MACHINE_LOG_GROUP_PREFIX}${config.appName}-training-pipeline`,
-      retention: retentionDays(config.logRetentionDays),
-      removalPolicy,
-    });
+    const logGroup = stateMachineLogGroup(this, 'StateMachineLogs', { name: `${config.appName}-training-pipeline`, logRetentionDays: config.logRetentionDays });
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       comment: `${config.appName} training pipeline`,
       stateMachineType: StateMachineType.STANDARD,
