@@ -2,17 +2,13 @@
  * The training pipeline and its promotion gate: the `pipeline` block of the deployment config, carried to the
  * pipeline function whole as the `PIPELINE_CONFIG` JSON and parsed there with the same schema.
  */
+import { TRAINERS, TRAINER_HYPERPARAMETERS, type Hyperparameter } from './hyperparameters.ts';
 import { DEFAULT_MISSING_TOKENS } from './missing-values.ts';
 import { MODEL_NAME } from './registry.ts';
 import * as z from 'zod';
 import { addIssue, addIssueWithoutValue, boolean, integerIn, nonEmptyString, numberIn, oneOf, parseWith, strictObject, stringMatching } from './schema.ts';
 
-/**
- * Which trainer a run uses: the built-in ones run in the pipeline Lambda, `sagemaker` runs a training job with the
- * user's image, `xgboost` runs SageMaker's built-in XGBoost algorithm (AWS's image) and converts its model to ONNX.
- */
-export const TRAINERS = ['logreg', 'gbdt', 'sagemaker', 'xgboost'] as const;
-export type TrainerKind = (typeof TRAINERS)[number];
+export { TRAINERS, type TrainerKind } from './hyperparameters.ts';
 /** Where a promoted candidate goes: all production traffic, or a canary share next to the champion. */
 export const PROMOTION_MODES = ['production', 'canary'] as const;
 export type PromotionMode = (typeof PROMOTION_MODES)[number];
@@ -293,6 +289,13 @@ const pipelineModelInput = strictObject({
   if (model.schedule !== undefined && model.datasetKey === undefined) addIssue(ctx, ['datasetKey'], 'is required when a schedule is set', undefined);
 });
 
+/** The config schema of one of XGBoost's hyperparameters: the range a run's `parameters` gives it too (contracts/hyperparameters.ts). */
+function xgboostHyperparameter(name: string) {
+  const parameter: Hyperparameter | undefined = TRAINER_HYPERPARAMETERS.xgboost[name];
+  if (parameter?.max === undefined || (parameter.integer && parameter.minExclusive === true)) throw new Error(`xgboost hyperparameter ${name} has no closed range`);
+  return parameter.integer ? integerIn(parameter.min, parameter.max) : numberIn(parameter.min, parameter.max, parameter.minExclusive === true);
+}
+
 /**
  * The `xgboost` trainer: which version of SageMaker's built-in XGBoost algorithm, the share of the training rows kept
  * for the decision threshold (and XGBoost's validation channel), and the algorithm's hyperparameters (XGBoost's own
@@ -307,18 +310,18 @@ export const xgboostConfig = strictObject({
     .default(0.2)
     .meta({ description: 'Share of the training rows (never the holdout) sent as the job\'s `validation` channel; the decision threshold is chosen by `decisionThreshold` on their probabilities.' }),
   hyperparameters: strictObject({
-    numRound: integerIn(1, 10_000).default(100).meta({ description: '`num_round`.' }),
-    maxDepth: integerIn(1, 20).default(6).meta({ description: '`max_depth`.' }),
-    eta: numberIn(0, 1, true).default(0.3).meta({ description: '`eta` (learning rate).' }),
-    minChildWeight: numberIn(0, 1e6).default(1).meta({ description: '`min_child_weight`.' }),
-    subsample: numberIn(0, 1, true).default(1).meta({ description: 'Share of the rows each tree sees, in (0, 1].' }),
-    colsampleBytree: numberIn(0, 1, true).default(1).meta({ description: 'Share of the columns each tree sees, in (0, 1].' }),
-    lambda: numberIn(0, 1e6).default(1).meta({ description: 'L2 penalty on leaf weights.' }),
-    alpha: numberIn(0, 1e6).default(0).meta({ description: 'L1 penalty on leaf weights.' }),
-    gamma: numberIn(0, 1e6).default(0).meta({ description: 'Smallest loss reduction of a split.' }),
-    maxBin: integerIn(2, 1024).default(256).meta({ description: '`max_bin` (`hist`, `approx`).' }),
+    numRound: xgboostHyperparameter('num_round').default(100).meta({ description: '`num_round`.' }),
+    maxDepth: xgboostHyperparameter('max_depth').default(6).meta({ description: '`max_depth`.' }),
+    eta: xgboostHyperparameter('eta').default(0.3).meta({ description: '`eta` (learning rate).' }),
+    minChildWeight: xgboostHyperparameter('min_child_weight').default(1).meta({ description: '`min_child_weight`.' }),
+    subsample: xgboostHyperparameter('subsample').default(1).meta({ description: 'Share of the rows each tree sees, in (0, 1].' }),
+    colsampleBytree: xgboostHyperparameter('colsample_bytree').default(1).meta({ description: 'Share of the columns each tree sees, in (0, 1].' }),
+    lambda: xgboostHyperparameter('lambda').default(1).meta({ description: 'L2 penalty on leaf weights.' }),
+    alpha: xgboostHyperparameter('alpha').default(0).meta({ description: 'L1 penalty on leaf weights.' }),
+    gamma: xgboostHyperparameter('gamma').default(0).meta({ description: 'Smallest loss reduction of a split.' }),
+    maxBin: xgboostHyperparameter('max_bin').default(256).meta({ description: '`max_bin` (`hist`, `approx`).' }),
     treeMethod: oneOf(XGBOOST_TREE_METHODS).default('hist').meta({ description: '`tree_method`.' }),
-    earlyStoppingRounds: integerIn(1, 1000)
+    earlyStoppingRounds: xgboostHyperparameter('early_stopping_rounds')
       .nullable()
       .default(null)
       .meta({ description: '`early_stopping_rounds` on the validation AUC; `null` trains every round.' }),

@@ -2,7 +2,9 @@
  * Generates, from the config schema of contracts/ (`mlopsConfig`):
  *   - schema/mlops-config.schema.json: the JSON Schema of a config file (`-c configFile=`), for editors;
  *   - schema/cdk.schema.json: the JSON Schema of cdk.json, whose `context.mlops` block is that config;
- *   - the field table of docs/configuration.md (between its `config-fields` markers).
+ *   - the field table of docs/configuration.md (between its `config-fields` markers);
+ * and from contracts/hyperparameters.ts (`TRAINER_HYPERPARAMETERS`) the table of each trainer's run parameters in
+ * docs/pipeline.md (between its `trainer-parameters` markers).
  * `npm run generate:config` writes them; test/contracts/generated.test.ts fails when a file is stale.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,11 +12,13 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as z from 'zod';
 import { mlopsConfig } from '#contracts/config.ts';
+import { rangeText, TRAINER_HYPERPARAMETERS } from '#contracts/hyperparameters.ts';
 
 export const ROOT = join(import.meta.dirname, '..');
 export const CONFIG_SCHEMA_PATH = 'schema/mlops-config.schema.json';
 export const CDK_SCHEMA_PATH = 'schema/cdk.schema.json';
 export const CONFIGURATION_DOC_PATH = 'docs/configuration.md';
+export const PIPELINE_DOC_PATH = 'docs/pipeline.md';
 /** The command that regenerates every file below (named in the staleness test's message). */
 export const GENERATE_COMMAND = 'npm run generate:config';
 
@@ -199,12 +203,34 @@ export function configurationDoc(current: string): string {
 }
 
 /** Each generated file: its path and the text it must hold. */
+const PARAMETERS_START = `<!-- trainer-parameters:start: generated from contracts/hyperparameters.ts by \`${GENERATE_COMMAND}\`; edit the declaration, not this table -->`;
+const PARAMETERS_END = '<!-- trainer-parameters:end -->';
+
+/** The run parameters of each trainer as a Markdown table. */
+export function trainerParameterTable(): string {
+  const lines = ['| trainer | parameter | accepts | what it sets |', '| --- | --- | --- | --- |'];
+  for (const [trainer, parameters] of Object.entries(TRAINER_HYPERPARAMETERS)) {
+    for (const [name, parameter] of Object.entries(parameters)) lines.push(`| \`${trainer}\` | \`${name}\` | ${rangeText(parameter)} | ${cell(parameter.description)} |`);
+  }
+  lines.push("| `sagemaker` | any name | a finite number | the user's image's own hyperparameters |");
+  return `${lines.join('\n')}\n`;
+}
+
+/** docs/pipeline.md with its trainer parameter table replaced by the generated one. */
+export function pipelineDoc(current: string): string {
+  const start = current.indexOf(PARAMETERS_START);
+  const end = current.indexOf(PARAMETERS_END);
+  if (start === -1 || end < start) throw new Error(`${PIPELINE_DOC_PATH} has no trainer parameter table markers (${PARAMETERS_START} ... ${PARAMETERS_END})`);
+  return `${current.slice(0, start)}${PARAMETERS_START}\n${trainerParameterTable()}${current.slice(end)}`;
+}
+
 export function generatedFiles(): { readonly path: string; readonly text: string }[] {
   const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
   return [
     { path: CONFIG_SCHEMA_PATH, text: json(configJsonSchema()) },
     { path: CDK_SCHEMA_PATH, text: json(cdkJsonSchema()) },
     { path: CONFIGURATION_DOC_PATH, text: configurationDoc(readFileSync(join(ROOT, CONFIGURATION_DOC_PATH), 'utf8')) },
+    { path: PIPELINE_DOC_PATH, text: pipelineDoc(readFileSync(join(ROOT, PIPELINE_DOC_PATH), 'utf8')) },
   ];
 }
 

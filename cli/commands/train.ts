@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { datasetKey } from '#core/pipeline/run.ts';
+import { parameterProblem } from '#contracts/hyperparameters.ts';
 import { TRAINERS, type TrainerKind } from '#contracts/pipeline.ts';
 import { type DecisionThresholdArgument, collectParameter, parseSeeds, parseShare, parseThresholdPolicy } from '../arguments.ts';
 import type { Session } from '../context.ts';
@@ -46,6 +47,18 @@ function readData(path: string, cwd: string): Uint8Array {
   }
 }
 
+/**
+ * Refuses a `--param` the named `--trainer` does not take, before anything is uploaded (the pipeline's first step
+ * refuses it too, and is the check when the trainer comes from the pipeline config).
+ */
+function checkParameters(options: TrainOptions): void {
+  if (options.trainer === undefined) return;
+  for (const [name, value] of Object.entries(options.param ?? {})) {
+    const problem = parameterProblem(options.trainer, name, value, { classWeight: options.classWeight ?? 'none' });
+    if (problem !== undefined) throw new CliError(`--param ${name}=${value}: ${name} ${problem.message}`, 2);
+  }
+}
+
 export function trainCommand(program: Command, session: Session): void {
   program
     .command('train')
@@ -71,6 +84,7 @@ export function trainCommand(program: Command, session: Session): void {
     .option('--no-wait', 'start the run and print its id without following it')
     .action(async (options: TrainOptions, command: Command) => {
       const context = session.context(command);
+      checkParameters(options);
       const bytes = readData(options.data, context.cwd);
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       const key = datasetKey(options.model, sha256);

@@ -173,6 +173,29 @@ describe('mlops --local train', () => {
     expect((await platform.registryService.getVersion('credit-gbdt', 2)).stage).toBe('rejected');
   });
 
+  it('refuses a parameter the trainer does not take: before uploading with --trainer, at the run\'s first step without', async () => {
+    const named = await train('credit-params', '--trainer', 'logreg', '--param', 'l2=0.5', '--param', 'maxIteration=5');
+    expect(named).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: 'mlops: --param maxIteration=5: maxIteration is not a parameter of the logreg trainer, did you mean "maxIterations"? (it takes l2, maxIterations, thresholdFolds)\n',
+    });
+    const outOfRange = await train('credit-params', '--trainer', 'gbdt', '--param', 'maxDepth=40');
+    expect(outOfRange.stderr).toBe('mlops: --param maxDepth=40: maxDepth must be an integer from 1 to 16, got 40\n');
+    await expect(platform.registryService.getModel('credit-params')).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+
+    // The trainer comes from the pipeline config (logreg): the run's first step refuses the run setting before reading the data.
+    const unnamed = await train('credit-params', '--param', 'seed=3', '--json');
+    expect(unnamed.code).toBe(1);
+    const report = parse(unnamed);
+    expect(report).toMatchObject({ status: 'failed', outcome: 'failed', version: null });
+    expect(report.message).toBe(
+      `training run ${report.run_id} of model credit-params failed: RequestValidationError: run field "parameters.seed" is not a parameter of the logreg trainer but a setting of its own: set the run's "seeds" instead (it takes l2, maxIterations, thresholdFolds)`,
+    );
+    expect(unnamed.stderr).toMatch(/^mlops: training run [0-9a-f-]{36} failed: /);
+    await expect(platform.registryService.getModel('credit-params')).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+  });
+
   it('promotes as a canary with --canary', async () => {
     expect(parse(await train('credit-canary', '--json')).outcome).toBe('promoted');
     const canary = parse(await train('credit-canary', '--param', 'l2=3', '--canary', '20%', '--json'));

@@ -13,16 +13,17 @@
  * approves it reads that it comes from another trainer than the champion's.
  *
  * The hyperparameters (`parameters`): the lineage's, under the names the run's trainer takes, only when the run trains
- * with the lineage's trainer and only values that trainer accepts; for `xgboost` without `tree_method` (a name, from
- * `pipeline.xgboost.hyperparameters`), `seed` (the run's seed) and `scale_pos_weight` (derived from the class weight).
+ * with the lineage's trainer and only values that trainer accepts (contracts/hyperparameters.ts, the declaration the
+ * pipeline checks runs with); for `xgboost` not `tree_method` (a name, from `pipeline.xgboost.hyperparameters`), `seed`
+ * (the run's seed) nor `scale_pos_weight` (derived from the class weight).
  * Nothing of a `sagemaker` (user image) lineage: its parameters are the image's own business.
  */
+import { TRAINER_HYPERPARAMETERS, acceptsValue } from '#contracts/hyperparameters.ts';
 import { TRAINERS, missingTokensConfig, type TrainerKind } from '#contracts/pipeline.ts';
 import { checkThresholdPolicy, type ThresholdPolicy } from '#core/metrics/threshold.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
-import { resolveGradientBoostingOptions } from '#core/training/gradient-boosting.ts';
 import { GBDT_TRAINER, TRAINER, type ClassWeight } from '#core/training/train-binary-classifier.ts';
-import { XGBOOST_HYPERPARAMETER_NAMES, XGBOOST_TRAINER } from '#core/training/xgboost-data.ts';
+import { XGBOOST_TRAINER } from '#core/training/xgboost-data.ts';
 
 /** How a model is retrained (from the pipeline config); the production version's lineage fills the gaps. */
 export interface RetrainTarget {
@@ -59,62 +60,24 @@ export function lineageTrainer(metadata: ModelMetadata): TrainerKind | undefined
   return typeof name === 'string' && Object.hasOwn(LINEAGE_TRAINERS, name) ? LINEAGE_TRAINERS[name] : undefined;
 }
 
-type Check = (value: number) => boolean;
-const integerIn = (min: number, max: number): Check => (value) => Number.isInteger(value) && value >= min && value <= max;
-const thresholdFolds: Check = integerIn(2, 10);
-/** One gradient-boosting option checked as the trainer checks it. */
-const gbdtOption =
-  (option: string): Check =>
-  (value) => {
-    try {
-      resolveGradientBoostingOptions({ [option]: value });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-
-/** Per built-in trainer: the run parameter (the trainer's option) of each lineage parameter, and its accepted values. */
-const BUILTIN_PARAMETERS: Readonly<Record<'logreg' | 'gbdt', Readonly<Record<string, readonly [string, Check]>>>> = {
-  logreg: {
-    l2: ['l2', (value) => value >= 0],
-    max_iterations: ['maxIterations', integerIn(1, 100_000)],
-    threshold_folds: ['thresholdFolds', thresholdFolds],
-  },
-  gbdt: {
-    trees: ['trees', gbdtOption('trees')],
-    max_depth: ['maxDepth', gbdtOption('maxDepth')],
-    learning_rate: ['learningRate', gbdtOption('learningRate')],
-    lambda: ['lambda', gbdtOption('lambda')],
-    min_child_weight: ['minChildWeight', gbdtOption('minChildWeight')],
-    min_split_gain: ['minSplitGain', gbdtOption('minSplitGain')],
-    subsample: ['subsample', gbdtOption('subsample')],
-    max_bins: ['maxBins', gbdtOption('maxBins')],
-    threshold_folds: ['thresholdFolds', thresholdFolds],
-  },
-};
-
-/** XGBoost's hyperparameters a run may set (`xgboostHyperparameters` refuses `tree_method`, a name). */
-const XGBOOST_RUN_PARAMETERS: ReadonlySet<string> = new Set(Object.values(XGBOOST_HYPERPARAMETER_NAMES).filter((name) => name !== 'tree_method'));
-
 /** A lineage value as a number: numbers, and the strings the `xgboost` lineage records them as. */
 function numberOf(value: unknown): number | undefined {
   const number = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
   return Number.isFinite(number) ? number : undefined;
 }
 
-/** The run `parameters` the lineage's hyperparameters give a run of `trainer`: only those it accepts. */
+/**
+ * The run `parameters` the lineage's hyperparameters give a run of `trainer`: each hyperparameter the trainer takes
+ * (contracts/hyperparameters.ts, the declaration `normalizeRun` checks a run with) whose recorded value is in its
+ * range, under the run's name for it. Not one a run setting derives (`scale_pos_weight`, from the class weight).
+ */
 export function inheritedParameters(trainer: TrainerKind, lineageParameters: Readonly<Record<string, unknown>> | undefined): Record<string, number> {
   const parameters: Record<string, number> = {};
-  for (const [name, raw] of Object.entries(lineageParameters ?? {})) {
-    const value = numberOf(raw);
-    if (value === undefined) continue;
-    if (trainer === 'logreg' || trainer === 'gbdt') {
-      const accepted = BUILTIN_PARAMETERS[trainer][name];
-      if (accepted !== undefined && accepted[1](value)) parameters[accepted[0]] = value;
-    } else if (trainer === 'xgboost' && XGBOOST_RUN_PARAMETERS.has(name) && value >= 0) {
-      parameters[name] = value;
-    }
+  if (trainer === 'sagemaker' || lineageParameters === undefined) return parameters;
+  for (const [name, parameter] of Object.entries(TRAINER_HYPERPARAMETERS[trainer])) {
+    if (parameter.derivedFrom !== undefined || !Object.hasOwn(lineageParameters, parameter.recordedAs)) continue;
+    const value = numberOf(lineageParameters[parameter.recordedAs]);
+    if (acceptsValue(parameter, value)) parameters[name] = value;
   }
   return parameters;
 }

@@ -11,6 +11,7 @@ import {
   type TrainerKind,
 } from '#contracts/pipeline.ts';
 import { ENV, parseJsonEnv } from '#contracts/env.ts';
+import { parameterProblem } from '#contracts/hyperparameters.ts';
 import type { ProtectedAttribute } from './fairness.ts';
 import type { GateThresholds } from './gate.ts';
 import { THRESHOLD_POLICIES, checkThresholdPolicy, type ThresholdPolicy } from '#core/metrics/threshold.ts';
@@ -69,8 +70,8 @@ export interface PipelineRun {
   readonly started_at: string;
 }
 
-function fail(field: string, message: string): never {
-  throw new RequestValidationError('INVALID_RUN', `run field "${field}" ${message}`, { field });
+function fail(field: string, message: string, details: Readonly<Record<string, unknown>> = {}): never {
+  throw new RequestValidationError('INVALID_RUN', `run field "${field}" ${message}`, { field, ...details });
 }
 
 function optionalString(raw: Record<string, unknown>, field: string): string | undefined {
@@ -117,6 +118,23 @@ function trainerOf(value: unknown): TrainerKind | undefined {
 }
 
 /**
+ * A run's `parameters`: the hyperparameters its trainer takes (contracts/hyperparameters.ts), each in its range. A
+ * name the trainer does not take is refused, not ignored: the run would train without the setting its author believes
+ * it has (a misspelt `maxIteration`, or a run setting such as `seed` that the trainer reads from the run itself).
+ */
+function parametersOf(value: unknown, trainer: TrainerKind, classWeight: string): Record<string, number> {
+  const parameters: Record<string, number> = {};
+  if (value === undefined || value === null) return parameters;
+  if (typeof value !== 'object' || Array.isArray(value)) fail('parameters', 'must be an object of numbers');
+  for (const [name, number] of Object.entries(value as Record<string, unknown>)) {
+    const problem = parameterProblem(trainer, name, number, { classWeight });
+    if (problem !== undefined) fail(`parameters.${name}`, problem.message, { trainer, ...(problem.accepted === undefined ? {} : { accepted: problem.accepted }) });
+    parameters[name] = number as number;
+  }
+  return parameters;
+}
+
+/**
  * Validates a run request (execution input) and fills it from the model's settings and the
  * defaults. Throws `RequestValidationError` with code `INVALID_RUN` naming the field.
  */
@@ -151,15 +169,6 @@ export function normalizeRun(input: unknown, config: PipelineConfig, now: Date, 
     if (!seedsRaw.every((s) => Number.isInteger(s) && (s as number) >= 0 && (s as number) <= MAX_SEED)) fail('seeds', `must be integers from 0 to ${MAX_SEED}`);
     seeds = seedsRaw as number[];
   }
-  const parametersRaw = raw.parameters;
-  const parameters: Record<string, number> = {};
-  if (parametersRaw !== undefined && parametersRaw !== null) {
-    if (typeof parametersRaw !== 'object' || Array.isArray(parametersRaw)) fail('parameters', 'must be an object of numbers');
-    for (const [name, value] of Object.entries(parametersRaw as Record<string, unknown>)) {
-      if (typeof value !== 'number' || !Number.isFinite(value)) fail(`parameters.${name}`, 'must be a finite number');
-      parameters[name] = value;
-    }
-  }
   const approval = raw.approval_required;
   if (approval !== undefined && approval !== null && typeof approval !== 'boolean') fail('approval_required', 'must be a boolean');
   const promotionMode = optionalString(raw, 'promotion_mode') ?? defaults.promotion.mode;
@@ -168,6 +177,8 @@ export function normalizeRun(input: unknown, config: PipelineConfig, now: Date, 
   if (!(canaryShare > 0 && canaryShare < 1)) fail('canary_share', `must be between 0 and 1, got ${canaryShare}`);
   const classWeight = optionalString(raw, 'class_weight') ?? defaults.classWeight;
   if (classWeight !== 'none' && classWeight !== 'balanced') fail('class_weight', `must be none or balanced, got "${classWeight}"`);
+  const trainer = trainerOf(raw.trainer) ?? defaults.trainer;
+  const parameters = parametersOf(raw.parameters, trainer, classWeight);
 
   const missingTokens = raw.missing_tokens ?? defaults.missingTokens;
   if (!Array.isArray(missingTokens) || missingTokens.length > 20 || !missingTokens.every((t) => typeof t === 'string' && t.trim() !== '' && t.length <= 20)) {
@@ -182,7 +193,7 @@ export function normalizeRun(input: unknown, config: PipelineConfig, now: Date, 
     dataset: { key: datasetKey, sha256: datasetSha },
     target,
     positive_label: positive,
-    trainer: trainerOf(raw.trainer) ?? defaults.trainer,
+    trainer,
     seeds,
     test_fraction: optionalNumber(raw, 'test_fraction') ?? defaults.testFraction,
     parameters,

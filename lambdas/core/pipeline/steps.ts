@@ -263,7 +263,8 @@ export class PipelineSteps {
       classWeight: run.class_weight,
       missingTokens: run.missing_tokens,
     };
-    const trained = run.trainer === 'gbdt' ? trainGradientBoosting({ ...common, ...run.parameters }) : trainLogisticRegression({ ...common, ...run.parameters });
+    // The run's own settings win: a parameter never replaces the seed, the holdout or the data (normalizeRun refuses such names too).
+    const trained = run.trainer === 'gbdt' ? trainGradientBoosting({ ...run.parameters, ...common }) : trainLogisticRegression({ ...run.parameters, ...common });
     // Metadata first: an artifact is only ever read together with it.
     await this.deps.objects.putBytes(metadataKey, jsonBytes(trained.metadata), 'application/json');
     await this.deps.objects.putBytes(artifactKey, trained.onnx, 'application/octet-stream');

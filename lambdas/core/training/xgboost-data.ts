@@ -13,6 +13,7 @@ import { chooseThreshold, type ThresholdPolicy } from '#core/metrics/threshold.t
 import { encodeRows } from '#core/model/encode.ts';
 import type { FeatureRow, ModelMetadata } from '#core/model/metadata.ts';
 import { profileFeatures, profileValues } from '#core/profile/baseline.ts';
+import { acceptedNames } from '#contracts/hyperparameters.ts';
 import type { XgboostConfig } from '#contracts/pipeline.ts';
 import { splitLabelledCsv, type LabelledRows } from './holdout.ts';
 import { fitPreprocessing, type FittedPreprocessing } from './preprocessing.ts';
@@ -138,10 +139,11 @@ export function xgboostHyperparameters(input: {
     const positives = input.labels.reduce((sum, label) => sum + label, 0);
     out['scale_pos_weight'] = String((input.labels.length - positives) / positives);
   }
-  const known = new Set<string>([...Object.values(XGBOOST_HYPERPARAMETER_NAMES), 'scale_pos_weight']);
+  // normalizeRun refused any other name already; a run built without it (a test, an old execution) is refused here.
+  const known = acceptedNames('xgboost') ?? [];
   for (const [name, value] of Object.entries(input.overrides)) {
-    if (!known.has(name)) throw new RangeError(`run parameter "${name}" is not an xgboost trainer parameter (${[...known].sort().join(', ')})`);
     if (name === 'tree_method') throw new RangeError('run parameter "tree_method" is a name, set it in pipeline.xgboost.hyperparameters.treeMethod');
+    if (!known.includes(name)) throw new RangeError(`run parameter "${name}" is not an xgboost trainer parameter (${known.join(', ')})`);
     out[name] = String(value);
   }
   return out;

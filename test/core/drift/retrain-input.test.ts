@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TRAINER_HYPERPARAMETERS } from '#contracts/hyperparameters.ts';
 import { pipelineConfig } from '#contracts/pipeline.ts';
 import { retrainTargetsOf } from '#contracts/drift.ts';
 import { parseDriftJobSettings } from '#core/drift/job-settings.ts';
@@ -169,6 +170,21 @@ describe('retrainInput', () => {
     const trees = retrainInput(MODEL, withLineage(gbdt, { parameters: { trees: 4, max_depth: 40, subsample: 0, max_bins: '16', learning_rate: true } }), undefined, 'd', 'why');
     // max_depth is at most 16 and subsample above 0; a boolean is no number.
     expect(trees.parameters).toEqual({ trees: 4, maxBins: 16 });
+  });
+
+  it.each(['logreg', 'gbdt', 'xgboost'] as const)('keeps, of a %s lineage, exactly the values normalizeRun accepts: one declaration for both', (trainer) => {
+    const declared = Object.entries(TRAINER_HYPERPARAMETERS[trainer]);
+    const lineageName = { logreg: 'builtin-logreg', gbdt: 'builtin-gbdt', xgboost: 'sagemaker-xgboost' }[trainer];
+    // Each value at the top of its range (or at its bottom when open above), then each just outside it.
+    const inRange = Object.fromEntries(declared.map(([, p]) => [p.recordedAs, p.max ?? (p.minExclusive === true ? p.min + 1 : p.min)]));
+    const input = retrainInput(MODEL, withLineage(gbdt, { trainer: lineageName, parameters: inRange }), undefined, 'd', 'why');
+    const kept = Object.fromEntries(declared.filter(([, p]) => p.derivedFrom === undefined).map(([name, p]) => [name, inRange[p.recordedAs]]));
+    expect(input.parameters).toEqual(kept);
+    expect(runOf(input).parameters).toEqual(kept);
+
+    const outside = Object.fromEntries(declared.map(([, p]) => [p.recordedAs, p.max === undefined ? p.min - 1 : p.max + 1]));
+    expect(retrainInput(MODEL, withLineage(gbdt, { trainer: lineageName, parameters: outside }), undefined, 'd', 'why')).not.toHaveProperty('parameters');
+    for (const [name] of declared) expect(() => runOf({ ...input, parameters: { [name]: outside[TRAINER_HYPERPARAMETERS[trainer][name]?.recordedAs ?? ''] } })).toThrow(`run field "parameters.${name}" must be `);
   });
 
   it('sends an xgboost champion\'s hyperparameters by XGBoost\'s names, as numbers the data step accepts', () => {

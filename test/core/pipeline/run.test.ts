@@ -179,8 +179,6 @@ describe('normalizeRun: fields, defaults and refusals', () => {
     [{ model: 'credit', seeds: [1, -1] }, 'seeds', 'must be integers from 0 to 2147483647'],
     [{ model: 'credit', parameters: [1] }, 'parameters', 'must be an object of numbers'],
     [{ model: 'credit', parameters: 'l2=1' }, 'parameters', 'must be an object of numbers'],
-    [{ model: 'credit', parameters: { l2: '1' } }, 'parameters.l2', 'must be a finite number'],
-    [{ model: 'credit', parameters: { l2: Number.POSITIVE_INFINITY } }, 'parameters.l2', 'must be a finite number'],
     [{ model: 'credit', approval_required: 'yes' }, 'approval_required', 'must be a boolean'],
     [{ model: 'credit', promotion_mode: 'shadow' }, 'promotion_mode', 'must be production or canary'],
     [{ model: 'credit', canary_share: 0 }, 'canary_share', 'must be between 0 and 1, got 0'],
@@ -226,6 +224,120 @@ describe('normalizeRun: fields, defaults and refusals', () => {
     expect(refusal({ model: 'credit', missing_tokens: ['  '] }).message).toBe(
       'run field "missing_tokens" must be an array of at most 20 non-empty strings of at most 20 characters, got ["  "]',
     );
+  });
+});
+
+describe('normalizeRun: trainer parameters', () => {
+  const config = pipelineConfig.parse({ models: { credit: { target: 'Status', positiveLabel: 'bad', datasetKey: 'datasets/credit.csv' } } });
+  const parametersOf = (trainer: string, parameters: unknown, extra: Record<string, unknown> = {}) =>
+    normalizeRun({ model: 'credit', trainer, parameters, ...extra }, config, now, () => 'id').parameters;
+  function refusal(trainer: string, parameters: unknown, extra: Record<string, unknown> = {}): { message: string; details: Record<string, unknown> } {
+    try {
+      parametersOf(trainer, parameters, extra);
+    } catch (error) {
+      if (error instanceof RequestValidationError && error.code === 'INVALID_RUN') return { message: error.message, details: error.details as Record<string, unknown> };
+      throw error;
+    }
+    throw new Error('expected the run to be refused');
+  }
+
+  it.each([
+    ['logreg', { l2: 0, maxIterations: 1, thresholdFolds: 2 }],
+    ['logreg', { l2: 1e6, maxIterations: 100_000, thresholdFolds: 10 }],
+    ['gbdt', { trees: 1, maxDepth: 1, learningRate: 1e-9, lambda: 0, minChildWeight: 0, minSplitGain: 0, subsample: 1, maxBins: 2, thresholdFolds: 2 }],
+    ['gbdt', { trees: 5000, maxDepth: 16, learningRate: 1, lambda: 50, minChildWeight: 1e3, minSplitGain: 2.5, subsample: 0.01, maxBins: 256, thresholdFolds: 10 }],
+    ['xgboost', { num_round: 1, max_depth: 1, eta: 0.01, min_child_weight: 0, subsample: 1, colsample_bytree: 1, lambda: 0, alpha: 0, gamma: 0, max_bin: 2, early_stopping_rounds: 1, scale_pos_weight: 3 }],
+    ['xgboost', { num_round: 10_000, max_depth: 20, eta: 1, min_child_weight: 1e6, subsample: 0.5, colsample_bytree: 0.5, lambda: 1e6, alpha: 1e6, gamma: 1e6, max_bin: 1024, early_stopping_rounds: 1000 }],
+    // The user's image takes what it takes: any name, any finite number.
+    ['sagemaker', { epochs: 3, 'learning-rate': -0.5, seed: 7, anything_else: 1e12 }],
+  ])('takes every parameter the %s trainer accepts, at the ends of its ranges', (trainer, parameters) => {
+    expect(parametersOf(trainer, parameters)).toEqual(parameters);
+  });
+
+  it('checks the parameters against the trainer the run gets from the config when it names none', () => {
+    const gbdtByDefault = pipelineConfig.parse({ defaults: { trainer: 'gbdt' }, models: { credit: { target: 'Status', positiveLabel: 'bad', datasetKey: 'datasets/credit.csv' } } });
+    expect(normalizeRun({ model: 'credit', parameters: { trees: 5 } }, gbdtByDefault, now, () => 'id').parameters).toEqual({ trees: 5 });
+    expect(() => normalizeRun({ model: 'credit', parameters: { l2: 5 } }, gbdtByDefault, now, () => 'id')).toThrow('run field "parameters.l2" is not a parameter of the gbdt trainer');
+  });
+
+  it.each([
+    // An unknown name, and misspellings: refused with the names the trainer takes, and the one it most likely meant.
+    ['logreg', { C: 1 }, 'parameters.C', 'is not a parameter of the logreg trainer (it takes l2, maxIterations, thresholdFolds)'],
+    ['logreg', { maxIteration: 5 }, 'parameters.maxIteration', 'is not a parameter of the logreg trainer, did you mean "maxIterations"? (it takes l2, maxIterations, thresholdFolds)'],
+    ['logreg', { l2_: 0.5 }, 'parameters.l2_', 'is not a parameter of the logreg trainer, did you mean "l2"? (it takes l2, maxIterations, thresholdFolds)'],
+    ['logreg', { max_iterations: 5 }, 'parameters.max_iterations', 'is not a parameter of the logreg trainer, did you mean "maxIterations"? (it takes l2, maxIterations, thresholdFolds)'],
+    ['gbdt', { learning_rate: 0.1 }, 'parameters.learning_rate', 'is not a parameter of the gbdt trainer, did you mean "learningRate"? (it takes lambda, learningRate, maxBins, maxDepth, minChildWeight, minSplitGain, subsample, thresholdFolds, trees)'],
+    // Another trainer's parameter.
+    ['gbdt', { l2: 1 }, 'parameters.l2', 'is not a parameter of the gbdt trainer (it takes lambda, learningRate, maxBins, maxDepth, minChildWeight, minSplitGain, subsample, thresholdFolds, trees)'],
+    ['xgboost', { trees: 10 }, 'parameters.trees', 'is not a parameter of the xgboost trainer (it takes alpha, colsample_bytree, early_stopping_rounds, eta, gamma, lambda, max_bin, max_depth, min_child_weight, num_round, scale_pos_weight, subsample)'],
+    ['xgboost', { maxDepth: 4 }, 'parameters.maxDepth', 'is not a parameter of the xgboost trainer, did you mean "max_depth"? (it takes alpha, colsample_bytree, early_stopping_rounds, eta, gamma, lambda, max_bin, max_depth, min_child_weight, num_round, scale_pos_weight, subsample)'],
+  ])('refuses a name the %s trainer does not take: %j', (trainer, parameters, field, message) => {
+    const accepted = Object.keys(
+      { logreg: { l2: 1, maxIterations: 1, thresholdFolds: 1 }, gbdt: { lambda: 1, learningRate: 1, maxBins: 1, maxDepth: 1, minChildWeight: 1, minSplitGain: 1, subsample: 1, thresholdFolds: 1, trees: 1 } }[trainer] ?? {},
+    );
+    const refused = refusal(trainer, parameters);
+    expect(refused.message).toBe(`run field "${field}" ${message}`);
+    expect(refused.details).toMatchObject({ field, trainer });
+    if (accepted.length > 0) expect(refused.details['accepted']).toEqual(accepted);
+  });
+
+  it.each([
+    ['logreg', 'seed', 'the run\'s "seeds"'],
+    ['gbdt', 'seed', 'the run\'s "seeds"'],
+    ['xgboost', 'seed', 'the run\'s "seeds"'],
+    ['logreg', 'testFraction', 'the run\'s "test_fraction"'],
+    ['gbdt', 'test_fraction', 'the run\'s "test_fraction"'],
+    ['gbdt', 'threshold', 'the run\'s "decision_threshold"'],
+    ['logreg', 'classWeight', 'the run\'s "class_weight"'],
+    ['xgboost', 'tree_method', 'pipeline.xgboost.hyperparameters.treeMethod in the config (a name, not a number)'],
+  ])('refuses the %s run parameter %s, a setting of the run that it would override, saying where it goes', (trainer, name, where) => {
+    const { message, details } = refusal(trainer, { [name]: 1 });
+    expect(message).toMatch(new RegExp(`^run field "parameters\\.${name}" is not a parameter of the ${trainer} trainer but a setting of its own: set ${where.replace(/[.()]/g, '\\$&')} instead \\(it takes `));
+    expect(details).toMatchObject({ field: `parameters.${name}`, trainer });
+  });
+
+  it.each([
+    ['logreg', 'l2', '1', 'must be a finite number from 0 up, got "1"'],
+    ['logreg', 'l2', true, 'must be a finite number from 0 up, got true'],
+    ['logreg', 'l2', null, 'must be a finite number from 0 up, got null'],
+    ['logreg', 'l2', [1], 'must be a finite number from 0 up, got [1]'],
+    ['logreg', 'l2', Number.NaN, 'must be a finite number from 0 up, got NaN'],
+    ['logreg', 'l2', Number.POSITIVE_INFINITY, 'must be a finite number from 0 up, got Infinity'],
+    ['logreg', 'l2', -0.1, 'must be a finite number from 0 up, got -0.1'],
+    ['logreg', 'maxIterations', 0, 'must be an integer from 1 to 100000, got 0'],
+    ['logreg', 'maxIterations', 10.5, 'must be an integer from 1 to 100000, got 10.5'],
+    ['logreg', 'maxIterations', 100_001, 'must be an integer from 1 to 100000, got 100001'],
+    ['logreg', 'thresholdFolds', 1, 'must be an integer from 2 to 10, got 1'],
+    ['logreg', 'thresholdFolds', 11, 'must be an integer from 2 to 10, got 11'],
+    ['gbdt', 'trees', 0, 'must be an integer from 1 up, got 0'],
+    ['gbdt', 'trees', Number.NEGATIVE_INFINITY, 'must be an integer from 1 up, got -Infinity'],
+    ['gbdt', 'maxDepth', 17, 'must be an integer from 1 to 16, got 17'],
+    ['gbdt', 'learningRate', 0, 'must be a number above 0 and at most 1, got 0'],
+    ['gbdt', 'learningRate', 1.5, 'must be a number above 0 and at most 1, got 1.5'],
+    ['gbdt', 'subsample', 0, 'must be a number above 0 and at most 1, got 0'],
+    ['gbdt', 'maxBins', 257, 'must be an integer from 2 to 256, got 257'],
+    ['gbdt', 'minChildWeight', -1, 'must be a finite number from 0 up, got -1'],
+    ['xgboost', 'max_depth', 21, 'must be an integer from 1 to 20, got 21'],
+    ['xgboost', 'eta', 0, 'must be a number above 0 and at most 1, got 0'],
+    ['xgboost', 'num_round', 10_001, 'must be an integer from 1 to 10000, got 10001'],
+    ['xgboost', 'scale_pos_weight', 0, 'must be a number above 0 and at most 1000000, got 0'],
+    ['sagemaker', 'epochs', '3', 'must be a finite number, got "3"'],
+    ['sagemaker', 'epochs', Number.NaN, 'must be a finite number, got NaN'],
+  ])('refuses the %s parameter %s = %j, of the wrong type or out of its range', (trainer, name, value, message) => {
+    const refused = refusal(trainer, { [name]: value });
+    expect(refused.message).toBe(`run field "parameters.${name}" ${message}`);
+    expect(refused.details).toMatchObject({ field: `parameters.${name}`, trainer });
+  });
+
+  it('refuses xgboost\'s scale_pos_weight with class_weight balanced, which sets it', () => {
+    expect(refusal('xgboost', { scale_pos_weight: 3 }, { class_weight: 'balanced' }).message).toBe(
+      'run field "parameters.scale_pos_weight" cannot be set with class_weight "balanced", which sets it to negatives / positives of the training rows',
+    );
+    expect(parametersOf('xgboost', { scale_pos_weight: 3 }, { class_weight: 'none' })).toEqual({ scale_pos_weight: 3 });
+  });
+
+  it('refuses before anything reads the data: the first bad parameter of several is named', () => {
+    expect(refusal('logreg', { l2: 0.5, maxIteration: 5, seed: 1 }).details['field']).toBe('parameters.maxIteration');
   });
 });
 

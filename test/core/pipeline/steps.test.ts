@@ -262,6 +262,20 @@ describe('train', () => {
     expect(objects.puts).toEqual([trained.candidate.metadata_key, trained.candidate.artifact_key]);
   });
 
+  it('trains with the run\'s own seed and holdout even when its parameters name them (a run not checked by normalizeRun)', async () => {
+    const { steps, objects } = setup();
+    const checked = runOf({ test_fraction: 0.2, parameters: { l2: 2 } });
+    // normalizeRun refuses such names (run.test.ts); the step must not let them through either.
+    const run: PipelineRun = { ...checked, parameters: { ...checked.parameters, seed: 1, testFraction: 0.5 } };
+
+    const candidate = await steps.train(run, 42);
+
+    const metadata = objects.json(candidate.metadata_key) as ModelMetadata;
+    expect(metadata.lineage.seed).toBe(42);
+    expect(metadata.lineage.parameters).toMatchObject({ l2: 2, test_fraction: 0.2 });
+    expect(metadata.metrics['holdout_rows']).toBe(Math.round(800 * 0.2));
+  });
+
   it('keys another seed, other parameters and the gbdt trainer apart', async () => {
     const trained = await trainedCandidate();
     const { steps } = setup();

@@ -119,8 +119,10 @@ describe('prepare_xgboost_data', () => {
     expect(shard).not.toMatch(/,,|,$/m);
   });
 
-  it('refuses a run parameter XGBoost does not have, naming the ones it has', async () => {
-    const { steps, run } = setup(1, { parameters: { trees: 10 } });
+  it('refuses a run parameter XGBoost does not have, naming the ones it has, in a run that did not come through normalizeRun', async () => {
+    // normalizeRun refuses it first (test/core/pipeline/run.test.ts); the step still does not pass it on unchecked.
+    const { steps, run: checked } = setup(1);
+    const run = { ...checked, parameters: { trees: 10 } };
     await expect(steps.prepareXgboostData(run, 42)).rejects.toThrow(PipelineStepError);
     await expect(steps.prepareXgboostData(run, 42)).rejects.toThrow(/run parameter "trees" is not an xgboost trainer parameter \(alpha, colsample_bytree/);
   });
