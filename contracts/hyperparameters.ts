@@ -49,7 +49,7 @@ const thresholdFolds = (fallback: number): Hyperparameter => ({
 /** The trainers' hyperparameters by the name a run's `parameters` gives them. */
 export const TRAINER_HYPERPARAMETERS: Readonly<Record<DeclaredTrainer, Readonly<Record<string, Hyperparameter>>>> = {
   logreg: {
-    l2: { integer: false, min: 0, description: 'L2 penalty (1 / C in scikit-learn terms; default 1).', recordedAs: 'l2' },
+    l2: { integer: false, min: 0, description: 'L2 penalty, 1 / C in scikit-learn terms (default 1).', recordedAs: 'l2' },
     maxIterations: { integer: true, min: 1, max: 100_000, description: 'Newton iterations at most (default 100).', recordedAs: 'max_iterations' },
     thresholdFolds: thresholdFolds(3),
   },
