@@ -58,7 +58,7 @@ const alarmPeriod = () =>
     .multipleOf(60, { error: periodError });
 
 /**
- * Thresholds and evaluation of the alarms. The serving alarms (latency, 5xx rate, throttles) evaluate
+ * Thresholds and evaluation of the alarms. The serving alarms (latency, 5xx rate, 5xx outage, throttles) evaluate
  * `datapointsToAlarm` of `evaluationPeriods` periods of `periodSeconds`; the pipeline and drift alarms fire on one
  * period holding one event.
  */
@@ -88,8 +88,17 @@ export const alarmsConfig = strictObject({
     .default(1)
     .meta({ description: 'Critical drift reports in 5 minutes (`<app>-drift-critical`).' }),
   minRequests: integerIn(1, 100_000_000)
-    .default(1000)
-    .meta({ description: 'API requests a period must hold before the 5xx SLO alarm judges its rate (fewer: not breaching).' }),
+    .default(20)
+    .meta({
+      description:
+        'API requests a period must hold before the 5xx SLO alarm judges its rate (fewer: not breaching, so one 5xx among a handful of requests does not page). Below it, `<app>-api-5xx-outage` still catches a full outage.',
+    }),
+  outageErrorRatePercent: numberIn(0, 100, true)
+    .default(50)
+    .meta({
+      description:
+        'API 5xx share of requests that counts as an outage at any traffic, one request a period included (`<app>-api-5xx-outage`, `datapointsToAlarm` of `evaluationPeriods` periods).',
+    }),
 }).superRefine((alarms, ctx) => {
   if (alarms.evaluationPeriods * alarms.periodSeconds > MAX_ALARM_WINDOW_SECONDS) {
     addIssue(

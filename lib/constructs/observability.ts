@@ -98,7 +98,7 @@ export interface ObservabilityProps {
 }
 
 /**
- * Operations of the platform: one CloudWatch dashboard, the SLO alarms (API p95 latency, API 5xx rate, predict
+ * Operations of the platform: one CloudWatch dashboard, the SLO alarms (API p95 latency, API 5xx rate and outage, predict
  * throttles, failed pipeline executions, critical drift) and the composite "serving unhealthy" alarm, all notifying
  * the topic; and the CodeDeploy deployment group that shifts the predict function's `live` alias to each new version
  * (canary by default) and rolls back when a serving alarm fires.
@@ -107,8 +107,10 @@ export class Observability extends Construct {
   public readonly dashboard: Dashboard;
   /** API Gateway p95 `Latency` above `observability.alarms.p95LatencyMs`. */
   public readonly latencyAlarm: Alarm;
-  /** API 5xx share of requests above `observability.alarms.serverErrorRatePercent`. */
+  /** API 5xx share of requests above `observability.alarms.serverErrorRatePercent`, in periods of `minRequests` or more. */
   public readonly serverErrorAlarm: Alarm;
+  /** API 5xx share of requests at or above `observability.alarms.outageErrorRatePercent`, at any traffic. */
+  public readonly serverErrorOutageAlarm: Alarm;
   /** Predict function `Throttles` at or above `observability.alarms.throttles`. */
   public readonly throttleAlarm: Alarm;
   /** Failed training pipeline executions at or above `observability.alarms.pipelineFailures`. */
@@ -117,9 +119,9 @@ export class Observability extends Construct {
   public readonly driftAlarm: Alarm;
   /** An earlier production version answers for a model whose production artifact is corrupt or does not load. */
   public readonly productionFallbackAlarm: Alarm;
-  /** Latency OR 5xx OR throttles. */
+  /** Latency OR 5xx rate OR 5xx outage OR throttles. */
   public readonly servingUnhealthyAlarm: CompositeAlarm;
-  /** The SLO alarms (latency, 5xx, throttles): they page, they do not roll back. */
+  /** The SLO alarms (latency, 5xx rate, 5xx outage, throttles): they page, they do not roll back. */
   public readonly servingAlarms: readonly Alarm[];
   /** The alarms that roll a predict deployment back: the new version's 5xx rate and p95 duration. */
   public readonly rollbackAlarms: readonly Alarm[];
@@ -170,6 +172,24 @@ export class Observability extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       ...serving,
     });
+    // The rate alarm does not judge periods under minRequests: a full outage at low traffic would go unseen. This one
+    // judges any period with requests, and needs a share no sporadic error reaches over datapointsToAlarm periods.
+    this.serverErrorOutageAlarm = new Alarm(this, 'ServerErrorOutageAlarm', {
+      alarmName: name('api-5xx-outage'),
+      alarmDescription: `API 5xx at or above ${alarms.outageErrorRatePercent} % of requests, at any traffic (runbook: docs/operations/alarms/api-5xx.md)`,
+      metric: new MathExpression({
+        expression: 'IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)',
+        usingMetrics: {
+          errors: api.metric('5XXError', { statistic: Stats.SUM, period }),
+          requests: api.metric('Count', { statistic: Stats.SUM, period }),
+        },
+        label: '5xx % of requests (any traffic)',
+        period,
+      }),
+      threshold: alarms.outageErrorRatePercent,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      ...serving,
+    });
     this.throttleAlarm = new Alarm(this, 'ThrottleAlarm', {
       alarmName: name('predict-throttles'),
       alarmDescription: `Predict function throttled ${alarms.throttles} or more invocations per period (runbook: docs/operations/alarms/predict-throttles.md)`,
@@ -178,7 +198,7 @@ export class Observability extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       ...serving,
     });
-    this.servingAlarms = [this.latencyAlarm, this.serverErrorAlarm, this.throttleAlarm];
+    this.servingAlarms = [this.latencyAlarm, this.serverErrorAlarm, this.serverErrorOutageAlarm, this.throttleAlarm];
 
     this.pipelineFailureAlarm = new Alarm(this, 'PipelineFailureAlarm', {
       alarmName: name('pipeline-failed'),
@@ -234,8 +254,8 @@ export class Observability extends Construct {
       compositeAlarmName: name('serving-unhealthy'),
       alarmDescription:
         endpointAlarms.length === 0
-          ? 'Serving is unhealthy: p95 latency, 5xx rate or throttles (runbook: docs/operations/alarms/serving-unhealthy.md)'
-          : 'Serving is unhealthy: p95 latency, 5xx rate, throttles or a SageMaker endpoint alarm (runbook: docs/operations/alarms/serving-unhealthy.md)',
+          ? 'Serving is unhealthy: p95 latency, 5xx rate or outage, or throttles (runbook: docs/operations/alarms/serving-unhealthy.md)'
+          : 'Serving is unhealthy: p95 latency, 5xx rate or outage, throttles or a SageMaker endpoint alarm (runbook: docs/operations/alarms/serving-unhealthy.md)',
       alarmRule: AlarmRule.anyOf(...this.servingAlarms, ...endpointAlarms),
     });
 

@@ -243,7 +243,8 @@ describe('parseConfig', () => {
         throttles: 1,
         pipelineFailures: 1,
         driftCritical: 1,
-        minRequests: 1000,
+        minRequests: 20,
+        outageErrorRatePercent: 50,
       },
       // The product's rule: roll back at > 10 % errors or > 5 s, within the canary's 5 minutes.
       deployment: {
@@ -284,6 +285,10 @@ describe('parseConfig', () => {
       { observability: { alarms: { serverErrorRatePercent: 0 } } },
       'config field "observability.alarms.serverErrorRatePercent" must be a number above 0 and at most 100, got 0',
     ],
+    [
+      { observability: { alarms: { outageErrorRatePercent: 101 } } },
+      'config field "observability.alarms.outageErrorRatePercent" must be a number above 0 and at most 100, got 101',
+    ],
     [{ observability: { alarms: { throttles: 0.5 } } }, 'config field "observability.alarms.throttles" must be an integer from 1 to 1000000, got 0.5'],
     [{ observability: { alarms: { pipelineFailures: 0 } } }, 'config field "observability.alarms.pipelineFailures" must be an integer from 1 to 1000, got 0'],
     [{ observability: { alarms: { driftCritical: '1' } } }, 'config field "observability.alarms.driftCritical" must be an integer from 1 to 1000, got "1"'],
@@ -296,7 +301,7 @@ describe('parseConfig', () => {
       { observability: { alarms: { evaluationPeriods: 2, datapointsToAlarm: 3 } } },
       'config field "observability.alarms.datapointsToAlarm" must be an integer from 1 to 2, got 3',
     ],
-    [{ observability: { alarms: { p99LatencyMs: 2000 } } }, 'config field "observability.alarms.p99LatencyMs" is not a known field (known: periodSeconds, evaluationPeriods, datapointsToAlarm, p95LatencyMs, serverErrorRatePercent, throttles, pipelineFailures, driftCritical, minRequests), got 2000'],
+    [{ observability: { alarms: { p99LatencyMs: 2000 } } }, 'config field "observability.alarms.p99LatencyMs" is not a known field (known: periodSeconds, evaluationPeriods, datapointsToAlarm, p95LatencyMs, serverErrorRatePercent, throttles, pipelineFailures, driftCritical, minRequests, outageErrorRatePercent), got 2000'],
     [
       { observability: { deployment: { strategy: 'canary50Percent' } } },
       'config field "observability.deployment.strategy" must be one of "allAtOnce", "canary10Percent5Minutes", "canary10Percent10Minutes", "canary10Percent15Minutes", "canary10Percent30Minutes", "linear10PercentEvery3Minutes", "linear10PercentEvery10Minutes", got "canary50Percent"',

@@ -159,9 +159,9 @@ describe('ModelRollout', () => {
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'serverless-mlops-canary-credit-errors', Threshold: 2.5 });
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'serverless-mlops-canary-fraud-latency-p95', Threshold: 300 });
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'serverless-mlops-canary-fraud-score-shift', Threshold: 0.05 });
-    // 6 platform alarms (serving 3, pipeline, drift, production fallback), 2 code rollback alarms, 3 per canary model,
+    // 7 platform alarms (serving 4, pipeline, drift, production fallback), 2 code rollback alarms, 3 per canary model,
     // + 1: batch scoring's failed-jobs alarm.
-    custom.resourceCountIs('AWS::CloudWatch::Alarm', 6 + 2 + 6 + 1);
+    custom.resourceCountIs('AWS::CloudWatch::Alarm', 7 + 2 + 6 + 1);
   });
 
   it('keeps the schedule, and needs no alarm rule, when no model is configured', () => {

@@ -101,11 +101,11 @@ describe('Observability', () => {
       });
     });
 
-    it('alarms on the API 5xx rate (5XXError / Count * 100) above 0.1 %, judged only with 1000 requests in the period', () => {
+    it('alarms on the API 5xx rate (5XXError / Count * 100) above 0.1 %, judged only with 20 requests in the period', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         AlarmName: 'serverless-mlops-api-5xx-rate',
         Metrics: Match.arrayWith([
-          Match.objectLike({ Expression: 'IF(requests >= 1000, 100 * FILL(errors, 0) / requests, 0)', ReturnData: true }),
+          Match.objectLike({ Expression: 'IF(requests >= 20, 100 * FILL(errors, 0) / requests, 0)', ReturnData: true }),
           Match.objectLike({
             Id: 'errors',
             MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: '5XXError', Namespace: 'AWS/ApiGateway' }), Stat: 'Sum', Period: 60 }),
@@ -123,6 +123,34 @@ describe('Observability', () => {
         TreatMissingData: 'notBreaching',
         AlarmActions: [topic],
       });
+    });
+
+    it('alarms on an outage at any traffic: half the requests or more answered 5xx in 3 of 5 periods, one request a period included', () => {
+      const outage = {
+        AlarmName: 'serverless-mlops-api-5xx-outage',
+        Metrics: Match.arrayWith([
+          // No request gate but "some requests": 1 request a minute, all failing, still breaches; no traffic gives no data.
+          Match.objectLike({ Expression: 'IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)', ReturnData: true }),
+          Match.objectLike({
+            Id: 'errors',
+            MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: '5XXError', Namespace: 'AWS/ApiGateway' }), Stat: 'Sum', Period: 60 }),
+          }),
+          Match.objectLike({
+            Id: 'requests',
+            MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Count', Namespace: 'AWS/ApiGateway' }), Stat: 'Sum', Period: 60 }),
+          }),
+        ]),
+        Threshold: 50,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        // One bad minute (1 error in 3 requests, or the one request failing) does not page: 3 of 5 minutes must.
+        EvaluationPeriods: 5,
+        DatapointsToAlarm: 3,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topic],
+      };
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', outage);
+      const { template: custom } = buildStack({ observability: { alarms: { outageErrorRatePercent: 90, evaluationPeriods: 3, datapointsToAlarm: 3 } } });
+      custom.hasResourceProperties('AWS::CloudWatch::Alarm', { ...outage, Threshold: 90, EvaluationPeriods: 3, DatapointsToAlarm: 3 });
     });
 
     it('alarms on any throttle of the predict function', () => {
@@ -199,8 +227,10 @@ describe('Observability', () => {
       });
     });
 
-    it('combines latency, 5xx and throttles into "serving unhealthy", which also announces recovery', () => {
-      const [latency, errors, throttles] = ['api-latency-p95', 'api-5xx-rate', 'predict-throttles'].map((n) => alarmId(template, `serverless-mlops-${n}`));
+    it('combines latency, 5xx rate, 5xx outage and throttles into "serving unhealthy", which also announces recovery', () => {
+      const [latency, errors, outage, throttles] = ['api-latency-p95', 'api-5xx-rate', 'api-5xx-outage', 'predict-throttles'].map((n) =>
+        alarmId(template, `serverless-mlops-${n}`),
+      );
       template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
         AlarmName: 'serverless-mlops-serving-unhealthy',
         AlarmRule: {
@@ -212,6 +242,8 @@ describe('Observability', () => {
               '") OR ALARM("',
               { 'Fn::GetAtt': [errors, 'Arn'] },
               '") OR ALARM("',
+              { 'Fn::GetAtt': [outage, 'Arn'] },
+              '") OR ALARM("',
               { 'Fn::GetAtt': [throttles, 'Arn'] },
               '"))',
             ],
@@ -220,9 +252,9 @@ describe('Observability', () => {
         AlarmActions: [topic],
         OKActions: [topic],
       });
-      // The five SLO alarms, the production-fallback alarm, the two rollback alarms, three canary alarms of the one
+      // The six SLO alarms, the production-fallback alarm, the two rollback alarms, three canary alarms of the one
       // configured model (test/infra/model-rollout.test.ts), and batch scoring's failed-jobs alarm.
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 13);
     });
 
     it('takes thresholds and evaluation from config', () => {
@@ -440,7 +472,7 @@ describe('Observability', () => {
       const alarms = widget(body, 'Alarms').properties['alarms'] as string[];
       const expected = [
         logicalIdOf(template, 'AWS::CloudWatch::CompositeAlarm', {}),
-        ...['api-latency-p95', 'api-5xx-rate', 'predict-throttles', 'pipeline-failed', 'drift-critical', 'production-fallback'].map((n) => alarmId(template, `serverless-mlops-${n}`)),
+        ...['api-latency-p95', 'api-5xx-rate', 'api-5xx-outage', 'predict-throttles', 'pipeline-failed', 'drift-critical', 'production-fallback'].map((n) => alarmId(template, `serverless-mlops-${n}`)),
         ...['errors', 'latency-p95', 'score-shift'].map((n) => alarmId(template, `serverless-mlops-canary-credit-${n}`)),
       ];
       expect(alarms).toEqual(expected.map((id) => `<${id}>`));
