@@ -129,7 +129,8 @@ function parametersOf(value: unknown, trainer: TrainerKind, classWeight: string)
   for (const [name, number] of Object.entries(value as Record<string, unknown>)) {
     const problem = parameterProblem(trainer, name, number, { classWeight });
     if (problem !== undefined) fail(`parameters.${name}`, problem.message, { trainer, ...(problem.accepted === undefined ? {} : { accepted: problem.accepted }) });
-    parameters[name] = number as number;
+    // Defined, not assigned: a `__proto__` name (the user's image may take any) stays a parameter instead of vanishing.
+    Object.defineProperty(parameters, name, { value: number, enumerable: true, writable: true, configurable: true });
   }
   return parameters;
 }

@@ -254,6 +254,15 @@ describe('normalizeRun: trainer parameters', () => {
     expect(parametersOf(trainer, parameters)).toEqual(parameters);
   });
 
+  it('keeps every name a user image is given, even one that is a property of every object', () => {
+    const parameters = JSON.parse('{"__proto__": 3, "constructor": 4, "toString": 5}') as unknown;
+    const kept = parametersOf('sagemaker', parameters);
+    expect(Object.keys(kept)).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(JSON.parse(JSON.stringify(kept))).toEqual(parameters);
+    // A built-in trainer takes none of them.
+    expect(refusal('logreg', parameters).details['field']).toBe('parameters.__proto__');
+  });
+
   it('checks the parameters against the trainer the run gets from the config when it names none', () => {
     const gbdtByDefault = pipelineConfig.parse({ defaults: { trainer: 'gbdt' }, models: { credit: { target: 'Status', positiveLabel: 'bad', datasetKey: 'datasets/credit.csv' } } });
     expect(normalizeRun({ model: 'credit', parameters: { trees: 5 } }, gbdtByDefault, now, () => 'id').parameters).toEqual({ trees: 5 });
