@@ -133,6 +133,62 @@ export const retrainPromotionConfig = strictObject({
 
 export type RetrainPromotionConfig = z.output<typeof retrainPromotionConfig>;
 
+/** The default `drift.retrainPromotion`: a canary that waits for a person's approval. */
+export const DEFAULT_RETRAIN_PROMOTION: RetrainPromotionConfig = retrainPromotionConfig.parse({});
+
+/** The `source` of the events the drift job puts on the default bus. */
+export const DRIFT_EVENT_SOURCE = 'serverless-mlops.drift';
+
+/** The detail types of the drift job's events. */
+export const DRIFT_DETAIL_TYPES = {
+  /** Warning or critical drift of a model's inputs or predictions. */
+  driftDetected: 'DriftDetected',
+  /** Live accuracy or ROC AUC (from feedback) fell more than the margin below the holdout metric. */
+  performanceDegraded: 'PerformanceDegraded',
+  /** Starts a training run (critical drift, once per cooldown). */
+  retrainRequested: 'RetrainRequested',
+} as const;
+
+/**
+ * The `requested_by` of a drift-triggered run input. The pipeline holds such a run to `drift.retrainPromotion` (its own
+ * `RETRAIN_PROMOTION`) whatever the input asks, and the retrain rule starts no run whose input says otherwise: an
+ * event on the bus cannot ask for more than the configured policy.
+ */
+export const RETRAIN_REQUESTER = 'drift';
+
+/**
+ * An EventBridge event pattern of exact values (arrays of allowed values, objects for nested fields), as the CDK
+ * writes it to the template (`detail-type`).
+ */
+export interface ExactEventPattern {
+  readonly [field: string]: readonly string[] | ExactEventPattern;
+}
+
+/**
+ * The pattern of the training pipeline's retrain rule: a `RetrainRequested` from this deployment's drift job (its
+ * `detail.app`, the deployment's `appName`) that asks for a drift run. Another deployment's drift job in the same
+ * account and region sends its own `app`, and starts only its own pipeline. The CDK and the local bus both use it.
+ */
+export function retrainEventPattern(app: string) {
+  return {
+    source: [DRIFT_EVENT_SOURCE],
+    'detail-type': [DRIFT_DETAIL_TYPES.retrainRequested],
+    detail: { app: [app], requested_by: [RETRAIN_REQUESTER] },
+  } as const satisfies ExactEventPattern;
+}
+
+/**
+ * Whether an event matches an exact-value pattern, as EventBridge matches one: every field of the pattern is present
+ * in the event, with one of the listed values (a nested pattern on a nested object).
+ */
+export function matchesEventPattern(pattern: ExactEventPattern, event: Readonly<Record<string, unknown>>): boolean {
+  return Object.entries(pattern).every(([field, expected]) => {
+    const value = event[field];
+    if (Array.isArray(expected)) return typeof value === 'string' && expected.includes(value);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) && matchesEventPattern(expected as ExactEventPattern, value as Record<string, unknown>);
+  });
+}
+
 /** The `drift` block. */
 export const driftConfig = strictObject({
   captureSampleRate: numberIn(0, 1).default(1).meta({ description: 'Share of predict requests captured (by request id: a retried request is captured the same way); 0 turns capture off. Env `CAPTURE_SAMPLE_RATE` of the predict function.' }),
@@ -221,6 +277,9 @@ export function retrainTargetsOf(models: Readonly<Record<string, PipelineModelCo
 
 /** The `DRIFT_CONFIG` JSON (and the `DriftJobConfig` stack output): what the drift job runs with. */
 export const driftJobSettings = strictObject({
+  app: nonEmptyString().meta({
+    description: "The deployment's `appName`: the `app` of every event the job puts on the bus, which the retrain rule matches.",
+  }),
   thresholds: driftThresholdsOverride.optional(),
   performance: strictObject({
     maxDrop: numberIn(0, 1).optional(),

@@ -30,6 +30,11 @@ export const ENV = {
   MLOPS_ENVIRONMENT: 'MLOPS_ENVIRONMENT',
   /** The `pipeline` block of the deployment config as JSON (`pipelineConfigJson`), parsed with `pipelineConfig`. */
   PIPELINE_CONFIG: 'PIPELINE_CONFIG',
+  /**
+   * `drift.retrainPromotion` as JSON, parsed with `retrainPromotionConfig`: the most a drift-requested run (`requested_by:
+   * drift`, what the retrain rule starts) may ask for, whatever its input says. Unset: a canary waiting for approval.
+   */
+  RETRAIN_PROMOTION: 'RETRAIN_PROMOTION',
   /** ARN of the SNS topic the training pipeline notifies (approval requests, outcomes). */
   NOTIFICATION_TOPIC_ARN: 'NOTIFICATION_TOPIC_ARN',
   /** Longest wait for one SageMaker InvokeEndpoint call, in milliseconds (`sagemakerServing.invokeTimeoutMs`). */

@@ -142,7 +142,7 @@ export interface LocalDriftOptions {
   readonly settings?: Partial<DriftJobSettings>;
   /** Told about each scheduled run and bus event (npm start prints them). */
   readonly onResult?: Parameters<typeof startDriftSchedules>[0]['onResult'];
-  readonly onEvent?: ConstructorParameters<typeof LocalEventBus>[1];
+  readonly onEvent?: ConstructorParameters<typeof LocalEventBus>[2];
 }
 
 /** The local drift job, its bus and the capture bucket. */
@@ -325,13 +325,16 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         { step: 'initialize', name: 'localFaultInjection' },
       );
     }
+    // As deployed by default (drift.retrainPromotion): a drift-triggered version lands as a canary after a person's approval.
+    const retrainPromotion = options.drift?.settings?.retrainPromotion ?? DEFAULT_CONFIG.drift.retrainPromotion;
     const pipelineSteps = new PipelineSteps({
       objects: new S3ArtifactStore(pipelineS3, LOCAL_BUCKET_NAME),
       registry: registryService,
       inspector: new OnnxArtifactInspector(),
       engine: new OnnxScoringEngine({ intraOpNumThreads: 1 }),
       approvals,
-      config: options.pipelineConfig ?? DEFAULT_PIPELINE_CONFIG,
+      // Drift runs are held to the policy the drift job asks for (RETRAIN_PROMOTION in AWS), whatever a run input says.
+      config: { ...(options.pipelineConfig ?? DEFAULT_PIPELINE_CONFIG), retrainPromotion },
       sha256: (bytes) => createHash('sha256').update(bytes).digest('hex'),
       newId: randomUUID,
     });
@@ -405,7 +408,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', credentials, forcePathStyle: true }),
       LOCAL_CAPTURE_BUCKET_NAME,
     );
-    const bus = new LocalEventBus((input) => void pipeline.start(input), options.drift?.onEvent);
+    // The drift job's events carry the deployment's app, and the bus's retrain rule matches it, as in AWS.
+    const bus = new LocalEventBus(DEFAULT_CONFIG.appName, (input) => void pipeline.start(input), options.drift?.onEvent);
     // The drift Lambda's handler on a thread of its own: its reads and statistics never stall predict's event loop.
     const driftJob = driftThread(
       {
@@ -414,12 +418,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         credentials,
         tableName: LOCAL_TABLE_NAME,
         captureBucket: LOCAL_CAPTURE_BUCKET_NAME,
-        // As deployed by default (drift.retrainPromotion): a drift-triggered version lands as a canary after a person's approval.
         // The retrain targets as the CDK builds them, from the pipeline config the local pipeline runs with.
         settings: {
+          app: DEFAULT_CONFIG.appName,
           cooldownMinutes: 60,
           retrainOnCritical: true,
-          retrainPromotion: DEFAULT_CONFIG.drift.retrainPromotion,
+          retrainPromotion,
           retrainTargets: retrainTargetsOf((options.pipelineConfig ?? DEFAULT_PIPELINE_CONFIG).models),
           ...options.drift?.settings,
         },

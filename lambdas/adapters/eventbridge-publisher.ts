@@ -5,7 +5,7 @@ import { DRIFT_EVENT_SOURCE, type DriftEvent, type DriftEventPublisher } from '#
 const MAX_ENTRIES = 10;
 
 /**
- * Puts drift events on an EventBridge bus (source `serverless-mlops.drift`). Entries a call reports
+ * Puts drift events on an EventBridge bus (source `serverless-mlops.drift`; the details name the deployment's `app`). Entries a call reports
  * as failed are retried with backoff; what still fails is thrown, so the drift job fails and its
  * retry (same window, same retrain request id) sends them again.
  */

@@ -6,7 +6,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { ENV, configEnv } from '#contracts/env.ts';
 import { predictConfig } from '#contracts/predict.ts';
-import { parsePipelineConfig } from '#core/pipeline/run.ts';
+import { parsePipelineConfig, parseRetrainPromotion } from '#core/pipeline/run.ts';
 import { PipelineSteps } from '#core/pipeline/steps.ts';
 import { RegistryService } from '#core/registry/registry-service.ts';
 import { createDocumentClient, createS3Client } from '#adapters/aws-clients.ts';
@@ -58,7 +58,10 @@ export const pipelineHandler = createPipelineHandler({
     inspector: new OnnxArtifactInspector({ intraOpNumThreads: threads }),
     engine: new OnnxScoringEngine({ intraOpNumThreads: threads }),
     approvals,
-    config: parsePipelineConfig(process.env[ENV.PIPELINE_CONFIG]),
+    config: {
+      ...parsePipelineConfig(process.env[ENV.PIPELINE_CONFIG]),
+      retrainPromotion: parseRetrainPromotion(process.env[ENV.RETRAIN_PROMOTION]),
+    },
     sha256: (bytes) => createHash('sha256').update(bytes).digest('hex'),
     newId: randomUUID,
   }),

@@ -49,6 +49,7 @@ export class DriftMonitor extends Construct {
     const { config, captureBucket } = props;
     const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
     this.settingsJson = JSON.stringify({
+      app: config.appName,
       thresholds: config.drift.thresholds,
       performance: { maxDrop: config.drift.performanceMaxDrop, minLabels: config.drift.thresholds.minRows },
       cooldownMinutes: config.pipeline.cooldownMinutes,

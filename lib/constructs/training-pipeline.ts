@@ -13,6 +13,7 @@ import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cd
 import { Construct } from 'constructs';
 import { ECR_IMAGE_URI, type MlopsConfig, pipelineConfigJson } from '../config.ts';
 import { xgboostDataDistribution } from '#contracts/pipeline.ts';
+import { retrainEventPattern } from '#contracts/drift.ts';
 import { ENV, TRAINING_PIPELINE_SERVICE_NAME } from './environment.ts';
 import { stateMachineLogGroup } from './log-groups.ts';
 import { MlopsFunction, PROJECT_ROOT } from './mlops-function.ts';
@@ -151,6 +152,7 @@ export class TrainingPipeline extends Construct {
       environment: {
         [ENV.MLOPS_ENVIRONMENT]: config.appName,
         [ENV.PIPELINE_CONFIG]: pipelineConfig,
+        [ENV.RETRAIN_PROMOTION]: JSON.stringify(config.drift.retrainPromotion),
         [ENV.NOTIFICATION_TOPIC_ARN]: this.topic.topicArn,
         // The serving setting, so that the latency measured in evaluation is the latency the API will see.
         [ENV.ONNX_INTRA_OP_THREADS]: String(config.predict.onnxIntraOpThreads),
@@ -231,9 +233,11 @@ export class TrainingPipeline extends Construct {
       assumedBy: new ServicePrincipal('events.amazonaws.com'),
       description: 'EventBridge rules starting the training pipeline',
     });
+    const retrainPattern = retrainEventPattern(config.appName);
     this.retrainRule = new Rule(this, 'RetrainRule', {
-      description: 'Starts the training pipeline on a retrain request (drift monitoring); the detail is the run input',
-      eventPattern: { source: [RETRAIN_EVENT.source], detailType: [RETRAIN_EVENT.detailType] },
+      description: `Starts the training pipeline on a retrain request of ${config.appName}'s drift job; the detail is the run input`,
+      // Only this deployment's requests (detail.app), and only drift runs, which the pipeline holds to drift.retrainPromotion.
+      eventPattern: { source: [...retrainPattern.source], detailType: [...retrainPattern['detail-type']], detail: retrainPattern.detail },
       targets: [
         new SfnStateMachine(this.stateMachine, {
           input: RuleTargetInput.fromEventPath('$.detail'),

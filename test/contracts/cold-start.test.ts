@@ -76,7 +76,7 @@ describe('a bad setting fails synth and the cold start with the same message', (
   it('a drift threshold out of range: the same wording from DRIFT_CONFIG', async () => {
     const message = synthMessage({ drift: { thresholds: { pValue: 0 } } });
     expect(message).toBe('config field "drift.thresholds.pValue" must be a number above 0 and at most 1, got 0');
-    process.env.DRIFT_CONFIG = JSON.stringify({ cooldownMinutes: 60, retrainOnCritical: true, thresholds: { pValue: 0 } });
+    process.env.DRIFT_CONFIG = JSON.stringify({ app: 'serverless-mlops', cooldownMinutes: 60, retrainOnCritical: true, thresholds: { pValue: 0 } });
     await expect(import('../../lambdas/drift-job/handler.ts')).rejects.toThrow(message.replace('config field "drift.', 'DRIFT_CONFIG field "'));
   });
 

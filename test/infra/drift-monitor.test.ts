@@ -1,8 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { RETRAIN_EVENT } from '../../lib/constructs/training-pipeline.ts';
 import { CAPTURE_S3_PREFIX } from '../../lib/constructs/prediction-capture.ts';
-import { DRIFT_DETAIL_TYPES, DRIFT_EVENT_SOURCE } from '#core/drift/events.ts';
+import { DRIFT_DETAIL_TYPES, DRIFT_EVENT_SOURCE, RETRAIN_REQUESTER, matchesEventPattern, type ExactEventPattern } from '#contracts/drift.ts';
 import { parseDriftJobSettings } from '#core/drift/job-settings.ts';
 import { capturePartitionPrefix } from '#core/capture/records.ts';
 import { buildStack, IMPORTED_TABLE_ARN, importedObjects } from './support.ts';
@@ -111,8 +110,14 @@ describe('DriftMonitor', () => {
     });
   });
 
-  it('sends retrain requests the training pipeline rule listens to', () => {
-    expect(DRIFT_EVENT_SOURCE).toBe(RETRAIN_EVENT.source);
-    expect(DRIFT_DETAIL_TYPES.retrainRequested).toBe(RETRAIN_EVENT.detailType);
+  it("sends retrain requests the training pipeline rule of the same deployment listens to (DRIFT_CONFIG's app)", () => {
+    const functions = template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'drift-monitor' } } } });
+    const [fn] = Object.values(functions) as { Properties: { Environment: { Variables: Record<string, string> } } }[];
+    const settings = parseDriftJobSettings(fn?.Properties.Environment.Variables.DRIFT_CONFIG ?? '');
+    expect(settings.app).toBe('serverless-mlops');
+    const rules = template.findResources('AWS::Events::Rule', { Properties: { EventPattern: { 'detail-type': [DRIFT_DETAIL_TYPES.retrainRequested] } } });
+    const [rule] = Object.values(rules) as { Properties: { EventPattern: ExactEventPattern } }[];
+    const event = { source: DRIFT_EVENT_SOURCE, 'detail-type': DRIFT_DETAIL_TYPES.retrainRequested, detail: { app: settings.app, requested_by: RETRAIN_REQUESTER } };
+    expect(matchesEventPattern(rule?.Properties.EventPattern ?? {}, event)).toBe(true);
   });
 });

@@ -7,11 +7,11 @@ import { PROJECT_ROOT } from '../../lib/constructs/mlops-function.ts';
 import {
   DEFINITION_SUBSTITUTION_KEYS,
   PIPELINE_EVENT_BUS_NAME,
-  RETRAIN_EVENT,
   SAGEMAKER_SYNC_RULE_NAME,
   TRAINING_IMAGE_NOT_SET,
   TRAINING_PIPELINE_ASL,
 } from '../../lib/constructs/training-pipeline.ts';
+import { DRIFT_DETAIL_TYPES, DRIFT_EVENT_SOURCE, RETRAIN_REQUESTER, matchesEventPattern, type ExactEventPattern } from '#contracts/drift.ts';
 import { buildStack, imported, IMPORTED_TABLE_ARN, importedObjects } from './support.ts';
 
 type Json = Record<string, unknown>;
@@ -97,6 +97,17 @@ function statementsOf(template: Template, role: RegExp): Json[] {
 /** The EventBridge rules of the TrainingPipeline construct (the stack has others, e.g. the canary watch's). */
 function pipelineRuleIds(template: Template): string[] {
   return Object.keys(template.findResources('AWS::Events::Rule')).filter((id) => id.startsWith('TrainingPipeline'));
+}
+
+/** The event pattern of the pipeline's retrain rule, as the template has it. */
+function retrainRulePattern(template: Template): ExactEventPattern {
+  const rule = onlyResource(template, 'AWS::Events::Rule', { Properties: { EventPattern: { 'detail-type': [DRIFT_DETAIL_TYPES.retrainRequested] } } });
+  return rule.Properties?.['EventPattern'] as ExactEventPattern;
+}
+
+/** A retrain request as a drift job puts it on the bus. */
+function retrainEvent(detail: Record<string, unknown>, source: string = DRIFT_EVENT_SOURCE): Record<string, unknown> {
+  return { source, 'detail-type': DRIFT_DETAIL_TYPES.retrainRequested, detail: { model: 'credit', ...detail } };
 }
 
 function pipelineFunction(template: Template): CfnResource {
@@ -303,10 +314,14 @@ describe('TrainingPipeline', () => {
     template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
-  it('starts a run from a RetrainRequested event with the event detail as input', () => {
+  it("starts a run from this deployment's drift RetrainRequested events only, with the event detail as input", () => {
     expect(pipelineRuleIds(template)).toHaveLength(1); // no model has a schedule by default
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: [RETRAIN_EVENT.source], 'detail-type': [RETRAIN_EVENT.detailType] },
+      EventPattern: {
+        source: [DRIFT_EVENT_SOURCE],
+        'detail-type': [DRIFT_DETAIL_TYPES.retrainRequested],
+        detail: { app: [config.appName], requested_by: [RETRAIN_REQUESTER] },
+      },
       EventBusName: Match.absent(),
       Targets: [
         {
@@ -320,6 +335,26 @@ describe('TrainingPipeline', () => {
     expect(statementsOf(template, /StartExecutionRole/)).toEqual([
       { Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: expect.stringMatching(/StateMachine/) } },
     ]);
+  });
+
+  it("matches this deployment's drift requests, not another deployment's, another source's or a non-drift run's", () => {
+    const pattern = retrainRulePattern(template);
+    expect(matchesEventPattern(pattern, retrainEvent({ app: config.appName, requested_by: RETRAIN_REQUESTER }))).toBe(true);
+    // A second deployment (staging) in the same account and region: its drift job's requests start its own pipeline only.
+    expect(matchesEventPattern(pattern, retrainEvent({ app: 'staging', requested_by: RETRAIN_REQUESTER }))).toBe(false);
+    expect(matchesEventPattern(pattern, retrainEvent({ requested_by: RETRAIN_REQUESTER }))).toBe(false);
+    expect(matchesEventPattern(pattern, retrainEvent({ app: config.appName, requested_by: RETRAIN_REQUESTER }, 'someone.else'))).toBe(false);
+    // A run input that does not say drift would escape drift.retrainPromotion: no rule starts it.
+    expect(matchesEventPattern(pattern, retrainEvent({ app: config.appName, requested_by: 'cli', approval_required: false }))).toBe(false);
+    expect(matchesEventPattern(pattern, retrainEvent({ app: config.appName }))).toBe(false);
+  });
+
+  it('gives the pipeline function the retrain promotion policy it holds drift runs to', () => {
+    const variables = (pipelineFunction(template).Properties?.['Environment'] as { Variables: Record<string, string> }).Variables;
+    expect(JSON.parse(variables['RETRAIN_PROMOTION'] ?? '')).toEqual({ mode: 'canary', approvalRequired: true });
+    const { template: production } = buildStack({ drift: { retrainPromotion: { mode: 'production', approvalRequired: false } } });
+    const productionVariables = (pipelineFunction(production).Properties?.['Environment'] as { Variables: Record<string, string> }).Variables;
+    expect(JSON.parse(productionVariables['RETRAIN_PROMOTION'] ?? '')).toEqual({ mode: 'production', approvalRequired: false });
   });
 
   it('gives the pipeline function the shared ONNX layer, its settings and its environment', () => {
@@ -339,6 +374,7 @@ describe('TrainingPipeline', () => {
       POWERTOOLS_LOG_LEVEL: 'INFO',
       MLOPS_ENVIRONMENT: 'serverless-mlops',
       PIPELINE_CONFIG: pipelineConfigJson(config.pipeline),
+      RETRAIN_PROMOTION: JSON.stringify(config.drift.retrainPromotion),
       NOTIFICATION_TOPIC_ARN: { Ref: expect.stringMatching(/NotificationTopic/) },
       ONNX_INTRA_OP_THREADS: '1',
       REGISTRY_TABLE_NAME: imported('RegistryTableName'),

@@ -208,7 +208,15 @@ describe('drift monitoring on the local platform', () => {
     expect(doc.retrain).toMatchObject({ requested: true, run_id: runId });
     expect(platform.pipeline.get(runId)).toBeDefined();
     // As deployed by default: the retrained version lands as a canary, after a person's approval.
-    expect(retrains[0]?.detail).toMatchObject({ model: 'credit', target: 'Status', positive_label: 'bad', requested_by: 'drift', promotion_mode: 'canary', approval_required: true });
+    expect(retrains[0]?.detail).toMatchObject({
+      app: 'serverless-mlops',
+      model: 'credit',
+      target: 'Status',
+      positive_label: 'bad',
+      requested_by: 'drift',
+      promotion_mode: 'canary',
+      approval_required: true,
+    });
     // The run trains what the production version is: gbdt with its trees, not the pipeline's default logistic regression.
     expect(retrains[0]?.detail).toMatchObject({ trainer: 'gbdt', parameters: { trees: 8, maxDepth: 3 }, decision_threshold: CREDIT_THRESHOLD_POLICY });
     await vi.waitFor(() => expect(validatedRuns.find((r) => r.run_id === runId)).toBeDefined(), { timeout: 30_000, interval: 50 });
@@ -225,5 +233,33 @@ describe('drift monitoring on the local platform', () => {
     expect(again.retrain?.requested).toBe(false);
     expect(again.retrain?.reason).toMatch(/cooldown/);
     expect(platform.drift.bus.events.filter((e) => e['detail-type'] === 'RetrainRequested')).toHaveLength(1);
+  });
+
+  it("starts runs only from its own app's drift requests, and holds a forged one to drift.retrainPromotion", async () => {
+    const csv = readFileSync(new URL('../../examples/credit/credit_data.csv', import.meta.url));
+    const request = (runId: string, detail: Record<string, unknown>) => ({
+      detailType: 'RetrainRequested' as const,
+      detail: {
+        run_id: runId,
+        model: 'credit',
+        dataset: { key: `datasets/credit/${createHash('sha256').update(csv).digest('hex')}.csv` },
+        target: 'Status',
+        positive_label: 'bad',
+        ...detail,
+      },
+    });
+    // Another deployment's drift job (staging), and a run input that does not say drift: neither starts a run.
+    await platform.drift.bus.publish([
+      request('forged-staging', { app: 'staging', requested_by: 'drift' }),
+      request('forged-cli', { app: 'serverless-mlops', requested_by: 'cli', approval_required: false, promotion_mode: 'production' }),
+    ]);
+    expect(platform.pipeline.get('forged-staging')).toBeUndefined();
+    expect(platform.pipeline.get('forged-cli')).toBeUndefined();
+
+    // Anyone who can put events could send this one: it runs, but as the policy says (a canary after approval).
+    await platform.drift.bus.publish([request('forged-drift', { app: 'serverless-mlops', requested_by: 'drift', approval_required: false, promotion_mode: 'production' })]);
+    expect(platform.pipeline.get('forged-drift')).toBeDefined();
+    await vi.waitFor(() => expect(validatedRuns.find((r) => r.run_id === 'forged-drift')).toBeDefined(), { timeout: 30_000, interval: 50 });
+    expect(validatedRuns.find((r) => r.run_id === 'forged-drift')).toMatchObject({ approval_required: true, promotion: { mode: 'canary' }, requested_by: 'drift' });
   });
 });

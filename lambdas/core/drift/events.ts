@@ -1,19 +1,12 @@
 /**
- * The events the drift job puts on the default EventBridge bus. `RetrainRequested` is the event the
- * training pipeline's retrain rule listens to (lib/constructs/training-pipeline.ts spells the same
- * source and detail type; test/core/drift/job.test.ts checks they agree); its detail is the run input.
+ * The events the drift job puts on the default EventBridge bus (source, detail types and the retrain rule's pattern
+ * are declared in contracts/drift.ts). Every detail carries the deployment's `app`; `RetrainRequested`'s detail is the
+ * run input.
  */
 
-export const DRIFT_EVENT_SOURCE = 'serverless-mlops.drift';
+import type { DRIFT_DETAIL_TYPES } from '#contracts/drift.ts';
 
-export const DRIFT_DETAIL_TYPES = {
-  /** Warning or critical drift of a model's inputs or predictions. */
-  driftDetected: 'DriftDetected',
-  /** Live accuracy or ROC AUC (from feedback) fell more than the margin below the holdout metric. */
-  performanceDegraded: 'PerformanceDegraded',
-  /** Starts a training run (critical drift, once per cooldown). */
-  retrainRequested: 'RetrainRequested',
-} as const;
+export { DRIFT_DETAIL_TYPES, DRIFT_EVENT_SOURCE } from '#contracts/drift.ts';
 
 export type DriftDetailType = (typeof DRIFT_DETAIL_TYPES)[keyof typeof DRIFT_DETAIL_TYPES];
 

@@ -40,6 +40,11 @@ export interface DriftObserver {
 }
 
 export interface DriftJobSettings {
+  /**
+   * The deployment's `appName`, put in every event's `detail.app`: the retrain rule of this deployment matches it, so
+   * another deployment's pipeline in the same account never starts on this job's requests. @default - events carry no app
+   */
+  readonly app?: string;
   readonly thresholds?: Partial<DriftThresholds>;
   readonly performance?: Partial<PerformanceThresholds>;
   /** Minutes after a drift-triggered retrain request during which no other is sent for the model. */
@@ -243,6 +248,9 @@ export async function runDriftJob(deps: DriftJobDependencies, request: DriftJobR
   await deps.reports.putText(keys.latestHtml, html, 'text/html; charset=utf-8');
   await deps.reports.putText(keys.latestJson, json, 'application/json');
   deps.observer?.reported(document, { scores: window.scores });
-  if (events.length > 0) await deps.events.publish(events);
-  return { document, events, retrain };
+  // Every event names the deployment: the retrain rule of this deployment matches it, another deployment's does not.
+  const app = deps.settings.app;
+  const sent = app === undefined ? events : events.map((e) => ({ ...e, detail: { ...e.detail, app } }));
+  if (sent.length > 0) await deps.events.publish(sent);
+  return { document, events: sent, retrain };
 }

@@ -20,6 +20,7 @@
  */
 import { TRAINER_HYPERPARAMETERS, acceptsValue } from '#contracts/hyperparameters.ts';
 import { TRAINERS, missingTokensConfig, type TrainerKind } from '#contracts/pipeline.ts';
+import { RETRAIN_REQUESTER } from '#contracts/drift.ts';
 import { checkThresholdPolicy, type ThresholdPolicy } from '#core/metrics/threshold.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import { GBDT_TRAINER, TRAINER, type ClassWeight } from '#core/training/train-binary-classifier.ts';
@@ -168,7 +169,7 @@ export function retrainInput(
     ...(decisionThreshold === undefined ? {} : { decision_threshold: decisionThreshold }),
     ...(classWeight === undefined ? {} : { class_weight: classWeight }),
     ...(missingTokens === undefined ? {} : { missing_tokens: [...missingTokens] }),
-    requested_by: 'drift',
+    requested_by: RETRAIN_REQUESTER,
     reason: `${reason}${note}`,
   };
 }

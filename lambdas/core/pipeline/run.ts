@@ -12,6 +12,7 @@ import {
 } from '#contracts/pipeline.ts';
 import { ENV, parseJsonEnv } from '#contracts/env.ts';
 import { parameterProblem } from '#contracts/hyperparameters.ts';
+import { DEFAULT_RETRAIN_PROMOTION, RETRAIN_REQUESTER, retrainPromotionConfig, type RetrainPromotionConfig } from '#contracts/drift.ts';
 import type { ProtectedAttribute } from './fairness.ts';
 import type { GateThresholds } from './gate.ts';
 import { THRESHOLD_POLICIES, checkThresholdPolicy, type ThresholdPolicy } from '#core/metrics/threshold.ts';
@@ -35,8 +36,13 @@ export type PipelineDefaults = PipelineDefaultsConfig;
 /** One model's settings (`pipeline.models.NAME`): what differs from the defaults. */
 export type PipelineModelSettings = PipelineModelConfig;
 
-/** What a run reads of the `pipeline` block: the defaults and the models (and the SageMaker trainers' settings: default when absent). */
-export type PipelineConfig = Pick<ContractPipelineConfig, 'defaults' | 'models'> & Partial<Pick<ContractPipelineConfig, 'sagemaker' | 'xgboost'>>;
+/**
+ * What a run reads of the `pipeline` block: the defaults and the models (and the SageMaker trainers' settings: default
+ * when absent), and `drift.retrainPromotion`, the most a drift-requested run may ask for (default when absent: a
+ * canary waiting for approval).
+ */
+export type PipelineConfig = Pick<ContractPipelineConfig, 'defaults' | 'models'> &
+  Partial<Pick<ContractPipelineConfig, 'sagemaker' | 'xgboost'>> & { readonly retrainPromotion?: RetrainPromotionConfig };
 
 /** The built-in defaults: the schema's (the CDK config's too). */
 export const DEFAULT_PIPELINE_CONFIG: ContractPipelineConfig = pipelineConfig.parse({});
@@ -186,6 +192,18 @@ export function normalizeRun(input: unknown, config: PipelineConfig, now: Date, 
     fail('missing_tokens', `must be an array of at most 20 non-empty strings of at most 20 characters, got ${JSON.stringify(missingTokens)}`);
   }
 
+  const requestedBy = optionalString(raw, 'requested_by') ?? 'unknown';
+  let approvalRequired = typeof approval === 'boolean' ? approval : defaults.approvalRequired;
+  let promotion: PipelineRun['promotion'] = { mode: promotionMode, canary_share: canaryShare };
+  if (requestedBy === RETRAIN_REQUESTER) {
+    // Anyone allowed to put events on the bus can send a RetrainRequested: its input may make the landing stricter
+    // (approval, a canary, a smaller share), never looser than drift.retrainPromotion.
+    const policy = config.retrainPromotion ?? DEFAULT_RETRAIN_PROMOTION;
+    approvalRequired = policy.approvalRequired || approval === true;
+    const mode = policy.mode === 'canary' || optionalString(raw, 'promotion_mode') === 'canary' ? 'canary' : 'production';
+    promotion = { mode, canary_share: Math.min(canaryShare, defaults.promotion.canaryShare) };
+  }
+
   const runId = optionalString(raw, 'run_id') ?? newId();
   return {
     run_id: runId,
@@ -206,9 +224,9 @@ export function normalizeRun(input: unknown, config: PipelineConfig, now: Date, 
     max_seed_spread: defaults.maxSeedSpread,
     protected_attribute: defaults.protectedAttribute,
     favorable_outcome: defaults.favorableOutcome,
-    approval_required: typeof approval === 'boolean' ? approval : defaults.approvalRequired,
-    promotion: { mode: promotionMode, canary_share: canaryShare },
-    requested_by: optionalString(raw, 'requested_by') ?? 'unknown',
+    approval_required: approvalRequired,
+    promotion,
+    requested_by: requestedBy,
     reason: optionalString(raw, 'reason') ?? '',
     started_at: optionalString(raw, 'started_at') ?? now.toISOString(),
   };
@@ -221,6 +239,15 @@ export function normalizeRun(input: unknown, config: PipelineConfig, now: Date, 
  */
 export function parsePipelineConfig(json: string | undefined): ContractPipelineConfig {
   return parseJsonEnv(ENV.PIPELINE_CONFIG, json, resolvedPipelineConfig, 'pipeline', {});
+}
+
+/**
+ * Parses the `RETRAIN_PROMOTION` JSON the CDK sets from `drift.retrainPromotion` (unset: the default, a canary waiting
+ * for approval).
+ * @throws ConfigError naming the field and the value received
+ */
+export function parseRetrainPromotion(json: string | undefined): RetrainPromotionConfig {
+  return parseJsonEnv(ENV.RETRAIN_PROMOTION, json, retrainPromotionConfig, 'drift.retrainPromotion', {});
 }
 
 /** Where a training data file lives in the artifact bucket: content-addressed like artifacts. */

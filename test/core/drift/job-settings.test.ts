@@ -3,6 +3,7 @@ import { DriftSettingsError, parseDriftJobSettings } from '#core/drift/job-setti
 
 /** What DriftMonitor writes from the default config (lib/constructs/drift-monitor.ts). */
 const DEPLOYED = {
+  app: 'serverless-mlops',
   thresholds: { pValue: 0.05, psiWarning: 0.1, psiCritical: 0.25, shareWarning: 0.2, shareCritical: 0.3, minRows: 50, wassersteinBound: 0.1 },
   performance: { maxDrop: 0.05, minLabels: 50 },
   cooldownMinutes: 60,
@@ -37,9 +38,10 @@ describe('parseDriftJobSettings', () => {
     expect(parseDriftJobSettings(JSON.stringify(DEPLOYED))).toEqual(DEPLOYED);
   });
 
-  it('accepts the minimum: cooldown and the retrain switch, the job defaults doing the rest', () => {
-    expect(parseDriftJobSettings('{"cooldownMinutes":0,"retrainOnCritical":false}')).toEqual({ cooldownMinutes: 0, retrainOnCritical: false });
-    expect(parseDriftJobSettings('{"cooldownMinutes":5,"retrainOnCritical":true,"thresholds":{"minRows":10}}')).toEqual({
+  it('accepts the minimum: the app, cooldown and the retrain switch, the job defaults doing the rest', () => {
+    expect(parseDriftJobSettings('{"app":"a1","cooldownMinutes":0,"retrainOnCritical":false}')).toEqual({ app: 'a1', cooldownMinutes: 0, retrainOnCritical: false });
+    expect(parseDriftJobSettings('{"app":"a1","cooldownMinutes":5,"retrainOnCritical":true,"thresholds":{"minRows":10}}')).toEqual({
+      app: 'a1',
       cooldownMinutes: 5,
       retrainOnCritical: true,
       thresholds: { minRows: 10 },
@@ -70,7 +72,9 @@ describe('parseDriftJobSettings', () => {
     [['retrainTargets', 'credit', 'trainer'], 'svm', 'DRIFT_CONFIG field "retrainTargets.credit.trainer" must be one of "logreg", "gbdt", "sagemaker", "xgboost", got "svm"'],
     [['retrainPromotion', 'mode'], 'shadow', 'DRIFT_CONFIG field "retrainPromotion.mode" must be one of "production", "canary", got "shadow"'],
     [['retrainPromotion'], { mode: 'canary' }, 'DRIFT_CONFIG field "retrainPromotion.approvalRequired" must be true or false, got undefined'],
-    [['window'], '1h', 'DRIFT_CONFIG field "window" is not a known field (known: thresholds, performance, cooldownMinutes, retrainOnCritical, retrainTargets, maxWindowRows, retrainPromotion), got "1h"'],
+    [['app'], undefined, 'DRIFT_CONFIG field "app" must be a non-empty string, got undefined'],
+    [['app'], '', 'DRIFT_CONFIG field "app" must be a non-empty string, got ""'],
+    [['window'], '1h', 'DRIFT_CONFIG field "window" is not a known field (known: app, thresholds, performance, cooldownMinutes, retrainOnCritical, retrainTargets, maxWindowRows, retrainPromotion), got "1h"'],
   ] as [string[], unknown, string][])('refuses %j = %j, naming the field', (path, value, message) => {
     expect(errorOf(withField(path, value))).toBe(message);
   });

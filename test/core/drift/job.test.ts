@@ -3,7 +3,8 @@ import type { CaptureReader } from '#core/capture/ports.ts';
 import type { CaptureRecord, FeedbackRecord } from '#core/capture/records.ts';
 import type { Reservoir } from '#core/data/random.ts';
 import { NotFoundError } from '#core/errors.ts';
-import { DRIFT_DETAIL_TYPES, type DriftEvent } from '#core/drift/events.ts';
+import { DRIFT_DETAIL_TYPES, DRIFT_EVENT_SOURCE, type DriftEvent } from '#core/drift/events.ts';
+import { matchesEventPattern, retrainEventPattern } from '#contracts/drift.ts';
 import { reportKeys, retrainInput, retrainRunId, runDriftJob, type DriftJobDependencies, type DriftJobSettings, type DriftReportDocument } from '#core/drift/job.ts';
 import type { CategoricalProfile, FeatureRow, ModelMetadata } from '#core/model/metadata.ts';
 import type { ModelRecord, ModelVersionRecord } from '#core/registry/records.ts';
@@ -253,6 +254,17 @@ describe('runDriftJob', () => {
     });
     const { events } = await run(deps);
     expect(events[1]?.detail).toMatchObject({ dataset: { key: 'data/credit.csv' }, promotion_mode: 'canary', approval_required: false });
+  });
+
+  it("names the deployment (settings.app) in every event, so only its own pipeline's retrain rule starts the run", async () => {
+    const { deps, recorded } = harness({ records: records(100, homeFlipped), settings: { app: 'staging' } });
+    const { events } = await run(deps);
+    expect(events.map((e) => e.detailType)).toEqual([DRIFT_DETAIL_TYPES.driftDetected, DRIFT_DETAIL_TYPES.retrainRequested]);
+    expect(recorded.published).toEqual([events]);
+    for (const event of events) expect(event.detail).toMatchObject({ app: 'staging' });
+    const request = { source: DRIFT_EVENT_SOURCE, 'detail-type': events[1]?.detailType, detail: events[1]?.detail };
+    expect(matchesEventPattern(retrainEventPattern('staging'), request)).toBe(true);
+    expect(matchesEventPattern(retrainEventPattern('serverless-mlops'), request)).toBe(false);
   });
 
   it('retrains with the production version\'s trainer, and says in the report when the pipeline cannot run it', async () => {

@@ -110,7 +110,7 @@ describe('retrainInput', () => {
       defaults: { trainer: 'logreg', classWeight: 'none' },
       models: { [MODEL]: { target: 'Status', positiveLabel: 'bad', trainer: 'gbdt', missingTokens: ['n/a'] } },
     });
-    const settings = parseDriftJobSettings(JSON.stringify({ cooldownMinutes: 60, retrainOnCritical: true, retrainTargets: retrainTargetsOf(config.models) }));
+    const settings = parseDriftJobSettings(JSON.stringify({ app: 'serverless-mlops', cooldownMinutes: 60, retrainOnCritical: true, retrainTargets: retrainTargetsOf(config.models) }));
     expect(settings.retrainTargets?.[MODEL]).toEqual({ target: 'Status', positiveLabel: 'bad', trainer: 'gbdt', missingTokens: ['n/a'] });
     const input = retrainInput(MODEL, logreg, settings.retrainTargets?.[MODEL], 'drift-1', 'why');
     // The model's trainer and tokens; the champion's class weight and policy (the defaults' do not override them).

@@ -29,6 +29,40 @@ describe('normalizeRun: missing tokens', () => {
   });
 });
 
+describe('normalizeRun: a drift-requested run is held to drift.retrainPromotion', () => {
+  // What anyone allowed to put events on the default bus could send as a RetrainRequested.
+  const forged = { model: 'plain', requested_by: 'drift', approval_required: false, promotion_mode: 'production', canary_share: 0.9 };
+  const withPolicy = (mode: 'production' | 'canary', approvalRequired: boolean) => ({ ...config, retrainPromotion: { mode, approvalRequired } });
+  const drift = (input: Record<string, unknown>, policy = withPolicy('canary', true)) =>
+    normalizeRun({ dataset: { key: 'datasets/x.csv' }, ...input }, policy, now, () => 'id');
+
+  it('waits for approval and starts as a canary when the policy says so, whatever the input asks', () => {
+    const run = drift(forged);
+    expect(run.approval_required).toBe(true);
+    expect(run.promotion).toEqual({ mode: 'canary', canary_share: config.defaults.promotion.canaryShare });
+  });
+
+  it('holds a drift run to the default policy (canary, approval) when the config has none', () => {
+    const run = normalizeRun({ dataset: { key: 'datasets/x.csv' }, ...forged }, config, now, () => 'id');
+    expect(run).toMatchObject({ approval_required: true, promotion: { mode: 'canary' }, requested_by: 'drift' });
+  });
+
+  it('lets the input make it stricter, never looser', () => {
+    const open = withPolicy('production', false);
+    expect(drift({ model: 'plain', requested_by: 'drift' }, open)).toMatchObject({ approval_required: false, promotion: { mode: 'production' } });
+    expect(drift({ model: 'plain', requested_by: 'drift', approval_required: true, promotion_mode: 'canary', canary_share: 0.05 }, open)).toMatchObject({
+      approval_required: true,
+      promotion: { mode: 'canary', canary_share: 0.05 },
+    });
+    expect(drift(forged, withPolicy('production', true)).approval_required).toBe(true);
+    expect(drift(forged, withPolicy('canary', false)).promotion.mode).toBe('canary');
+  });
+
+  it('leaves runs that are not drift runs (the CLI, StartExecution) to their input', () => {
+    expect(drift({ ...forged, requested_by: 'alice' })).toMatchObject({ approval_required: false, promotion: { mode: 'production', canary_share: 0.9 } });
+  });
+});
+
 describe('normalizeRun: fields, defaults and refusals', () => {
   const full = pipelineConfig.parse({
     defaults: { seeds: [1, 2], testFraction: 0.3, maxRegression: 0.01, maxSeedSpread: 0.05, approvalRequired: true, classWeight: 'balanced' },
