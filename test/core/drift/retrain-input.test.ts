@@ -5,7 +5,7 @@ import { TRAINER_HYPERPARAMETERS } from '#contracts/hyperparameters.ts';
 import { pipelineConfig } from '#contracts/pipeline.ts';
 import { retrainTargetsOf } from '#contracts/drift.ts';
 import { parseDriftJobSettings } from '#core/drift/job-settings.ts';
-import { inheritedDecisionThreshold, retrainInput, type RetrainTarget } from '#core/drift/retrain-input.ts';
+import { inheritedDecisionThreshold, inheritedParameters, retrainInput, type RetrainTarget } from '#core/drift/retrain-input.ts';
 import type { ModelMetadata } from '#core/model/metadata.ts';
 import { DEFAULT_PIPELINE_CONFIG, normalizeRun, type PipelineRun } from '#core/pipeline/run.ts';
 import { trainGradientBoosting, trainLogisticRegression } from '#core/training/train-binary-classifier.ts';
@@ -364,5 +364,17 @@ describe('retrainInput from a lineage the trainers did not write (hand-made or e
 describe('inheritedDecisionThreshold without an output', () => {
   it('leaves the policy to the pipeline', () => {
     expect(inheritedDecisionThreshold(undefined)).toBeUndefined();
+  });
+});
+
+describe('inheritedParameters', () => {
+  it.each(['logreg', 'gbdt', 'xgboost', 'sagemaker'] as const)('gives a %s run no parameters from a lineage that records none', (trainer) => {
+    expect(inheritedParameters(trainer, undefined)).toStrictEqual({});
+    expect(inheritedParameters(trainer, {})).toStrictEqual({});
+  });
+
+  it('gives a sagemaker run none of the values a declared trainer would take', () => {
+    expect(inheritedParameters('sagemaker', { eta: 0.3, max_depth: 4, l2: 1, trees: 10 })).toStrictEqual({});
+    expect(inheritedParameters('xgboost', { eta: 0.3, max_depth: 4, l2: 1, trees: 10 })).toStrictEqual({ eta: 0.3, max_depth: 4 });
   });
 });
