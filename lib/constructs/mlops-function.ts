@@ -98,6 +98,10 @@ export class MlopsFunction extends NodejsFunction {
       timeout: props.timeout,
       logGroup,
       role,
+      // A function behind an alias (the predict function's `live`) publishes a version per deploy. CloudFormation
+      // deletes the previous one by default; kept, it stays what `aws lambda update-alias --function-version` can
+      // point back to (the manual rollback runbook), as SAM's AutoPublishAlias keeps them. They go with the function.
+      currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
       ...(props.description === undefined ? {} : { description: props.description }),
       ...(props.layers === undefined ? {} : { layers: props.layers }),
       ...(props.reservedConcurrentExecutions === undefined

@@ -277,6 +277,15 @@ describe('InferenceApi', () => {
     expect(() => JSON.parse(body.replace('$context.error.messageString', '"x"'))).not.toThrow();
   });
 
+  it('keeps each published version of the predict function, which the live alias points to, for a manual rollback', () => {
+    const versions: Record<string, CfnResource & { DeletionPolicy?: string; UpdateReplacePolicy?: string }> = template.findResources('AWS::Lambda::Version');
+    expect(Object.keys(versions)).toEqual([expect.stringMatching(/^InferenceApiPredictFunctionCurrentVersion/)]);
+    const [id, version] = Object.entries(versions)[0] ?? [];
+    // A deploy publishes the next version under a new logical id; the old one stays for `update-alias --function-version`.
+    expect(version).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    template.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live', FunctionVersion: { 'Fn::GetAtt': [id, 'Version'] } });
+  });
+
   it('has no CORS preflight without origins', () => {
     expect([...methodsByRoute(template).keys()].some((key) => key.startsWith('OPTIONS'))).toBe(false);
   });
