@@ -20,6 +20,7 @@ import { trainCommand } from './commands/train.ts';
 import { versionsCommand } from './commands/versions.ts';
 import { Session, type RunEnvironment } from './context.ts';
 import { CliError, describeError } from './errors.ts';
+import { editDistance } from '#contracts/suggest.ts';
 
 /**
  * The `mlops` program. `run` parses the arguments, runs one command and returns the exit
@@ -32,21 +33,6 @@ export const EXIT_USAGE = 2;
 /** The usage error commander reported, printed by `run` (or replaced by a clearer one). */
 export interface HeldError {
   message?: string;
-}
-
-/** Edit distance of two short strings (for "Did you mean …?"). */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j] as number;
-      row[j] = Math.min(current + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length] as number;
 }
 
 /**
@@ -69,7 +55,7 @@ export function unknownOptionOf(program: Command, argv: readonly string[]): { op
     const option = token.split('=')[0] as string;
     if (known.has(option)) continue;
     const candidates = leaf.options.map((o) => o.long).filter((flag): flag is string => flag !== undefined);
-    const [best] = candidates.map((flag) => ({ flag, d: distance(option, flag) })).sort((a, b) => a.d - b.d);
+    const [best] = candidates.map((flag) => ({ flag, d: editDistance(option, flag) })).sort((a, b) => a.d - b.d);
     return best !== undefined && best.d <= Math.max(2, Math.floor(option.length / 3)) ? { option, suggestion: best.flag } : { option };
   }
   return undefined;

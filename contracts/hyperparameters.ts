@@ -9,6 +9,8 @@
  * image, whose hyperparameters are its own business: any name, any finite number.
  */
 
+import { editDistance } from './suggest.ts';
+
 /**
  * Which trainer a run uses: the built-in ones run in the pipeline Lambda, `sagemaker` runs a training job with the
  * user's image, `xgboost` runs SageMaker's built-in XGBoost algorithm (AWS's image) and converts its model to ONNX.
@@ -132,19 +134,6 @@ export function acceptedNames(trainer: TrainerKind): string[] | undefined {
 
 /** Lower case, no `_` or `-`: `max_iterations` and `MaxIterations` read as `maxiterations`. */
 const folded = (name: string): string => name.toLowerCase().replace(/[_-]/g, '');
-
-/** Edits (insert, delete, substitute) that turn `a` into `b`. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length] as number;
-}
 
 /**
  * The accepted name a misspelt one most likely meant: the same letters in another case or style (`max_iterations`,
