@@ -145,10 +145,19 @@ const CHECKS: Record<string, (outputs: string[]) => Promise<void>> = {
     expect(after.split('\n').filter((line) => /^\w+ +(ks|chi_square) .* (warning|critical)$/.test(line))).toHaveLength(2);
     const runId = /^retraining +requested, run (drift-credit-\d{8}T\d{6}Z)/m.exec(after)?.[1];
     expect(runId, after).toBeDefined();
-    // The retraining that follows, with the gradient-boosted version of the blocks above in production: the
-    // candidate is version 1 again, which the gate rejects against the trees, and production stays as it was.
+    // The retraining that follows, with the gradient-boosted version of the blocks above in production: it trains as
+    // that version was trained (its trainer and settings, its own data), so the candidate is that version again; it
+    // passes the gate and, as a drift-triggered run does by default, waits for a person. Rejected, nothing changes.
     const production = async (): Promise<unknown> => (JSON.parse(await mlops('describe', '--model', 'credit', '--json')) as { production_version: unknown }).production_version;
     const before_ = await production();
+    const report = async (): Promise<Record<string, unknown>> => JSON.parse(await mlops('runs', 'get', runId as string, '--json')) as Record<string, unknown>;
+    let waiting = await report();
+    for (let polls = 0; waiting.approval_id === null && waiting.status === 'running' && polls < 240; polls++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      waiting = await report();
+    }
+    expect(waiting, JSON.stringify(waiting)).toMatchObject({ status: 'running', approval_id: expect.any(String) });
+    await mlops('reject', waiting.approval_id as string, '--reason', 'the same version as production');
     const outcome = JSON.parse(await mlops('runs', 'get', runId as string, '--wait', '--json')) as Record<string, unknown>;
     expect(outcome).toMatchObject({ status: 'succeeded', outcome: 'rejected' });
     expect(JSON.stringify(outcome)).toContain('champion');

@@ -1,4 +1,4 @@
-import { RequestValidationError } from '#core/errors.ts';
+import { ConflictError, RequestValidationError } from '#core/errors.ts';
 import { type CalibrationBin, calibrationTable, classificationMetrics } from '#core/metrics/classification.ts';
 import { encodeRows } from '#core/model/encode.ts';
 import type { FeatureImportance, FeatureRow, ModelMetadata } from '#core/model/metadata.ts';
@@ -580,6 +580,9 @@ export class PipelineSteps {
     } catch (error) {
       // The rejection is recorded in S3 and notified even when the candidate cannot be registered.
       if (error instanceof RequestValidationError) return null;
+      // A candidate whose bytes are a version that serves (a retrain on unchanged data reproduces production) is
+      // refused for this run only: the serving version is not taken out of service by a rejected rerun of itself.
+      if (error instanceof ConflictError && error.code === 'VERSION_SERVING') return null;
       throw error;
     }
   }

@@ -796,6 +796,17 @@ describe('record_rejection', () => {
     expect(await reasons({ approved: true })).toEqual([]);
   });
 
+  it('leaves the production version serving when a rejected candidate is that version (a retrain on unchanged data)', async () => {
+    const { steps, seedRun, registry, store } = await afterEvaluation();
+    const run = withComparison(runOf(), [seedRun]);
+    const { version } = await steps.register(run);
+    await registry.promote({ model: 'credit', version, actor: 'ci', reason: 'first', clientToken: 'promote-first' });
+    const rejected = await steps.recordRejection({ ...run, approval: { approved: false, decided_by: 'alice', reason: 'same as production' } } as never, 'Approval');
+    expect(rejected.event).toMatchObject({ stage: 'Approval', reasons: ['rejected by alice: same as production'], version: null });
+    expect((await store.getVersion('credit', version))?.stage).toBe('production');
+    expect((await registry.getModel('credit')).production_version).toBe(version);
+  });
+
   it('records the rejection without a version when there is no comparison, or the candidate cannot be registered', async () => {
     const trained = await training();
     const { steps, seedRun, objects } = await afterEvaluation();
