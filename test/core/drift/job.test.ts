@@ -237,14 +237,15 @@ describe('runDriftJob', () => {
       window: document.window,
       report: document.report_keys,
     };
-    expect(events).toEqual([
+    // Exactly these details: without settings.app they carry no `app` key at all.
+    expect(events).toStrictEqual([
       {
         detailType: DRIFT_DETAIL_TYPES.driftDetected,
         detail: { ...summary, severity: 'critical', drift_score: document.drift_score, drifted_share: 0.5, drifted_features: ['home'], prediction_verdict: null },
       },
       { detailType: DRIFT_DETAIL_TYPES.retrainRequested, detail: retrainInput('credit', metadata(), undefined, runId, reason) },
     ]);
-    expect(recorded.published).toEqual([events]);
+    expect(recorded.published).toStrictEqual([events]);
   });
 
   it('sends the pipeline\'s retrain target and promotion for the model', async () => {
