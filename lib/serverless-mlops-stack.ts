@@ -2,6 +2,7 @@ import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { MlopsConfig } from './config.ts';
 import { DataImports } from './constructs/data-imports.ts';
+import { DeadLetters } from './constructs/dead-letters.ts';
 import { ENV } from './constructs/environment.ts';
 import { GpuEndpoint } from './constructs/gpu-endpoint.ts';
 import { InferenceApi } from './constructs/inference-api.ts';
@@ -37,6 +38,8 @@ export class ServerlessMlopsStack extends PlatformStack {
   public readonly predictionCapture: PredictionCapture;
   public readonly driftMonitor: DriftMonitor;
   public readonly batchScoring: BatchScoring;
+  /** The dead-letter queue of the scheduled and event-driven work (rule targets, asynchronous functions). */
+  public readonly deadLetters: DeadLetters;
   /** The SageMaker endpoints of `sagemakerServing.endpoints` (none by default). */
   public readonly gpuEndpoints: readonly GpuEndpoint[];
 
@@ -63,11 +66,16 @@ export class ServerlessMlopsStack extends PlatformStack {
       onnxLayer: onnx.layer,
     });
 
+    // One dead-letter queue for every rule target and asynchronous function: one alarm, one place to look.
+    this.deadLetters = new DeadLetters(this, 'DeadLetters');
+    const deadLetterQueue = this.deadLetters.queue;
+
     this.trainingPipeline = new TrainingPipeline(this, 'TrainingPipeline', {
       config,
       registry: data,
       artifactBucket: data.artifactBucket,
       onnxLayer: onnx.layer,
+      deadLetterQueue,
     });
 
     // Canary model versions: alarms, and the watch that rolls them back or promotes them.
@@ -76,8 +84,23 @@ export class ServerlessMlopsStack extends PlatformStack {
       registry: data,
       topic: this.trainingPipeline.topic,
       topicKey: this.trainingPipeline.topicKey,
+      deadLetterQueue,
     });
     this.gpuEndpoints = this.createGpuEndpoints(config);
+
+    // Before the observability: its alarms watch the drift function.
+    this.predictionCapture = new PredictionCapture(this, 'PredictionCapture', {
+      bucket: data.captureBucket,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    this.predictionCapture.bindPredictFunction(this.inferenceApi.predictFunction, config.drift.captureSampleRate);
+    this.driftMonitor = new DriftMonitor(this, 'DriftMonitor', {
+      config,
+      registry: data,
+      captureBucket: this.predictionCapture.bucket,
+      deadLetterQueue,
+    });
 
     // Alarms notify the pipeline's topic: one topic (and one set of subscriptions) for every operational notification.
     this.observability = new Observability(this, 'Observability', {
@@ -92,6 +115,8 @@ export class ServerlessMlopsStack extends PlatformStack {
       canaryAlarms: this.modelRollout.allCanaryAlarms(),
       registry: data,
       gpuEndpoints: this.gpuEndpoints,
+      deadLetterQueue,
+      asyncFunctions: { 'drift-job': this.driftMonitor.driftFunction, 'canary-watch': this.modelRollout.watchFunction },
     });
 
     this.batchScoring = new BatchScoring(this, 'BatchScoring', {
@@ -109,22 +134,15 @@ export class ServerlessMlopsStack extends PlatformStack {
       value: this.batchScoring.stateMachine.stateMachineArn,
     });
 
-    this.predictionCapture = new PredictionCapture(this, 'PredictionCapture', {
-      bucket: data.captureBucket,
-      logRetentionDays: config.logRetentionDays,
-      removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
-    });
-    this.predictionCapture.bindPredictFunction(this.inferenceApi.predictFunction, config.drift.captureSampleRate);
-    this.driftMonitor = new DriftMonitor(this, 'DriftMonitor', {
-      config,
-      registry: data,
-      captureBucket: this.predictionCapture.bucket,
-    });
     new CfnOutput(this, 'DriftJobConfig', {
       description: 'Settings of the drift job (mlops drift run uses them)',
       value: this.driftMonitor.settingsJson,
     });
     new CfnOutput(this, 'DriftFunctionName', { value: this.driftMonitor.driftFunction.functionName });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      description: 'Dead-letter queue of the schedules, rules and asynchronous functions (docs/operations/alarms/dead-letters.md)',
+      value: deadLetterQueue.queueUrl,
+    });
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the inference API (routes under /v1)',

@@ -2,7 +2,9 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { EventBus, EventField, type IRule, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { retrainTargetsOf } from '#contracts/drift.ts';
 import type { MlopsConfig } from '../config.ts';
@@ -27,6 +29,11 @@ export interface DriftMonitorProps {
   readonly registry: IModelRegistry;
   /** The capture bucket (captures, feedback, reports). */
   readonly captureBucket: IBucket;
+  /**
+   * Where a failed run goes: the schedules' events EventBridge could not deliver, and the invocations that threw,
+   * timed out or ran out of memory (the function's on-failure destination).
+   */
+  readonly deadLetterQueue: IQueue;
 }
 
 /**
@@ -100,10 +107,18 @@ export class DriftMonitor extends Construct {
       }
     }
 
+    // No Lambda retry of a failed run: a crash, an out-of-memory or a timeout of a 15-minute, 3 GB job would most
+    // likely fail the same way twice more (45 minutes), and the next scheduled run checks again anyway (the lease
+    // frees itself a minute after the timeout). The failed event goes to the dead-letter queue, whose alarm pages.
+    fn.configureAsyncInvoke({ retryAttempts: 0, onFailure: new SqsDestination(props.deadLetterQueue) });
     // The scheduled event's time goes in the input: a retried invocation checks the same window and sends the
-    // same retrain request id.
+    // same retrain request id. EventBridge's retries are of the delivery (Invoke throttled or failed), not of the run.
     const target = (kind: 'hourly' | 'daily', window: string) =>
-      new LambdaFunction(fn, { event: RuleTargetInput.fromObject({ kind, window, time: EventField.time }), retryAttempts: 2 });
+      new LambdaFunction(fn, {
+        event: RuleTargetInput.fromObject({ kind, window, time: EventField.time }),
+        retryAttempts: 2,
+        deadLetterQueue: props.deadLetterQueue,
+      });
     this.scheduleRule = new Rule(this, 'ScheduleRule', {
       description: `Drift check of every model over ${config.drift.window}`,
       schedule: Schedule.expression(config.drift.schedule),

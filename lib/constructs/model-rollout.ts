@@ -12,7 +12,9 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { MlopsConfig } from '../config.ts';
 import { CANARY_WATCH_SERVICE_NAME, ENV, INFERENCE_API_SERVICE_NAME, METRICS_NAMESPACE } from './environment.ts';
@@ -41,6 +43,11 @@ export interface ModelRolloutProps {
    * @default - the topic is not encrypted with a key of this stack; nothing is granted
    */
   readonly topicKey?: IKey | undefined;
+  /**
+   * Where a failed watch run goes: trigger events EventBridge could not deliver, and invocations that threw or timed
+   * out (the function's on-failure destination).
+   */
+  readonly deadLetterQueue: IQueue;
 }
 
 /** The canary alarms of one model. */
@@ -176,7 +183,11 @@ export class ModelRollout extends Construct {
     this.canaryAlarms = byModel;
 
     // --- triggers ----------------------------------------------------------------------------------------------
-    const target = new LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.minutes(5) });
+    // No Lambda retry of a failed run: the schedule runs the watch again within the minute, over the same window, and
+    // its decisions carry client tokens. A failed run goes to the dead-letter queue (alarmed): a watch that keeps
+    // failing never rolls a bad canary back, so it must not fail quietly.
+    fn.configureAsyncInvoke({ retryAttempts: 0, onFailure: new SqsDestination(props.deadLetterQueue) });
+    const target = new LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.minutes(5), deadLetterQueue: props.deadLetterQueue });
     this.scheduleRule = new Rule(this, 'ScheduleRule', {
       description: 'Judges every canary model version each minute (promotion after its healthy time, rollback on breach)',
       schedule: CANARY_WATCH_SCHEDULE,

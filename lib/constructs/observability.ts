@@ -28,6 +28,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Alias, IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { DeploymentStrategy, MlopsConfig } from '../config.ts';
@@ -95,6 +96,13 @@ export interface ObservabilityProps {
    * @default [] (none)
    */
   readonly gpuEndpoints?: readonly GpuEndpoint[];
+  /** The dead-letter queue of the rule targets and asynchronous functions: a message in it raises `<app>-dead-letters`. */
+  readonly deadLetterQueue: IQueue;
+  /**
+   * The functions EventBridge invokes asynchronously, by name (`drift-job`): one error raises `<app>-<name>-errors`.
+   * Their failed events also reach {@link deadLetterQueue}.
+   */
+  readonly asyncFunctions: Readonly<Record<string, IFunction>>;
 }
 
 /**
@@ -119,6 +127,10 @@ export class Observability extends Construct {
   public readonly driftAlarm: Alarm;
   /** An earlier production version answers for a model whose production artifact is corrupt or does not load. */
   public readonly productionFallbackAlarm: Alarm;
+  /** `ApproximateNumberOfMessagesVisible` of the dead-letter queue at 1 or more: a scheduled or event-driven run was lost. */
+  public readonly deadLetterAlarm: Alarm;
+  /** `Errors` of each asynchronous function at 1 or more, by the function's name in `asyncFunctions`. */
+  public readonly asyncFunctionErrorAlarms: Readonly<Record<string, Alarm>>;
   /** Latency OR 5xx rate OR 5xx outage OR throttles. */
   public readonly servingUnhealthyAlarm: CompositeAlarm;
   /** The SLO alarms (latency, 5xx rate, 5xx outage, throttles): they page, they do not roll back. */
@@ -248,6 +260,36 @@ export class Observability extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
+    // Asynchronous work: EventBridge runs the drift job and the canary watch and starts the pipeline; nobody waits
+    // for the answer, so a failure would go unseen. Any error pages, and so does any message in the dead-letter queue.
+    const asyncErrors: Record<string, Alarm> = {};
+    for (const [fnName, fn] of Object.entries(props.asyncFunctions)) {
+      asyncErrors[fnName] = new Alarm(this, `FunctionErrors-${fnName}`, {
+        alarmName: name(`${fnName}-errors`),
+        alarmDescription: `The ${fnName} function failed (threw, timed out or ran out of memory); its event is in the dead-letter queue (runbook: docs/operations/alarms/dead-letters.md)`,
+        metric: fn.metricErrors({ statistic: Stats.SUM, period: EVENT_ALARM_PERIOD }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+        // No run in the period is not a failure.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
+    this.asyncFunctionErrorAlarms = asyncErrors;
+    this.deadLetterAlarm = new Alarm(this, 'DeadLetterAlarm', {
+      alarmName: name('dead-letters'),
+      alarmDescription: 'A scheduled or event-driven run failed for good: its event is in the dead-letter queue (runbook: docs/operations/alarms/dead-letters.md)',
+      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, period: EVENT_ALARM_PERIOD }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      // SQS stops reporting an idle, empty queue: no data is an empty queue.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    const failureAlarms = [...Object.values(asyncErrors), this.deadLetterAlarm];
+
     // Endpoint alarms are serving alarms too, but not CodeDeploy rollback triggers: a code deploy does not change them.
     const endpointAlarms = (props.gpuEndpoints ?? []).flatMap((endpoint) => endpoint.alarms);
     this.servingUnhealthyAlarm = new CompositeAlarm(this, 'ServingUnhealthyAlarm', {
@@ -260,7 +302,7 @@ export class Observability extends Construct {
     });
 
     const action = new SnsAction(props.topic);
-    for (const alarm of [...this.servingAlarms, ...endpointAlarms, this.pipelineFailureAlarm, this.driftAlarm, this.productionFallbackAlarm, this.servingUnhealthyAlarm]) {
+    for (const alarm of [...this.servingAlarms, ...endpointAlarms, this.pipelineFailureAlarm, this.driftAlarm, this.productionFallbackAlarm, ...failureAlarms, this.servingUnhealthyAlarm]) {
       alarm.addAlarmAction(action);
     }
     // Recovery is announced once, for serving as a whole.
@@ -305,7 +347,7 @@ export class Observability extends Construct {
     this.dashboard.addWidgets(
       new AlarmStatusWidget({
         title: 'Alarms',
-        alarms: [this.servingUnhealthyAlarm, ...this.servingAlarms, this.pipelineFailureAlarm, this.driftAlarm, this.productionFallbackAlarm, ...endpointAlarms, ...(props.canaryAlarms ?? [])] satisfies IAlarm[],
+        alarms: [this.servingUnhealthyAlarm, ...this.servingAlarms, this.pipelineFailureAlarm, this.driftAlarm, this.productionFallbackAlarm, ...failureAlarms, ...endpointAlarms, ...(props.canaryAlarms ?? [])] satisfies IAlarm[],
         width: 24,
         height: 3,
       }),

@@ -7,6 +7,7 @@ import { Effect, type IGrantable, type IRole, PolicyStatement, Role, ServicePrin
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
@@ -85,6 +86,8 @@ export interface TrainingPipelineProps {
   readonly artifactBucket: IBucket;
   /** The ONNX Runtime layer (shared with the inference API), used to evaluate candidates with the serving runtime. */
   readonly onnxLayer: ILayerVersion;
+  /** Where retrain requests and scheduled runs go when EventBridge cannot start the state machine. */
+  readonly deadLetterQueue: IQueue;
 }
 
 /**
@@ -242,6 +245,7 @@ export class TrainingPipeline extends Construct {
         new SfnStateMachine(this.stateMachine, {
           input: RuleTargetInput.fromEventPath('$.detail'),
           role: this.startExecutionRole,
+          deadLetterQueue: props.deadLetterQueue,
         }),
       ],
     });
@@ -263,6 +267,7 @@ export class TrainingPipeline extends Construct {
               requested_by: 'schedule',
             }),
             role: this.startExecutionRole,
+            deadLetterQueue: props.deadLetterQueue,
           }),
         ],
       });

@@ -51,7 +51,7 @@ describe('ModelRollout', () => {
     });
   });
 
-  it('grants the watch registry reads and change writes, GetMetricData and publishing, nothing more', () => {
+  it('grants the watch registry reads and change writes, GetMetricData, publishing and sending its failures to the dead-letter queue, nothing more', () => {
     const statements = statementsOfWatchRole();
     const actions = statements.flatMap((s) => (Array.isArray(s['Action']) ? s['Action'] : [s['Action']])).sort();
     expect(actions).toEqual(
@@ -67,6 +67,9 @@ describe('ModelRollout', () => {
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'sns:Publish',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
         'xray:PutTelemetryRecords',
         'xray:PutTraceSegments',
       ].sort(),
@@ -76,6 +79,7 @@ describe('ModelRollout', () => {
       JSON.stringify(statements.find((s) => (Array.isArray(s['Action']) ? s['Action'] : [s['Action']]).includes(action))?.['Resource']);
     expect(resourceOf('cloudwatch:GetMetricData')).toBe('"*"');
     expect(resourceOf('sns:Publish')).toMatch(/^\{"Ref":"TrainingPipelineNotificationTopic\w+"\}$/);
+    expect(resourceOf('sqs:SendMessage')).toMatch(/^\{"Fn::GetAtt":\["DeadLettersQueue\w+","Arn"\]\}$/);
     for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem']) {
       // The data stack's table, by its imported name.
       expect(resourceOf(action)).toMatch(/^\{"Fn::Join":\["",\[.*":table\/",\{"Fn::ImportValue":"serverless-mlops-data:RegistryTableName"\}\]\]\}$/);
@@ -159,9 +163,9 @@ describe('ModelRollout', () => {
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'serverless-mlops-canary-credit-errors', Threshold: 2.5 });
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'serverless-mlops-canary-fraud-latency-p95', Threshold: 300 });
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'serverless-mlops-canary-fraud-score-shift', Threshold: 0.05 });
-    // 7 platform alarms (serving 4, pipeline, drift, production fallback), 2 code rollback alarms, 3 per canary model,
-    // + 1: batch scoring's failed-jobs alarm.
-    custom.resourceCountIs('AWS::CloudWatch::Alarm', 7 + 2 + 6 + 1);
+    // 10 platform alarms (serving 4, pipeline, drift, production fallback, drift job and canary watch errors, dead
+    // letters), 2 code rollback alarms, 3 per canary model, + 1: batch scoring's failed-jobs alarm.
+    custom.resourceCountIs('AWS::CloudWatch::Alarm', 10 + 2 + 6 + 1);
   });
 
   it('keeps the schedule, and needs no alarm rule, when no model is configured', () => {

@@ -252,9 +252,10 @@ describe('Observability', () => {
         AlarmActions: [topic],
         OKActions: [topic],
       });
-      // The six SLO alarms, the production-fallback alarm, the two rollback alarms, three canary alarms of the one
+      // The six SLO alarms, the production-fallback alarm, the errors of the drift job and the canary watch and the
+      // dead-letter queue (test/infra/dead-letters.test.ts), the two rollback alarms, three canary alarms of the one
       // configured model (test/infra/model-rollout.test.ts), and batch scoring's failed-jobs alarm.
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 13);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 16);
     });
 
     it('takes thresholds and evaluation from config', () => {
@@ -472,7 +473,9 @@ describe('Observability', () => {
       const alarms = widget(body, 'Alarms').properties['alarms'] as string[];
       const expected = [
         logicalIdOf(template, 'AWS::CloudWatch::CompositeAlarm', {}),
-        ...['api-latency-p95', 'api-5xx-rate', 'api-5xx-outage', 'predict-throttles', 'pipeline-failed', 'drift-critical', 'production-fallback'].map((n) => alarmId(template, `serverless-mlops-${n}`)),
+        ...['api-latency-p95', 'api-5xx-rate', 'api-5xx-outage', 'predict-throttles', 'pipeline-failed', 'drift-critical', 'production-fallback', 'drift-job-errors', 'canary-watch-errors', 'dead-letters'].map((n) =>
+          alarmId(template, `serverless-mlops-${n}`),
+        ),
         ...['errors', 'latency-p95', 'score-shift'].map((n) => alarmId(template, `serverless-mlops-canary-credit-${n}`)),
       ];
       expect(alarms).toEqual(expected.map((id) => `<${id}>`));
