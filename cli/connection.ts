@@ -228,6 +228,11 @@ async function connectAws(options: ConnectionOptions): Promise<Connection> {
     api: () => {
       endpoint ??= (async () => {
         const url = requireOutput(outputs, 'ApiUrl', options.stack);
+        if (!outputs.has('ApiKeyId') && outputs.has('ApiUrl')) {
+          throw new CliError(
+            `stack "${options.stack}" has no default API key (api.defaultKey is off, as it is by default with api.consumers): the CLI calls the API with that key; set api.defaultKey: true and deploy to use these commands`,
+          );
+        }
         const keyId = requireOutput(outputs, 'ApiKeyId', options.stack);
         const client = new APIGatewayClient(region);
         try {

@@ -68,8 +68,19 @@ export const wafConfig = strictObject({
 /** An API consumer's name: its usage plan's and API key's name suffix, its log key and metric dimension value. */
 export const CONSUMER_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 
-/** The consumer of the deployment's default key (not a configured consumer): may call every model. */
+/**
+ * The consumer of the deployment's default key (not a configured consumer): may call every model. The key exists only
+ * while `api.defaultKey` is on ({@link defaultKeyEnabled}).
+ */
 export const DEFAULT_CONSUMER_NAME = 'default';
+
+/**
+ * Whether the deployment has its default API key: `api.defaultKey` when set, else on without consumers (the first
+ * hour: one key, every model) and off with consumers, whose allow-lists the default key would otherwise bypass.
+ */
+export function defaultKeyEnabled(api: { readonly defaultKey?: boolean | undefined; readonly consumers: readonly unknown[] }): boolean {
+  return api.defaultKey ?? api.consumers.length === 0;
+}
 
 const consumerName = stringMatching(CONSUMER_NAME, 'lowercase letters, digits and dashes, starting with a letter (2 to 32 characters)');
 
@@ -160,6 +171,12 @@ export const apiConfig = strictObject({
     .meta({
       description:
         'API consumers (tenants), each with its own API key, usage plan and optional model allow-list (`403 MODEL_NOT_ALLOWED`). Empty: only the default key. Env `API_CONSUMERS` (key id to consumer).',
+    }),
+  defaultKey: boolean()
+    .optional()
+    .meta({
+      description:
+        "Whether the deployment's default API key (usage plan `{appName}-default`, stack output `ApiKeyId`, the key the CLI calls the API with) exists. It is no consumer's and may call every model, so it would bypass the consumers' allow-lists. Default: on without `consumers`, off with them; with it off, the predict function refuses (`403 FORBIDDEN`) a key that is no consumer's. Env `API_DEFAULT_KEY`.",
     }),
 }).superRefine((api, ctx) => {
   const names = new Set<string>();

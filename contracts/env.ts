@@ -22,6 +22,11 @@ export const ENV = {
   REGISTRY_STALE_SERVING_SECONDS: 'REGISTRY_STALE_SERVING_SECONDS',
   /** The API consumers' keys as JSON (`[{"keyId", "name", "models"?}]`, from `api.consumers`), parsed with `consumerDirectory`. */
   API_CONSUMERS: 'API_CONSUMERS',
+  /**
+   * Whether the deployment's default API key exists (`api.defaultKey`, resolved by `defaultKeyEnabled`): when `false`,
+   * a key id that is no consumer's (`API_CONSUMERS`) is refused, never served as the unrestricted default consumer.
+   */
+  API_DEFAULT_KEY: 'API_DEFAULT_KEY',
   /** Comma-separated allowed CORS origins; empty means no CORS headers (`api.corsAllowOrigins`). */
   CORS_ALLOW_ORIGIN: 'CORS_ALLOW_ORIGIN',
   /** ONNX Runtime intra-op thread count (`predict.onnxIntraOpThreads`). */

@@ -148,10 +148,12 @@ export class ServerlessMlopsStack extends PlatformStack {
       description: 'Base URL of the inference API (routes under /v1)',
       value: this.inferenceApi.restApi.url,
     });
-    new CfnOutput(this, 'ApiKeyId', {
-      description: 'Id of the default API key (aws apigateway get-api-key --api-key <id> --include-value)',
-      value: this.inferenceApi.apiKey.keyId,
-    });
+    if (this.inferenceApi.apiKey !== undefined) {
+      new CfnOutput(this, 'ApiKeyId', {
+        description: 'Id of the default API key (aws apigateway get-api-key --api-key <id> --include-value)',
+        value: this.inferenceApi.apiKey.keyId,
+      });
+    }
     // The bucket and table names are the data stack's outputs (an output of an import would only repeat them, cfn-lint
     // W6001): the mlops CLI reads this stack's outputs, then those of the stack this one names.
     new CfnOutput(this, 'DataStackName', { description: 'The data stack: buckets and registry table (its outputs name them)', value: dataStack.stackName });

@@ -45,6 +45,12 @@ export interface LocalApiKeysOptions {
   /** Where the keys are kept; undefined: in memory only. */
   readonly file?: string;
   readonly defaultKey: string;
+  /**
+   * Whether the default key calls the API (`api.defaultKey`, resolved by `defaultKeyEnabled`): when off, the gateway
+   * refuses it on the `/v1` routes as API Gateway refuses a key that no usage plan has (it still opens the local
+   * platform's own `/local` routes). @default true
+   */
+  readonly defaultKeyEnabled?: boolean;
   readonly consumers: readonly ConsumerConfig[];
   /** @default Date.now */
   readonly now?: () => number;
@@ -73,7 +79,7 @@ export class LocalApiKeys {
   /** The key id of a presented key, or undefined when it is no valid key (unknown, expired, or of a removed consumer). */
   authenticate(presented: string | undefined): string | undefined {
     if (presented === undefined || presented === '') return undefined;
-    if (sameSecret(presented, this.options.defaultKey)) return DEFAULT_KEY_ID;
+    if (sameSecret(presented, this.options.defaultKey)) return this.options.defaultKeyEnabled === false ? undefined : DEFAULT_KEY_ID;
     const now = this.now();
     let match: string | undefined;
     // Every key compared (no early exit), so the time taken does not tell how far the search got.
@@ -85,7 +91,7 @@ export class LocalApiKeys {
 
   /** The consumer of a key id while the key is valid (`default` for the default key); undefined otherwise. */
   consumerOf(keyId: string): string | undefined {
-    if (keyId === DEFAULT_KEY_ID) return DEFAULT_CONSUMER_NAME;
+    if (keyId === DEFAULT_KEY_ID) return this.options.defaultKeyEnabled === false ? undefined : DEFAULT_CONSUMER_NAME;
     const now = this.now();
     return this.keys.find((key) => key.id === keyId && this.isValid(key, now))?.consumer;
   }

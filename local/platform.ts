@@ -40,7 +40,7 @@ import { LocalEventBus } from './event-bus.ts';
 import { startDriftSchedules } from './drift-schedules.ts';
 import { startLocalSageMakerRuntime, type EndpointFault, type RunningSageMakerRuntime } from './sagemaker-runtime.ts';
 import { DEFAULT_LAMBDA_MAX_ARTIFACT_BYTES } from '#core/registry/registration.ts';
-import type { ConsumerConfig } from '#contracts/api.ts';
+import { defaultKeyEnabled, type ConsumerConfig } from '#contracts/api.ts';
 import { LocalApiKeys } from './api-keys.ts';
 import { LocalThrottles, type LocalLimitsConfig } from './throttles.ts';
 import { localKeyRoutes } from './key-routes.ts';
@@ -69,6 +69,12 @@ export interface LocalPlatformOptions {
    * learns key id to consumer as from `API_CONSUMERS` in AWS. @default [] (only the default key)
    */
   readonly consumers?: readonly ConsumerConfig[];
+  /**
+   * Whether the default key (`apiKey`) calls the `/v1` routes, as `api.defaultKey`: when off, the gateway refuses it
+   * there and the handler refuses a key that is no consumer's (`API_DEFAULT_KEY`); it still opens the `/local` routes.
+   * @default - on without `consumers`, off with them (`defaultKeyEnabled`)
+   */
+  readonly defaultKey?: boolean;
   /**
    * The usage plans (per-key throttle and quota, the explain route's per-key throttle) and the stage throttle, applied
    * by the gateway as API Gateway applies them (`local/throttles.ts`); `npm start` passes the config's.
@@ -382,10 +388,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
     started.push({ close: () => canaryWatch.stop() });
     const instance = handlerInstances++;
+    const defaultKey = defaultKeyEnabled({ defaultKey: options.defaultKey, consumers: options.consumers ?? [] });
+    // Read by the handler module when it loads, as API_DEFAULT_KEY is in AWS.
+    process.env[ENV.API_DEFAULT_KEY] = String(defaultKey);
     const { handler, localCaptureSink, shadowListeners, setApiConsumers } = await importHandler(instance);
     const apiKeys = new LocalApiKeys({
       file: join(options.dataDir, 'api-keys.json'),
       defaultKey: options.apiKey,
+      defaultKeyEnabled: defaultKey,
       consumers: options.consumers ?? [],
       ...(options.now === undefined ? {} : { now: options.now }),
     });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { API_ROUTES, LOCAL_ROUTES, routePath } from '#contracts/routes.ts';
+import { defaultKeyEnabled } from '#contracts/api.ts';
 import { DEFAULT_CONFIG, type MlopsConfig, parseMlopsConfig } from '#contracts/config.ts';
 import { LOCAL_CAPTURE_BUCKET_NAME, startLocalPlatform } from './platform.ts';
 import { removePlatformFile, writePlatformFile } from './platform-file.ts';
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
     dataDir,
     apiKey: key,
     consumers: api.consumers,
+    ...(api.defaultKey === undefined ? {} : { defaultKey: api.defaultKey }),
     limits: { throttle: api.throttle, quota: api.quota, stageThrottle: api.stageThrottle, explainThrottle: explain.throttle, consumers: api.consumers },
     port,
     onRequest: ({ method, path, status, ms }) => {
@@ -129,7 +131,7 @@ async function main(): Promise<void> {
   });
   console.log(`
   API      ${platform.url}/v1
-  API key  ${platform.apiKey}
+  API key  ${platform.apiKey}${defaultKeyEnabled(api) ? '' : '   (the /local routes only: api.defaultKey is off with api.consumers; call /v1 with a consumer key)'}
   OpenAPI  ${platform.url}${API_ROUTES.openapi.resource}
   Dashboard ${platform.url}/dashboard   (live charts; canaries are watched every 15 s)
   DynamoDB ${platform.dynamoDbEndpoint}   S3 ${platform.s3Endpoint}
@@ -141,7 +143,7 @@ ${platform.apiKeys
   .join('\n')}${platform.apiKeys.list().length > 0 ? `\n  Rotate a key: npx mlops --local keys rotate --consumer NAME --overlap-seconds 300 (POST ${LOCAL_ROUTES.rotateApiKey.resource}; docs/operations/api-key-rotation.md)\n` : ''}
   Try it:
   curl -s -X POST ${platform.url}${routePath(API_ROUTES.predict, { model: 'credit' })} \\
-    -H 'x-api-key: ${platform.apiKey}' -H 'content-type: application/json' \\
+    -H 'x-api-key: ${defaultKeyEnabled(api) ? platform.apiKey : (platform.apiKeys.list()[0]?.value ?? platform.apiKey)}' -H 'content-type: application/json' \\
     -d '${example}'
 
   ${driftIntervalSeconds === 0 ? 'No scheduled drift checks (MLOPS_DRIFT_INTERVAL_SECONDS=0): npx mlops --local drift run --model credit' : `Drift checks every ${driftIntervalSeconds} s (MLOPS_DRIFT_INTERVAL_SECONDS) over the last ${process.env.MLOPS_DRIFT_WINDOW ?? '1h'}`}; reports:

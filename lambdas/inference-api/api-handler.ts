@@ -46,6 +46,11 @@ export interface ApiHandlerOptions {
    * Read per request (the local platform replaces it on a key rotation). @default - every key is the default consumer
    */
   readonly consumers?: () => ConsumerLookup;
+  /**
+   * Whether the deployment has its default API key (`API_DEFAULT_KEY`): without it, a key id outside `consumers` is
+   * refused (`403 FORBIDDEN`) instead of served as the unrestricted default consumer. @default true
+   */
+  readonly defaultKey?: boolean;
 }
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -188,7 +193,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     metrics.addDimension(METRIC_DIMENSIONS.route, name);
     metrics.addMetric(API_METRICS.requests, MetricUnit.Count, 1);
     const consumers = consumersOf();
-    const consumer = consumerOf(consumers, event.requestContext.identity?.apiKeyId);
+    const consumer = consumerOf(consumers, event.requestContext.identity?.apiKeyId, options.defaultKey ?? true);
     // Only where consumers are configured (a metric per consumer and route costs what a custom metric costs): there
     // every log line of the request names its consumer (`default` for the default key), and `ConsumerRequests` counts it.
     if (consumer !== DEFAULT_CONSUMER || Object.keys(consumers).length > 0) {

@@ -268,6 +268,8 @@ export const apiHandler = createApiHandler({
   ...(capture === undefined ? {} : { capture }),
   ...(captureStore === undefined ? {} : { feedback: captureStore }),
   consumers: () => apiConsumers,
+  // Unset (an older stack): the default key exists, as it always did before api.defaultKey.
+  defaultKey: configEnv(ENV.API_DEFAULT_KEY, apiConfig.shape.defaultKey, 'api.defaultKey') ?? true,
 });
 
 export const handler = middy(apiHandler)

@@ -27,7 +27,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { MlopsConfig } from '../config.ts';
 import { ROUTES, type RouteName } from '#contracts/routes.ts';
-import { type ConsumerConfig, type ConsumerKeyList, GATEWAY_LIMIT_ERRORS } from '#contracts/api.ts';
+import { type ConsumerConfig, type ConsumerKeyList, defaultKeyEnabled, GATEWAY_LIMIT_ERRORS } from '#contracts/api.ts';
 import { ENV, INFERENCE_API_SERVICE_NAME } from './environment.ts';
 import { MlopsFunction, retentionDays } from './mlops-function.ts';
 import { ONNX_RUNTIME_MODULES, OnnxRuntimeLayer } from './onnx-runtime-layer.ts';
@@ -98,7 +98,8 @@ export class InferenceApi extends Construct {
   public readonly predictFunction: MlopsFunction;
   /** The `live` alias of the predict function: what API Gateway invokes, and what CodeDeploy shifts. */
   public readonly liveAlias: Alias;
-  public readonly apiKey: ApiKey;
+  /** The default API key (no consumer's, every model); undefined when `api.defaultKey` is off (by default with consumers). */
+  public readonly apiKey: ApiKey | undefined;
   public readonly usagePlan: UsagePlan;
   /** Per API consumer (`api.consumers`): its usage plan and its keys by key version. */
   public readonly consumers: ReadonlyMap<string, { readonly usagePlan: UsagePlan; readonly keys: ReadonlyMap<number, ApiKey> }>;
@@ -292,10 +293,11 @@ export class InferenceApi extends Construct {
       });
     }
 
-    this.apiKey = new ApiKey(this, 'ApiKey', {
-      description: `Default API key of ${config.appName}`,
-      enabled: true,
-    });
+    // The default key belongs to no consumer and may call every model: with consumers it is off unless the config says
+    // otherwise (api.defaultKey), so that it cannot bypass their allow-lists.
+    const defaultKey = defaultKeyEnabled(config.api);
+    this.apiKey = defaultKey ? new ApiKey(this, 'ApiKey', { description: `Default API key of ${config.appName}`, enabled: true }) : undefined;
+    this.predictFunction.addEnvironment(ENV.API_DEFAULT_KEY, String(defaultKey));
     this.usagePlan = api.addUsagePlan('UsagePlan', {
       name: `${config.appName}-default`,
       description: 'Default usage plan: per-key throttle (and the quota when one is configured)',
@@ -309,7 +311,7 @@ export class InferenceApi extends Construct {
         },
       ],
     });
-    this.usagePlan.addApiKey(this.apiKey);
+    if (this.apiKey !== undefined) this.usagePlan.addApiKey(this.apiKey);
     this.consumers = this.createConsumers(config, explainMethod);
 
     Validations.of(api).acknowledge({

@@ -772,7 +772,7 @@ describe('createApiHandler per-version answers', () => {
 
 describe('createApiHandler API consumers', () => {
   /** A handler whose key `key-id` (the events' `apiKeyId`) is consumer bank-a, limited to credit; what it counts and captures. */
-  function consumerHandler(consumers: Record<string, { name: string; models?: string[] }>) {
+  function consumerHandler(consumers: Record<string, { name: string; models?: string[] }>, defaultKey?: boolean) {
     const captured: unknown[] = [];
     const { recorded, restore: restoreMetrics } = recordSingleMetrics(metrics);
     // What was counted, by name and dimensions.
@@ -793,6 +793,7 @@ describe('createApiHandler API consumers', () => {
         metrics,
         capture: new PredictionCapture({ sink: { put: async (records) => void captured.push(...records) }, sampleRate: 1 }),
         consumers: () => consumers,
+        ...(defaultKey === undefined ? {} : { defaultKey }),
       }),
       metrics,
     );
@@ -840,6 +841,42 @@ describe('createApiHandler API consumers', () => {
       expect(none.captured).toEqual([expect.objectContaining({ consumer: 'default' })]);
     } finally {
       none.restore();
+    }
+  });
+
+  it('refuses a key outside the directory with 403 FORBIDDEN when the deployment has no default key, before any model lookup', async () => {
+    const off = consumerHandler({ 'another-key': { name: 'bank-b', models: ['fraud'] } }, false);
+    try {
+      // key-id is no consumer's: without the default key it is not served as the unrestricted default consumer.
+      for (const model of ['credit', 'fraud', 'no-such-model']) {
+        const refused = await off.handler(predictEvent(ONE_INSTANCE, { path: `/v1/models/${model}/predict`, model }));
+        expect(refused.statusCode).toBe(403);
+        expect(errorOf(refused)).toEqual({
+          code: 'FORBIDDEN',
+          message: 'this API key belongs to no API consumer, and the deployment has no default key (api.defaultKey)',
+          details: {},
+        });
+      }
+      expect(off.captured).toEqual([]);
+    } finally {
+      off.restore();
+    }
+    // The same key with the default key on: the default consumer, as before.
+    const on = consumerHandler({ 'another-key': { name: 'bank-b', models: ['fraud'] } }, true);
+    try {
+      expect((await on.handler(predictEvent(ONE_INSTANCE))).statusCode).toBe(200);
+    } finally {
+      on.restore();
+    }
+  });
+
+  it("serves a configured consumer's key whether or not the default key exists", async () => {
+    const off = consumerHandler({ 'key-id': { name: 'bank-a', models: ['credit'] } }, false);
+    try {
+      expect((await off.handler(predictEvent(ONE_INSTANCE))).statusCode).toBe(200);
+      expect(off.captured).toEqual([expect.objectContaining({ consumer: 'bank-a' })]);
+    } finally {
+      off.restore();
     }
   });
 });

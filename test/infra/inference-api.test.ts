@@ -383,8 +383,9 @@ describe('InferenceApi', () => {
       },
     });
     tenants.resourceCountIs('AWS::ApiGateway::UsagePlan', 3);
-    tenants.resourceCountIs('AWS::ApiGateway::ApiKey', 4);
-    tenants.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 4);
+    // With consumers the default key is off (api.defaultKey): only the consumers' keys, none unrestricted.
+    tenants.resourceCountIs('AWS::ApiGateway::ApiKey', 3);
+    tenants.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 3);
     tenants.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
       UsagePlanName: 'serverless-mlops-bank-a',
       Throttle: { RateLimit: 50, BurstLimit: 100 },
@@ -410,5 +411,26 @@ describe('InferenceApi', () => {
       [idOf('serverless-mlops-bank-a-v2')]: { name: 'bank-a', models: ['credit'] },
       [idOf('serverless-mlops-bank-b-v1')]: { name: 'bank-b' },
     });
+  });
+
+  it('keeps the default key without consumers, drops it with them unless api.defaultKey says, and tells the predict function', () => {
+    const defaultKeyOf = (t: Template) => t.findResources('AWS::ApiGateway::ApiKey', { Properties: { Description: 'Default API key of serverless-mlops' } });
+    // No consumers: the quickstart's key, in the default usage plan, and the ApiKeyId output the CLI reads.
+    expect(Object.keys(defaultKeyOf(template))).toHaveLength(1);
+    template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 1);
+    template.hasOutput('ApiKeyId', Match.anyValue());
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'inference-api', API_DEFAULT_KEY: 'true' }) } });
+
+    const consumers = [{ name: 'bank-a', models: ['credit'] }];
+    const { template: tenants } = buildStack({ api: { consumers } });
+    expect(Object.keys(defaultKeyOf(tenants))).toHaveLength(0);
+    tenants.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 1); // bank-a's
+    expect(Object.keys(tenants.findOutputs('ApiKeyId'))).toEqual([]);
+    tenants.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'inference-api', API_DEFAULT_KEY: 'false' }) } });
+
+    const { template: kept } = buildStack({ api: { consumers, defaultKey: true } });
+    expect(Object.keys(defaultKeyOf(kept))).toHaveLength(1);
+    kept.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 2);
+    kept.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'inference-api', API_DEFAULT_KEY: 'true' }) } });
   });
 });

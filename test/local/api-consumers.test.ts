@@ -8,6 +8,7 @@ import { OnnxArtifactInspector } from '../../lambdas/adapters/onnx-artifact-insp
 import { registerArtifact } from '../../lambdas/core/registry/registration.ts';
 import { trainCreditModel } from '../../examples/credit/train.ts';
 import { startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
+import { LocalApiKeys } from '../../local/api-keys.ts';
 import { CREDIT_INSTANCE } from '../support/credit-instances.ts';
 import { writePlatformFile } from '../../local/platform-file.ts';
 import { runMlops } from '../support/mlops-cli.ts';
@@ -104,12 +105,23 @@ describe('API consumers on the local platform', () => {
     expect(listed.map((m) => m.model)).toEqual(['credit']);
   });
 
-  it('answers the unrestricted consumer and the default key on every model', async () => {
-    for (const key of [keyOf('bank-b'), DEFAULT_KEY]) {
-      expect((await predict('credit', key)).status).toBe(200);
-      expect((await predict('fraud', key)).status).toBe(200);
-      expect(((await call('/v1/models', key)).json.models as unknown[]).length).toBe(2);
+  it('answers the unrestricted consumer on every model', async () => {
+    const key = keyOf('bank-b');
+    expect((await predict('credit', key)).status).toBe(200);
+    expect((await predict('fraud', key)).status).toBe(200);
+    expect(((await call('/v1/models', key)).json.models as unknown[]).length).toBe(2);
+  });
+
+  it('refuses the default key on the /v1 routes, as consumers turn api.defaultKey off, and keeps it for the /local routes', async () => {
+    for (const model of ['credit', 'fraud']) {
+      const refused = await predict(model, DEFAULT_KEY);
+      expect(refused.status).toBe(403);
+      expect((refused.json as { error: unknown }).error).toMatchObject({ code: 'FORBIDDEN' });
     }
+    expect((await call('/v1/models', DEFAULT_KEY)).status).toBe(403);
+    expect((await call('/local/v1/keys', DEFAULT_KEY)).status).toBe(200);
+    // The handler, too, refuses a key id that is no consumer's (API_DEFAULT_KEY false), whatever the gateway let through.
+    expect(platform.apiKeys.consumerOf('default')).toBeUndefined();
   });
 
   it('records the consumer in captured predictions', async () => {
@@ -187,4 +199,13 @@ describe('API consumers on the local platform', () => {
     expect((await predict('fraud', oldKey)).status).toBe(403);
     expect((await predict('fraud', newKey)).status).toBe(200);
   }, 60_000);
+
+  it('keeps the default key valid with consumers when api.defaultKey says so, and refuses it when off', () => {
+    const kept = new LocalApiKeys({ defaultKey: 'operator-key', defaultKeyEnabled: true, consumers: CONSUMERS });
+    expect(kept.authenticate('operator-key')).toBe('default');
+    expect(kept.consumerOf('default')).toBe('default');
+    const off = new LocalApiKeys({ defaultKey: 'operator-key', defaultKeyEnabled: false, consumers: CONSUMERS });
+    expect(off.authenticate('operator-key')).toBeUndefined();
+    expect(off.consumerOf('default')).toBeUndefined();
+  });
 });

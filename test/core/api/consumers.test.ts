@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseMlopsConfig } from '../../../contracts/config.ts';
-import { consumerDirectory } from '../../../contracts/api.ts';
+import { consumerDirectory, defaultKeyEnabled } from '../../../contracts/api.ts';
 import { configEnv, ENV } from '../../../contracts/env.ts';
 import { assertModelAllowed, consumerOf, DEFAULT_CONSUMER } from '../../../lambdas/core/api/consumers.ts';
 import { ForbiddenError } from '../../../lambdas/core/errors.ts';
@@ -11,6 +11,37 @@ describe('consumerOf', () => {
   it('finds the consumer of a key id, and the default consumer for any other or no key id', () => {
     expect(consumerOf(DIRECTORY, 'key-a')).toEqual({ name: 'bank-a', models: ['credit'] });
     for (const id of ['key-c', null, undefined, '', 'toString', '__proto__', 'constructor']) expect(consumerOf(DIRECTORY, id)).toBe(DEFAULT_CONSUMER);
+  });
+});
+
+describe('consumerOf when the deployment has no default key (api.defaultKey off)', () => {
+  it('refuses a key id outside the directory with 403 FORBIDDEN instead of serving it unrestricted', () => {
+    for (const id of ['key-c', '', 'toString', '__proto__', 'constructor', 'default']) {
+      let thrown: unknown;
+      try {
+        consumerOf(DIRECTORY, id, false);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(ForbiddenError);
+      expect(thrown).toMatchObject({ status: 403, code: 'FORBIDDEN', details: {} });
+    }
+  });
+
+  it("still finds a consumer's key, and a request without a key id (a public route) is the default consumer", () => {
+    expect(consumerOf(DIRECTORY, 'key-b', false)).toEqual({ name: 'bank-b' });
+    expect(consumerOf(DIRECTORY, null, false)).toBe(DEFAULT_CONSUMER);
+    expect(consumerOf(DIRECTORY, undefined, false)).toBe(DEFAULT_CONSUMER);
+  });
+});
+
+describe('api.defaultKey', () => {
+  it('is on without consumers and off with them, unless the config says', () => {
+    expect(defaultKeyEnabled(parseMlopsConfig({}).api)).toBe(true);
+    expect(defaultKeyEnabled(parseMlopsConfig({ api: { consumers: [{ name: 'bank-a', models: ['credit'] }] } }).api)).toBe(false);
+    expect(defaultKeyEnabled(parseMlopsConfig({ api: { consumers: [{ name: 'bank-a' }], defaultKey: true } }).api)).toBe(true);
+    expect(defaultKeyEnabled(parseMlopsConfig({ api: { defaultKey: false } }).api)).toBe(false);
+    expect(() => parseMlopsConfig({ api: { defaultKey: 'yes' } })).toThrow(/api\.defaultKey.*must be true or false, got "yes"/);
   });
 });
 
