@@ -105,6 +105,8 @@ export class BatchScoring extends Construct {
       architecture: config.architecture,
       memorySize: config.batch.memorySize,
       timeout: Duration.minutes(5),
+      // Each job fans out to batch.maxConcurrency invocations at once: reserved, they cannot starve predict.
+      ...(config.batch.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: config.batch.reservedConcurrency }),
       logRetentionDays: config.logRetentionDays,
       logRemovalPolicy: removalPolicy,
       layers: [props.onnxLayer],

@@ -79,6 +79,14 @@ describe('BatchScoring construct', () => {
     for (const s of batchStatements) for (const action of [s['Action']].flat()) expect(String(action)).not.toMatch(/\*$/);
   });
 
+  it('reserves no concurrency by default, and batch.reservedConcurrency when set: a job then cannot take the predict function\'s', () => {
+    const batchFunction = { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'batch-scoring' }) } };
+    const [fn] = Object.values(built.template.findResources('AWS::Lambda::Function', { Properties: batchFunction })) as { Properties: Json }[];
+    expect(fn?.Properties['ReservedConcurrentExecutions']).toBeUndefined();
+    const reserved = buildStack({ batch: { maxConcurrency: 50, reservedConcurrency: 60 } });
+    reserved.template.hasResourceProperties('AWS::Lambda::Function', { ...batchFunction, ReservedConcurrentExecutions: 60 });
+  });
+
   it('alarms on a failed job and has zero unacknowledged cdk-nag findings', () => {
     built.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ExecutionsFailed',

@@ -285,6 +285,8 @@ describe('parseConfig', () => {
       { observability: { alarms: { serverErrorRatePercent: 0 } } },
       'config field "observability.alarms.serverErrorRatePercent" must be a number above 0 and at most 100, got 0',
     ],
+    [{ batch: { reservedConcurrency: 99 } }, 'config field "batch.reservedConcurrency" must be at least batch.maxConcurrency (100), got 99'],
+    [{ batch: { maxConcurrency: 10, reservedConcurrency: 0 } }, 'config field "batch.reservedConcurrency" must be an integer from 1 to 100000, got 0'],
     [
       { observability: { alarms: { outageErrorRatePercent: 101 } } },
       'config field "observability.alarms.outageErrorRatePercent" must be a number above 0 and at most 100, got 101',
