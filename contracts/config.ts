@@ -38,7 +38,7 @@ export const mlopsConfig = strictObject({
   logRetentionDays: z
     .literal(LOG_RETENTION_DAYS, { error: `must be one of ${LOG_RETENTION_DAYS.join(', ')}` })
     .default(30)
-    .meta({ description: 'Retention of the function log group and the API access log group.' }),
+    .meta({ description: 'Retention of every log group the serving stack creates: the functions\', the API\'s access and execution logs (`API-Gateway-Execution-Logs_{restApiId}/{stage}`), the state machines\', the Firehose delivery\'s and each SageMaker endpoint\'s (`/aws/sagemaker/Endpoints/{endpoint}`). SageMaker\'s account-wide `/aws/sagemaker/TrainingJobs` and `/aws/sagemaker/TransformJobs` are not the stack\'s: set theirs once (docs/operations/README.md#log-retention).' }),
   removalPolicy: oneOf(REMOVAL_POLICIES)
     .default('retain')
     .meta({

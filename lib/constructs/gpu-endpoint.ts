@@ -2,6 +2,7 @@ import { ArnFormat, Aws, CfnMapping, CustomResource, Duration, Fn, RemovalPolicy
 import { PredefinedMetric, ScalableTarget, ServiceNamespace } from 'aws-cdk-lib/aws-applicationautoscaling';
 import { Alarm, ComparisonOperator, Metric, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, Grant, type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
@@ -9,7 +10,7 @@ import { endpointVariantName } from '#contracts/gpu.ts';
 import { ECR_IMAGE_URI, type EndpointVariantKind, type LambdaArchitecture } from '../config.ts';
 import { ENDPOINT_SCALING_SERVICE_NAME, ENV } from './environment.ts';
 import { nagArnOf } from './logical-id.ts';
-import { MlopsFunction } from './mlops-function.ts';
+import { MlopsFunction, retentionDays } from './mlops-function.ts';
 
 /** Entry of the function behind the endpoints' `Custom::EndpointScalingRelease` resources. */
 export const ENDPOINT_SCALING_ENTRY = 'lambdas/endpoint-scaling/handler.ts';
@@ -192,12 +193,12 @@ export interface GpuEndpointProps {
    */
   readonly lambdaArchitecture?: LambdaArchitecture;
   /**
-   * Log retention of the scaling-release function, in days.
+   * Log retention, in days, of the endpoint's log group and of the scaling-release function's.
    * @default 30
    */
   readonly logRetentionDays?: number;
   /**
-   * Removal policy of the scaling-release function's log group.
+   * Removal policy of the scaling-release function's log group (the endpoint's, of a fixed name, is always deleted).
    * @default RemovalPolicy.RETAIN
    */
   readonly logRemovalPolicy?: RemovalPolicy;
@@ -365,6 +366,14 @@ export class GpuEndpoint extends Construct {
     const prefix = props.alarmNamePrefix ?? props.endpointName;
     const alarmNames = { latency: `${prefix}-model-latency-p95`, serverErrors: `${prefix}-5xx`, gpu: `${prefix}-gpu-utilization` };
     const bake = (props.bakeTime ?? Duration.minutes(10)).toSeconds();
+    // The endpoint's instances write to `/aws/sagemaker/Endpoints/{name}` and SageMaker would create it without
+    // retention. Created here first (the endpoint waits for it), with the configured retention. Deleted with the
+    // stack whatever `logRemovalPolicy` says: its name is fixed, and a retained group would fail the next create.
+    const logGroup = new LogGroup(this, 'EndpointLogs', {
+      logGroupName: `/aws/sagemaker/Endpoints/${props.endpointName}`,
+      retention: retentionDays(props.logRetentionDays ?? 30),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.endpoint = new CfnEndpoint(this, 'Endpoint', {
       endpointName: props.endpointName,
       endpointConfigName: this.endpointConfig.attrEndpointConfigName,
@@ -391,6 +400,7 @@ export class GpuEndpoint extends Construct {
           }
         : {}),
     });
+    this.endpoint.node.addDependency(logGroup);
     this.scalingRelease = this.releaseScalingBeforeUpdates(props);
     this.endpointArn = stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: props.endpointName.toLowerCase() });
 

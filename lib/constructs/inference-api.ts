@@ -223,6 +223,14 @@ export class InferenceApi extends Construct {
       },
     });
     const api = this.restApi;
+    // With execution logging on, API Gateway writes to `API-Gateway-Execution-Logs_{restApiId}/{stage}` and creates
+    // that group itself, without retention. Created here first (the stage waits for it), it has the stack's retention.
+    const executionLogGroup = new LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${api.restApiId}/${config.api.stageName}`,
+      retention: retentionDays(config.logRetentionDays),
+      removalPolicy,
+    });
+    api.deploymentStage.node.addDependency(executionLogGroup);
 
     // Body validation is a no-op without request models: the handler validates bodies against the model's
     // input schema, which API Gateway cannot know. Path parameters are validated here.

@@ -83,6 +83,17 @@ describe('GpuEndpoint in the stack', () => {
     ProductionVariants: [Match.objectLike({ ModelName: { 'Fn::GetAtt': [fraudModel, 'ModelName'] } })],
   });
 
+  it('creates each endpoint\'s log group with the configured retention before the endpoint, deleted with the stack', () => {
+    for (const name of ['fraud-gpu', 'credit-spiky']) {
+      const groups = template.findResources('AWS::Logs::LogGroup', { Properties: { LogGroupName: `/aws/sagemaker/Endpoints/${name}` } });
+      // A fixed name: retained, it would make the next create of the stack fail with "already exists".
+      expect(Object.values(groups)).toEqual([expect.objectContaining({ Properties: expect.objectContaining({ RetentionInDays: 30 }), DeletionPolicy: 'Delete' })]);
+      const endpoint = Object.values(template.findResources('AWS::SageMaker::Endpoint', { Properties: { EndpointName: name } })) as CfnResource[];
+      expect(endpoint).toHaveLength(1);
+      expect(endpoint[0]?.DependsOn).toContain(Object.keys(groups)[0]);
+    }
+  });
+
   it('creates nothing for SageMaker with the default config', () => {
     const { template: defaults } = buildStack();
     for (const type of ['AWS::SageMaker::Model', 'AWS::SageMaker::EndpointConfig', 'AWS::SageMaker::Endpoint', 'AWS::ApplicationAutoScaling::ScalableTarget']) {

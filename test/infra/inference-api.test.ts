@@ -253,6 +253,21 @@ describe('InferenceApi', () => {
     expect(JSON.parse(setting.Format)).toMatchObject({ status: '$context.status', apiKeyId: '$context.identity.apiKeyId' });
   });
 
+  it('creates the stage\'s execution log group with the configured retention, before the stage can write to it', () => {
+    const { template: custom } = buildStack({ logRetentionDays: 90, api: { stageName: 'v1' } });
+    const restApi = Object.keys(custom.findResources('AWS::ApiGateway::RestApi'));
+    expect(restApi).toHaveLength(1);
+    // The name API Gateway writes to: its own group would have no retention.
+    const groups = custom.findResources('AWS::Logs::LogGroup', {
+      Properties: { LogGroupName: { 'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: restApi[0] }, '/v1']] } },
+    });
+    expect(Object.values(groups)).toEqual([expect.objectContaining({ Properties: expect.objectContaining({ RetentionInDays: 90 }), DeletionPolicy: 'Retain' })]);
+    const [group] = Object.keys(groups);
+    const stages = Object.values(custom.findResources('AWS::ApiGateway::Stage', { Properties: { StageName: 'v1' } })) as { DependsOn?: string[] }[];
+    expect(stages).toHaveLength(1);
+    expect(stages[0]?.DependsOn).toContain(group);
+  });
+
   it.each([
     ['DEFAULT_4XX', undefined, 'BAD_REQUEST'],
     ['DEFAULT_5XX', undefined, 'INTERNAL_ERROR'],
