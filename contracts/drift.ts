@@ -137,6 +137,13 @@ export type RetrainPromotionConfig = z.output<typeof retrainPromotionConfig>;
 export const DEFAULT_RETRAIN_PROMOTION: RetrainPromotionConfig = retrainPromotionConfig.parse({});
 
 /** The `source` of the events the drift job puts on the default bus. */
+/**
+ * The partition key (`pk`) prefix of the drift job's own items in the registry table: its single-flight lease
+ * (`DRIFT#LEASE`) and each model's retrain cooldown (`DRIFT#{model}`). The drift function may write those items only
+ * (an IAM `dynamodb:LeadingKeys` condition); model names are lowercase, so no model's cooldown is the lease.
+ */
+export const DRIFT_ITEM_KEY_PREFIX = 'DRIFT#';
+
 export const DRIFT_EVENT_SOURCE = 'serverless-mlops.drift';
 
 /** The detail types of the drift job's events. */

@@ -1,9 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DriftLease } from '#core/drift/retrain.ts';
+import { DRIFT_ITEM_KEY_PREFIX } from '#contracts/drift.ts';
 
 /** The lease item's key in the registry table. */
-export const DRIFT_LEASE_KEY = { pk: 'DRIFT#LEASE', sk: 'JOB' } as const;
+export const DRIFT_LEASE_KEY = { pk: `${DRIFT_ITEM_KEY_PREFIX}LEASE`, sk: 'JOB' } as const;
 
 function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error instanceof Error && error.name === 'ConditionalCheckFailedException');

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { LastRetrain, RetrainClaim, RetrainLedger } from '#core/drift/retrain.ts';
+import { DRIFT_ITEM_KEY_PREFIX } from '#contracts/drift.ts';
 
 /**
  * The retrain cooldown in the registry table: one item per model, `pk = DRIFT#{model}`,
@@ -14,7 +15,7 @@ export class DynamoDbRetrainLedger implements RetrainLedger {
   ) {}
 
   async claim(model: string, claim: RetrainClaim, cooldownMs: number): Promise<{ claimed: boolean; last?: LastRetrain }> {
-    const key = { pk: `DRIFT#${model}`, sk: 'RETRAIN' };
+    const key = { pk: `${DRIFT_ITEM_KEY_PREFIX}${model}`, sk: 'RETRAIN' };
     const at = claim.at.toISOString();
     try {
       await this.client.send(

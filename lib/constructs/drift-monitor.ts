@@ -6,7 +6,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { retrainTargetsOf } from '#contracts/drift.ts';
+import { DRIFT_ITEM_KEY_PREFIX, retrainTargetsOf } from '#contracts/drift.ts';
 import type { MlopsConfig } from '../config.ts';
 import { DRIFT_MONITOR_SERVICE_NAME, ENV } from './environment.ts';
 import { MlopsFunction } from './mlops-function.ts';
@@ -88,9 +88,15 @@ export class DriftMonitor extends Construct {
     });
     const fn = this.driftFunction;
     props.registry.grantRegistryRead(fn);
-    // The retrain cooldown items (pk DRIFT#{model}) and the single-flight lease (pk DRIFT#LEASE).
+    // The retrain cooldown items (pk DRIFT#{model}) and the single-flight lease (pk DRIFT#LEASE), and nothing else of
+    // the table: no model, version or audit item, whatever the job's code does.
     fn.addToRolePolicy(
-      new PolicyStatement({ effect: Effect.ALLOW, actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [props.registry.registryTable.tableArn] }),
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        resources: [props.registry.registryTable.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${DRIFT_ITEM_KEY_PREFIX}*`] } },
+      }),
     );
     fn.grantPrefixRead(captureBucket, DRIFT_READ_PREFIXES);
     fn.addToRolePolicy(

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CAPTURE_S3_PREFIX } from '../../lib/constructs/prediction-capture.ts';
 import { DRIFT_DETAIL_TYPES, DRIFT_EVENT_SOURCE, RETRAIN_REQUESTER, matchesEventPattern, type ExactEventPattern } from '#contracts/drift.ts';
 import { parseDriftJobSettings } from '#core/drift/job-settings.ts';
+import { DRIFT_LEASE_KEY } from '#adapters/dynamodb-drift-lease.ts';
 import { capturePartitionPrefix } from '#core/capture/records.ts';
 import { buildStack, IMPORTED_TABLE_ARN, importedObjects } from './support.ts';
 
@@ -108,6 +109,26 @@ describe('DriftMonitor', () => {
         ]),
       },
     });
+  });
+
+  it('lets the drift function write only its own items of the registry table: the lease and the cooldowns, pk DRIFT#…', () => {
+    type Statement = { Action: string | string[]; Effect: string; Resource: unknown; Condition?: unknown };
+    const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('DriftFunctionRole') }] } })) as {
+      Properties: { PolicyDocument: { Statement: Statement[] } };
+    }[];
+    const writes = policies
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+      .filter((statement) => [statement.Action].flat().some((action) => /^dynamodb:(\w*Write\w*|\w+Item|\*)$/.test(action) && !/^dynamodb:(Get|BatchGet)Item$/.test(action)));
+    // The partition key is `pk`, which LeadingKeys reads; a write of any other item (a model, a version) is denied.
+    expect(writes).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem'],
+        Resource: IMPORTED_TABLE_ARN,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DRIFT#*'] } },
+      },
+    ]);
+    expect(DRIFT_LEASE_KEY.pk).toMatch(/^DRIFT#/);
   });
 
   it("sends retrain requests the training pipeline rule of the same deployment listens to (DRIFT_CONFIG's app)", () => {
