@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_MISSING_TOKENS } from '#contracts/missing-values.ts';
 import { pipelineConfig } from '#contracts/pipeline.ts';
 import { RequestValidationError } from '#core/errors.ts';
-import { DEFAULT_PIPELINE_CONFIG, datasetKey, normalizeRun, parsePipelineConfig } from '#core/pipeline/run.ts';
+import { DEFAULT_PIPELINE_CONFIG, datasetKey, normalizeRun, parsePipelineConfig, parseRetrainPromotion } from '#core/pipeline/run.ts';
 
 const config = pipelineConfig.parse({
   defaults: { missingTokens: ['NA', '-999'] },
@@ -394,6 +394,12 @@ describe('parsePipelineConfig and datasetKey', () => {
   it('fails naming the variable and the field on a bad value', () => {
     expect(() => parsePipelineConfig('{')).toThrow(/^environment variable PIPELINE_CONFIG: not valid json/);
     expect(() => parsePipelineConfig(JSON.stringify({ defaults: { seeds: [] } }))).toThrow(/PIPELINE_CONFIG.*pipeline\.defaults\.seeds/);
+  });
+
+  it('reads RETRAIN_PROMOTION: unset, a canary waiting for approval; else the JSON the CDK sets; a bad value named', () => {
+    expect(parseRetrainPromotion(undefined)).toEqual({ mode: 'canary', approvalRequired: true });
+    expect(parseRetrainPromotion(JSON.stringify({ mode: 'production', approvalRequired: false }))).toEqual({ mode: 'production', approvalRequired: false });
+    expect(() => parseRetrainPromotion(JSON.stringify({ mode: 'blue-green' }))).toThrow(/^environment variable RETRAIN_PROMOTION: .*drift\.retrainPromotion\.mode/);
   });
 
   it('keys a dataset by model and content', () => {

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OnnxArtifactInspector } from '#adapters/onnx-artifact-inspector.ts';
 import { OnnxScoringEngine } from '#adapters/onnx-scoring-engine.ts';
+import { ConflictError } from '#core/errors.ts';
 import { pipelineConfig } from '#contracts/pipeline.ts';
 import type { ApprovalRecord, ApprovalRequest, ApprovalStore } from '#core/pipeline/ports.ts';
 import { normalizeRun, type PipelineRun } from '#core/pipeline/run.ts';
@@ -805,6 +806,12 @@ describe('record_rejection', () => {
     expect(rejected.event).toMatchObject({ stage: 'Approval', reasons: ['rejected by alice: same as production'], version: null });
     expect((await store.getVersion('credit', version))?.stage).toBe('production');
     expect((await registry.getModel('credit')).production_version).toBe(version);
+  });
+
+  it('fails the step on any other registry conflict, so the state machine retries it', async () => {
+    const { steps, seedRun, registry } = await afterEvaluation();
+    vi.spyOn(registry, 'reject').mockRejectedValue(new ConflictError('REVISION_CONFLICT', 'the model changed while this ran'));
+    await expect(steps.recordRejection(withComparison(runOf(), [seedRun]), 'Gate')).rejects.toThrow('the model changed while this ran');
   });
 
   it('records the rejection without a version when there is no comparison, or the candidate cannot be registered', async () => {
