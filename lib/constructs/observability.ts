@@ -167,19 +167,22 @@ export class Observability extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       ...serving,
     });
-    this.serverErrorAlarm = new Alarm(this, 'ServerErrorAlarm', {
-      alarmName: name('api-5xx-rate'),
-      alarmDescription: `API 5xx above ${alarms.serverErrorRatePercent} % of requests (runbook: docs/operations/alarms/api-5xx.md)`,
-      // A period with fewer than minRequests is not judged: one error in 50 requests is not a 0.1 % SLO breach.
-      metric: new MathExpression({
-        expression: `IF(requests >= ${alarms.minRequests}, 100 * FILL(errors, 0) / requests, 0)`,
+    // The API's 5xx as a percentage of its requests, judged only in periods where `judged` holds (else 0).
+    const serverErrorShare = (judged: string, label: string): MathExpression =>
+      new MathExpression({
+        expression: `IF(${judged}, 100 * FILL(errors, 0) / requests, 0)`,
         usingMetrics: {
           errors: api.metric('5XXError', { statistic: Stats.SUM, period }),
           requests: api.metric('Count', { statistic: Stats.SUM, period }),
         },
-        label: '5xx % of requests',
+        label,
         period,
-      }),
+      });
+    this.serverErrorAlarm = new Alarm(this, 'ServerErrorAlarm', {
+      alarmName: name('api-5xx-rate'),
+      alarmDescription: `API 5xx above ${alarms.serverErrorRatePercent} % of requests (runbook: docs/operations/alarms/api-5xx.md)`,
+      // A period with fewer than minRequests is not judged: one error in 50 requests is not a 0.1 % SLO breach.
+      metric: serverErrorShare(`requests >= ${alarms.minRequests}`, '5xx % of requests'),
       threshold: alarms.serverErrorRatePercent,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       ...serving,
@@ -189,15 +192,7 @@ export class Observability extends Construct {
     this.serverErrorOutageAlarm = new Alarm(this, 'ServerErrorOutageAlarm', {
       alarmName: name('api-5xx-outage'),
       alarmDescription: `API 5xx at or above ${alarms.outageErrorRatePercent} % of requests, at any traffic (runbook: docs/operations/alarms/api-5xx.md)`,
-      metric: new MathExpression({
-        expression: 'IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)',
-        usingMetrics: {
-          errors: api.metric('5XXError', { statistic: Stats.SUM, period }),
-          requests: api.metric('Count', { statistic: Stats.SUM, period }),
-        },
-        label: '5xx % of requests (any traffic)',
-        period,
-      }),
+      metric: serverErrorShare('requests > 0', '5xx % of requests (any traffic)'),
       threshold: alarms.outageErrorRatePercent,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       ...serving,
